@@ -1,0 +1,267 @@
+package egress
+
+import (
+	"fmt"
+	"strings"
+
+	apiv1 "istio.io/api/networking/v1"
+	"istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/labels"
+)
+
+// ValidationError reports every problem in a spec, each with its field path.
+// Its Unwrap method returns each problem as a *field.Error
+// (k8s.io/apimachinery/pkg/util/validation/field).
+type ValidationError = fielderr.Error
+
+// Resolution is how the sidecar finds the addresses of the hosts.
+type Resolution string
+
+// ServiceEntry resolutions.
+const (
+	// DNS resolves the hosts by DNS. Hosts must not be wildcards.
+	DNS Resolution = "DNS"
+	// None forwards to the address the application connected to; needed
+	// for wildcard hosts.
+	None Resolution = "NONE"
+)
+
+// Protocol is what a port of an external service speaks.
+type Protocol string
+
+// External port protocols.
+const (
+	TLS   Protocol = "TLS"
+	HTTPS Protocol = "HTTPS"
+	HTTP  Protocol = "HTTP"
+	TCP   Protocol = "TCP"
+)
+
+// Port is one port of an external service.
+type Port struct {
+	Number uint32
+	// Name names the port; empty means the protocol in lowercase.
+	Name     string
+	Protocol Protocol
+}
+
+// Spec is an external service the mesh's workloads may reach: a model store
+// or an external API. It builds into a ServiceEntry with location
+// MESH_EXTERNAL and, when OriginateTLS is set, a DestinationRule.
+type Spec struct {
+	// Name names the ServiceEntry (and DestinationRule). A DNS-1123 label. Required.
+	Name string
+	// Namespace is where it goes; empty means "default".
+	Namespace string
+	// Hosts are the external hostnames; "*.example.com" needs Resolution None.
+	Hosts []string
+	// Ports are the ports reached; empty means 443 speaking TLS (the
+	// application does TLS itself, the sidecar routes by SNI).
+	Ports []Port
+	// Resolution is DNS (the zero value means DNS) or None.
+	Resolution Resolution
+	// ExportTo limits the namespaces that see the entry ("." is this
+	// namespace, "*" all); empty means all. Model stores are best kept to ".".
+	ExportTo []string
+	// OriginateTLS lets the application speak plain HTTP on port 80 while
+	// the sidecar opens TLS to port 443: the ServiceEntry maps port 80 to
+	// 443 and a DestinationRule originates TLS (SIMPLE, with SNI). Ports must
+	// then be empty.
+	OriginateTLS bool
+	// Labels are put on the objects.
+	Labels map[string]string
+}
+
+// S3 is Amazon S3 in a region (path-style and, for each bucket given,
+// virtual-hosted-style endpoints), over TLS on 443, visible to its own
+// namespace only.
+func S3(name, namespace, region string, buckets ...string) Spec {
+	hosts := []string{"s3." + region + ".amazonaws.com"}
+	if region == "us-east-1" {
+		hosts = append(hosts, "s3.amazonaws.com")
+	}
+	for _, b := range buckets {
+		hosts = append(hosts, b+".s3."+region+".amazonaws.com")
+	}
+	return Spec{Name: name, Namespace: namespace, Hosts: hosts, ExportTo: []string{"."}}
+}
+
+// GCS is Google Cloud Storage (storage.googleapis.com) and the OAuth2
+// endpoint its clients refresh tokens from, over TLS on 443, visible to its
+// own namespace only.
+func GCS(name, namespace string) Spec {
+	return Spec{Name: name, Namespace: namespace, Hosts: []string{"storage.googleapis.com", "oauth2.googleapis.com"}, ExportTo: []string{"."}}
+}
+
+// AzureBlob is an Azure Blob Storage account
+// (<account>.blob.core.windows.net) and the Entra ID login endpoint, over TLS
+// on 443, visible to its own namespace only.
+func AzureBlob(name, namespace, account string) Spec {
+	return Spec{Name: name, Namespace: namespace, Hosts: []string{account + ".blob.core.windows.net", "login.microsoftonline.com"}, ExportTo: []string{"."}}
+}
+
+// API is any external HTTPS API, over TLS on 443.
+func API(name, namespace string, hosts ...string) Spec {
+	return Spec{Name: name, Namespace: namespace, Hosts: hosts}
+}
+
+func (s Spec) namespace() string {
+	if s.Namespace == "" {
+		return "default"
+	}
+	return s.Namespace
+}
+
+func (s Spec) resolution() Resolution {
+	if s.Resolution == "" {
+		return DNS
+	}
+	return s.Resolution
+}
+
+func (s Spec) ports() []Port {
+	if s.OriginateTLS {
+		return []Port{{Number: 80, Name: "http", Protocol: HTTP}}
+	}
+	if len(s.Ports) == 0 {
+		return []Port{{Number: 443, Name: "tls", Protocol: TLS}}
+	}
+	return s.Ports
+}
+
+func (p Port) name() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return strings.ToLower(string(p.Protocol))
+}
+
+// Validate reports every problem in s at once, as a *ValidationError, or nil.
+func (s Spec) Validate() error {
+	var errs field.ErrorList
+	errs = append(errs, check.Name(field.NewPath("name"), s.Name)...)
+	if s.Namespace != "" {
+		errs = append(errs, check.Label(field.NewPath("namespace"), s.Namespace)...)
+	}
+	if len(s.Hosts) == 0 {
+		errs = append(errs, field.Required(field.NewPath("hosts"), "at least one external hostname"))
+	}
+	seen := map[string]bool{}
+	for i, h := range s.Hosts {
+		p := field.NewPath("hosts").Index(i)
+		errs = append(errs, check.Host(p, h, true, false)...)
+		if strings.HasPrefix(h, "*") && s.resolution() == DNS {
+			errs = append(errs, field.Invalid(p, h, "a wildcard host cannot be resolved by DNS: use resolution NONE"))
+		}
+		if seen[h] {
+			errs = append(errs, field.Duplicate(p, h))
+		}
+		seen[h] = true
+	}
+	switch s.resolution() {
+	case DNS, None:
+	default:
+		errs = append(errs, field.NotSupported(field.NewPath("resolution"), s.Resolution, []Resolution{DNS, None}))
+	}
+	if s.OriginateTLS && len(s.Ports) > 0 {
+		errs = append(errs, field.Invalid(field.NewPath("ports"), field.OmitValueType{}, "originateTLS sets the ports itself (80 to 443); leave ports empty"))
+	}
+	numbers := map[uint32]bool{}
+	names := map[string]bool{}
+	for i, port := range s.Ports {
+		p := field.NewPath("ports").Index(i)
+		if port.Number == 0 || port.Number > 65535 {
+			errs = append(errs, field.Invalid(p.Child("number"), port.Number, "a port number between 1 and 65535"))
+		}
+		if numbers[port.Number] {
+			errs = append(errs, field.Duplicate(p.Child("number"), port.Number))
+		}
+		numbers[port.Number] = true
+		switch port.Protocol {
+		case TLS, HTTPS, HTTP, TCP:
+		default:
+			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol, []Protocol{TLS, HTTPS, HTTP, TCP}))
+		}
+		if n := port.name(); n != "" {
+			for _, msg := range validation.IsDNS1123Label(n) {
+				errs = append(errs, field.Invalid(p.Child("name"), n, msg))
+			}
+			if names[n] {
+				errs = append(errs, field.Duplicate(p.Child("name"), n))
+			}
+			names[n] = true
+		}
+	}
+	errs = append(errs, check.ExportTo(field.NewPath("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.Labels(field.NewPath("labels"), s.Labels)...)
+	return fielderr.New("egress.Spec", errs)
+}
+
+func (s Spec) meta() metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:      s.Name,
+		Namespace: s.namespace(),
+		Labels:    labels.Merge(s.Labels, map[string]string{labels.ManagedBy: labels.Manager}),
+	}
+}
+
+// ServiceEntry validates s and returns its ServiceEntry.
+func ServiceEntry(s Spec) (*networkingv1.ServiceEntry, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	se := &networkingv1.ServiceEntry{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "ServiceEntry"},
+		ObjectMeta: s.meta(),
+	}
+	se.Spec.Hosts = append([]string(nil), s.Hosts...)
+	se.Spec.Location = apiv1.ServiceEntry_MESH_EXTERNAL
+	se.Spec.Resolution = v1alpha3.ServiceEntry_Resolution(v1alpha3.ServiceEntry_Resolution_value[string(s.resolution())])
+	se.Spec.ExportTo = append([]string(nil), s.ExportTo...)
+	for _, p := range s.ports() {
+		sp := &apiv1.ServicePort{Number: p.Number, Name: p.name(), Protocol: string(p.Protocol)}
+		if s.OriginateTLS {
+			sp.TargetPort = 443
+		}
+		se.Spec.Ports = append(se.Spec.Ports, sp)
+	}
+	return se, nil
+}
+
+// DestinationRules validates s and returns the DestinationRules that
+// originate TLS, one per host, or none when OriginateTLS is false.
+func DestinationRules(s Spec) ([]*networkingv1.DestinationRule, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if !s.OriginateTLS {
+		return nil, nil
+	}
+	var out []*networkingv1.DestinationRule
+	for i, h := range s.Hosts {
+		dr := &networkingv1.DestinationRule{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
+			ObjectMeta: s.meta(),
+		}
+		if len(s.Hosts) > 1 {
+			dr.Name = fmt.Sprintf("%s-%d", s.Name, i)
+		}
+		dr.Spec.Host = h
+		dr.Spec.ExportTo = append([]string(nil), s.ExportTo...)
+		dr.Spec.TrafficPolicy = &apiv1.TrafficPolicy{
+			PortLevelSettings: []*apiv1.TrafficPolicy_PortTrafficPolicy{{
+				Port: &apiv1.PortSelector{Number: 80},
+				Tls:  &apiv1.ClientTLSSettings{Mode: apiv1.ClientTLSSettings_SIMPLE, Sni: h},
+			}},
+		}
+		out = append(out, dr)
+	}
+	return out, nil
+}

@@ -1,0 +1,310 @@
+package ingress
+
+import (
+	"fmt"
+	"strings"
+
+	apiv1 "istio.io/api/networking/v1"
+	"istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/labels"
+)
+
+// ValidationError reports every problem in a spec, each with its field path.
+// Its Unwrap method returns each problem as a *field.Error
+// (k8s.io/apimachinery/pkg/util/validation/field).
+type ValidationError = fielderr.Error
+
+// Protocol is what a gateway server speaks on its port.
+type Protocol string
+
+// Gateway server protocols.
+const (
+	HTTP  Protocol = "HTTP"
+	HTTPS Protocol = "HTTPS"
+	GRPC  Protocol = "GRPC"
+	HTTP2 Protocol = "HTTP2"
+	TLS   Protocol = "TLS"
+	TCP   Protocol = "TCP"
+)
+
+// TLSMode is how a server terminates TLS.
+type TLSMode string
+
+// Server TLS modes.
+const (
+	// Simple terminates TLS with the certificate in CredentialName.
+	Simple TLSMode = "SIMPLE"
+	// Mutual also requires a client certificate signed by the CA in
+	// CredentialName (the "-cacert" key or secret).
+	Mutual TLSMode = "MUTUAL"
+	// Passthrough forwards TLS untouched, routed by SNI.
+	Passthrough TLSMode = "PASSTHROUGH"
+)
+
+// Gateway is an Istio Gateway: the ports, hosts and TLS an ingress gateway
+// deployment serves.
+type Gateway struct {
+	// Name is the Gateway's name. A DNS-1123 label. Required.
+	Name string
+	// Namespace is where it goes; empty means "default".
+	Namespace string
+	// Selector picks the gateway pods; empty means istio: ingressgateway.
+	Selector map[string]string
+	// Servers are the ports served, at least one, numbers unique.
+	Servers []Server
+	// Labels are put on the Gateway.
+	Labels map[string]string
+}
+
+// Server is one port of a gateway.
+type Server struct {
+	// Port is the port number, 1-65535. Required.
+	Port uint32
+	// Name names the port; empty means "<protocol>-<port>" in lowercase.
+	Name string
+	// Protocol is what the port speaks; empty means HTTP.
+	Protocol Protocol
+	// Hosts are the hostnames served ("*", "models.example.com",
+	// "*.example.com", optionally "namespace/host"). At least one.
+	Hosts []string
+	// TLS terminates TLS on HTTPS and TLS ports (Simple, Mutual or
+	// Passthrough). Required for HTTPS.
+	TLS *ServerTLS
+	// HTTPSRedirect answers plain HTTP requests on this HTTP port with a
+	// 301 redirect to HTTPS.
+	HTTPSRedirect bool
+}
+
+// ServerTLS is how a server terminates TLS.
+type ServerTLS struct {
+	Mode TLSMode
+	// CredentialName is the Kubernetes Secret holding the certificate (and,
+	// for Mutual, the CA), in the gateway pods' namespace. Required for
+	// Simple and Mutual.
+	CredentialName string
+}
+
+// DefaultSelector is the selector of Istio's default ingress gateway.
+func DefaultSelector() map[string]string { return map[string]string{"istio": "ingressgateway"} }
+
+func (s Server) protocol() Protocol {
+	if s.Protocol == "" {
+		return HTTP
+	}
+	return s.Protocol
+}
+
+func (s Server) name() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return fmt.Sprintf("%s-%d", strings.ToLower(string(s.protocol())), s.Port)
+}
+
+func (g Gateway) namespace() string {
+	if g.Namespace == "" {
+		return "default"
+	}
+	return g.Namespace
+}
+
+// Ref returns how a VirtualService names this gateway: "namespace/name".
+func (g Gateway) Ref() string { return g.namespace() + "/" + g.Name }
+
+// Validate reports every problem in g at once, as a *ValidationError, or nil.
+func (g Gateway) Validate() error {
+	var errs field.ErrorList
+	errs = append(errs, check.Name(field.NewPath("name"), g.Name)...)
+	if g.Namespace != "" {
+		errs = append(errs, check.Label(field.NewPath("namespace"), g.Namespace)...)
+	}
+	errs = append(errs, check.Labels(field.NewPath("selector"), g.Selector)...)
+	errs = append(errs, check.Labels(field.NewPath("labels"), g.Labels)...)
+	if len(g.Servers) == 0 {
+		errs = append(errs, field.Required(field.NewPath("servers"), "at least one server"))
+	}
+	ports := map[uint32]int{}
+	names := map[string]int{}
+	for i, s := range g.Servers {
+		p := field.NewPath("servers").Index(i)
+		if s.Port == 0 || s.Port > 65535 {
+			errs = append(errs, field.Invalid(p.Child("port"), s.Port, "a port number between 1 and 65535"))
+		} else if prev, dup := ports[s.Port]; dup {
+			errs = append(errs, field.Duplicate(p.Child("port"), fmt.Sprintf("%d, already served by servers[%d]", s.Port, prev)))
+		} else {
+			ports[s.Port] = i
+		}
+		if prev, dup := names[s.name()]; dup {
+			errs = append(errs, field.Duplicate(p.Child("name"), fmt.Sprintf("%s, already the name of servers[%d]", s.name(), prev)))
+		} else {
+			names[s.name()] = i
+		}
+		if s.Name != "" {
+			errs = append(errs, check.Label(p.Child("name"), s.Name)...)
+		}
+		switch s.protocol() {
+		case HTTP, HTTPS, GRPC, HTTP2, TLS, TCP:
+		default:
+			errs = append(errs, field.NotSupported(p.Child("protocol"), s.Protocol, []Protocol{HTTP, HTTPS, GRPC, HTTP2, TLS, TCP}))
+		}
+		if len(s.Hosts) == 0 {
+			errs = append(errs, field.Required(p.Child("hosts"), `at least one hostname ("*" for any)`))
+		}
+		seen := map[string]bool{}
+		for j, h := range s.Hosts {
+			hp := p.Child("hosts").Index(j)
+			if seen[h] {
+				errs = append(errs, field.Duplicate(hp, h))
+			}
+			seen[h] = true
+			ns, host, ok := strings.Cut(h, "/")
+			if !ok {
+				ns, host = "", h
+			}
+			if ok && ns != "*" && ns != "." {
+				errs = append(errs, check.Label(hp, ns)...)
+			}
+			errs = append(errs, check.Host(hp, host, true, true)...)
+		}
+		tp := p.Child("tls")
+		switch {
+		case s.TLS != nil:
+			switch s.TLS.Mode {
+			case Simple, Mutual:
+				if s.TLS.CredentialName == "" {
+					errs = append(errs, field.Required(tp.Child("credentialName"), "the Secret holding the server certificate"))
+				} else {
+					for _, msg := range validation.IsDNS1123Subdomain(s.TLS.CredentialName) {
+						errs = append(errs, field.Invalid(tp.Child("credentialName"), s.TLS.CredentialName, msg))
+					}
+				}
+			case Passthrough:
+				if s.TLS.CredentialName != "" {
+					errs = append(errs, field.Invalid(tp.Child("credentialName"), s.TLS.CredentialName, "passthrough does not terminate TLS, so it uses no credential"))
+				}
+				if s.protocol() != TLS {
+					errs = append(errs, field.Invalid(p.Child("protocol"), s.protocol(), "passthrough needs protocol TLS"))
+				}
+			default:
+				errs = append(errs, field.NotSupported(tp.Child("mode"), s.TLS.Mode, []TLSMode{Simple, Mutual, Passthrough}))
+			}
+			if pr := s.protocol(); pr != HTTPS && pr != TLS {
+				errs = append(errs, field.Invalid(p.Child("protocol"), pr, "TLS settings need protocol HTTPS or TLS"))
+			}
+		case s.protocol() == HTTPS || s.protocol() == TLS:
+			errs = append(errs, field.Required(tp, fmt.Sprintf("protocol %s needs TLS settings", s.protocol())))
+		}
+		if s.HTTPSRedirect && s.protocol() != HTTP {
+			errs = append(errs, field.Invalid(p.Child("httpsRedirect"), true, "only an HTTP server redirects to HTTPS"))
+		}
+	}
+	return fielderr.New("ingress.Gateway", errs)
+}
+
+// Build validates g and returns its Gateway.
+func Build(g Gateway) (*networkingv1.Gateway, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	sel := g.Selector
+	if len(sel) == 0 {
+		sel = DefaultSelector()
+	}
+	gw := &networkingv1.Gateway{
+		TypeMeta: metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      g.Name,
+			Namespace: g.namespace(),
+			Labels:    labels.Merge(g.Labels, map[string]string{labels.ManagedBy: labels.Manager}),
+		},
+	}
+	gw.Spec.Selector = labels.Merge(nil, sel)
+	for _, s := range g.Servers {
+		srv := &apiv1.Server{
+			Port:  &apiv1.Port{Number: s.Port, Name: s.name(), Protocol: string(s.protocol())},
+			Hosts: append([]string(nil), s.Hosts...),
+		}
+		if s.TLS != nil {
+			srv.Tls = &apiv1.ServerTLSSettings{
+				Mode:           v1alpha3.ServerTLSSettings_TLSmode(v1alpha3.ServerTLSSettings_TLSmode_value[string(s.TLS.Mode)]),
+				CredentialName: s.TLS.CredentialName,
+			}
+		}
+		if s.HTTPSRedirect {
+			srv.Tls = &apiv1.ServerTLSSettings{HttpsRedirect: true}
+		}
+		gw.Spec.Servers = append(gw.Spec.Servers, srv)
+	}
+	return gw, nil
+}
+
+// Covers reports whether one of g's servers serves host to a VirtualService
+// in namespace vsNamespace, by Istio's rules: "*" covers every host,
+// "*.example.com" covers its subdomains, and a "ns/" prefix limits a server
+// host to VirtualServices in that namespace ("." the gateway's own, "*" any).
+func (g Gateway) Covers(host, vsNamespace string) bool {
+	for _, s := range g.Servers {
+		for _, h := range s.Hosts {
+			ns, sh, ok := strings.Cut(h, "/")
+			if !ok {
+				ns, sh = "*", h
+			}
+			switch ns {
+			case "*":
+			case ".":
+				if vsNamespace != g.namespace() {
+					continue
+				}
+			default:
+				if ns != vsNamespace {
+					continue
+				}
+			}
+			if hostCovers(sh, host) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Hosts returns every host the gateway's servers list, without namespace
+// prefixes, in order and without repeats.
+func (g Gateway) Hosts() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range g.Servers {
+		for _, h := range s.Hosts {
+			if _, sh, ok := strings.Cut(h, "/"); ok {
+				h = sh
+			}
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// hostCovers reports whether the server host pattern covers host; host may
+// be a wildcard itself, covered when pattern is as wide or wider.
+func hostCovers(pattern, host string) bool {
+	if pattern == "*" || pattern == host {
+		return true
+	}
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
+		if hs, wild := strings.CutPrefix(host, "*"); wild {
+			return strings.HasSuffix(hs, suffix)
+		}
+		return strings.HasSuffix(host, suffix) && len(host) > len(suffix)
+	}
+	return false
+}

@@ -1,0 +1,128 @@
+// Package check holds the validation steps the spec packages share: hosts,
+// names, durations and percentages, each returning field errors.
+package check
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Name checks a required DNS-1123 label (an object name).
+func Name(p *field.Path, v string) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(p, "a DNS-1123 label (lowercase letters, digits and '-')")}
+	}
+	return Label(p, v)
+}
+
+// Label checks an optional DNS-1123 label.
+func Label(p *field.Path, v string) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(v) {
+		errs = append(errs, field.Invalid(p, v, msg))
+	}
+	return errs
+}
+
+// Host checks a hostname as Istio accepts it in a VirtualService,
+// DestinationRule or ServiceEntry: a DNS name of lowercase labels, or one
+// with a leading "*." wildcard when wildcard is true, or "*" alone when star
+// is true.
+func Host(p *field.Path, h string, wildcard, star bool) field.ErrorList {
+	if h == "" {
+		return field.ErrorList{field.Required(p, "a hostname")}
+	}
+	if h == "*" {
+		if star {
+			return nil
+		}
+		return field.ErrorList{field.Invalid(p, h, "a hostname, not the wildcard *")}
+	}
+	name := h
+	if strings.HasPrefix(h, "*.") {
+		if !wildcard {
+			return field.ErrorList{field.Invalid(p, h, "a hostname without wildcard")}
+		}
+		name = h[2:]
+	}
+	if strings.Contains(name, "*") {
+		return field.ErrorList{field.Invalid(p, h, "a wildcard is only allowed as the whole first label (*.example.com)")}
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(name) {
+		errs = append(errs, field.Invalid(p, h, msg))
+	}
+	return errs
+}
+
+// Duration checks an optional duration: 0 (unset) or at least 1ms, the
+// shortest Istio accepts.
+func Duration(p *field.Path, d time.Duration) field.ErrorList {
+	if d == 0 {
+		return nil
+	}
+	if d < time.Millisecond {
+		return field.ErrorList{field.Invalid(p, d.String(), "must be at least 1ms")}
+	}
+	return nil
+}
+
+// Percent checks a percentage in (0, 100].
+func Percent(p *field.Path, v float64) field.ErrorList {
+	if math.IsNaN(v) || v <= 0 || v > 100 {
+		return field.ErrorList{field.Invalid(p, v, "a percentage more than 0 and at most 100")}
+	}
+	return nil
+}
+
+// Labels checks a label map's keys and values.
+func Labels(p *field.Path, m map[string]string) field.ErrorList {
+	var errs field.ErrorList
+	for k, v := range m {
+		for _, msg := range validation.IsQualifiedName(k) {
+			errs = append(errs, field.Invalid(p.Key(k), k, "key: "+msg))
+		}
+		for _, msg := range validation.IsValidLabelValue(v) {
+			errs = append(errs, field.Invalid(p.Key(k), v, msg))
+		}
+	}
+	return Sorted(errs)
+}
+
+// Sorted orders errors built from a map by field path, so messages do not
+// depend on map iteration order.
+func Sorted(errs field.ErrorList) field.ErrorList {
+	for i := 1; i < len(errs); i++ {
+		for j := i; j > 0 && errs[j].Field < errs[j-1].Field; j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+	return errs
+}
+
+// ExportTo checks an exportTo list: ".", "*" or namespace names.
+func ExportTo(p *field.Path, list []string) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for i, ns := range list {
+		if seen[ns] {
+			errs = append(errs, field.Duplicate(p.Index(i), ns))
+		}
+		seen[ns] = true
+		if ns == "." || ns == "*" {
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Label(ns) {
+			errs = append(errs, field.Invalid(p.Index(i), ns, fmt.Sprintf(`".", "*" or a namespace: %s`, msg)))
+		}
+	}
+	if seen["*"] && len(list) > 1 {
+		errs = append(errs, field.Invalid(p, list, `"*" already exports to every namespace; list it alone`))
+	}
+	return errs
+}

@@ -1,0 +1,227 @@
+package routing
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+	apiv1 "istio.io/api/networking/v1"
+	"istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlmesh/mlmesh/internal/labels"
+)
+
+// VirtualService validates s and returns its VirtualService: hosts Host then
+// Hosts, the gateways as given, and one HTTP route per rule, in order. Every
+// destination of a route carries an explicit weight.
+func VirtualService(s Spec) (*networkingv1.VirtualService, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return virtualService(s), nil
+}
+
+// DestinationRule validates s and returns its DestinationRule: host Host, one
+// subset per Subsets entry, and the traffic policy.
+func DestinationRule(s Spec) (*networkingv1.DestinationRule, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return destinationRule(s), nil
+}
+
+func (s Spec) meta() metav1.ObjectMeta {
+	ns := s.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	l := labels.Merge(s.Labels, map[string]string{labels.ManagedBy: labels.Manager})
+	return metav1.ObjectMeta{Name: s.Name, Namespace: ns, Labels: l}
+}
+
+func virtualService(s Spec) *networkingv1.VirtualService {
+	vs := &networkingv1.VirtualService{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
+		ObjectMeta: s.meta(),
+	}
+	vs.Spec.Hosts = append([]string{s.Host}, s.Hosts...)
+	vs.Spec.Gateways = append([]string(nil), s.Gateways...)
+	vs.Spec.ExportTo = append([]string(nil), s.ExportTo...)
+	for _, r := range s.Rules {
+		vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r))
+	}
+	return vs
+}
+
+func (s Spec) destination(host, subset string, port uint32) *apiv1.Destination {
+	if host == "" {
+		host = s.Host
+	}
+	if port == 0 {
+		port = s.Port
+	}
+	d := &apiv1.Destination{Host: host, Subset: subset}
+	if port != 0 {
+		d.Port = &apiv1.PortSelector{Number: port}
+	}
+	return d
+}
+
+func (s Spec) httpRoute(r Rule) *apiv1.HTTPRoute {
+	hr := &apiv1.HTTPRoute{Name: r.Name}
+	for _, m := range r.Match {
+		mr := &apiv1.HTTPMatchRequest{Name: m.Name}
+		if len(m.Headers) > 0 {
+			mr.Headers = make(map[string]*apiv1.StringMatch, len(m.Headers))
+			for h, sm := range m.Headers {
+				mr.Headers[h] = sm.proto()
+			}
+		}
+		if m.URI != nil {
+			mr.Uri = m.URI.proto()
+		}
+		hr.Match = append(hr.Match, mr)
+	}
+	for _, d := range r.Split {
+		w := d.Weight
+		if len(r.Split) == 1 {
+			w = 100
+		}
+		hr.Route = append(hr.Route, &apiv1.HTTPRouteDestination{Destination: s.destination(d.Host, d.Subset, d.Port), Weight: w})
+	}
+	for _, m := range r.Mirror {
+		hr.Mirrors = append(hr.Mirrors, &apiv1.HTTPMirrorPolicy{
+			Destination: s.destination(m.Host, m.Subset, m.Port),
+			Percentage:  &apiv1.Percent{Value: m.Percent},
+		})
+	}
+	hr.Timeout = duration(r.Timeout)
+	if rt := r.Retries; rt != nil {
+		hr.Retries = &apiv1.HTTPRetry{Attempts: rt.Attempts, PerTryTimeout: duration(rt.PerTryTimeout)}
+		for i, c := range rt.RetryOn {
+			if i > 0 {
+				hr.Retries.RetryOn += ","
+			}
+			hr.Retries.RetryOn += c
+		}
+	}
+	if f := r.Fault; f != nil {
+		hr.Fault = &apiv1.HTTPFaultInjection{}
+		if d := f.Delay; d != nil {
+			hr.Fault.Delay = &apiv1.HTTPFaultInjection_Delay{
+				HttpDelayType: &apiv1.HTTPFaultInjection_Delay_FixedDelay{FixedDelay: durationpb.New(d.Fixed)},
+				Percentage:    &apiv1.Percent{Value: d.Percent},
+			}
+		}
+		if a := f.Abort; a != nil {
+			hr.Fault.Abort = &apiv1.HTTPFaultInjection_Abort{Percentage: &apiv1.Percent{Value: a.Percent}}
+			if a.GRPCStatus != "" {
+				hr.Fault.Abort.ErrorType = &apiv1.HTTPFaultInjection_Abort_GrpcStatus{GrpcStatus: a.GRPCStatus}
+			} else {
+				hr.Fault.Abort.ErrorType = &apiv1.HTTPFaultInjection_Abort_HttpStatus{HttpStatus: a.HTTPStatus}
+			}
+		}
+	}
+	return hr
+}
+
+func (m StringMatch) proto() *apiv1.StringMatch {
+	switch m.Kind {
+	case MatchPrefix:
+		return &apiv1.StringMatch{MatchType: &apiv1.StringMatch_Prefix{Prefix: m.Value}}
+	case MatchRegex:
+		return &apiv1.StringMatch{MatchType: &apiv1.StringMatch_Regex{Regex: m.Value}}
+	}
+	return &apiv1.StringMatch{MatchType: &apiv1.StringMatch_Exact{Exact: m.Value}}
+}
+
+func duration(d time.Duration) *durationpb.Duration {
+	if d == 0 {
+		return nil
+	}
+	return durationpb.New(d)
+}
+
+func destinationRule(s Spec) *networkingv1.DestinationRule {
+	dr := &networkingv1.DestinationRule{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
+		ObjectMeta: s.meta(),
+	}
+	dr.Spec.Host = s.Host
+	dr.Spec.ExportTo = append([]string(nil), s.ExportTo...)
+	for _, sub := range s.Subsets {
+		l := sub.Labels
+		if len(l) == 0 {
+			l = map[string]string{labels.Version: sub.Name}
+		} else {
+			l = labels.Merge(nil, l)
+		}
+		dr.Spec.Subsets = append(dr.Spec.Subsets, &apiv1.Subset{Name: sub.Name, Labels: l})
+	}
+	if s.Policy != nil {
+		dr.Spec.TrafficPolicy = s.Policy.proto()
+	}
+	return dr
+}
+
+func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
+	out := &apiv1.TrafficPolicy{}
+	if tp.TLS != "" {
+		out.Tls = &apiv1.ClientTLSSettings{Mode: apiv1.ClientTLSSettings_TLSmode(v1alpha3.ClientTLSSettings_TLSmode_value[string(tp.TLS)])}
+	}
+	if c := tp.ConnectionPool; c != nil {
+		out.ConnectionPool = &apiv1.ConnectionPoolSettings{}
+		if c.MaxConnections != 0 || c.ConnectTimeout != 0 {
+			out.ConnectionPool.Tcp = &apiv1.ConnectionPoolSettings_TCPSettings{MaxConnections: c.MaxConnections, ConnectTimeout: duration(c.ConnectTimeout)}
+		}
+		if c.MaxPendingRequests != 0 || c.MaxRequests != 0 || c.MaxRequestsPerConnection != 0 || c.MaxRetries != 0 || c.IdleTimeout != 0 {
+			out.ConnectionPool.Http = &apiv1.ConnectionPoolSettings_HTTPSettings{
+				Http1MaxPendingRequests:  c.MaxPendingRequests,
+				Http2MaxRequests:         c.MaxRequests,
+				MaxRequestsPerConnection: c.MaxRequestsPerConnection,
+				MaxRetries:               c.MaxRetries,
+				IdleTimeout:              duration(c.IdleTimeout),
+			}
+		}
+	}
+	if o := tp.OutlierDetection; o != nil {
+		od := &apiv1.OutlierDetection{
+			Interval:           duration(o.Interval),
+			BaseEjectionTime:   duration(o.BaseEjectionTime),
+			MaxEjectionPercent: o.MaxEjectionPercent,
+		}
+		if o.Consecutive5xxErrors != 0 {
+			od.Consecutive_5XxErrors = wrapperspb.UInt32(o.Consecutive5xxErrors)
+		}
+		if o.ConsecutiveGatewayErrors != 0 {
+			od.ConsecutiveGatewayErrors = wrapperspb.UInt32(o.ConsecutiveGatewayErrors)
+		}
+		out.OutlierDetection = od
+	}
+	if lb := tp.LoadBalancer; lb != nil {
+		out.LoadBalancer = &apiv1.LoadBalancerSettings{}
+		switch {
+		case lb.Simple != "":
+			out.LoadBalancer.LbPolicy = &apiv1.LoadBalancerSettings_Simple{
+				Simple: apiv1.LoadBalancerSettings_SimpleLB(v1alpha3.LoadBalancerSettings_SimpleLB_value[string(lb.Simple)]),
+			}
+		case lb.HashHeader != "":
+			out.LoadBalancer.LbPolicy = &apiv1.LoadBalancerSettings_ConsistentHash{ConsistentHash: &apiv1.LoadBalancerSettings_ConsistentHashLB{
+				HashKey: &apiv1.LoadBalancerSettings_ConsistentHashLB_HttpHeaderName{HttpHeaderName: lb.HashHeader},
+			}}
+		case lb.HashCookie != nil:
+			out.LoadBalancer.LbPolicy = &apiv1.LoadBalancerSettings_ConsistentHash{ConsistentHash: &apiv1.LoadBalancerSettings_ConsistentHashLB{
+				HashKey: &apiv1.LoadBalancerSettings_ConsistentHashLB_HttpCookie{HttpCookie: &apiv1.LoadBalancerSettings_ConsistentHashLB_HTTPCookie{
+					Name: lb.HashCookie.Name, Path: lb.HashCookie.Path, Ttl: durationpb.New(lb.HashCookie.TTL),
+				}},
+			}}
+		case lb.HashSourceIP:
+			out.LoadBalancer.LbPolicy = &apiv1.LoadBalancerSettings_ConsistentHash{ConsistentHash: &apiv1.LoadBalancerSettings_ConsistentHashLB{
+				HashKey: &apiv1.LoadBalancerSettings_ConsistentHashLB_UseSourceIp{UseSourceIp: true},
+			}}
+		}
+	}
+	return out
+}

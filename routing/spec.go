@@ -1,0 +1,260 @@
+package routing
+
+import (
+	"time"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+)
+
+// ValidationError reports every problem in a spec, each with its field path.
+// Its Unwrap method returns each problem as a *field.Error
+// (k8s.io/apimachinery/pkg/util/validation/field).
+type ValidationError = fielderr.Error
+
+// Spec is how traffic for one host reaches the versions behind it. It builds
+// into a VirtualService (the rules) and a DestinationRule (the subsets and the
+// traffic policy), both named Name in Namespace.
+type Spec struct {
+	// Name names the VirtualService and the DestinationRule. A DNS-1123
+	// label. Required.
+	Name string
+	// Namespace is where both objects go; empty means "default".
+	Namespace string
+	// Host is the service routed to: a short name resolved in Namespace or,
+	// better, its FQDN (name.namespace.svc.cluster.local). It is the
+	// DestinationRule's host, the VirtualService's first host and the
+	// default host of every destination. Required.
+	Host string
+	// Hosts are more hosts the VirtualService answers for, such as the
+	// hostnames a gateway serves.
+	Hosts []string
+	// Gateways binds the VirtualService as Istio does: empty means the mesh
+	// (sidecars) only; "mesh" names the sidecars beside gateways given as
+	// "namespace/name" or a name in Namespace.
+	Gateways []string
+	// Port is the destination port of every destination that does not name
+	// one. 0 leaves it out, so each request keeps its own port: a Service
+	// with an HTTP and a gRPC port is routed by the same rules on both. A
+	// VirtualService bound to a gateway and routing to a multi-port Service
+	// must set it.
+	Port uint32
+	// Subsets are the versions that can be routed to, in the order the
+	// DestinationRule lists them. Names unique.
+	Subsets []Subset
+	// Rules are evaluated in order; the first that matches routes the
+	// request. Only the last may match everything. A request no rule
+	// matches gets 404 from Envoy.
+	Rules []Rule
+	// Policy is the DestinationRule's traffic policy; nil sets none.
+	Policy *TrafficPolicy
+	// ExportTo limits the namespaces that see both objects ("." is this
+	// namespace, "*" all); empty means all.
+	ExportTo []string
+	// Labels are put on both objects.
+	Labels map[string]string
+}
+
+// Subset is one routable version: the pods of Host carrying Labels.
+type Subset struct {
+	// Name is the subset's name ("v1"). A DNS-1123 label. Required.
+	Name string
+	// Labels select the subset's pods; empty means {version: Name}.
+	Labels map[string]string
+}
+
+// Rule is one HTTP route: the requests it matches and where they go.
+type Rule struct {
+	// Name names the route in Envoy's config and in access logs; optional.
+	Name string
+	// Match lists alternative conditions: a request matching any of them
+	// takes this rule. Empty matches every request.
+	Match []Match
+	// Split is where matched requests go. One destination takes all the
+	// traffic (its Weight may be 0 or 100); several must have weights that
+	// sum to exactly 100, where 0 keeps a version dark but visible.
+	Split []Destination
+	// Mirror copies a share of the matched requests elsewhere; responses to
+	// the copies are discarded.
+	Mirror []Mirror
+	// Timeout bounds the whole request, retries included; 0 means none
+	// (Istio's default: no timeout). At least 1ms when set.
+	Timeout time.Duration
+	// Retries is the retry policy. nil keeps Istio's default, which retries
+	// twice (on connect-failure, refused-stream, unavailable, cancelled and
+	// retriable-status-codes): for an expensive inference call that may
+	// mean three executions, so set &Retries{} (no retries) or a bounded
+	// policy for costly models.
+	Retries *Retries
+	// Fault injects delays or aborts, for testing how callers cope.
+	Fault *Fault
+}
+
+// Match is one condition set; all of its parts must hold.
+type Match struct {
+	// Name names the match in Envoy's config; optional.
+	Name string
+	// Headers maps lowercase header names to how their value must match.
+	Headers map[string]StringMatch
+	// URI is how the request path must match; nil matches any path.
+	URI *StringMatch
+}
+
+// MatchKind is how a StringMatch compares.
+type MatchKind string
+
+// The ways a string may be matched.
+const (
+	MatchExact  MatchKind = "exact"
+	MatchPrefix MatchKind = "prefix"
+	MatchRegex  MatchKind = "regex"
+)
+
+// StringMatch matches a header value or a path.
+type StringMatch struct {
+	// Kind is exact, prefix or regex (RE2, matched against the whole value).
+	Kind MatchKind
+	// Value is the string or pattern; a regex must compile as RE2.
+	Value string
+}
+
+// Exact matches the whole value.
+func Exact(v string) StringMatch { return StringMatch{Kind: MatchExact, Value: v} }
+
+// Prefix matches values that start with v.
+func Prefix(v string) StringMatch { return StringMatch{Kind: MatchPrefix, Value: v} }
+
+// Regex matches values that the RE2 pattern matches in full.
+func Regex(pattern string) StringMatch { return StringMatch{Kind: MatchRegex, Value: pattern} }
+
+// Destination is where a share of the traffic goes.
+type Destination struct {
+	// Subset is the version routed to; empty means all pods of the host.
+	Subset string
+	// Weight is the percentage of the rule's traffic, 0-100.
+	Weight int32
+	// Host overrides Spec.Host, for a rule that routes to another service
+	// (the model chosen by a header, say).
+	Host string
+	// Port overrides Spec.Port.
+	Port uint32
+}
+
+// Mirror copies Percent of a rule's requests to a destination.
+type Mirror struct {
+	// Subset and Host name the destination, as in Destination.
+	Subset string
+	Host   string
+	Port   uint32
+	// Percent is the share mirrored, more than 0 and at most 100.
+	Percent float64
+}
+
+// Retries is a retry policy.
+type Retries struct {
+	// Attempts is how many retries are made; 0 disables retries.
+	Attempts int32
+	// PerTryTimeout bounds each try; 0 means the rule's Timeout. At least
+	// 1ms when set.
+	PerTryTimeout time.Duration
+	// RetryOn lists the conditions that are retried: Envoy's retry
+	// policies (5xx, gateway-error, reset, connect-failure,
+	// refused-stream, retriable-4xx, retriable-status-codes, and the gRPC
+	// cancelled, deadline-exceeded, internal, resource-exhausted,
+	// unavailable) or HTTP status codes. Empty keeps Istio's list.
+	RetryOn []string
+}
+
+// Fault injects faults into a rule's requests.
+type Fault struct {
+	Delay *Delay
+	Abort *Abort
+}
+
+// Delay holds Percent of requests for Fixed before forwarding them.
+type Delay struct {
+	Fixed   time.Duration
+	Percent float64
+}
+
+// Abort answers Percent of requests with an error instead of forwarding them.
+// Exactly one of HTTPStatus and GRPCStatus is set.
+type Abort struct {
+	HTTPStatus int32
+	GRPCStatus string
+	Percent    float64
+}
+
+// TLSMode is the TLS a client sidecar uses towards the host.
+type TLSMode string
+
+// The TLS modes of a DestinationRule.
+const (
+	TLSIstioMutual TLSMode = "ISTIO_MUTUAL"
+	TLSDisable     TLSMode = "DISABLE"
+	TLSSimple      TLSMode = "SIMPLE"
+	TLSMutual      TLSMode = "MUTUAL"
+)
+
+// TrafficPolicy is how client sidecars talk to the host's pods.
+type TrafficPolicy struct {
+	// TLS is the TLS mode; empty sets none (Istio's auto mTLS applies).
+	TLS TLSMode
+	// ConnectionPool caps connections and requests; nil sets no caps.
+	ConnectionPool *ConnectionPool
+	// OutlierDetection ejects failing pods (circuit breaking); nil ejects none.
+	OutlierDetection *OutlierDetection
+	// LoadBalancer picks a pod for each request; nil is Istio's default
+	// (least request).
+	LoadBalancer *LoadBalancer
+}
+
+// ConnectionPool caps what a client sidecar sends to the host. A zero field
+// leaves Envoy's default.
+type ConnectionPool struct {
+	MaxConnections           int32
+	ConnectTimeout           time.Duration
+	MaxPendingRequests       int32
+	MaxRequests              int32
+	MaxRequestsPerConnection int32
+	MaxRetries               int32
+	IdleTimeout              time.Duration
+}
+
+// OutlierDetection ejects pods that keep failing. A zero field leaves Istio's
+// default.
+type OutlierDetection struct {
+	Consecutive5xxErrors     uint32
+	ConsecutiveGatewayErrors uint32
+	Interval                 time.Duration
+	BaseEjectionTime         time.Duration
+	// MaxEjectionPercent is the most pods that may be ejected at once, 0-100.
+	MaxEjectionPercent int32
+}
+
+// SimpleLB is a load-balancing algorithm.
+type SimpleLB string
+
+// The simple load balancers.
+const (
+	LeastRequest SimpleLB = "LEAST_REQUEST"
+	RoundRobin   SimpleLB = "ROUND_ROBIN"
+	Random       SimpleLB = "RANDOM"
+)
+
+// LoadBalancer picks a pod for each request: by a simple algorithm, or by a
+// consistent hash (session affinity) of a header, a cookie or the source IP.
+// At most one of them is set.
+type LoadBalancer struct {
+	Simple       SimpleLB
+	HashHeader   string
+	HashCookie   *Cookie
+	HashSourceIP bool
+}
+
+// Cookie is the cookie a consistent hash uses; Envoy sets it when absent
+// and TTL is not 0.
+type Cookie struct {
+	Name string
+	Path string
+	TTL  time.Duration
+}

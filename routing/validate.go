@@ -1,0 +1,421 @@
+package routing
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+)
+
+// Validate reports every problem in s at once, as a *ValidationError, or nil.
+func (s Spec) Validate() error {
+	return fielderr.New("routing.Spec", s.validate())
+}
+
+func (s Spec) validate() field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, check.Name(field.NewPath("name"), s.Name)...)
+	if s.Namespace != "" {
+		errs = append(errs, check.Label(field.NewPath("namespace"), s.Namespace)...)
+	}
+	errs = append(errs, check.Host(field.NewPath("host"), s.Host, false, false)...)
+	mesh := s.boundToMesh()
+	hosts := map[string]bool{s.Host: true}
+	for i, h := range s.Hosts {
+		p := field.NewPath("hosts").Index(i)
+		errs = append(errs, check.Host(p, h, true, !mesh)...)
+		if h == "*" && mesh {
+			errs = append(errs, field.Invalid(p, h, "the wildcard * is not allowed for a VirtualService bound to the mesh"))
+		}
+		if hosts[h] {
+			errs = append(errs, field.Duplicate(p, h))
+		}
+		hosts[h] = true
+	}
+	seenGW := map[string]bool{}
+	for i, g := range s.Gateways {
+		p := field.NewPath("gateways").Index(i)
+		if seenGW[g] {
+			errs = append(errs, field.Duplicate(p, g))
+		}
+		seenGW[g] = true
+		if g == "mesh" {
+			continue
+		}
+		ns, name, ok := strings.Cut(g, "/")
+		if !ok {
+			ns, name = "", g
+		}
+		if ns != "" {
+			errs = append(errs, check.Label(p, ns)...)
+		} else if ok {
+			errs = append(errs, field.Invalid(p, g, `"mesh", a gateway name, or "namespace/name"`))
+		}
+		if name == "" {
+			errs = append(errs, field.Invalid(p, g, `"mesh", a gateway name, or "namespace/name"`))
+		} else {
+			for _, msg := range validation.IsDNS1123Subdomain(name) {
+				errs = append(errs, field.Invalid(p, g, msg))
+			}
+		}
+	}
+	errs = append(errs, validPort(field.NewPath("port"), s.Port)...)
+
+	subsets := sets.New[string]()
+	for i, sub := range s.Subsets {
+		p := field.NewPath("subsets").Index(i)
+		errs = append(errs, check.Name(p.Child("name"), sub.Name)...)
+		if subsets.Has(sub.Name) {
+			errs = append(errs, field.Duplicate(p.Child("name"), sub.Name))
+		}
+		subsets.Insert(sub.Name)
+		errs = append(errs, check.Labels(p.Child("labels"), sub.Labels)...)
+	}
+
+	if len(s.Rules) == 0 {
+		errs = append(errs, field.Required(field.NewPath("rules"), "at least one rule, or nothing is routed"))
+	}
+	for i, r := range s.Rules {
+		p := field.NewPath("rules").Index(i)
+		if len(r.Match) == 0 && i < len(s.Rules)-1 {
+			errs = append(errs, field.Invalid(p.Child("match"), field.OmitValueType{},
+				fmt.Sprintf("rule %d matches every request, so the %d rule(s) after it are unreachable; only the last rule may have no match", i, len(s.Rules)-1-i)))
+		}
+		errs = append(errs, s.validateRule(p, r, subsets)...)
+	}
+	errs = append(errs, duplicateMatches(s.Rules)...)
+	if s.Policy != nil {
+		errs = append(errs, s.Policy.validate(field.NewPath("policy"))...)
+	}
+	errs = append(errs, check.ExportTo(field.NewPath("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.Labels(field.NewPath("labels"), s.Labels)...)
+	return errs
+}
+
+func (s Spec) boundToMesh() bool {
+	if len(s.Gateways) == 0 {
+		return true
+	}
+	for _, g := range s.Gateways {
+		if g == "mesh" {
+			return true
+		}
+	}
+	return false
+}
+
+func validPort(p *field.Path, port uint32) field.ErrorList {
+	if port == 0 {
+		return nil
+	}
+	if port > 65535 {
+		return field.ErrorList{field.Invalid(p, port, "a port number between 1 and 65535")}
+	}
+	return nil
+}
+
+func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	if r.Name != "" {
+		errs = append(errs, check.Label(p.Child("name"), r.Name)...)
+	}
+	for j, m := range r.Match {
+		mp := p.Child("match").Index(j)
+		if m.Name != "" {
+			errs = append(errs, check.Label(mp.Child("name"), m.Name)...)
+		}
+		if len(m.Headers) == 0 && m.URI == nil {
+			errs = append(errs, field.Required(mp, "a header or URI condition; leave match empty to match every request"))
+		}
+		names := make([]string, 0, len(m.Headers))
+		for h := range m.Headers {
+			names = append(names, h)
+		}
+		sort.Strings(names)
+		for _, h := range names {
+			hp := mp.Child("headers").Key(h)
+			if msgs := validation.IsHTTPHeaderName(h); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(hp, h, "an HTTP header name: "+strings.Join(msgs, "; ")))
+			} else if h != strings.ToLower(h) {
+				errs = append(errs, field.Invalid(hp, h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
+			}
+			errs = append(errs, m.Headers[h].validate(hp)...)
+		}
+		if m.URI != nil {
+			errs = append(errs, m.URI.validate(mp.Child("uri"))...)
+			if m.URI.Kind != MatchRegex && m.URI.Value != "" && !strings.HasPrefix(m.URI.Value, "/") {
+				errs = append(errs, field.Invalid(mp.Child("uri").Child("value"), m.URI.Value, "a path starting with /"))
+			}
+		}
+	}
+
+	sp := p.Child("split")
+	switch len(r.Split) {
+	case 0:
+		errs = append(errs, field.Required(sp, "at least one destination"))
+	case 1:
+		if w := r.Split[0].Weight; w != 0 && w != 100 {
+			errs = append(errs, field.Invalid(sp.Index(0).Child("weight"), w, "a single destination takes all traffic: leave weight 0 or set 100"))
+		}
+	default:
+		sum := 0
+		for k, d := range r.Split {
+			if d.Weight < 0 || d.Weight > 100 {
+				errs = append(errs, field.Invalid(sp.Index(k).Child("weight"), d.Weight, "a percentage between 0 and 100"))
+			}
+			sum += int(d.Weight)
+		}
+		if sum != 100 {
+			errs = append(errs, field.Invalid(sp, field.OmitValueType{}, fmt.Sprintf("weights sum to %d, want 100", sum)))
+		}
+	}
+	seen := map[string]int{}
+	for k, d := range r.Split {
+		dp := sp.Index(k)
+		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port, subsets)...)
+		key := s.destKey(d.Host, d.Subset, d.Port)
+		if prev, dup := seen[key]; dup {
+			errs = append(errs, field.Duplicate(dp, fmt.Sprintf("same destination as split[%d]", prev)))
+		}
+		seen[key] = k
+	}
+	for k, m := range r.Mirror {
+		mp := p.Child("mirror").Index(k)
+		errs = append(errs, s.validateDest(mp, m.Host, m.Subset, m.Port, subsets)...)
+		errs = append(errs, check.Percent(mp.Child("percent"), m.Percent)...)
+	}
+	errs = append(errs, check.Duration(p.Child("timeout"), r.Timeout)...)
+	if r.Retries != nil {
+		rp := p.Child("retries")
+		if r.Retries.Attempts < 0 {
+			errs = append(errs, field.Invalid(rp.Child("attempts"), r.Retries.Attempts, "0 or more"))
+		}
+		errs = append(errs, check.Duration(rp.Child("perTryTimeout"), r.Retries.PerTryTimeout)...)
+		for k, cond := range r.Retries.RetryOn {
+			if !validRetryOn(cond) {
+				errs = append(errs, field.NotSupported(rp.Child("retryOn").Index(k), cond, retryPolicies))
+			}
+		}
+		if r.Retries.Attempts == 0 && (r.Retries.PerTryTimeout != 0 || len(r.Retries.RetryOn) > 0) {
+			errs = append(errs, field.Invalid(rp.Child("attempts"), 0, "perTryTimeout and retryOn need attempts above 0"))
+		}
+	}
+	if r.Fault != nil {
+		fp := p.Child("fault")
+		if r.Fault.Delay == nil && r.Fault.Abort == nil {
+			errs = append(errs, field.Required(fp, "a delay or an abort"))
+		}
+		if d := r.Fault.Delay; d != nil {
+			if d.Fixed <= 0 {
+				errs = append(errs, field.Required(fp.Child("delay", "fixed"), "a delay of at least 1ms"))
+			} else {
+				errs = append(errs, check.Duration(fp.Child("delay", "fixed"), d.Fixed)...)
+			}
+			errs = append(errs, check.Percent(fp.Child("delay", "percent"), d.Percent)...)
+		}
+		if a := r.Fault.Abort; a != nil {
+			ap := fp.Child("abort")
+			switch {
+			case a.HTTPStatus != 0 && a.GRPCStatus != "":
+				errs = append(errs, field.Invalid(ap, field.OmitValueType{}, "one of httpStatus and grpcStatus, not both"))
+			case a.HTTPStatus != 0:
+				if a.HTTPStatus < 200 || a.HTTPStatus > 599 {
+					errs = append(errs, field.Invalid(ap.Child("httpStatus"), a.HTTPStatus, "an HTTP status between 200 and 599"))
+				}
+			case a.GRPCStatus != "":
+				if !grpcStatuses.Has(a.GRPCStatus) {
+					errs = append(errs, field.NotSupported(ap.Child("grpcStatus"), a.GRPCStatus, sets.List(grpcStatuses)))
+				}
+			default:
+				errs = append(errs, field.Required(ap.Child("httpStatus"), "an HTTP or gRPC status to answer with"))
+			}
+			errs = append(errs, check.Percent(ap.Child("percent"), a.Percent)...)
+		}
+	}
+	return errs
+}
+
+func (s Spec) destKey(host, subset string, port uint32) string {
+	if host == "" {
+		host = s.Host
+	}
+	if port == 0 {
+		port = s.Port
+	}
+	return host + "|" + subset + "|" + strconv.Itoa(int(port))
+}
+
+func (s Spec) validateDest(p *field.Path, host, subset string, port uint32, subsets sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	if host != "" {
+		errs = append(errs, check.Host(p.Child("host"), host, false, false)...)
+	}
+	if subset != "" {
+		if msgs := validation.IsDNS1123Label(subset); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(p.Child("subset"), subset, strings.Join(msgs, "; ")))
+		} else if (host == "" || host == s.Host) && !subsets.Has(subset) {
+			fe := field.NotFound(p.Child("subset"), subset)
+			fe.Detail = "want one of the subsets " + quoted(sets.List(subsets))
+			errs = append(errs, fe)
+		}
+	}
+	errs = append(errs, validPort(p.Child("port"), port)...)
+	return errs
+}
+
+func quoted(list []string) string {
+	if len(list) == 0 {
+		return "(none defined)"
+	}
+	return `"` + strings.Join(list, `", "`) + `"`
+}
+
+func (m StringMatch) validate(p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch m.Kind {
+	case MatchExact, MatchPrefix:
+		if m.Value == "" {
+			errs = append(errs, field.Required(p.Child("value"), fmt.Sprintf("a non-empty %s value", m.Kind)))
+		}
+	case MatchRegex:
+		if m.Value == "" {
+			errs = append(errs, field.Required(p.Child("value"), "a non-empty RE2 regex"))
+		} else if _, err := regexp.Compile(m.Value); err != nil {
+			errs = append(errs, field.Invalid(p.Child("value"), m.Value, "a valid RE2 regex: "+strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("kind"), m.Kind, []MatchKind{MatchExact, MatchPrefix, MatchRegex}))
+	}
+	if strings.ContainsAny(m.Value, "\x00\r\n") {
+		errs = append(errs, field.Invalid(p.Child("value"), m.Value, "no NUL, CR or LF characters"))
+	}
+	return errs
+}
+
+// duplicateMatches rejects a match that repeats one in an earlier rule: the
+// later one could never take a request.
+func duplicateMatches(rules []Rule) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]string{}
+	for i, r := range rules {
+		for j, m := range r.Match {
+			k := m.key()
+			p := field.NewPath("rules").Index(i).Child("match").Index(j)
+			if prev, ok := seen[k]; ok {
+				errs = append(errs, field.Invalid(p, field.OmitValueType{}, "the same conditions as "+prev+", which takes every request this one would: unreachable"))
+				continue
+			}
+			seen[k] = p.String()
+		}
+	}
+	return errs
+}
+
+func (m Match) key() string {
+	names := make([]string, 0, len(m.Headers))
+	for h := range m.Headers {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, h := range names {
+		fmt.Fprintf(&b, "h:%q=%s:%q;", h, m.Headers[h].Kind, m.Headers[h].Value)
+	}
+	if m.URI != nil {
+		fmt.Fprintf(&b, "u:%s:%q", m.URI.Kind, m.URI.Value)
+	}
+	return b.String()
+}
+
+var retryPolicies = []string{
+	"5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
+	"retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "http3-post-connect-failure",
+	"cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+}
+
+func validRetryOn(s string) bool {
+	for _, p := range retryPolicies {
+		if s == p {
+			return true
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 100 && n <= 599 && strconv.Itoa(n) == s
+}
+
+var grpcStatuses = sets.New("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
+
+func (tp *TrafficPolicy) validate(p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch tp.TLS {
+	case "", TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("tls"), tp.TLS, []TLSMode{TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual}))
+	}
+	if c := tp.ConnectionPool; c != nil {
+		cp := p.Child("connectionPool")
+		for name, v := range map[string]int32{"maxConnections": c.MaxConnections, "maxPendingRequests": c.MaxPendingRequests,
+			"maxRequests": c.MaxRequests, "maxRequestsPerConnection": c.MaxRequestsPerConnection, "maxRetries": c.MaxRetries} {
+			if v < 0 {
+				errs = append(errs, field.Invalid(cp.Child(name), v, "0 (Envoy's default) or more"))
+			}
+		}
+		errs = check.Sorted(errs)
+		errs = append(errs, check.Duration(cp.Child("connectTimeout"), c.ConnectTimeout)...)
+		errs = append(errs, check.Duration(cp.Child("idleTimeout"), c.IdleTimeout)...)
+	}
+	if o := tp.OutlierDetection; o != nil {
+		op := p.Child("outlierDetection")
+		errs = append(errs, check.Duration(op.Child("interval"), o.Interval)...)
+		errs = append(errs, check.Duration(op.Child("baseEjectionTime"), o.BaseEjectionTime)...)
+		if o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100 {
+			errs = append(errs, field.Invalid(op.Child("maxEjectionPercent"), o.MaxEjectionPercent, "a percentage between 0 and 100"))
+		}
+	}
+	if lb := tp.LoadBalancer; lb != nil {
+		lp := p.Child("loadBalancer")
+		n := 0
+		if lb.Simple != "" {
+			n++
+			switch lb.Simple {
+			case LeastRequest, RoundRobin, Random:
+			default:
+				errs = append(errs, field.NotSupported(lp.Child("simple"), lb.Simple, []SimpleLB{LeastRequest, RoundRobin, Random}))
+			}
+		}
+		if lb.HashHeader != "" {
+			n++
+			if msgs := validation.IsHTTPHeaderName(lb.HashHeader); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(lp.Child("hashHeader"), lb.HashHeader, strings.Join(msgs, "; ")))
+			}
+		}
+		if c := lb.HashCookie; c != nil {
+			n++
+			if c.Name == "" {
+				errs = append(errs, field.Required(lp.Child("hashCookie", "name"), ""))
+			} else if msgs := validation.IsHTTPHeaderName(c.Name); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(lp.Child("hashCookie", "name"), c.Name, "a cookie name: "+strings.Join(msgs, "; ")))
+			}
+			if c.TTL < 0 {
+				errs = append(errs, field.Invalid(lp.Child("hashCookie", "ttl"), c.TTL.String(), "0 or more"))
+			}
+		}
+		if lb.HashSourceIP {
+			n++
+		}
+		if n != 1 {
+			errs = append(errs, field.Invalid(lp, field.OmitValueType{}, fmt.Sprintf("exactly one of simple, hashHeader, hashCookie and hashSourceIP, got %d", n)))
+		}
+	}
+	return errs
+}

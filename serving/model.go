@@ -1,0 +1,130 @@
+package serving
+
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+)
+
+// ValidationError reports every problem in a spec, each with its field path.
+// Its Unwrap method returns each problem as a *field.Error
+// (k8s.io/apimachinery/pkg/util/validation/field).
+type ValidationError = fielderr.Error
+
+// Sidecar says how a model's pods ask for the Istio sidecar.
+type Sidecar string
+
+const (
+	// SidecarDefault puts no marker on the pods: the namespace's
+	// istio-injection label decides. This is the zero value.
+	SidecarDefault Sidecar = ""
+	// SidecarInject annotates the pods sidecar.istio.io/inject: "true", for
+	// meshes where injection is off unless a pod asks for it.
+	SidecarInject Sidecar = "inject"
+	// SidecarSkip annotates the pods sidecar.istio.io/inject: "false".
+	SidecarSkip Sidecar = "skip"
+)
+
+// Model is a model and the versions of it that are served. Each version
+// becomes a Deployment named <model>-<version>; the model gets one Service,
+// named after it, selecting every version's pods.
+type Model struct {
+	// Name is the model's name: the Service name and the app label. A
+	// DNS-1123 label. Required.
+	Name string
+	// Namespace is where the objects go; empty means "default".
+	Namespace string
+	// Runtime is the model server; the zero value means TFServing().
+	Runtime Runtime
+	// Versions are the served versions, at least one, names unique.
+	Versions []Version
+	// Sidecar says how the pods ask for the Istio sidecar; zero leaves it to
+	// the namespace.
+	Sidecar Sidecar
+	// Labels are added to every object of the model and to its pods. They
+	// may not override app, version or app.kubernetes.io/managed-by.
+	Labels map[string]string
+	// ServiceAccountName runs the pods under this service account (the
+	// identity Istio's mTLS and authorization policies see); empty means the
+	// namespace's default.
+	ServiceAccountName string
+}
+
+// Version is one served version of a model.
+type Version struct {
+	// Name is the version's name ("v1"): the version label and the subset
+	// name. A DNS-1123 label. Required.
+	Name string
+	// Image overrides the runtime's image.
+	Image string
+	// ModelURI is where the server loads the model from (s3://, gs://, a
+	// path); it is passed to the runtime's Args and Env.
+	ModelURI string
+	// Replicas is the Deployment's replica count; nil means 1.
+	Replicas *int32
+	// Autoscaled leaves spec.replicas unset so that an autoscaler owns it.
+	// Replicas must then be nil.
+	Autoscaled bool
+	// Resources are the container's requests and limits.
+	Resources corev1.ResourceRequirements
+	// GPUs adds nvidia.com/gpu to the container's limits (and requests).
+	GPUs int64
+	// Env is added to the runtime's environment; a name given here wins.
+	Env []corev1.EnvVar
+	// ImagePullPolicy is the container's pull policy; empty leaves the
+	// Kubernetes default (Always for :latest, IfNotPresent otherwise).
+	ImagePullPolicy corev1.PullPolicy
+	// Args are appended to the runtime's arguments.
+	Args []string
+	// PodSecurityContext replaces the secure pod defaults (run as non-root
+	// user Runtime.RunAsUser, RuntimeDefault seccomp profile).
+	PodSecurityContext *corev1.PodSecurityContext
+	// SecurityContext replaces the secure container defaults (no privilege
+	// escalation, all capabilities dropped).
+	SecurityContext *corev1.SecurityContext
+	// NodeSelector and Tolerations place the pods (GPU nodes, usually).
+	NodeSelector map[string]string
+	Tolerations  []corev1.Toleration
+}
+
+// namespace returns the model's namespace with its default applied.
+func (m Model) namespace() string {
+	if m.Namespace == "" {
+		return "default"
+	}
+	return m.Namespace
+}
+
+// runtime returns the model's runtime with its default applied.
+func (m Model) runtime() Runtime {
+	if m.Runtime.isZero() {
+		return TFServing()
+	}
+	return m.Runtime
+}
+
+// NamespaceOrDefault returns the namespace the model's objects go into.
+func (m Model) NamespaceOrDefault() string { return m.namespace() }
+
+// EffectiveRuntime returns the runtime the model is served with: its Runtime,
+// or TFServing() when that is zero.
+func (m Model) EffectiveRuntime() Runtime { return m.runtime() }
+
+// DeploymentName returns the name of a version's Deployment: <model>-<version>.
+func DeploymentName(model, version string) string { return model + "-" + version }
+
+// VersionNames returns the model's version names in the order given.
+func (m Model) VersionNames() []string {
+	out := make([]string, len(m.Versions))
+	for i, v := range m.Versions {
+		out[i] = v.Name
+	}
+	return out
+}
+
+// HasVersion reports whether the model serves a version of that name.
+func (m Model) HasVersion(name string) bool {
+	return slices.ContainsFunc(m.Versions, func(v Version) bool { return v.Name == name })
+}

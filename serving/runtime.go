@@ -1,0 +1,183 @@
+package serving
+
+import (
+	"strconv"
+)
+
+// Protocol is the application protocol of a served port. It decides the
+// Service port's name prefix and appProtocol, which is how Istio picks the
+// protocol for the port.
+type Protocol string
+
+// Protocols a model server port may speak.
+const (
+	HTTP  Protocol = "http"
+	HTTP2 Protocol = "http2"
+	GRPC  Protocol = "grpc"
+	TCP   Protocol = "tcp"
+)
+
+// Port is one port a model server listens on.
+type Port struct {
+	// Name is the port's name. It is prefixed with the protocol ("rest"
+	// becomes "http-rest") unless it already starts with it; empty means the
+	// protocol itself ("http"). At most 15 characters once prefixed.
+	Name string
+	// Number is the container port, 1-65535. The Service exposes the same number.
+	Number int32
+	// Protocol is the application protocol; empty means HTTP.
+	Protocol Protocol
+}
+
+// ServiceName is the name of the port on the Service and the container:
+// the protocol, or the protocol and the Name joined with a dash.
+func (p Port) ServiceName() string {
+	proto := string(p.protocol())
+	switch {
+	case p.Name == "":
+		return proto
+	case p.Name == proto || len(p.Name) > len(proto) && p.Name[:len(proto)+1] == proto+"-":
+		return p.Name
+	}
+	return proto + "-" + p.Name
+}
+
+func (p Port) protocol() Protocol {
+	if p.Protocol == "" {
+		return HTTP
+	}
+	return p.Protocol
+}
+
+// Runtime describes a model server: its image, its ports, how to start it for
+// one model and how to tell it is ready. The presets (TFServing, Triton,
+// TorchServe, OpenInference, Custom) return a Runtime a caller may adjust; a
+// new server is a new Runtime value, no registration needed.
+type Runtime struct {
+	// Name identifies the server ("tfserving"); it is the value of the
+	// app.kubernetes.io/component label. Required.
+	Name string
+	// Image is the default container image; a Version's Image overrides it.
+	Image string
+	// Ports are the ports the server listens on, in the order the Service lists them.
+	Ports []Port
+	// Command overrides the image's entrypoint; nil keeps it.
+	Command []string
+	// Args returns the container arguments for a model name and model URI.
+	// nil means no arguments.
+	Args func(model, uri string) []string
+	// Env returns extra environment variables for a model name and model URI.
+	Env func(model, uri string) map[string]string
+	// ReadinessPath returns the HTTP path of the readiness probe for a model;
+	// nil means a TCP probe on the first port.
+	ReadinessPath func(model string) string
+	// ReadinessPort names the port the readiness probe uses (a Port's Name as
+	// given, or its ServiceName); empty means the first HTTP port.
+	ReadinessPort string
+	// RunAsUser is the user id the server runs as under the secure pod
+	// defaults; 0 means 1000. Root (0) cannot be chosen here: set
+	// Version.PodSecurityContext to run as root.
+	RunAsUser int64
+}
+
+// TFServing is TensorFlow Serving: gRPC on 8500, REST on 8501, started with
+// --model_name and --model_base_path, ready when GET /v1/models/<name> succeeds.
+func TFServing() Runtime {
+	return Runtime{
+		Name:  "tfserving",
+		Image: "tensorflow/serving:2.14.0",
+		Ports: []Port{{Number: 8500, Protocol: GRPC}, {Number: 8501, Protocol: HTTP}},
+		Args: func(model, uri string) []string {
+			return []string{"--port=8500", "--rest_api_port=8501", "--model_name=" + model, "--model_base_path=" + uri}
+		},
+		ReadinessPath: func(model string) string { return "/v1/models/" + model },
+	}
+}
+
+// Triton is NVIDIA Triton Inference Server: HTTP on 8000, gRPC on 8001,
+// metrics on 8002, serving the model repository at the model URI, ready when
+// GET /v2/health/ready succeeds.
+func Triton() Runtime {
+	return Runtime{
+		Name:    "triton",
+		Image:   "nvcr.io/nvidia/tritonserver:24.08-py3",
+		Ports:   []Port{{Number: 8000, Protocol: HTTP}, {Number: 8001, Protocol: GRPC}, {Name: "metrics", Number: 8002, Protocol: HTTP}},
+		Command: []string{"tritonserver"},
+		Args: func(model, uri string) []string {
+			return []string{"--model-repository=" + uri, "--http-port=8000", "--grpc-port=8001", "--metrics-port=8002"}
+		},
+		ReadinessPath: func(string) string { return "/v2/health/ready" },
+	}
+}
+
+// TorchServe is PyTorch's TorchServe: inference on 8080, management on 8081,
+// metrics on 8082, loading <model>.mar from the model store at the model URI,
+// ready when GET /ping succeeds.
+func TorchServe() Runtime {
+	return Runtime{
+		Name:  "torchserve",
+		Image: "pytorch/torchserve:0.12.0-cpu",
+		Ports: []Port{{Number: 8080, Protocol: HTTP}, {Name: "management", Number: 8081, Protocol: HTTP}, {Name: "metrics", Number: 8082, Protocol: HTTP}},
+		Command: []string{"torchserve"},
+		Args: func(model, uri string) []string {
+			return []string{"--foreground", "--disable-token-auth", "--model-store=" + uri, "--models", model + "=" + model + ".mar"}
+		},
+		ReadinessPath: func(string) string { return "/ping" },
+	}
+}
+
+// OpenInference is a server speaking the Open Inference Protocol (KServe v2),
+// such as MLServer: HTTP on 8080, gRPC on 8081, ready when
+// GET /v2/models/<name>/ready succeeds. The image is the caller's; the model
+// name and URI are passed as MODEL_NAME and STORAGE_URI.
+func OpenInference(image string) Runtime {
+	return Runtime{
+		Name:  "open-inference",
+		Image: image,
+		Ports: []Port{{Number: 8080, Protocol: HTTP}, {Number: 8081, Protocol: GRPC}},
+		Env: func(model, uri string) map[string]string {
+			return map[string]string{"MODEL_NAME": model, "STORAGE_URI": uri}
+		},
+		ReadinessPath: func(model string) string { return "/v2/models/" + model + "/ready" },
+	}
+}
+
+// Custom is any image with the given ports. It passes the model name and URI
+// as MODEL_NAME and MODEL_URI and probes the first port over TCP.
+func Custom(image string, ports ...Port) Runtime {
+	return Runtime{
+		Name:  "custom",
+		Image: image,
+		Ports: ports,
+		Env: func(model, uri string) map[string]string {
+			return map[string]string{"MODEL_NAME": model, "MODEL_URI": uri}
+		},
+	}
+}
+
+func (r Runtime) isZero() bool {
+	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil
+}
+
+// probePort returns the port the readiness probe targets.
+func (r Runtime) probePort() (Port, bool) {
+	for _, p := range r.Ports {
+		if r.ReadinessPort != "" && (p.Name == r.ReadinessPort || p.ServiceName() == r.ReadinessPort) {
+			return p, true
+		}
+	}
+	if r.ReadinessPort != "" {
+		return Port{}, false
+	}
+	for _, p := range r.Ports {
+		if p.protocol() == HTTP {
+			return p, true
+		}
+	}
+	if len(r.Ports) > 0 {
+		return r.Ports[0], true
+	}
+	return Port{}, false
+}
+
+func itoa(i int32) string { return strconv.Itoa(int(i)) }
