@@ -115,9 +115,9 @@ func Triton() Runtime {
 // ready when GET /ping succeeds.
 func TorchServe() Runtime {
 	return Runtime{
-		Name:  "torchserve",
-		Image: "pytorch/torchserve:0.12.0-cpu",
-		Ports: []Port{{Number: 8080, Protocol: HTTP}, {Name: "management", Number: 8081, Protocol: HTTP}, {Name: "metrics", Number: 8082, Protocol: HTTP}},
+		Name:    "torchserve",
+		Image:   "pytorch/torchserve:0.12.0-cpu",
+		Ports:   []Port{{Number: 8080, Protocol: HTTP}, {Name: "management", Number: 8081, Protocol: HTTP}, {Name: "metrics", Number: 8082, Protocol: HTTP}},
 		Command: []string{"torchserve"},
 		Args: func(model, uri string) []string {
 			return []string{"--foreground", "--disable-token-auth", "--model-store=" + uri, "--models", model + "=" + model + ".mar"}
