@@ -29,7 +29,7 @@ func plainSafe(s string) bool {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		case c == '-' || c == '_' || c == '.' || c == '/':
-		case c == '*' || c == '+' || c == '=' || c == '(' || c == ')' || c == '$' || c == '^' || c == ';':
+		case c == '*' || c == '+' || c == '=' || c == '(' || c == ')' || c == '$' || c == '^' || c == ';' || c == ',':
 			if i == 0 {
 				return false
 			}

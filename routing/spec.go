@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"sort"
 	"time"
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
@@ -257,4 +258,19 @@ type Cookie struct {
 	Name string
 	Path string
 	TTL  time.Duration
+}
+
+// SplitOf returns destinations for the weights by subset name, ordered by
+// subset name so the output does not depend on map order.
+func SplitOf(weights map[string]int32) []Destination {
+	names := make([]string, 0, len(weights))
+	for n := range weights {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]Destination, len(names))
+	for i, n := range names {
+		out[i] = Destination{Subset: n, Weight: weights[n]}
+	}
+	return out
 }

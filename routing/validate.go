@@ -26,8 +26,10 @@ func (s Spec) validate() field.ErrorList {
 	if s.Namespace != "" {
 		errs = append(errs, check.Label(field.NewPath("namespace"), s.Namespace)...)
 	}
-	errs = append(errs, check.Host(field.NewPath("host"), s.Host, false, false)...)
 	mesh := s.boundToMesh()
+	// A VirtualService bound only to gateways may answer for a wildcard; its
+	// destinations must then name their hosts.
+	errs = append(errs, check.Host(field.NewPath("host"), s.Host, !mesh, !mesh)...)
 	hosts := map[string]bool{s.Host: true}
 	for i, h := range s.Hosts {
 		p := field.NewPath("hosts").Index(i)
@@ -180,6 +182,9 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 	seen := map[string]int{}
 	for k, d := range r.Split {
 		dp := sp.Index(k)
+		if d.Host == "" && strings.HasPrefix(s.Host, "*") {
+			errs = append(errs, field.Required(dp.Child("host"), "the spec's host is a wildcard, so each destination names its service"))
+		}
 		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port, subsets)...)
 		key := s.destKey(d.Host, d.Subset, d.Port)
 		if prev, dup := seen[key]; dup {

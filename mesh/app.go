@@ -1,0 +1,169 @@
+package mesh
+
+import (
+	"sort"
+
+	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// ValidationError reports every problem in an App, each with its field path
+// from the App's root ("models[0].traffic.rules[1].split"). Its Unwrap method
+// returns each problem as a *field.Error
+// (k8s.io/apimachinery/pkg/util/validation/field).
+type ValidationError = fielderr.Error
+
+// App is one application's models and the mesh around them, all in one
+// namespace.
+type App struct {
+	// Namespace is the namespace and its mesh settings.
+	Namespace Namespace
+	// Models are the models served, names unique.
+	Models []Model
+	// Gateways are the ingress gateways the models may be exposed on. An
+	// empty Namespace means the App's.
+	Gateways []ingress.Gateway
+	// Egress are the external services (model stores, APIs) the models
+	// reach. An empty Namespace means the App's.
+	Egress []egress.Spec
+	// Routes are front doors that are not one model's: a public hostname on
+	// a gateway whose rules pick a model, by a header for instance (see
+	// HeaderSelector).
+	Routes []Route
+}
+
+// Route is a VirtualService in front of several models: requests for its
+// hosts on its gateway are sent to the models its rules name.
+type Route struct {
+	// Name names the VirtualService. A DNS-1123 label. Required.
+	Name string
+	// Gateway names one of App.Gateways. Required.
+	Gateway string
+	// Hosts are the public hostnames, each served by the gateway. At least one.
+	Hosts []string
+	// Rules are evaluated in order; each destination names a model by
+	// Host (its name) and may name a version by Subset. A request that no
+	// rule matches gets 404.
+	Rules []routing.Rule
+	// Port is the Service port routed to; 0 means each model's first HTTP port.
+	Port uint32
+}
+
+// HeaderSelector returns rules that send a request to the model named by
+// the value of header: models maps header values to model names. Values are
+// matched exactly and listed in lexical order.
+func HeaderSelector(header string, models map[string]string) []routing.Rule {
+	values := make([]string, 0, len(models))
+	for v := range models {
+		values = append(values, v)
+	}
+	sort.Strings(values)
+	rules := make([]routing.Rule, len(values))
+	for i, v := range values {
+		rules[i] = routing.Rule{
+			Name:  models[v],
+			Match: []routing.Match{{Headers: map[string]routing.StringMatch{header: routing.Exact(v)}}},
+			Split: []routing.Destination{{Host: models[v]}},
+		}
+	}
+	return rules
+}
+
+// Injection is how pods get the Istio sidecar.
+type Injection string
+
+const (
+	// InjectNamespace labels the namespace istio-injection=enabled, so that
+	// every pod in it is injected. The zero value.
+	InjectNamespace Injection = ""
+	// InjectPods leaves the namespace unlabelled and marks each model's pods
+	// with sidecar.istio.io/inject: "true", for meshes whose injector is off
+	// unless a pod asks (Kubeflow's setup, for one).
+	InjectPods Injection = "pods"
+	// InjectNone marks nothing: injection is configured elsewhere.
+	InjectNone Injection = "none"
+)
+
+// MTLS is the namespace's peer authentication mode.
+type MTLS string
+
+const (
+	// MTLSUnset builds no PeerAuthentication: the mesh-wide setting applies.
+	MTLSUnset MTLS = ""
+	// MTLSStrict accepts only mutual TLS from other workloads.
+	MTLSStrict MTLS = "STRICT"
+	// MTLSPermissive accepts mutual TLS and plain text, for migrations.
+	MTLSPermissive MTLS = "PERMISSIVE"
+)
+
+// Namespace is the App's namespace and its mesh settings.
+type Namespace struct {
+	// Name is the namespace. A DNS-1123 label. Required.
+	Name string
+	// Injection is how pods get the sidecar.
+	Injection Injection
+	// MTLS builds a PeerAuthentication named "default" with this mode.
+	MTLS MTLS
+	// Existing says the namespace is managed elsewhere: no Namespace object
+	// is built. With InjectNamespace its owner must label it.
+	Existing bool
+	// Labels are added to the Namespace object.
+	Labels map[string]string
+}
+
+// Model is a served model and how traffic reaches its versions.
+type Model struct {
+	// Model is the workload: name, runtime, versions. Its Namespace must
+	// be empty or the App's; its Sidecar is set from the App's Injection
+	// when left at SidecarDefault.
+	serving.Model
+	// Traffic is how requests reach the versions.
+	Traffic Traffic
+	// Expose publishes the model on an ingress gateway; nil keeps it
+	// inside the mesh.
+	Expose *Expose
+}
+
+// Traffic is how requests for a model reach its versions.
+type Traffic struct {
+	// Rules are evaluated in order; destinations name versions by Subset
+	// and may name another model's host (Host) for a model chosen by a
+	// header. Empty routes everything to the only version; a model with
+	// several versions must say how to split.
+	Rules []routing.Rule
+	// Port pins every route to this Service port. 0 keeps each request's
+	// port, so HTTP and gRPC are both routed by the same rules.
+	Port uint32
+	// Policy is the DestinationRule's traffic policy.
+	Policy *routing.TrafficPolicy
+}
+
+// Expose publishes a model on an ingress gateway.
+//
+// With Traffic.Port set, the model's one VirtualService is bound to both the
+// mesh and the gateway. With Traffic.Port 0, the mesh's VirtualService keeps
+// each request's port and a second VirtualService, <model>-ingress, binds the
+// gateway to the model's first HTTP port (or Port): a gateway cannot route
+// to a multi-port Service without a port.
+type Expose struct {
+	// Gateway names one of App.Gateways.
+	Gateway string
+	// Hosts are the hostnames the model answers for on the gateway; each
+	// must be served by the gateway. Empty means every host the gateway
+	// serves ("*" included, which takes any Host header); with Traffic.Port
+	// set, the one VirtualService is also the mesh's, so "*" is left out
+	// and the Service's FQDN answers instead.
+	Hosts []string
+	// Port is the Service port the gateway routes to when Traffic.Port is
+	// 0; 0 means the first HTTP port.
+	Port uint32
+}
+
+// SplitOf is a convenience for a weighted split between versions, listed by
+// version name in lexical order.
+func SplitOf(weights map[string]int32) []routing.Destination {
+	return routing.SplitOf(weights)
+}
