@@ -79,9 +79,11 @@ const (
 	// InjectNamespace labels the namespace istio-injection=enabled, so that
 	// every pod in it is injected. The zero value.
 	InjectNamespace Injection = ""
-	// InjectPods leaves the namespace unlabelled and marks each model's pods
-	// with sidecar.istio.io/inject: "true", for meshes whose injector is off
-	// unless a pod asks (Kubeflow's setup, for one).
+	// InjectPods leaves the namespace unlabelled and labels each model's pods
+	// sidecar.istio.io/inject: "true", for meshes whose injector is off
+	// unless a pod asks (Kubeflow's setup, for one). Istio's analyzer reports
+	// such a namespace as IST0102 (not enabled for injection), an
+	// information message that is expected here.
 	InjectPods Injection = "pods"
 	// InjectNone marks nothing: injection is configured elsewhere.
 	InjectNone Injection = "none"

@@ -72,12 +72,11 @@ func deployment(m Model, v Version) *appsv1.Deployment {
 	rt := m.runtime()
 	name := DeploymentName(m.Name, v.Name)
 	podLabels := VersionLabels(m, v.Name)
-	var podAnnotations map[string]string
 	switch m.Sidecar {
 	case SidecarInject:
-		podAnnotations = map[string]string{labels.SidecarInject: "true"}
+		podLabels[labels.SidecarInject] = "true"
 	case SidecarSkip:
-		podAnnotations = map[string]string{labels.SidecarInject: "false"}
+		podLabels[labels.SidecarInject] = "false"
 	}
 	var replicas *int32
 	if !v.Autoscaled {
@@ -98,7 +97,7 @@ func deployment(m Model, v Version) *appsv1.Deployment {
 			Replicas: replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(m.Name, v.Name)},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: podAnnotations},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 				Spec: corev1.PodSpec{
 					ServiceAccountName: m.ServiceAccountName,
 					SecurityContext:    podSecurity(rt, v),

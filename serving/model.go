@@ -16,14 +16,20 @@ type ValidationError = fielderr.Error
 // Sidecar says how a model's pods ask for the Istio sidecar.
 type Sidecar string
 
+//
+// Pods ask with the label sidecar.istio.io/inject, which is what Istio's
+// injector webhooks select on: a pod labelled "true" is injected in a
+// namespace without the istio-injection label. The annotation of the same
+// name is deprecated and, in a default install, never reaches the webhook
+// of an unlabelled namespace, so mlmesh does not write it.
 const (
 	// SidecarDefault puts no marker on the pods: the namespace's
 	// istio-injection label decides. This is the zero value.
 	SidecarDefault Sidecar = ""
-	// SidecarInject annotates the pods sidecar.istio.io/inject: "true", for
-	// meshes where injection is off unless a pod asks for it.
+	// SidecarInject labels the pods sidecar.istio.io/inject: "true", for
+	// namespaces where injection is off unless a pod asks for it.
 	SidecarInject Sidecar = "inject"
-	// SidecarSkip annotates the pods sidecar.istio.io/inject: "false".
+	// SidecarSkip labels the pods sidecar.istio.io/inject: "false".
 	SidecarSkip Sidecar = "skip"
 )
 

@@ -22,7 +22,7 @@ const (
 
 	// IstioInjection is the namespace label for automatic sidecar injection.
 	IstioInjection = "istio-injection"
-	// SidecarInject is the pod annotation that forces injection on or off.
+	// SidecarInject is the pod label that turns injection on or off.
 	SidecarInject = "sidecar.istio.io/inject"
 )
 
