@@ -106,10 +106,11 @@ func (a App) plan() (*plan, field.ErrorList) {
 			g.Namespace = p.ns
 		}
 		errs = append(errs, fielderr.Reroot(gp, g.Validate())...)
-		if prev, dup := gwIndex[g.Name]; dup && g.Name != "" {
+		if prev, dup := gwIndex[g.Name]; dup {
 			errs = append(errs, field.Duplicate(gp.Child("name"), fmt.Sprintf("%s, already gateways[%d]", g.Name, prev)))
+		} else if g.Name != "" {
+			gwIndex[g.Name] = i
 		}
-		gwIndex[g.Name] = i
 		p.gateways = append(p.gateways, g)
 	}
 	egNames := map[string]int{}
@@ -121,10 +122,11 @@ func (a App) plan() (*plan, field.ErrorList) {
 			errs = append(errs, field.Invalid(ep.Child("namespace"), e.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
 		}
 		errs = append(errs, fielderr.Reroot(ep, e.Validate())...)
-		if prev, dup := egNames[e.Name]; dup && e.Name != "" {
+		if prev, dup := egNames[e.Name]; dup {
 			errs = append(errs, field.Duplicate(ep.Child("name"), fmt.Sprintf("%s, already egress[%d]", e.Name, prev)))
+		} else if e.Name != "" {
+			egNames[e.Name] = i
 		}
-		egNames[e.Name] = i
 		p.egress = append(p.egress, e)
 	}
 
@@ -141,10 +143,11 @@ func (a App) plan() (*plan, field.ErrorList) {
 			sm.Sidecar = serving.SidecarInject
 		}
 		errs = append(errs, fielderr.Reroot(mp, sm.Validate())...)
-		if prev, dup := modelIndex[m.Name]; dup && m.Name != "" {
+		if prev, dup := modelIndex[m.Name]; dup {
 			errs = append(errs, field.Duplicate(mp.Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
+		} else if m.Name != "" {
+			modelIndex[m.Name] = i
 		}
-		modelIndex[m.Name] = i
 		p.models = append(p.models, sm)
 	}
 
@@ -222,6 +225,9 @@ func (a App) plan() (*plan, field.ErrorList) {
 			// Answer for whatever the gateway serves: behind a "*" server,
 			// requests carry any Host header.
 			hosts = gw.Hosts()
+		}
+		if len(hosts) == 0 {
+			continue // the gateway's own validation reports its missing hosts
 		}
 		ing.Host, ing.Hosts = hosts[0], hosts[1:]
 		ing.Subsets, ing.Policy = spec.Subsets, nil
@@ -436,15 +442,22 @@ func (p *plan) checkDestinations(tp *field.Path, spec routing.Spec, modelIndex m
 
 func (p *plan) objects() ([]render.Object, field.ErrorList) {
 	var objs []render.Object
+	var from []*field.Path // the spec element each object derives from
 	var errs field.ErrorList
+	add := func(path *field.Path, os ...render.Object) {
+		for _, o := range os {
+			objs = append(objs, o)
+			from = append(from, path)
+		}
+	}
 	fail := func(path *field.Path, err error) {
 		errs = append(errs, fielderr.Reroot(path, err)...)
 	}
 	if !p.app.Namespace.Existing {
-		objs = append(objs, p.namespace())
+		add(field.NewPath("namespace"), p.namespace())
 	}
 	if p.app.Namespace.MTLS != MTLSUnset {
-		objs = append(objs, p.peerAuthentication())
+		add(field.NewPath("namespace", "mtls"), p.peerAuthentication())
 	}
 	for i, e := range p.egress {
 		ep := field.NewPath("egress").Index(i)
@@ -453,16 +466,15 @@ func (p *plan) objects() ([]render.Object, field.ErrorList) {
 			fail(ep, err)
 			continue
 		}
-		objs = append(objs, se)
+		add(ep, se)
 		drs, err := egress.DestinationRules(e)
 		if err != nil {
 			fail(ep, err)
 		}
 		for _, dr := range drs {
-			objs = append(objs, dr)
+			add(ep, dr)
 		}
 	}
-	var deployments [][]render.Object
 	for i, m := range p.models {
 		mp := field.NewPath("models").Index(i)
 		svc, err := serving.Service(m)
@@ -475,13 +487,10 @@ func (p *plan) objects() ([]render.Object, field.ErrorList) {
 			fail(mp, err)
 			continue
 		}
-		objs = append(objs, svc)
-		var mine []render.Object
-		for _, d := range ds {
-			objs = append(objs, d)
-			mine = append(mine, d)
+		add(mp.Child("name"), svc)
+		for k, d := range ds {
+			add(mp.Child("versions").Index(k).Child("name"), d)
 		}
-		deployments = append(deployments, mine)
 		dr, err := routing.DestinationRule(p.routes[i])
 		if err != nil {
 			fail(mp.Child("traffic"), err)
@@ -493,33 +502,36 @@ func (p *plan) objects() ([]render.Object, field.ErrorList) {
 			fail(mp.Child("traffic"), err)
 			continue
 		}
-		objs = append(objs, dr, vs)
+		add(mp.Child("name"), dr, vs)
 	}
 	for _, ir := range p.ingress {
+		xp := field.NewPath("models").Index(ir.model).Child("expose")
 		vs, err := routing.VirtualService(ir.spec)
 		if err != nil {
-			fail(field.NewPath("models").Index(ir.model).Child("expose"), err)
+			fail(xp, err)
 			continue
 		}
-		objs = append(objs, vs)
+		add(xp, vs)
 	}
 	for i, f := range p.fronts {
+		rp := field.NewPath("routes").Index(i)
 		vs, err := routing.VirtualService(f)
 		if err != nil {
-			fail(field.NewPath("routes").Index(i), err)
+			fail(rp, err)
 			continue
 		}
-		objs = append(objs, vs)
+		add(rp.Child("name"), vs)
 	}
 	for i, g := range p.gateways {
+		gp := field.NewPath("gateways").Index(i)
 		gw, err := ingress.Build(g)
 		if err != nil {
-			fail(field.NewPath("gateways").Index(i), err)
+			fail(gp, err)
 			continue
 		}
-		objs = append(objs, gw)
+		add(gp.Child("name"), gw)
 	}
-	errs = append(errs, uniqueObjects(objs)...)
+	errs = append(errs, uniqueObjects(objs, from)...)
 	return objs, errs
 }
 
@@ -547,16 +559,19 @@ func subsetsSelectOneVersion(path *field.Path, dr *networkingv1.DestinationRule,
 }
 
 // uniqueObjects reports objects that share a kind, namespace and name: one
-// would overwrite the other when applied.
-func uniqueObjects(objs []render.Object) field.ErrorList {
+// would overwrite the other when applied. The problem is reported at the
+// spec element of the second.
+func uniqueObjects(objs []render.Object, from []*field.Path) field.ErrorList {
 	var errs field.ErrorList
-	seen := map[string]bool{}
-	for _, o := range objs {
+	seen := map[string]*field.Path{}
+	for i, o := range objs {
 		k := render.Describe(o)
-		if seen[k] {
-			errs = append(errs, field.Duplicate(field.NewPath("objects"), k+" would be built twice (two names derive to the same object name)"))
+		if prev, dup := seen[k]; dup {
+			errs = append(errs, field.Invalid(from[i], field.OmitValueType{},
+				fmt.Sprintf("builds %s, which %s builds too", k, prev)))
+			continue
 		}
-		seen[k] = true
+		seen[k] = from[i]
 	}
 	return errs
 }

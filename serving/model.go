@@ -14,14 +14,15 @@ import (
 type ValidationError = fielderr.Error
 
 // Sidecar says how a model's pods ask for the Istio sidecar.
-type Sidecar string
-
 //
 // Pods ask with the label sidecar.istio.io/inject, which is what Istio's
 // injector webhooks select on: a pod labelled "true" is injected in a
 // namespace without the istio-injection label. The annotation of the same
 // name is deprecated and, in a default install, never reaches the webhook
 // of an unlabelled namespace, so mlmesh does not write it.
+type Sidecar string
+
+// The ways pods ask for the sidecar.
 const (
 	// SidecarDefault puts no marker on the pods: the namespace's
 	// istio-injection label decides. This is the zero value.

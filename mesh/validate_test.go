@@ -1,0 +1,198 @@
+package mesh_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// canary is a valid App that each case breaks in one way.
+func canary() mesh.App {
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "ml"},
+		Gateways:  []ingress.Gateway{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}}},
+		Egress:    []egress.Spec{egress.S3("store", "", "eu-west-1")},
+		Models: []mesh.Model{{
+			Model: serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1"}, {Name: "v2"}}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{
+				{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("yes")}}}, Split: []routing.Destination{{Subset: "v2"}}},
+				{Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v2", Weight: 10}}},
+			}},
+			Expose: &mesh.Expose{Gateway: "gw", Hosts: []string{"models.example.com"}},
+		}},
+	}
+}
+
+func TestBuildValid(t *testing.T) {
+	objs, err := mesh.Build(canary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Namespace, ServiceEntry, Service, 2 Deployments, DestinationRule, Gateway, 2 VirtualServices.
+	if len(objs) != 9 {
+		t.Errorf("got %d objects, want 9", len(objs))
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*mesh.App)
+		want   []string // "path: fragment", each must appear
+	}{
+		{"weights not summing to 100", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[1].Split[1].Weight = 0
+		}, []string{"models[0].traffic.rules[1].split: weights sum to 90, want 100"}},
+		{"negative weight", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[1].Split = []routing.Destination{{Subset: "v1", Weight: 110}, {Subset: "v2", Weight: -10}}
+		}, []string{"models[0].traffic.rules[1].split[1].weight", "a percentage between 0 and 100"}},
+		{"route to unknown version", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[0].Split[0].Subset = "v3"
+		}, []string{`models[0].traffic.rules[0].split[0].subset: "v3" not found`, `"v1", "v2"`}},
+		{"duplicate version", func(a *mesh.App) {
+			a.Models[0].Versions[1].Name = "v1"
+		}, []string{`models[0].versions[1].name: duplicate value "v1"`}},
+		{"invalid DNS-1123 name", func(a *mesh.App) {
+			a.Models[0].Name = "My_Model"
+		}, []string{`models[0].name: invalid value "My_Model"`, "RFC 1123"}},
+		{"invalid header name", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[0].Match[0].Headers = map[string]routing.StringMatch{"x canary": routing.Exact("yes")}
+		}, []string{"models[0].traffic.rules[0].match[0].headers[x canary]", "HTTP header name"}},
+		{"uppercase header name", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[0].Match[0].Headers = map[string]routing.StringMatch{"X-Canary": routing.Exact("yes")}
+		}, []string{"headers[X-Canary]", "lowercase"}},
+		{"regex not RE2", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[0].Match[0].Headers = map[string]routing.StringMatch{"user-agent": routing.Regex("(?=chrome)")}
+		}, []string{"headers[user-agent].value", "a valid RE2 regex"}},
+		{"port out of range", func(a *mesh.App) {
+			a.Models[0].Runtime = serving.Custom("img", serving.Port{Number: 70000})
+		}, []string{"models[0].runtime.ports[0].number: invalid value \"70000\""}},
+		{"ports clashing", func(a *mesh.App) {
+			a.Models[0].Runtime = serving.Custom("img", serving.Port{Number: 8080}, serving.Port{Number: 8080, Protocol: serving.GRPC})
+		}, []string{"models[0].runtime.ports[1].number: duplicate value \"8080\""}},
+		{"gateway host does not cover route host", func(a *mesh.App) {
+			a.Models[0].Expose.Hosts = []string{"other.example.com"}
+		}, []string{`models[0].expose.hosts[0]: invalid value "other.example.com": not served by gateway "gw"`}},
+		{"unknown gateway", func(a *mesh.App) {
+			a.Models[0].Expose.Gateway = "nope"
+		}, []string{`models[0].expose.gateway: "nope" not found`}},
+		{"empty image", func(a *mesh.App) {
+			a.Models[0].Runtime = serving.Custom("", serving.Port{Number: 8080})
+		}, []string{"models[0].versions[0].image: required", "models[0].versions[1].image: required"}},
+		{"model with no versions", func(a *mesh.App) {
+			a.Models[0].Versions = nil
+			a.Models[0].Traffic.Rules = nil
+		}, []string{"models[0].versions: required"}},
+		{"unreachable rule", func(a *mesh.App) {
+			r := a.Models[0].Traffic.Rules
+			a.Models[0].Traffic.Rules = []routing.Rule{r[1], r[0]}
+		}, []string{"models[0].traffic.rules[0].match", "unreachable"}},
+		{"several versions and no split", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules = nil
+		}, []string{"models[0].traffic.rules: required"}},
+		{"names colliding into one Deployment", func(a *mesh.App) {
+			a.Models = append(a.Models,
+				mesh.Model{Model: serving.Model{Name: "m-v1", Versions: []serving.Version{{Name: "x"}}}},
+				mesh.Model{Model: serving.Model{Name: "m-v1-x", Versions: []serving.Version{{Name: "y"}}}})
+			a.Models[0].Versions = append(a.Models[0].Versions, serving.Version{Name: "v1-x"})
+		}, []string{"models[1].versions[0].name: builds Deployment ml/m-v1-x, which models[0].versions[2].name builds too"}},
+		{"destination host unknown", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[0].Split[0] = routing.Destination{Host: "nowhere.example.com"}
+		}, []string{`models[0].traffic.rules[0].split[0].host: "nowhere.example.com" not found`}},
+		{"namespace mismatch", func(a *mesh.App) {
+			a.Models[0].Namespace = "other"
+		}, []string{`models[0].namespace: invalid value "other"`}},
+		{"bad egress host", func(a *mesh.App) {
+			a.Egress[0].Hosts = append(a.Egress[0].Hosts, "*.s3.amazonaws.com")
+		}, []string{"egress[0].hosts[1]", "resolution NONE"}},
+		{"gateway without hosts", func(a *mesh.App) {
+			a.Gateways[0].Servers[0].Hosts = nil
+			a.Models[0].Expose = nil
+		}, []string{"gateways[0].servers[0].hosts: required"}},
+		{"bad timeout and retry", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[1].Timeout = 1000 // 1µs
+			a.Models[0].Traffic.Rules[1].Retries = &routing.Retries{Attempts: 2, RetryOn: []string{"sometimes"}}
+		}, []string{"models[0].traffic.rules[1].timeout", "at least 1ms", `retryOn[0]: unsupported value "sometimes"`}},
+		{"mirror percent", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[1].Mirror = []routing.Mirror{{Subset: "v2", Percent: 0}}
+		}, []string{"models[0].traffic.rules[1].mirror[0].percent"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := canary()
+			tc.mutate(&a)
+			objs, err := mesh.Build(a)
+			if err == nil {
+				t.Fatalf("Build succeeded with %d objects, want an error", len(objs))
+			}
+			if objs != nil {
+				t.Errorf("Build returned objects with an error")
+			}
+			var ve *mesh.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("error %T is not a *mesh.ValidationError: %v", err, err)
+			}
+			var fe *field.Error
+			if !errors.As(err, &fe) {
+				t.Errorf("error does not unwrap to a *field.Error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			for _, e := range ve.Errors {
+				if e.Field == "" {
+					t.Errorf("problem without a field path: %v", e)
+				}
+			}
+		})
+	}
+}
+
+// TestAllProblemsAtOnce checks that independent problems are all reported.
+func TestAllProblemsAtOnce(t *testing.T) {
+	a := canary()
+	a.Namespace.Name = ""
+	a.Models[0].Versions[0].Name = "V1"
+	a.Models[0].Traffic.Rules[1].Split[0].Weight = 50
+	a.Gateways[0].Servers[0].Port = 0
+	_, err := mesh.Build(a)
+	var ve *mesh.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a *mesh.ValidationError, got %v", err)
+	}
+	for _, p := range []string{"namespace.name", "models[0].versions[0].name", "models[0].traffic.rules[1].split", "gateways[0].servers[0].port"} {
+		found := false
+		for _, e := range ve.Errors {
+			if e.Field == p {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem reported at %s; got:\n%v", p, err)
+		}
+	}
+}
+
+// TestZeroValueNeverPanics builds zero and partial values of every spec.
+func TestZeroValueNeverPanics(t *testing.T) {
+	apps := []mesh.App{
+		{},
+		{Models: []mesh.Model{{}}},
+		{Namespace: mesh.Namespace{Name: "x"}, Models: []mesh.Model{{Expose: &mesh.Expose{}}}, Routes: []mesh.Route{{}}, Gateways: []ingress.Gateway{{}}, Egress: []egress.Spec{{}}},
+		{Namespace: mesh.Namespace{Name: "x"}, Models: []mesh.Model{{Traffic: mesh.Traffic{Rules: []routing.Rule{{Fault: &routing.Fault{Abort: &routing.Abort{}}, Retries: &routing.Retries{}, Match: []routing.Match{{URI: &routing.StringMatch{}}}}}, Policy: &routing.TrafficPolicy{LoadBalancer: &routing.LoadBalancer{HashCookie: &routing.Cookie{}}, ConnectionPool: &routing.ConnectionPool{}, OutlierDetection: &routing.OutlierDetection{}}}}}},
+	}
+	for i, a := range apps {
+		if _, err := mesh.Build(a); err == nil {
+			t.Errorf("app %d: Build of an incomplete App succeeded", i)
+		}
+	}
+}
