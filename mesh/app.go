@@ -136,8 +136,9 @@ type Traffic struct {
 	// header. Empty routes everything to the only version; a model with
 	// several versions must say how to split.
 	Rules []routing.Rule
-	// Port pins every route to this Service port. 0 keeps each request's
-	// port, so HTTP and gRPC are both routed by the same rules.
+	// Port pins every route to this Service port. 0 routes every HTTP,
+	// HTTP/2 and gRPC port of the model, each rule repeated per port, so
+	// that REST and gRPC clients are split alike.
 	Port uint32
 	// Policy is the DestinationRule's traffic policy.
 	Policy *routing.TrafficPolicy
@@ -146,10 +147,10 @@ type Traffic struct {
 // Expose publishes a model on an ingress gateway.
 //
 // With Traffic.Port set, the model's one VirtualService is bound to both the
-// mesh and the gateway. With Traffic.Port 0, the mesh's VirtualService keeps
-// each request's port and a second VirtualService, <model>-ingress, binds the
-// gateway to the model's first HTTP port (or Port): a gateway cannot route
-// to a multi-port Service without a port.
+// mesh and the gateway. With Traffic.Port 0, the mesh's VirtualService routes
+// each of the model's ports and a second VirtualService, <model>-ingress,
+// binds the gateway to the model's first HTTP port (or Port): requests reach
+// a gateway on the gateway's port, so they cannot be routed port by port.
 type Expose struct {
 	// Gateway names one of App.Gateways.
 	Gateway string

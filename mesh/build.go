@@ -219,7 +219,7 @@ func (a App) plan() (*plan, field.ErrorList) {
 		}
 		ing := spec
 		ing.Name = IngressName(m.Name)
-		ing.Port = port
+		ing.Ports = []uint32{port}
 		ing.Gateways = []string{gw.Ref()}
 		if len(hosts) == 0 {
 			// Answer for whatever the gateway serves: behind a "*" server,
@@ -246,7 +246,10 @@ func (a App) plan() (*plan, field.ErrorList) {
 // frontRoute derives the VirtualService spec of an App.Route.
 func (p *plan) frontRoute(rp *field.Path, r Route, gwIndex, modelIndex map[string]int) (routing.Spec, field.ErrorList) {
 	var errs field.ErrorList
-	spec := routing.Spec{Name: r.Name, Namespace: p.ns, Port: r.Port}
+	spec := routing.Spec{Name: r.Name, Namespace: p.ns}
+	if r.Port != 0 {
+		spec.Ports = []uint32{r.Port}
+	}
 	gi, ok := gwIndex[r.Gateway]
 	if !ok {
 		fe := field.NotFound(rp.Child("gateway"), r.Gateway)
@@ -293,12 +296,42 @@ func (p *plan) frontRoute(rp *field.Path, r Route, gwIndex, modelIndex map[strin
 				rule.Split[k].Port = uint32(n)
 			}
 		}
+		if len(rule.Split) == 1 && rule.Split[0].Subset == "" {
+			if mi, found := modelIndex[r.Rules[i].Split[0].Host]; found {
+				rule.Split = p.modelSplit(mi, rule.Split[0])
+			}
+		}
 		spec.Rules = append(spec.Rules, rule)
 	}
 	if spec.Host != "" {
 		errs = append(errs, routeErrors(rp, spec.Validate())...)
 	}
 	return spec, errs
+}
+
+// modelSplit returns the destinations that send a front route's request to
+// model mi as the model's own routes would: a gateway does not apply the
+// model's mesh VirtualService, so its subsets must be named here. That is
+// possible when the model routes every request alike (one version, or one
+// rule without conditions); otherwise d is returned unchanged, to all pods.
+func (p *plan) modelSplit(mi int, d routing.Destination) []routing.Destination {
+	m := p.app.Models[mi]
+	rules := m.Traffic.Rules
+	switch {
+	case len(rules) == 0 && len(m.Versions) == 1:
+		d.Subset = m.Versions[0].Name
+		return []routing.Destination{d}
+	case len(rules) == 1 && len(rules[0].Match) == 0:
+		out := make([]routing.Destination, 0, len(rules[0].Split))
+		for _, sd := range rules[0].Split {
+			if sd.Host != "" && p.qualify(sd.Host) != d.Host {
+				return []routing.Destination{d}
+			}
+			out = append(out, routing.Destination{Host: d.Host, Port: d.Port, Subset: sd.Subset, Weight: sd.Weight})
+		}
+		return out
+	}
+	return []routing.Destination{d}
 }
 
 // pinHost copies rules, giving every destination without a host the model's
@@ -340,7 +373,7 @@ func routeErrors(root *field.Path, err error) field.ErrorList {
 	var out field.ErrorList
 	for _, fe := range fielderr.Reroot(root, err) {
 		rest := strings.TrimPrefix(fe.Field, root.String()+".")
-		if strings.HasPrefix(rest, "rules") || strings.HasPrefix(rest, "policy") || strings.HasPrefix(rest, "port") || strings.HasPrefix(rest, "hosts") {
+		if strings.HasPrefix(rest, "rules") || strings.HasPrefix(rest, "policy") || strings.HasPrefix(rest, "ports") || strings.HasPrefix(rest, "hosts") {
 			out = append(out, fe)
 		}
 	}
@@ -356,7 +389,7 @@ func (p *plan) routeSpec(m Model, i int) routing.Spec {
 		Name:      m.Name,
 		Namespace: p.ns,
 		Host:      host,
-		Port:      m.Traffic.Port,
+		Ports:     routedPorts(m),
 		Policy:    m.Traffic.Policy,
 		Labels:    map[string]string{labels.App: m.Name},
 	}
@@ -379,6 +412,22 @@ func (p *plan) routeSpec(m Model, i int) routing.Spec {
 		spec.Rules = append(spec.Rules, r)
 	}
 	return spec
+}
+
+// routedPorts returns the Service ports a model's routes cover: the pinned
+// Traffic.Port, or every HTTP, HTTP/2 and gRPC port of its runtime (a TCP
+// port takes no HTTP routes).
+func routedPorts(m Model) []uint32 {
+	if m.Traffic.Port != 0 {
+		return []uint32{m.Traffic.Port}
+	}
+	var out []uint32
+	for _, p := range m.EffectiveRuntime().Ports {
+		if p.Protocol != serving.TCP {
+			out = append(out, uint32(p.Number))
+		}
+	}
+	return out
 }
 
 // qualify turns a destination host naming a model of the App by a short

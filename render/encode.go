@@ -380,8 +380,9 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 		for _, k := range keys {
 			m := len(e.buf)
 			e.indent(indent)
-			e.buf = appendString(e.buf, k)
-			e.buf = append(e.buf, ':')
+			if err := e.key(k); err != nil {
+				return false, err
+			}
 			ok, err := e.generic(g[k], indent+2, false)
 			if err != nil {
 				return false, err
@@ -430,6 +431,22 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 		return false, fmt.Errorf("cannot render JSON value of type %T", g)
 	}
 	return true, nil
+}
+
+// maxKey is the longest implicit key YAML allows, in characters; a longer
+// one would need the explicit "? " form, which no Kubernetes field needs.
+const maxKey = 1024
+
+// key writes a map key and its colon.
+func (e *encoder) key(k string) error {
+	start := len(e.buf)
+	e.buf = appendString(e.buf, k)
+	if len(e.buf)-start > maxKey {
+		e.buf = e.buf[:start]
+		return fmt.Errorf("map key %.40q... is longer than the %d characters a YAML key may have", k, maxKey)
+	}
+	e.buf = append(e.buf, ':')
+	return nil
 }
 
 // scalarSep separates a scalar from the key or dash before it.
@@ -543,8 +560,9 @@ func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, err
 	for _, i := range idx {
 		m := len(e.buf)
 		e.indent(indent)
-		e.buf = appendString(e.buf, names[i])
-		e.buf = append(e.buf, ':')
+		if err := e.key(names[i]); err != nil {
+			return false, err
+		}
 		ok, err := e.value(v.MapIndex(keys[i]), indent+2, false)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", names[i], err)

@@ -140,8 +140,9 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 		for _, en := range entries {
 			start := len(e.buf)
 			e.indent(indent)
-			e.buf = appendString(e.buf, en.k)
-			e.buf = append(e.buf, ':')
+			if err := e.key(en.k); err != nil {
+				return false, err
+			}
 			var ok bool
 			var err error
 			if vd.Kind() == protoreflect.MessageKind {

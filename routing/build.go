@@ -50,17 +50,26 @@ func virtualService(s Spec) *networkingv1.VirtualService {
 	vs.Spec.Gateways = append([]string(nil), s.Gateways...)
 	vs.Spec.ExportTo = append([]string(nil), s.ExportTo...)
 	for _, r := range s.Rules {
-		vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r))
+		switch len(s.Ports) {
+		case 0:
+			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, 0, false))
+		case 1:
+			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, s.Ports[0], false))
+		default:
+			for _, p := range s.Ports {
+				vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, p, true))
+			}
+		}
 	}
 	return vs
 }
 
-func (s Spec) destination(host, subset string, port uint32) *apiv1.Destination {
+func (s Spec) destination(host, subset string, port, rulePort uint32) *apiv1.Destination {
 	if host == "" {
 		host = s.Host
 	}
 	if port == 0 {
-		port = s.Port
+		port = rulePort
 	}
 	d := &apiv1.Destination{Host: host, Subset: subset}
 	if port != 0 {
@@ -69,10 +78,18 @@ func (s Spec) destination(host, subset string, port uint32) *apiv1.Destination {
 	return d
 }
 
-func (s Spec) httpRoute(r Rule) *apiv1.HTTPRoute {
+// httpRoute builds a rule's route for port (0: none). With matchPort, the
+// route only takes requests sent to that port.
+func (s Spec) httpRoute(r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
 	hr := &apiv1.HTTPRoute{Name: r.Name}
+	if matchPort && len(r.Match) == 0 {
+		hr.Match = []*apiv1.HTTPMatchRequest{{Port: port}}
+	}
 	for _, m := range r.Match {
-		mr := &apiv1.HTTPMatchRequest{Name: m.Name}
+		mr := &apiv1.HTTPMatchRequest{Name: m.Name, Port: m.Port}
+		if matchPort {
+			mr.Port = port
+		}
 		if len(m.Headers) > 0 {
 			mr.Headers = make(map[string]*apiv1.StringMatch, len(m.Headers))
 			for h, sm := range m.Headers {
@@ -89,11 +106,11 @@ func (s Spec) httpRoute(r Rule) *apiv1.HTTPRoute {
 		if len(r.Split) == 1 {
 			w = 100
 		}
-		hr.Route = append(hr.Route, &apiv1.HTTPRouteDestination{Destination: s.destination(d.Host, d.Subset, d.Port), Weight: w})
+		hr.Route = append(hr.Route, &apiv1.HTTPRouteDestination{Destination: s.destination(d.Host, d.Subset, d.Port, port), Weight: w})
 	}
 	for _, m := range r.Mirror {
 		hr.Mirrors = append(hr.Mirrors, &apiv1.HTTPMirrorPolicy{
-			Destination: s.destination(m.Host, m.Subset, m.Port),
+			Destination: s.destination(m.Host, m.Subset, m.Port, port),
 			Percentage:  &apiv1.Percent{Value: m.Percent},
 		})
 	}

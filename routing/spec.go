@@ -33,12 +33,14 @@ type Spec struct {
 	// (sidecars) only; "mesh" names the sidecars beside gateways given as
 	// "namespace/name" or a name in Namespace.
 	Gateways []string
-	// Port is the destination port of every destination that does not name
-	// one. 0 leaves it out, so each request keeps its own port: a Service
-	// with an HTTP and a gRPC port is routed by the same rules on both. A
-	// VirtualService bound to a gateway and routing to a multi-port Service
-	// must set it.
-	Port uint32
+	// Ports are the Service ports routed. Empty routes without naming a
+	// port, which suits a single-port Service. One port pins every
+	// destination that names none to it. Several repeat each rule once per
+	// port, in order, matching requests on that port and sending them to the
+	// same port: a Service with an HTTP and a gRPC port is routed by the same
+	// rules on both. (Istio requires a destination port when the Service has
+	// several.)
+	Ports []uint32
 	// Subsets are the versions that can be routed to, in the order the
 	// DestinationRule lists them. Names unique.
 	Subsets []Subset
@@ -94,6 +96,8 @@ type Rule struct {
 type Match struct {
 	// Name names the match in Envoy's config; optional.
 	Name string
+	// Port matches requests sent to this Service port; 0 matches any.
+	Port uint32
 	// Headers maps lowercase header names to how their value must match.
 	Headers map[string]StringMatch
 	// URI is how the request path must match; nil matches any path.
@@ -136,7 +140,7 @@ type Destination struct {
 	// Host overrides Spec.Host, for a rule that routes to another service
 	// (the model chosen by a header, say).
 	Host string
-	// Port overrides Spec.Port.
+	// Port overrides the rule's port (see Spec.Ports).
 	Port uint32
 }
 

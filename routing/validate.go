@@ -69,7 +69,18 @@ func (s Spec) validate() field.ErrorList {
 			}
 		}
 	}
-	errs = append(errs, validPort(field.NewPath("port"), s.Port)...)
+	seenPorts := map[uint32]bool{}
+	for i, port := range s.Ports {
+		pp := field.NewPath("ports").Index(i)
+		if port == 0 {
+			errs = append(errs, field.Invalid(pp, port, "a port number between 1 and 65535"))
+		}
+		errs = append(errs, validPort(pp, port)...)
+		if seenPorts[port] {
+			errs = append(errs, field.Duplicate(pp, port))
+		}
+		seenPorts[port] = true
+	}
 
 	subsets := sets.New[string]()
 	for i, sub := range s.Subsets {
@@ -134,8 +145,12 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 		if m.Name != "" {
 			errs = append(errs, check.Label(mp.Child("name"), m.Name)...)
 		}
-		if len(m.Headers) == 0 && m.URI == nil {
-			errs = append(errs, field.Required(mp, "a header or URI condition; leave match empty to match every request"))
+		if len(m.Headers) == 0 && m.URI == nil && m.Port == 0 {
+			errs = append(errs, field.Required(mp, "a header, URI or port condition; leave match empty to match every request"))
+		}
+		errs = append(errs, validPort(mp.Child("port"), m.Port)...)
+		if m.Port != 0 && len(s.Ports) > 1 {
+			errs = append(errs, field.Invalid(mp.Child("port"), m.Port, "the spec routes several ports, so each rule is already matched per port"))
 		}
 		names := make([]string, 0, len(m.Headers))
 		for h := range m.Headers {
@@ -252,9 +267,6 @@ func (s Spec) destKey(host, subset string, port uint32) string {
 	if host == "" {
 		host = s.Host
 	}
-	if port == 0 {
-		port = s.Port
-	}
 	return host + "|" + subset + "|" + strconv.Itoa(int(port))
 }
 
@@ -335,7 +347,10 @@ func (m Match) key() string {
 		fmt.Fprintf(&b, "h:%q=%s:%q;", h, m.Headers[h].Kind, m.Headers[h].Value)
 	}
 	if m.URI != nil {
-		fmt.Fprintf(&b, "u:%s:%q", m.URI.Kind, m.URI.Value)
+		fmt.Fprintf(&b, "u:%s:%q;", m.URI.Kind, m.URI.Value)
+	}
+	if m.Port != 0 {
+		fmt.Fprintf(&b, "p:%d", m.Port)
 	}
 	return b.String()
 }

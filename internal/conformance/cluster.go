@@ -1,0 +1,65 @@
+package conformance
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// ProxyImage is the sidecar image the modelled injector adds.
+const ProxyImage = "docker.io/istio/proxyv2:1.31.1"
+
+// Pods returns, as a YAML stream, the pods a cluster would run for the
+// bundle's Deployments: one per Deployment, from its pod template, with the
+// istio-proxy container that Istio's injector adds where it would inject
+// (namespace labelled istio-injection=enabled and the pod not opted out, or
+// the pod labelled sidecar.istio.io/inject=true in an unlabelled namespace).
+// The analyzers that look at pods (subsets selecting no pods, missing
+// proxies, gateway selectors) need them.
+func Pods(b *Bundle) ([]byte, error) {
+	nsInjected := map[string]string{}
+	for _, o := range b.Objects {
+		if o.GetKind() == "Namespace" {
+			nsInjected[o.GetName()] = o.GetLabels()["istio-injection"]
+		}
+	}
+	var out []byte
+	for _, o := range b.Objects {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		tmpl, ok, err := unstructured.NestedMap(o.Object, "spec", "template")
+		if err != nil || !ok {
+			return nil, fmt.Errorf("%s: no pod template", Describe(o))
+		}
+		meta, _, _ := unstructured.NestedMap(tmpl, "metadata")
+		spec, _, _ := unstructured.NestedMap(tmpl, "spec")
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["name"] = o.GetName() + "-0"
+		meta["namespace"] = o.GetNamespace()
+		podLabels, _, _ := unstructured.NestedStringMap(meta, "labels")
+		inject := false
+		switch nsInjected[o.GetNamespace()] {
+		case "enabled":
+			inject = podLabels["sidecar.istio.io/inject"] != "false"
+		case "":
+			inject = podLabels["sidecar.istio.io/inject"] == "true"
+		}
+		if inject {
+			containers, _, _ := unstructured.NestedSlice(spec, "containers")
+			containers = append(containers, map[string]any{"name": "istio-proxy", "image": ProxyImage})
+			spec["containers"] = containers
+		}
+		pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+		y, err := yaml.Marshal(pod)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, "---\n"...)
+		out = append(out, y...)
+	}
+	return out, nil
+}

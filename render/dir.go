@@ -1,0 +1,76 @@
+package render
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// FileName returns the file WriteDir writes an object to: its position in
+// apply order, kind, namespace and name, so that "kubectl apply -f DIR",
+// which reads files in lexical order, applies them make-before-break.
+func FileName(position int, o Object) string {
+	kind := strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind)
+	if o.GetNamespace() == "" {
+		return fmt.Sprintf("%03d-%s-%s.yaml", position, kind, o.GetName())
+	}
+	return fmt.Sprintf("%03d-%s-%s-%s.yaml", position, kind, o.GetNamespace(), o.GetName())
+}
+
+// WriteDir writes each object as a canonical YAML document to its own file
+// in dir (created if missing), named by FileName, and returns the paths in
+// apply order. Every object is encoded before any file is written, and each
+// file is written whole (to a temporary name, then renamed); if writing
+// fails, the files this call wrote are removed. Files already in dir are
+// left alone, so a caller that re-renders into the same directory should
+// start from an empty one.
+func WriteDir(dir string, objs []Object) ([]string, error) {
+	sorted, err := prepare(objs)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([][]byte, len(sorted))
+	for i, o := range sorted {
+		var e encoder
+		if err := e.object(o); err != nil {
+			return nil, err
+		}
+		docs[i] = e.buf
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	var written []string
+	undo := func() {
+		for _, p := range written {
+			os.Remove(p)
+		}
+	}
+	for i, o := range sorted {
+		path := filepath.Join(dir, FileName(i+1, o))
+		tmp, err := os.CreateTemp(dir, ".render-*")
+		if err != nil {
+			undo()
+			return nil, fmt.Errorf("render: %w", err)
+		}
+		_, werr := tmp.Write(docs[i])
+		cerr := tmp.Close()
+		if werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o644)
+		}
+		if werr == nil {
+			werr = os.Rename(tmp.Name(), path)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			undo()
+			return nil, fmt.Errorf("render: writing %s: %w", path, werr)
+		}
+		written = append(written, path)
+	}
+	return written, nil
+}
