@@ -1,0 +1,95 @@
+package conformance
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	srv     *APIServer
+	srvErr  error
+	srvOnce sync.Once
+)
+
+// apiServer starts the package's API server on first use, with Istio's CRDs
+// installed. Without the binaries the test is skipped, unless
+// MLMESH_REQUIRE_APISERVER is set (as the README's test command does), when
+// it fails.
+func apiServer(t *testing.T) *APIServer {
+	t.Helper()
+	srvOnce.Do(func() {
+		start := time.Now()
+		srv, srvErr = StartAPIServer()
+		if srvErr != nil {
+			return
+		}
+		path, err := IstioCRDPath()
+		if err != nil {
+			srvErr = err
+			return
+		}
+		crds, err := os.ReadFile(path)
+		if err != nil {
+			srvErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		srvErr = srv.InstallCRDs(ctx, crds)
+		t.Logf("kube-apiserver ready with Istio's CRDs in %s", time.Since(start).Round(time.Millisecond))
+	})
+	if srvErr != nil {
+		if os.Getenv("MLMESH_REQUIRE_APISERVER") == "" {
+			t.Skipf("no API server (set MLMESH_REQUIRE_APISERVER to make this a failure): %v", srvErr)
+		}
+		t.Fatalf("API server: %v", srvErr)
+	}
+	return srv
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if srv != nil {
+		srv.Stop()
+	}
+	os.Exit(code)
+}
+
+// TestAPIServerApplyExamples applies every example bundle to a real
+// kube-apiserver with server-side apply and strict field validation: nothing
+// is rejected, and applying again changes nothing.
+func TestAPIServerApplyExamples(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	bundles, err := ExampleBundles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range bundles {
+		versions := map[string]string{}
+		for _, o := range b.Objects {
+			got, err := s.Apply(ctx, o)
+			if err != nil {
+				t.Errorf("%s: %s: server-side apply rejected: %v", b.Name, Describe(o), err)
+				continue
+			}
+			versions[Describe(o)] = got.GetResourceVersion()
+			n++
+		}
+		for _, o := range b.Objects {
+			got, err := s.Apply(ctx, o)
+			if err != nil {
+				t.Errorf("%s: %s: second apply: %v", b.Name, Describe(o), err)
+				continue
+			}
+			if v := versions[Describe(o)]; got.GetResourceVersion() != v {
+				t.Errorf("%s: %s: applying again changed the object (resourceVersion %s -> %s)", b.Name, Describe(o), v, got.GetResourceVersion())
+			}
+		}
+	}
+	t.Logf("kube-apiserver: %d objects of %d bundles applied twice", n, len(bundles))
+}

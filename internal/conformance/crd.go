@@ -1,0 +1,154 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+)
+
+// CRDFile is where Istio's module ships its CRDs, all in one file.
+const CRDFile = "manifests/charts/base/files/crd-all.gen.yaml"
+
+// IstioCRDPath returns the path of Istio's CRDs in the module cache.
+func IstioCRDPath() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/istio").Output()
+	if err != nil {
+		return "", fmt.Errorf("locating istio.io/istio: %w", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), CRDFile), nil
+}
+
+// crdVersion is what the API server checks an object of one CRD version
+// against.
+type crdVersion struct {
+	structural *structuralschema.Structural
+	validator  apiservervalidation.SchemaValidator
+	cel        *cel.Validator
+	rules      int
+}
+
+// CRDs checks objects against CRD schemas as the API server does, offline.
+type CRDs struct {
+	versions map[schema.GroupVersionKind]*crdVersion
+	// Rules counts the CEL rules (x-kubernetes-validations) loaded.
+	Rules int
+}
+
+var (
+	istioCRDs     *CRDs
+	istioCRDsErr  error
+	istioCRDsOnce sync.Once
+)
+
+// IstioCRDs loads Istio's CRDs once.
+func IstioCRDs() (*CRDs, error) {
+	istioCRDsOnce.Do(func() {
+		path, err := IstioCRDPath()
+		if err != nil {
+			istioCRDsErr = err
+			return
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			istioCRDsErr = err
+			return
+		}
+		istioCRDs, istioCRDsErr = LoadCRDs(data)
+	})
+	return istioCRDs, istioCRDsErr
+}
+
+// LoadCRDs reads a YAML stream of CustomResourceDefinitions.
+func LoadCRDs(stream []byte) (*CRDs, error) {
+	b, err := ParseBundle("crds", stream)
+	if err != nil {
+		return nil, err
+	}
+	c := &CRDs{versions: map[schema.GroupVersionKind]*crdVersion{}}
+	for _, u := range b.Objects {
+		if u.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crd); err != nil {
+			return nil, fmt.Errorf("%s: %w", u.GetName(), err)
+		}
+		for _, v := range crd.Spec.Versions {
+			if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+				continue
+			}
+			var internal apiextensions.CustomResourceValidation
+			if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(v.Schema, &internal, nil); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", crd.Name, v.Name, err)
+			}
+			st, err := structuralschema.NewStructural(internal.OpenAPIV3Schema)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: structural schema: %w", crd.Name, v.Name, err)
+			}
+			sv, _, err := apiservervalidation.NewSchemaValidator(internal.OpenAPIV3Schema)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", crd.Name, v.Name, err)
+			}
+			cv := &crdVersion{structural: st, validator: sv, cel: cel.NewValidator(st, true, celconfig.PerCallLimit), rules: countRules(st)}
+			c.Rules += cv.rules
+			gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: crd.Spec.Names.Kind}
+			c.versions[gvk] = cv
+		}
+	}
+	return c, nil
+}
+
+func countRules(s *structuralschema.Structural) int {
+	if s == nil {
+		return 0
+	}
+	n := len(s.XValidations)
+	for _, p := range s.Properties {
+		n += countRules(&p)
+	}
+	if s.Items != nil {
+		n += countRules(s.Items)
+	}
+	if s.AdditionalProperties != nil && s.AdditionalProperties.Structural != nil {
+		n += countRules(s.AdditionalProperties.Structural)
+	}
+	return n
+}
+
+// Check validates one object as the API server would on create: unknown
+// fields (which the server prunes, and rejects under strict field
+// validation), then defaulting, the OpenAPI schema and the CEL rules.
+func (c *CRDs) Check(u *unstructured.Unstructured) field.ErrorList {
+	v, ok := c.versions[u.GroupVersionKind()]
+	if !ok {
+		return field.ErrorList{field.NotFound(field.NewPath("apiVersion"), u.GetAPIVersion()+"/"+u.GetKind())}
+	}
+	obj := u.DeepCopy().Object
+	var errs field.ErrorList
+	opts := structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}
+	for _, p := range pruning.PruneWithOptions(obj, v.structural, true, opts) {
+		errs = append(errs, field.Invalid(field.NewPath(p), nil, "unknown field"))
+	}
+	structuraldefaulting.Default(obj, v.structural)
+	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, v.validator)...)
+	celErrs, _ := v.cel.Validate(context.Background(), nil, v.structural, obj, nil, celconfig.RuntimeCELCostBudget)
+	errs = append(errs, celErrs...)
+	return errs
+}

@@ -1,0 +1,182 @@
+package conformance
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/test"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// Route is what Envoy does with one route of a route configuration, in a
+// form a test can compare: the match as text, where the traffic goes (cluster
+// name to weight, 100 for a single cluster), and the policies.
+type Route struct {
+	Match    string
+	Clusters map[string]uint32
+	Timeout  string
+	Retries  string
+	Mirrors  []string
+}
+
+// RouteTable is the routes a proxy receives: route configuration name
+// ("8501" on a sidecar, "http.80" on a gateway), then virtual host domain,
+// then routes in order.
+type RouteTable map[string]map[string][]Route
+
+// EnvoyRoutes feeds a bundle to Istio's config generator and returns the
+// routes a sidecar in namespace ns receives and, if gateway is set, the routes
+// Istio's default ingress gateway receives.
+func EnvoyRoutes(t test.Failer, b *Bundle, ns string, gateway bool) (sidecar, gw RouteTable, err error) {
+	var kube, istio []string
+	pods, err := Pods(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, o := range b.Objects {
+		y, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, nil, err
+		}
+		if IsIstio(o) {
+			istio = append(istio, string(y))
+		} else {
+			kube = append(kube, string(y))
+		}
+	}
+	kube = append(kube, string(pods), ingressGatewayKube)
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
+		KubernetesObjectString: strings.Join(kube, "\n---\n"),
+		ConfigString:           strings.Join(istio, "\n---\n"),
+	})
+	meta := &model.NodeMetadata{IstioVersion: "1.31.1", Namespace: ns}
+	proxy := s.SetupProxy(&model.Proxy{ConfigNamespace: ns, Metadata: meta, IPAddresses: []string{"10.0.0.10"}})
+	sidecar = table(s.Routes(proxy))
+	if gateway {
+		gmeta := &model.NodeMetadata{IstioVersion: "1.31.1", Namespace: "istio-system", Labels: map[string]string{"istio": "ingressgateway"}}
+		g := s.SetupProxy(&model.Proxy{
+			Type: model.Router, ConfigNamespace: "istio-system", Metadata: gmeta,
+			Labels: map[string]string{"istio": "ingressgateway"}, IPAddresses: []string{"10.0.0.20"},
+		})
+		gw = table(s.Routes(g))
+	}
+	return sidecar, gw, nil
+}
+
+// ingressGatewayKube is the ingress gateway's Service and pod for the config
+// generator (it needs no namespace object).
+var ingressGatewayKube = func() string {
+	parts := strings.Split(IngressGatewayFixture, "---\n")
+	return strings.Join(parts[1:], "---\n")
+}()
+
+func table(rcs []*route.RouteConfiguration) RouteTable {
+	t := RouteTable{}
+	for _, rc := range rcs {
+		hosts := map[string][]Route{}
+		for _, vh := range rc.VirtualHosts {
+			var routes []Route
+			for _, r := range vh.Routes {
+				routes = append(routes, simplify(r))
+			}
+			for _, d := range vh.Domains {
+				hosts[d] = routes
+			}
+		}
+		t[rc.Name] = hosts
+	}
+	return t
+}
+
+func simplify(r *route.Route) Route {
+	out := Route{Match: matchText(r.Match), Clusters: map[string]uint32{}}
+	ra := r.GetRoute()
+	if ra == nil {
+		switch {
+		case r.GetDirectResponse() != nil:
+			out.Clusters[fmt.Sprintf("direct-response:%d", r.GetDirectResponse().Status)] = 100
+		case r.GetRedirect() != nil:
+			out.Clusters["redirect"] = 100
+		}
+		return out
+	}
+	if c := ra.GetCluster(); c != "" {
+		out.Clusters[c] = 100
+	}
+	if wc := ra.GetWeightedClusters(); wc != nil {
+		for _, c := range wc.Clusters {
+			out.Clusters[c.Name] = c.Weight.GetValue()
+		}
+	}
+	if ra.Timeout != nil {
+		out.Timeout = ra.Timeout.AsDuration().String()
+	}
+	if rp := ra.RetryPolicy; rp != nil {
+		out.Retries = fmt.Sprintf("%d on %s", rp.NumRetries.GetValue(), rp.RetryOn)
+		if rp.PerTryTimeout != nil {
+			out.Retries += " per try " + rp.PerTryTimeout.AsDuration().String()
+		}
+	}
+	for _, m := range ra.RequestMirrorPolicies {
+		pct := ""
+		if f := m.RuntimeFraction; f != nil {
+			pct = fmt.Sprintf(" %d/%s", f.DefaultValue.GetNumerator(), f.DefaultValue.GetDenominator())
+		}
+		out.Mirrors = append(out.Mirrors, m.Cluster+pct)
+	}
+	return out
+}
+
+// matchText writes a route match as "prefix=/ header[user-agent]~.*chrome.*".
+func matchText(m *route.RouteMatch) string {
+	var parts []string
+	switch p := m.PathSpecifier.(type) {
+	case *route.RouteMatch_Prefix:
+		parts = append(parts, "prefix="+p.Prefix)
+	case *route.RouteMatch_Path:
+		parts = append(parts, "path="+p.Path)
+	case *route.RouteMatch_SafeRegex:
+		parts = append(parts, "regex="+p.SafeRegex.Regex)
+	case *route.RouteMatch_PathSeparatedPrefix:
+		parts = append(parts, "prefix="+p.PathSeparatedPrefix)
+	}
+	var hs []string
+	for _, h := range m.Headers {
+		sm := h.GetStringMatch()
+		switch {
+		case sm == nil:
+			hs = append(hs, "header["+h.Name+"]?")
+		case sm.GetExact() != "":
+			hs = append(hs, "header["+h.Name+"]="+sm.GetExact())
+		case sm.GetPrefix() != "":
+			hs = append(hs, "header["+h.Name+"]^"+sm.GetPrefix())
+		case sm.GetSafeRegex() != nil:
+			hs = append(hs, "header["+h.Name+"]~"+sm.GetSafeRegex().Regex)
+		default:
+			hs = append(hs, "header["+h.Name+"]")
+		}
+	}
+	sort.Strings(hs)
+	return strings.Join(append(parts, hs...), " ")
+}
+
+// Cluster is the Envoy cluster name Istio gives a subset of a host's port.
+func Cluster(port int, subset, host string) string {
+	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
+}
+
+// istioObjects returns the bundle's Istio objects of a kind.
+func istioObjects(b *Bundle, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range b.Objects {
+		if o.GetKind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package conformance
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// want is an Envoy route expected on a proxy: in route configuration rc, for
+// domain, the route at index idx.
+type want struct {
+	proxy  string // "sidecar" or "gateway"
+	rc     string
+	domain string
+	idx    int
+	route  Route
+}
+
+func split(port int, host string, weights ...any) map[string]uint32 {
+	m := map[string]uint32{}
+	for i := 0; i < len(weights); i += 2 {
+		if w := uint32(weights[i+1].(int)); w > 0 {
+			m[Cluster(port, weights[i].(string), host)] = w
+		}
+	}
+	return m
+}
+
+// What Envoy receives when a rule sets no timeout or retries: no timeout,
+// and Istio's default of two retries (costly for inference; see
+// routing.Rule.Retries).
+const (
+	noTimeout      = "0s"
+	defaultRetries = "2 on connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+)
+
+const (
+	vjan   = "vjan-service.vjan.svc.cluster.local"
+	algo   = "algo-selector.algorithm-selector.svc.cluster.local"
+	incep  = "inception.kubeflow.svc.cluster.local"
+	mlm    = "ml-model.ml.svc.cluster.local"
+	models = "models.example.com"
+)
+
+// expectations are what each example means, as Envoy must receive it.
+var expectations = map[string][]want{
+	"tfserving-canary": {
+		{"sidecar", "8501", vjan, 0, Route{Match: "prefix=/", Clusters: split(8501, vjan, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8500", vjan, 0, Route{Match: "prefix=/", Clusters: split(8500, vjan, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+	"smart-canary": {
+		{"sidecar", "8501", vjan, 0, Route{Match: "prefix=/ header[user-agent]~.*chrome.*", Clusters: split(8501, vjan, "v2", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8501", vjan, 1, Route{Match: "prefix=/", Clusters: split(8501, vjan, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8500", vjan, 0, Route{Match: "prefix=/ header[user-agent]~.*chrome.*", Clusters: split(8500, vjan, "v2", 100), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+	// The gateway Service maps port 80 to 8080, and Istio names a gateway's
+	// route configuration after the target port.
+	"multi-model": {
+		{"gateway", "http.8080", models, 0, Route{Match: "prefix=/ header[x-model]=inception", Clusters: split(8501, "inception.models.svc.cluster.local", "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"gateway", "http.8080", models, 1, Route{Match: "prefix=/ header[x-model]=mobilenet", Clusters: split(8501, "mobilenet.models.svc.cluster.local", "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"gateway", "http.8080", models, 2, Route{Match: "prefix=/ header[x-model]=resnet", Clusters: split(8501, "resnet.models.svc.cluster.local", "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+	"algorithm-selector": {
+		{"sidecar", "8501", algo, 0, Route{Match: "prefix=/", Clusters: split(8501, algo, "v1", 70, "v2", 30), Timeout: "10s", Retries: "1 on connect-failure,refused-stream"}},
+		{"sidecar", "8500", algo, 0, Route{Match: "prefix=/", Clusters: split(8500, algo, "v1", 70, "v2", 30), Timeout: "10s", Retries: "1 on connect-failure,refused-stream"}},
+		{"gateway", "http.31400", "*", 0, Route{Match: "prefix=/", Clusters: split(8501, algo, "v1", 70, "v2", 30), Timeout: "10s", Retries: "1 on connect-failure,refused-stream"}},
+	},
+	"algorithm-selector-promoted": {
+		{"sidecar", "8501", algo, 0, Route{Match: "prefix=/", Clusters: split(8501, algo, "v1", 0, "v2", 100), Timeout: "10s", Retries: "1 on connect-failure,refused-stream"}},
+		{"gateway", "http.31400", "*", 0, Route{Match: "prefix=/", Clusters: split(8501, algo, "v1", 0, "v2", 100), Timeout: "10s", Retries: "1 on connect-failure,refused-stream"}},
+	},
+	"kubeflow-inception": {
+		{"sidecar", "8501", incep, 0, Route{Match: "prefix=/", Clusters: split(8501, incep, "v1", 95, "v2", 5), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8500", incep, 0, Route{Match: "prefix=/", Clusters: split(8500, incep, "v1", 95, "v2", 5), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+	"pulumi-canary": {
+		{"sidecar", "8080", mlm, 0, Route{Match: "prefix=/", Clusters: split(8080, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8081", mlm, 0, Route{Match: "prefix=/", Clusters: split(8081, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+}
+
+// TestEnvoyRoutesExamples feeds each example to Istio's config generator and
+// checks the routes a sidecar in the namespace, and the ingress gateway where
+// one is bound, receive: a 90/10 canary must be a 90/10 canary.
+func TestEnvoyRoutesExamples(t *testing.T) {
+	bundles, err := ExampleBundles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, b := range bundles {
+		t.Run(b.Name, func(t *testing.T) {
+			wants, ok := expectations[b.Name]
+			if !ok {
+				t.Fatalf("no Envoy expectations for example %s", b.Name)
+			}
+			ns := b.Objects[0].GetName()
+			gateway := len(istioObjects(b, "Gateway")) > 0
+			sidecar, gw, err := EnvoyRoutes(t, b, ns, gateway)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range wants {
+				tbl := sidecar
+				if w.proxy == "gateway" {
+					tbl = gw
+				}
+				routes, ok := tbl[w.rc][w.domain]
+				if !ok {
+					t.Errorf("%s: no virtual host %q in route configuration %q; have: %s", w.proxy, w.domain, w.rc, describeTable(tbl))
+					continue
+				}
+				if w.idx >= len(routes) {
+					t.Errorf("%s %s %s: %d routes, want route %d", w.proxy, w.rc, w.domain, len(routes), w.idx)
+					continue
+				}
+				if got := routes[w.idx]; fmt.Sprint(got) != fmt.Sprint(w.route) {
+					t.Errorf("%s %s %s route %d:\n got  %+v\n want %+v", w.proxy, w.rc, w.domain, w.idx, got, w.route)
+				}
+				checked++
+			}
+		})
+	}
+	t.Logf("Envoy routes: %d expectations checked", checked)
+}
+
+func describeTable(t RouteTable) string {
+	var out []string
+	for rc, hosts := range t {
+		for d := range hosts {
+			out = append(out, rc+":"+d)
+		}
+	}
+	sort.Strings(out)
+	if len(out) > 30 {
+		out = append(out[:30], "...")
+	}
+	return strings.Join(out, ", ")
+}
