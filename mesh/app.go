@@ -146,19 +146,19 @@ type Traffic struct {
 
 // Expose publishes a model on an ingress gateway.
 //
-// With Traffic.Port set, the model's one VirtualService is bound to both the
-// mesh and the gateway. With Traffic.Port 0, the mesh's VirtualService routes
-// each of the model's ports and a second VirtualService, <model>-ingress,
-// binds the gateway to the model's first HTTP port (or Port): requests reach
-// a gateway on the gateway's port, so they cannot be routed port by port.
+// Requests reach a gateway on the gateway's port, so they cannot be routed
+// port by port as in the mesh: mlmesh builds a second VirtualService,
+// <model>-ingress, bound to the gateway, answering for Hosts and routing to
+// one Service port (Port, or the model's first HTTP port). When the model's
+// routes are pinned to one port (Traffic.Port), Hosts is empty and the
+// gateway serves the Service's own name (a "*" server, say), the model's one
+// VirtualService is bound to both the mesh and the gateway instead.
 type Expose struct {
 	// Gateway names one of App.Gateways.
 	Gateway string
 	// Hosts are the hostnames the model answers for on the gateway; each
 	// must be served by the gateway. Empty means every host the gateway
-	// serves ("*" included, which takes any Host header); with Traffic.Port
-	// set, the one VirtualService is also the mesh's, so "*" is left out
-	// and the Service's FQDN answers instead.
+	// serves ("*" included, which takes any Host header).
 	Hosts []string
 	// Port is the Service port the gateway routes to when Traffic.Port is
 	// 0; 0 means the first HTTP port.

@@ -187,26 +187,15 @@ func (a App) plan() (*plan, field.ErrorList) {
 		for j, h := range hosts {
 			errs = append(errs, check.Host(xp.Child("hosts").Index(j), h, true, false)...)
 		}
-		covered := hosts
-		if len(covered) == 0 {
-			covered = []string{spec.Host}
-		}
-		for j, h := range covered {
-			hp := xp.Child("hosts").Index(j)
-			if len(hosts) == 0 {
-				hp = xp.Child("hosts")
-			}
+		for j, h := range hosts {
 			if !gw.Covers(h, p.ns) {
-				errs = append(errs, field.Invalid(hp, h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
+				errs = append(errs, field.Invalid(xp.Child("hosts").Index(j), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
 			}
 		}
-		if m.Traffic.Port != 0 {
-			// One VirtualService for the mesh and the gateway.
+		if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, p.ns) {
+			// The gateway serves the Service's own name: one VirtualService
+			// for the mesh and the gateway.
 			p.routes[i].Gateways = []string{"mesh", gw.Ref()}
-			if len(hosts) == 0 {
-				hosts = withoutHost(gw.Hosts(), "*")
-			}
-			p.routes[i].Hosts = withoutHost(hosts, spec.Host)
 			continue
 		}
 		port := m.Expose.Port
@@ -240,7 +229,41 @@ func (a App) plan() (*plan, field.ErrorList) {
 		errs = append(errs, rerrs...)
 		p.fronts = append(p.fronts, rs)
 	}
+	errs = append(errs, p.uniqueGatewayHosts()...)
 	return p, errs
+}
+
+// uniqueGatewayHosts reports a host that two VirtualServices answer for on
+// the same gateway: Istio merges them in creation order, so the routes of
+// the second are never reached.
+func (p *plan) uniqueGatewayHosts() field.ErrorList {
+	var errs field.ErrorList
+	claims := map[string]string{}
+	claim := func(path *field.Path, spec routing.Spec) {
+		for _, gw := range spec.Gateways {
+			if gw == "mesh" {
+				continue
+			}
+			for _, h := range append([]string{spec.Host}, spec.Hosts...) {
+				k := gw + "|" + h
+				if prev, dup := claims[k]; dup {
+					errs = append(errs, field.Invalid(path, h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, prev)))
+					continue
+				}
+				claims[k] = path.String()
+			}
+		}
+	}
+	for i, r := range p.routes {
+		claim(field.NewPath("models").Index(i).Child("expose"), r)
+	}
+	for _, ir := range p.ingress {
+		claim(field.NewPath("models").Index(ir.model).Child("expose"), ir.spec)
+	}
+	for i, f := range p.fronts {
+		claim(field.NewPath("routes").Index(i).Child("hosts"), f)
+	}
+	return errs
 }
 
 // frontRoute derives the VirtualService spec of an App.Route.

@@ -121,6 +121,12 @@ func TestBuildErrors(t *testing.T) {
 			a.Models[0].Traffic.Rules[1].Timeout = 1000 // 1µs
 			a.Models[0].Traffic.Rules[1].Retries = &routing.Retries{Attempts: 2, RetryOn: []string{"sometimes"}}
 		}, []string{"models[0].traffic.rules[1].timeout", "at least 1ms", `retryOn[0]: unsupported value "sometimes"`}},
+		{"two models on one gateway host", func(a *mesh.App) {
+			a.Models = append(a.Models, mesh.Model{
+				Model:  serving.Model{Name: "other", Versions: []serving.Version{{Name: "v1"}}},
+				Expose: &mesh.Expose{Gateway: "gw"},
+			})
+		}, []string{`models[1].expose: invalid value "models.example.com": host "models.example.com" on gateway ml/gw is already answered by models[0].expose`}},
 		{"mirror percent", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[1].Mirror = []routing.Mirror{{Subset: "v2", Percent: 0}}
 		}, []string{"models[0].traffic.rules[1].mirror[0].percent"}},
@@ -193,6 +199,31 @@ func TestZeroValueNeverPanics(t *testing.T) {
 	for i, a := range apps {
 		if _, err := mesh.Build(a); err == nil {
 			t.Errorf("app %d: Build of an incomplete App succeeded", i)
+		}
+	}
+}
+
+// TestExposeDefaults is the regression test for a disagreement the random
+// specs found: a model exposed without hosts on a gateway that serves named
+// hosts was rejected, though it answers for the gateway's hosts.
+func TestExposeDefaults(t *testing.T) {
+	for _, host := range []string{"models.example.com", "*.example.com", "*"} {
+		a := canary()
+		a.Gateways[0].Servers[0].Hosts = []string{host}
+		a.Models[0].Expose.Hosts = nil
+		objs, err := mesh.Build(a)
+		if err != nil {
+			t.Errorf("gateway host %q: %v", host, err)
+			continue
+		}
+		found := false
+		for _, o := range objs {
+			if o.GetName() == mesh.IngressName("m") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("gateway host %q: no %s VirtualService", host, mesh.IngressName("m"))
 		}
 	}
 }

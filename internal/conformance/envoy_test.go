@@ -101,28 +101,36 @@ func TestEnvoyRoutesExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, w := range wants {
-				tbl := sidecar
-				if w.proxy == "gateway" {
-					tbl = gw
-				}
-				routes, ok := tbl[w.rc][w.domain]
-				if !ok {
-					t.Errorf("%s: no virtual host %q in route configuration %q; have: %s", w.proxy, w.domain, w.rc, describeTable(tbl))
-					continue
-				}
-				if w.idx >= len(routes) {
-					t.Errorf("%s %s %s: %d routes, want route %d", w.proxy, w.rc, w.domain, len(routes), w.idx)
-					continue
-				}
-				if got := routes[w.idx]; fmt.Sprint(got) != fmt.Sprint(w.route) {
-					t.Errorf("%s %s %s route %d:\n got  %+v\n want %+v", w.proxy, w.rc, w.domain, w.idx, got, w.route)
-				}
-				checked++
+			for _, p := range compareRoutes(sidecar, gw, wants) {
+				t.Error(p)
 			}
+			checked += len(wants)
 		})
 	}
 	t.Logf("Envoy routes: %d expectations checked", checked)
+}
+
+// compareRoutes returns a line per expectation the route tables do not meet.
+func compareRoutes(sidecar, gw RouteTable, wants []want) []string {
+	var problems []string
+	for _, w := range wants {
+		tbl := sidecar
+		if w.proxy == "gateway" {
+			tbl = gw
+		}
+		routes, ok := tbl[w.rc][w.domain]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s: no virtual host %q in route configuration %q; have: %s", w.proxy, w.domain, w.rc, describeTable(tbl)))
+		case w.idx >= len(routes):
+			problems = append(problems, fmt.Sprintf("%s %s %s: %d routes, want route %d", w.proxy, w.rc, w.domain, len(routes), w.idx))
+		default:
+			if got := routes[w.idx]; fmt.Sprint(got) != fmt.Sprint(w.route) {
+				problems = append(problems, fmt.Sprintf("%s %s %s route %d:\n got  %+v\n want %+v", w.proxy, w.rc, w.domain, w.idx, got, w.route))
+			}
+		}
+	}
+	return problems
 }
 
 func describeTable(t RouteTable) string {

@@ -2,7 +2,10 @@ module github.com/mlmesh/mlmesh/internal/conformance
 
 go 1.26.0
 
-require k8s.io/apimachinery v0.36.3
+require (
+	github.com/mlmesh/mlmesh v0.0.0-00010101000000-000000000000
+	k8s.io/apimachinery v0.36.3
+)
 
 require (
 	github.com/agentgateway/agentgateway/api v0.0.0-20260501213430-773586679f1c // indirect
