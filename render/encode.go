@@ -26,7 +26,9 @@ import (
 //     non-nil pointer or a set protobuf message makes present ("emptyDir: {}"),
 //     which is written as {};
 //   - the top-level status and server-populated metadata are left out;
-//   - every destination of a weighted route carries its weight, 0 included.
+//   - every destination of a weighted route carries its weight, 0 included,
+//     and a ServiceEntry its location and resolution, MESH_EXTERNAL and NONE
+//     included (protojson leaves zero enum values out).
 //
 // Unlike a generic YAML library, nothing is parsed back: each value is
 // written once, which is what makes rendering fast.

@@ -47,6 +47,13 @@ var weightedDestinations = map[protoreflect.FullName]bool{
 	"istio.networking.v1alpha3.RouteDestination":     true,
 }
 
+// alwaysWritten are fields written even at their zero value, because the
+// zero is an enum value a reader needs to see: a ServiceEntry's location
+// (MESH_EXTERNAL) and resolution (NONE).
+var alwaysWritten = map[protoreflect.FullName]map[protoreflect.Name]bool{
+	"istio.networking.v1alpha3.ServiceEntry": {"location": true, "resolution": true},
+}
+
 // message writes a protobuf message with protojson's field names and value
 // forms. force names a field written even when it holds its zero value.
 func (e *encoder) message(m protoreflect.Message, indent int, present bool, force protoreflect.Name) (bool, error) {
@@ -55,6 +62,7 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 		return wk, nil
 	}
 	plan := protoPlanFor(md)
+	always := alwaysWritten[md.FullName()]
 	mark := len(e.buf)
 	e.buf = append(e.buf, '\n')
 	wrote := false
@@ -62,7 +70,7 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 		pf := &plan.fields[i]
 		fd := pf.fd
 		has := m.Has(fd)
-		if !has && !(force != "" && fd.Name() == force) {
+		if !has && !(force != "" && fd.Name() == force) && !always[fd.Name()] {
 			continue
 		}
 		start := len(e.buf)

@@ -1,0 +1,39 @@
+# The two commands a newcomer needs:
+#   make example   prints a real scenario's manifests (the TF Serving canary)
+#   make test      runs the whole test suite, installing what it needs
+SHELL := /bin/bash
+TOOLS ?= $(or $(MLMESH_TOOLS),$(HOME)/.cache/mlmesh/tools)
+
+.PHONY: example test check unit conformance tools update bench fuzz
+
+example:
+	go run ./examples/tfserving-canary
+
+# The whole suite: format and vet, the library's tests, then the conformance
+# suite against Istio 1.31 and a real kube-apiserver 1.36 (built on first run).
+test: check unit conformance
+
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	cd internal/conformance && go vet ./...
+
+unit:
+	go test ./...
+
+tools:
+	internal/tools/install.sh "$(TOOLS)"
+
+conformance: tools
+	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_REQUIRE_APISERVER=1 go test -count=1 -timeout 30m ./...
+
+# Refresh golden files after an intended output change.
+update:
+	go test ./... -update
+
+bench:
+	go test -run XXX -bench . -benchmem ./render/ ./mesh/
+
+fuzz:
+	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./render/

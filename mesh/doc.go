@@ -1,0 +1,26 @@
+// Package mesh is mlmesh's entry point: it composes an application's models,
+// routes, ingress and egress into one set of Kubernetes and Istio objects,
+// cross-checked and in apply order.
+//
+// The smallest use:
+//
+//	objs, err := mesh.Build(mesh.App{
+//		Namespace: mesh.Namespace{Name: "ml"},
+//		Models: []mesh.Model{{
+//			Model: serving.Model{Name: "resnet", Versions: []serving.Version{{Name: "v1"}}},
+//		}},
+//	})
+//	err = render.WriteYAML(os.Stdout, objs)
+//
+// Build reports every problem of the App at once as a *ValidationError whose
+// paths start at the App ("models[0].traffic.rules[1].split"). Beyond each
+// package's own validation it checks the objects together: a destination
+// names a model or egress host of the App and an existing version; each
+// subset selects the pods of exactly one Deployment; each host exposed on a
+// gateway is served by it and answered by one VirtualService only; no two
+// objects share a kind, namespace and name.
+//
+// A model with several Service ports (TF Serving's gRPC and REST) is routed
+// on each port by the same rules, so both kinds of client see the same
+// split; Traffic.Port pins routing to one port instead.
+package mesh

@@ -1,0 +1,24 @@
+// Package render writes Kubernetes objects as canonical manifests, the bytes
+// that downstream golden files hold.
+//
+// The canonical form: documents in the make-before-break order of Sort
+// (Namespace, security policy, ServiceEntry, Service, Deployment,
+// DestinationRule, Gateway, VirtualService, then other kinds), separated by
+// "---"; keys sorted bytewise; two-space indent with lists at their key's
+// indent; no status, no server-populated metadata, no nulls, and no empty
+// {} where it carries no meaning (a non-nil pointer to an empty struct, as
+// emptyDir: {}, is kept); an explicit weight on every destination of a
+// weighted route, weight: 0 included; a ServiceEntry's location and
+// resolution always written. Strings are quoted only where a YAML 1.1 or
+// 1.2 reader would read them as something else. The same objects give the
+// same bytes on every machine, and render owns this format: it is written by
+// render's own encoder, not by a YAML library, so a dependency upgrade does
+// not change a golden file.
+//
+// The smallest use:
+//
+//	err := render.WriteYAML(os.Stdout, objects)
+//
+// JSON writes a v1 List, and WriteDir one file per object, named so that
+// "kubectl apply -f DIR" applies them in order.
+package render
