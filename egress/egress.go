@@ -8,7 +8,6 @@ import (
 	"istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -190,7 +189,7 @@ func (s Spec) Validate() error {
 			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol, []Protocol{TLS, HTTPS, HTTP, TCP}))
 		}
 		if n := port.name(); n != "" {
-			for _, msg := range validation.IsDNS1123Label(n) {
+			for _, msg := range check.DNS1123Label(n) {
 				errs = append(errs, field.Invalid(p.Child("name"), n, msg))
 			}
 			if names[n] {

@@ -8,7 +8,6 @@ import (
 	"istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -181,7 +180,7 @@ func (g Gateway) Validate() error {
 				if s.TLS.CredentialName == "" {
 					errs = append(errs, field.Required(tp.Child("credentialName"), "the Secret holding the server certificate"))
 				} else {
-					for _, msg := range validation.IsDNS1123Subdomain(s.TLS.CredentialName) {
+					for _, msg := range check.DNS1123Subdomain(s.TLS.CredentialName) {
 						errs = append(errs, field.Invalid(tp.Child("credentialName"), s.TLS.CredentialName, msg))
 					}
 				}

@@ -2,16 +2,15 @@ package mesh
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	securityapi "istio.io/api/security/v1beta1"
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8slabels "k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/egress"
@@ -33,7 +32,9 @@ func ServiceHost(model, namespace string) string {
 // model to its gateway when the model's routes keep each request's port.
 func IngressName(model string) string { return model + "-ingress" }
 
-// plan is an App with defaults applied and the specs of every object derived.
+// plan is an App with defaults applied, the specs of every object derived
+// and checked. Objects are built from it lazily, in apply order, so that a
+// large App can be rendered without holding all of its objects.
 type plan struct {
 	app      App
 	ns       string
@@ -43,11 +44,95 @@ type plan struct {
 	fronts   []routing.Spec
 	gateways []ingress.Gateway
 	egress   []egress.Spec
+
+	checkedModels  []serving.Checked
+	checkedRoutes  []routing.Checked
+	checkedIngress []routing.Checked
+	checkedFronts  []routing.Checked
 }
 
 type ingressRoute struct {
 	model int // index in App.Models
 	spec  routing.Spec
+}
+
+// item is one object to build: its identity, and where it comes from (a
+// source and indices), which says both how to build it and, for error
+// messages, which spec element it derives from.
+type item struct {
+	rank      int
+	namespace string
+	name      string
+	kind      string
+	src       source
+	i, k      int // indices into the plan's slices, by source
+}
+
+type source uint8
+
+const (
+	srcNamespace source = iota
+	srcPeerAuth
+	srcServiceEntry // i: egress
+	srcEgressRule   // i: egress, k: host
+	srcService      // i: model
+	srcDeployment   // i: model, k: version
+	srcModelRule    // i: model
+	srcModelRoute   // i: model
+	srcIngressRoute // i: index in plan.ingress
+	srcFrontRoute   // i: route
+	srcGateway      // i: gateway
+)
+
+// from returns the spec element the item derives from.
+func (p *plan) from(it *item) *field.Path {
+	switch it.src {
+	case srcNamespace:
+		return field.NewPath("namespace")
+	case srcPeerAuth:
+		return field.NewPath("namespace", "mtls")
+	case srcServiceEntry, srcEgressRule:
+		return field.NewPath("egress").Index(it.i)
+	case srcDeployment:
+		return field.NewPath("models").Index(it.i).Child("versions").Index(it.k).Child("name")
+	case srcIngressRoute:
+		return field.NewPath("models").Index(p.ingress[it.i].model).Child("expose")
+	case srcFrontRoute:
+		return field.NewPath("routes").Index(it.i).Child("name")
+	case srcGateway:
+		return field.NewPath("gateways").Index(it.i).Child("name")
+	}
+	return field.NewPath("models").Index(it.i).Child("name")
+}
+
+// build builds the item's object from the checked specs.
+func (p *plan) build(it *item) render.Object {
+	switch it.src {
+	case srcNamespace:
+		return p.namespace()
+	case srcPeerAuth:
+		return p.peerAuthentication()
+	case srcServiceEntry:
+		se, _ := egress.ServiceEntry(p.egress[it.i]) // validated in plan
+		return se
+	case srcEgressRule:
+		drs, _ := egress.DestinationRules(p.egress[it.i])
+		return drs[it.k]
+	case srcService:
+		return p.checkedModels[it.i].Service()
+	case srcDeployment:
+		return p.checkedModels[it.i].DeploymentOf(it.k)
+	case srcModelRule:
+		return p.checkedRoutes[it.i].DestinationRule()
+	case srcModelRoute:
+		return p.checkedRoutes[it.i].VirtualService()
+	case srcIngressRoute:
+		return p.checkedIngress[it.i].VirtualService()
+	case srcFrontRoute:
+		return p.checkedFronts[it.i].VirtualService()
+	}
+	gw, _ := ingress.Build(p.gateways[it.i]) // validated in plan
+	return gw
 }
 
 // Validate reports every problem in the App at once, including the
@@ -70,16 +155,54 @@ func Build(a App) ([]render.Object, error) {
 }
 
 func (a App) build() ([]render.Object, error) {
+	p, items, err := a.items()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]render.Object, len(items))
+	for i := range items {
+		objs[i] = p.build(&items[i])
+	}
+	return objs, nil
+}
+
+// Each validates the App like Build, then builds its objects one at a time
+// in apply order and passes each to yield, without holding them: the
+// objects of a large App need never all be in memory. It stops at yield's
+// first error and returns it.
+func Each(a App, yield func(render.Object) error) error {
+	p, items, err := a.items()
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		if err := yield(p.build(&items[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Render validates the App and writes its canonical YAML stream to w, the
+// same bytes as render.WriteYAML(w, Build(a)), building and encoding one
+// object at a time. Nothing is written if the App is invalid.
+func Render(w io.Writer, a App) error {
+	enc := render.NewEncoder(w)
+	return Each(a, enc.Encode)
+}
+
+// items plans and checks the App and returns its objects to build, in
+// apply order.
+func (a App) items() (*plan, []item, error) {
 	p, errs := a.plan()
 	if len(errs) > 0 {
-		return nil, fielderr.New("mesh.App", errs)
+		return nil, nil, fielderr.New("mesh.App", errs)
 	}
-	objs, errs := p.objects()
+	items, errs := p.items()
 	if len(errs) > 0 {
-		return nil, fielderr.New("mesh.App", errs)
+		return nil, nil, fielderr.New("mesh.App", errs)
 	}
-	render.Sort(objs)
-	return objs, nil
+	return p, items, nil
 }
 
 func (a App) plan() (*plan, field.ErrorList) {
@@ -142,7 +265,9 @@ func (a App) plan() (*plan, field.ErrorList) {
 		if sm.Sidecar == serving.SidecarDefault && a.Namespace.Injection == InjectPods {
 			sm.Sidecar = serving.SidecarInject
 		}
-		errs = append(errs, fielderr.Reroot(mp, sm.Validate())...)
+		c, err := sm.Check()
+		errs = append(errs, fielderr.Reroot(mp, err)...)
+		p.checkedModels = append(p.checkedModels, c)
 		if prev, dup := modelIndex[m.Name]; dup {
 			errs = append(errs, field.Duplicate(mp.Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
 		} else if m.Name != "" {
@@ -159,7 +284,6 @@ func (a App) plan() (*plan, field.ErrorList) {
 		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
 			errs = append(errs, field.Required(tp.Child("rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
-		errs = append(errs, routeErrors(tp, spec.Validate())...)
 		errs = append(errs, p.checkDestinations(tp, spec, modelIndex)...)
 		p.routes = append(p.routes, spec)
 
@@ -221,7 +345,6 @@ func (a App) plan() (*plan, field.ErrorList) {
 		ing.Host, ing.Hosts = hosts[0], hosts[1:]
 		ing.Subsets, ing.Policy = spec.Subsets, nil
 		ing.Rules = pinHost(ing.Rules, spec.Host)
-		errs = append(errs, routeErrors(xp, ing.Validate())...)
 		p.ingress = append(p.ingress, ingressRoute{model: i, spec: ing})
 	}
 	for i, r := range a.Routes {
@@ -230,6 +353,27 @@ func (a App) plan() (*plan, field.ErrorList) {
 		p.fronts = append(p.fronts, rs)
 	}
 	errs = append(errs, p.uniqueGatewayHosts()...)
+
+	// Check the route specs once, now that exposure has bound them.
+	for i, spec := range p.routes {
+		c, err := spec.Check()
+		errs = append(errs, routeErrors(field.NewPath("models").Index(i).Child("traffic"), err)...)
+		p.checkedRoutes = append(p.checkedRoutes, c)
+	}
+	for _, ir := range p.ingress {
+		c, err := ir.spec.Check()
+		errs = append(errs, routeErrors(field.NewPath("models").Index(ir.model).Child("expose"), err)...)
+		p.checkedIngress = append(p.checkedIngress, c)
+	}
+	for i, f := range p.fronts {
+		if f.Host == "" {
+			p.checkedFronts = append(p.checkedFronts, routing.Checked{})
+			continue // reported: no hosts
+		}
+		c, err := f.Check()
+		errs = append(errs, fielderr.Reroot(field.NewPath("routes").Index(i), err)...)
+		p.checkedFronts = append(p.checkedFronts, c)
+	}
 	return p, errs
 }
 
@@ -326,9 +470,6 @@ func (p *plan) frontRoute(rp *field.Path, r Route, gwIndex, modelIndex map[strin
 		}
 		spec.Rules = append(spec.Rules, rule)
 	}
-	if spec.Host != "" {
-		errs = append(errs, routeErrors(rp, spec.Validate())...)
-	}
 	return spec, errs
 }
 
@@ -394,7 +535,15 @@ func withoutHost(hosts []string, host string) []string {
 // model, which is validated on its own.
 func routeErrors(root *field.Path, err error) field.ErrorList {
 	var out field.ErrorList
-	for _, fe := range fielderr.Reroot(root, err) {
+	all := fielderr.Reroot(root, err)
+	defer func() {
+		// Never let a failed check pass silently: if every problem was on a
+		// derived field, report them all.
+		if len(all) > 0 && len(out) == 0 {
+			out = all
+		}
+	}()
+	for _, fe := range all {
 		rest := strings.TrimPrefix(fe.Field, root.String()+".")
 		if strings.HasPrefix(rest, "rules") || strings.HasPrefix(rest, "policy") || strings.HasPrefix(rest, "ports") || strings.HasPrefix(rest, "hosts") {
 			out = append(out, fe)
@@ -512,114 +661,90 @@ func (p *plan) checkDestinations(tp *field.Path, spec routing.Spec, modelIndex m
 	return errs
 }
 
-func (p *plan) objects() ([]render.Object, field.ErrorList) {
-	var objs []render.Object
-	var from []*field.Path // the spec element each object derives from
+func (p *plan) items() ([]item, field.ErrorList) {
+	items := make([]item, 0, 2+len(p.egress)+4*len(p.checkedModels)+2*len(p.models)+len(p.fronts)+len(p.gateways))
+	add := func(kind string, namespace, name string, src source, i, k int) {
+		items = append(items, item{rank: kindRank[kind], namespace: namespace, name: name, kind: kind, src: src, i: i, k: k})
+	}
 	var errs field.ErrorList
-	add := func(path *field.Path, os ...render.Object) {
-		for _, o := range os {
-			objs = append(objs, o)
-			from = append(from, path)
-		}
-	}
-	fail := func(path *field.Path, err error) {
-		errs = append(errs, fielderr.Reroot(path, err)...)
-	}
 	if !p.app.Namespace.Existing {
-		add(field.NewPath("namespace"), p.namespace())
+		add("Namespace", "", p.ns, srcNamespace, 0, 0)
 	}
 	if p.app.Namespace.MTLS != MTLSUnset {
-		add(field.NewPath("namespace", "mtls"), p.peerAuthentication())
+		add("PeerAuthentication", p.ns, "default", srcPeerAuth, 0, 0)
 	}
 	for i, e := range p.egress {
-		ep := field.NewPath("egress").Index(i)
-		se, err := egress.ServiceEntry(e)
-		if err != nil {
-			fail(ep, err)
-			continue
-		}
-		add(ep, se)
-		drs, err := egress.DestinationRules(e)
-		if err != nil {
-			fail(ep, err)
-		}
-		for _, dr := range drs {
-			add(ep, dr)
+		add("ServiceEntry", e.Namespace, e.Name, srcServiceEntry, i, 0)
+		drs, _ := egress.DestinationRules(e)
+		for k, dr := range drs {
+			add("DestinationRule", dr.Namespace, dr.Name, srcEgressRule, i, k)
 		}
 	}
-	for i, m := range p.models {
-		mp := field.NewPath("models").Index(i)
-		svc, err := serving.Service(m)
-		if err != nil {
-			fail(mp, err)
-			continue
+	for i := range p.checkedModels {
+		m := p.models[i]
+		add("Service", m.Namespace, m.Name, srcService, i, 0)
+		for k, v := range m.Versions {
+			add("Deployment", m.Namespace, serving.DeploymentName(m.Name, v.Name), srcDeployment, i, k)
 		}
-		ds, err := serving.Deployments(m)
-		if err != nil {
-			fail(mp, err)
-			continue
-		}
-		add(mp.Child("name"), svc)
-		for k, d := range ds {
-			add(mp.Child("versions").Index(k).Child("name"), d)
-		}
-		dr, err := routing.DestinationRule(p.routes[i])
-		if err != nil {
-			fail(mp.Child("traffic"), err)
-			continue
-		}
-		errs = append(errs, subsetsSelectOneVersion(mp.Child("versions"), dr, svc, ds)...)
-		vs, err := routing.VirtualService(p.routes[i])
-		if err != nil {
-			fail(mp.Child("traffic"), err)
-			continue
-		}
-		add(mp.Child("name"), dr, vs)
+		spec := p.routes[i]
+		errs = append(errs, subsetsSelectOneVersion(field.NewPath("models").Index(i).Child("versions"), spec, m)...)
+		add("DestinationRule", p.ns, spec.Name, srcModelRule, i, 0)
+		add("VirtualService", p.ns, spec.Name, srcModelRoute, i, 0)
 	}
-	for _, ir := range p.ingress {
-		xp := field.NewPath("models").Index(ir.model).Child("expose")
-		vs, err := routing.VirtualService(ir.spec)
-		if err != nil {
-			fail(xp, err)
-			continue
-		}
-		add(xp, vs)
+	for k, ir := range p.ingress {
+		add("VirtualService", p.ns, ir.spec.Name, srcIngressRoute, k, 0)
 	}
 	for i, f := range p.fronts {
-		rp := field.NewPath("routes").Index(i)
-		vs, err := routing.VirtualService(f)
-		if err != nil {
-			fail(rp, err)
-			continue
-		}
-		add(rp.Child("name"), vs)
+		add("VirtualService", p.ns, f.Name, srcFrontRoute, i, 0)
 	}
 	for i, g := range p.gateways {
-		gp := field.NewPath("gateways").Index(i)
-		gw, err := ingress.Build(g)
-		if err != nil {
-			fail(gp, err)
-			continue
-		}
-		add(gp.Child("name"), gw)
+		add("Gateway", g.Namespace, g.Name, srcGateway, i, 0)
 	}
-	errs = append(errs, uniqueObjects(objs, from)...)
-	return objs, errs
+	sort.SliceStable(items, func(a, b int) bool {
+		x, y := &items[a], &items[b]
+		switch {
+		case x.rank != y.rank:
+			return x.rank < y.rank
+		case x.namespace != y.namespace:
+			return x.namespace < y.namespace
+		}
+		return x.name < y.name
+	})
+	errs = append(errs, p.uniqueObjects(items)...)
+	return items, errs
 }
 
-// subsetsSelectOneVersion checks, on the built objects, that each subset of
-// dr selects, among the pods the Service selects, those of exactly one
-// Deployment.
-func subsetsSelectOneVersion(path *field.Path, dr *networkingv1.DestinationRule, svc *corev1.Service, ds []*appsv1.Deployment) field.ErrorList {
+// kindRank is render.Rank of the kinds mesh builds.
+var kindRank = func() map[string]int {
+	groups := map[string]string{
+		"Namespace": "", "PeerAuthentication": "security.istio.io", "ServiceEntry": "networking.istio.io",
+		"Service": "", "Deployment": "apps", "DestinationRule": "networking.istio.io",
+		"Gateway": "networking.istio.io", "VirtualService": "networking.istio.io",
+	}
+	out := map[string]int{}
+	for kind, group := range groups {
+		out[kind] = render.Rank(schema.GroupKind{Group: group, Kind: kind})
+	}
+	return out
+}()
+
+// subsetsSelectOneVersion checks that each subset of a model's
+// DestinationRule selects, among the pods its Service selects, those of
+// exactly one Deployment. It compares the labels the builders put on the
+// objects (serving.PodLabels, the Service selector, the subset labels).
+func subsetsSelectOneVersion(path *field.Path, spec routing.Spec, m serving.Model) field.ErrorList {
 	var errs field.ErrorList
-	svcSel := k8slabels.SelectorFromSet(svc.Spec.Selector)
-	for i, sub := range dr.Spec.Subsets {
-		subSel := k8slabels.SelectorFromSet(sub.Labels)
+	svcSel := map[string]string{labels.App: m.Name}
+	for i, sub := range spec.Subsets {
+		subSel := sub.Labels
+		if len(subSel) == 0 {
+			subSel = map[string]string{labels.Version: sub.Name}
+		}
 		var matched []string
-		for _, d := range ds {
-			pod := k8slabels.Set(d.Spec.Template.Labels)
-			if svcSel.Matches(pod) && subSel.Matches(pod) {
-				matched = append(matched, d.Name)
+		for _, v := range m.Versions {
+			pod := serving.PodLabels(m, v.Name)
+			if selects(svcSel, pod) && selects(subSel, pod) {
+				matched = append(matched, serving.DeploymentName(m.Name, v.Name))
 			}
 		}
 		if len(matched) != 1 {
@@ -630,20 +755,37 @@ func subsetsSelectOneVersion(path *field.Path, dr *networkingv1.DestinationRule,
 	return errs
 }
 
+func selects(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
 // uniqueObjects reports objects that share a kind, namespace and name: one
 // would overwrite the other when applied. The problem is reported at the
 // spec element of the second.
-func uniqueObjects(objs []render.Object, from []*field.Path) field.ErrorList {
+func (p *plan) uniqueObjects(items []item) field.ErrorList {
 	var errs field.ErrorList
-	seen := map[string]*field.Path{}
-	for i, o := range objs {
-		k := render.Describe(o)
+	seen := make(map[string]int, len(items))
+	for i := range items {
+		it := &items[i]
+		k := it.kind + " " + it.namespace + "/" + it.name
+		if it.namespace == "" {
+			k = it.kind + " " + it.name
+		}
 		if prev, dup := seen[k]; dup {
-			errs = append(errs, field.Invalid(from[i], field.OmitValueType{},
-				fmt.Sprintf("builds %s, which %s builds too", k, prev)))
+			// Report at the later spec element, naming the earlier one.
+			a, b := p.from(&items[prev]), p.from(it)
+			if b.String() < a.String() {
+				a, b = b, a
+			}
+			errs = append(errs, field.Invalid(b, field.OmitValueType{}, fmt.Sprintf("builds %s, which %s builds too", k, a)))
 			continue
 		}
-		seen[k] = from[i]
+		seen[k] = i
 	}
 	return errs
 }

@@ -1,6 +1,7 @@
 package mesh_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/rendertest"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -225,5 +228,43 @@ func TestExposeDefaults(t *testing.T) {
 		if !found {
 			t.Errorf("gateway host %q: no %s VirtualService", host, mesh.IngressName("m"))
 		}
+	}
+}
+
+func TestFrontRouteErrors(t *testing.T) {
+	a := canary()
+	a.Routes = []mesh.Route{{Name: "Front_Door", Gateway: "gw", Hosts: []string{"models.example.com"},
+		Rules: mesh.HeaderSelector("x-model", map[string]string{"m": "m"})}}
+	a.Models[0].Expose = nil
+	_, err := mesh.Build(a)
+	if err == nil || !strings.Contains(err.Error(), `routes[0].name: invalid value "Front_Door"`) {
+		t.Errorf("want an error at routes[0].name, got %v", err)
+	}
+}
+
+// TestRenderEqualsBuild checks that streaming gives the bytes of Build.
+func TestRenderEqualsBuild(t *testing.T) {
+	for _, a := range []mesh.App{canary()} {
+		objs, err := mesh.Build(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := render.YAML(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := mesh.Render(&got, a); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want, got.Bytes()) {
+			t.Errorf("mesh.Render differs from render.YAML(mesh.Build):\n%s", rendertest.Diff(string(want), got.String()))
+		}
+	}
+	var out bytes.Buffer
+	bad := canary()
+	bad.Namespace.Name = ""
+	if err := mesh.Render(&out, bad); err == nil || out.Len() > 0 {
+		t.Errorf("an invalid App: err %v, %d bytes written", err, out.Len())
 	}
 }

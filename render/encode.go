@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -37,6 +38,17 @@ import (
 // given indent and may roll back what they wrote when a value turns out empty.
 type encoder struct {
 	buf []byte
+	// dash is set while a list item's value is written: a map writes its
+	// first entry on the dash's line ("- key: v").
+	dash bool
+	// keys and names are scratch space for sorting map keys.
+	keys  []mapKey
+	names []string
+}
+
+type mapKey struct {
+	name string
+	v    reflect.Value
 }
 
 // writeFunc writes the value v (or reports it empty) for the key written just
@@ -68,21 +80,118 @@ type field struct {
 	index     []int
 	omitEmpty bool
 	omitZero  bool
+	// fast is set for plain scalar fields, written without the general path.
+	fast reflect.Kind
+	// nilable is set for pointer, map, slice and interface fields, whose nil
+	// value is left out whatever the tags say (encoding/json writes null).
+	nilable bool
+}
+
+// fastKind returns the kind of t when values of t are plain scalars (no
+// marshaler, not a type the encoder treats specially), else Invalid.
+func fastKind(t reflect.Type) reflect.Kind {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if classOf(t) == tcPlain {
+			return t.Kind()
+		}
+	}
+	return reflect.Invalid
 }
 
 type structPlan struct {
 	fields []field // sorted by name
 }
 
-var plans sync.Map // reflect.Type -> *structPlan
+// Per-type caches, read on every value: copy-on-write maps behind atomic
+// pointers, cheaper to read than sync.Map.
+var (
+	plansMu   sync.Mutex
+	plans     atomic.Pointer[map[reflect.Type]*structPlan]
+	classesMu sync.Mutex
+	classes   atomic.Pointer[map[reflect.Type]typeClass]
+)
+
+func cacheLoad[V any](p *atomic.Pointer[map[reflect.Type]V], t reflect.Type) (V, bool) {
+	if m := p.Load(); m != nil {
+		v, ok := (*m)[t]
+		return v, ok
+	}
+	var zero V
+	return zero, false
+}
+
+func cacheStore[V any](mu *sync.Mutex, p *atomic.Pointer[map[reflect.Type]V], t reflect.Type, v V) V {
+	mu.Lock()
+	defer mu.Unlock()
+	old := p.Load()
+	if old != nil {
+		if existing, ok := (*old)[t]; ok {
+			return existing
+		}
+	}
+	next := make(map[reflect.Type]V, 1)
+	if old != nil {
+		for k, x := range *old {
+			next[k] = x
+		}
+	}
+	next[t] = v
+	p.Store(&next)
+	return v
+}
+
+// typeClass is how the encoder writes values of a type, decided once per type.
+type typeClass uint8
+
+const (
+	tcPlain       typeClass = iota // by reflect.Kind
+	tcQuantity                     // resource.Quantity
+	tcIntOrString                  // intstr.IntOrString
+	tcTime                         // metav1.Time
+	tcMicroTime                    // metav1.MicroTime
+	tcDuration                     // metav1.Duration
+	tcProtoAddr                    // a struct whose pointer is a proto.Message
+	tcProtoPtr                     // a pointer that is a proto.Message
+	tcMarshaler                    // json.Marshaler or encoding.TextMarshaler
+)
+
+func classOf(t reflect.Type) typeClass {
+	if c, ok := cacheLoad(&classes, t); ok {
+		return c
+	}
+	c := tcPlain
+	switch {
+	case t == quantityType:
+		c = tcQuantity
+	case t == intOrStringType:
+		c = tcIntOrString
+	case t == timeType:
+		c = tcTime
+	case t == microTimeType:
+		c = tcMicroTime
+	case t == durationType:
+		c = tcDuration
+	case t.Kind() == reflect.Pointer && t.Implements(protoMessageType):
+		c = tcProtoPtr
+	case t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(protoMessageType):
+		c = tcProtoAddr
+	case t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface:
+		c = tcPlain
+	case t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType):
+		c = tcMarshaler
+	case t.Kind() != reflect.Struct && t.Implements(textMarshalerType):
+		c = tcMarshaler
+	}
+	return cacheStore(&classesMu, &classes, t, c)
+}
 
 func planFor(t reflect.Type) *structPlan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*structPlan)
+	if p, ok := cacheLoad(&plans, t); ok {
+		return p
 	}
-	p := &structPlan{fields: typeFields(t)}
-	actual, _ := plans.LoadOrStore(t, p)
-	return actual.(*structPlan)
+	return cacheStore(&plansMu, &plans, t, &structPlan{fields: typeFields(t)})
 }
 
 // typeFields lists t's JSON fields as encoding/json would: exported fields
@@ -133,6 +242,11 @@ func typeFields(t reflect.Type) []field {
 			}
 			f.key = appendString(nil, name)
 			f.key = append(f.key, ':')
+			f.fast = fastKind(ft)
+			switch ft.Kind() {
+			case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+				f.nilable = true
+			}
 			all = append(all, cand{f, depth})
 		}
 	}
@@ -214,27 +328,42 @@ func (e *encoder) indent(n int) {
 // value writes a Go value. present says that an empty map should still be
 // written (it came from a non-nil pointer or a set message).
 func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error) {
-	for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer {
+	for {
+		k := v.Kind()
+		if k != reflect.Pointer && k != reflect.Interface {
+			break
+		}
 		if v.IsNil() {
 			return false, nil
 		}
-		if v.Kind() == reflect.Pointer {
-			if v.Type().Implements(protoMessageType) {
+		if k == reflect.Pointer {
+			if classOf(v.Type()) == tcProtoPtr {
 				return e.message(v.Interface().(proto.Message).ProtoReflect(), indent, true, "")
 			}
 			present = true
 		}
 		v = v.Elem()
 	}
-	t := v.Type()
-	switch t {
-	case quantityType:
-		q := v.Interface().(resource.Quantity)
+	switch classOf(v.Type()) {
+	case tcQuantity:
+		var q *resource.Quantity
+		if v.CanAddr() {
+			q = v.Addr().Interface().(*resource.Quantity)
+		} else {
+			c := v.Interface().(resource.Quantity) // a map value
+			q = &c
+		}
 		e.scalarSep()
 		e.buf = appendString(e.buf, q.String())
 		return true, nil
-	case intOrStringType:
-		is := v.Interface().(intstr.IntOrString)
+	case tcIntOrString:
+		var is *intstr.IntOrString
+		if v.CanAddr() {
+			is = v.Addr().Interface().(*intstr.IntOrString)
+		} else {
+			c := v.Interface().(intstr.IntOrString)
+			is = &c
+		}
 		e.scalarSep()
 		if is.Type == intstr.Int {
 			e.buf = appendInt(e.buf, int64(is.IntVal))
@@ -242,7 +371,7 @@ func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error)
 			e.buf = appendString(e.buf, is.StrVal)
 		}
 		return true, nil
-	case timeType:
+	case tcTime:
 		tm := v.Interface().(metav1.Time)
 		if tm.IsZero() {
 			return false, nil
@@ -250,7 +379,7 @@ func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error)
 		e.scalarSep()
 		e.buf = appendString(e.buf, tm.UTC().Format("2006-01-02T15:04:05Z07:00"))
 		return true, nil
-	case microTimeType:
+	case tcMicroTime:
 		tm := v.Interface().(metav1.MicroTime)
 		if tm.IsZero() {
 			return false, nil
@@ -258,15 +387,18 @@ func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error)
 		e.scalarSep()
 		e.buf = appendString(e.buf, tm.UTC().Format("2006-01-02T15:04:05.000000Z07:00"))
 		return true, nil
-	case durationType:
+	case tcDuration:
 		e.scalarSep()
 		e.buf = appendString(e.buf, v.Interface().(metav1.Duration).Duration.String())
 		return true, nil
-	}
-	if v.CanAddr() && reflect.PointerTo(t).Implements(protoMessageType) {
-		return e.message(v.Addr().Interface().(proto.Message).ProtoReflect(), indent, present, "")
-	}
-	if t.Kind() != reflect.Struct || t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType) {
+	case tcProtoAddr:
+		if v.CanAddr() {
+			return e.message(v.Addr().Interface().(proto.Message).ProtoReflect(), indent, present, "")
+		}
+		p := reflect.New(v.Type())
+		p.Elem().Set(v)
+		return e.message(p.Interface().(proto.Message).ProtoReflect(), indent, present, "")
+	case tcMarshaler:
 		if m, ok := marshaler(v); ok {
 			return e.viaJSON(m, indent, present)
 		}
@@ -310,7 +442,7 @@ func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error)
 		e.scalarSep()
 		e.buf = appendFloat(e.buf, v.Float(), 64)
 	default:
-		return false, fmt.Errorf("cannot render a value of type %s", t)
+		return false, fmt.Errorf("cannot render a value of type %s", v.Type())
 	}
 	return true, nil
 }
@@ -376,12 +508,11 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		mark := len(e.buf)
-		e.buf = append(e.buf, '\n')
+		mark, inline := e.beginMap()
 		wrote := false
 		for _, k := range keys {
 			m := len(e.buf)
-			e.indent(indent)
+			e.entryIndent(indent, inline, wrote)
 			if err := e.key(k); err != nil {
 				return false, err
 			}
@@ -401,11 +532,14 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 		if len(g) == 0 {
 			return false, nil
 		}
+		e.dash = false
 		e.buf = append(e.buf, '\n')
 		for _, item := range g {
 			e.indent(indent - 2)
 			e.buf = append(e.buf, '-')
+			e.dash = true
 			ok, err := e.generic(item, indent, true)
+			e.dash = false
 			if err != nil {
 				return false, err
 			}
@@ -467,6 +601,28 @@ func (e *encoder) trimNewline() {
 	}
 }
 
+// beginMap starts a block map: on the dash's line for a list item, else on
+// the next line. It returns the mark for finishMap and whether the first
+// entry is inline.
+func (e *encoder) beginMap() (mark int, inline bool) {
+	mark = len(e.buf)
+	inline = e.dash
+	e.dash = false
+	if inline {
+		e.buf = append(e.buf, ' ')
+	} else {
+		e.buf = append(e.buf, '\n')
+	}
+	return mark, inline
+}
+
+// entryIndent indents an entry, unless it is the first of an inline map.
+func (e *encoder) entryIndent(indent int, inline, wrote bool) {
+	if !inline || wrote {
+		e.indent(indent)
+	}
+}
+
 // finishMap closes a block map begun at mark (where a '\n' was written). An
 // empty map is dropped, or written as " {}" when present.
 func (e *encoder) finishMap(mark int, wrote, present bool) bool {
@@ -486,8 +642,7 @@ func (e *encoder) finishMap(mark int, wrote, present bool) bool {
 // left out. depth 1 marks metadata.
 func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth int) (bool, error) {
 	plan := planFor(v.Type())
-	mark := len(e.buf)
-	e.buf = append(e.buf, '\n')
+	mark, inline := e.beginMap()
 	wrote := false
 	for i := range plan.fields {
 		f := &plan.fields[i]
@@ -497,15 +652,29 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth i
 		if depth == 2 && serverMetadata[f.name] {
 			continue
 		}
-		fv, ok := fieldByIndex(v, f.index)
-		if !ok {
+		var fv reflect.Value
+		if len(f.index) == 1 {
+			fv = v.Field(f.index[0])
+		} else {
+			var ok bool
+			if fv, ok = fieldByIndex(v, f.index); !ok {
+				continue
+			}
+		}
+		if f.fast != reflect.Invalid {
+			if e.fastField(f, fv, indent, inline, wrote) {
+				wrote = true
+			}
+			continue
+		}
+		if f.nilable && fv.IsNil() {
 			continue
 		}
 		if f.omitEmpty && isEmptyJSON(fv) || f.omitZero && isZeroValue(fv) {
 			continue
 		}
 		m := len(e.buf)
-		e.indent(indent)
+		e.entryIndent(indent, inline, wrote)
 		e.buf = append(e.buf, f.key...)
 		var wroteField bool
 		var err error
@@ -527,6 +696,55 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth i
 	return e.finishMap(mark, wrote, present), nil
 }
 
+// fastField writes a plain scalar field, or nothing when omitempty or
+// omitzero leave it out. It reports whether it wrote.
+func (e *encoder) fastField(f *field, v reflect.Value, indent int, inline, wrote bool) bool {
+	omit := f.omitEmpty || f.omitZero
+	switch f.fast {
+	case reflect.String:
+		s := v.String()
+		if omit && s == "" {
+			return false
+		}
+		e.entryIndent(indent, inline, wrote)
+		e.buf = append(e.buf, f.key...)
+		e.buf = append(e.buf, ' ')
+		e.buf = appendString(e.buf, s)
+	case reflect.Bool:
+		b := v.Bool()
+		if omit && !b {
+			return false
+		}
+		e.entryIndent(indent, inline, wrote)
+		e.buf = append(e.buf, f.key...)
+		if b {
+			e.buf = append(e.buf, " true"...)
+		} else {
+			e.buf = append(e.buf, " false"...)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i := v.Int()
+		if omit && i == 0 {
+			return false
+		}
+		e.entryIndent(indent, inline, wrote)
+		e.buf = append(e.buf, f.key...)
+		e.buf = append(e.buf, ' ')
+		e.buf = appendInt(e.buf, i)
+	default: // unsigned
+		u := v.Uint()
+		if omit && u == 0 {
+			return false
+		}
+		e.entryIndent(indent, inline, wrote)
+		e.buf = append(e.buf, f.key...)
+		e.buf = append(e.buf, ' ')
+		e.buf = appendUint(e.buf, u)
+	}
+	e.buf = append(e.buf, '\n')
+	return true
+}
+
 // serverMetadata are the metadata fields the API server fills in; they are
 // not part of a manifest.
 var serverMetadata = map[string]bool{
@@ -536,38 +754,48 @@ var serverMetadata = map[string]bool{
 
 func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, error) {
 	if v.Len() == 0 {
+		e.dash = false
 		if present && !v.IsNil() {
 			e.buf = append(e.buf, " {}"...)
 			return true, nil
 		}
 		return false, nil
 	}
-	keys := v.MapKeys()
-	names := make([]string, len(keys))
-	for i, k := range keys {
+	if v.Type() == stringMapType {
+		return e.stringMap(v.Interface().(map[string]string), indent, present)
+	}
+	// Sort the keys in the scratch slice; nested maps append after ours.
+	base := len(e.keys)
+	it := v.MapRange()
+	for it.Next() {
+		k := it.Key()
+		name := ""
 		if k.Kind() == reflect.String {
-			names[i] = k.String()
+			name = k.String()
 		} else {
-			names[i] = fmt.Sprint(k.Interface())
+			name = fmt.Sprint(k.Interface())
+		}
+		e.keys = append(e.keys, mapKey{name, it.Value()})
+	}
+	keys := e.keys[base:]
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j].name < keys[j-1].name; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}
-	idx := make([]int, len(keys))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return names[idx[a]] < names[idx[b]] })
-	mark := len(e.buf)
-	e.buf = append(e.buf, '\n')
+	defer func() { e.keys = e.keys[:base] }()
+	mark, inline := e.beginMap()
 	wrote := false
-	for _, i := range idx {
+	for i := range keys {
+		k := keys[i]
 		m := len(e.buf)
-		e.indent(indent)
-		if err := e.key(names[i]); err != nil {
+		e.entryIndent(indent, inline, wrote)
+		if err := e.key(k.name); err != nil {
 			return false, err
 		}
-		ok, err := e.value(v.MapIndex(keys[i]), indent+2, false)
+		ok, err := e.value(k.v, indent+2, false)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", names[i], err)
+			return false, fmt.Errorf("%s: %w", k.name, err)
 		}
 		if !ok {
 			e.buf = e.buf[:m]
@@ -579,9 +807,40 @@ func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, err
 	return e.finishMap(mark, wrote, present), nil
 }
 
+var stringMapType = reflect.TypeFor[map[string]string]()
+
+// stringMap writes a map[string]string (labels, selectors, annotations)
+// without reflection.
+func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool, error) {
+	base := len(e.names)
+	for k := range m {
+		e.names = append(e.names, k)
+	}
+	names := e.names[base:]
+	for i := 1; i < len(names); i++ {
+		for j := i; j > 0 && names[j] < names[j-1]; j-- {
+			names[j], names[j-1] = names[j-1], names[j]
+		}
+	}
+	mark, inline := e.beginMap()
+	for i, k := range names {
+		e.entryIndent(indent, inline, i > 0)
+		if err := e.key(k); err != nil {
+			e.names = e.names[:base]
+			return false, err
+		}
+		e.scalarSep()
+		e.buf = appendString(e.buf, m[k])
+		e.buf = append(e.buf, '\n')
+	}
+	e.names = e.names[:base]
+	return e.finishMap(mark, true, present), nil
+}
+
 // listValue writes a block sequence at indent-2 (lists sit at their key's
 // indent). A nil element is written as null so that positions are kept.
 func (e *encoder) listValue(v reflect.Value, indent int) (bool, error) {
+	e.dash = false
 	n := v.Len()
 	if n == 0 {
 		return false, nil
@@ -590,7 +849,9 @@ func (e *encoder) listValue(v reflect.Value, indent int) (bool, error) {
 	for i := 0; i < n; i++ {
 		e.indent(indent - 2)
 		e.buf = append(e.buf, '-')
-		ok, err := e.itemValue(v.Index(i), indent)
+		e.dash = true
+		ok, err := e.value(v.Index(i), indent, true)
+		e.dash = false
 		if err != nil {
 			return false, fmt.Errorf("[%d]: %w", i, err)
 		}
@@ -601,27 +862,4 @@ func (e *encoder) listValue(v reflect.Value, indent int) (bool, error) {
 	}
 	e.trimNewline()
 	return true, nil
-}
-
-// itemValue writes a list element after its dash: a map's first entry goes
-// on the dash's line.
-func (e *encoder) itemValue(v reflect.Value, indent int) (bool, error) {
-	mark := len(e.buf)
-	ok, err := e.value(v, indent, true)
-	if err != nil || !ok {
-		return ok, err
-	}
-	e.hoistFirstEntry(mark, indent)
-	return true, nil
-}
-
-// hoistFirstEntry turns "-\n<indent>key: v" into "- key: v" for a map item
-// written at mark.
-func (e *encoder) hoistFirstEntry(mark, indent int) {
-	if len(e.buf) > mark+1+indent && e.buf[mark] == '\n' {
-		// Remove the newline and the indent of the first entry, leaving one space.
-		copy(e.buf[mark+1:], e.buf[mark+1+indent:])
-		e.buf = e.buf[:len(e.buf)-indent]
-		e.buf[mark] = ' '
-	}
 }

@@ -63,8 +63,7 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 	}
 	plan := protoPlanFor(md)
 	always := alwaysWritten[md.FullName()]
-	mark := len(e.buf)
-	e.buf = append(e.buf, '\n')
+	mark, inline := e.beginMap()
 	wrote := false
 	for i := range plan.fields {
 		pf := &plan.fields[i]
@@ -74,7 +73,7 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 			continue
 		}
 		start := len(e.buf)
-		e.indent(indent)
+		e.entryIndent(indent, inline, wrote)
 		e.buf = append(e.buf, pf.key...)
 		ok, err := e.protoField(m, fd, indent+2)
 		if err != nil {
@@ -106,7 +105,7 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 		for i := 0; i < l.Len(); i++ {
 			e.indent(indent - 2)
 			e.buf = append(e.buf, '-')
-			mark := len(e.buf)
+			e.dash = true
 			var ok bool
 			var err error
 			if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
@@ -114,13 +113,12 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 			} else {
 				ok, err = e.protoScalar(fd, l.Get(i))
 			}
+			e.dash = false
 			if err != nil {
 				return false, fmt.Errorf("[%d]: %w", i, err)
 			}
 			if !ok {
 				e.buf = append(e.buf, " null"...)
-			} else {
-				e.hoistFirstEntry(mark, indent)
 			}
 			e.endLine()
 		}
@@ -142,12 +140,11 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 		})
 		sort.Slice(entries, func(i, j int) bool { return entries[i].k < entries[j].k })
 		vd := fd.MapValue()
-		mark := len(e.buf)
-		e.buf = append(e.buf, '\n')
+		mark, inline := e.beginMap()
 		wrote := false
 		for _, en := range entries {
 			start := len(e.buf)
-			e.indent(indent)
+			e.entryIndent(indent, inline, wrote)
 			if err := e.key(en.k); err != nil {
 				return false, err
 			}

@@ -140,7 +140,8 @@ func YAML(objs []Object) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := encoder{buf: make([]byte, 0, 2048*len(sorted))}
+	// About 1 KiB a document is typical; growing from there is cheap.
+	e := encoder{buf: make([]byte, 0, 1024*len(sorted))}
 	for i, o := range sorted {
 		if i > 0 {
 			e.buf = append(e.buf, "---\n"...)

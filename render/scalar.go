@@ -2,8 +2,8 @@ package render
 
 import (
 	"math"
-	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -53,7 +53,119 @@ func plainSafe(s string) bool {
 		return true
 	}
 	// Starts with a digit, '-', '+' or '.': may read as a number or timestamp.
-	return !numberLike.MatchString(s) && !timestampLike.MatchString(s)
+	return !numberLike(s) && !timestampLike(s)
+}
+
+// numberLike reports whether s may read as an int or a float in YAML 1.1 or
+// 1.2: decimal, binary, octal, hex, with underscores, sexagesimal, with an
+// exponent, inf or nan. It errs on the side of true: a false positive only
+// quotes a string that did not need it. TestNumberLike holds it to the
+// regular expression it replaces, which is too slow for the hot path.
+func numberLike(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	if i == len(s) {
+		return false
+	}
+	rest := s[i:]
+	switch rest {
+	case ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", ".":
+		return true
+	}
+	if len(rest) > 1 && rest[0] == '0' {
+		switch rest[1] {
+		case 'b', 'B':
+			return allIn(rest[2:], "01_") && len(rest) > 2
+		case 'x', 'X':
+			return allIn(rest[2:], "0123456789abcdefABCDEF_") && len(rest) > 2
+		case 'o', 'O':
+			return allIn(rest[2:], "01234567_") && len(rest) > 2
+		}
+	}
+	// [0-9][0-9_]*(:[0-5]?[0-9])*(\.[0-9_]*)?([eE][-+]?[0-9]+)?  or  \.[0-9][0-9_]*([eE][-+]?[0-9]+)?
+	j := 0
+	digits := 0
+	for j < len(rest) && (isDigit(rest[j]) || rest[j] == '_' && digits > 0) {
+		j++
+		digits++
+	}
+	if digits > 0 {
+		for j < len(rest) && rest[j] == ':' {
+			k := j + 1
+			n := 0
+			for k < len(rest) && isDigit(rest[k]) && n < 2 {
+				k++
+				n++
+			}
+			if n == 0 {
+				return false
+			}
+			j = k
+		}
+	}
+	if j < len(rest) && rest[j] == '.' {
+		j++
+		frac := 0
+		for j < len(rest) && (isDigit(rest[j]) || rest[j] == '_') {
+			j++
+			frac++
+		}
+		if digits == 0 && frac == 0 {
+			return false
+		}
+	} else if digits == 0 {
+		return false
+	}
+	if j < len(rest) && (rest[j] == 'e' || rest[j] == 'E') {
+		j++
+		if j < len(rest) && (rest[j] == '-' || rest[j] == '+') {
+			j++
+		}
+		exp := 0
+		for j < len(rest) && isDigit(rest[j]) {
+			j++
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return j == len(rest)
+}
+
+// timestampLike reports whether s starts like a YAML 1.1 timestamp: four
+// digits, '-', one or two digits, '-', one or two digits.
+func timestampLike(s string) bool {
+	if len(s) < 8 || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) || !isDigit(s[3]) || s[4] != '-' {
+		return false
+	}
+	i := 5
+	if i < len(s) && isDigit(s[i]) {
+		i++
+	} else {
+		return false
+	}
+	if i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i == len(s) || s[i] != '-' {
+		return false
+	}
+	i++
+	return i < len(s) && isDigit(s[i])
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func allIn(s, set string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(set, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // reservedWord reports whether s reads as a bool or null in YAML 1.1 or 1.2.
@@ -70,18 +182,6 @@ func reservedWord(s string) bool {
 	}
 	return false
 }
-
-var (
-	// Anything a YAML 1.1 or 1.2 reader may resolve as an int or a float:
-	// decimal, binary, octal, hex, underscores, sexagesimal, exponents, inf, nan.
-	numberLike = regexp.MustCompile(`^[-+]?(` +
-		`[0-9][0-9_]*(:[0-5]?[0-9])*(\.[0-9_]*)?([eE][-+]?[0-9]+)?` +
-		`|\.[0-9][0-9_]*([eE][-+]?[0-9]+)?` +
-		`|0[bB][01_]+|0[oO]?[0-7_]+|0[xX][0-9a-fA-F_]+` +
-		`|\.(inf|Inf|INF|nan|NaN|NAN)` +
-		`|\.)$`)
-	timestampLike = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
-)
 
 const hexDigits = "0123456789abcdef"
 

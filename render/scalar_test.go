@@ -1,6 +1,8 @@
 package render
 
 import (
+	"math/rand"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -78,5 +80,43 @@ func checkScalar(t *testing.T, s string) {
 				t.Fatalf("%q encoded as %s reads back as %#v (%T)", s, enc, str, str)
 			}
 		}
+	}
+}
+
+// The regular expressions the hand-written checks replace.
+var (
+	numberLikeRE = regexp.MustCompile(`^[-+]?(` +
+		`[0-9][0-9_]*(:[0-5]?[0-9])*(\.[0-9_]*)?([eE][-+]?[0-9]+)?` +
+		`|\.[0-9][0-9_]*([eE][-+]?[0-9]+)?` +
+		`|0[bB][01_]+|0[oO]?[0-7_]+|0[xX][0-9a-fA-F_]+` +
+		`|\.(inf|Inf|INF|nan|NaN|NAN)` +
+		`|\.)$`)
+	timestampLikeRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
+)
+
+// TestNumberLike holds numberLike and timestampLike to the regular
+// expressions: they may say true where the expression says false (quoting a
+// string needlessly) but never the reverse.
+func TestNumberLike(t *testing.T) {
+	check := func(s string) {
+		if numberLikeRE.MatchString(s) && !numberLike(s) {
+			t.Errorf("numberLike(%q) = false; the string reads as a number", s)
+		}
+		if timestampLikeRE.MatchString(s) && !timestampLike(s) {
+			t.Errorf("timestampLike(%q) = false; the string reads as a timestamp", s)
+		}
+	}
+	alphabet := "0123456789_:.eE+-xXbBoOinfaINFnNA"
+	r := rand.New(rand.NewSource(1))
+	for i := 0; i < 200000; i++ {
+		n := 1 + r.Intn(8)
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = alphabet[r.Intn(len(alphabet))]
+		}
+		check(string(b))
+	}
+	for _, s := range scalarCases {
+		check(s)
 	}
 }

@@ -242,3 +242,27 @@ func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
 	}
 	return out
 }
+
+// Checked is a Spec that passed validation, for building its objects
+// without validating again. It holds the Spec as it was when checked,
+// sharing its slices and maps, so changing those afterwards skips validation.
+type Checked struct {
+	s Spec
+}
+
+// Check validates s and returns it as a Checked.
+func (s Spec) Check() (Checked, error) {
+	if err := s.Validate(); err != nil {
+		return Checked{}, err
+	}
+	return Checked{s: s}, nil
+}
+
+// Spec returns the checked Spec.
+func (c Checked) Spec() Spec { return c.s }
+
+// VirtualService returns the Spec's VirtualService, as VirtualService does.
+func (c Checked) VirtualService() *networkingv1.VirtualService { return virtualService(c.s) }
+
+// DestinationRule returns the Spec's DestinationRule, as DestinationRule does.
+func (c Checked) DestinationRule() *networkingv1.DestinationRule { return destinationRule(c.s) }

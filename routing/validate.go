@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -64,7 +63,7 @@ func (s Spec) validate() field.ErrorList {
 		if name == "" {
 			errs = append(errs, field.Invalid(p, g, `"mesh", a gateway name, or "namespace/name"`))
 		} else {
-			for _, msg := range validation.IsDNS1123Subdomain(name) {
+			for _, msg := range check.DNS1123Subdomain(name) {
 				errs = append(errs, field.Invalid(p, g, msg))
 			}
 		}
@@ -159,7 +158,7 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 		sort.Strings(names)
 		for _, h := range names {
 			hp := mp.Child("headers").Key(h)
-			if msgs := validation.IsHTTPHeaderName(h); len(msgs) > 0 {
+			if msgs := check.HTTPHeaderName(h); len(msgs) > 0 {
 				errs = append(errs, field.Invalid(hp, h, "an HTTP header name: "+strings.Join(msgs, "; ")))
 			} else if h != strings.ToLower(h) {
 				errs = append(errs, field.Invalid(hp, h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
@@ -276,7 +275,7 @@ func (s Spec) validateDest(p *field.Path, host, subset string, port uint32, subs
 		errs = append(errs, check.Host(p.Child("host"), host, false, false)...)
 	}
 	if subset != "" {
-		if msgs := validation.IsDNS1123Label(subset); len(msgs) > 0 {
+		if msgs := check.DNS1123Label(subset); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(p.Child("subset"), subset, strings.Join(msgs, "; ")))
 		} else if (host == "" || host == s.Host) && !subsets.Has(subset) {
 			fe := field.NotFound(p.Child("subset"), subset)
@@ -415,7 +414,7 @@ func (tp *TrafficPolicy) validate(p *field.Path) field.ErrorList {
 		}
 		if lb.HashHeader != "" {
 			n++
-			if msgs := validation.IsHTTPHeaderName(lb.HashHeader); len(msgs) > 0 {
+			if msgs := check.HTTPHeaderName(lb.HashHeader); len(msgs) > 0 {
 				errs = append(errs, field.Invalid(lp.Child("hashHeader"), lb.HashHeader, strings.Join(msgs, "; ")))
 			}
 		}
@@ -423,7 +422,7 @@ func (tp *TrafficPolicy) validate(p *field.Path) field.ErrorList {
 			n++
 			if c.Name == "" {
 				errs = append(errs, field.Required(lp.Child("hashCookie", "name"), ""))
-			} else if msgs := validation.IsHTTPHeaderName(c.Name); len(msgs) > 0 {
+			} else if msgs := check.HTTPHeaderName(c.Name); len(msgs) > 0 {
 				errs = append(errs, field.Invalid(lp.Child("hashCookie", "name"), c.Name, "a cookie name: "+strings.Join(msgs, "; ")))
 			}
 			if c.TTL < 0 {

@@ -62,6 +62,19 @@ func VersionLabels(m Model, version string) map[string]string {
 	return l
 }
 
+// PodLabels returns the labels of a version's pods: its VersionLabels and,
+// when the model asks for it, sidecar.istio.io/inject.
+func PodLabels(m Model, version string) map[string]string {
+	l := VersionLabels(m, version)
+	switch m.Sidecar {
+	case SidecarInject:
+		l[labels.SidecarInject] = "true"
+	case SidecarSkip:
+		l[labels.SidecarInject] = "false"
+	}
+	return l
+}
+
 // SelectorLabels returns the labels a version's Deployment selects its pods
 // by, and that its DestinationRule subset together with the Service select.
 func SelectorLabels(model, version string) map[string]string {
@@ -71,13 +84,7 @@ func SelectorLabels(model, version string) map[string]string {
 func deployment(m Model, v Version) *appsv1.Deployment {
 	rt := m.runtime()
 	name := DeploymentName(m.Name, v.Name)
-	podLabels := VersionLabels(m, v.Name)
-	switch m.Sidecar {
-	case SidecarInject:
-		podLabels[labels.SidecarInject] = "true"
-	case SidecarSkip:
-		podLabels[labels.SidecarInject] = "false"
-	}
+	podLabels := PodLabels(m, v.Name)
 	var replicas *int32
 	if !v.Autoscaled {
 		r := int32(1)
@@ -251,3 +258,38 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Checked is a Model that passed validation, for building its objects
+// without validating again: validate once, build many (a controller's
+// reconcile loop, mlmesh's mesh package). It holds the Model as it was when
+// checked, sharing its slices and maps, so changing those afterwards skips
+// validation.
+type Checked struct {
+	m Model
+}
+
+// Check validates m and returns it as a Checked.
+func (m Model) Check() (Checked, error) {
+	if err := m.Validate(); err != nil {
+		return Checked{}, err
+	}
+	return Checked{m: m}, nil
+}
+
+// Model returns the checked Model.
+func (c Checked) Model() Model { return c.m }
+
+// Deployments returns one Deployment per version, as Deployments does.
+func (c Checked) Deployments() []*appsv1.Deployment {
+	out := make([]*appsv1.Deployment, len(c.m.Versions))
+	for i, v := range c.m.Versions {
+		out[i] = deployment(c.m, v)
+	}
+	return out
+}
+
+// DeploymentOf returns the Deployment of the i-th version.
+func (c Checked) DeploymentOf(i int) *appsv1.Deployment { return deployment(c.m, c.m.Versions[i]) }
+
+// Service returns the model's Service, as Service does.
+func (c Checked) Service() *corev1.Service { return service(c.m) }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
@@ -33,7 +34,7 @@ func (m Model) validate(root *field.Path) field.ErrorList {
 		errs = append(errs, field.NotSupported(root.Child("sidecar"), m.Sidecar, []Sidecar{SidecarDefault, SidecarInject, SidecarSkip}))
 	}
 	if m.ServiceAccountName != "" {
-		for _, msg := range validation.IsDNS1123Subdomain(m.ServiceAccountName) {
+		for _, msg := range check.DNS1123Subdomain(m.ServiceAccountName) {
 			errs = append(errs, field.Invalid(root.Child("serviceAccountName"), m.ServiceAccountName, msg))
 		}
 	}
@@ -60,7 +61,7 @@ func (m Model) validate(root *field.Path) field.ErrorList {
 						fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, len(d), validation.DNS1123LabelMaxLength)))
 				}
 			}
-			if msgs := validation.IsValidLabelValue(v.Name); len(msgs) > 0 {
+			if msgs := check.LabelValue(v.Name); len(msgs) > 0 {
 				errs = append(errs, field.Invalid(p.Child("name"), v.Name, strings.Join(msgs, "; ")))
 			}
 		}
@@ -108,7 +109,7 @@ func (r Runtime) validate(p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if r.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
-	} else if msgs := validation.IsValidLabelValue(r.Name); len(msgs) > 0 {
+	} else if msgs := check.LabelValue(r.Name); len(msgs) > 0 {
 		errs = append(errs, field.Invalid(p.Child("name"), r.Name, strings.Join(msgs, "; ")))
 	}
 	if len(r.Ports) == 0 {
@@ -152,10 +153,10 @@ func (r Runtime) validate(p *field.Path) field.ErrorList {
 func validateLabels(p *field.Path, m map[string]string) field.ErrorList {
 	var errs field.ErrorList
 	for _, k := range sortedKeys(m) {
-		for _, msg := range validation.IsQualifiedName(k) {
+		for _, msg := range check.QualifiedName(k) {
 			errs = append(errs, field.Invalid(p.Key(k), k, "key: "+msg))
 		}
-		for _, msg := range validation.IsValidLabelValue(m[k]) {
+		for _, msg := range check.LabelValue(m[k]) {
 			errs = append(errs, field.Invalid(p.Key(k), m[k], msg))
 		}
 		if p.String() == "labels" || strings.HasSuffix(p.String(), ".labels") {
@@ -175,7 +176,7 @@ func dns1123Label(p *field.Path, v string, required bool) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
+	for _, msg := range check.DNS1123Label(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -23,7 +22,7 @@ func Name(p *field.Path, v string) field.ErrorList {
 // Label checks an optional DNS-1123 label.
 func Label(p *field.Path, v string) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(v) {
+	for _, msg := range DNS1123Label(v) {
 		errs = append(errs, field.Invalid(p, v, msg))
 	}
 	return errs
@@ -54,7 +53,7 @@ func Host(p *field.Path, h string, wildcard, star bool) field.ErrorList {
 		return field.ErrorList{field.Invalid(p, h, "a wildcard is only allowed as the whole first label (*.example.com)")}
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(name) {
+	for _, msg := range DNS1123Subdomain(name) {
 		errs = append(errs, field.Invalid(p, h, msg))
 	}
 	return errs
@@ -84,10 +83,10 @@ func Percent(p *field.Path, v float64) field.ErrorList {
 func Labels(p *field.Path, m map[string]string) field.ErrorList {
 	var errs field.ErrorList
 	for k, v := range m {
-		for _, msg := range validation.IsQualifiedName(k) {
+		for _, msg := range QualifiedName(k) {
 			errs = append(errs, field.Invalid(p.Key(k), k, "key: "+msg))
 		}
-		for _, msg := range validation.IsValidLabelValue(v) {
+		for _, msg := range LabelValue(v) {
 			errs = append(errs, field.Invalid(p.Key(k), v, msg))
 		}
 	}
@@ -117,7 +116,7 @@ func ExportTo(p *field.Path, list []string) field.ErrorList {
 		if ns == "." || ns == "*" {
 			continue
 		}
-		for _, msg := range validation.IsDNS1123Label(ns) {
+		for _, msg := range DNS1123Label(ns) {
 			errs = append(errs, field.Invalid(p.Index(i), ns, fmt.Sprintf(`".", "*" or a namespace: %s`, msg)))
 		}
 	}

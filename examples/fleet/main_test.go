@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/rendertest"
+)
+
+func TestGolden(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(&out, []string{"-models", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	rendertest.GoldenBytes(t, out.Bytes(), "testdata/fleet.golden.yaml")
+}
+
+// TestObjects checks the anchors' object list: 5N+2 objects.
+func TestObjects(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(&out, []string{"-models", "50"}); err != nil {
+		t.Fatal(err)
+	}
+	if docs := strings.Count(out.String(), "\n---\n") + 1; docs != 5*50+2 {
+		t.Errorf("%d objects, want %d", docs, 5*50+2)
+	}
+}
+
+// TestStreamEqualsBuild: the streamed fleet is byte for byte what building
+// all objects and rendering them gives.
+func TestStreamEqualsBuild(t *testing.T) {
+	objs, err := mesh.Build(Fleet(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := render.YAML(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := run(&got, []string{"-models", "50"}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, got.Bytes()) {
+		t.Error("the streamed fleet differs from render.YAML(mesh.Build(...))")
+	}
+}

@@ -1,0 +1,117 @@
+package check
+
+import "k8s.io/apimachinery/pkg/util/validation"
+
+// The checks below answer the common case, a valid value, without the
+// regular expressions k8s.io/apimachinery uses, and fall back to it to word
+// the problem when the value is invalid. Their tests hold them to
+// apimachinery's answers.
+
+func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+func isLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; !isAlnum(c) && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// DNS1123Label is validation.IsDNS1123Label.
+func DNS1123Label(s string) []string {
+	if isLabel(s) {
+		return nil
+	}
+	return validation.IsDNS1123Label(s)
+}
+
+func isSubdomain(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			part := s[start:i]
+			if len(part) == 0 || !isAlnum(part[0]) || !isAlnum(part[len(part)-1]) {
+				return false
+			}
+			for j := 1; j < len(part)-1; j++ {
+				if c := part[j]; !isAlnum(c) && c != '-' {
+					return false
+				}
+			}
+			start = i + 1
+		}
+	}
+	return true
+}
+
+// DNS1123Subdomain is validation.IsDNS1123Subdomain.
+func DNS1123Subdomain(s string) []string {
+	if isSubdomain(s) {
+		return nil
+	}
+	return validation.IsDNS1123Subdomain(s)
+}
+
+func isQualifiedPart(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	alnum := func(c byte) bool { return isAlnum(c) || 'A' <= c && c <= 'Z' }
+	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; !alnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// QualifiedName is validation.IsQualifiedName (a label or annotation key).
+func QualifiedName(s string) []string {
+	name := s
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			if !isSubdomain(s[:i]) {
+				return validation.IsQualifiedName(s)
+			}
+			name = s[i+1:]
+			break
+		}
+	}
+	if isQualifiedPart(name) {
+		return nil
+	}
+	return validation.IsQualifiedName(s)
+}
+
+// LabelValue is validation.IsValidLabelValue.
+func LabelValue(s string) []string {
+	if s == "" || isQualifiedPart(s) {
+		return nil
+	}
+	return validation.IsValidLabelValue(s)
+}
+
+// HTTPHeaderName is validation.IsHTTPHeaderName.
+func HTTPHeaderName(s string) []string {
+	if s != "" {
+		ok := true
+		for i := 0; i < len(s) && ok; i++ {
+			c := s[i]
+			ok = isAlnum(c) || 'A' <= c && c <= 'Z' || c == '-'
+		}
+		if ok {
+			return nil
+		}
+	}
+	return validation.IsHTTPHeaderName(s)
+}
