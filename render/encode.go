@@ -556,6 +556,15 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 	case json.Number:
 		e.scalarSep()
 		e.buf = append(e.buf, g.String()...)
+	case int64:
+		e.scalarSep()
+		e.buf = appendInt(e.buf, g)
+	case int:
+		e.scalarSep()
+		e.buf = appendInt(e.buf, int64(g))
+	case float64:
+		e.scalarSep()
+		e.buf = appendFloat(e.buf, g, 64)
 	case bool:
 		e.scalarSep()
 		if g {

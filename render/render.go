@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
@@ -116,7 +117,13 @@ func MarshalYAML(o Object) ([]byte, error) {
 func (e *encoder) object(o Object) error {
 	v := reflect.ValueOf(o)
 	mark := len(e.buf)
-	ok, err := e.structValue(v.Elem(), 0, true, 0)
+	var ok bool
+	var err error
+	if u, isU := o.(*unstructured.Unstructured); isU {
+		ok, err = e.generic(manifestOf(u.Object), 0, true)
+	} else {
+		ok, err = e.structValue(v.Elem(), 0, true, 0)
+	}
 	if err != nil {
 		e.buf = e.buf[:mark]
 		return fmt.Errorf("render: %s: %w", describe(o), err)
@@ -129,6 +136,29 @@ func (e *encoder) object(o Object) error {
 	e.buf = append(e.buf[:mark], e.buf[mark+1:]...)
 	e.buf = append(e.buf, '\n')
 	return nil
+}
+
+// manifestOf returns an unstructured object's content without its status
+// and server-populated metadata, as structValue leaves them out of typed
+// objects.
+func manifestOf(obj map[string]any) map[string]any {
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k == "status" {
+			continue
+		}
+		if md, ok := v.(map[string]any); ok && k == "metadata" {
+			m := make(map[string]any, len(md))
+			for mk, mv := range md {
+				if !serverMetadata[mk] {
+					m[mk] = mv
+				}
+			}
+			v = m
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // YAML returns the objects as one canonical YAML stream: in the order of

@@ -1,0 +1,111 @@
+// Package meshcheck checks a set of live objects for routes that would
+// fail: a VirtualService destination whose host no Service or ServiceEntry
+// defines, whose subset no DestinationRule for that host defines, or whose
+// subset selects no Deployment's pods. Tests use it after every step of an
+// apply or transition.
+package meshcheck
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Dangling returns one line per route destination that would fail.
+func Dangling(objs []*unstructured.Unstructured) []string {
+	type svc struct {
+		selector map[string]string
+	}
+	services := map[string]svc{}
+	external := map[string]bool{}
+	subsets := map[string]map[string]map[string]string{} // host -> subset -> labels
+	var pods []map[string]string
+	var routes []*unstructured.Unstructured
+	for _, o := range objs {
+		ns := o.GetNamespace()
+		switch o.GetKind() {
+		case "Service":
+			sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector")
+			services[o.GetName()+"."+ns+".svc.cluster.local"] = svc{sel}
+		case "ServiceEntry":
+			hosts, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "hosts")
+			for _, h := range hosts {
+				external[h] = true
+			}
+		case "DestinationRule":
+			host, _, _ := unstructured.NestedString(o.Object, "spec", "host")
+			list, _, _ := unstructured.NestedSlice(o.Object, "spec", "subsets")
+			if subsets[host] == nil {
+				subsets[host] = map[string]map[string]string{}
+			}
+			for _, s := range list {
+				m, _ := s.(map[string]any)
+				labels, _, _ := unstructured.NestedStringMap(m, "labels")
+				subsets[host][fmt.Sprint(m["name"])] = labels
+			}
+		case "Deployment":
+			l, _, _ := unstructured.NestedStringMap(o.Object, "spec", "template", "metadata", "labels")
+			pods = append(pods, l)
+		case "VirtualService":
+			routes = append(routes, o)
+		}
+	}
+	selects := func(sel, labels map[string]string) bool {
+		for k, v := range sel {
+			if labels[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+	var out []string
+	for _, vs := range routes {
+		http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+		for i, r := range http {
+			rm, _ := r.(map[string]any)
+			dests, _, _ := unstructured.NestedSlice(rm, "route")
+			mirrors, _, _ := unstructured.NestedSlice(rm, "mirrors")
+			for _, d := range append(dests, mirrors...) {
+				dm, _ := d.(map[string]any)
+				host, _, _ := unstructured.NestedString(dm, "destination", "host")
+				subset, _, _ := unstructured.NestedString(dm, "destination", "subset")
+				where := fmt.Sprintf("VirtualService %s/%s http[%d] -> %s", vs.GetNamespace(), vs.GetName(), i, host)
+				s, isSvc := services[host]
+				if !isSvc && !external[host] {
+					out = append(out, where+": no Service or ServiceEntry for the host")
+					continue
+				}
+				if subset == "" {
+					continue
+				}
+				labels, ok := subsets[host][subset]
+				if !ok {
+					out = append(out, where+": subset "+subset+" is in no DestinationRule")
+					continue
+				}
+				found := false
+				for _, p := range pods {
+					if selects(s.selector, p) && selects(labels, p) {
+						found = true
+					}
+				}
+				if !found {
+					out = append(out, where+": subset "+subset+" selects no Deployment's pods")
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Describe lists the objects as "Kind ns/name", for failure messages.
+func Describe(objs []*unstructured.Unstructured) string {
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName())
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,365 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/mlmesh/mlmesh/internal/textdiff"
+)
+
+// DefaultFieldManager is the field manager Apply uses when none is given.
+const DefaultFieldManager = "mlmesh"
+
+// Applier is what Apply needs from a cluster: a server-side apply of one
+// object. Implementations apply obj with opts.FieldManager, forcing
+// conflicts when opts.Force is set and as a server-side dry run when
+// opts.DryRun is set, and return the object as the server stored it (or
+// would have). A conflict with another field manager must be returned as
+// the API server's error (apierrors.IsConflict).
+//
+// The adapters in render/dynamicapply (client-go's dynamic client) and
+// render/crapply (controller-runtime's client.Client) implement Applier and
+// the optional Getter, Deleter and Lister.
+type Applier interface {
+	Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error)
+}
+
+// ApplierFunc adapts a function to Applier.
+type ApplierFunc func(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error)
+
+// Apply calls f.
+func (f ApplierFunc) Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error) {
+	return f(ctx, obj, opts)
+}
+
+// Getter is an optional capability of an Applier: reading an object, to
+// tell created, configured and unchanged apart, to diff a dry run and to
+// wait for Deployments. It returns an error satisfying apierrors.IsNotFound
+// when the object does not exist.
+type Getter interface {
+	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+}
+
+// Deleter is an optional capability of an Applier, needed to remove objects
+// in a Transition. Deleting an object that does not exist is not an error.
+type Deleter interface {
+	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts ApplyOptions) error
+}
+
+// Lister is an optional capability of an Applier: listing the objects of a
+// kind in a namespace that carry labels, to find what mlmesh applied before
+// (see Managed).
+type Lister interface {
+	List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error)
+}
+
+// ApplyOptions are the options of Apply and Transition. The zero value
+// applies for real, with field manager "mlmesh", without forcing.
+type ApplyOptions struct {
+	// FieldManager names the owner of the applied fields; empty means
+	// DefaultFieldManager.
+	FieldManager string
+	// Force takes ownership of fields another field manager owns (a GitOps
+	// tool, a controller) instead of failing with a *ConflictError. Use it
+	// when mlmesh is meant to own those fields from now on.
+	Force bool
+	// DryRun asks the server to validate and admit each object without
+	// storing it; with a Getter, each configured object's result carries a
+	// diff of what would change.
+	DryRun bool
+	// Progress, if set, is called after each object with its result.
+	Progress func(ObjectResult)
+}
+
+func (o ApplyOptions) fieldManager() string {
+	if o.FieldManager == "" {
+		return DefaultFieldManager
+	}
+	return o.FieldManager
+}
+
+// Outcome is what happened to one object.
+type Outcome string
+
+// The outcomes of an object.
+const (
+	Created      Outcome = "created"
+	Configured   Outcome = "configured"
+	Unchanged    Outcome = "unchanged"
+	Applied      Outcome = "applied" // without a Getter, created or configured cannot be told apart
+	Deleted      Outcome = "deleted"
+	Failed       Outcome = "failed"
+	NotAttempted Outcome = "not attempted"
+)
+
+// ObjectResult is what happened to one object.
+type ObjectResult struct {
+	// Object names the object: "VirtualService ml/fraud".
+	Object string
+	GVK    schema.GroupVersionKind
+	// Namespace and Name identify the object.
+	Namespace, Name string
+	Outcome         Outcome
+	// DryRun is set when nothing was stored.
+	DryRun bool
+	// Diff is, for a configured object of a dry run with a Getter, a
+	// unified diff of its canonical YAML (-live +applied).
+	Diff string
+	// Err is why the object failed.
+	Err error
+}
+
+// String reads like kubectl's output: "VirtualService ml/fraud configured".
+func (r ObjectResult) String() string {
+	s := r.Object + " " + string(r.Outcome)
+	if r.DryRun && r.Outcome != Failed && r.Outcome != NotAttempted {
+		s += " (dry run)"
+	}
+	if r.Err != nil {
+		s += ": " + r.Err.Error()
+	}
+	return s
+}
+
+// Result is what Apply or Transition did, one entry per object in the
+// order handled.
+type Result struct {
+	Objects []ObjectResult
+}
+
+// With returns the results with one of the outcomes.
+func (r Result) With(outcomes ...Outcome) []ObjectResult {
+	var out []ObjectResult
+	for _, o := range r.Objects {
+		for _, want := range outcomes {
+			if o.Outcome == want {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ApplyError is returned when an object fails: it names that object and
+// why, and carries the Result, which says what was applied before it and
+// what was not attempted. A later Apply of the same objects converges.
+type ApplyError struct {
+	Result Result
+	// Failed is the object that failed.
+	Failed ObjectResult
+}
+
+func (e *ApplyError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apply: %s failed: %v", e.Failed.Object, e.Failed.Err)
+	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted)
+	left := e.Result.With(NotAttempted)
+	fmt.Fprintf(&b, "; %d done before it", len(done))
+	if len(left) > 0 {
+		names := make([]string, len(left))
+		for i, l := range left {
+			names[i] = l.Object
+		}
+		fmt.Fprintf(&b, ", %d not attempted (%s)", len(left), strings.Join(names, ", "))
+	}
+	return b.String()
+}
+
+// Unwrap returns the failed object's error.
+func (e *ApplyError) Unwrap() error { return e.Failed.Err }
+
+// ConflictError is a server-side apply conflict: fields of the object are
+// owned by another field manager (a GitOps tool, a controller). Set
+// ApplyOptions.Force to take them over.
+type ConflictError struct {
+	Object string
+	// Conflicts are the server's words, one per field: "conflict with
+	// \"argocd\" using networking.istio.io/v1: .spec.http[0].route".
+	Conflicts []string
+	Err       error
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s: fields owned by another field manager: %s (ApplyOptions.Force takes them over)",
+		e.Object, strings.Join(e.Conflicts, "; "))
+}
+
+// Unwrap returns the API server's error.
+func (e *ConflictError) Unwrap() error { return e.Err }
+
+// asConflict turns an API server conflict into a *ConflictError.
+func asConflict(object string, err error) error {
+	if !apierrors.IsConflict(err) {
+		return err
+	}
+	ce := &ConflictError{Object: object, Err: err}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Details != nil {
+		for _, c := range status.Status().Details.Causes {
+			if c.Type == metav1.CauseTypeFieldManagerConflict {
+				ce.Conflicts = append(ce.Conflicts, c.Message)
+			}
+		}
+	}
+	if len(ce.Conflicts) == 0 {
+		ce.Conflicts = []string{err.Error()}
+	}
+	return ce
+}
+
+// Unstructured returns an object in its canonical form, as Apply sends it:
+// the content of its canonical YAML. An explicit weight: 0 is part of it,
+// so the field manager owns a dark version's weight.
+func Unstructured(o Object) (*unstructured.Unstructured, error) {
+	y, err := MarshalYAML(o)
+	if err != nil {
+		return nil, err
+	}
+	j, err := yaml.YAMLToJSON(y)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Apply server-side applies objects in the frozen make-before-break order of
+// Sort, one at a time, and returns what happened to each. Applying the same
+// objects again changes nothing and reports them unchanged (with a Getter).
+// It stops at the first failure, or when ctx is done, with an *ApplyError
+// naming the object and listing what was not attempted.
+func Apply(ctx context.Context, a Applier, objs []Object, opts ApplyOptions) (Result, error) {
+	sorted, err := prepare(objs)
+	if err != nil {
+		return Result{}, err
+	}
+	steps := make([]Step, len(sorted))
+	for i, o := range sorted {
+		steps[i] = Step{Op: OpApply, Object: o}
+	}
+	return run(ctx, a, steps, opts, 0)
+}
+
+// run carries out steps in order.
+func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTimeout time.Duration) (Result, error) {
+	res := Result{Objects: make([]ObjectResult, len(steps))}
+	for i, s := range steps {
+		gvk := s.Object.GetObjectKind().GroupVersionKind()
+		res.Objects[i] = ObjectResult{Object: describe(s.Object), GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
+	}
+	for i, s := range steps {
+		r := &res.Objects[i]
+		var err error
+		if err = ctx.Err(); err == nil {
+			switch s.Op {
+			case OpApply:
+				err = applyOne(ctx, a, s.Object, opts, r)
+			case OpDelete:
+				err = deleteOne(ctx, a, s.Object, opts, r)
+			case OpWait:
+				err = waitAvailable(ctx, a, opts, waitTimeout, r)
+			}
+		}
+		if err != nil {
+			r.Outcome, r.Err = Failed, err
+			if opts.Progress != nil {
+				opts.Progress(*r)
+			}
+			return res, &ApplyError{Result: res, Failed: *r}
+		}
+		if opts.Progress != nil {
+			opts.Progress(*r)
+		}
+	}
+	return res, nil
+}
+
+func applyOne(ctx context.Context, a Applier, o Object, opts ApplyOptions, r *ObjectResult) error {
+	u, err := Unstructured(o)
+	if err != nil {
+		return err
+	}
+	var live *unstructured.Unstructured
+	g, canGet := a.(Getter)
+	if canGet {
+		live, err = g.Get(ctx, r.GVK, r.Namespace, r.Name)
+		switch {
+		case apierrors.IsNotFound(err):
+			live = nil
+		case err != nil:
+			return fmt.Errorf("reading it first: %w", err)
+		}
+	}
+	opts.FieldManager = opts.fieldManager()
+	got, err := a.Apply(ctx, u, opts)
+	if err != nil {
+		return asConflict(r.Object, err)
+	}
+	switch {
+	case !canGet:
+		r.Outcome = Applied
+	case live == nil:
+		r.Outcome = Created
+	case opts.DryRun:
+		r.Outcome = Unchanged
+		if d := liveDiff(live, got); d != "" {
+			r.Outcome, r.Diff = Configured, d
+		}
+	case got != nil && got.GetResourceVersion() == live.GetResourceVersion():
+		r.Outcome = Unchanged
+	default:
+		r.Outcome = Configured
+	}
+	return nil
+}
+
+func deleteOne(ctx context.Context, a Applier, o Object, opts ApplyOptions, r *ObjectResult) error {
+	d, ok := a.(Deleter)
+	if !ok {
+		return fmt.Errorf("the Applier %T cannot delete (it is no render.Deleter)", a)
+	}
+	if err := d.Delete(ctx, r.GVK, r.Namespace, r.Name, opts); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	r.Outcome = Deleted
+	return nil
+}
+
+// liveDiff compares two stored objects' canonical YAML, without the fields
+// the server maintains.
+func liveDiff(live, next *unstructured.Unstructured) string {
+	a, b := comparable(live), comparable(next)
+	if a == b {
+		return ""
+	}
+	return textdiff.Unified(a, b)
+}
+
+func comparable(u *unstructured.Unstructured) string {
+	if u == nil {
+		return ""
+	}
+	c := u.DeepCopy()
+	unstructured.RemoveNestedField(c.Object, "status")
+	for _, f := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"} {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	b, err := MarshalYAML(c)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}

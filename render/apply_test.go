@@ -1,0 +1,198 @@
+package render_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mlmesh/mlmesh/internal/meshcheck"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/applytest"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// stage returns the objects of a model at one stage of a rollout: the
+// versions served and their weights.
+func stage(t testing.TB, weights map[string]int32) []render.Object {
+	t.Helper()
+	m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: mesh.SplitOf(weights)}}}}
+	for _, d := range mesh.SplitOf(weights) {
+		m.Versions = append(m.Versions, serving.Version{Name: d.Subset, ModelURI: "s3://m/" + d.Subset})
+	}
+	objs, err := mesh.Build(mesh.App{Namespace: mesh.Namespace{Name: "ml"}, Models: []mesh.Model{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+func TestApplyOutcomes(t *testing.T) {
+	ctx := context.Background()
+	c := applytest.NewCluster()
+	objs := stage(t, map[string]int32{"v1": 100})
+	var progress []string
+	res, err := render.Apply(ctx, c, objs, render.ApplyOptions{Progress: func(r render.ObjectResult) { progress = append(progress, r.String()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.With(render.Created)); n != len(objs) {
+		t.Errorf("first apply: %d created, want %d: %v", n, len(objs), res.Objects)
+	}
+	if len(progress) != len(objs) || progress[0] != "Namespace ml created" {
+		t.Errorf("progress: %q", progress)
+	}
+	res, err = render.Apply(ctx, c, objs, render.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.With(render.Unchanged)); n != len(objs) {
+		t.Errorf("second apply: %d unchanged, want %d: %v", n, len(objs), res.Objects)
+	}
+	// A dry run of a change stores nothing and shows the diff.
+	next := stage(t, map[string]int32{"v1": 90, "v2": 10})
+	res, err = render.Apply(ctx, c, next, render.ApplyOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs render.ObjectResult
+	for _, r := range res.Objects {
+		if r.Object == "VirtualService ml/fraud" {
+			vs = r
+		}
+	}
+	if vs.Outcome != render.Configured || !strings.Contains(vs.Diff, "+      weight: 10") {
+		t.Errorf("dry run of the VirtualService: %s\n%s", vs, vs.Diff)
+	}
+	if len(c.Objects()) != len(objs) {
+		t.Errorf("a dry run stored objects")
+	}
+}
+
+func TestApplyCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := applytest.NewCluster()
+	objs := stage(t, map[string]int32{"v1": 100})
+	res, err := render.Apply(ctx, c, objs, render.ApplyOptions{Progress: func(r render.ObjectResult) {
+		if r.Outcome == render.Created && strings.HasPrefix(r.Object, "Service ") {
+			cancel()
+		}
+	}})
+	var ae *render.ApplyError
+	if !errors.As(err, &ae) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("want an *ApplyError wrapping context.Canceled, got %v", err)
+	}
+	if got := len(res.With(render.Created)); got != 2 {
+		t.Errorf("%d created before the cancellation, want 2 (Namespace, Service)", got)
+	}
+	if got := len(res.With(render.NotAttempted)); got != len(objs)-3 {
+		t.Errorf("%d not attempted, want %d", got, len(objs)-3)
+	}
+	if !strings.Contains(err.Error(), "not attempted") {
+		t.Errorf("error does not list what was not attempted: %v", err)
+	}
+}
+
+// TestApplyFailureAtEveryObject fails the k-th object for every k; a second
+// Apply must converge to the wanted objects.
+func TestApplyFailureAtEveryObject(t *testing.T) {
+	ctx := context.Background()
+	objs := stage(t, map[string]int32{"v1": 90, "v2": 10})
+	for k := 1; k <= len(objs); k++ {
+		c := applytest.NewCluster()
+		c.FailOn = k
+		_, err := render.Apply(ctx, c, objs, render.ApplyOptions{})
+		var ae *render.ApplyError
+		if !errors.As(err, &ae) || !errors.Is(err, applytest.ErrInjected) {
+			t.Fatalf("k=%d: want the injected failure, got %v", k, err)
+		}
+		if got := len(ae.Result.With(render.Created)); got != k-1 {
+			t.Errorf("k=%d: %d created before the failure", k, got)
+		}
+		c.FailOn = 0
+		if _, err := render.Apply(ctx, c, objs, render.ApplyOptions{}); err != nil {
+			t.Fatalf("k=%d: second apply: %v", k, err)
+		}
+		res, _ := render.Apply(ctx, c, objs, render.ApplyOptions{})
+		if n := len(res.With(render.Unchanged)); n != len(objs) {
+			t.Errorf("k=%d: not converged: %v", k, res.Objects)
+		}
+	}
+}
+
+// TestTransitionSafeAtEveryStep rolls a model out and back: canary,
+// promotion, removal of the old version. After every single change the
+// cluster holds no route to a missing host, subset or pods.
+func TestTransitionSafeAtEveryStep(t *testing.T) {
+	ctx := context.Background()
+	stages := []map[string]int32{
+		{"v1": 100},
+		{"v1": 90, "v2": 10},
+		{"v1": 0, "v2": 100},
+		{"v2": 100},
+		{"v2": 50, "v3": 50},
+		{"v3": 100},
+	}
+	c := applytest.NewCluster()
+	changes := 0
+	c.OnChange = func(c *applytest.Cluster) {
+		changes++
+		if d := meshcheck.Dangling(c.Objects()); len(d) > 0 {
+			t.Errorf("after change %d: %s", changes, strings.Join(d, "; "))
+		}
+	}
+	var before []render.Object
+	for i, s := range stages {
+		wanted := stage(t, s)
+		steps, err := render.PlanTransition(before, wanted, false, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := render.Transition(ctx, c, before, wanted, render.TransitionOptions{}); err != nil {
+			t.Fatalf("stage %d: %v", i, err)
+		}
+		if i == 3 {
+			// Removing v1: widen the subsets, move routes, narrow, then delete.
+			var ops []string
+			for _, s := range steps {
+				ops = append(ops, s.String())
+			}
+			want := []string{"apply DestinationRule ml/fraud", "apply VirtualService ml/fraud", "apply DestinationRule ml/fraud", "delete Deployment ml/fraud-v1"}
+			got := strings.Join(ops, ", ")
+			if !strings.Contains(got, strings.Join(want, ", ")) {
+				t.Errorf("removal steps:\n got  %s\n want ... %s", got, strings.Join(want, ", "))
+			}
+		}
+		before = wanted
+	}
+	if changes == 0 {
+		t.Fatal("no changes observed")
+	}
+	// Only the last stage's objects are left.
+	if got, want := len(c.Objects()), len(stage(t, stages[len(stages)-1])); got != want {
+		t.Errorf("%d objects left, want %d", got, want)
+	}
+}
+
+// TestPruneOnlyManaged: objects without mlmesh's label are never deleted.
+func TestPruneOnlyManaged(t *testing.T) {
+	before := stage(t, map[string]int32{"v1": 90, "v2": 10})
+	for _, o := range before {
+		if o.GetName() == "fraud-v1" {
+			l := o.GetLabels()
+			delete(l, "app.kubernetes.io/managed-by")
+			o.SetLabels(l)
+		}
+	}
+	steps, err := render.PlanTransition(before, stage(t, map[string]int32{"v2": 100}), false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		if s.Op == render.OpDelete {
+			t.Errorf("deletes %s, which mlmesh did not label", s)
+		}
+	}
+}

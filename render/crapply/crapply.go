@@ -1,0 +1,89 @@
+// Package crapply adapts controller-runtime's client.Client to
+// render.Applier (with render.Getter, render.Deleter and render.Lister), for
+// controllers built with controller-runtime:
+//
+//	res, err := render.Apply(ctx, crapply.New(mgr.GetClient()), objs, render.ApplyOptions{FieldManager: "my-controller"})
+//
+// It lives in its own package so that users who only render do not compile
+// controller-runtime.
+package crapply
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mlmesh/mlmesh/render"
+)
+
+// Applier applies through a controller-runtime client.
+type Applier struct {
+	c client.Client
+}
+
+var (
+	_ render.Applier = (*Applier)(nil)
+	_ render.Getter  = (*Applier)(nil)
+	_ render.Deleter = (*Applier)(nil)
+	_ render.Lister  = (*Applier)(nil)
+)
+
+// New returns an Applier using c. The client needs no scheme for the
+// Istio types: objects travel as unstructured.
+func New(c client.Client) *Applier { return &Applier{c: c} }
+
+// Apply server-side applies obj.
+func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	u := obj.DeepCopy()
+	po := []client.PatchOption{client.FieldOwner(opts.FieldManager)}
+	if opts.Force {
+		po = append(po, client.ForceOwnership)
+	}
+	if opts.DryRun {
+		po = append(po, client.DryRunAll)
+	}
+	if err := a.c.Patch(ctx, u, client.Apply, po...); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Get reads an object.
+func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	if err := a.c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Delete deletes an object, letting the garbage collector remove what it owns.
+func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	do := []client.DeleteOption{client.PropagationPolicy(metav1.DeletePropagationBackground)}
+	if opts.DryRun {
+		do = append(do, client.DryRunAll)
+	}
+	return a.c.Delete(ctx, u, do...)
+}
+
+// List lists the objects of a kind in namespace that carry the labels.
+func (a *Applier) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]*unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := a.c.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(match)); err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}

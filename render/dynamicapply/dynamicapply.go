@@ -1,0 +1,125 @@
+// Package dynamicapply adapts client-go's dynamic client to render.Applier
+// (with render.Getter, render.Deleter and render.Lister), so that
+// render.Apply and render.Transition can use a client a Go service already
+// has:
+//
+//	a := dynamicapply.New(dynamicClient, restMapper)
+//	res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
+//
+// It lives in its own package so that users who only render do not compile
+// client-go.
+package dynamicapply
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/mlmesh/mlmesh/render"
+)
+
+// Applier applies through a dynamic client, mapping kinds to resources with
+// a RESTMapper.
+type Applier struct {
+	client dynamic.Interface
+	mapper meta.RESTMapper
+}
+
+var (
+	_ render.Applier = (*Applier)(nil)
+	_ render.Getter  = (*Applier)(nil)
+	_ render.Deleter = (*Applier)(nil)
+	_ render.Lister  = (*Applier)(nil)
+)
+
+// New returns an Applier using client and mapper (for instance
+// restmapper.NewDeferredDiscoveryRESTMapper over a cached discovery client).
+func New(client dynamic.Interface, mapper meta.RESTMapper) *Applier {
+	return &Applier{client: client, mapper: mapper}
+}
+
+func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		if r, ok := a.mapper.(meta.ResettableRESTMapper); ok {
+			// The kind may have appeared since discovery was cached (a CRD).
+			r.Reset()
+			m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("no resource for %s: %w", gvk, err)
+		}
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return a.client.Resource(m.Resource).Namespace(namespace), nil
+	}
+	return a.client.Resource(m.Resource), nil
+}
+
+// Apply server-side applies obj.
+func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(obj.GroupVersionKind(), obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	data, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	po := metav1.PatchOptions{FieldManager: opts.FieldManager, FieldValidation: "Strict"}
+	if opts.Force {
+		force := true
+		po.Force = &force
+	}
+	if opts.DryRun {
+		po.DryRun = []string{metav1.DryRunAll}
+	}
+	return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, po)
+}
+
+// Get reads an object.
+func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(gvk, namespace)
+	if err != nil {
+		return nil, err
+	}
+	return ri.Get(ctx, name, metav1.GetOptions{})
+}
+
+// Delete deletes an object, letting the garbage collector remove what it owns.
+func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+	ri, err := a.resource(gvk, namespace)
+	if err != nil {
+		return err
+	}
+	policy := metav1.DeletePropagationBackground
+	do := metav1.DeleteOptions{PropagationPolicy: &policy}
+	if opts.DryRun {
+		do.DryRun = []string{metav1.DryRunAll}
+	}
+	return ri.Delete(ctx, name, do)
+}
+
+// List lists the objects of a kind in namespace that carry the labels.
+func (a *Applier) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]*unstructured.Unstructured, error) {
+	ri, err := a.resource(gvk, namespace)
+	if err != nil {
+		return nil, err
+	}
+	list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(match).String()})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}

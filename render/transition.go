@@ -1,0 +1,276 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/mlmesh/mlmesh/internal/labels"
+)
+
+// Op is what a Step does.
+type Op string
+
+// The operations of a transition.
+const (
+	OpApply  Op = "apply"
+	OpDelete Op = "delete"
+	// OpWait waits until a Deployment is available (see
+	// TransitionOptions.WaitAvailable).
+	OpWait Op = "wait"
+)
+
+// Step is one operation of a transition, on one object.
+type Step struct {
+	Op     Op
+	Object Object
+}
+
+func (s Step) String() string { return string(s.Op) + " " + describe(s.Object) }
+
+// ManagedSelector is the label every object mlmesh builds carries; only
+// objects with it are ever pruned.
+func ManagedSelector() map[string]string {
+	return map[string]string{labels.ManagedBy: labels.Manager}
+}
+
+// TransitionOptions are the options of Transition.
+type TransitionOptions struct {
+	ApplyOptions
+	// WaitAvailable waits, before any route is changed, until every
+	// Deployment that is new or changed reports Available, so that traffic
+	// never moves to pods that are not ready. It needs a Getter.
+	WaitAvailable bool
+	// WaitTimeout bounds each wait; 0 means 5 minutes.
+	WaitTimeout time.Duration
+	// PruneNamespaces lets a transition delete Namespaces that mlmesh
+	// created and that are no longer wanted; by default they are kept, as
+	// deleting one deletes everything in it.
+	PruneNamespaces bool
+}
+
+// PlanTransition returns the steps that take a cluster from the objects
+// applied before to the objects wanted now, safe at every step:
+//
+//  1. wanted objects are applied in make-before-break order, except that a
+//     DestinationRule is first applied with the union of its old and new
+//     subsets, so that routes still naming an old subset keep working;
+//  2. with waitAvailable, new or changed Deployments are waited for before
+//     the first VirtualService is applied;
+//  3. VirtualServices move traffic (they come last in the apply order);
+//  4. DestinationRules that were widened are applied as wanted, dropping the
+//     old subsets no route names any more;
+//  5. objects applied before and no longer wanted are deleted, routes first
+//     (the reverse of the apply order). Only objects carrying the
+//     app.kubernetes.io/managed-by: mlmesh label are deleted, and
+//     Namespaces only with pruneNamespaces.
+//
+// before may be what a previous render returned, or what Managed finds in
+// the cluster.
+func PlanTransition(before, wanted []Object, waitAvailable, pruneNamespaces bool) ([]Step, error) {
+	if err := SetKinds(before); err != nil {
+		return nil, err
+	}
+	wantedSorted, err := prepare(wanted)
+	if err != nil {
+		return nil, err
+	}
+	old := map[string]Object{}
+	for _, o := range before {
+		old[identity(o)] = o
+	}
+	var steps, narrow []Step
+	waited := false
+	for _, o := range wantedSorted {
+		prev := old[identity(o)]
+		gk := o.GetObjectKind().GroupVersionKind().GroupKind()
+		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}) && waitAvailable && !waited {
+			waited = true
+			for _, w := range wantedSorted {
+				if w.GetObjectKind().GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apps", Kind: "Deployment"}) && changed(old[identity(w)], w) {
+					steps = append(steps, Step{Op: OpWait, Object: w})
+				}
+			}
+		}
+		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "DestinationRule"}) && prev != nil {
+			if wide, ok, err := widen(prev, o); err != nil {
+				return nil, err
+			} else if ok {
+				steps = append(steps, Step{Op: OpApply, Object: wide})
+				narrow = append(narrow, Step{Op: OpApply, Object: o})
+				continue
+			}
+		}
+		steps = append(steps, Step{Op: OpApply, Object: o})
+	}
+	steps = append(steps, narrow...)
+	wantedIDs := map[string]bool{}
+	for _, o := range wantedSorted {
+		wantedIDs[identity(o)] = true
+	}
+	var gone []Object
+	for _, o := range before {
+		if wantedIDs[identity(o)] || o.GetLabels()[labels.ManagedBy] != labels.Manager {
+			continue
+		}
+		if o.GetObjectKind().GroupVersionKind().Kind == "Namespace" && !pruneNamespaces {
+			continue
+		}
+		gone = append(gone, o)
+	}
+	RemovalOrder(gone)
+	for _, o := range gone {
+		steps = append(steps, Step{Op: OpDelete, Object: o})
+	}
+	return steps, nil
+}
+
+// changed reports whether a wanted object differs from what was applied.
+func changed(prev, next Object) bool {
+	if prev == nil {
+		return true
+	}
+	a, err1 := canonicalContent(prev)
+	b, err2 := canonicalContent(next)
+	return err1 != nil || err2 != nil || a != b
+}
+
+func canonicalContent(o Object) (string, error) {
+	u, err := Unstructured(o)
+	if err != nil {
+		return "", err
+	}
+	b, err := MarshalYAML(u)
+	return string(b), err
+}
+
+// widen returns next with the subsets of prev it lacks appended, when there
+// are any.
+func widen(prev, next Object) (Object, bool, error) {
+	p, err := Unstructured(prev)
+	if err != nil {
+		return nil, false, err
+	}
+	n, err := Unstructured(next)
+	if err != nil {
+		return nil, false, err
+	}
+	oldSubsets, _, _ := unstructured.NestedSlice(p.Object, "spec", "subsets")
+	newSubsets, _, _ := unstructured.NestedSlice(n.Object, "spec", "subsets")
+	have := map[string]bool{}
+	for _, s := range newSubsets {
+		if m, ok := s.(map[string]any); ok {
+			have[fmt.Sprint(m["name"])] = true
+		}
+	}
+	var extra []any
+	for _, s := range oldSubsets {
+		if m, ok := s.(map[string]any); ok && !have[fmt.Sprint(m["name"])] {
+			extra = append(extra, s)
+		}
+	}
+	if len(extra) == 0 {
+		return nil, false, nil
+	}
+	sort.SliceStable(extra, func(i, j int) bool {
+		return fmt.Sprint(extra[i].(map[string]any)["name"]) < fmt.Sprint(extra[j].(map[string]any)["name"])
+	})
+	if err := unstructured.SetNestedSlice(n.Object, append(newSubsets, extra...), "spec", "subsets"); err != nil {
+		return nil, false, err
+	}
+	return n, true, nil
+}
+
+// Transition carries out PlanTransition(before, wanted) with a: a new
+// version is applied and subsetted before any route sends it traffic, and a
+// removed one loses its routes, then its subset, then its workload. On
+// failure the *ApplyError says where it stopped; running the same
+// Transition again (or an Apply of wanted) converges.
+func Transition(ctx context.Context, a Applier, before, wanted []Object, opts TransitionOptions) (Result, error) {
+	steps, err := PlanTransition(before, wanted, opts.WaitAvailable, opts.PruneNamespaces)
+	if err != nil {
+		return Result{}, err
+	}
+	if opts.WaitTimeout == 0 {
+		opts.WaitTimeout = 5 * time.Minute
+	}
+	return run(ctx, a, steps, opts.ApplyOptions, opts.WaitTimeout)
+}
+
+// waitAvailable polls a Deployment until its Available condition is True.
+func waitAvailable(ctx context.Context, a Applier, opts ApplyOptions, waitTimeout time.Duration, r *ObjectResult) error {
+	g, ok := a.(Getter)
+	if !ok {
+		return fmt.Errorf("waiting needs an Applier that is a render.Getter; %T is not", a)
+	}
+	if opts.DryRun {
+		r.Outcome = Unchanged
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
+	defer cancel()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		u, err := g.Get(ctx, r.GVK, r.Namespace, r.Name)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		if err == nil && available(u) {
+			r.Outcome = Unchanged
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not available after %s: %w", waitTimeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func available(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Available" && m["status"] == "True" {
+			gen, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+			return gen >= u.GetGeneration()
+		}
+	}
+	return false
+}
+
+// Managed lists, with a Lister, the objects of the given kinds in namespace
+// that carry mlmesh's managed-by label: what mlmesh applied before, for
+// Transition's before.
+func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.GroupVersionKind) ([]Object, error) {
+	var out []Object
+	for _, gvk := range kinds {
+		list, err := l.List(ctx, gvk, namespace, ManagedSelector())
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for _, u := range list {
+			u.SetGroupVersionKind(gvk)
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// MeshKinds are the kinds mlmesh builds, for Managed.
+func MeshKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{
+		{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
+		{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
+		{Group: "", Version: "v1", Kind: "Service"},
+		{Group: "apps", Version: "v1", Kind: "Deployment"},
+		{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
+		{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
+		{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
+	}
+}
