@@ -180,7 +180,9 @@ func (e *ApplyError) Unwrap() error { return e.Failed.Err }
 
 // ConflictError is a server-side apply conflict: fields of the object are
 // owned by another field manager (a GitOps tool, a controller). Set
-// ApplyOptions.Force to take them over.
+// ApplyOptions.Force to take them over. Istio's CRDs make a VirtualService's
+// spec.http an atomic list, so a tool that set one weight owns all the
+// routes, and the conflict names .spec.http.
 type ConflictError struct {
 	Object string
 	// Conflicts are the server's words, one per field: "conflict with
@@ -207,7 +209,11 @@ func asConflict(object string, err error) error {
 	if errors.As(err, &status) && status.Status().Details != nil {
 		for _, c := range status.Status().Details.Causes {
 			if c.Type == metav1.CauseTypeFieldManagerConflict {
-				ce.Conflicts = append(ce.Conflicts, c.Message)
+				msg := c.Message
+				if c.Field != "" {
+					msg += ": " + c.Field
+				}
+				ce.Conflicts = append(ce.Conflicts, msg)
 			}
 		}
 	}

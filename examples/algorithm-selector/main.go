@@ -14,47 +14,10 @@ import (
 	"io"
 	"os"
 
-	"github.com/mlmesh/mlmesh/egress"
-	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
-
-const ns = "algorithm-selector"
-
-func app(promote bool) mesh.App {
-	split := map[string]int32{"v1": 70, "v2": 30}
-	if promote {
-		split = map[string]int32{"v1": 0, "v2": 100}
-	}
-	return mesh.App{
-		Namespace: mesh.Namespace{Name: ns},
-		Egress:    []egress.Spec{egress.S3("featurestore-s3", "", "us-east-1", "algorithm-selector-features")},
-		Gateways: []ingress.Gateway{{
-			Name:    "algorithm-selector-gateway",
-			Servers: []ingress.Server{{Port: 31400, Hosts: []string{"*"}}},
-		}},
-		Models: []mesh.Model{{
-			Model: serving.Model{
-				Name: "algo-selector",
-				Versions: []serving.Version{
-					{Name: "v1", ModelURI: "s3://algorithm-selector-models/algo-selector/1"},
-					{Name: "v2", ModelURI: "s3://algorithm-selector-models/algo-selector/2"},
-				},
-			},
-			Traffic: mesh.Traffic{
-				Rules: []routing.Rule{{
-					Split:   mesh.SplitOf(split),
-					Timeout: 10e9, // 10s: inference is slow, but not unbounded
-					Retries: &routing.Retries{Attempts: 1, RetryOn: []string{"connect-failure", "refused-stream"}},
-				}},
-			},
-			Expose: &mesh.Expose{Gateway: "algorithm-selector-gateway"},
-		}},
-	}
-}
 
 func run(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("algorithm-selector", flag.ContinueOnError)
@@ -62,7 +25,7 @@ func run(w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	objs, err := mesh.Build(app(*promote))
+	objs, err := mesh.Build(scenarios.AlgorithmSelector(*promote))
 	if err != nil {
 		return err
 	}

@@ -11,35 +11,13 @@ import (
 	"io"
 	"os"
 
-	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-func app() mesh.App {
-	return mesh.App{
-		Namespace: mesh.Namespace{Name: "kubeflow", Injection: mesh.InjectPods},
-		Egress:    []egress.Spec{egress.GCS("model-store-gcs", "")},
-		Models: []mesh.Model{{
-			Model: serving.Model{
-				Name:    "inception",
-				Runtime: serving.TFServing(),
-				Versions: []serving.Version{
-					{Name: "v1", ModelURI: "gs://kubeflow-examples-data/inception/1"},
-					{Name: "v2", ModelURI: "gs://kubeflow-examples-data/inception/2"},
-				},
-			},
-			Traffic: mesh.Traffic{Rules: []routing.Rule{{
-				Split: mesh.SplitOf(map[string]int32{"v1": 95, "v2": 5}),
-			}}},
-		}},
-	}
-}
-
 func run(w io.Writer) error {
-	objs, err := mesh.Build(app())
+	objs, err := mesh.Build(scenarios.KubeflowInception(false))
 	if err != nil {
 		return err
 	}

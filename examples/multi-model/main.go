@@ -11,42 +11,13 @@ import (
 	"io"
 	"os"
 
-	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-func model(name string) mesh.Model {
-	return mesh.Model{Model: serving.Model{
-		Name:     name,
-		Versions: []serving.Version{{Name: "v1", ModelURI: "gs://vjan-models/" + name + "/1"}},
-	}}
-}
-
-func app() mesh.App {
-	return mesh.App{
-		Namespace: mesh.Namespace{Name: "models"},
-		Models:    []mesh.Model{model("resnet"), model("inception"), model("mobilenet")},
-		Gateways: []ingress.Gateway{{
-			Name:    "models-gateway",
-			Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}},
-		}},
-		Routes: []mesh.Route{{
-			Name:    "models",
-			Gateway: "models-gateway",
-			Hosts:   []string{"models.example.com"},
-			Rules: mesh.HeaderSelector("x-model", map[string]string{
-				"resnet":    "resnet",
-				"inception": "inception",
-				"mobilenet": "mobilenet",
-			}),
-		}},
-	}
-}
-
 func run(w io.Writer) error {
-	objs, err := mesh.Build(app())
+	objs, err := mesh.Build(scenarios.MultiModel(false))
 	if err != nil {
 		return err
 	}

@@ -12,35 +12,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-func app() mesh.App {
-	return mesh.App{
-		Namespace: mesh.Namespace{Name: "ml"},
-		Models: []mesh.Model{{
-			Model: serving.Model{
-				Name:    "ml-model",
-				Runtime: serving.OpenInference("seldonio/mlserver:1.6.1"),
-				Versions: []serving.Version{
-					{Name: "v1", ModelURI: "s3://ml-models/ml-model/1"},
-					{Name: "v2", ModelURI: "s3://ml-models/ml-model/2"},
-				},
-			},
-			Traffic: mesh.Traffic{
-				Rules: []routing.Rule{{
-					Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
-				}},
-			},
-		}},
-	}
-}
-
 func run(w io.Writer) error {
-	objs, err := mesh.Build(app())
+	objs, err := mesh.Build(scenarios.PulumiCanary(false))
 	if err != nil {
 		return err
 	}

@@ -10,41 +10,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-func app() mesh.App {
-	replicas := int32(2)
-	return mesh.App{
-		Namespace: mesh.Namespace{Name: "vjan"},
-		Models: []mesh.Model{{
-			Model: serving.Model{
-				Name: "vjan-service",
-				Versions: []serving.Version{
-					{Name: "v1", ModelURI: "gs://vjan-models/vjan/1", Replicas: &replicas},
-					{Name: "v2", ModelURI: "gs://vjan-models/vjan/2"},
-				},
-			},
-			Traffic: mesh.Traffic{Rules: []routing.Rule{
-				{
-					Name:  "chrome",
-					Match: []routing.Match{{Headers: map[string]routing.StringMatch{"user-agent": routing.Regex(".*chrome.*")}}},
-					Split: []routing.Destination{{Subset: "v2"}},
-				},
-				{
-					Name:  "default",
-					Split: []routing.Destination{{Subset: "v1"}},
-				},
-			}},
-		}},
-	}
-}
-
 func run(w io.Writer) error {
-	objs, err := mesh.Build(app())
+	objs, err := mesh.Build(scenarios.SmartCanary(false))
 	if err != nil {
 		return err
 	}

@@ -11,37 +11,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-func app() mesh.App {
-	replicas := int32(2)
-	return mesh.App{
-		Namespace: mesh.Namespace{Name: "vjan", MTLS: mesh.MTLSStrict},
-		Models: []mesh.Model{{
-			Model: serving.Model{
-				Name:    "vjan-service",
-				Runtime: serving.TFServing(),
-				Versions: []serving.Version{
-					{Name: "v1", ModelURI: "gs://vjan-models/vjan/1", Replicas: &replicas},
-					{Name: "v2", ModelURI: "gs://vjan-models/vjan/2", Replicas: &replicas},
-				},
-			},
-			Traffic: mesh.Traffic{
-				Rules: []routing.Rule{{
-					Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
-				}},
-				Policy: &routing.TrafficPolicy{TLS: routing.TLSIstioMutual},
-			},
-		}},
-	}
-}
-
 func run(w io.Writer) error {
-	objs, err := mesh.Build(app())
+	objs, err := mesh.Build(scenarios.TFServingCanary(false))
 	if err != nil {
 		return err
 	}

@@ -45,12 +45,15 @@ func ToolsDir() string {
 
 // APIServer is an etcd and a kube-apiserver running on loopback for tests.
 type APIServer struct {
-	Config  *rest.Config
-	Dynamic dynamic.Interface
-	Mapper  meta.RESTMapper
-	dir     string
-	etcd    *exec.Cmd
-	apisrv  *exec.Cmd
+	Config     *rest.Config
+	Dynamic    dynamic.Interface
+	Mapper     meta.RESTMapper
+	dir        string
+	etcd       *exec.Cmd
+	apisrv     *exec.Cmd
+	apisrvArgs []string
+	bin        string
+	logf       *os.File
 	// Log holds the servers' output, for failure messages.
 	Log string
 }
@@ -96,23 +99,22 @@ func StartAPIServer() (*APIServer, error) {
 		s.Stop()
 		return nil, err
 	}
-	s.apisrv = exec.Command(filepath.Join(bin, "kube-apiserver"),
+	s.apisrvArgs = []string{
 		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", client),
 		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", secure),
-		"--cert-dir="+filepath.Join(dir, "certs"),
+		"--cert-dir=" + filepath.Join(dir, "certs"),
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+filepath.Join(dir, "sa.pub"),
-		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
-		"--token-auth-file="+filepath.Join(dir, "tokens.csv"),
+		"--service-account-key-file=" + filepath.Join(dir, "sa.pub"),
+		"--service-account-signing-key-file=" + filepath.Join(dir, "sa.key"),
+		"--token-auth-file=" + filepath.Join(dir, "tokens.csv"),
 		"--authorization-mode=AlwaysAllow", "--anonymous-auth=false",
 		"--enable-priority-and-fairness=false", "--disable-admission-plugins=ServiceAccount",
-		"--endpoint-reconciler-type=none")
-	s.apisrv.Stdout, s.apisrv.Stderr = logf, logf
-	s.apisrv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.apisrv.Start(); err != nil {
+		"--endpoint-reconciler-type=none"}
+	s.bin, s.logf = bin, logf
+	if err := s.startAPIServer(); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("starting kube-apiserver: %w", err)
+		return nil, err
 	}
 	s.Config = &rest.Config{
 		Host:            fmt.Sprintf("https://127.0.0.1:%d", secure),
@@ -135,6 +137,69 @@ func StartAPIServer() (*APIServer, error) {
 	}
 	s.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	return s, nil
+}
+
+func (s *APIServer) startAPIServer() error {
+	s.apisrv = exec.Command(filepath.Join(s.bin, "kube-apiserver"), s.apisrvArgs...)
+	s.apisrv.Stdout, s.apisrv.Stderr = s.logf, s.logf
+	s.apisrv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.apisrv.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver: %w", err)
+	}
+	go func(c *exec.Cmd) { _ = c.Wait() }(s.apisrv)
+	return nil
+}
+
+// StopAPIServer stops kube-apiserver alone (etcd keeps the state) and waits
+// until its port is free.
+func (s *APIServer) StopAPIServer() {
+	if s.apisrv == nil || s.apisrv.Process == nil {
+		return
+	}
+	_ = s.apisrv.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.Config.Host, "https://"), 200*time.Millisecond); err != nil {
+			break
+		} else {
+			c.Close()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = s.apisrv.Process.Kill()
+	time.Sleep(500 * time.Millisecond)
+}
+
+// RestartAPIServer starts kube-apiserver again on the same port and etcd.
+func (s *APIServer) RestartAPIServer() error {
+	if err := s.startAPIServer(); err != nil {
+		return err
+	}
+	return s.waitReady(90 * time.Second)
+}
+
+// Kubeconfig writes a kubeconfig for the server and returns its path.
+func (s *APIServer) Kubeconfig() (string, error) {
+	path := filepath.Join(s.dir, "kubeconfig")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    insecure-skip-tls-verify: true
+users:
+- name: admin
+  user:
+    token: %s
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: admin
+current-context: test
+`, s.Config.Host, s.Config.BearerToken)
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 // Tail returns the end of the servers' log.
@@ -173,9 +238,6 @@ func (s *APIServer) waitReady(timeout time.Duration) error {
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if s.apisrv.ProcessState != nil {
-			return fmt.Errorf("kube-apiserver exited: %s", s.Tail())
-		}
 		req, _ := http.NewRequest("GET", s.Config.Host+"/readyz", nil)
 		req.Header.Set("Authorization", "Bearer "+s.Config.BearerToken)
 		if resp, err := hc.Do(req); err == nil {
@@ -191,10 +253,8 @@ func (s *APIServer) waitReady(timeout time.Duration) error {
 
 // Stop ends both processes, waits for them, and removes their files.
 func (s *APIServer) Stop() {
-	for _, c := range []*exec.Cmd{s.apisrv, s.etcd} {
-		if c == nil || c.Process == nil {
-			continue
-		}
+	s.StopAPIServer()
+	if c := s.etcd; c != nil && c.Process != nil {
 		_ = c.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = c.Wait(); close(done) }()

@@ -26,13 +26,37 @@ import (
 // CRDFile is where Istio's module ships its CRDs, all in one file.
 const CRDFile = "manifests/charts/base/files/crd-all.gen.yaml"
 
-// IstioCRDPath returns the path of Istio's CRDs in the module cache.
+// IstioCRDPath returns the path of Istio's CRDs in the module cache: the
+// module directory of the istio.io/istio version this module requires. It
+// asks the go command nothing but GOMODCACHE: "go list -m" would fetch the
+// version's .info, which the module proxy refuses for Istio's
+// pseudo-versions on an empty cache.
 func IstioCRDPath() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/istio").Output()
+	gomod, err := os.ReadFile(filepath.Join(RepoRoot(), "internal", "conformance", "go.mod"))
 	if err != nil {
-		return "", fmt.Errorf("locating istio.io/istio: %w", err)
+		return "", err
 	}
-	return filepath.Join(strings.TrimSpace(string(out)), CRDFile), nil
+	version := ""
+	for _, line := range strings.Split(string(gomod), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "istio.io/istio" {
+			version = f[1]
+		} else if len(f) >= 3 && f[0] == "require" && f[1] == "istio.io/istio" {
+			version = f[2]
+		}
+	}
+	if version == "" {
+		return "", fmt.Errorf("internal/conformance/go.mod requires no istio.io/istio")
+	}
+	cache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	path := filepath.Join(strings.TrimSpace(string(cache)), "istio.io", "istio@"+version, CRDFile)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("Istio's CRDs are not in the module cache (go mod download istio.io/istio@%s): %w", version, err)
+	}
+	return path, nil
 }
 
 // crdVersion is what the API server checks an object of one CRD version

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/mlmesh/mlmesh v0.0.0-00010101000000-000000000000
 	k8s.io/apimachinery v0.36.3
+	sigs.k8s.io/controller-runtime v0.24.1
 )
 
 require (
@@ -141,7 +142,7 @@ require (
 	k8s.io/api v0.36.3 // indirect
 	k8s.io/apiextensions-apiserver v0.36.1
 	k8s.io/apiserver v0.36.1
-	k8s.io/client-go v0.36.1
+	k8s.io/client-go v0.36.3
 	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20260501160325-927ab1f70cd6 // indirect
 	k8s.io/streaming v0.36.3 // indirect

@@ -1,0 +1,198 @@
+// Package scenarios holds the Apps of the seed scenarios, shared by the
+// example programs that print them and by examples/apply, which applies them.
+package scenarios
+
+import (
+	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// ByName maps each example's name to its App; the bool asks for the
+// promoted state where a scenario has one (algorithm-selector).
+var ByName = map[string]func(promote bool) mesh.App{
+	"tfserving-canary":   TFServingCanary,
+	"smart-canary":       SmartCanary,
+	"multi-model":        MultiModel,
+	"algorithm-selector": AlgorithmSelector,
+	"kubeflow-inception": KubeflowInception,
+	"pulumi-canary":      PulumiCanary,
+}
+
+// TFServingCanary is a 90/10 canary between two versions of a TensorFlow
+// Serving model (seed 001): vjan-service v1 and v2, two replicas each, in a
+// namespace labelled for sidecar injection, with strict mTLS.
+func TFServingCanary(bool) mesh.App {
+	replicas := int32(2)
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "vjan", MTLS: mesh.MTLSStrict},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name:    "vjan-service",
+				Runtime: serving.TFServing(),
+				Versions: []serving.Version{
+					{Name: "v1", ModelURI: "gs://vjan-models/vjan/1", Replicas: &replicas},
+					{Name: "v2", ModelURI: "gs://vjan-models/vjan/2", Replicas: &replicas},
+				},
+			},
+			Traffic: mesh.Traffic{
+				Rules: []routing.Rule{{
+					Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
+				}},
+				Policy: &routing.TrafficPolicy{TLS: routing.TLSIstioMutual},
+			},
+		}},
+	}
+}
+
+// SmartCanary is a "smart canary" (seed 001): requests whose user-agent
+// matches the RE2 regex .*chrome.* go to v2 of vjan-service, every other
+// request to v1.
+func SmartCanary(bool) mesh.App {
+	replicas := int32(2)
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "vjan"},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name: "vjan-service",
+				Versions: []serving.Version{
+					{Name: "v1", ModelURI: "gs://vjan-models/vjan/1", Replicas: &replicas},
+					{Name: "v2", ModelURI: "gs://vjan-models/vjan/2"},
+				},
+			},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{
+				{
+					Name:  "chrome",
+					Match: []routing.Match{{Headers: map[string]routing.StringMatch{"user-agent": routing.Regex(".*chrome.*")}}},
+					Split: []routing.Destination{{Subset: "v2"}},
+				},
+				{
+					Name:  "default",
+					Split: []routing.Destination{{Subset: "v1"}},
+				},
+			}},
+		}},
+	}
+}
+
+// MultiModel is "smart canarization" (seed 001): each model in its own
+// Deployment and Service, all reached through one public host,
+// models.example.com, with the model chosen by the x-model request header. A
+// request naming no known model gets 404.
+func multiModel(name string) mesh.Model {
+	return mesh.Model{Model: serving.Model{
+		Name:     name,
+		Versions: []serving.Version{{Name: "v1", ModelURI: "gs://vjan-models/" + name + "/1"}},
+	}}
+}
+
+func MultiModel(bool) mesh.App {
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "models"},
+		Models:    []mesh.Model{multiModel("resnet"), multiModel("inception"), multiModel("mobilenet")},
+		Gateways: []ingress.Gateway{{
+			Name:    "models-gateway",
+			Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}},
+		}},
+		Routes: []mesh.Route{{
+			Name:    "models",
+			Gateway: "models-gateway",
+			Hosts:   []string{"models.example.com"},
+			Rules: mesh.HeaderSelector("x-model", map[string]string{
+				"resnet":    "resnet",
+				"inception": "inception",
+				"mobilenet": "mobilenet",
+			}),
+		}},
+	}
+}
+
+// AlgorithmSelector is the algorithm selector of seeds 000 and 002: a
+// namespace with sidecar injection, a ServiceEntry that lets the model servers
+// read the S3 feature store, an ingress Gateway on port 31400, and a 70/30
+// canary between v1 and v2. With -promote it prints the promoted state: all
+// traffic on v2, v1 kept running at weight 0 for a quick rollback.
+
+func AlgorithmSelector(promote bool) mesh.App {
+	split := map[string]int32{"v1": 70, "v2": 30}
+	if promote {
+		split = map[string]int32{"v1": 0, "v2": 100}
+	}
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "algorithm-selector"},
+		Egress:    []egress.Spec{egress.S3("featurestore-s3", "", "us-east-1", "algorithm-selector-features")},
+		Gateways: []ingress.Gateway{{
+			Name:    "algorithm-selector-gateway",
+			Servers: []ingress.Server{{Port: 31400, Hosts: []string{"*"}}},
+		}},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name: "algo-selector",
+				Versions: []serving.Version{
+					{Name: "v1", ModelURI: "s3://algorithm-selector-models/algo-selector/1"},
+					{Name: "v2", ModelURI: "s3://algorithm-selector-models/algo-selector/2"},
+				},
+			},
+			Traffic: mesh.Traffic{
+				Rules: []routing.Rule{{
+					Split:   mesh.SplitOf(split),
+					Timeout: 10e9, // 10s: inference is slow, but not unbounded
+					Retries: &routing.Retries{Attempts: 1, RetryOn: []string{"connect-failure", "refused-stream"}},
+				}},
+			},
+			Expose: &mesh.Expose{Gateway: "algorithm-selector-gateway"},
+		}},
+	}
+}
+
+// KubeflowInception is the Kubeflow rollout of seed 003: the inception model
+// served by TensorFlow Serving, the sidecar injected by pod annotation only
+// (the namespace is not labelled), egress to Google Cloud Storage for the
+// model files, and 5% of traffic moved to v2.
+func KubeflowInception(bool) mesh.App {
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "kubeflow", Injection: mesh.InjectPods},
+		Egress:    []egress.Spec{egress.GCS("model-store-gcs", "")},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name:    "inception",
+				Runtime: serving.TFServing(),
+				Versions: []serving.Version{
+					{Name: "v1", ModelURI: "gs://kubeflow-examples-data/inception/1"},
+					{Name: "v2", ModelURI: "gs://kubeflow-examples-data/inception/2"},
+				},
+			},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{
+				Split: mesh.SplitOf(map[string]int32{"v1": 95, "v2": 5}),
+			}}},
+		}},
+	}
+}
+
+// PulumiCanary is the canary of seed 004 done right: the ml-model v1 and v2
+// Deployments behind one Service, and 90/10 between two subsets of that one
+// host. (The seed's sketch points its two destinations at two hosts, ml-
+// model-v1 and ml-model-v2, that no Service defines: Envoy would answer 503.)
+// The model speaks the Open Inference Protocol through MLServer.
+func PulumiCanary(bool) mesh.App {
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "ml"},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name:    "ml-model",
+				Runtime: serving.OpenInference("seldonio/mlserver:1.6.1"),
+				Versions: []serving.Version{
+					{Name: "v1", ModelURI: "s3://ml-models/ml-model/1"},
+					{Name: "v2", ModelURI: "s3://ml-models/ml-model/2"},
+				},
+			},
+			Traffic: mesh.Traffic{
+				Rules: []routing.Rule{{
+					Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
+				}},
+			},
+		}},
+	}
+}

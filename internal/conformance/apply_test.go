@@ -1,0 +1,278 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mlmesh/mlmesh/examples/scenarios"
+	"github.com/mlmesh/mlmesh/internal/meshcheck"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/crapply"
+	"github.com/mlmesh/mlmesh/render/dynamicapply"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+func dynamicApplier(s *APIServer) *dynamicapply.Applier { return dynamicapply.New(s.Dynamic, s.Mapper) }
+
+func crApplier(t *testing.T, s *APIServer) *crapply.Applier {
+	c, err := client.New(s.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crapply.New(c)
+}
+
+// TestApplyExamples applies every scenario through both adapters: nothing
+// is rejected, and a second Apply reports every object unchanged.
+func TestApplyExamples(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	for _, adapter := range []struct {
+		name string
+		a    render.Applier
+	}{{"dynamic", dynamicApplier(s)}, {"controller-runtime", crApplier(t, s)}} {
+		for name, app := range scenarios.ByName {
+			objs, err := mesh.Build(app(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Both adapters apply as the default field manager: two managers
+			// setting different values on one field conflict by design.
+			if _, err := render.Apply(ctx, adapter.a, objs, render.ApplyOptions{}); err != nil {
+				t.Errorf("%s %s: %v", adapter.name, name, err)
+				continue
+			}
+			res, err := render.Apply(ctx, adapter.a, objs, render.ApplyOptions{})
+			if err != nil {
+				t.Errorf("%s %s: second apply: %v", adapter.name, name, err)
+				continue
+			}
+			if n := len(res.With(render.Unchanged)); n != len(objs) {
+				t.Errorf("%s %s: second apply: %d of %d unchanged: %v", adapter.name, name, n, len(objs), res.Objects)
+			}
+		}
+	}
+}
+
+// liveObjects lists what the API server holds in a namespace, of the kinds
+// routes depend on.
+func liveObjects(t *testing.T, s *APIServer, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	a := dynamicApplier(s)
+	var out []*unstructured.Unstructured
+	for _, gvk := range render.MeshKinds() {
+		list, err := a.List(context.Background(), gvk, ns, nil)
+		if err != nil {
+			t.Fatalf("listing %s: %v", gvk.Kind, err)
+		}
+		for _, u := range list {
+			u.SetGroupVersionKind(gvk)
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func rollout(t *testing.T, ns string, weights map[string]int32) []render.Object {
+	t.Helper()
+	m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: mesh.SplitOf(weights)}}}}
+	for _, d := range mesh.SplitOf(weights) {
+		m.Versions = append(m.Versions, serving.Version{Name: d.Subset, ModelURI: "s3://m/" + d.Subset})
+	}
+	objs, err := mesh.Build(mesh.App{Namespace: mesh.Namespace{Name: ns}, Models: []mesh.Model{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// TestTransitionOnAPIServer runs canary, promotion and removal of the old
+// version on the API server, and after every single step lists what it
+// holds: no route may name a host, subset or pods that do not exist then.
+func TestTransitionOnAPIServer(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	a := dynamicApplier(s)
+	const ns = "rollout"
+	stages := []map[string]int32{{"v1": 100}, {"v1": 90, "v2": 10}, {"v1": 0, "v2": 100}, {"v2": 100}}
+	steps := 0
+	for i, st := range stages {
+		wanted := rollout(t, ns, st)
+		before, err := render.Managed(ctx, a, ns, render.MeshKinds()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := render.TransitionOptions{ApplyOptions: render.ApplyOptions{Progress: func(r render.ObjectResult) {
+			steps++
+			if d := meshcheck.Dangling(liveObjects(t, s, ns)); len(d) > 0 {
+				t.Errorf("stage %d, after %s: %s", i, r, strings.Join(d, "; "))
+			}
+		}}}
+		if _, err := render.Transition(ctx, a, before, wanted, opts); err != nil {
+			t.Fatalf("stage %d: %v", i, err)
+		}
+	}
+	live := liveObjects(t, s, ns)
+	for _, o := range live {
+		if o.GetName() == "fraud-v1" {
+			t.Errorf("%s survived its removal", meshcheck.Describe([]*unstructured.Unstructured{o}))
+		}
+	}
+	t.Logf("transition: %d steps checked on the API server", steps)
+}
+
+// failAt wraps an Applier so that its k-th Apply fails.
+type failAt struct {
+	*dynamicapply.Applier
+	k, n int
+}
+
+func (f *failAt) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	f.n++
+	if f.n == f.k {
+		return nil, fmt.Errorf("injected failure at object %d", f.k)
+	}
+	return f.Applier.Apply(ctx, u, opts)
+}
+
+// TestFailureAtEveryObject fails the k-th object of a scenario, for every
+// k, on a fresh namespace each time: the next Apply converges.
+func TestFailureAtEveryObject(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	base := rollout(t, "fail-x", map[string]int32{"v1": 90, "v2": 10})
+	for k := 1; k <= len(base); k++ {
+		ns := fmt.Sprintf("fail-%d", k)
+		objs := rollout(t, ns, map[string]int32{"v1": 90, "v2": 10})
+		f := &failAt{Applier: dynamicApplier(s), k: k}
+		_, err := render.Apply(ctx, f, objs, render.ApplyOptions{})
+		var ae *render.ApplyError
+		if !errors.As(err, &ae) || len(ae.Result.With(render.Created)) != k-1 {
+			t.Fatalf("k=%d: want an *ApplyError after %d created, got %v", k, k-1, err)
+		}
+		if _, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{}); err != nil {
+			t.Fatalf("k=%d: apply after the failure: %v", k, err)
+		}
+		res, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{})
+		if err != nil || len(res.With(render.Unchanged)) != len(objs) {
+			t.Errorf("k=%d: not converged: %v %v", k, err, res.Objects)
+		}
+	}
+}
+
+// TestAPIServerStopsMidApply stops the API server after the third object:
+// Apply fails clearly, and once the server is back an Apply converges.
+func TestAPIServerStopsMidApply(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	objs := rollout(t, "outage", map[string]int32{"v1": 50, "v2": 50})
+	n := 0
+	_, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{Progress: func(r render.ObjectResult) {
+		if n++; n == 3 {
+			s.StopAPIServer()
+		}
+	}})
+	var ae *render.ApplyError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want an *ApplyError, got %v", err)
+	}
+	t.Logf("with the API server down: %v", err)
+	if !strings.Contains(err.Error(), ae.Failed.Object+" failed") || !strings.Contains(err.Error(), "not attempted") {
+		t.Errorf("the error does not say what failed and what was not attempted: %v", err)
+	}
+	if err := s.RestartAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{}); err != nil {
+		t.Fatalf("apply after the restart: %v", err)
+	}
+	res, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{})
+	if err != nil || len(res.With(render.Unchanged)) != len(objs) {
+		t.Errorf("not converged after the restart: %v %v", err, res.Objects)
+	}
+}
+
+// TestConflictAndForce: a field owned by another manager (a GitOps tool
+// setting weights) makes Apply fail with a *ConflictError naming the field;
+// Force takes it.
+func TestConflictAndForce(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	a := dynamicApplier(s)
+	ours := rollout(t, "conflict", map[string]int32{"v1": 90, "v2": 10})
+	theirs := rollout(t, "conflict", map[string]int32{"v1": 50, "v2": 50})
+	if _, err := render.Apply(ctx, a, theirs, render.ApplyOptions{FieldManager: "argocd"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := render.Apply(ctx, a, ours, render.ApplyOptions{})
+	var ce *render.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a *ConflictError, got %v", err)
+	}
+	// Istio's CRDs make spec.http an atomic list: the manager that set a
+	// weight owns every route, and the server names .spec.http.
+	if !strings.Contains(err.Error(), `"argocd"`) || !strings.Contains(err.Error(), ".spec.http") {
+		t.Errorf("the conflict does not name the manager and the field: %v", err)
+	}
+	t.Logf("conflict: %v", err)
+	if _, err := render.Apply(ctx, a, ours, render.ApplyOptions{Force: true}); err != nil {
+		t.Fatalf("with Force: %v", err)
+	}
+	vs, err := a.Get(ctx, schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}, "conflict", "fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y, _ := render.MarshalYAML(vs); !strings.Contains(string(y), "weight: 90") {
+		t.Errorf("after Force the weights are not ours:\n%s", y)
+	}
+}
+
+// TestApplyCommand runs examples/apply against the API server.
+func TestApplyCommand(t *testing.T) {
+	s := apiServer(t)
+	kc, err := s.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "apply")
+	build := exec.Command("go", "build", "-o", bin, "./examples/apply")
+	build.Dir = RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building examples/apply: %v\n%s", err, out)
+	}
+	runCmd := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kc)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("apply %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	first := runCmd("-scenario", "algorithm-selector")
+	if !strings.Contains(first, "VirtualService algorithm-selector/algo-selector") {
+		t.Errorf("no line for the VirtualService:\n%s", first)
+	}
+	promoted := runCmd("-scenario", "algorithm-selector", "-promote", "-dry-run")
+	if !strings.Contains(promoted, "VirtualService algorithm-selector/algo-selector configured (dry run)") || !strings.Contains(promoted, "+      weight: 100") {
+		t.Errorf("the promotion's dry run does not show the change:\n%s", promoted)
+	}
+	again := runCmd("-scenario", "algorithm-selector")
+	for _, line := range strings.Split(strings.TrimSpace(again), "\n") {
+		if !strings.HasSuffix(line, " unchanged") {
+			t.Errorf("applying again: %q", line)
+		}
+	}
+}
