@@ -25,7 +25,7 @@ func TestAnalyzeExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msgs, err := Analyze(b.Objects[0].GetName(), b.YAML, pods, []byte(IngressGatewayFixture))
+			msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture))
 			if err != nil {
 				t.Fatal(err)
 			}

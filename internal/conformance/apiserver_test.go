@@ -70,6 +70,13 @@ func TestAPIServerApplyExamples(t *testing.T) {
 	}
 	n := 0
 	for _, b := range bundles {
+		// A bundle for an existing namespace (the fleet's) has no Namespace
+		// object: create it, as the cluster's owner would have.
+		if ns, _ := ParseBundle("ns", []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: "+b.Namespace()+"\n")); ns != nil {
+			if _, err := s.Apply(ctx, ns.Objects[0]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		versions := map[string]string{}
 		for _, o := range b.Objects {
 			got, err := s.Apply(ctx, o)

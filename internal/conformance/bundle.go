@@ -63,6 +63,22 @@ func Describe(u *unstructured.Unstructured) string {
 	return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
 }
 
+// Namespace returns the bundle's namespace: its Namespace object's name,
+// or the namespace of its first namespaced object.
+func (b *Bundle) Namespace() string {
+	for _, o := range b.Objects {
+		if o.GetKind() == "Namespace" {
+			return o.GetName()
+		}
+	}
+	for _, o := range b.Objects {
+		if o.GetNamespace() != "" {
+			return o.GetNamespace()
+		}
+	}
+	return "default"
+}
+
 // IsIstio reports whether u is an Istio config object.
 func IsIstio(u *unstructured.Unstructured) bool {
 	return strings.HasSuffix(u.GroupVersionKind().Group, ".istio.io")

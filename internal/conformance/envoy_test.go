@@ -41,6 +41,7 @@ const (
 	incep  = "inception.kubeflow.svc.cluster.local"
 	mlm    = "ml-model.ml.svc.cluster.local"
 	models = "models.example.com"
+	fleet0 = "model-0.models.svc.cluster.local"
 )
 
 // expectations are what each example means, as Envoy must receive it.
@@ -74,6 +75,14 @@ var expectations = map[string][]want{
 		{"sidecar", "8501", incep, 0, Route{Match: "prefix=/", Clusters: split(8501, incep, "v1", 95, "v2", 5), Timeout: noTimeout, Retries: defaultRetries}},
 		{"sidecar", "8500", incep, 0, Route{Match: "prefix=/", Clusters: split(8500, incep, "v1", 95, "v2", 5), Timeout: noTimeout, Retries: defaultRetries}},
 	},
+	// The fleet pins routes to 8501 and binds one VirtualService to the mesh
+	// and the gateway (see mesh.Expose).
+	"fleet": {
+		{"sidecar", "8501", fleet0, 0, Route{Match: "prefix=/ header[x-model-version]=v2", Clusters: split(8501, fleet0, "v2", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8501", fleet0, 1, Route{Match: "prefix=/", Clusters: split(8501, fleet0, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8500", fleet0, 1, Route{Match: "prefix=/", Clusters: split(8501, fleet0, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+		{"gateway", "http.8080", fleet0, 1, Route{Match: "prefix=/", Clusters: split(8501, fleet0, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+	},
 	"pulumi-canary": {
 		{"sidecar", "8080", mlm, 0, Route{Match: "prefix=/", Clusters: split(8080, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
 		{"sidecar", "8081", mlm, 0, Route{Match: "prefix=/", Clusters: split(8081, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
@@ -95,7 +104,7 @@ func TestEnvoyRoutesExamples(t *testing.T) {
 			if !ok {
 				t.Fatalf("no Envoy expectations for example %s", b.Name)
 			}
-			ns := b.Objects[0].GetName()
+			ns := b.Namespace()
 			gateway := len(istioObjects(b, "Gateway")) > 0
 			sidecar, gw, err := EnvoyRoutes(t, b, ns, gateway)
 			if err != nil {
