@@ -20,5 +20,13 @@
 //	err := render.WriteYAML(os.Stdout, objects)
 //
 // JSON writes a v1 List, and WriteDir one file per object, named so that
-// "kubectl apply -f DIR" applies them in order.
+// "kubectl apply -f DIR" applies them in order. An Encoder streams
+// documents for outputs too large to hold.
+//
+// Apply puts objects into a cluster through an Applier (server-side apply
+// of one object), in the same order, reporting per object what happened;
+// Transition moves from the objects applied before to the objects wanted
+// now, safe at every step. The adapters for client-go's dynamic client and
+// controller-runtime live in render/dynamicapply and render/crapply, so
+// that rendering alone compiles neither.
 package render

@@ -82,9 +82,21 @@ type field struct {
 	omitZero  bool
 	// fast is set for plain scalar fields, written without the general path.
 	fast reflect.Kind
+	// cls is the class of the field's type once pointers are followed, when
+	// that type is not an interface; valueOf uses it instead of a lookup.
+	cls    typeClass
+	hasCls bool
 	// nilable is set for pointer, map, slice and interface fields, whose nil
 	// value is left out whatever the tags say (encoding/json writes null).
 	nilable bool
+}
+
+// derefType follows pointer types to the type they point at.
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer && classOf(t) != tcProtoPtr {
+		t = t.Elem()
+	}
+	return t
 }
 
 // fastKind returns the kind of t when values of t are plain scalars (no
@@ -243,6 +255,9 @@ func typeFields(t reflect.Type) []field {
 			f.key = appendString(nil, name)
 			f.key = append(f.key, ':')
 			f.fast = fastKind(ft)
+			if et := derefType(ft); et.Kind() != reflect.Interface {
+				f.cls, f.hasCls = classOf(et), true
+			}
 			switch ft.Kind() {
 			case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
 				f.nilable = true
@@ -328,6 +343,12 @@ func (e *encoder) indent(n int) {
 // value writes a Go value. present says that an empty map should still be
 // written (it came from a non-nil pointer or a set message).
 func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error) {
+	return e.valueClass(v, indent, present, 0, false)
+}
+
+// valueClass is value with the class of v's type (after pointers) already
+// known when known is set.
+func (e *encoder) valueClass(v reflect.Value, indent int, present bool, cls typeClass, known bool) (bool, error) {
 	for {
 		k := v.Kind()
 		if k != reflect.Pointer && k != reflect.Interface {
@@ -337,14 +358,19 @@ func (e *encoder) value(v reflect.Value, indent int, present bool) (bool, error)
 			return false, nil
 		}
 		if k == reflect.Pointer {
-			if classOf(v.Type()) == tcProtoPtr {
+			if known && cls == tcProtoPtr || !known && classOf(v.Type()) == tcProtoPtr {
 				return e.message(v.Interface().(proto.Message).ProtoReflect(), indent, true, "")
 			}
 			present = true
+		} else {
+			known = false // an interface: the dynamic type decides
 		}
 		v = v.Elem()
 	}
-	switch classOf(v.Type()) {
+	if !known {
+		cls = classOf(v.Type())
+	}
+	switch cls {
 	case tcQuantity:
 		var q *resource.Quantity
 		if v.CanAddr() {
@@ -690,7 +716,7 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth i
 		if depth == 0 && f.name == "metadata" && fv.Kind() == reflect.Struct {
 			wroteField, err = e.structValue(fv, indent+2, false, 2)
 		} else {
-			wroteField, err = e.value(fv, indent+2, false)
+			wroteField, err = e.valueClass(fv, indent+2, false, f.cls, f.hasCls)
 		}
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", f.name, err)

@@ -44,12 +44,16 @@ func Service(m Model) (*corev1.Service, error) {
 
 // ModelLabels returns the labels every object of the model carries.
 func ModelLabels(m Model) map[string]string {
-	l := labels.Merge(m.Labels, map[string]string{
-		labels.App:       m.Name,
-		labels.Name:      m.Name,
-		labels.Component: m.runtime().Name,
-		labels.ManagedBy: labels.Manager,
-	})
+	// Room for the version labels added by VersionLabels and PodLabels, so
+	// the map is not grown (and rehashed) on the way.
+	l := make(map[string]string, len(m.Labels)+8)
+	for k, v := range m.Labels {
+		l[k] = v
+	}
+	l[labels.App] = m.Name
+	l[labels.Name] = m.Name
+	l[labels.Component] = m.runtime().Name
+	l[labels.ManagedBy] = labels.Manager
 	return l
 }
 
