@@ -8,33 +8,6 @@
 //	go run ./examples/algorithm-selector [-promote]
 package main
 
-import (
-	"flag"
-	"fmt"
-	"io"
-	"os"
+import "github.com/mlmesh/mlmesh/examples/scenarios"
 
-	"github.com/mlmesh/mlmesh/examples/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
-	"github.com/mlmesh/mlmesh/render"
-)
-
-func run(w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("algorithm-selector", flag.ContinueOnError)
-	promote := fs.Bool("promote", false, "print the promoted state: 100% of traffic on v2")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	objs, err := mesh.Build(scenarios.AlgorithmSelector(*promote))
-	if err != nil {
-		return err
-	}
-	return render.WriteYAML(w, objs)
-}
-
-func main() {
-	if err := run(os.Stdout, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "algorithm-selector:", err)
-		os.Exit(1)
-	}
-}
+func main() { scenarios.Main("algorithm-selector") }

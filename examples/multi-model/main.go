@@ -6,27 +6,6 @@
 //	go run ./examples/multi-model
 package main
 
-import (
-	"fmt"
-	"io"
-	"os"
+import "github.com/mlmesh/mlmesh/examples/scenarios"
 
-	"github.com/mlmesh/mlmesh/examples/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
-	"github.com/mlmesh/mlmesh/render"
-)
-
-func run(w io.Writer) error {
-	objs, err := mesh.Build(scenarios.MultiModel(false))
-	if err != nil {
-		return err
-	}
-	return render.WriteYAML(w, objs)
-}
-
-func main() {
-	if err := run(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "multi-model:", err)
-		os.Exit(1)
-	}
-}
+func main() { scenarios.Main("multi-model") }

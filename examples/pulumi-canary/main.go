@@ -7,27 +7,6 @@
 //	go run ./examples/pulumi-canary
 package main
 
-import (
-	"fmt"
-	"io"
-	"os"
+import "github.com/mlmesh/mlmesh/examples/scenarios"
 
-	"github.com/mlmesh/mlmesh/examples/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
-	"github.com/mlmesh/mlmesh/render"
-)
-
-func run(w io.Writer) error {
-	objs, err := mesh.Build(scenarios.PulumiCanary(false))
-	if err != nil {
-		return err
-	}
-	return render.WriteYAML(w, objs)
-}
-
-func main() {
-	if err := run(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "pulumi-canary:", err)
-		os.Exit(1)
-	}
-}
+func main() { scenarios.Main("pulumi-canary") }

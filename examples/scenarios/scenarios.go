@@ -3,9 +3,15 @@
 package scenarios
 
 import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -194,5 +200,35 @@ func PulumiCanary(bool) mesh.App {
 				}},
 			},
 		}},
+	}
+}
+
+// Write validates and builds the named scenario and writes its YAML stream
+// to w.
+func Write(w io.Writer, name string, promote bool) error {
+	app, ok := ByName[name]
+	if !ok {
+		return fmt.Errorf("no scenario %q", name)
+	}
+	objs, err := mesh.Build(app(promote))
+	if err != nil {
+		return err
+	}
+	return render.WriteYAML(w, objs)
+}
+
+// Main is the main function of the example program of a scenario: it
+// prints the scenario's manifests on stdout. The algorithm-selector
+// program takes -promote.
+func Main(name string) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	promote := false
+	if name == "algorithm-selector" {
+		fs.BoolVar(&promote, "promote", false, "print the promoted state: 100% of traffic on v2")
+	}
+	_ = fs.Parse(os.Args[1:])
+	if err := Write(os.Stdout, name, promote); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
 	}
 }
