@@ -320,16 +320,17 @@ func (m StringMatch) validate(p *field.Path) field.ErrorList {
 // later one could never take a request.
 func duplicateMatches(rules []Rule) field.ErrorList {
 	var errs field.ErrorList
-	seen := map[string]string{}
+	seen := map[string][2]int{}
 	for i, r := range rules {
 		for j, m := range r.Match {
 			k := m.key()
-			p := field.NewPath("rules").Index(i).Child("match").Index(j)
 			if prev, ok := seen[k]; ok {
-				errs = append(errs, field.Invalid(p, field.OmitValueType{}, "the same conditions as "+prev+", which takes every request this one would: unreachable"))
+				p := field.NewPath("rules").Index(i).Child("match").Index(j)
+				at := fmt.Sprintf("rules[%d].match[%d]", prev[0], prev[1])
+				errs = append(errs, field.Invalid(p, field.OmitValueType{}, "the same conditions as "+at+", which takes every request this one would: unreachable"))
 				continue
 			}
-			seen[k] = p.String()
+			seen[k] = [2]int{i, j}
 		}
 	}
 	return errs
