@@ -41,10 +41,12 @@ type encoder struct {
 	// dash is set while a list item's value is written: a map writes its
 	// first entry on the dash's line ("- key: v").
 	dash bool
-	// keys and names are scratch space for sorting map keys.
+	// keys and pairs are scratch space for sorting map entries.
 	keys  []mapKey
-	names []string
+	pairs []kv
 }
+
+type kv struct{ k, v string }
 
 type mapKey struct {
 	name string
@@ -89,6 +91,8 @@ type field struct {
 	// nilable is set for pointer, map, slice and interface fields, whose nil
 	// value is left out whatever the tags say (encoding/json writes null).
 	nilable bool
+	// server is set for the metadata fields the API server fills in.
+	server bool
 }
 
 // derefType follows pointer types to the type they point at.
@@ -255,6 +259,7 @@ func typeFields(t reflect.Type) []field {
 			f.key = appendString(nil, name)
 			f.key = append(f.key, ':')
 			f.fast = fastKind(ft)
+			f.server = serverMetadata[name]
 			if et := derefType(ft); et.Kind() != reflect.Interface {
 				f.cls, f.hasCls = classOf(et), true
 			}
@@ -684,7 +689,7 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth i
 		if depth == 0 && f.name == "status" {
 			continue
 		}
-		if depth == 2 && serverMetadata[f.name] {
+		if depth == 2 && f.server {
 			continue
 		}
 		var fv reflect.Value
@@ -847,28 +852,27 @@ var stringMapType = reflect.TypeFor[map[string]string]()
 // stringMap writes a map[string]string (labels, selectors, annotations)
 // without reflection.
 func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool, error) {
-	base := len(e.names)
-	for k := range m {
-		e.names = append(e.names, k)
+	base := len(e.pairs)
+	for k, v := range m {
+		e.pairs = append(e.pairs, kv{k, v})
 	}
-	names := e.names[base:]
-	for i := 1; i < len(names); i++ {
-		for j := i; j > 0 && names[j] < names[j-1]; j-- {
-			names[j], names[j-1] = names[j-1], names[j]
+	pairs := e.pairs[base:]
+	for i := 1; i < len(pairs); i++ {
+		for j := i; j > 0 && pairs[j].k < pairs[j-1].k; j-- {
+			pairs[j], pairs[j-1] = pairs[j-1], pairs[j]
 		}
 	}
+	defer func() { e.pairs = e.pairs[:base] }()
 	mark, inline := e.beginMap()
-	for i, k := range names {
+	for i := range pairs {
 		e.entryIndent(indent, inline, i > 0)
-		if err := e.key(k); err != nil {
-			e.names = e.names[:base]
+		if err := e.key(pairs[i].k); err != nil {
 			return false, err
 		}
 		e.scalarSep()
-		e.buf = appendString(e.buf, m[k])
+		e.buf = appendString(e.buf, pairs[i].v)
 		e.buf = append(e.buf, '\n')
 	}
-	e.names = e.names[:base]
 	return e.finishMap(mark, true, present), nil
 }
 
