@@ -735,15 +735,18 @@ var kindRank = func() map[string]int {
 func subsetsSelectOneVersion(path *field.Path, spec routing.Spec, m serving.Model) field.ErrorList {
 	var errs field.ErrorList
 	svcSel := map[string]string{labels.App: m.Name}
+	pods := make([]map[string]string, len(m.Versions))
+	for k, v := range m.Versions {
+		pods[k] = serving.PodLabels(m, v.Name)
+	}
 	for i, sub := range spec.Subsets {
 		subSel := sub.Labels
 		if len(subSel) == 0 {
 			subSel = map[string]string{labels.Version: sub.Name}
 		}
 		var matched []string
-		for _, v := range m.Versions {
-			pod := serving.PodLabels(m, v.Name)
-			if selects(svcSel, pod) && selects(subSel, pod) {
+		for k, v := range m.Versions {
+			if selects(svcSel, pods[k]) && selects(subSel, pods[k]) {
 				matched = append(matched, serving.DeploymentName(m.Name, v.Name))
 			}
 		}

@@ -319,6 +319,13 @@ func (m StringMatch) validate(p *field.Path) field.ErrorList {
 // duplicateMatches rejects a match that repeats one in an earlier rule: the
 // later one could never take a request.
 func duplicateMatches(rules []Rule) field.ErrorList {
+	n := 0
+	for _, r := range rules {
+		n += len(r.Match)
+	}
+	if n < 2 {
+		return nil
+	}
 	var errs field.ErrorList
 	seen := map[string][2]int{}
 	for i, r := range rules {
@@ -344,13 +351,13 @@ func (m Match) key() string {
 	sort.Strings(names)
 	var b strings.Builder
 	for _, h := range names {
-		fmt.Fprintf(&b, "h:%q=%s:%q;", h, m.Headers[h].Kind, m.Headers[h].Value)
+		b.WriteString("h:" + strconv.Quote(h) + "=" + string(m.Headers[h].Kind) + ":" + strconv.Quote(m.Headers[h].Value) + ";")
 	}
 	if m.URI != nil {
-		fmt.Fprintf(&b, "u:%s:%q;", m.URI.Kind, m.URI.Value)
+		b.WriteString("u:" + string(m.URI.Kind) + ":" + strconv.Quote(m.URI.Value) + ";")
 	}
 	if m.Port != 0 {
-		fmt.Fprintf(&b, "p:%d", m.Port)
+		b.WriteString("p:" + strconv.Itoa(int(m.Port)))
 	}
 	return b.String()
 }
