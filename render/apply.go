@@ -74,7 +74,8 @@ type ApplyOptions struct {
 	Force bool
 	// DryRun asks the server to validate and admit each object without
 	// storing it; with a Getter, each configured object's result carries a
-	// diff of what would change.
+	// diff of what would change. A dry run creates no Namespace, so objects
+	// in a namespace that does not exist yet fail it.
 	DryRun bool
 	// Progress, if set, is called after each object with its result.
 	Progress func(ObjectResult)

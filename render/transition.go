@@ -246,7 +246,9 @@ func available(u *unstructured.Unstructured) bool {
 
 // Managed lists, with a Lister, the objects of the given kinds in namespace
 // that carry mlmesh's managed-by label: what mlmesh applied before, for
-// Transition's before.
+// Transition's before. An App owns its namespace: given this list, a
+// Transition prunes every mlmesh object in the namespace that the App no
+// longer wants, so two Apps must not share a namespace.
 func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.GroupVersionKind) ([]Object, error) {
 	var out []Object
 	for _, gvk := range kinds {
