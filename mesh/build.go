@@ -1,8 +1,10 @@
 package mesh
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -700,15 +702,14 @@ func (p *plan) items() ([]item, field.ErrorList) {
 	for i, g := range p.gateways {
 		add("Gateway", g.Namespace, g.Name, srcGateway, i, 0)
 	}
-	sort.SliceStable(items, func(a, b int) bool {
-		x, y := &items[a], &items[b]
-		switch {
-		case x.rank != y.rank:
-			return x.rank < y.rank
-		case x.namespace != y.namespace:
-			return x.namespace < y.namespace
+	slices.SortStableFunc(items, func(x, y item) int {
+		if x.rank != y.rank {
+			return cmp.Compare(x.rank, y.rank)
 		}
-		return x.name < y.name
+		if c := strings.Compare(x.namespace, y.namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(x.name, y.name)
 	})
 	errs = append(errs, p.uniqueObjects(items)...)
 	return items, errs
