@@ -683,12 +683,12 @@ func (p *plan) items() ([]item, field.ErrorList) {
 		}
 	}
 	for i := range p.checkedModels {
-		m := p.models[i]
+		m := p.checkedModels[i].Model()
 		add("Service", m.Namespace, m.Name, srcService, i, 0)
 		for k, v := range m.Versions {
 			add("Deployment", m.Namespace, serving.DeploymentName(m.Name, v.Name), srcDeployment, i, k)
 		}
-		spec := p.routes[i]
+		spec := p.checkedRoutes[i].Spec()
 		errs = append(errs, subsetsSelectOneVersion(field.NewPath("models").Index(i).Child("versions"), spec, m)...)
 		add("DestinationRule", p.ns, spec.Name, srcModelRule, i, 0)
 		add("VirtualService", p.ns, spec.Name, srcModelRoute, i, 0)
@@ -712,6 +712,9 @@ func (p *plan) items() ([]item, field.ErrorList) {
 		return strings.Compare(x.name, y.name)
 	})
 	errs = append(errs, p.uniqueObjects(items)...)
+	// The checked copies are all that building needs: let the unchecked
+	// ones go, so that a streamed App holds one copy of each spec.
+	p.models, p.routes = nil, nil
 	return items, errs
 }
 

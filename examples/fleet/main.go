@@ -94,12 +94,12 @@ func run(w io.Writer, args []string) error {
 	return bw.Flush()
 }
 
-// memoryBudget is the heap the fleet lets the Go runtime use before it
-// collects garbage. Streaming keeps the live heap small, so with the default
+// memoryBudget is the memory the fleet lets the Go runtime use before it
+// collects garbage (the ceiling is 128 MB of peak RSS). Streaming keeps the live heap small, so with the default
 // GOGC=100 the collector would run every few megabytes and take about half
 // the CPU; a batch job with a known budget does better to collect only near
 // it. GOGC or GOMEMLIMIT in the environment take precedence.
-const memoryBudget = 96 << 20
+const memoryBudget = 112 << 20
 
 func main() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
