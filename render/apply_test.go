@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -193,6 +194,60 @@ func TestPruneOnlyManaged(t *testing.T) {
 	for _, s := range steps {
 		if s.Op == render.OpDelete {
 			t.Errorf("deletes %s, which mlmesh did not label", s)
+		}
+	}
+}
+
+// TestTransitionWaitsForAvailable: with WaitAvailable, routes move only
+// once the new Deployment is available, and a Deployment that never becomes
+// available stops the transition before any route changes.
+func TestTransitionWaitsForAvailable(t *testing.T) {
+	ctx := context.Background()
+	before := stage(t, map[string]int32{"v1": 100})
+	wanted := stage(t, map[string]int32{"v1": 90, "v2": 10})
+
+	c := applytest.NewCluster()
+	if _, err := render.Apply(ctx, c, before, render.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetAvailable("ml", "fraud-v1", true)
+	steps, err := render.PlanTransition(before, wanted, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, s := range steps {
+		order = append(order, s.String())
+	}
+	got := strings.Join(order, ", ")
+	if !strings.Contains(got, "wait Deployment ml/fraud-v2, apply VirtualService ml/fraud") {
+		t.Errorf("the wait does not come right before the route moves: %s", got)
+	}
+
+	// Becomes available after a while: the transition completes.
+	c.OnChange = func(c *applytest.Cluster) {
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			c.SetAvailable("ml", "fraud-v2", true)
+		}()
+	}
+	if _, err := render.Transition(ctx, c, before, wanted, render.TransitionOptions{WaitAvailable: true}); err != nil {
+		t.Fatalf("transition with an available Deployment: %v", err)
+	}
+
+	// Never available: it stops before the VirtualService.
+	c2 := applytest.NewCluster()
+	if _, err := render.Apply(ctx, c2, before, render.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Transition(ctx, c2, before, wanted, render.TransitionOptions{WaitAvailable: true, WaitTimeout: time.Second})
+	var ae *render.ApplyError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "Deployment ml/fraud-v2 failed: not available after 1s") {
+		t.Fatalf("want a wait failure on fraud-v2, got %v", err)
+	}
+	for _, r := range res.Objects {
+		if r.Object == "VirtualService ml/fraud" && r.Outcome != render.NotAttempted {
+			t.Errorf("the route moved to a version that never became available: %s", r)
 		}
 	}
 }

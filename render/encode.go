@@ -28,8 +28,9 @@ import (
 //     which is written as {};
 //   - the top-level status and server-populated metadata are left out;
 //   - every destination of a weighted route carries its weight, 0 included,
-//     and a ServiceEntry its location and resolution, MESH_EXTERNAL and NONE
-//     included (protojson leaves zero enum values out).
+//     a ServiceEntry its location and resolution, MESH_EXTERNAL and NONE
+//     included, and retries their attempts, 0 included (protojson leaves
+//     zero values out).
 //
 // Unlike a generic YAML library, nothing is parsed back: each value is
 // written once, which is what makes rendering fast.

@@ -52,6 +52,9 @@ var weightedDestinations = map[protoreflect.FullName]bool{
 // (MESH_EXTERNAL) and resolution (NONE).
 var alwaysWritten = map[protoreflect.FullName]map[protoreflect.Name]bool{
 	"istio.networking.v1alpha3.ServiceEntry": {"location": true, "resolution": true},
+	// retries: {attempts: 0} turns Istio's default retries off; "retries: {}"
+	// means the same but does not say so.
+	"istio.networking.v1alpha3.HTTPRetry": {"attempts": true},
 }
 
 // message writes a protobuf message with protojson's field names and value

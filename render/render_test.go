@@ -185,7 +185,7 @@ func normalize(v any, ours bool, depth int) any {
 			if ours && k == "weight" && (x == float64(0) || x == int64(0) || x == 0) {
 				continue
 			}
-			if ours && (k == "location" && x == "MESH_EXTERNAL" || k == "resolution" && x == "NONE") {
+			if ours && (k == "location" && x == "MESH_EXTERNAL" || k == "resolution" && x == "NONE" || k == "attempts" && (x == float64(0) || x == int64(0) || x == 0)) {
 				continue
 			}
 			n := normalize(x, ours, depth+1)

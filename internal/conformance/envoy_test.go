@@ -5,6 +5,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
 )
 
 // want is an Envoy route expected on a proxy: in route configuration rc, for
@@ -154,4 +159,47 @@ func describeTable(t RouteTable) string {
 		out = append(out[:30], "...")
 	}
 	return strings.Join(out, ", ")
+}
+
+// TestEnvoyRetriesOff proves what routing.Rule.Retries documents: nil keeps
+// Istio's two retries, &Retries{} (attempts: 0) leaves Envoy no retry policy.
+func TestEnvoyRetriesOff(t *testing.T) {
+	for _, tc := range []struct {
+		retries *routing.Retries
+		want    string
+	}{
+		{nil, defaultRetries},
+		{&routing.Retries{}, ""},
+		{&routing.Retries{Attempts: 3, RetryOn: []string{"connect-failure"}}, "3 on connect-failure"},
+	} {
+		objs, err := mesh.Build(mesh.App{
+			Namespace: mesh.Namespace{Name: "retries"},
+			Models: []mesh.Model{{
+				Model:   serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1"}}},
+				Traffic: mesh.Traffic{Port: 8501, Rules: []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}, Retries: tc.retries}}},
+			}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream, err := render.YAML(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseBundle("retries", stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sidecar, _, err := EnvoyRoutes(t, b, "retries", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes := sidecar["8501"]["m.retries.svc.cluster.local"]
+		if len(routes) == 0 {
+			t.Fatalf("retries %+v: no route", tc.retries)
+		}
+		if got := routes[0].Retries; got != tc.want {
+			t.Errorf("retries %+v: Envoy retry policy %q, want %q", tc.retries, got, tc.want)
+		}
+	}
 }

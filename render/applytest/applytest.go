@@ -159,3 +159,22 @@ func (c *Cluster) Objects() []*unstructured.Unstructured {
 	}
 	return out
 }
+
+// SetAvailable sets a stored Deployment's status as the Deployment
+// controller would once its pods are ready (or no longer are), for tests of
+// waiting. It reports whether the Deployment exists.
+func (c *Cluster) SetAvailable(namespace, name string, available bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.objects[key(schema.GroupVersionKind{Group: "apps", Kind: "Deployment"}, namespace, name)]
+	if !ok {
+		return false
+	}
+	status := "False"
+	if available {
+		status = "True"
+	}
+	_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Available", "status": status}}, "status", "conditions")
+	_ = unstructured.SetNestedField(u.Object, u.GetGeneration(), "status", "observedGeneration")
+	return true
+}
