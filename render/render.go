@@ -43,8 +43,10 @@ var scheme = func() *runtime.Scheme {
 }()
 
 // SetKinds fills in apiVersion and kind on objects that lack them, for the
-// Kubernetes and Istio types render knows. It returns an error naming the
-// first object whose kind it cannot tell.
+// Kubernetes and Istio types render knows, by setting their TypeMeta. It
+// returns an error naming the first object whose kind it cannot tell. YAML,
+// JSON, WriteDir, Encoder and Apply call it, so they too set a missing
+// TypeMeta on the objects they are given; they change nothing else.
 func SetKinds(objs []Object) error {
 	for i, o := range objs {
 		if o == nil || reflect.ValueOf(o).IsNil() {
