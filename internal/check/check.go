@@ -5,6 +5,7 @@ package check
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,11 +97,7 @@ func Labels(p *field.Path, m map[string]string) field.ErrorList {
 // Sorted orders errors built from a map by field path, so messages do not
 // depend on map iteration order.
 func Sorted(errs field.ErrorList) field.ErrorList {
-	for i := 1; i < len(errs); i++ {
-		for j := i; j > 0 && errs[j].Field < errs[j-1].Field; j-- {
-			errs[j], errs[j-1] = errs[j-1], errs[j]
-		}
-	}
+	slices.SortStableFunc(errs, func(a, b *field.Error) int { return strings.Compare(a.Field, b.Field) })
 	return errs
 }
 

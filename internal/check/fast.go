@@ -1,6 +1,10 @@
 package check
 
-import "k8s.io/apimachinery/pkg/util/validation"
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
 
 // The checks below answer the common case, a valid value, without the
 // regular expressions k8s.io/apimachinery uses, and fall back to it to word
@@ -9,8 +13,10 @@ import "k8s.io/apimachinery/pkg/util/validation"
 
 func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
-func isLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
+// labelChars reports whether s is lowercase alphanumerics and '-', starting
+// and ending alphanumeric: one DNS-1123 label, without the length limit.
+func labelChars(s string) bool {
+	if len(s) == 0 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
 		return false
 	}
 	for i := 1; i < len(s)-1; i++ {
@@ -20,6 +26,8 @@ func isLabel(s string) bool {
 	}
 	return true
 }
+
+func isLabel(s string) bool { return len(s) <= 63 && labelChars(s) }
 
 // DNS1123Label is validation.IsDNS1123Label.
 func DNS1123Label(s string) []string {
@@ -33,19 +41,9 @@ func isSubdomain(s string) bool {
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			part := s[start:i]
-			if len(part) == 0 || !isAlnum(part[0]) || !isAlnum(part[len(part)-1]) {
-				return false
-			}
-			for j := 1; j < len(part)-1; j++ {
-				if c := part[j]; !isAlnum(c) && c != '-' {
-					return false
-				}
-			}
-			start = i + 1
+	for part := range strings.SplitSeq(s, ".") {
+		if !labelChars(part) {
+			return false
 		}
 	}
 	return true
