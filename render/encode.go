@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -747,43 +749,39 @@ func (e *encoder) fastField(f *field, v reflect.Value, indent int, inline, wrote
 		if omit && s == "" {
 			return false
 		}
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, f.key...)
-		e.buf = append(e.buf, ' ')
+		e.fieldKey(f, indent, inline, wrote)
 		e.buf = appendString(e.buf, s)
 	case reflect.Bool:
 		b := v.Bool()
 		if omit && !b {
 			return false
 		}
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, f.key...)
-		if b {
-			e.buf = append(e.buf, " true"...)
-		} else {
-			e.buf = append(e.buf, " false"...)
-		}
+		e.fieldKey(f, indent, inline, wrote)
+		e.buf = strconv.AppendBool(e.buf, b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i := v.Int()
 		if omit && i == 0 {
 			return false
 		}
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, f.key...)
-		e.buf = append(e.buf, ' ')
+		e.fieldKey(f, indent, inline, wrote)
 		e.buf = appendInt(e.buf, i)
 	default: // unsigned
 		u := v.Uint()
 		if omit && u == 0 {
 			return false
 		}
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, f.key...)
-		e.buf = append(e.buf, ' ')
+		e.fieldKey(f, indent, inline, wrote)
 		e.buf = appendUint(e.buf, u)
 	}
 	e.buf = append(e.buf, '\n')
 	return true
+}
+
+// fieldKey writes a scalar field's indent, key and the space before its value.
+func (e *encoder) fieldKey(f *field, indent int, inline, wrote bool) {
+	e.entryIndent(indent, inline, wrote)
+	e.buf = append(e.buf, f.key...)
+	e.buf = append(e.buf, ' ')
 }
 
 // serverMetadata are the metadata fields the API server fills in; they are
@@ -819,11 +817,7 @@ func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, err
 		e.keys = append(e.keys, mapKey{name, it.Value()})
 	}
 	keys := e.keys[base:]
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j].name < keys[j-1].name; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
+	slices.SortFunc(keys, func(a, b mapKey) int { return strings.Compare(a.name, b.name) })
 	defer func() { e.keys = e.keys[:base] }()
 	mark, inline := e.beginMap()
 	wrote := false
@@ -858,11 +852,7 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 		e.pairs = append(e.pairs, kv{k, v})
 	}
 	pairs := e.pairs[base:]
-	for i := 1; i < len(pairs); i++ {
-		for j := i; j > 0 && pairs[j].k < pairs[j-1].k; j-- {
-			pairs[j], pairs[j-1] = pairs[j-1], pairs[j]
-		}
-	}
+	slices.SortFunc(pairs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
 	defer func() { e.pairs = e.pairs[:base] }()
 	mark, inline := e.beginMap()
 	for i := range pairs {
