@@ -22,12 +22,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/dynamicapply"
 )
 
 // ToolsDir is where internal/tools/install.sh puts etcd, kube-apiserver and
@@ -342,29 +344,9 @@ func established(u *unstructured.Unstructured) bool {
 	return false
 }
 
-// Resource returns the dynamic client for an object's kind and namespace.
-func (s *APIServer) Resource(u *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
-	gvk := u.GroupVersionKind()
-	m, err := s.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return nil, err
-	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return s.Dynamic.Resource(m.Resource).Namespace(u.GetNamespace()), nil
-	}
-	return s.Dynamic.Resource(m.Resource), nil
-}
-
 // Apply server-side applies one object with field manager "mlmesh" and
-// strict field validation, and returns the object the server stored.
+// strict field validation, through mlmesh's own dynamic-client adapter, and
+// returns the object the server stored.
 func (s *APIServer) Apply(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	ri, err := s.Resource(u)
-	if err != nil {
-		return nil, err
-	}
-	data, err := u.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: "mlmesh", FieldValidation: "Strict"})
+	return dynamicapply.New(s.Dynamic, s.Mapper).Apply(ctx, u, render.ApplyOptions{FieldManager: render.DefaultFieldManager})
 }
