@@ -44,8 +44,12 @@ type encoder struct {
 	// first entry on the dash's line ("- key: v").
 	dash bool
 	// keys and pairs are scratch space for sorting map entries.
-	keys  []mapKey
-	pairs []kv
+	keys    []mapKey
+	pairs   []kv
+	entries []msgEntry
+	// reflective makes object() take the reflection path instead of the
+	// compiled codecs (codec.go), for the tests that hold one to the other.
+	reflective bool
 }
 
 type kv struct{ k, v string }
@@ -438,7 +442,7 @@ func (e *encoder) valueClass(v reflect.Value, indent int, present bool, cls type
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		return e.structValue(v, indent, present, 0)
+		return e.structValue(v, indent, present, modeValue)
 	case reflect.Map:
 		return e.mapValue(v, indent, present)
 	case reflect.Slice, reflect.Array:
@@ -680,18 +684,37 @@ func (e *encoder) finishMap(mark int, wrote, present bool) bool {
 	return false
 }
 
-// depth 0 is a whole object: its status and server-populated metadata are
-// left out. depth 1 marks metadata.
-func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth int) (bool, error) {
+// structMode says what a struct is to the encoder: a whole object's status
+// is left out, and the server-populated fields of any metadata (an object's,
+// a pod template's).
+type structMode uint8
+
+const (
+	modeValue  structMode = iota // a struct inside an object
+	modeObject                   // a whole object
+	modeMeta                     // a "metadata" struct
+)
+
+// skips reports whether a struct in mode leaves out field f.
+func (m structMode) skips(f *field) bool {
+	return m == modeObject && f.name == "status" || m == modeMeta && f.server
+}
+
+// fieldMode is the mode of the struct held by field f of a struct in mode m.
+func (m structMode) fieldMode(f *field) structMode {
+	if f.name == "metadata" && m != modeMeta {
+		return modeMeta
+	}
+	return modeValue
+}
+
+func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode structMode) (bool, error) {
 	plan := planFor(v.Type())
 	mark, inline := e.beginMap()
 	wrote := false
 	for i := range plan.fields {
 		f := &plan.fields[i]
-		if depth == 0 && f.name == "status" {
-			continue
-		}
-		if depth == 2 && f.server {
+		if mode.skips(f) {
 			continue
 		}
 		var fv reflect.Value
@@ -720,8 +743,8 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, depth i
 		e.buf = append(e.buf, f.key...)
 		var wroteField bool
 		var err error
-		if depth == 0 && f.name == "metadata" && fv.Kind() == reflect.Struct {
-			wroteField, err = e.structValue(fv, indent+2, false, 2)
+		if fm := mode.fieldMode(f); fm != modeValue && fv.Kind() == reflect.Struct {
+			wroteField, err = e.structValue(fv, indent+2, false, fm)
 		} else {
 			wroteField, err = e.valueClass(fv, indent+2, false, f.cls, f.hasCls)
 		}

@@ -121,10 +121,15 @@ func (e *encoder) object(o Object) error {
 	mark := len(e.buf)
 	var ok bool
 	var err error
-	if u, isU := o.(*unstructured.Unstructured); isU {
+	switch u, isU := o.(*unstructured.Unstructured); {
+	case isU:
 		ok, err = e.generic(manifestOf(u.Object), 0, true)
-	} else {
-		ok, err = e.structValue(v.Elem(), 0, true, 0)
+	case v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct:
+		return fmt.Errorf("render: %s: a %T is not a pointer to a struct", describe(o), o)
+	case e.reflective:
+		ok, err = e.structValue(v.Elem(), 0, true, modeObject)
+	default:
+		ok, err = objectCodec(v.Type()).fn(e, v.UnsafePointer(), 0, true)
 	}
 	if err != nil {
 		e.buf = e.buf[:mark]

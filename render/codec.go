@@ -1,0 +1,443 @@
+package render
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Compiled codecs: the encoder's fast path.
+//
+// The first time the encoder meets a Go type it compiles an encFn for it:
+// struct fields become offsets, their omitempty tests and scalar writers are
+// chosen once, and values are then read through pointers instead of through
+// reflect.Value. This is how the fastest Go encoders work (a reflect.Value
+// walk spends most of its time re-deriving what the type already says), and
+// it writes the same bytes as the reflection path in encode.go, which stays
+// as the fallback for what codecs do not compile (interfaces, marshalers,
+// arrays, maps other than map[string]string) and as the reference that
+// TestCodecsMatchReflection holds the codecs to.
+
+// encFn writes the value of one type stored at p, with valueClass's
+// contract: it returns false, having written nothing, when the value is to
+// be left out; present says that an empty map is written as {}.
+type encFn func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error)
+
+// codec is a compiled encFn. Fields refer to codecs by pointer, so that a
+// recursive type can refer to its own codec while it is being compiled.
+type codec struct{ fn encFn }
+
+type codecKey struct {
+	t    reflect.Type
+	mode structMode
+}
+
+var (
+	codecsMu sync.Mutex
+	codecs   atomic.Pointer[map[codecKey]*codec]
+	// building holds the codecs being compiled, under codecsMu.
+	building map[codecKey]*codec
+)
+
+// codecFor returns the compiled codec of values of t in mode, compiling it
+// (and the codecs it needs) on first use.
+func codecFor(t reflect.Type, mode structMode) *codec {
+	k := codecKey{t, mode}
+	if m := codecs.Load(); m != nil {
+		if c, ok := (*m)[k]; ok {
+			return c
+		}
+	}
+	codecsMu.Lock()
+	defer codecsMu.Unlock()
+	building = map[codecKey]*codec{}
+	c := compile(t, mode)
+	old := codecs.Load()
+	next := make(map[codecKey]*codec, len(building)+1)
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	for k, v := range building {
+		if _, ok := next[k]; !ok {
+			next[k] = v
+		}
+	}
+	codecs.Store(&next)
+	building = nil
+	return c
+}
+
+// compile returns t's codec, with codecsMu held.
+func compile(t reflect.Type, mode structMode) *codec {
+	k := codecKey{t, mode}
+	if m := codecs.Load(); m != nil {
+		if c, ok := (*m)[k]; ok {
+			return c
+		}
+	}
+	if c, ok := building[k]; ok {
+		return c // recursive: filled in below before it is called
+	}
+	c := &codec{}
+	building[k] = c
+	c.fn = compileFn(t, mode)
+	return c
+}
+
+// viaReflection is the codec of a type that codecs do not compile: the
+// reflection path writes it.
+func viaReflection(t reflect.Type) encFn {
+	return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
+		return e.value(reflect.NewAt(t, p).Elem(), indent, present)
+	}
+}
+
+func compileFn(t reflect.Type, mode structMode) encFn {
+	switch classOf(t) {
+	case tcQuantity:
+		return func(e *encoder, p unsafe.Pointer, _ int, _ bool) (bool, error) {
+			e.scalarSep()
+			e.buf = appendString(e.buf, (*resource.Quantity)(p).String())
+			return true, nil
+		}
+	case tcIntOrString:
+		return func(e *encoder, p unsafe.Pointer, _ int, _ bool) (bool, error) {
+			is := (*intstr.IntOrString)(p)
+			e.scalarSep()
+			if is.Type == intstr.Int {
+				e.buf = appendInt(e.buf, int64(is.IntVal))
+			} else {
+				e.buf = appendString(e.buf, is.StrVal)
+			}
+			return true, nil
+		}
+	case tcTime, tcMicroTime, tcDuration, tcMarshaler:
+		return viaReflection(t)
+	case tcProtoAddr:
+		mc := messageCodecFor(t)
+		return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
+			return mc.encode(e, p, indent, present, false)
+		}
+	case tcProtoPtr:
+		mc := messageCodecFor(t.Elem())
+		return func(e *encoder, p unsafe.Pointer, indent int, _ bool) (bool, error) {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil {
+				return false, nil
+			}
+			return mc.encode(e, q, indent, true, false)
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		elem := compile(t.Elem(), modeValue)
+		return func(e *encoder, p unsafe.Pointer, indent int, _ bool) (bool, error) {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil {
+				return false, nil
+			}
+			return elem.fn(e, q, indent, true)
+		}
+	case reflect.Struct:
+		return compileStruct(t, mode)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return viaReflection(t)
+		}
+		return compileSlice(t)
+	case reflect.Map:
+		if t == stringMapType {
+			return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
+				m := *(*map[string]string)(p)
+				if len(m) == 0 {
+					e.dash = false
+					if present && m != nil {
+						e.buf = append(e.buf, " {}"...)
+						return true, nil
+					}
+					return false, nil
+				}
+				return e.stringMap(m, indent, present)
+			}
+		}
+		return viaReflection(t)
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		k := t.Kind()
+		return func(e *encoder, p unsafe.Pointer, _ int, _ bool) (bool, error) {
+			e.scalarSep()
+			e.appendScalar(k, p)
+			return true, nil
+		}
+	}
+	return viaReflection(t) // interfaces, arrays, and what the reflection path rejects
+}
+
+// appendScalar appends the scalar of kind k stored at p, as valueClass does.
+func (e *encoder) appendScalar(k reflect.Kind, p unsafe.Pointer) {
+	switch k {
+	case reflect.String:
+		e.buf = appendString(e.buf, *(*string)(p))
+	case reflect.Bool:
+		if *(*bool)(p) {
+			e.buf = append(e.buf, "true"...)
+		} else {
+			e.buf = append(e.buf, "false"...)
+		}
+	case reflect.Float32:
+		e.buf = appendFloat(e.buf, float64(*(*float32)(p)), 32)
+	case reflect.Float64:
+		e.buf = appendFloat(e.buf, *(*float64)(p), 64)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.buf = appendUint(e.buf, loadUint(k, p))
+	default:
+		e.buf = appendInt(e.buf, loadInt(k, p))
+	}
+}
+
+func loadInt(k reflect.Kind, p unsafe.Pointer) int64 {
+	switch k {
+	case reflect.Int:
+		return int64(*(*int)(p))
+	case reflect.Int8:
+		return int64(*(*int8)(p))
+	case reflect.Int16:
+		return int64(*(*int16)(p))
+	case reflect.Int32:
+		return int64(*(*int32)(p))
+	}
+	return *(*int64)(p)
+}
+
+func loadUint(k reflect.Kind, p unsafe.Pointer) uint64 {
+	switch k {
+	case reflect.Uint:
+		return uint64(*(*uint)(p))
+	case reflect.Uint8:
+		return uint64(*(*uint8)(p))
+	case reflect.Uint16:
+		return uint64(*(*uint16)(p))
+	case reflect.Uint32:
+		return uint64(*(*uint32)(p))
+	case reflect.Uintptr:
+		return uint64(*(*uintptr)(p))
+	}
+	return *(*uint64)(p)
+}
+
+type sliceHeader struct {
+	data unsafe.Pointer
+	len  int
+	cap  int
+}
+
+// compileSlice writes a block sequence at indent-2, as listValue does.
+func compileSlice(t reflect.Type) encFn {
+	elem := compile(t.Elem(), modeValue)
+	size := t.Elem().Size()
+	return func(e *encoder, p unsafe.Pointer, indent int, _ bool) (bool, error) {
+		e.dash = false
+		s := (*sliceHeader)(p)
+		if s.len == 0 {
+			return false, nil
+		}
+		e.buf = append(e.buf, '\n')
+		for i := 0; i < s.len; i++ {
+			e.indent(indent - 2)
+			e.buf = append(e.buf, '-')
+			e.dash = true
+			ok, err := elem.fn(e, unsafe.Add(s.data, uintptr(i)*size), indent, true)
+			e.dash = false
+			if err != nil {
+				return false, fmt.Errorf("[%d]: %w", i, err)
+			}
+			if !ok {
+				e.buf = append(e.buf, " null"...)
+			}
+			e.endLine()
+		}
+		e.trimNewline()
+		return true, nil
+	}
+}
+
+// cfield is a struct field of a compiled struct codec.
+type cfield struct {
+	*field
+	// offsets locate the field from the struct: the first from the struct
+	// itself, each next one from the pointer found at the previous (an
+	// embedded pointer on the way).
+	offsets []uintptr
+	typ     reflect.Type
+	kind    reflect.Kind
+	elem    *codec
+}
+
+// locate returns the field's address in the struct at p, or nil when a nil
+// embedded pointer is on the way.
+func (f *cfield) locate(p unsafe.Pointer) unsafe.Pointer {
+	p = unsafe.Add(p, f.offsets[0])
+	for _, off := range f.offsets[1:] {
+		p = *(*unsafe.Pointer)(p)
+		if p == nil {
+			return nil
+		}
+		p = unsafe.Add(p, off)
+	}
+	return p
+}
+
+// isNil reports whether a pointer, map, slice or interface field is nil.
+func (f *cfield) isNil(p unsafe.Pointer) bool {
+	if f.kind == reflect.Slice {
+		return (*sliceHeader)(p).data == nil
+	}
+	return *(*unsafe.Pointer)(p) == nil // a pointer, a map, an interface's type word
+}
+
+// isEmpty is isEmptyJSON for the field at p.
+func (f *cfield) isEmpty(p unsafe.Pointer) bool {
+	switch f.kind {
+	case reflect.Bool:
+		return !*(*bool)(p)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return loadInt(f.kind, p) == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return loadUint(f.kind, p) == 0
+	case reflect.Float32:
+		return *(*float32)(p) == 0
+	case reflect.Float64:
+		return *(*float64)(p) == 0
+	case reflect.String:
+		return len(*(*string)(p)) == 0
+	case reflect.Slice:
+		return (*sliceHeader)(p).len == 0
+	case reflect.Pointer, reflect.Interface:
+		return *(*unsafe.Pointer)(p) == nil
+	case reflect.Map, reflect.Array:
+		return reflect.NewAt(f.typ, p).Elem().Len() == 0
+	}
+	return false
+}
+
+func compileStruct(t reflect.Type, mode structMode) encFn {
+	plan := planFor(t)
+	var fields []cfield
+	for i := range plan.fields {
+		f := &plan.fields[i]
+		if mode.skips(f) {
+			continue
+		}
+		cf := cfield{field: f, offsets: []uintptr{0}}
+		cur := t
+		for j, x := range f.index {
+			sf := cur.Field(x)
+			cf.offsets[len(cf.offsets)-1] += sf.Offset
+			cur = sf.Type
+			if j < len(f.index)-1 && cur.Kind() == reflect.Pointer {
+				cur = cur.Elem()
+				cf.offsets = append(cf.offsets, 0)
+			}
+		}
+		cf.typ, cf.kind = cur, cur.Kind()
+		fm := modeValue
+		if cf.kind == reflect.Struct {
+			fm = mode.fieldMode(f)
+		}
+		if f.fast == reflect.Invalid {
+			cf.elem = compile(cur, fm)
+		}
+		fields = append(fields, cf)
+	}
+	return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
+		mark, inline := e.beginMap()
+		wrote := false
+		for i := range fields {
+			f := &fields[i]
+			fp := p
+			if len(f.offsets) == 1 {
+				fp = unsafe.Add(p, f.offsets[0])
+			} else if fp = f.locate(p); fp == nil {
+				continue
+			}
+			if f.fast != reflect.Invalid {
+				if e.fastFieldAt(f, fp, indent, inline, wrote) {
+					wrote = true
+				}
+				continue
+			}
+			if f.nilable && f.isNil(fp) {
+				continue
+			}
+			if f.omitEmpty && f.isEmpty(fp) || f.omitZero && isZeroValue(reflect.NewAt(f.typ, fp).Elem()) {
+				continue
+			}
+			m := len(e.buf)
+			e.entryIndent(indent, inline, wrote)
+			e.buf = append(e.buf, f.key...)
+			ok, err := f.elem.fn(e, fp, indent+2, false)
+			if err != nil {
+				return false, fmt.Errorf("%s: %w", f.name, err)
+			}
+			if !ok {
+				e.buf = e.buf[:m]
+				continue
+			}
+			e.endLine()
+			wrote = true
+		}
+		return e.finishMap(mark, wrote, present), nil
+	}
+}
+
+// fastFieldAt is fastField for a field read through a pointer.
+func (e *encoder) fastFieldAt(f *cfield, p unsafe.Pointer, indent int, inline, wrote bool) bool {
+	omit := f.omitEmpty || f.omitZero
+	switch f.fast {
+	case reflect.String:
+		s := *(*string)(p)
+		if omit && s == "" {
+			return false
+		}
+		e.fieldKey(f.field, indent, inline, wrote)
+		e.buf = appendString(e.buf, s)
+	case reflect.Bool:
+		b := *(*bool)(p)
+		if omit && !b {
+			return false
+		}
+		e.fieldKey(f.field, indent, inline, wrote)
+		if b {
+			e.buf = append(e.buf, "true"...)
+		} else {
+			e.buf = append(e.buf, "false"...)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i := loadInt(f.fast, p)
+		if omit && i == 0 {
+			return false
+		}
+		e.fieldKey(f.field, indent, inline, wrote)
+		e.buf = appendInt(e.buf, i)
+	default: // unsigned
+		u := loadUint(f.fast, p)
+		if omit && u == 0 {
+			return false
+		}
+		e.fieldKey(f.field, indent, inline, wrote)
+		e.buf = appendUint(e.buf, u)
+	}
+	e.buf = append(e.buf, '\n')
+	return true
+}
+
+// objectCodec returns the codec of a whole object whose pointer type is t.
+func objectCodec(t reflect.Type) *codec { return codecFor(t.Elem(), modeObject) }

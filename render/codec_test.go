@@ -1,0 +1,356 @@
+package render
+
+import (
+	"math"
+	"math/rand"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// filler fills values at random: Go structs by reflection, protobuf
+// messages through their descriptors, with the strings and numbers that
+// an encoder gets wrong (YAML-ambiguous strings, zeros, -0, unknown enum
+// numbers, empty and nil maps and lists).
+type filler struct {
+	r *rand.Rand
+}
+
+var fillStrings = append([]string{"", "x", "v2", "model-7"}, scalarCases...)
+
+func (f *filler) str() string {
+	if f.r.Intn(3) == 0 {
+		return "s" + strconv.Itoa(f.r.Intn(100))
+	}
+	return fillStrings[f.r.Intn(len(fillStrings))]
+}
+
+func (f *filler) num() int64 {
+	switch f.r.Intn(4) {
+	case 0:
+		return 0
+	case 1:
+		return f.r.Int63n(200) - 100
+	case 2:
+		return f.r.Int63()
+	}
+	return -f.r.Int63()
+}
+
+func (f *filler) float() float64 {
+	switch f.r.Intn(5) {
+	case 0:
+		return 0
+	case 1:
+		return math.Copysign(0, -1)
+	case 2:
+		return float64(f.r.Intn(100))
+	case 3:
+		return f.r.NormFloat64() * 1e10
+	}
+	return f.r.Float64()
+}
+
+var quantities = []string{"0", "1", "500m", "2Gi", "1.5", "100M", "1e3", "-1", "12345678901234"}
+
+// fill sets v (settable) to a random value, depth bounding recursion.
+func (f *filler) fill(v reflect.Value, depth int) {
+	t := v.Type()
+	switch t {
+	case quantityType:
+		v.Set(reflect.ValueOf(resource.MustParse(quantities[f.r.Intn(len(quantities))])))
+		return
+	case intOrStringType:
+		if f.r.Intn(2) == 0 {
+			v.Set(reflect.ValueOf(intstr.FromInt32(int32(f.num()))))
+		} else {
+			v.Set(reflect.ValueOf(intstr.FromString(f.str())))
+		}
+		return
+	case timeType:
+		if f.r.Intn(2) == 0 {
+			v.Set(reflect.ValueOf(metav1.Unix(f.r.Int63n(2e9), 0)))
+		}
+		return
+	case microTimeType:
+		if f.r.Intn(2) == 0 {
+			v.Set(reflect.ValueOf(metav1.NewMicroTime(time.Unix(f.r.Int63n(2e9), f.r.Int63n(1e9)))))
+		}
+		return
+	case durationType:
+		v.Set(reflect.ValueOf(metav1.Duration{Duration: time.Duration(f.num())}))
+		return
+	}
+	if reflect.PointerTo(t).Implements(protoMessageType) && t.Kind() == reflect.Struct {
+		f.message(v.Addr().Interface().(proto.Message).ProtoReflect(), depth)
+		return
+	}
+	if classOf(t) == tcMarshaler {
+		return // RawExtension and friends: left zero
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		if depth > 6 || f.r.Intn(3) == 0 {
+			return
+		}
+		p := reflect.New(t.Elem())
+		f.fill(p.Elem(), depth+1)
+		v.Set(p)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).IsExported() && f.r.Intn(4) != 0 {
+				f.fill(v.Field(i), depth+1)
+			}
+		}
+	case reflect.Slice:
+		if depth > 6 {
+			return
+		}
+		n := f.r.Intn(4)
+		if n == 0 && f.r.Intn(2) == 0 {
+			v.Set(reflect.MakeSlice(t, 0, 0)) // empty, not nil
+			return
+		}
+		s := reflect.MakeSlice(t, n, n)
+		for i := 0; i < n; i++ {
+			f.fill(s.Index(i), depth+1)
+		}
+		v.Set(s)
+	case reflect.Map:
+		if depth > 6 {
+			return
+		}
+		n := f.r.Intn(4)
+		m := reflect.MakeMapWithSize(t, n)
+		for i := 0; i < n; i++ {
+			k := reflect.New(t.Key()).Elem()
+			f.fill(k, depth+1)
+			e := reflect.New(t.Elem()).Elem()
+			f.fill(e, depth+1)
+			m.SetMapIndex(k, e)
+		}
+		if n > 0 || f.r.Intn(2) == 0 {
+			v.Set(m)
+		}
+	case reflect.String:
+		v.SetString(f.str())
+	case reflect.Bool:
+		v.SetBool(f.r.Intn(2) == 0)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(f.num() >> (64 - t.Bits()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(f.num()) >> (64 - t.Bits()))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(f.float())
+	}
+}
+
+// message sets random fields of m: each field at most once, one member of
+// each oneof, lists and maps of up to three entries.
+func (f *filler) message(m protoreflect.Message, depth int) {
+	fds := m.Descriptor().Fields()
+	for i := 0; i < fds.Len(); i++ {
+		fd := fds.Get(i)
+		if f.r.Intn(3) == 0 || depth > 8 && isMessage(fd) {
+			continue
+		}
+		switch {
+		case fd.IsList():
+			l := m.Mutable(fd).List()
+			for n := f.r.Intn(4); n > 0; n-- {
+				if isMessage(fd) {
+					e := l.NewElement()
+					f.message(e.Message(), depth+1)
+					l.Append(e)
+				} else {
+					l.Append(f.scalar(fd))
+				}
+			}
+		case fd.IsMap():
+			mp := m.Mutable(fd).Map()
+			for n := f.r.Intn(4); n > 0; n-- {
+				k := f.scalar(fd.MapKey()).MapKey()
+				if isMessage(fd.MapValue()) {
+					e := mp.NewValue()
+					f.message(e.Message(), depth+1)
+					mp.Set(k, e)
+				} else {
+					mp.Set(k, f.scalar(fd.MapValue()))
+				}
+			}
+		case isMessage(fd):
+			f.message(m.Mutable(fd).Message(), depth+1)
+		default:
+			m.Set(fd, f.scalar(fd))
+		}
+	}
+}
+
+func (f *filler) scalar(fd protoreflect.FieldDescriptor) protoreflect.Value {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(f.r.Intn(2) == 0)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(int32(f.num() >> 32))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(uint32(f.num()))
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(f.num())
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(uint64(f.num()))
+	case protoreflect.FloatKind:
+		return protoreflect.ValueOfFloat32(float32(f.float()))
+	case protoreflect.DoubleKind:
+		return protoreflect.ValueOfFloat64(f.float())
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(f.str())
+	case protoreflect.BytesKind:
+		return protoreflect.ValueOfBytes([]byte(f.str()))
+	case protoreflect.EnumKind:
+		vals := fd.Enum().Values()
+		if f.r.Intn(5) == 0 {
+			return protoreflect.ValueOfEnum(protoreflect.EnumNumber(f.r.Intn(1000) + 100)) // unknown: written as a number
+		}
+		return protoreflect.ValueOfEnum(vals.Get(f.r.Intn(vals.Len())).Number())
+	}
+	panic("filler: kind " + fd.Kind().String())
+}
+
+// TestCodecsMatchReflection holds the compiled codecs to the reflection
+// path they replace on the hot path: every type render knows, filled at
+// random many times, must give the same bytes (or the same error) both
+// ways. MLMESH_SEED picks the seed; the default is fixed so that a failure
+// reproduces.
+func TestCodecsMatchReflection(t *testing.T) {
+	seed := int64(20261122)
+	if s := os.Getenv("MLMESH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("MLMESH_SEED=%q: %v", s, err)
+		}
+	}
+	f := &filler{r: rand.New(rand.NewSource(seed))}
+	kinds := scheme.AllKnownTypes()
+	var names []string
+	for gvk := range kinds {
+		names = append(names, gvk.String())
+	}
+	sort.Strings(names)
+	byName := map[string]reflect.Type{}
+	for gvk, typ := range kinds {
+		byName[gvk.String()] = typ
+	}
+	rounds := 40
+	if testing.Short() {
+		rounds = 5
+	}
+	compared, bytesCompared := 0, 0
+	for _, name := range names {
+		typ := byName[name]
+		for round := 0; round < rounds; round++ {
+			v := reflect.New(typ)
+			f.fill(v.Elem(), 0)
+			o, ok := v.Interface().(Object)
+			if !ok {
+				continue // List types and options: not objects
+			}
+			fast, reflective := encoder{}, encoder{reflective: true}
+			errFast := fast.object(o)
+			errRefl := reflective.object(o)
+			if (errFast == nil) != (errRefl == nil) || errFast != nil && errFast.Error() != errRefl.Error() {
+				t.Fatalf("%s round %d (seed %d): compiled error %v, reflection error %v", name, round, seed, errFast, errRefl)
+			}
+			if string(fast.buf) != string(reflective.buf) {
+				t.Fatalf("%s round %d (seed %d): compiled and reflection paths differ:\n%s", name, round, seed,
+					diffLines(string(reflective.buf), string(fast.buf)))
+			}
+			compared++
+			bytesCompared += len(fast.buf)
+		}
+	}
+	if compared < 100 {
+		t.Fatalf("compared only %d objects", compared)
+	}
+	t.Logf("%d objects of %d types, %d bytes, identical both ways (seed %d)", compared, len(names), bytesCompared, seed)
+}
+
+// diffLines shows the first differing line of a and b with its neighbours.
+func diffLines(a, b string) string {
+	al, bl := splitLines(a), splitLines(b)
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		if i >= len(al) || i >= len(bl) || al[i] != bl[i] {
+			lo := max(0, i-5)
+			out := ""
+			for j := lo; j < i+3; j++ {
+				if j < len(al) {
+					out += "  reflection: " + al[j] + "\n"
+				}
+				if j < len(bl) {
+					out += "  compiled:   " + bl[j] + "\n"
+				}
+			}
+			return out
+		}
+	}
+	return ""
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
+
+// widget is a custom resource whose spec holds a condition with a "status"
+// field: only the object's own status is left out.
+type widget struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              widgetSpec `json:"spec"`
+	Status            widgetSpec `json:"status,omitempty"`
+}
+
+type widgetSpec struct {
+	Wanted metav1.Condition `json:"wanted"`
+}
+
+func (w *widget) DeepCopyObject() runtime.Object { c := *w; return &c }
+
+func TestOnlyTheObjectsStatusIsLeftOut(t *testing.T) {
+	w := &widget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "example.com/v1", Kind: "Widget"},
+		ObjectMeta: metav1.ObjectMeta{Name: "w", ResourceVersion: "7"},
+		Spec:       widgetSpec{Wanted: metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue}},
+		Status:     widgetSpec{Wanted: metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse}},
+	}
+	want := "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  wanted:\n    message: \"\"\n    reason: \"\"\n    status: \"True\"\n    type: Ready\n"
+	for _, reflective := range []bool{false, true} {
+		e := encoder{reflective: reflective}
+		if err := e.object(w); err != nil {
+			t.Fatal(err)
+		}
+		if string(e.buf) != want {
+			t.Errorf("reflective=%v:\n%s\nwant\n%s", reflective, e.buf, want)
+		}
+	}
+}
