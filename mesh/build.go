@@ -51,6 +51,9 @@ type plan struct {
 	checkedRoutes  []routing.Checked
 	checkedIngress []routing.Checked
 	checkedFronts  []routing.Checked
+
+	// modelIndex maps a model's name to its first index in App.Models.
+	modelIndex map[string]int
 }
 
 type ingressRoute struct {
@@ -68,6 +71,7 @@ type item struct {
 	kind      string
 	src       source
 	i, k      int // indices into the plan's slices, by source
+	seq       int // order of creation, the last sort key
 }
 
 type source uint8
@@ -255,23 +259,29 @@ func (a App) plan() (*plan, field.ErrorList) {
 		p.egress = append(p.egress, e)
 	}
 
-	modelIndex := map[string]int{}
+	// Paths of models are made only for errors: a large App has many models.
+	modelPath := func(i int) *field.Path { return field.NewPath("models").Index(i) }
+	modelIndex := make(map[string]int, len(a.Models))
+	p.modelIndex = modelIndex
+	p.models = make([]serving.Model, 0, len(a.Models))
+	p.checkedModels = make([]serving.Checked, 0, len(a.Models))
 	for i, m := range a.Models {
-		mp := field.NewPath("models").Index(i)
 		sm := m.Model
 		if sm.Namespace == "" {
 			sm.Namespace = p.ns
 		} else if sm.Namespace != p.ns {
-			errs = append(errs, field.Invalid(mp.Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
+			errs = append(errs, field.Invalid(modelPath(i).Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
 		}
 		if sm.Sidecar == serving.SidecarDefault && a.Namespace.Injection == InjectPods {
 			sm.Sidecar = serving.SidecarInject
 		}
 		c, err := sm.Check()
-		errs = append(errs, fielderr.Reroot(mp, err)...)
+		if err != nil {
+			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
+		}
 		p.checkedModels = append(p.checkedModels, c)
 		if prev, dup := modelIndex[m.Name]; dup {
-			errs = append(errs, field.Duplicate(mp.Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
+			errs = append(errs, field.Duplicate(modelPath(i).Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
 		} else if m.Name != "" {
 			modelIndex[m.Name] = i
 		}
@@ -279,20 +289,19 @@ func (a App) plan() (*plan, field.ErrorList) {
 	}
 
 	// Routes come second: they refer to models by name.
+	p.routes = make([]routing.Spec, 0, len(a.Models))
 	for i, m := range a.Models {
-		mp := field.NewPath("models").Index(i)
-		tp := mp.Child("traffic")
 		spec := p.routeSpec(m, i)
 		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
-			errs = append(errs, field.Required(tp.Child("rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
+			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
-		errs = append(errs, p.checkDestinations(tp, spec, modelIndex)...)
+		errs = append(errs, p.checkDestinations(i, spec)...)
 		p.routes = append(p.routes, spec)
 
 		if m.Expose == nil {
 			continue
 		}
-		xp := mp.Child("expose")
+		xp := modelPath(i).Child("expose")
 		gi, ok := gwIndex[m.Expose.Gateway]
 		if !ok {
 			names := make([]string, 0, len(gwIndex))
@@ -357,9 +366,12 @@ func (a App) plan() (*plan, field.ErrorList) {
 	errs = append(errs, p.uniqueGatewayHosts()...)
 
 	// Check the route specs once, now that exposure has bound them.
+	p.checkedRoutes = make([]routing.Checked, 0, len(p.routes))
 	for i, spec := range p.routes {
 		c, err := spec.Check()
-		errs = append(errs, routeErrors(field.NewPath("models").Index(i).Child("traffic"), err)...)
+		if err != nil {
+			errs = append(errs, routeErrors(modelPath(i).Child("traffic"), err)...)
+		}
 		p.checkedRoutes = append(p.checkedRoutes, c)
 	}
 	for _, ir := range p.ingress {
@@ -605,68 +617,86 @@ func routedPorts(m Model) []uint32 {
 }
 
 // qualify turns a destination host naming a model of the App by a short
-// name into that model's FQDN.
+// name (model, model.namespace or model.namespace.svc) into that model's
+// FQDN.
 func (p *plan) qualify(h string) string {
 	if h == "" {
 		return ""
 	}
-	for _, m := range p.app.Models {
-		if h == m.Name || h == m.Name+"."+p.ns || h == m.Name+"."+p.ns+".svc" {
-			return ServiceHost(m.Name, p.ns)
-		}
+	name := h
+	if n, ok := strings.CutSuffix(h, "."+p.ns+".svc"); ok {
+		name = n
+	} else if n, ok := strings.CutSuffix(h, "."+p.ns); ok {
+		name = n
+	}
+	if _, ok := p.modelIndex[name]; ok {
+		return ServiceHost(name, p.ns)
 	}
 	return h
+}
+
+// modelOfHost returns the index of the model whose Service host is h.
+func (p *plan) modelOfHost(h string) (int, bool) {
+	name, ok := strings.CutSuffix(h, "."+p.ns+".svc.cluster.local")
+	if !ok {
+		return 0, false
+	}
+	i, ok := p.modelIndex[name]
+	return i, ok
 }
 
 // checkDestinations checks that every destination host is a model or an
 // egress host of the App and that the subsets it names are versions of
 // that model.
-func (p *plan) checkDestinations(tp *field.Path, spec routing.Spec, modelIndex map[string]int) field.ErrorList {
+func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
 	var errs field.ErrorList
-	checkOne := func(dp *field.Path, host, subset string) {
+	checkOne := func(dp func() *field.Path, host, subset string) {
 		if host == "" || host == spec.Host {
 			return // routing checks its own subsets
 		}
-		for _, m := range p.app.Models {
-			if host == ServiceHost(m.Name, p.ns) {
-				if subset != "" && !m.HasVersion(subset) {
-					fe := field.NotFound(dp.Child("subset"), subset)
-					fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
-					errs = append(errs, fe)
-				}
-				return
+		if mi, ok := p.modelOfHost(host); ok {
+			m := p.app.Models[mi]
+			if subset != "" && !m.HasVersion(subset) {
+				fe := field.NotFound(dp().Child("subset"), subset)
+				fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
+				errs = append(errs, fe)
 			}
+			return
 		}
 		for _, e := range p.egress {
 			for _, eh := range e.Hosts {
 				if eh == host {
 					if subset != "" {
-						errs = append(errs, field.Invalid(dp.Child("subset"), subset, "an external host has no subsets"))
+						errs = append(errs, field.Invalid(dp().Child("subset"), subset, "an external host has no subsets"))
 					}
 					return
 				}
 			}
 		}
-		fe := field.NotFound(dp.Child("host"), host)
+		fe := field.NotFound(dp().Child("host"), host)
 		fe.Detail = "not a model or an egress host of this App"
 		errs = append(errs, fe)
 	}
 	for i, r := range spec.Rules {
-		rp := tp.Child("rules").Index(i)
 		for k, d := range r.Split {
-			checkOne(rp.Child("split").Index(k), d.Host, d.Subset)
+			checkOne(func() *field.Path { return destPath(model, i, "split", k) }, d.Host, d.Subset)
 		}
 		for k, m := range r.Mirror {
-			checkOne(rp.Child("mirror").Index(k), m.Host, m.Subset)
+			checkOne(func() *field.Path { return destPath(model, i, "mirror", k) }, m.Host, m.Subset)
 		}
 	}
 	return errs
 }
 
+// destPath is the path of a destination of a model's traffic rule.
+func destPath(model, rule int, list string, k int) *field.Path {
+	return field.NewPath("models").Index(model).Child("traffic", "rules").Index(rule).Child(list).Index(k)
+}
+
 func (p *plan) items() ([]item, field.ErrorList) {
 	items := make([]item, 0, 2+len(p.egress)+4*len(p.checkedModels)+2*len(p.models)+len(p.fronts)+len(p.gateways))
 	add := func(kind string, namespace, name string, src source, i, k int) {
-		items = append(items, item{rank: kindRank[kind], namespace: namespace, name: name, kind: kind, src: src, i: i, k: k})
+		items = append(items, item{rank: kindRank[kind], namespace: namespace, name: name, kind: kind, src: src, i: i, k: k, seq: len(items)})
 	}
 	var errs field.ErrorList
 	if !p.app.Namespace.Existing {
@@ -689,7 +719,7 @@ func (p *plan) items() ([]item, field.ErrorList) {
 			add("Deployment", m.Namespace, serving.DeploymentName(m.Name, v.Name), srcDeployment, i, k)
 		}
 		spec := p.checkedRoutes[i].Spec()
-		errs = append(errs, subsetsSelectOneVersion(field.NewPath("models").Index(i).Child("versions"), spec, m)...)
+		errs = append(errs, subsetsSelectOneVersion(i, spec, m)...)
 		add("DestinationRule", p.ns, spec.Name, srcModelRule, i, 0)
 		add("VirtualService", p.ns, spec.Name, srcModelRoute, i, 0)
 	}
@@ -702,14 +732,19 @@ func (p *plan) items() ([]item, field.ErrorList) {
 	for i, g := range p.gateways {
 		add("Gateway", g.Namespace, g.Name, srcGateway, i, 0)
 	}
-	slices.SortStableFunc(items, func(x, y item) int {
+	// seq breaks ties (two objects of one name, reported below), so the
+	// faster unstable sort gives a stable sort's order.
+	slices.SortFunc(items, func(x, y item) int {
 		if x.rank != y.rank {
 			return cmp.Compare(x.rank, y.rank)
 		}
 		if c := strings.Compare(x.namespace, y.namespace); c != 0 {
 			return c
 		}
-		return strings.Compare(x.name, y.name)
+		if c := strings.Compare(x.name, y.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.seq, y.seq)
 	})
 	errs = append(errs, p.uniqueObjects(items)...)
 	// The checked copies are all that building needs: let the unchecked
@@ -736,7 +771,7 @@ var kindRank = func() map[string]int {
 // DestinationRule selects, among the pods its Service selects, those of
 // exactly one Deployment. It compares the labels the builders put on the
 // objects (serving.PodLabels, the Service selector, the subset labels).
-func subsetsSelectOneVersion(path *field.Path, spec routing.Spec, m serving.Model) field.ErrorList {
+func subsetsSelectOneVersion(model int, spec routing.Spec, m serving.Model) field.ErrorList {
 	var errs field.ErrorList
 	svcSel := map[string]string{labels.App: m.Name}
 	pods := make([]map[string]string, len(m.Versions))
@@ -755,7 +790,7 @@ func subsetsSelectOneVersion(path *field.Path, spec routing.Spec, m serving.Mode
 			}
 		}
 		if len(matched) != 1 {
-			errs = append(errs, field.Invalid(path.Index(i), sub.Name,
+			errs = append(errs, field.Invalid(field.NewPath("models").Index(model).Child("versions").Index(i), sub.Name,
 				fmt.Sprintf("subset %q selects the pods of %d Deployments (%s), want exactly 1", sub.Name, len(matched), strings.Join(matched, ", "))))
 		}
 	}
@@ -776,14 +811,16 @@ func selects(selector, labels map[string]string) bool {
 // spec element of the second.
 func (p *plan) uniqueObjects(items []item) field.ErrorList {
 	var errs field.ErrorList
-	seen := make(map[string]int, len(items))
+	type identity struct{ kind, namespace, name string }
+	seen := make(map[identity]int, len(items))
 	for i := range items {
 		it := &items[i]
-		k := it.kind + " " + it.namespace + "/" + it.name
-		if it.namespace == "" {
-			k = it.kind + " " + it.name
-		}
-		if prev, dup := seen[k]; dup {
+		id := identity{it.kind, it.namespace, it.name}
+		if prev, dup := seen[id]; dup {
+			k := it.kind + " " + it.namespace + "/" + it.name
+			if it.namespace == "" {
+				k = it.kind + " " + it.name
+			}
 			// Report at the later spec element, naming the earlier one.
 			a, b := p.from(&items[prev]), p.from(it)
 			if b.String() < a.String() {
@@ -792,7 +829,7 @@ func (p *plan) uniqueObjects(items []item) field.ErrorList {
 			errs = append(errs, field.Invalid(b, field.OmitValueType{}, fmt.Sprintf("builds %s, which %s builds too", k, a)))
 			continue
 		}
-		seen[k] = i
+		seen[id] = i
 	}
 	return errs
 }
