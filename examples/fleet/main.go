@@ -46,7 +46,21 @@ func Fleet(n int) mesh.App {
 		}},
 		Models: make([]mesh.Model, n),
 	}
+	// What every model shares is made once, as a user writing a fleet
+	// would: mlmesh copies what it changes and never writes to its input.
 	rt := serving.TFServing()
+	traffic := mesh.Traffic{
+		Port: 8501,
+		Rules: []routing.Rule{
+			{
+				Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-model-version": routing.Exact("v2")}}},
+				Split: []routing.Destination{{Subset: "v2"}},
+			},
+			{Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v2", Weight: 10}}},
+		},
+		Policy: &routing.TrafficPolicy{TLS: routing.TLSIstioMutual},
+	}
+	expose := &mesh.Expose{Gateway: "models-gateway"}
 	for i := range app.Models {
 		name := "model-" + strconv.Itoa(i)
 		app.Models[i] = mesh.Model{
@@ -59,18 +73,8 @@ func Fleet(n int) mesh.App {
 					{Name: "v2", ModelURI: "s3://models/" + name + "/2", Replicas: &one, Resources: corev1.ResourceRequirements{Requests: requests}},
 				},
 			},
-			Traffic: mesh.Traffic{
-				Port: 8501,
-				Rules: []routing.Rule{
-					{
-						Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-model-version": routing.Exact("v2")}}},
-						Split: []routing.Destination{{Subset: "v2"}},
-					},
-					{Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v2", Weight: 10}}},
-				},
-				Policy: &routing.TrafficPolicy{TLS: routing.TLSIstioMutual},
-			},
-			Expose: &mesh.Expose{Gateway: "models-gateway"},
+			Traffic: traffic,
+			Expose:  expose,
 		}
 	}
 	return app

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -46,5 +48,27 @@ func TestStreamEqualsBuild(t *testing.T) {
 	}
 	if !bytes.Equal(want, got.Bytes()) {
 		t.Error("the streamed fleet differs from render.YAML(mesh.Build(...))")
+	}
+}
+
+// TestInputUntouched: Fleet shares one Traffic and Expose between models,
+// which is sound only because building and rendering never write to the
+// App they are given.
+func TestInputUntouched(t *testing.T) {
+	app, pristine := Fleet(20), Fleet(20)
+	if _, err := mesh.Build(app); err != nil {
+		t.Fatal(err)
+	}
+	if err := mesh.Render(io.Discard, app); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []mesh.App{app, pristine} {
+		for i := range a.Models {
+			rt := &a.Models[i].Runtime
+			rt.Args, rt.ReadinessPath = nil, nil // funcs: never DeepEqual
+		}
+	}
+	if !reflect.DeepEqual(app, pristine) {
+		t.Error("building or rendering changed the App")
 	}
 }
