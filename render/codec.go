@@ -269,16 +269,22 @@ func compileSlice(t reflect.Type) encFn {
 	}
 }
 
-// cfield is a struct field of a compiled struct codec.
+// cfield is a struct field of a compiled struct codec, its field's plan
+// copied in so that the loop over fields follows no pointers.
 type cfield struct {
-	*field
-	// offsets locate the field from the struct: the first from the struct
-	// itself, each next one from the pointer found at the previous (an
-	// embedded pointer on the way).
+	offset uintptr // from the struct, when offsets is nil
+	key    []byte
+	fast   reflect.Kind
+	kind   reflect.Kind
+	// omitEmpty, omitZero and nilable are the field's.
+	omitEmpty, omitZero, nilable bool
+	elem                         *codec
+	// offsets, when set, locate the field from the struct: the first from
+	// the struct itself, each next one from the pointer found at the
+	// previous (an embedded pointer on the way).
 	offsets []uintptr
 	typ     reflect.Type
-	kind    reflect.Kind
-	elem    *codec
+	name    string
 }
 
 // locate returns the field's address in the struct at p, or nil when a nil
@@ -336,16 +342,22 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 		if mode.skips(f) {
 			continue
 		}
-		cf := cfield{field: f, offsets: []uintptr{0}}
+		cf := cfield{key: f.key, fast: f.fast, omitEmpty: f.omitEmpty, omitZero: f.omitZero, nilable: f.nilable, name: f.name}
+		offsets := []uintptr{0}
 		cur := t
 		for j, x := range f.index {
 			sf := cur.Field(x)
-			cf.offsets[len(cf.offsets)-1] += sf.Offset
+			offsets[len(offsets)-1] += sf.Offset
 			cur = sf.Type
 			if j < len(f.index)-1 && cur.Kind() == reflect.Pointer {
 				cur = cur.Elem()
-				cf.offsets = append(cf.offsets, 0)
+				offsets = append(offsets, 0)
 			}
+		}
+		if len(offsets) == 1 {
+			cf.offset = offsets[0]
+		} else {
+			cf.offsets = offsets
 		}
 		cf.typ, cf.kind = cur, cur.Kind()
 		fm := modeValue
@@ -362,11 +374,11 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 		wrote := false
 		for i := range fields {
 			f := &fields[i]
-			fp := p
-			if len(f.offsets) == 1 {
-				fp = unsafe.Add(p, f.offsets[0])
-			} else if fp = f.locate(p); fp == nil {
-				continue
+			fp := unsafe.Add(p, f.offset)
+			if f.offsets != nil {
+				if fp = f.locate(p); fp == nil {
+					continue
+				}
 			}
 			if f.fast != reflect.Invalid {
 				if e.fastFieldAt(f, fp, indent, inline, wrote) {
@@ -407,14 +419,14 @@ func (e *encoder) fastFieldAt(f *cfield, p unsafe.Pointer, indent int, inline, w
 		if omit && s == "" {
 			return false
 		}
-		e.fieldKey(f.field, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = appendString(e.buf, s)
 	case reflect.Bool:
 		b := *(*bool)(p)
 		if omit && !b {
 			return false
 		}
-		e.fieldKey(f.field, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		if b {
 			e.buf = append(e.buf, "true"...)
 		} else {
@@ -425,14 +437,14 @@ func (e *encoder) fastFieldAt(f *cfield, p unsafe.Pointer, indent int, inline, w
 		if omit && i == 0 {
 			return false
 		}
-		e.fieldKey(f.field, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = appendInt(e.buf, i)
 	default: // unsigned
 		u := loadUint(f.fast, p)
 		if omit && u == 0 {
 			return false
 		}
-		e.fieldKey(f.field, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = appendUint(e.buf, u)
 	}
 	e.buf = append(e.buf, '\n')

@@ -338,12 +338,14 @@ func isZeroValue(v reflect.Value) bool {
 	return v.IsZero()
 }
 
+const spaces = "                                                                " // 64
+
 // indent appends n spaces.
 func (e *encoder) indent(n int) {
-	for ; n >= 8; n -= 8 {
-		e.buf = append(e.buf, "        "...)
+	for ; n > len(spaces); n -= len(spaces) {
+		e.buf = append(e.buf, spaces...)
 	}
-	e.buf = append(e.buf, "        "[:n]...)
+	e.buf = append(e.buf, spaces[:n]...)
 }
 
 // Every "write" method below writes one value that follows a key (or a
@@ -771,28 +773,28 @@ func (e *encoder) fastField(f *field, v reflect.Value, indent int, inline, wrote
 		if omit && s == "" {
 			return false
 		}
-		e.fieldKey(f, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = appendString(e.buf, s)
 	case reflect.Bool:
 		b := v.Bool()
 		if omit && !b {
 			return false
 		}
-		e.fieldKey(f, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = strconv.AppendBool(e.buf, b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i := v.Int()
 		if omit && i == 0 {
 			return false
 		}
-		e.fieldKey(f, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = appendInt(e.buf, i)
 	default: // unsigned
 		u := v.Uint()
 		if omit && u == 0 {
 			return false
 		}
-		e.fieldKey(f, indent, inline, wrote)
+		e.fieldKey(f.key, indent, inline, wrote)
 		e.buf = appendUint(e.buf, u)
 	}
 	e.buf = append(e.buf, '\n')
@@ -800,9 +802,9 @@ func (e *encoder) fastField(f *field, v reflect.Value, indent int, inline, wrote
 }
 
 // fieldKey writes a scalar field's indent, key and the space before its value.
-func (e *encoder) fieldKey(f *field, indent int, inline, wrote bool) {
+func (e *encoder) fieldKey(key []byte, indent int, inline, wrote bool) {
 	e.entryIndent(indent, inline, wrote)
-	e.buf = append(e.buf, f.key...)
+	e.buf = append(e.buf, key...)
 	e.buf = append(e.buf, ' ')
 }
 

@@ -17,6 +17,30 @@ func appendString(b []byte, s string) []byte {
 	return appendQuoted(b, s)
 }
 
+// Character classes of plain scalars, for plainSafe.
+const (
+	plainAny    = 1 // may appear anywhere: letters, digits, - _ . /
+	plainInner  = 2 // may appear after the first character: * + = ( ) $ ^ ; ,
+	plainInside = 3 // may appear inside, neither first nor last: ':'
+)
+
+var plainClass = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = plainAny, plainAny
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = plainAny
+	}
+	for _, c := range "-_./" {
+		t[c] = plainAny
+	}
+	for _, c := range "*+=()$^;," {
+		t[c] = plainInner
+	}
+	t[':'] = plainInside
+	return t
+}()
+
 // plainSafe reports whether s can be written as a plain scalar: only
 // characters that carry no YAML syntax, not starting with an indicator, and
 // not resolvable as a bool, null, number or timestamp.
@@ -24,21 +48,12 @@ func plainSafe(s string) bool {
 	if s == "" {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-' || c == '_' || c == '.' || c == '/':
-		case c == '*' || c == '+' || c == '=' || c == '(' || c == ')' || c == '$' || c == '^' || c == ';' || c == ',':
-			if i == 0 {
-				return false
-			}
-		case c == ':':
-			// "a:b" is plain, "a: b" and a trailing ':' are not; URLs are common.
-			if i == 0 || i == len(s)-1 {
-				return false
-			}
-		default:
+	// "a:b" is plain, "a: b" and a trailing ':' are not; URLs are common.
+	if plainClass[s[0]] != plainAny || plainClass[s[len(s)-1]] == plainInside {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if plainClass[s[i]] == 0 {
 			return false
 		}
 	}
