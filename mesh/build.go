@@ -65,13 +65,12 @@ type ingressRoute struct {
 // source and indices), which says both how to build it and, for error
 // messages, which spec element it derives from.
 type item struct {
-	rank      int
 	namespace string
 	name      string
-	kind      string
+	i, k      int32 // indices into the plan's slices, by source
+	seq       int32 // order of creation, the last sort key
+	rank      uint8
 	src       source
-	i, k      int // indices into the plan's slices, by source
-	seq       int // order of creation, the last sort key
 }
 
 type source uint8
@@ -90,25 +89,47 @@ const (
 	srcGateway      // i: gateway
 )
 
+// kind returns the kind of object a source builds.
+func (s source) kind() string {
+	switch s {
+	case srcNamespace:
+		return "Namespace"
+	case srcPeerAuth:
+		return "PeerAuthentication"
+	case srcServiceEntry:
+		return "ServiceEntry"
+	case srcEgressRule, srcModelRule:
+		return "DestinationRule"
+	case srcService:
+		return "Service"
+	case srcDeployment:
+		return "Deployment"
+	case srcGateway:
+		return "Gateway"
+	}
+	return "VirtualService"
+}
+
 // from returns the spec element the item derives from.
 func (p *plan) from(it *item) *field.Path {
+	i, k := int(it.i), int(it.k)
 	switch it.src {
 	case srcNamespace:
 		return field.NewPath("namespace")
 	case srcPeerAuth:
 		return field.NewPath("namespace", "mtls")
 	case srcServiceEntry, srcEgressRule:
-		return field.NewPath("egress").Index(it.i)
+		return field.NewPath("egress").Index(i)
 	case srcDeployment:
-		return field.NewPath("models").Index(it.i).Child("versions").Index(it.k).Child("name")
+		return field.NewPath("models").Index(i).Child("versions").Index(k).Child("name")
 	case srcIngressRoute:
-		return field.NewPath("models").Index(p.ingress[it.i].model).Child("expose")
+		return field.NewPath("models").Index(p.ingress[i].model).Child("expose")
 	case srcFrontRoute:
-		return field.NewPath("routes").Index(it.i).Child("name")
+		return field.NewPath("routes").Index(i).Child("name")
 	case srcGateway:
-		return field.NewPath("gateways").Index(it.i).Child("name")
+		return field.NewPath("gateways").Index(i).Child("name")
 	}
-	return field.NewPath("models").Index(it.i).Child("name")
+	return field.NewPath("models").Index(i).Child("name")
 }
 
 // build builds the item's object from the checked specs.
@@ -127,18 +148,25 @@ func (p *plan) build(it *item) render.Object {
 	case srcService:
 		return p.checkedModels[it.i].Service()
 	case srcDeployment:
-		return p.checkedModels[it.i].DeploymentOf(it.k)
+		return p.checkedModels[it.i].DeploymentOf(int(it.k))
 	case srcModelRule:
-		return p.checkedRoutes[it.i].DestinationRule()
+		return p.modelLabel(p.checkedRoutes[it.i].DestinationRule(), int(it.i))
 	case srcModelRoute:
-		return p.checkedRoutes[it.i].VirtualService()
+		return p.modelLabel(p.checkedRoutes[it.i].VirtualService(), int(it.i))
 	case srcIngressRoute:
-		return p.checkedIngress[it.i].VirtualService()
+		return p.modelLabel(p.checkedIngress[it.i].VirtualService(), p.ingress[it.i].model)
 	case srcFrontRoute:
 		return p.checkedFronts[it.i].VirtualService()
 	}
 	gw, _ := ingress.Build(p.gateways[it.i]) // validated in plan
 	return gw
+}
+
+// modelLabel labels a model's routing object with app=<model>, as its
+// Service and Deployments are labelled.
+func (p *plan) modelLabel(o render.Object, model int) render.Object {
+	o.GetLabels()[labels.App] = p.app.Models[model].Name
+	return o
 }
 
 // Validate reports every problem in the App at once, including the
@@ -577,13 +605,17 @@ func (p *plan) routeSpec(m Model, i int) routing.Spec {
 		Host:      host,
 		Ports:     routedPorts(m),
 		Policy:    m.Traffic.Policy,
-		Labels:    map[string]string{labels.App: m.Name},
+		// Labels stay nil: build adds app=<model> to each object.
 	}
 	for _, v := range m.Versions {
 		spec.Subsets = append(spec.Subsets, routing.Subset{Name: v.Name})
 	}
 	if len(m.Traffic.Rules) == 0 && len(m.Versions) == 1 {
 		spec.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: m.Versions[0].Name, Weight: 100}}}}
+		return spec
+	}
+	if !namesHosts(m.Traffic.Rules) {
+		spec.Rules = m.Traffic.Rules // nothing to qualify: shared, never written
 		return spec
 	}
 	for _, r := range m.Traffic.Rules {
@@ -598,6 +630,24 @@ func (p *plan) routeSpec(m Model, i int) routing.Spec {
 		spec.Rules = append(spec.Rules, r)
 	}
 	return spec
+}
+
+// namesHosts reports whether a destination or mirror of the rules names a
+// host.
+func namesHosts(rules []routing.Rule) bool {
+	for _, r := range rules {
+		for _, d := range r.Split {
+			if d.Host != "" {
+				return true
+			}
+		}
+		for _, m := range r.Mirror {
+			if m.Host != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // routedPorts returns the Service ports a model's routes cover: the pinned
@@ -696,7 +746,7 @@ func destPath(model, rule int, list string, k int) *field.Path {
 func (p *plan) items() ([]item, field.ErrorList) {
 	items := make([]item, 0, 2+len(p.egress)+4*len(p.checkedModels)+2*len(p.models)+len(p.fronts)+len(p.gateways))
 	add := func(kind string, namespace, name string, src source, i, k int) {
-		items = append(items, item{rank: kindRank[kind], namespace: namespace, name: name, kind: kind, src: src, i: i, k: k, seq: len(items)})
+		items = append(items, item{rank: kindRank[kind], namespace: namespace, name: name, src: src, i: int32(i), k: int32(k), seq: int32(len(items))})
 	}
 	var errs field.ErrorList
 	if !p.app.Namespace.Existing {
@@ -754,15 +804,15 @@ func (p *plan) items() ([]item, field.ErrorList) {
 }
 
 // kindRank is render.Rank of the kinds mesh builds.
-var kindRank = func() map[string]int {
+var kindRank = func() map[string]uint8 {
 	groups := map[string]string{
 		"Namespace": "", "PeerAuthentication": "security.istio.io", "ServiceEntry": "networking.istio.io",
 		"Service": "", "Deployment": "apps", "DestinationRule": "networking.istio.io",
 		"Gateway": "networking.istio.io", "VirtualService": "networking.istio.io",
 	}
-	out := map[string]int{}
+	out := map[string]uint8{}
 	for kind, group := range groups {
-		out[kind] = render.Rank(schema.GroupKind{Group: group, Kind: kind})
+		out[kind] = uint8(render.Rank(schema.GroupKind{Group: group, Kind: kind}))
 	}
 	return out
 }()
@@ -815,11 +865,11 @@ func (p *plan) uniqueObjects(items []item) field.ErrorList {
 	seen := make(map[identity]int, len(items))
 	for i := range items {
 		it := &items[i]
-		id := identity{it.kind, it.namespace, it.name}
+		id := identity{it.src.kind(), it.namespace, it.name}
 		if prev, dup := seen[id]; dup {
-			k := it.kind + " " + it.namespace + "/" + it.name
+			k := id.kind + " " + it.namespace + "/" + it.name
 			if it.namespace == "" {
-				k = it.kind + " " + it.name
+				k = id.kind + " " + it.name
 			}
 			// Report at the later spec element, naming the earlier one.
 			a, b := p.from(&items[prev]), p.from(it)

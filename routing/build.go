@@ -37,7 +37,12 @@ func (s Spec) meta() metav1.ObjectMeta {
 	if ns == "" {
 		ns = "default"
 	}
-	l := labels.Merge(s.Labels, map[string]string{labels.ManagedBy: labels.Manager})
+	// Room for a label the caller adds (mesh adds app=<model>).
+	l := make(map[string]string, len(s.Labels)+2)
+	for k, v := range s.Labels {
+		l[k] = v
+	}
+	l[labels.ManagedBy] = labels.Manager
 	return metav1.ObjectMeta{Name: s.Name, Namespace: ns, Labels: l}
 }
 
