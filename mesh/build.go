@@ -820,40 +820,46 @@ var kindRank = func() map[string]uint8 {
 // subsetsSelectOneVersion checks that each subset of a model's
 // DestinationRule selects, among the pods its Service selects, those of
 // exactly one Deployment. It compares the labels the builders put on the
-// objects (serving.PodLabels, the Service selector, the subset labels).
+// objects (serving.PodLabel, the Service selector, the subset labels).
 func subsetsSelectOneVersion(model int, spec routing.Spec, m serving.Model) field.ErrorList {
 	var errs field.ErrorList
-	svcSel := map[string]string{labels.App: m.Name}
-	pods := make([]map[string]string, len(m.Versions))
-	for k, v := range m.Versions {
-		pods[k] = serving.PodLabels(m, v.Name)
-	}
-	for i, sub := range spec.Subsets {
-		subSel := sub.Labels
-		if len(subSel) == 0 {
-			subSel = map[string]string{labels.Version: sub.Name}
+	// The Service selects app=<model>; a subset without labels selects
+	// version=<subset>.
+	selected := func(k int, sub routing.Subset) bool {
+		version := m.Versions[k].Name
+		if v, ok := serving.PodLabel(m, version, labels.App); !ok || v != m.Name {
+			return false
 		}
-		var matched []string
-		for k, v := range m.Versions {
-			if selects(svcSel, pods[k]) && selects(subSel, pods[k]) {
-				matched = append(matched, serving.DeploymentName(m.Name, v.Name))
+		if len(sub.Labels) == 0 {
+			v, ok := serving.PodLabel(m, version, labels.Version)
+			return ok && v == sub.Name
+		}
+		for key, want := range sub.Labels {
+			if v, ok := serving.PodLabel(m, version, key); !ok || v != want {
+				return false
 			}
 		}
-		if len(matched) != 1 {
+		return true
+	}
+	for i, sub := range spec.Subsets {
+		n := 0
+		for k := range m.Versions {
+			if selected(k, sub) {
+				n++
+			}
+		}
+		if n != 1 {
+			var matched []string
+			for k, v := range m.Versions {
+				if selected(k, sub) {
+					matched = append(matched, serving.DeploymentName(m.Name, v.Name))
+				}
+			}
 			errs = append(errs, field.Invalid(field.NewPath("models").Index(model).Child("versions").Index(i), sub.Name,
 				fmt.Sprintf("subset %q selects the pods of %d Deployments (%s), want exactly 1", sub.Name, len(matched), strings.Join(matched, ", "))))
 		}
 	}
 	return errs
-}
-
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // uniqueObjects reports objects that share a kind, namespace and name: one

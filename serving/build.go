@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"maps"
 	"slices"
 	"sort"
 
@@ -69,14 +70,48 @@ func VersionLabels(m Model, version string) map[string]string {
 // PodLabels returns the labels of a version's pods: its VersionLabels and,
 // when the model asks for it, sidecar.istio.io/inject.
 func PodLabels(m Model, version string) map[string]string {
-	l := VersionLabels(m, version)
+	return podLabels(m, VersionLabels(m, version))
+}
+
+// podLabels adds the pod-only labels to a version's labels.
+func podLabels(m Model, versionLabels map[string]string) map[string]string {
+	if v, ok := m.sidecarLabel(); ok {
+		versionLabels[labels.SidecarInject] = v
+	}
+	return versionLabels
+}
+
+func (m Model) sidecarLabel() (string, bool) {
 	switch m.Sidecar {
 	case SidecarInject:
-		l[labels.SidecarInject] = "true"
+		return "true", true
 	case SidecarSkip:
-		l[labels.SidecarInject] = "false"
+		return "false", true
 	}
-	return l
+	return "", false
+}
+
+// PodLabel returns the value of one label of a version's pods, as
+// PodLabels would hold it, without building the map.
+func PodLabel(m Model, version, key string) (string, bool) {
+	switch key {
+	case labels.SidecarInject:
+		if v, ok := m.sidecarLabel(); ok {
+			return v, true
+		}
+	case labels.Version, labels.VersionK8s:
+		return version, true
+	case labels.Instance:
+		return DeploymentName(m.Name, version), true
+	case labels.App, labels.Name:
+		return m.Name, true
+	case labels.Component:
+		return m.runtime().Name, true
+	case labels.ManagedBy:
+		return labels.Manager, true
+	}
+	v, ok := m.Labels[key]
+	return v, ok
 }
 
 // SelectorLabels returns the labels a version's Deployment selects its pods
@@ -88,7 +123,8 @@ func SelectorLabels(model, version string) map[string]string {
 func deployment(m Model, v Version) *appsv1.Deployment {
 	rt := m.runtime()
 	name := DeploymentName(m.Name, v.Name)
-	podLabels := PodLabels(m, v.Name)
+	versionLabels := VersionLabels(m, v.Name)
+	podLabels := podLabels(m, maps.Clone(versionLabels))
 	var replicas *int32
 	if !v.Autoscaled {
 		r := int32(1)
@@ -102,7 +138,7 @@ func deployment(m Model, v Version) *appsv1.Deployment {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: m.namespace(),
-			Labels:    VersionLabels(m, v.Name),
+			Labels:    versionLabels,
 		},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: replicas,
