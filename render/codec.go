@@ -167,6 +167,9 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 				return e.stringMap(m, indent, present)
 			}
 		}
+		if t.Key().Kind() == reflect.String && classOf(t.Key()) == tcPlain {
+			return compileStringKeyedMap(t)
+		}
 		return viaReflection(t)
 	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
@@ -266,6 +269,63 @@ func compileSlice(t reflect.Type) encFn {
 		}
 		e.trimNewline()
 		return true, nil
+	}
+}
+
+// compileStringKeyedMap writes a map whose keys are strings (a
+// ResourceList), keys sorted, as mapValue does. The values are copied out
+// into one slice, where their codec can address them.
+func compileStringKeyedMap(t reflect.Type) encFn {
+	elem := compile(t.Elem(), modeValue)
+	sliceType := reflect.SliceOf(t.Elem())
+	return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
+		mv := reflect.NewAt(t, p).Elem()
+		n := mv.Len()
+		if n == 0 {
+			e.dash = false
+			if present && !mv.IsNil() {
+				e.buf = append(e.buf, " {}"...)
+				return true, nil
+			}
+			return false, nil
+		}
+		vals := reflect.MakeSlice(sliceType, n, n)
+		key := reflect.New(t.Key()).Elem()
+		base := len(e.entries)
+		i := 0
+		for it := mv.MapRange(); it.Next() && i < n; i++ {
+			key.SetIterKey(it)
+			v := vals.Index(i)
+			v.SetIterValue(it)
+			e.entries = append(e.entries, msgEntry{key.String(), v.Addr().UnsafePointer()})
+		}
+		entries := e.entries[base:]
+		for i := 1; i < len(entries); i++ { // few entries: see mapValue
+			for j := i; j > 0 && entries[j].k < entries[j-1].k; j-- {
+				entries[j], entries[j-1] = entries[j-1], entries[j]
+			}
+		}
+		defer func() { e.entries = e.entries[:base] }()
+		mark, inline := e.beginMap()
+		wrote := false
+		for _, en := range entries {
+			m := len(e.buf)
+			e.entryIndent(indent, inline, wrote)
+			if err := e.key(en.k); err != nil {
+				return false, err
+			}
+			ok, err := elem.fn(e, en.p, indent+2, false)
+			if err != nil {
+				return false, fmt.Errorf("%s: %w", en.k, err)
+			}
+			if !ok {
+				e.buf = e.buf[:m]
+				continue
+			}
+			e.endLine()
+			wrote = true
+		}
+		return e.finishMap(mark, wrote, present), nil
 	}
 }
 
