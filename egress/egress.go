@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
@@ -145,61 +146,61 @@ func (p Port) name() string {
 // Validate reports every problem in s at once, as a *ValidationError, or nil.
 func (s Spec) Validate() error {
 	var errs field.ErrorList
-	errs = append(errs, check.Name(field.NewPath("name"), s.Name)...)
+	errs = append(errs, check.Name(fieldpath.New("name"), s.Name)...)
 	if s.Namespace != "" {
-		errs = append(errs, check.Label(field.NewPath("namespace"), s.Namespace)...)
+		errs = append(errs, check.Label(fieldpath.New("namespace"), s.Namespace)...)
 	}
 	if len(s.Hosts) == 0 {
-		errs = append(errs, field.Required(field.NewPath("hosts"), "at least one external hostname"))
+		errs = append(errs, field.Required(fieldpath.New("hosts").Field(), "at least one external hostname"))
 	}
 	seen := map[string]bool{}
 	for i, h := range s.Hosts {
-		p := field.NewPath("hosts").Index(i)
+		p := fieldpath.New("hosts").Index(i)
 		errs = append(errs, check.Host(p, h, true, false)...)
 		if strings.HasPrefix(h, "*") && s.resolution() == DNS {
-			errs = append(errs, field.Invalid(p, h, "a wildcard host cannot be resolved by DNS: use resolution NONE"))
+			errs = append(errs, field.Invalid(p.Field(), h, "a wildcard host cannot be resolved by DNS: use resolution NONE"))
 		}
 		if seen[h] {
-			errs = append(errs, field.Duplicate(p, h))
+			errs = append(errs, field.Duplicate(p.Field(), h))
 		}
 		seen[h] = true
 	}
 	switch s.resolution() {
 	case DNS, None:
 	default:
-		errs = append(errs, field.NotSupported(field.NewPath("resolution"), s.Resolution, []Resolution{DNS, None}))
+		errs = append(errs, field.NotSupported(fieldpath.New("resolution").Field(), s.Resolution, []Resolution{DNS, None}))
 	}
 	if s.OriginateTLS && len(s.Ports) > 0 {
-		errs = append(errs, field.Invalid(field.NewPath("ports"), field.OmitValueType{}, "originateTLS sets the ports itself (80 to 443); leave ports empty"))
+		errs = append(errs, field.Invalid(fieldpath.New("ports").Field(), field.OmitValueType{}, "originateTLS sets the ports itself (80 to 443); leave ports empty"))
 	}
 	numbers := map[uint32]bool{}
 	names := map[string]bool{}
 	for i, port := range s.Ports {
-		p := field.NewPath("ports").Index(i)
+		p := fieldpath.New("ports").Index(i)
 		if port.Number == 0 || port.Number > 65535 {
-			errs = append(errs, field.Invalid(p.Child("number"), port.Number, "a port number between 1 and 65535"))
+			errs = append(errs, field.Invalid(p.Child("number").Field(), port.Number, "a port number between 1 and 65535"))
 		}
 		if numbers[port.Number] {
-			errs = append(errs, field.Duplicate(p.Child("number"), port.Number))
+			errs = append(errs, field.Duplicate(p.Child("number").Field(), port.Number))
 		}
 		numbers[port.Number] = true
 		switch port.Protocol {
 		case TLS, HTTPS, HTTP, TCP:
 		default:
-			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol, []Protocol{TLS, HTTPS, HTTP, TCP}))
+			errs = append(errs, field.NotSupported(p.Child("protocol").Field(), port.Protocol, []Protocol{TLS, HTTPS, HTTP, TCP}))
 		}
 		if n := port.name(); n != "" {
 			for _, msg := range check.DNS1123Label(n) {
-				errs = append(errs, field.Invalid(p.Child("name"), n, msg))
+				errs = append(errs, field.Invalid(p.Child("name").Field(), n, msg))
 			}
 			if names[n] {
-				errs = append(errs, field.Duplicate(p.Child("name"), n))
+				errs = append(errs, field.Duplicate(p.Child("name").Field(), n))
 			}
 			names[n] = true
 		}
 	}
-	errs = append(errs, check.ExportTo(field.NewPath("exportTo"), s.ExportTo)...)
-	errs = append(errs, check.Labels(field.NewPath("labels"), s.Labels)...)
+	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
 	return fielderr.New("egress.Spec", errs)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
@@ -120,28 +121,28 @@ func (g Gateway) Ref() string { return g.namespace() + "/" + g.Name }
 // Validate reports every problem in g at once, as a *ValidationError, or nil.
 func (g Gateway) Validate() error {
 	var errs field.ErrorList
-	errs = append(errs, check.Name(field.NewPath("name"), g.Name)...)
+	errs = append(errs, check.Name(fieldpath.New("name"), g.Name)...)
 	if g.Namespace != "" {
-		errs = append(errs, check.Label(field.NewPath("namespace"), g.Namespace)...)
+		errs = append(errs, check.Label(fieldpath.New("namespace"), g.Namespace)...)
 	}
-	errs = append(errs, check.Labels(field.NewPath("selector"), g.Selector)...)
-	errs = append(errs, check.Labels(field.NewPath("labels"), g.Labels)...)
+	errs = append(errs, check.Labels(fieldpath.New("selector"), g.Selector)...)
+	errs = append(errs, check.Labels(fieldpath.New("labels"), g.Labels)...)
 	if len(g.Servers) == 0 {
-		errs = append(errs, field.Required(field.NewPath("servers"), "at least one server"))
+		errs = append(errs, field.Required(fieldpath.New("servers").Field(), "at least one server"))
 	}
 	ports := map[uint32]int{}
 	names := map[string]int{}
 	for i, s := range g.Servers {
-		p := field.NewPath("servers").Index(i)
+		p := fieldpath.New("servers").Index(i)
 		if s.Port == 0 || s.Port > 65535 {
-			errs = append(errs, field.Invalid(p.Child("port"), s.Port, "a port number between 1 and 65535"))
+			errs = append(errs, field.Invalid(p.Child("port").Field(), s.Port, "a port number between 1 and 65535"))
 		} else if prev, dup := ports[s.Port]; dup {
-			errs = append(errs, field.Duplicate(p.Child("port"), fmt.Sprintf("%d, already served by servers[%d]", s.Port, prev)))
+			errs = append(errs, field.Duplicate(p.Child("port").Field(), fmt.Sprintf("%d, already served by servers[%d]", s.Port, prev)))
 		} else {
 			ports[s.Port] = i
 		}
 		if prev, dup := names[s.name()]; dup {
-			errs = append(errs, field.Duplicate(p.Child("name"), fmt.Sprintf("%s, already the name of servers[%d]", s.name(), prev)))
+			errs = append(errs, field.Duplicate(p.Child("name").Field(), fmt.Sprintf("%s, already the name of servers[%d]", s.name(), prev)))
 		} else {
 			names[s.name()] = i
 		}
@@ -151,16 +152,16 @@ func (g Gateway) Validate() error {
 		switch s.protocol() {
 		case HTTP, HTTPS, GRPC, HTTP2, TLS, TCP:
 		default:
-			errs = append(errs, field.NotSupported(p.Child("protocol"), s.Protocol, []Protocol{HTTP, HTTPS, GRPC, HTTP2, TLS, TCP}))
+			errs = append(errs, field.NotSupported(p.Child("protocol").Field(), s.Protocol, []Protocol{HTTP, HTTPS, GRPC, HTTP2, TLS, TCP}))
 		}
 		if len(s.Hosts) == 0 {
-			errs = append(errs, field.Required(p.Child("hosts"), `at least one hostname ("*" for any)`))
+			errs = append(errs, field.Required(p.Child("hosts").Field(), `at least one hostname ("*" for any)`))
 		}
 		seen := map[string]bool{}
 		for j, h := range s.Hosts {
 			hp := p.Child("hosts").Index(j)
 			if seen[h] {
-				errs = append(errs, field.Duplicate(hp, h))
+				errs = append(errs, field.Duplicate(hp.Field(), h))
 			}
 			seen[h] = true
 			ns, host, ok := strings.Cut(h, "/")
@@ -178,30 +179,30 @@ func (g Gateway) Validate() error {
 			switch s.TLS.Mode {
 			case Simple, Mutual:
 				if s.TLS.CredentialName == "" {
-					errs = append(errs, field.Required(tp.Child("credentialName"), "the Secret holding the server certificate"))
+					errs = append(errs, field.Required(tp.Child("credentialName").Field(), "the Secret holding the server certificate"))
 				} else {
 					for _, msg := range check.DNS1123Subdomain(s.TLS.CredentialName) {
-						errs = append(errs, field.Invalid(tp.Child("credentialName"), s.TLS.CredentialName, msg))
+						errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, msg))
 					}
 				}
 			case Passthrough:
 				if s.TLS.CredentialName != "" {
-					errs = append(errs, field.Invalid(tp.Child("credentialName"), s.TLS.CredentialName, "passthrough does not terminate TLS, so it uses no credential"))
+					errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, "passthrough does not terminate TLS, so it uses no credential"))
 				}
 				if s.protocol() != TLS {
-					errs = append(errs, field.Invalid(p.Child("protocol"), s.protocol(), "passthrough needs protocol TLS"))
+					errs = append(errs, field.Invalid(p.Child("protocol").Field(), s.protocol(), "passthrough needs protocol TLS"))
 				}
 			default:
-				errs = append(errs, field.NotSupported(tp.Child("mode"), s.TLS.Mode, []TLSMode{Simple, Mutual, Passthrough}))
+				errs = append(errs, field.NotSupported(tp.Child("mode").Field(), s.TLS.Mode, []TLSMode{Simple, Mutual, Passthrough}))
 			}
 			if pr := s.protocol(); pr != HTTPS && pr != TLS {
-				errs = append(errs, field.Invalid(p.Child("protocol"), pr, "TLS settings need protocol HTTPS or TLS"))
+				errs = append(errs, field.Invalid(p.Child("protocol").Field(), pr, "TLS settings need protocol HTTPS or TLS"))
 			}
 		case s.protocol() == HTTPS || s.protocol() == TLS:
-			errs = append(errs, field.Required(tp, fmt.Sprintf("protocol %s needs TLS settings", s.protocol())))
+			errs = append(errs, field.Required(tp.Field(), fmt.Sprintf("protocol %s needs TLS settings", s.protocol())))
 		}
 		if s.HTTPSRedirect && s.protocol() != HTTP {
-			errs = append(errs, field.Invalid(p.Child("httpsRedirect"), true, "only an HTTP server redirects to HTTPS"))
+			errs = append(errs, field.Invalid(p.Child("httpsRedirect").Field(), true, "only an HTTP server redirects to HTTPS"))
 		}
 	}
 	return fielderr.New("ingress.Gateway", errs)

@@ -19,6 +19,7 @@ import (
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -242,7 +243,7 @@ func (a App) items() (*plan, []item, error) {
 func (a App) plan() (*plan, field.ErrorList) {
 	var errs field.ErrorList
 	nsPath := field.NewPath("namespace")
-	errs = append(errs, check.Name(nsPath.Child("name"), a.Namespace.Name)...)
+	errs = append(errs, check.Name(fieldpath.At(nsPath).Child("name"), a.Namespace.Name)...)
 	switch a.Namespace.Injection {
 	case InjectNamespace, InjectPods, InjectNone:
 	default:
@@ -253,7 +254,7 @@ func (a App) plan() (*plan, field.ErrorList) {
 	default:
 		errs = append(errs, field.NotSupported(nsPath.Child("mtls"), a.Namespace.MTLS, []MTLS{MTLSStrict, MTLSPermissive}))
 	}
-	errs = append(errs, check.Labels(nsPath.Child("labels"), a.Namespace.Labels)...)
+	errs = append(errs, check.Labels(fieldpath.At(nsPath).Child("labels"), a.Namespace.Labels)...)
 	p := &plan{app: a, ns: a.Namespace.Name}
 
 	gwIndex := map[string]int{}
@@ -348,7 +349,7 @@ func (a App) plan() (*plan, field.ErrorList) {
 		gw := p.gateways[gi]
 		hosts := m.Expose.Hosts
 		for j, h := range hosts {
-			errs = append(errs, check.Host(xp.Child("hosts").Index(j), h, true, false)...)
+			errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
 		}
 		for j, h := range hosts {
 			if !gw.Covers(h, p.ns) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 )
 
 // Validate reports every problem in s at once, as a *ValidationError, or nil.
@@ -21,31 +22,31 @@ func (s Spec) Validate() error {
 
 func (s Spec) validate() field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, check.Name(field.NewPath("name"), s.Name)...)
+	errs = append(errs, check.Name(fieldpath.New("name"), s.Name)...)
 	if s.Namespace != "" {
-		errs = append(errs, check.Label(field.NewPath("namespace"), s.Namespace)...)
+		errs = append(errs, check.Label(fieldpath.New("namespace"), s.Namespace)...)
 	}
 	mesh := s.boundToMesh()
 	// A VirtualService bound only to gateways may answer for a wildcard; its
 	// destinations must then name their hosts.
-	errs = append(errs, check.Host(field.NewPath("host"), s.Host, !mesh, !mesh)...)
+	errs = append(errs, check.Host(fieldpath.New("host"), s.Host, !mesh, !mesh)...)
 	hosts := map[string]bool{s.Host: true}
 	for i, h := range s.Hosts {
-		p := field.NewPath("hosts").Index(i)
+		p := fieldpath.New("hosts").Index(i)
 		errs = append(errs, check.Host(p, h, true, !mesh)...)
 		if h == "*" && mesh {
-			errs = append(errs, field.Invalid(p, h, "the wildcard * is not allowed for a VirtualService bound to the mesh"))
+			errs = append(errs, field.Invalid(p.Field(), h, "the wildcard * is not allowed for a VirtualService bound to the mesh"))
 		}
 		if hosts[h] {
-			errs = append(errs, field.Duplicate(p, h))
+			errs = append(errs, field.Duplicate(p.Field(), h))
 		}
 		hosts[h] = true
 	}
 	seenGW := map[string]bool{}
 	for i, g := range s.Gateways {
-		p := field.NewPath("gateways").Index(i)
+		p := fieldpath.New("gateways").Index(i)
 		if seenGW[g] {
-			errs = append(errs, field.Duplicate(p, g))
+			errs = append(errs, field.Duplicate(p.Field(), g))
 		}
 		seenGW[g] = true
 		if g == "mesh" {
@@ -58,57 +59,57 @@ func (s Spec) validate() field.ErrorList {
 		if ns != "" {
 			errs = append(errs, check.Label(p, ns)...)
 		} else if ok {
-			errs = append(errs, field.Invalid(p, g, `"mesh", a gateway name, or "namespace/name"`))
+			errs = append(errs, field.Invalid(p.Field(), g, `"mesh", a gateway name, or "namespace/name"`))
 		}
 		if name == "" {
-			errs = append(errs, field.Invalid(p, g, `"mesh", a gateway name, or "namespace/name"`))
+			errs = append(errs, field.Invalid(p.Field(), g, `"mesh", a gateway name, or "namespace/name"`))
 		} else {
 			for _, msg := range check.DNS1123Subdomain(name) {
-				errs = append(errs, field.Invalid(p, g, msg))
+				errs = append(errs, field.Invalid(p.Field(), g, msg))
 			}
 		}
 	}
 	seenPorts := map[uint32]bool{}
 	for i, port := range s.Ports {
-		pp := field.NewPath("ports").Index(i)
+		pp := fieldpath.New("ports").Index(i)
 		if port == 0 {
-			errs = append(errs, field.Invalid(pp, port, "a port number between 1 and 65535"))
+			errs = append(errs, field.Invalid(pp.Field(), port, "a port number between 1 and 65535"))
 		}
 		errs = append(errs, validPort(pp, port)...)
 		if seenPorts[port] {
-			errs = append(errs, field.Duplicate(pp, port))
+			errs = append(errs, field.Duplicate(pp.Field(), port))
 		}
 		seenPorts[port] = true
 	}
 
 	subsets := sets.New[string]()
 	for i, sub := range s.Subsets {
-		p := field.NewPath("subsets").Index(i)
+		p := fieldpath.New("subsets").Index(i)
 		errs = append(errs, check.Name(p.Child("name"), sub.Name)...)
 		if subsets.Has(sub.Name) {
-			errs = append(errs, field.Duplicate(p.Child("name"), sub.Name))
+			errs = append(errs, field.Duplicate(p.Child("name").Field(), sub.Name))
 		}
 		subsets.Insert(sub.Name)
 		errs = append(errs, check.Labels(p.Child("labels"), sub.Labels)...)
 	}
 
 	if len(s.Rules) == 0 {
-		errs = append(errs, field.Required(field.NewPath("rules"), "at least one rule, or nothing is routed"))
+		errs = append(errs, field.Required(fieldpath.New("rules").Field(), "at least one rule, or nothing is routed"))
 	}
 	for i, r := range s.Rules {
-		p := field.NewPath("rules").Index(i)
+		p := fieldpath.New("rules").Index(i)
 		if len(r.Match) == 0 && i < len(s.Rules)-1 {
-			errs = append(errs, field.Invalid(p.Child("match"), field.OmitValueType{},
+			errs = append(errs, field.Invalid(p.Child("match").Field(), field.OmitValueType{},
 				fmt.Sprintf("rule %d matches every request, so the %d rule(s) after it are unreachable; only the last rule may have no match", i, len(s.Rules)-1-i)))
 		}
 		errs = append(errs, s.validateRule(p, r, subsets)...)
 	}
 	errs = append(errs, duplicateMatches(s.Rules)...)
 	if s.Policy != nil {
-		errs = append(errs, s.Policy.validate(field.NewPath("policy"))...)
+		errs = append(errs, s.Policy.validate(fieldpath.New("policy"))...)
 	}
-	errs = append(errs, check.ExportTo(field.NewPath("exportTo"), s.ExportTo)...)
-	errs = append(errs, check.Labels(field.NewPath("labels"), s.Labels)...)
+	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
 	return errs
 }
 
@@ -124,17 +125,17 @@ func (s Spec) boundToMesh() bool {
 	return false
 }
 
-func validPort(p *field.Path, port uint32) field.ErrorList {
+func validPort(p fieldpath.Path, port uint32) field.ErrorList {
 	if port == 0 {
 		return nil
 	}
 	if port > 65535 {
-		return field.ErrorList{field.Invalid(p, port, "a port number between 1 and 65535")}
+		return field.ErrorList{field.Invalid(p.Field(), port, "a port number between 1 and 65535")}
 	}
 	return nil
 }
 
-func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) field.ErrorList {
+func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) field.ErrorList {
 	var errs field.ErrorList
 	if r.Name != "" {
 		errs = append(errs, check.Label(p.Child("name"), r.Name)...)
@@ -145,11 +146,11 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 			errs = append(errs, check.Label(mp.Child("name"), m.Name)...)
 		}
 		if len(m.Headers) == 0 && m.URI == nil && m.Port == 0 {
-			errs = append(errs, field.Required(mp, "a header, URI or port condition; leave match empty to match every request"))
+			errs = append(errs, field.Required(mp.Field(), "a header, URI or port condition; leave match empty to match every request"))
 		}
 		errs = append(errs, validPort(mp.Child("port"), m.Port)...)
 		if m.Port != 0 && len(s.Ports) > 1 {
-			errs = append(errs, field.Invalid(mp.Child("port"), m.Port, "the spec routes several ports, so each rule is already matched per port"))
+			errs = append(errs, field.Invalid(mp.Child("port").Field(), m.Port, "the spec routes several ports, so each rule is already matched per port"))
 		}
 		names := make([]string, 0, len(m.Headers))
 		for h := range m.Headers {
@@ -159,16 +160,16 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 		for _, h := range names {
 			hp := mp.Child("headers").Key(h)
 			if msgs := check.HTTPHeaderName(h); len(msgs) > 0 {
-				errs = append(errs, field.Invalid(hp, h, "an HTTP header name: "+strings.Join(msgs, "; ")))
+				errs = append(errs, field.Invalid(hp.Field(), h, "an HTTP header name: "+strings.Join(msgs, "; ")))
 			} else if h != strings.ToLower(h) {
-				errs = append(errs, field.Invalid(hp, h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
+				errs = append(errs, field.Invalid(hp.Field(), h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
 			}
 			errs = append(errs, m.Headers[h].validate(hp)...)
 		}
 		if m.URI != nil {
 			errs = append(errs, m.URI.validate(mp.Child("uri"))...)
 			if m.URI.Kind != MatchRegex && m.URI.Value != "" && !strings.HasPrefix(m.URI.Value, "/") {
-				errs = append(errs, field.Invalid(mp.Child("uri").Child("value"), m.URI.Value, "a path starting with /"))
+				errs = append(errs, field.Invalid(mp.Child("uri").Child("value").Field(), m.URI.Value, "a path starting with /"))
 			}
 		}
 	}
@@ -176,33 +177,33 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 	sp := p.Child("split")
 	switch len(r.Split) {
 	case 0:
-		errs = append(errs, field.Required(sp, "at least one destination"))
+		errs = append(errs, field.Required(sp.Field(), "at least one destination"))
 	case 1:
 		if w := r.Split[0].Weight; w != 0 && w != 100 {
-			errs = append(errs, field.Invalid(sp.Index(0).Child("weight"), w, "a single destination takes all traffic: leave weight 0 or set 100"))
+			errs = append(errs, field.Invalid(sp.Index(0).Child("weight").Field(), w, "a single destination takes all traffic: leave weight 0 or set 100"))
 		}
 	default:
 		sum := 0
 		for k, d := range r.Split {
 			if d.Weight < 0 || d.Weight > 100 {
-				errs = append(errs, field.Invalid(sp.Index(k).Child("weight"), d.Weight, "a percentage between 0 and 100"))
+				errs = append(errs, field.Invalid(sp.Index(k).Child("weight").Field(), d.Weight, "a percentage between 0 and 100"))
 			}
 			sum += int(d.Weight)
 		}
 		if sum != 100 {
-			errs = append(errs, field.Invalid(sp, field.OmitValueType{}, fmt.Sprintf("weights sum to %d, want 100", sum)))
+			errs = append(errs, field.Invalid(sp.Field(), field.OmitValueType{}, fmt.Sprintf("weights sum to %d, want 100", sum)))
 		}
 	}
 	seen := map[string]int{}
 	for k, d := range r.Split {
 		dp := sp.Index(k)
 		if d.Host == "" && strings.HasPrefix(s.Host, "*") {
-			errs = append(errs, field.Required(dp.Child("host"), "the spec's host is a wildcard, so each destination names its service"))
+			errs = append(errs, field.Required(dp.Child("host").Field(), "the spec's host is a wildcard, so each destination names its service"))
 		}
 		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port, subsets)...)
 		key := s.destKey(d.Host, d.Subset, d.Port)
 		if prev, dup := seen[key]; dup {
-			errs = append(errs, field.Duplicate(dp, fmt.Sprintf("same destination as split[%d]", prev)))
+			errs = append(errs, field.Duplicate(dp.Field(), fmt.Sprintf("same destination as split[%d]", prev)))
 		}
 		seen[key] = k
 	}
@@ -215,46 +216,46 @@ func (s Spec) validateRule(p *field.Path, r Rule, subsets sets.Set[string]) fiel
 	if r.Retries != nil {
 		rp := p.Child("retries")
 		if r.Retries.Attempts < 0 {
-			errs = append(errs, field.Invalid(rp.Child("attempts"), r.Retries.Attempts, "0 or more"))
+			errs = append(errs, field.Invalid(rp.Child("attempts").Field(), r.Retries.Attempts, "0 or more"))
 		}
 		errs = append(errs, check.Duration(rp.Child("perTryTimeout"), r.Retries.PerTryTimeout)...)
 		for k, cond := range r.Retries.RetryOn {
 			if !validRetryOn(cond) {
-				errs = append(errs, field.NotSupported(rp.Child("retryOn").Index(k), cond, retryPolicies))
+				errs = append(errs, field.NotSupported(rp.Child("retryOn").Index(k).Field(), cond, retryPolicies))
 			}
 		}
 		if r.Retries.Attempts == 0 && (r.Retries.PerTryTimeout != 0 || len(r.Retries.RetryOn) > 0) {
-			errs = append(errs, field.Invalid(rp.Child("attempts"), 0, "perTryTimeout and retryOn need attempts above 0"))
+			errs = append(errs, field.Invalid(rp.Child("attempts").Field(), 0, "perTryTimeout and retryOn need attempts above 0"))
 		}
 	}
 	if r.Fault != nil {
 		fp := p.Child("fault")
 		if r.Fault.Delay == nil && r.Fault.Abort == nil {
-			errs = append(errs, field.Required(fp, "a delay or an abort"))
+			errs = append(errs, field.Required(fp.Field(), "a delay or an abort"))
 		}
 		if d := r.Fault.Delay; d != nil {
 			if d.Fixed <= 0 {
-				errs = append(errs, field.Required(fp.Child("delay", "fixed"), "a delay of at least 1ms"))
+				errs = append(errs, field.Required(fp.Child("delay").Child("fixed").Field(), "a delay of at least 1ms"))
 			} else {
-				errs = append(errs, check.Duration(fp.Child("delay", "fixed"), d.Fixed)...)
+				errs = append(errs, check.Duration(fp.Child("delay").Child("fixed"), d.Fixed)...)
 			}
-			errs = append(errs, check.Percent(fp.Child("delay", "percent"), d.Percent)...)
+			errs = append(errs, check.Percent(fp.Child("delay").Child("percent"), d.Percent)...)
 		}
 		if a := r.Fault.Abort; a != nil {
 			ap := fp.Child("abort")
 			switch {
 			case a.HTTPStatus != 0 && a.GRPCStatus != "":
-				errs = append(errs, field.Invalid(ap, field.OmitValueType{}, "one of httpStatus and grpcStatus, not both"))
+				errs = append(errs, field.Invalid(ap.Field(), field.OmitValueType{}, "one of httpStatus and grpcStatus, not both"))
 			case a.HTTPStatus != 0:
 				if a.HTTPStatus < 200 || a.HTTPStatus > 599 {
-					errs = append(errs, field.Invalid(ap.Child("httpStatus"), a.HTTPStatus, "an HTTP status between 200 and 599"))
+					errs = append(errs, field.Invalid(ap.Child("httpStatus").Field(), a.HTTPStatus, "an HTTP status between 200 and 599"))
 				}
 			case a.GRPCStatus != "":
 				if !grpcStatuses.Has(a.GRPCStatus) {
-					errs = append(errs, field.NotSupported(ap.Child("grpcStatus"), a.GRPCStatus, sets.List(grpcStatuses)))
+					errs = append(errs, field.NotSupported(ap.Child("grpcStatus").Field(), a.GRPCStatus, sets.List(grpcStatuses)))
 				}
 			default:
-				errs = append(errs, field.Required(ap.Child("httpStatus"), "an HTTP or gRPC status to answer with"))
+				errs = append(errs, field.Required(ap.Child("httpStatus").Field(), "an HTTP or gRPC status to answer with"))
 			}
 			errs = append(errs, check.Percent(ap.Child("percent"), a.Percent)...)
 		}
@@ -269,16 +270,16 @@ func (s Spec) destKey(host, subset string, port uint32) string {
 	return host + "|" + subset + "|" + strconv.Itoa(int(port))
 }
 
-func (s Spec) validateDest(p *field.Path, host, subset string, port uint32, subsets sets.Set[string]) field.ErrorList {
+func (s Spec) validateDest(p fieldpath.Path, host, subset string, port uint32, subsets sets.Set[string]) field.ErrorList {
 	var errs field.ErrorList
 	if host != "" {
 		errs = append(errs, check.Host(p.Child("host"), host, false, false)...)
 	}
 	if subset != "" {
 		if msgs := check.DNS1123Label(subset); len(msgs) > 0 {
-			errs = append(errs, field.Invalid(p.Child("subset"), subset, strings.Join(msgs, "; ")))
+			errs = append(errs, field.Invalid(p.Child("subset").Field(), subset, strings.Join(msgs, "; ")))
 		} else if (host == "" || host == s.Host) && !subsets.Has(subset) {
-			fe := field.NotFound(p.Child("subset"), subset)
+			fe := field.NotFound(p.Child("subset").Field(), subset)
 			fe.Detail = "want one of the subsets " + quoted(sets.List(subsets))
 			errs = append(errs, fe)
 		}
@@ -294,24 +295,24 @@ func quoted(list []string) string {
 	return `"` + strings.Join(list, `", "`) + `"`
 }
 
-func (m StringMatch) validate(p *field.Path) field.ErrorList {
+func (m StringMatch) validate(p fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch m.Kind {
 	case MatchExact, MatchPrefix:
 		if m.Value == "" {
-			errs = append(errs, field.Required(p.Child("value"), fmt.Sprintf("a non-empty %s value", m.Kind)))
+			errs = append(errs, field.Required(p.Child("value").Field(), fmt.Sprintf("a non-empty %s value", m.Kind)))
 		}
 	case MatchRegex:
 		if m.Value == "" {
-			errs = append(errs, field.Required(p.Child("value"), "a non-empty RE2 regex"))
+			errs = append(errs, field.Required(p.Child("value").Field(), "a non-empty RE2 regex"))
 		} else if _, err := regexp.Compile(m.Value); err != nil {
-			errs = append(errs, field.Invalid(p.Child("value"), m.Value, "a valid RE2 regex: "+strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
+			errs = append(errs, field.Invalid(p.Child("value").Field(), m.Value, "a valid RE2 regex: "+strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
 		}
 	default:
-		errs = append(errs, field.NotSupported(p.Child("kind"), m.Kind, []MatchKind{MatchExact, MatchPrefix, MatchRegex}))
+		errs = append(errs, field.NotSupported(p.Child("kind").Field(), m.Kind, []MatchKind{MatchExact, MatchPrefix, MatchRegex}))
 	}
 	if strings.ContainsAny(m.Value, "\x00\r\n") {
-		errs = append(errs, field.Invalid(p.Child("value"), m.Value, "no NUL, CR or LF characters"))
+		errs = append(errs, field.Invalid(p.Child("value").Field(), m.Value, "no NUL, CR or LF characters"))
 	}
 	return errs
 }
@@ -332,9 +333,9 @@ func duplicateMatches(rules []Rule) field.ErrorList {
 		for j, m := range r.Match {
 			k := m.key()
 			if prev, ok := seen[k]; ok {
-				p := field.NewPath("rules").Index(i).Child("match").Index(j)
+				p := fieldpath.New("rules").Index(i).Child("match").Index(j)
 				at := fmt.Sprintf("rules[%d].match[%d]", prev[0], prev[1])
-				errs = append(errs, field.Invalid(p, field.OmitValueType{}, "the same conditions as "+at+", which takes every request this one would: unreachable"))
+				errs = append(errs, field.Invalid(p.Field(), field.OmitValueType{}, "the same conditions as "+at+", which takes every request this one would: unreachable"))
 				continue
 			}
 			seen[k] = [2]int{i, j}
@@ -382,19 +383,19 @@ var grpcStatuses = sets.New("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "D
 	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
 	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
 
-func (tp *TrafficPolicy) validate(p *field.Path) field.ErrorList {
+func (tp *TrafficPolicy) validate(p fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch tp.TLS {
 	case "", TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual:
 	default:
-		errs = append(errs, field.NotSupported(p.Child("tls"), tp.TLS, []TLSMode{TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual}))
+		errs = append(errs, field.NotSupported(p.Child("tls").Field(), tp.TLS, []TLSMode{TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual}))
 	}
 	if c := tp.ConnectionPool; c != nil {
 		cp := p.Child("connectionPool")
 		for name, v := range map[string]int32{"maxConnections": c.MaxConnections, "maxPendingRequests": c.MaxPendingRequests,
 			"maxRequests": c.MaxRequests, "maxRequestsPerConnection": c.MaxRequestsPerConnection, "maxRetries": c.MaxRetries} {
 			if v < 0 {
-				errs = append(errs, field.Invalid(cp.Child(name), v, "0 (Envoy's default) or more"))
+				errs = append(errs, field.Invalid(cp.Child(name).Field(), v, "0 (Envoy's default) or more"))
 			}
 		}
 		errs = check.Sorted(errs)
@@ -406,7 +407,7 @@ func (tp *TrafficPolicy) validate(p *field.Path) field.ErrorList {
 		errs = append(errs, check.Duration(op.Child("interval"), o.Interval)...)
 		errs = append(errs, check.Duration(op.Child("baseEjectionTime"), o.BaseEjectionTime)...)
 		if o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100 {
-			errs = append(errs, field.Invalid(op.Child("maxEjectionPercent"), o.MaxEjectionPercent, "a percentage between 0 and 100"))
+			errs = append(errs, field.Invalid(op.Child("maxEjectionPercent").Field(), o.MaxEjectionPercent, "a percentage between 0 and 100"))
 		}
 	}
 	if lb := tp.LoadBalancer; lb != nil {
@@ -417,31 +418,31 @@ func (tp *TrafficPolicy) validate(p *field.Path) field.ErrorList {
 			switch lb.Simple {
 			case LeastRequest, RoundRobin, Random:
 			default:
-				errs = append(errs, field.NotSupported(lp.Child("simple"), lb.Simple, []SimpleLB{LeastRequest, RoundRobin, Random}))
+				errs = append(errs, field.NotSupported(lp.Child("simple").Field(), lb.Simple, []SimpleLB{LeastRequest, RoundRobin, Random}))
 			}
 		}
 		if lb.HashHeader != "" {
 			n++
 			if msgs := check.HTTPHeaderName(lb.HashHeader); len(msgs) > 0 {
-				errs = append(errs, field.Invalid(lp.Child("hashHeader"), lb.HashHeader, strings.Join(msgs, "; ")))
+				errs = append(errs, field.Invalid(lp.Child("hashHeader").Field(), lb.HashHeader, strings.Join(msgs, "; ")))
 			}
 		}
 		if c := lb.HashCookie; c != nil {
 			n++
 			if c.Name == "" {
-				errs = append(errs, field.Required(lp.Child("hashCookie", "name"), ""))
+				errs = append(errs, field.Required(lp.Child("hashCookie").Child("name").Field(), ""))
 			} else if msgs := check.HTTPHeaderName(c.Name); len(msgs) > 0 {
-				errs = append(errs, field.Invalid(lp.Child("hashCookie", "name"), c.Name, "a cookie name: "+strings.Join(msgs, "; ")))
+				errs = append(errs, field.Invalid(lp.Child("hashCookie").Child("name").Field(), c.Name, "a cookie name: "+strings.Join(msgs, "; ")))
 			}
 			if c.TTL < 0 {
-				errs = append(errs, field.Invalid(lp.Child("hashCookie", "ttl"), c.TTL.String(), "0 or more"))
+				errs = append(errs, field.Invalid(lp.Child("hashCookie").Child("ttl").Field(), c.TTL.String(), "0 or more"))
 			}
 		}
 		if lb.HashSourceIP {
 			n++
 		}
 		if n != 1 {
-			errs = append(errs, field.Invalid(lp, field.OmitValueType{}, fmt.Sprintf("exactly one of simple, hashHeader, hashCookie and hashSourceIP, got %d", n)))
+			errs = append(errs, field.Invalid(lp.Field(), field.OmitValueType{}, fmt.Sprintf("exactly one of simple, hashHeader, hashCookie and hashSourceIP, got %d", n)))
 		}
 	}
 	return errs

@@ -11,17 +11,18 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
 // Validate reports every problem in m at once, as a *ValidationError, or nil.
 func (m Model) Validate() error {
-	return fielderr.New("serving.Model", m.validate(nil))
+	return fielderr.New("serving.Model", m.validate(fieldpath.Path{}))
 }
 
 var reservedLabels = sets.New(labels.App, labels.Version, labels.ManagedBy)
 
-func (m Model) validate(root *field.Path) field.ErrorList {
+func (m Model) validate(root fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, dns1123Label(root.Child("name"), m.Name, true)...)
 	// The Deployment name <model>-<version> must stay a label too; checked per version below.
@@ -31,11 +32,11 @@ func (m Model) validate(root *field.Path) field.ErrorList {
 	switch m.Sidecar {
 	case SidecarDefault, SidecarInject, SidecarSkip:
 	default:
-		errs = append(errs, field.NotSupported(root.Child("sidecar"), m.Sidecar, []Sidecar{SidecarDefault, SidecarInject, SidecarSkip}))
+		errs = append(errs, field.NotSupported(root.Child("sidecar").Field(), m.Sidecar, []Sidecar{SidecarDefault, SidecarInject, SidecarSkip}))
 	}
 	if m.ServiceAccountName != "" {
 		for _, msg := range check.DNS1123Subdomain(m.ServiceAccountName) {
-			errs = append(errs, field.Invalid(root.Child("serviceAccountName"), m.ServiceAccountName, msg))
+			errs = append(errs, field.Invalid(root.Child("serviceAccountName").Field(), m.ServiceAccountName, msg))
 		}
 	}
 	errs = append(errs, validateLabels(root.Child("labels"), m.Labels)...)
@@ -43,7 +44,7 @@ func (m Model) validate(root *field.Path) field.ErrorList {
 
 	vp := root.Child("versions")
 	if len(m.Versions) == 0 {
-		errs = append(errs, field.Required(vp, "a model needs at least one version"))
+		errs = append(errs, field.Required(vp.Field(), "a model needs at least one version"))
 	}
 	seen := map[string]bool{}
 	rt := m.runtime()
@@ -52,51 +53,51 @@ func (m Model) validate(root *field.Path) field.ErrorList {
 		errs = append(errs, dns1123Label(p.Child("name"), v.Name, true)...)
 		if v.Name != "" {
 			if seen[v.Name] {
-				errs = append(errs, field.Duplicate(p.Child("name"), v.Name))
+				errs = append(errs, field.Duplicate(p.Child("name").Field(), v.Name))
 			}
 			seen[v.Name] = true
 			if m.Name != "" {
 				if d := DeploymentName(m.Name, v.Name); len(d) > validation.DNS1123LabelMaxLength {
-					errs = append(errs, field.Invalid(p.Child("name"), v.Name,
+					errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name,
 						fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, len(d), validation.DNS1123LabelMaxLength)))
 				}
 			}
 			if msgs := check.LabelValue(v.Name); len(msgs) > 0 {
-				errs = append(errs, field.Invalid(p.Child("name"), v.Name, strings.Join(msgs, "; ")))
+				errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name, strings.Join(msgs, "; ")))
 			}
 		}
 		if v.Image == "" && rt.Image == "" {
-			errs = append(errs, field.Required(p.Child("image"), "the runtime has no default image, so each version must name one"))
+			errs = append(errs, field.Required(p.Child("image").Field(), "the runtime has no default image, so each version must name one"))
 		} else if strings.ContainsAny(v.Image, " \t\n") {
-			errs = append(errs, field.Invalid(p.Child("image"), v.Image, "an image reference has no whitespace"))
+			errs = append(errs, field.Invalid(p.Child("image").Field(), v.Image, "an image reference has no whitespace"))
 		}
 		if v.Replicas != nil && *v.Replicas < 0 {
-			errs = append(errs, field.Invalid(p.Child("replicas"), *v.Replicas, "must be 0 or more"))
+			errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be 0 or more"))
 		}
 		if v.Autoscaled && v.Replicas != nil {
-			errs = append(errs, field.Invalid(p.Child("replicas"), *v.Replicas, "must be unset when autoscaled is true: the autoscaler owns it"))
+			errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be unset when autoscaled is true: the autoscaler owns it"))
 		}
 		if v.GPUs < 0 {
-			errs = append(errs, field.Invalid(p.Child("gpus"), v.GPUs, "must be 0 or more"))
+			errs = append(errs, field.Invalid(p.Child("gpus").Field(), v.GPUs, "must be 0 or more"))
 		}
 		switch v.ImagePullPolicy {
 		case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 		default:
-			errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), v.ImagePullPolicy,
+			errs = append(errs, field.NotSupported(p.Child("imagePullPolicy").Field(), v.ImagePullPolicy,
 				[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
 		}
 		envSeen := map[string]bool{}
 		for j, e := range v.Env {
 			ep := p.Child("env").Index(j).Child("name")
 			if e.Name == "" {
-				errs = append(errs, field.Required(ep, ""))
+				errs = append(errs, field.Required(ep.Field(), ""))
 				continue
 			}
 			for _, msg := range validation.IsEnvVarName(e.Name) {
-				errs = append(errs, field.Invalid(ep, e.Name, msg))
+				errs = append(errs, field.Invalid(ep.Field(), e.Name, msg))
 			}
 			if envSeen[e.Name] {
-				errs = append(errs, field.Duplicate(ep, e.Name))
+				errs = append(errs, field.Duplicate(ep.Field(), e.Name))
 			}
 			envSeen[e.Name] = true
 		}
@@ -105,79 +106,79 @@ func (m Model) validate(root *field.Path) field.ErrorList {
 	return errs
 }
 
-func (r Runtime) validate(p *field.Path) field.ErrorList {
+func (r Runtime) validate(p fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	if r.Name == "" {
-		errs = append(errs, field.Required(p.Child("name"), ""))
+		errs = append(errs, field.Required(p.Child("name").Field(), ""))
 	} else if msgs := check.LabelValue(r.Name); len(msgs) > 0 {
-		errs = append(errs, field.Invalid(p.Child("name"), r.Name, strings.Join(msgs, "; ")))
+		errs = append(errs, field.Invalid(p.Child("name").Field(), r.Name, strings.Join(msgs, "; ")))
 	}
 	if len(r.Ports) == 0 {
-		errs = append(errs, field.Required(p.Child("ports"), "a model server listens on at least one port"))
+		errs = append(errs, field.Required(p.Child("ports").Field(), "a model server listens on at least one port"))
 	}
 	names := map[string]bool{}
 	numbers := map[int32]bool{}
 	for i, port := range r.Ports {
 		pp := p.Child("ports").Index(i)
 		for _, msg := range validation.IsValidPortNum(int(port.Number)) {
-			errs = append(errs, field.Invalid(pp.Child("number"), port.Number, msg))
+			errs = append(errs, field.Invalid(pp.Child("number").Field(), port.Number, msg))
 		}
 		if numbers[port.Number] {
-			errs = append(errs, field.Duplicate(pp.Child("number"), port.Number))
+			errs = append(errs, field.Duplicate(pp.Child("number").Field(), port.Number))
 		}
 		numbers[port.Number] = true
 		switch port.protocol() {
 		case HTTP, HTTP2, GRPC, TCP:
 		default:
-			errs = append(errs, field.NotSupported(pp.Child("protocol"), port.Protocol, []Protocol{HTTP, HTTP2, GRPC, TCP}))
+			errs = append(errs, field.NotSupported(pp.Child("protocol").Field(), port.Protocol, []Protocol{HTTP, HTTP2, GRPC, TCP}))
 			continue
 		}
 		n := port.ServiceName()
 		for _, msg := range validation.IsValidPortName(n) {
-			errs = append(errs, field.Invalid(pp.Child("name"), port.Name, fmt.Sprintf("port name %q: %s", n, msg)))
+			errs = append(errs, field.Invalid(pp.Child("name").Field(), port.Name, fmt.Sprintf("port name %q: %s", n, msg)))
 		}
 		if names[n] {
-			errs = append(errs, field.Duplicate(pp.Child("name"), n))
+			errs = append(errs, field.Duplicate(pp.Child("name").Field(), n))
 		}
 		names[n] = true
 	}
 	if _, ok := r.probePort(); !ok && len(r.Ports) > 0 {
-		errs = append(errs, field.NotFound(p.Child("readinessPort"), r.ReadinessPort))
+		errs = append(errs, field.NotFound(p.Child("readinessPort").Field(), r.ReadinessPort))
 	}
 	if r.RunAsUser < 0 {
-		errs = append(errs, field.Invalid(p.Child("runAsUser"), r.RunAsUser, "must be a user id above 0"))
+		errs = append(errs, field.Invalid(p.Child("runAsUser").Field(), r.RunAsUser, "must be a user id above 0"))
 	}
 	return errs
 }
 
-func validateLabels(p *field.Path, m map[string]string) field.ErrorList {
+func validateLabels(p fieldpath.Path, m map[string]string) field.ErrorList {
 	var errs field.ErrorList
 	for _, k := range sortedKeys(m) {
 		for _, msg := range check.QualifiedName(k) {
-			errs = append(errs, field.Invalid(p.Key(k), k, "key: "+msg))
+			errs = append(errs, field.Invalid(p.Key(k).Field(), k, "key: "+msg))
 		}
 		for _, msg := range check.LabelValue(m[k]) {
-			errs = append(errs, field.Invalid(p.Key(k), m[k], msg))
+			errs = append(errs, field.Invalid(p.Key(k).Field(), m[k], msg))
 		}
-		if p.String() == "labels" || strings.HasSuffix(p.String(), ".labels") {
+		if p.Name() == "labels" {
 			if reservedLabels.Has(k) {
-				errs = append(errs, field.Forbidden(p.Key(k), "set by mlmesh"))
+				errs = append(errs, field.Forbidden(p.Key(k).Field(), "set by mlmesh"))
 			}
 		}
 	}
 	return errs
 }
 
-func dns1123Label(p *field.Path, v string, required bool) field.ErrorList {
+func dns1123Label(p fieldpath.Path, v string, required bool) field.ErrorList {
 	if v == "" {
 		if required {
-			return field.ErrorList{field.Required(p, "a DNS-1123 label (lowercase letters, digits and '-')")}
+			return field.ErrorList{field.Required(p.Field(), "a DNS-1123 label (lowercase letters, digits and '-')")}
 		}
 		return nil
 	}
 	var errs field.ErrorList
 	for _, msg := range check.DNS1123Label(v) {
-		errs = append(errs, field.Invalid(p, v, msg))
+		errs = append(errs, field.Invalid(p.Field(), v, msg))
 	}
 	return errs
 }
