@@ -425,30 +425,47 @@ func (a App) plan() (*plan, field.ErrorList) {
 // the second are never reached.
 func (p *plan) uniqueGatewayHosts() field.ErrorList {
 	var errs field.ErrorList
-	claims := map[string]string{}
-	claim := func(path *field.Path, spec routing.Spec) {
+	// A claimant is a model's exposure or a front route, named by path
+	// only when two claim one host.
+	type claimant struct {
+		route bool
+		i     int
+	}
+	path := func(c claimant) *field.Path {
+		if c.route {
+			return field.NewPath("routes").Index(c.i).Child("hosts")
+		}
+		return field.NewPath("models").Index(c.i).Child("expose")
+	}
+	type gatewayHost struct{ gateway, host string }
+	claims := make(map[gatewayHost]claimant, len(p.ingress)+len(p.routes))
+	claimHost := func(c claimant, gw, h string) {
+		k := gatewayHost{gw, h}
+		if prev, dup := claims[k]; dup {
+			errs = append(errs, field.Invalid(path(c), h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, path(prev))))
+			return
+		}
+		claims[k] = c
+	}
+	claim := func(c claimant, spec routing.Spec) {
 		for _, gw := range spec.Gateways {
 			if gw == "mesh" {
 				continue
 			}
-			for _, h := range append([]string{spec.Host}, spec.Hosts...) {
-				k := gw + "|" + h
-				if prev, dup := claims[k]; dup {
-					errs = append(errs, field.Invalid(path, h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, prev)))
-					continue
-				}
-				claims[k] = path.String()
+			claimHost(c, gw, spec.Host)
+			for _, h := range spec.Hosts {
+				claimHost(c, gw, h)
 			}
 		}
 	}
 	for i, r := range p.routes {
-		claim(field.NewPath("models").Index(i).Child("expose"), r)
+		claim(claimant{i: i}, r)
 	}
 	for _, ir := range p.ingress {
-		claim(field.NewPath("models").Index(ir.model).Child("expose"), ir.spec)
+		claim(claimant{i: ir.model}, ir.spec)
 	}
 	for i, f := range p.fronts {
-		claim(field.NewPath("routes").Index(i).Child("hosts"), f)
+		claim(claimant{route: true, i: i}, f)
 	}
 	return errs
 }

@@ -194,18 +194,19 @@ func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) f
 			errs = append(errs, field.Invalid(sp.Field(), field.OmitValueType{}, fmt.Sprintf("weights sum to %d, want 100", sum)))
 		}
 	}
-	seen := map[string]int{}
 	for k, d := range r.Split {
 		dp := sp.Index(k)
 		if d.Host == "" && strings.HasPrefix(s.Host, "*") {
 			errs = append(errs, field.Required(dp.Child("host").Field(), "the spec's host is a wildcard, so each destination names its service"))
 		}
 		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port, subsets)...)
-		key := s.destKey(d.Host, d.Subset, d.Port)
-		if prev, dup := seen[key]; dup {
-			errs = append(errs, field.Duplicate(dp.Field(), fmt.Sprintf("same destination as split[%d]", prev)))
+		// Splits are short: comparing with the earlier ones beats a map.
+		for prev, e := range r.Split[:k] {
+			if s.sameDest(d, e) {
+				errs = append(errs, field.Duplicate(dp.Field(), fmt.Sprintf("same destination as split[%d]", prev)))
+				break
+			}
 		}
-		seen[key] = k
 	}
 	for k, m := range r.Mirror {
 		mp := p.Child("mirror").Index(k)
@@ -263,11 +264,17 @@ func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) f
 	return errs
 }
 
-func (s Spec) destKey(host, subset string, port uint32) string {
-	if host == "" {
-		host = s.Host
+// sameDest reports whether two destinations send to the same place (an
+// empty host is the spec's).
+func (s Spec) sameDest(a, b Destination) bool {
+	ha, hb := a.Host, b.Host
+	if ha == "" {
+		ha = s.Host
 	}
-	return host + "|" + subset + "|" + strconv.Itoa(int(port))
+	if hb == "" {
+		hb = s.Host
+	}
+	return ha == hb && a.Subset == b.Subset && a.Port == b.Port
 }
 
 func (s Spec) validateDest(p fieldpath.Path, host, subset string, port uint32, subsets sets.Set[string]) field.ErrorList {

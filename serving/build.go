@@ -60,10 +60,14 @@ func ModelLabels(m Model) map[string]string {
 
 // VersionLabels returns the labels of a version's Deployment and pods.
 func VersionLabels(m Model, version string) map[string]string {
+	return versionLabels(m, version, DeploymentName(m.Name, version))
+}
+
+func versionLabels(m Model, version, deployment string) map[string]string {
 	l := ModelLabels(m)
 	l[labels.Version] = version
 	l[labels.VersionK8s] = version
-	l[labels.Instance] = DeploymentName(m.Name, version)
+	l[labels.Instance] = deployment
 	return l
 }
 
@@ -123,7 +127,7 @@ func SelectorLabels(model, version string) map[string]string {
 func deployment(m Model, v Version) *appsv1.Deployment {
 	rt := m.runtime()
 	name := DeploymentName(m.Name, v.Name)
-	versionLabels := VersionLabels(m, v.Name)
+	versionLabels := versionLabels(m, v.Name, name)
 	podLabels := podLabels(m, maps.Clone(versionLabels))
 	var replicas *int32
 	if !v.Autoscaled {

@@ -57,9 +57,10 @@ func (m Model) validate(root fieldpath.Path) field.ErrorList {
 			}
 			seen[v.Name] = true
 			if m.Name != "" {
-				if d := DeploymentName(m.Name, v.Name); len(d) > validation.DNS1123LabelMaxLength {
+				if n := len(m.Name) + 1 + len(v.Name); n > validation.DNS1123LabelMaxLength {
+					d := DeploymentName(m.Name, v.Name)
 					errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name,
-						fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, len(d), validation.DNS1123LabelMaxLength)))
+						fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, n, validation.DNS1123LabelMaxLength)))
 				}
 			}
 			if msgs := check.LabelValue(v.Name); len(msgs) > 0 {
