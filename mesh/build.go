@@ -10,6 +10,7 @@ import (
 
 	securityapi "istio.io/api/security/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -206,12 +207,28 @@ func (a App) build() ([]render.Object, error) {
 // objects of a large App need never all be in memory. It stops at yield's
 // first error and returns it.
 func Each(a App, yield func(render.Object) error) error {
+	return each(a, yield, false)
+}
+
+// each is Each; with reuse, it builds each Deployment into the one before
+// (serving.Checked.DeploymentInto), for a yield that is done with an object
+// when it returns.
+func each(a App, yield func(render.Object) error, reuse bool) error {
 	p, items, err := a.items()
 	if err != nil {
 		return err
 	}
+	var dep appsv1.Deployment
 	for i := range items {
-		if err := yield(p.build(&items[i])); err != nil {
+		it := &items[i]
+		var o render.Object
+		if reuse && it.src == srcDeployment {
+			p.checkedModels[it.i].DeploymentInto(int(it.k), &dep)
+			o = &dep
+		} else {
+			o = p.build(it)
+		}
+		if err := yield(o); err != nil {
 			return err
 		}
 	}
@@ -223,7 +240,7 @@ func Each(a App, yield func(render.Object) error) error {
 // object at a time. Nothing is written if the App is invalid.
 func Render(w io.Writer, a App) error {
 	enc := render.NewEncoder(w)
-	return Each(a, enc.Encode)
+	return each(a, enc.Encode, true) // Encode is done with each object when it returns
 }
 
 // items plans and checks the App and returns its objects to build, in

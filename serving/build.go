@@ -1,13 +1,10 @@
 package serving
 
 import (
-	"maps"
-	"slices"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -47,7 +44,10 @@ func Service(m Model) (*corev1.Service, error) {
 func ModelLabels(m Model) map[string]string {
 	// Room for the version labels added by VersionLabels and PodLabels, so
 	// the map is not grown (and rehashed) on the way.
-	l := make(map[string]string, len(m.Labels)+8)
+	return modelLabelsInto(make(map[string]string, len(m.Labels)+8), m)
+}
+
+func modelLabelsInto(l map[string]string, m Model) map[string]string {
 	for k, v := range m.Labels {
 		l[k] = v
 	}
@@ -60,11 +60,11 @@ func ModelLabels(m Model) map[string]string {
 
 // VersionLabels returns the labels of a version's Deployment and pods.
 func VersionLabels(m Model, version string) map[string]string {
-	return versionLabels(m, version, DeploymentName(m.Name, version))
+	return versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, DeploymentName(m.Name, version))
 }
 
-func versionLabels(m Model, version, deployment string) map[string]string {
-	l := ModelLabels(m)
+func versionLabelsInto(l map[string]string, m Model, version, deployment string) map[string]string {
+	modelLabelsInto(l, m)
 	l[labels.Version] = version
 	l[labels.VersionK8s] = version
 	l[labels.Instance] = deployment
@@ -121,140 +121,13 @@ func PodLabel(m Model, version, key string) (string, bool) {
 // SelectorLabels returns the labels a version's Deployment selects its pods
 // by, and that its DestinationRule subset together with the Service select.
 func SelectorLabels(model, version string) map[string]string {
-	return map[string]string{labels.App: model, labels.Version: version}
+	return selectorLabelsInto(make(map[string]string, 2), model, version)
 }
 
-func deployment(m Model, v Version) *appsv1.Deployment {
-	rt := m.runtime()
-	name := DeploymentName(m.Name, v.Name)
-	versionLabels := versionLabels(m, v.Name, name)
-	podLabels := podLabels(m, maps.Clone(versionLabels))
-	var replicas *int32
-	if !v.Autoscaled {
-		r := int32(1)
-		if v.Replicas != nil {
-			r = *v.Replicas
-		}
-		replicas = &r
-	}
-	d := &appsv1.Deployment{
-		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: m.namespace(),
-			Labels:    versionLabels,
-		},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(m.Name, v.Name)},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
-				Spec: corev1.PodSpec{
-					ServiceAccountName: m.ServiceAccountName,
-					SecurityContext:    podSecurity(rt, v),
-					Containers:         []corev1.Container{container(m, rt, v)},
-					NodeSelector:       v.NodeSelector,
-					Tolerations:        v.Tolerations,
-				},
-			},
-		},
-	}
-	return d
-}
-
-func container(m Model, rt Runtime, v Version) corev1.Container {
-	image := v.Image
-	if image == "" {
-		image = rt.Image
-	}
-	var args []string
-	if rt.Args != nil {
-		args = rt.Args(m.Name, v.ModelURI)
-	}
-	args = append(args, v.Args...)
-	c := corev1.Container{
-		Name:            "model",
-		Image:           image,
-		Command:         slices.Clone(rt.Command),
-		Args:            args,
-		Env:             env(rt, m.Name, v),
-		ImagePullPolicy: v.ImagePullPolicy,
-		Resources:       resources(v),
-		SecurityContext: containerSecurity(v),
-	}
-	for _, p := range rt.Ports {
-		c.Ports = append(c.Ports, corev1.ContainerPort{Name: p.ServiceName(), ContainerPort: p.Number, Protocol: corev1.ProtocolTCP})
-	}
-	if pp, ok := rt.probePort(); ok {
-		probe := &corev1.Probe{}
-		if rt.ReadinessPath != nil {
-			probe.HTTPGet = &corev1.HTTPGetAction{Path: rt.ReadinessPath(m.Name), Port: intstr.FromString(pp.ServiceName())}
-		} else {
-			probe.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromString(pp.ServiceName())}
-		}
-		c.ReadinessProbe = probe
-	}
-	return c
-}
-
-func env(rt Runtime, model string, v Version) []corev1.EnvVar {
-	var out []corev1.EnvVar
-	given := map[string]bool{}
-	for _, e := range v.Env {
-		given[e.Name] = true
-	}
-	if rt.Env != nil {
-		re := rt.Env(model, v.ModelURI)
-		keys := sortedKeys(re)
-		for _, k := range keys {
-			if !given[k] {
-				out = append(out, corev1.EnvVar{Name: k, Value: re[k]})
-			}
-		}
-	}
-	return append(out, v.Env...)
-}
-
-func resources(v Version) corev1.ResourceRequirements {
-	r := *v.Resources.DeepCopy()
-	if v.GPUs > 0 {
-		q := *resource.NewQuantity(v.GPUs, resource.DecimalSI)
-		if r.Limits == nil {
-			r.Limits = corev1.ResourceList{}
-		}
-		r.Limits[GPUResource] = q
-		if r.Requests != nil {
-			r.Requests[GPUResource] = q
-		}
-	}
-	return r
-}
-
-func podSecurity(rt Runtime, v Version) *corev1.PodSecurityContext {
-	if v.PodSecurityContext != nil {
-		return v.PodSecurityContext.DeepCopy()
-	}
-	user := rt.RunAsUser
-	if user == 0 {
-		user = defaultUser
-	}
-	yes := true
-	return &corev1.PodSecurityContext{
-		RunAsNonRoot:   &yes,
-		RunAsUser:      &user,
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
-}
-
-func containerSecurity(v Version) *corev1.SecurityContext {
-	if v.SecurityContext != nil {
-		return v.SecurityContext.DeepCopy()
-	}
-	no := false
-	return &corev1.SecurityContext{
-		AllowPrivilegeEscalation: &no,
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-	}
+func selectorLabelsInto(l map[string]string, model, version string) map[string]string {
+	l[labels.App] = model
+	l[labels.Version] = version
+	return l
 }
 
 func service(m Model) *corev1.Service {

@@ -1,0 +1,253 @@
+package serving
+
+import (
+	"maps"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/mlmesh/mlmesh/internal/labels"
+)
+
+// DeploymentInto builds the Deployment of the i-th version into d: the
+// object DeploymentOf returns, built in the maps, slices and structs that d
+// holds from an earlier DeploymentInto. A renderer that encodes each
+// Deployment before it builds the next (mesh.Render) thus allocates little
+// per Deployment. d must be zero or filled by DeploymentInto only; what it
+// held is overwritten, and shares nothing with the Model.
+func (c Checked) DeploymentInto(i int, d *appsv1.Deployment) {
+	deploymentInto(d, c.m, c.m.Versions[i])
+}
+
+func deployment(m Model, v Version) *appsv1.Deployment {
+	d := new(appsv1.Deployment)
+	deploymentInto(d, m, v)
+	return d
+}
+
+// reuseMap returns m emptied, or a new map with room for n entries.
+func reuseMap[K comparable, V any](m map[K]V, n int) map[K]V {
+	if m == nil {
+		return make(map[K]V, n)
+	}
+	clear(m)
+	return m
+}
+
+// reuse returns p, or a new T when p is nil.
+func reuse[T any](p *T) *T {
+	if p == nil {
+		return new(T)
+	}
+	return p
+}
+
+// deploymentInto builds into d, which is zero or holds an earlier build
+// whose storage it reuses. Every path leaves d as a fresh build would:
+// TestDeploymentIntoEqualsFresh holds it to that.
+func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
+	prevLabels, prevPodLabels := d.Labels, d.Spec.Template.Labels
+	prevSelector, prevReplicas := d.Spec.Selector, d.Spec.Replicas
+	prevPodSecurity := d.Spec.Template.Spec.SecurityContext
+	prevContainers := d.Spec.Template.Spec.Containers
+	var prevContainer corev1.Container
+	if len(prevContainers) > 0 {
+		prevContainer = prevContainers[0]
+	}
+	var prevMatch map[string]string
+	if prevSelector != nil {
+		prevMatch = prevSelector.MatchLabels
+	}
+	*d = appsv1.Deployment{}
+
+	rt := m.runtime()
+	name := DeploymentName(m.Name, v.Name)
+	versionLabels := versionLabelsInto(reuseMap(prevLabels, len(m.Labels)+8), m, v.Name, name)
+	var podLabels map[string]string
+	if prevPodLabels == nil {
+		podLabels = maps.Clone(versionLabels) // a copy of a small map, cheaper than inserts
+	} else {
+		clear(prevPodLabels)
+		maps.Copy(prevPodLabels, versionLabels)
+		podLabels = prevPodLabels
+	}
+	if s, ok := m.sidecarLabel(); ok {
+		podLabels[labels.SidecarInject] = s
+	}
+	if !v.Autoscaled {
+		r := reuse(prevReplicas)
+		*r = 1
+		if v.Replicas != nil {
+			*r = *v.Replicas
+		}
+		d.Spec.Replicas = r
+	}
+	selector := reuse(prevSelector)
+	*selector = metav1.LabelSelector{MatchLabels: selectorLabelsInto(reuseMap(prevMatch, 2), m.Name, v.Name)}
+
+	d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
+	d.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabels}
+	d.Spec.Selector = selector
+	d.Spec.Template.ObjectMeta = metav1.ObjectMeta{Labels: podLabels}
+	ps := &d.Spec.Template.Spec
+	ps.ServiceAccountName = m.ServiceAccountName
+	ps.SecurityContext = podSecurityInto(prevPodSecurity, rt, v)
+	ps.Containers = append(prevContainers[:0], corev1.Container{})
+	containerInto(&ps.Containers[0], &prevContainer, m, rt, v)
+	ps.NodeSelector = v.NodeSelector
+	ps.Tolerations = v.Tolerations
+}
+
+// containerInto builds the model container into the zero c, reusing the
+// storage of prev.
+func containerInto(c, prev *corev1.Container, m Model, rt Runtime, v Version) {
+	c.Name = "model"
+	c.Image = v.Image
+	if c.Image == "" {
+		c.Image = rt.Image
+	}
+	if rt.Command != nil {
+		c.Command = append(reuseSlice(prev.Command, len(rt.Command)), rt.Command...)
+	}
+	if rt.Args != nil {
+		c.Args = rt.Args(m.Name, v.ModelURI)
+	}
+	c.Args = append(c.Args, v.Args...)
+	c.Env = env(rt, m.Name, v)
+	c.ImagePullPolicy = v.ImagePullPolicy
+	c.Resources = resourcesInto(prev.Resources, v)
+	c.SecurityContext = containerSecurityInto(prev.SecurityContext, v)
+	if len(rt.Ports) > 0 {
+		c.Ports = reuseSlice(prev.Ports, len(rt.Ports))
+		for _, p := range rt.Ports {
+			c.Ports = append(c.Ports, corev1.ContainerPort{Name: p.ServiceName(), ContainerPort: p.Number, Protocol: corev1.ProtocolTCP})
+		}
+	}
+	if pp, ok := rt.probePort(); ok {
+		probe := reuse(prev.ReadinessProbe)
+		var prevHTTP *corev1.HTTPGetAction
+		var prevTCP *corev1.TCPSocketAction
+		if prev.ReadinessProbe != nil {
+			prevHTTP, prevTCP = probe.HTTPGet, probe.TCPSocket
+		}
+		*probe = corev1.Probe{}
+		if rt.ReadinessPath != nil {
+			h := reuse(prevHTTP)
+			*h = corev1.HTTPGetAction{Path: rt.ReadinessPath(m.Name), Port: intstr.FromString(pp.ServiceName())}
+			probe.HTTPGet = h
+		} else {
+			t := reuse(prevTCP)
+			*t = corev1.TCPSocketAction{Port: intstr.FromString(pp.ServiceName())}
+			probe.TCPSocket = t
+		}
+		c.ReadinessProbe = probe
+	}
+}
+
+// reuseSlice returns s emptied, or a new slice with room for n.
+func reuseSlice[T any](s []T, n int) []T {
+	if s == nil {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+func env(rt Runtime, model string, v Version) []corev1.EnvVar {
+	var out []corev1.EnvVar
+	if rt.Env != nil {
+		var given map[string]bool
+		if len(v.Env) > 0 {
+			given = make(map[string]bool, len(v.Env))
+			for _, e := range v.Env {
+				given[e.Name] = true
+			}
+		}
+		re := rt.Env(model, v.ModelURI)
+		for _, k := range sortedKeys(re) {
+			if !given[k] {
+				out = append(out, corev1.EnvVar{Name: k, Value: re[k]})
+			}
+		}
+	}
+	return append(out, v.Env...)
+}
+
+// resourcesInto copies the version's resources, as DeepCopy does, into the
+// lists of prev, and adds its GPUs.
+func resourcesInto(prev corev1.ResourceRequirements, v Version) corev1.ResourceRequirements {
+	r := corev1.ResourceRequirements{
+		Limits:   copyResources(prev.Limits, v.Resources.Limits),
+		Requests: copyResources(prev.Requests, v.Resources.Requests),
+	}
+	if v.Resources.Claims != nil {
+		r.Claims = append(reuseSlice(prev.Claims, len(v.Resources.Claims)), v.Resources.Claims...)
+	}
+	if v.GPUs > 0 {
+		q := *resource.NewQuantity(v.GPUs, resource.DecimalSI)
+		if r.Limits == nil {
+			r.Limits = reuseMap(prev.Limits, 1)
+		}
+		r.Limits[GPUResource] = q
+		if r.Requests != nil {
+			r.Requests[GPUResource] = q
+		}
+	}
+	return r
+}
+
+func copyResources(dst, src corev1.ResourceList) corev1.ResourceList {
+	if src == nil {
+		return nil
+	}
+	dst = reuseMap(dst, len(src))
+	for k, q := range src {
+		dst[k] = q.DeepCopy()
+	}
+	return dst
+}
+
+func podSecurityInto(prev *corev1.PodSecurityContext, rt Runtime, v Version) *corev1.PodSecurityContext {
+	if v.PodSecurityContext != nil {
+		return v.PodSecurityContext.DeepCopy()
+	}
+	user := rt.RunAsUser
+	if user == 0 {
+		user = defaultUser
+	}
+	sc := reuse(prev)
+	var nonRoot *bool
+	var runAs *int64
+	var seccomp *corev1.SeccompProfile
+	if prev != nil {
+		nonRoot, runAs, seccomp = sc.RunAsNonRoot, sc.RunAsUser, sc.SeccompProfile
+	}
+	*sc = corev1.PodSecurityContext{RunAsNonRoot: reuse(nonRoot), RunAsUser: reuse(runAs), SeccompProfile: reuse(seccomp)}
+	*sc.RunAsNonRoot = true
+	*sc.RunAsUser = user
+	*sc.SeccompProfile = corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	return sc
+}
+
+func containerSecurityInto(prev *corev1.SecurityContext, v Version) *corev1.SecurityContext {
+	if v.SecurityContext != nil {
+		return v.SecurityContext.DeepCopy()
+	}
+	sc := reuse(prev)
+	var noEscalation *bool
+	var caps *corev1.Capabilities
+	if prev != nil {
+		noEscalation, caps = sc.AllowPrivilegeEscalation, sc.Capabilities
+	}
+	var drop []corev1.Capability
+	if caps != nil {
+		drop = caps.Drop
+	}
+	caps = reuse(caps)
+	*caps = corev1.Capabilities{Drop: append(reuseSlice(drop, 1), "ALL")}
+	*sc = corev1.SecurityContext{AllowPrivilegeEscalation: reuse(noEscalation), Capabilities: caps}
+	*sc.AllowPrivilegeEscalation = false
+	return sc
+}

@@ -1,0 +1,98 @@
+package serving
+
+import (
+	"math/rand"
+	"reflect"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// deploymentVariants are models whose Deployments differ in every part
+// DeploymentInto reuses: runtimes with and without a command, env and an
+// HTTP or TCP probe; replicas, autoscaling, GPUs with and without resource
+// lists, claims, env, args, pull policy, node selectors, tolerations and
+// the caller's own security contexts.
+func deploymentVariants() []Model {
+	two := int32(2)
+	user := int64(42)
+	yes := true
+	return []Model{
+		{Name: "tf", Runtime: TFServing(), Sidecar: SidecarInject, Versions: []Version{
+			{Name: "v1", ModelURI: "s3://m/1", Replicas: &two, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("2Gi")}}},
+			{Name: "v2", ModelURI: "s3://m/2", Autoscaled: true},
+		}},
+		{Name: "triton", Runtime: Triton(), Labels: map[string]string{"team": "ml"}, ServiceAccountName: "sa", Versions: []Version{
+			{Name: "gpu", GPUs: 2, Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")},
+				Claims:   []corev1.ResourceClaim{{Name: "gpu-claim"}},
+			}, NodeSelector: map[string]string{"gpu": "true"}, Tolerations: []corev1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists}}},
+			{Name: "nolists", GPUs: 1},
+		}},
+		{Name: "torch", Runtime: TorchServe(), Sidecar: SidecarSkip, Versions: []Version{
+			{Name: "v1", Args: []string{"--debug"}, ImagePullPolicy: corev1.PullAlways, Image: "example.com/torch:1",
+				Env: []corev1.EnvVar{{Name: "A", Value: "1"}}},
+		}},
+		{Name: "oip", Runtime: OpenInference("example.com/mlserver:1"), Versions: []Version{
+			{Name: "v1", ModelURI: "gs://m", Env: []corev1.EnvVar{{Name: "MODEL_NAME", Value: "mine"}}},
+			{Name: "v2", ModelURI: "gs://m",
+				SecurityContext:    &corev1.SecurityContext{RunAsUser: &user, Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}}},
+				PodSecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, FSGroup: &user}},
+		}},
+		{Name: "tcp", Runtime: Custom("example.com/raw:1", Port{Number: 9000, Protocol: TCP}), Versions: []Version{
+			{Name: "v1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{}, Requests: corev1.ResourceList{}}},
+		}},
+	}
+}
+
+// TestDeploymentIntoEqualsFresh builds a random sequence of Deployments
+// into one object and requires each to equal the fresh DeploymentOf (deep
+// equality: nil and empty differ too), and the models to be unchanged.
+func TestDeploymentIntoEqualsFresh(t *testing.T) {
+	models := deploymentVariants()
+	var checked []Checked
+	for _, m := range models {
+		c, err := m.Check()
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		checked = append(checked, c)
+	}
+	before := deploymentVariants()
+	r := rand.New(rand.NewSource(1))
+	var d appsv1.Deployment
+	for n := 0; n < 500; n++ {
+		c := checked[r.Intn(len(checked))]
+		k := r.Intn(len(c.m.Versions))
+		c.DeploymentInto(k, &d)
+		if fresh := c.DeploymentOf(k); !reflect.DeepEqual(&d, fresh) {
+			t.Fatalf("build %d (%s, version %d): DeploymentInto differs from DeploymentOf:\n%+v\nwant\n%+v", n, c.m.Name, k, d, *fresh)
+		}
+	}
+	for i := range models {
+		a, b := models[i], before[i]
+		a.Runtime, b.Runtime = Runtime{}, Runtime{} // funcs never DeepEqual
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: building changed the model", a.Name)
+		}
+	}
+}
+
+// TestDeploymentIntoAllocatesLittle: reusing a Deployment saves most of
+// what building a fresh one allocates.
+func TestDeploymentIntoAllocatesLittle(t *testing.T) {
+	c, err := deploymentVariants()[0].Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d appsv1.Deployment
+	into := testing.AllocsPerRun(50, func() { c.DeploymentInto(0, &d) })
+	fresh := testing.AllocsPerRun(50, func() { c.DeploymentOf(0) })
+	if into > fresh/2 {
+		t.Errorf("DeploymentInto allocates %v times, DeploymentOf %v", into, fresh)
+	}
+	t.Logf("allocations: DeploymentInto %v, DeploymentOf %v", into, fresh)
+}
