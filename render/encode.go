@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -126,43 +125,12 @@ type structPlan struct {
 	fields []field // sorted by name
 }
 
-// Per-type caches, read on every value: copy-on-write maps behind atomic
-// pointers, cheaper to read than sync.Map.
+// Per-type caches. The compiled codecs (codec.go) consult them while they
+// compile, the reflection path on every value.
 var (
-	plansMu   sync.Mutex
-	plans     atomic.Pointer[map[reflect.Type]*structPlan]
-	classesMu sync.Mutex
-	classes   atomic.Pointer[map[reflect.Type]typeClass]
+	plans   sync.Map // reflect.Type -> *structPlan
+	classes sync.Map // reflect.Type -> typeClass
 )
-
-func cacheLoad[V any](p *atomic.Pointer[map[reflect.Type]V], t reflect.Type) (V, bool) {
-	if m := p.Load(); m != nil {
-		v, ok := (*m)[t]
-		return v, ok
-	}
-	var zero V
-	return zero, false
-}
-
-func cacheStore[V any](mu *sync.Mutex, p *atomic.Pointer[map[reflect.Type]V], t reflect.Type, v V) V {
-	mu.Lock()
-	defer mu.Unlock()
-	old := p.Load()
-	if old != nil {
-		if existing, ok := (*old)[t]; ok {
-			return existing
-		}
-	}
-	next := make(map[reflect.Type]V, 1)
-	if old != nil {
-		for k, x := range *old {
-			next[k] = x
-		}
-	}
-	next[t] = v
-	p.Store(&next)
-	return v
-}
 
 // typeClass is how the encoder writes values of a type, decided once per type.
 type typeClass uint8
@@ -180,8 +148,8 @@ const (
 )
 
 func classOf(t reflect.Type) typeClass {
-	if c, ok := cacheLoad(&classes, t); ok {
-		return c
+	if c, ok := classes.Load(t); ok {
+		return c.(typeClass)
 	}
 	c := tcPlain
 	switch {
@@ -206,14 +174,16 @@ func classOf(t reflect.Type) typeClass {
 	case t.Kind() != reflect.Struct && t.Implements(textMarshalerType):
 		c = tcMarshaler
 	}
-	return cacheStore(&classesMu, &classes, t, c)
+	classes.Store(t, c)
+	return c
 }
 
 func planFor(t reflect.Type) *structPlan {
-	if p, ok := cacheLoad(&plans, t); ok {
-		return p
+	if p, ok := plans.Load(t); ok {
+		return p.(*structPlan)
 	}
-	return cacheStore(&plansMu, &plans, t, &structPlan{fields: typeFields(t)})
+	p, _ := plans.LoadOrStore(t, &structPlan{fields: typeFields(t)})
+	return p.(*structPlan)
 }
 
 // typeFields lists t's JSON fields as encoding/json would: exported fields
