@@ -902,15 +902,22 @@ func subsetsSelectOneVersion(model int, spec routing.Spec, m serving.Model) fiel
 // spec element of the second.
 func (p *plan) uniqueObjects(items []item) field.ErrorList {
 	var errs field.ErrorList
-	type identity struct{ kind, namespace, name string }
-	seen := make(map[identity]int, len(items))
+	// items are sorted by rank, namespace and name, so objects of one
+	// identity are in one run of equal rank, namespace and name.
+	run := 0
 	for i := range items {
 		it := &items[i]
-		id := identity{it.src.kind(), it.namespace, it.name}
-		if prev, dup := seen[id]; dup {
-			k := id.kind + " " + it.namespace + "/" + it.name
+		if r := &items[run]; r.rank != it.rank || r.namespace != it.namespace || r.name != it.name {
+			run = i
+		}
+		for prev := run; prev < i; prev++ {
+			if items[prev].src.kind() != it.src.kind() {
+				continue
+			}
+			kind := it.src.kind()
+			k := kind + " " + it.namespace + "/" + it.name
 			if it.namespace == "" {
-				k = id.kind + " " + it.name
+				k = kind + " " + it.name
 			}
 			// Report at the later spec element, naming the earlier one.
 			a, b := p.from(&items[prev]), p.from(it)
@@ -918,9 +925,8 @@ func (p *plan) uniqueObjects(items []item) field.ErrorList {
 				a, b = b, a
 			}
 			errs = append(errs, field.Invalid(b, field.OmitValueType{}, fmt.Sprintf("builds %s, which %s builds too", k, a)))
-			continue
+			break
 		}
-		seen[id] = i
 	}
 	return errs
 }
