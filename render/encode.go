@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -43,9 +44,10 @@ type encoder struct {
 	// first entry on the dash's line ("- key: v").
 	dash bool
 	// keys and pairs are scratch space for sorting map entries.
-	keys    []mapKey
-	pairs   []kv
-	entries []msgEntry
+	keys      []mapKey
+	pairs     []kv
+	entries   []msgEntry
+	plainKeys *plainKeys // made on first use
 	// reflective makes object() take the reflection path instead of the
 	// compiled codecs (codec.go), for the tests that hold one to the other.
 	reflective bool
@@ -591,9 +593,34 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 // one would need the explicit "? " form, which no Kubernetes field needs.
 const maxKey = 1024
 
+// plainKeys remembers which map keys were plain, by the address of their
+// bytes: label keys are a few constants, met in every object. An entry
+// holds a pointer to the key's bytes, so they cannot be freed and reused
+// for another string while it is cached.
+type plainKeys [64]struct {
+	p     *byte
+	n     int
+	plain bool
+}
+
 // key writes a map key and its colon.
 func (e *encoder) key(k string) error {
 	start := len(e.buf)
+	if len(k) > 0 && len(k) <= maxKey {
+		if e.plainKeys == nil {
+			e.plainKeys = new(plainKeys)
+		}
+		p := unsafe.StringData(k)
+		c := &e.plainKeys[(uintptr(unsafe.Pointer(p))>>3)%uintptr(len(e.plainKeys))]
+		if c.p != p || c.n != len(k) {
+			c.p, c.n, c.plain = p, len(k), plainSafe(k)
+		}
+		if c.plain {
+			e.buf = append(e.buf, k...)
+			e.buf = append(e.buf, ':')
+			return nil
+		}
+	}
 	e.buf = appendString(e.buf, k)
 	if len(e.buf)-start > maxKey {
 		e.buf = e.buf[:start]
