@@ -33,7 +33,7 @@ update:
 	go test ./... -update
 
 bench:
-	go test -run XXX -bench . -benchmem ./render/ ./mesh/
+	go test -run XXX -bench . -benchmem ./examples/fleet/
 
 fuzz:
 	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./render/

@@ -103,8 +103,9 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 	switch classOf(t) {
 	case tcQuantity:
 		return func(e *encoder, p unsafe.Pointer, _ int, _ bool) (bool, error) {
+			q := *(*resource.Quantity)(p) // String caches into its receiver: not the caller's object
 			e.scalarSep()
-			e.buf = appendString(e.buf, (*resource.Quantity)(p).String())
+			e.buf = appendString(e.buf, q.String())
 			return true, nil
 		}
 	case tcIntOrString:

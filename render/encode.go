@@ -357,13 +357,9 @@ func (e *encoder) valueClass(v reflect.Value, indent int, present bool, cls type
 	}
 	switch cls {
 	case tcQuantity:
-		var q *resource.Quantity
-		if v.CanAddr() {
-			q = v.Addr().Interface().(*resource.Quantity)
-		} else {
-			c := v.Interface().(resource.Quantity) // a map value
-			q = &c
-		}
+		// A copy: String caches into its receiver, which must not be the
+		// caller's object (rendering only reads, and may run concurrently).
+		q := v.Interface().(resource.Quantity)
 		e.scalarSep()
 		e.buf = appendString(e.buf, q.String())
 		return true, nil

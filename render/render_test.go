@@ -3,16 +3,20 @@ package render_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -365,5 +369,62 @@ func TestWriteDir(t *testing.T) {
 	}
 	if _, err := os.Stat(empty); !os.IsNotExist(err) {
 		t.Error("a failed WriteDir created its directory")
+	}
+}
+
+// TestConcurrentEncoding: encoders in several goroutines compile and share
+// the per-type codecs (run with -race; alone, so that the codecs are first
+// compiled here).
+func TestConcurrentEncoding(t *testing.T) {
+	// Shared by every goroutine: the objects, and in them a Quantity that
+	// is not a map value (whose String caches into the Quantity).
+	size := resource.NewQuantity(1<<30, resource.BinarySI)
+	objs := append(kitchenSink(t), &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: "scratch", Namespace: "x"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: size}}}},
+		}}},
+	})
+	want, err := render.YAML(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(want, []byte("sizeLimit: 1Gi")) {
+		t.Fatalf("the shared Quantity is not rendered:\n%s", want)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Types new to the codec caches, met by every goroutine at
+			// once. Each has its own: rendering sets a missing TypeMeta.
+			fresh := []render.Object{
+				&policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "pdb", Namespace: "x"}},
+				&autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "hpa", Namespace: "x"}},
+			}
+			for i := 0; i < 10; i++ {
+				if _, err := render.YAML(fresh); err != nil {
+					errs <- err
+					return
+				}
+				got, err := render.YAML(objs)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got, want) {
+					errs <- fmt.Errorf("goroutine output differs")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
