@@ -379,14 +379,21 @@ func TestConcurrentEncoding(t *testing.T) {
 	// Shared by every goroutine: the objects, and in them a Quantity that
 	// is not a map value (whose String caches into the Quantity).
 	size := resource.NewQuantity(1<<30, resource.BinarySI)
-	objs := append(kitchenSink(t), &appsv1.Deployment{
+	scratch := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: "scratch", Namespace: "x"},
 		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: size}}}},
 		}}},
-	})
-	want, err := render.YAML(objs)
+	}
+	objs := append(kitchenSink(t), scratch)
+	// The expected bytes come from copies, so that the goroutines are the
+	// first to render the shared objects.
+	copies := make([]render.Object, len(objs))
+	for i, o := range objs {
+		copies[i] = o.DeepCopyObject().(render.Object)
+	}
+	want, err := render.YAML(copies)
 	if err != nil {
 		t.Fatal(err)
 	}
