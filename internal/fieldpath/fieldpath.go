@@ -10,8 +10,10 @@ import (
 )
 
 // maxSteps is how many steps a Path holds before it folds them into a
-// *field.Path (which allocates, but is never needed by mlmesh's specs).
-const maxSteps = 8
+// *field.Path (which allocates). Six covers mlmesh's specs, such as
+// rules[0].match[1].headers[x-user]; a Path is copied on every step, so it
+// is kept small.
+const maxSteps = 6
 
 type stepKind uint8
 
@@ -21,18 +23,14 @@ const (
 	key
 )
 
-type step struct {
-	name  string // a child's name or a key
-	index int32
-	kind  stepKind
-}
-
 // Path is a field path. The zero Path is the root of a spec: its children
 // have no prefix.
 type Path struct {
 	base  *field.Path // steps folded, or the root given to At
+	names [maxSteps]string
+	index [maxSteps]int32
+	kinds [maxSteps]stepKind
 	n     uint8
-	steps [maxSteps]step
 }
 
 // New returns the path of a top-level field.
@@ -44,38 +42,38 @@ func New(name string) Path {
 // At returns the path p, to extend without allocating.
 func At(p *field.Path) Path { return Path{base: p} }
 
-func (p Path) push(s step) Path {
+func (p Path) push(kind stepKind, name string, i int) Path {
 	if int(p.n) == maxSteps {
 		p = Path{base: p.Field()}
 	}
-	p.steps[p.n] = s
+	p.names[p.n], p.index[p.n], p.kinds[p.n] = name, int32(i), kind
 	p.n++
 	return p
 }
 
 // Child returns the path of field name of p.
-func (p Path) Child(name string) Path { return p.push(step{name: name, kind: child}) }
+func (p Path) Child(name string) Path { return p.push(child, name, 0) }
 
 // Index returns the path of element i of p.
-func (p Path) Index(i int) Path { return p.push(step{index: int32(i), kind: index}) }
+func (p Path) Index(i int) Path { return p.push(index, "", i) }
 
 // Key returns the path of the map entry k of p.
-func (p Path) Key(k string) Path { return p.push(step{name: k, kind: key}) }
+func (p Path) Key(k string) Path { return p.push(key, k, 0) }
 
 // Field returns p as a *field.Path; nil for the zero Path.
 func (p Path) Field() *field.Path {
 	fp := p.base
-	for _, s := range p.steps[:p.n] {
-		switch s.kind {
+	for i := range int(p.n) {
+		switch p.kinds[i] {
 		case index:
-			fp = fp.Index(int(s.index))
+			fp = fp.Index(int(p.index[i]))
 		case key:
-			fp = fp.Key(s.name)
+			fp = fp.Key(p.names[i])
 		default:
 			if fp == nil {
-				fp = field.NewPath(s.name)
+				fp = field.NewPath(p.names[i])
 			} else {
-				fp = fp.Child(s.name)
+				fp = fp.Child(p.names[i])
 			}
 		}
 	}
@@ -90,8 +88,8 @@ func (p Path) Name() string {
 	if p.n == 0 {
 		return ""
 	}
-	if s := p.steps[p.n-1]; s.kind == child {
-		return s.name
+	if p.kinds[p.n-1] == child {
+		return p.names[p.n-1]
 	}
 	return ""
 }
