@@ -189,7 +189,7 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 func (e *encoder) appendScalar(k reflect.Kind, p unsafe.Pointer) {
 	switch k {
 	case reflect.String:
-		e.buf = appendString(e.buf, *(*string)(p))
+		e.str(*(*string)(p))
 	case reflect.Bool:
 		if *(*bool)(p) {
 			e.buf = append(e.buf, "true"...)
@@ -481,7 +481,7 @@ func (e *encoder) fastFieldAt(f *cfield, p unsafe.Pointer, indent int, inline, w
 			return false
 		}
 		e.fieldKey(f.key, indent, inline, wrote)
-		e.buf = appendString(e.buf, s)
+		e.str(s)
 	case reflect.Bool:
 		b := *(*bool)(p)
 		if omit && !b {

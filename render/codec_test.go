@@ -355,18 +355,23 @@ func TestOnlyTheObjectsStatusIsLeftOut(t *testing.T) {
 	}
 }
 
-// TestRememberedKeys: a key's quoting is remembered by the address of its
-// bytes; keys met again, and keys that share a cache slot, keep their own.
-func TestRememberedKeys(t *testing.T) {
+// TestRememberedQuoting: a string's quoting is remembered by the address
+// of its bytes; strings met again, and strings that share a cache slot,
+// keep their own, as keys and as values.
+func TestRememberedQuoting(t *testing.T) {
 	var e encoder
 	for round := 0; round < 3; round++ {
 		for _, k := range scalarCases {
 			e.buf = e.buf[:0]
+			e.str(k)
+			if want := string(appendString(nil, k)); string(e.buf) != want {
+				t.Fatalf("round %d: value %q written %q, want %q", round, k, e.buf, want)
+			}
+			e.buf = e.buf[:0]
 			if err := e.key(k); err != nil {
 				continue // too long for a key: covered elsewhere
 			}
-			want := string(appendString(nil, k)) + ":"
-			if string(e.buf) != want {
+			if want := string(appendString(nil, k)) + ":"; string(e.buf) != want {
 				t.Fatalf("round %d: key %q written %q, want %q", round, k, e.buf, want)
 			}
 		}

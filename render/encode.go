@@ -44,10 +44,10 @@ type encoder struct {
 	// first entry on the dash's line ("- key: v").
 	dash bool
 	// keys and pairs are scratch space for sorting map entries.
-	keys      []mapKey
-	pairs     []kv
-	entries   []msgEntry
-	plainKeys *plainKeys // made on first use
+	keys       []mapKey
+	pairs      []kv
+	entries    []msgEntry
+	plainCache *plainCache // made on first use
 	// reflective makes object() take the reflection path instead of the
 	// compiled codecs (codec.go), for the tests that hold one to the other.
 	reflective bool
@@ -589,33 +589,50 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 // one would need the explicit "? " form, which no Kubernetes field needs.
 const maxKey = 1024
 
-// plainKeys remembers which map keys were plain, by the address of their
-// bytes: label keys are a few constants, met in every object. An entry
-// holds a pointer to the key's bytes, so they cannot be freed and reused
-// for another string while it is cached.
-type plainKeys [64]struct {
+// plainCache remembers which strings were plain scalars, by the address
+// of their bytes: label keys and values, names, images and hosts are
+// mostly constants or a model's own strings, met again in each of its
+// objects. An entry holds a pointer to the bytes, so they cannot be freed
+// and reused for another string while it is cached.
+type plainCache [128]struct {
 	p     *byte
 	n     int
 	plain bool
 }
 
+// plain reports whether s can be written as a plain scalar (plainSafe),
+// remembering the answer.
+func (e *encoder) plain(s string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	if e.plainCache == nil {
+		e.plainCache = new(plainCache)
+	}
+	p := unsafe.StringData(s)
+	c := &e.plainCache[(uintptr(unsafe.Pointer(p))>>3)%uintptr(len(e.plainCache))]
+	if c.p != p || c.n != len(s) {
+		c.p, c.n, c.plain = p, len(s), plainSafe(s)
+	}
+	return c.plain
+}
+
+// str appends s as appendString does.
+func (e *encoder) str(s string) {
+	if e.plain(s) {
+		e.buf = append(e.buf, s...)
+		return
+	}
+	e.buf = appendQuoted(e.buf, s)
+}
+
 // key writes a map key and its colon.
 func (e *encoder) key(k string) error {
 	start := len(e.buf)
-	if len(k) > 0 && len(k) <= maxKey {
-		if e.plainKeys == nil {
-			e.plainKeys = new(plainKeys)
-		}
-		p := unsafe.StringData(k)
-		c := &e.plainKeys[(uintptr(unsafe.Pointer(p))>>3)%uintptr(len(e.plainKeys))]
-		if c.p != p || c.n != len(k) {
-			c.p, c.n, c.plain = p, len(k), plainSafe(k)
-		}
-		if c.plain {
-			e.buf = append(e.buf, k...)
-			e.buf = append(e.buf, ':')
-			return nil
-		}
+	if len(k) <= maxKey && e.plain(k) {
+		e.buf = append(e.buf, k...)
+		e.buf = append(e.buf, ':')
+		return nil
 	}
 	e.buf = appendString(e.buf, k)
 	if len(e.buf)-start > maxKey {
@@ -889,7 +906,7 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 			return false, err
 		}
 		e.scalarSep()
-		e.buf = appendString(e.buf, pairs[i].v)
+		e.str(pairs[i].v)
 		e.buf = append(e.buf, '\n')
 	}
 	return e.finishMap(mark, true, present), nil

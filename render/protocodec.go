@@ -594,13 +594,13 @@ func (e *encoder) protoScalarAt(s *scalarDesc, p unsafe.Pointer) error {
 	case protoreflect.DoubleKind:
 		e.buf = appendFloat(e.buf, *(*float64)(p), 64)
 	case protoreflect.StringKind:
-		e.buf = appendString(e.buf, *(*string)(p))
+		e.str(*(*string)(p))
 	case protoreflect.BytesKind:
 		e.buf = appendString(e.buf, base64.StdEncoding.EncodeToString(*(*[]byte)(p)))
 	case protoreflect.EnumKind:
 		n := *(*int32)(p)
 		if name, ok := s.enums[n]; ok {
-			e.buf = appendString(e.buf, name)
+			e.str(name)
 		} else {
 			e.buf = appendInt(e.buf, int64(n))
 		}
