@@ -21,6 +21,7 @@ check:
 
 unit:
 	go test ./...
+	go test -race -run Concurrent ./render/
 
 tools:
 	internal/tools/install.sh "$(TOOLS)"

@@ -99,10 +99,12 @@ func run(w io.Writer, args []string) error {
 }
 
 // memoryBudget is the memory the fleet lets the Go runtime use before it
-// collects garbage (the ceiling is 128 MB of peak RSS). Streaming keeps the live heap small, so with the default
-// GOGC=100 the collector would run every few megabytes and take about half
-// the CPU; a batch job with a known budget does better to collect only near
-// it. GOGC or GOMEMLIMIT in the environment take precedence.
+// collects garbage (BENCHMARKS.md's target is a peak RSS of at most 128 MB
+// at 10,000 models). Streaming keeps the live heap small, so with the
+// default GOGC=100 the collector would run every few megabytes, for about a
+// quarter more CPU at 10,000 models; a batch job with a known budget does
+// better to collect only near it. GOGC or GOMEMLIMIT in the environment
+// take precedence.
 const memoryBudget = 112 << 20
 
 func main() {
