@@ -250,26 +250,9 @@ func compileSlice(t reflect.Type) encFn {
 	return func(e *encoder, p unsafe.Pointer, indent int, _ bool) (bool, error) {
 		e.dash = false
 		s := (*sliceHeader)(p)
-		if s.len == 0 {
-			return false, nil
-		}
-		e.buf = append(e.buf, '\n')
-		for i := 0; i < s.len; i++ {
-			e.indent(indent - 2)
-			e.buf = append(e.buf, '-')
-			e.dash = true
-			ok, err := elem.fn(e, unsafe.Add(s.data, uintptr(i)*size), indent, true)
-			e.dash = false
-			if err != nil {
-				return false, fmt.Errorf("[%d]: %w", i, err)
-			}
-			if !ok {
-				e.buf = append(e.buf, " null"...)
-			}
-			e.endLine()
-		}
-		e.trimNewline()
-		return true, nil
+		return e.sequence(s.len, indent, func(i int) (bool, error) {
+			return elem.fn(e, unsafe.Add(s.data, uintptr(i)*size), indent, true)
+		})
 	}
 }
 
@@ -300,34 +283,47 @@ func compileStringKeyedMap(t reflect.Type) encFn {
 			v.SetIterValue(it)
 			e.entries = append(e.entries, msgEntry{key.String(), v.Addr().UnsafePointer()})
 		}
-		entries := e.entries[base:]
-		for i := 1; i < len(entries); i++ { // few entries: see mapValue
-			for j := i; j > 0 && entries[j].k < entries[j-1].k; j-- {
-				entries[j], entries[j-1] = entries[j-1], entries[j]
-			}
-		}
-		defer func() { e.entries = e.entries[:base] }()
-		mark, inline := e.beginMap()
-		wrote := false
-		for _, en := range entries {
-			m := len(e.buf)
-			e.entryIndent(indent, inline, wrote)
-			if err := e.key(en.k); err != nil {
-				return false, err
-			}
-			ok, err := elem.fn(e, en.p, indent+2, false)
-			if err != nil {
-				return false, fmt.Errorf("%s: %w", en.k, err)
-			}
-			if !ok {
-				e.buf = e.buf[:m]
-				continue
-			}
-			e.endLine()
-			wrote = true
-		}
-		return e.finishMap(mark, wrote, present), nil
+		return e.sortedEntries(base, indent, present, func(p unsafe.Pointer) (bool, error) { return elem.fn(e, p, indent+2, false) })
 	}
+}
+
+// msgEntry is a map entry being written: its key, and its value's address.
+type msgEntry struct {
+	k string
+	p unsafe.Pointer
+}
+
+// sortedEntries writes the entries from e.entries[base:] as a block map,
+// keys sorted, value writing the value at p; an entry whose value writes
+// nothing is left out. It takes the entries off e.entries.
+func (e *encoder) sortedEntries(base, indent int, present bool, value func(p unsafe.Pointer) (bool, error)) (bool, error) {
+	entries := e.entries[base:]
+	defer func() { e.entries = e.entries[:base] }()
+	for i := 1; i < len(entries); i++ { // few entries: see mapValue
+		for j := i; j > 0 && entries[j].k < entries[j-1].k; j-- {
+			entries[j], entries[j-1] = entries[j-1], entries[j]
+		}
+	}
+	mark, inline := e.beginMap()
+	wrote := false
+	for _, en := range entries {
+		m := len(e.buf)
+		e.entryIndent(indent, inline, wrote)
+		if err := e.key(en.k); err != nil {
+			return false, err
+		}
+		ok, err := value(en.p)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", en.k, err)
+		}
+		if !ok {
+			e.buf = e.buf[:m]
+			continue
+		}
+		e.endLine()
+		wrote = true
+	}
+	return e.finishMap(mark, wrote, present), nil
 }
 
 // cfield is a struct field of a compiled struct codec, its field's plan
@@ -442,7 +438,7 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 				}
 			}
 			if f.fast != reflect.Invalid {
-				if e.fastFieldAt(f, fp, indent, inline, wrote) {
+				if e.fastFieldAt(f.key, f.fast, f.omitEmpty || f.omitZero, fp, indent, inline, wrote) {
 					wrote = true
 				}
 				continue
@@ -471,41 +467,42 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 	}
 }
 
-// fastFieldAt is fastField for a field read through a pointer.
-func (e *encoder) fastFieldAt(f *cfield, p unsafe.Pointer, indent int, inline, wrote bool) bool {
-	omit := f.omitEmpty || f.omitZero
-	switch f.fast {
+// fastFieldAt writes the plain scalar field of kind k at p, or nothing when
+// omit is set (omitempty or omitzero) and it holds its zero value. It
+// reports whether it wrote.
+func (e *encoder) fastFieldAt(key []byte, k reflect.Kind, omit bool, p unsafe.Pointer, indent int, inline, wrote bool) bool {
+	switch k {
 	case reflect.String:
 		s := *(*string)(p)
 		if omit && s == "" {
 			return false
 		}
-		e.fieldKey(f.key, indent, inline, wrote)
+		e.fieldKey(key, indent, inline, wrote)
 		e.str(s)
 	case reflect.Bool:
 		b := *(*bool)(p)
 		if omit && !b {
 			return false
 		}
-		e.fieldKey(f.key, indent, inline, wrote)
+		e.fieldKey(key, indent, inline, wrote)
 		if b {
 			e.buf = append(e.buf, "true"...)
 		} else {
 			e.buf = append(e.buf, "false"...)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i := loadInt(f.fast, p)
+		i := loadInt(k, p)
 		if omit && i == 0 {
 			return false
 		}
-		e.fieldKey(f.key, indent, inline, wrote)
+		e.fieldKey(key, indent, inline, wrote)
 		e.buf = appendInt(e.buf, i)
 	default: // unsigned
-		u := loadUint(f.fast, p)
+		u := loadUint(k, p)
 		if omit && u == 0 {
 			return false
 		}
-		e.fieldKey(f.key, indent, inline, wrote)
+		e.fieldKey(key, indent, inline, wrote)
 		e.buf = appendUint(e.buf, u)
 	}
 	e.buf = append(e.buf, '\n')

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -540,23 +539,7 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 			return false, nil
 		}
 		e.dash = false
-		e.buf = append(e.buf, '\n')
-		for _, item := range g {
-			e.indent(indent - 2)
-			e.buf = append(e.buf, '-')
-			e.dash = true
-			ok, err := e.generic(item, indent, true)
-			e.dash = false
-			if err != nil {
-				return false, err
-			}
-			if !ok {
-				e.buf = append(e.buf, " null"...)
-			}
-			e.endLine()
-		}
-		e.trimNewline()
-		return true, nil
+		return e.sequence(len(g), indent, func(i int) (bool, error) { return e.generic(g[i], indent, true) })
 	case string:
 		e.scalarSep()
 		e.buf = appendString(e.buf, g)
@@ -721,6 +704,11 @@ func (m structMode) fieldMode(f *field) structMode {
 }
 
 func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode structMode) (bool, error) {
+	if !v.CanAddr() { // a map value: plain fields are read through their address
+		c := reflect.New(v.Type()).Elem()
+		c.Set(v)
+		v = c
+	}
 	plan := planFor(v.Type())
 	mark, inline := e.beginMap()
 	wrote := false
@@ -739,7 +727,7 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode st
 			}
 		}
 		if f.fast != reflect.Invalid {
-			if e.fastField(f, fv, indent, inline, wrote) {
+			if e.fastFieldAt(f.key, f.fast, f.omitEmpty || f.omitZero, fv.Addr().UnsafePointer(), indent, inline, wrote) {
 				wrote = true
 			}
 			continue
@@ -771,44 +759,6 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode st
 		wrote = true
 	}
 	return e.finishMap(mark, wrote, present), nil
-}
-
-// fastField writes a plain scalar field, or nothing when omitempty or
-// omitzero leave it out. It reports whether it wrote.
-func (e *encoder) fastField(f *field, v reflect.Value, indent int, inline, wrote bool) bool {
-	omit := f.omitEmpty || f.omitZero
-	switch f.fast {
-	case reflect.String:
-		s := v.String()
-		if omit && s == "" {
-			return false
-		}
-		e.fieldKey(f.key, indent, inline, wrote)
-		e.buf = appendString(e.buf, s)
-	case reflect.Bool:
-		b := v.Bool()
-		if omit && !b {
-			return false
-		}
-		e.fieldKey(f.key, indent, inline, wrote)
-		e.buf = strconv.AppendBool(e.buf, b)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i := v.Int()
-		if omit && i == 0 {
-			return false
-		}
-		e.fieldKey(f.key, indent, inline, wrote)
-		e.buf = appendInt(e.buf, i)
-	default: // unsigned
-		u := v.Uint()
-		if omit && u == 0 {
-			return false
-		}
-		e.fieldKey(f.key, indent, inline, wrote)
-		e.buf = appendUint(e.buf, u)
-	}
-	e.buf = append(e.buf, '\n')
-	return true
 }
 
 // fieldKey writes a scalar field's indent, key and the space before its value.
@@ -916,7 +866,14 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 // indent). A nil element is written as null so that positions are kept.
 func (e *encoder) listValue(v reflect.Value, indent int) (bool, error) {
 	e.dash = false
-	n := v.Len()
+	return e.sequence(v.Len(), indent, func(i int) (bool, error) { return e.value(v.Index(i), indent, true) })
+}
+
+// sequence writes a block sequence of n items at indent-2 (lists sit at
+// their key's indent), item writing the i-th after its dash; an item that
+// writes nothing is written as null, so that positions are kept. An empty
+// sequence is left out.
+func (e *encoder) sequence(n, indent int, item func(i int) (bool, error)) (bool, error) {
 	if n == 0 {
 		return false, nil
 	}
@@ -925,7 +882,7 @@ func (e *encoder) listValue(v reflect.Value, indent int) (bool, error) {
 		e.indent(indent - 2)
 		e.buf = append(e.buf, '-')
 		e.dash = true
-		ok, err := e.value(v.Index(i), indent, true)
+		ok, err := item(i)
 		e.dash = false
 		if err != nil {
 			return false, fmt.Errorf("[%d]: %w", i, err)

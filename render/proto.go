@@ -104,29 +104,12 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 		if fd.Kind() == protoreflect.MessageKind && l.Len() > 1 && weightedDestinations[fd.Message().FullName()] {
 			force = "weight"
 		}
-		e.buf = append(e.buf, '\n')
-		for i := 0; i < l.Len(); i++ {
-			e.indent(indent - 2)
-			e.buf = append(e.buf, '-')
-			e.dash = true
-			var ok bool
-			var err error
+		return e.sequence(l.Len(), indent, func(i int) (bool, error) {
 			if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
-				ok, err = e.message(l.Get(i).Message(), indent, true, force)
-			} else {
-				ok, err = e.protoScalar(fd, l.Get(i))
+				return e.message(l.Get(i).Message(), indent, true, force)
 			}
-			e.dash = false
-			if err != nil {
-				return false, fmt.Errorf("[%d]: %w", i, err)
-			}
-			if !ok {
-				e.buf = append(e.buf, " null"...)
-			}
-			e.endLine()
-		}
-		e.trimNewline()
-		return true, nil
+			return e.protoScalar(fd, l.Get(i))
+		})
 	case fd.IsMap():
 		mp := v.Map()
 		if mp.Len() == 0 {

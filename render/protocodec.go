@@ -465,30 +465,14 @@ func (c *msgCodec) field(e *encoder, f *mfield, p, fp unsafe.Pointer, indent int
 			return false, nil
 		}
 		force := f.weighted && s.len > 1
-		e.buf = append(e.buf, '\n')
-		for i := 0; i < s.len; i++ {
-			e.indent(indent - 2)
-			e.buf = append(e.buf, '-')
-			e.dash = true
+		return e.sequence(s.len, indent, func(i int) (bool, error) {
 			at := unsafe.Add(s.data, uintptr(i)*f.elemSize)
-			ok, err := true, error(nil)
 			if f.msg != nil {
-				ok, err = f.msg.encode(e, *(*unsafe.Pointer)(at), indent, true, force)
-			} else {
-				e.scalarSep()
-				err = e.protoScalarAt(&f.scalar, at)
+				return f.msg.encode(e, *(*unsafe.Pointer)(at), indent, true, force)
 			}
-			e.dash = false
-			if err != nil {
-				return false, fmt.Errorf("[%d]: %w", i, err)
-			}
-			if !ok {
-				e.buf = append(e.buf, " null"...)
-			}
-			e.endLine()
-		}
-		e.trimNewline()
-		return true, nil
+			e.scalarSep()
+			return true, e.protoScalarAt(&f.scalar, at)
+		})
 	case cardMap:
 		if fp == nil {
 			return false, nil
@@ -522,11 +506,6 @@ func (c *msgCodec) field(e *encoder, f *mfield, p, fp unsafe.Pointer, indent int
 	return true, e.protoScalarAt(&f.scalar, fp)
 }
 
-type msgEntry struct {
-	k string
-	p unsafe.Pointer
-}
-
 // messageMap writes a map from strings to messages, keys sorted.
 func (e *encoder) messageMap(f *mfield, fp unsafe.Pointer, indent int) (bool, error) {
 	mv := reflect.NewAt(f.goType, fp).Elem()
@@ -539,33 +518,7 @@ func (e *encoder) messageMap(f *mfield, fp unsafe.Pointer, indent int) (bool, er
 		key.SetIterKey(it)
 		e.entries = append(e.entries, msgEntry{key.String(), it.Value().UnsafePointer()})
 	}
-	entries := e.entries[base:]
-	for i := 1; i < len(entries); i++ { // few entries: see mapValue
-		for j := i; j > 0 && entries[j].k < entries[j-1].k; j-- {
-			entries[j], entries[j-1] = entries[j-1], entries[j]
-		}
-	}
-	defer func() { e.entries = e.entries[:base] }()
-	mark, inline := e.beginMap()
-	wrote := false
-	for _, en := range entries {
-		start := len(e.buf)
-		e.entryIndent(indent, inline, wrote)
-		if err := e.key(en.k); err != nil {
-			return false, err
-		}
-		ok, err := f.msg.encode(e, en.p, indent+2, true, false)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", en.k, err)
-		}
-		if !ok {
-			e.buf = e.buf[:start]
-			continue
-		}
-		e.endLine()
-		wrote = true
-	}
-	return e.finishMap(mark, wrote, false), nil
+	return e.sortedEntries(base, indent, false, func(p unsafe.Pointer) (bool, error) { return f.msg.encode(e, p, indent+2, true, false) })
 }
 
 // protoScalarAt writes the scalar stored at p as protoScalar does.
