@@ -167,7 +167,12 @@ func (p *plan) build(it *item) render.Object {
 // modelLabel labels a model's routing object with app=<model>, as its
 // Service and Deployments are labelled.
 func (p *plan) modelLabel(o render.Object, model int) render.Object {
-	o.GetLabels()[labels.App] = p.app.Models[model].Name
+	l := o.GetLabels()
+	if l == nil {
+		l = map[string]string{}
+		o.SetLabels(l)
+	}
+	l[labels.App] = p.app.Models[model].Name
 	return o
 }
 
