@@ -5,7 +5,8 @@
 // (Namespace, security policy, ServiceEntry, Service, Deployment,
 // DestinationRule, Gateway, VirtualService, then other kinds), separated by
 // "---"; keys sorted bytewise; two-space indent with lists at their key's
-// indent; no status, no server-populated metadata, no nulls, and no empty
+// indent; no status (the object's own: a status field inside its spec is
+// kept), no server-populated metadata, no nulls, and no empty
 // {} where it carries no meaning (a non-nil pointer to an empty struct, as
 // emptyDir: {}, is kept); an explicit weight on every destination of a
 // weighted route, weight: 0 included; a ServiceEntry's location and
@@ -13,7 +14,9 @@
 // 1.2 reader would read them as something else. The same objects give the
 // same bytes on every machine, and render owns this format: it is written by
 // render's own encoder, not by a YAML library, so a dependency upgrade does
-// not change a golden file.
+// not change a golden file. Rendering only reads the objects, apart from
+// filling in a missing apiVersion and kind (SetKinds), so goroutines may
+// render the same objects at once when those are set.
 //
 // The smallest use:
 //
