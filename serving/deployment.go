@@ -8,8 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
 // DeploymentInto builds the Deployment of the i-th version into d: the
@@ -66,17 +64,15 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	rt := m.runtime()
 	name := DeploymentName(m.Name, v.Name)
 	versionLabels := versionLabelsInto(reuseMap(prevLabels, len(m.Labels)+8), m, v.Name, name)
-	var podLabels map[string]string
+	var pl map[string]string
 	if prevPodLabels == nil {
-		podLabels = maps.Clone(versionLabels) // a copy of a small map, cheaper than inserts
+		pl = maps.Clone(versionLabels) // a copy of a small map, cheaper than inserts
 	} else {
 		clear(prevPodLabels)
 		maps.Copy(prevPodLabels, versionLabels)
-		podLabels = prevPodLabels
+		pl = prevPodLabels
 	}
-	if s, ok := m.sidecarLabel(); ok {
-		podLabels[labels.SidecarInject] = s
-	}
+	pl = podLabels(m, pl)
 	if !v.Autoscaled {
 		r := reuse(prevReplicas)
 		*r = 1
@@ -91,7 +87,7 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
 	d.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabels}
 	d.Spec.Selector = selector
-	d.Spec.Template.ObjectMeta = metav1.ObjectMeta{Labels: podLabels}
+	d.Spec.Template.ObjectMeta = metav1.ObjectMeta{Labels: pl}
 	ps := &d.Spec.Template.Spec
 	ps.ServiceAccountName = m.ServiceAccountName
 	ps.SecurityContext = podSecurityInto(prevPodSecurity, rt, v)
