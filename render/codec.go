@@ -299,11 +299,7 @@ type msgEntry struct {
 func (e *encoder) sortedEntries(base, indent int, present bool, value func(p unsafe.Pointer) (bool, error)) (bool, error) {
 	entries := e.entries[base:]
 	defer func() { e.entries = e.entries[:base] }()
-	for i := 1; i < len(entries); i++ { // few entries: see mapValue
-		for j := i; j > 0 && entries[j].k < entries[j-1].k; j-- {
-			entries[j], entries[j-1] = entries[j-1], entries[j]
-		}
-	}
+	sortByKey(entries, func(en msgEntry) string { return en.k })
 	mark, inline := e.beginMap()
 	wrote := false
 	for _, en := range entries {

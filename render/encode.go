@@ -801,13 +801,7 @@ func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, err
 		e.keys = append(e.keys, mapKey{name, it.Value()})
 	}
 	keys := e.keys[base:]
-	// Insertion sort: these maps hold a handful of entries, and it measured
-	// faster than slices.SortFunc here (see BenchmarkRenderObject).
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j].name < keys[j-1].name; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
+	sortByKey(keys, func(k mapKey) string { return k.name })
 	defer func() { e.keys = e.keys[:base] }()
 	mark, inline := e.beginMap()
 	wrote := false
@@ -834,6 +828,17 @@ func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, err
 
 var stringMapType = reflect.TypeFor[map[string]string]()
 
+// sortByKey sorts a map's entries by key. An insertion sort: the maps
+// rendered hold a handful of entries, and it measured faster than
+// slices.SortFunc on them (BenchmarkRenderObject).
+func sortByKey[T any](s []T, key func(T) string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && key(s[j]) < key(s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
 // stringMap writes a map[string]string (labels, selectors, annotations)
 // without reflection.
 func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool, error) {
@@ -842,12 +847,7 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 		e.pairs = append(e.pairs, kv{k, v})
 	}
 	pairs := e.pairs[base:]
-	// Insertion sort, as in mapValue: label maps are small.
-	for i := 1; i < len(pairs); i++ {
-		for j := i; j > 0 && pairs[j].k < pairs[j-1].k; j-- {
-			pairs[j], pairs[j-1] = pairs[j-1], pairs[j]
-		}
-	}
+	sortByKey(pairs, func(p kv) string { return p.k })
 	defer func() { e.pairs = e.pairs[:base] }()
 	mark, inline := e.beginMap()
 	for i := range pairs {
