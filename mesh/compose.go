@@ -1,0 +1,284 @@
+package mesh
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/render"
+)
+
+// An App is composed from families of objects. Each family is one file of
+// this package that holds its derivation from the App, its cross-checks and
+// the building of its objects:
+//
+//	namespace.go   Namespace and PeerAuthentication      App.Namespace
+//	gateways.go    Gateway                               App.Gateways
+//	egress.go      ServiceEntry, TLS DestinationRules    App.Egress
+//	workloads.go   Service and a Deployment per version  App.Models
+//	routes.go      a model's DestinationRule and mesh VirtualService
+//	exposure.go    a model's VirtualService on a gateway Model.Expose
+//	fronts.go      front VirtualServices                 App.Routes
+//
+// The composer (this file) knows no family: it derives each in turn, checks
+// each, collects their objects in apply order and builds them one by one.
+//
+// Adding a family (an AuthorizationPolicy per model, say) is a new file that
+// declares its kinds with newKind and implements family, and one line in
+// newPlan that lists it. It reads what earlier families derived through the
+// plan (p.workloads for models, p.gateways for gateways).
+type family interface {
+	// derive validates the family's part of the App and derives the specs
+	// of its objects. Families derive in the order newPlan lists them, so a
+	// family may use what those before it derived; it may also bind specs
+	// of an earlier family (exposure binds a model's routes to a gateway).
+	derive(p *plan) field.ErrorList
+	// check makes the checks that need every family derived: a model's
+	// routes are checked once exposure has bound them, say.
+	check(p *plan) field.ErrorList
+	// objects lists the family's objects, each with the indices that build
+	// and from will be given back in the item.
+	objects(p *plan, add adder)
+	// build builds the object of one of the family's items. It is called
+	// only when derive and check reported nothing.
+	build(p *plan, it *item) render.Object
+	// from is the spec element an item derives from, for errors that name
+	// the object (two objects of one name).
+	from(p *plan, it *item) *field.Path
+}
+
+// plan is an App with its defaults applied and every family derived and
+// checked. Objects are built from it lazily, in apply order, so that a large
+// App can be rendered without holding all of its objects.
+type plan struct {
+	app App
+	ns  string
+
+	namespace namespaceFamily
+	gateways  gatewayFamily
+	egress    egressFamily
+	workloads workloadFamily
+	routes    routeFamily
+	exposure  exposureFamily
+	fronts    frontFamily
+
+	families []family
+}
+
+func newPlan(a App) *plan {
+	p := &plan{app: a, ns: a.Namespace.Name}
+	// The order in which families derive and check. It is not the apply
+	// order, which is by kind (newKind).
+	p.families = []family{
+		&p.namespace,
+		&p.gateways,
+		&p.egress,
+		&p.workloads,
+		&p.routes, // after workloads and egress: destinations name them
+		&p.exposure,
+		&p.fronts,
+	}
+	return p
+}
+
+// kind is a kind of object a family builds, registered with newKind.
+type kind uint8
+
+type kindInfo struct {
+	name string
+	rank uint16 // render.Rank
+}
+
+var kinds []kindInfo
+
+// newKind registers a kind of object that a family builds. Its rank in the
+// apply order is render.Rank's.
+func newKind(group, name string) kind {
+	kinds = append(kinds, kindInfo{name: name, rank: uint16(render.Rank(schema.GroupKind{Group: group, Kind: name}))})
+	return kind(len(kinds) - 1)
+}
+
+func (k kind) String() string { return kinds[k].name }
+
+// item is one object to build: its identity, the family that builds it, and
+// two indices whose meaning is the family's (a model and a version, say).
+type item struct {
+	namespace string
+	name      string
+	i, j      int32
+	seq       int32 // order of listing, the last sort key
+	rank      uint16
+	kind      kind
+	family    uint8 // index in plan.families
+}
+
+// adder lists one object of a family; i and j come back in the item.
+type adder func(k kind, namespace, name string, i, j int)
+
+// Validate reports every problem in the App at once, including the
+// cross-checks that Build makes, as a *ValidationError, or nil.
+func (a App) Validate() error {
+	_, _, err := a.plan()
+	return err
+}
+
+// Build validates the App and returns its objects in apply order (see
+// render.Sort): the Namespace, its PeerAuthentication, ServiceEntries,
+// Services, Deployments, DestinationRules, Gateways and VirtualServices.
+// Before returning it cross-checks them: every route destination is a
+// Service or ServiceEntry of the App and every subset it names exists; every
+// subset selects the pods of exactly one version; every host bound to a
+// gateway is served by it; no two objects share a kind, namespace and name.
+// Nothing is returned if any check fails.
+func Build(a App) ([]render.Object, error) {
+	p, items, err := a.plan()
+	if err != nil {
+		return nil, err
+	}
+	objs := make([]render.Object, len(items))
+	for i := range items {
+		objs[i] = p.build(&items[i])
+	}
+	return objs, nil
+}
+
+// Each validates the App like Build, then builds its objects one at a time
+// in apply order and passes each to yield, without holding them: the
+// objects of a large App need never all be in memory. It stops at yield's
+// first error and returns it.
+func Each(a App, yield func(render.Object) error) error {
+	return each(a, yield, false)
+}
+
+// Render validates the App and writes its canonical YAML stream to w, the
+// same bytes as render.WriteYAML(w, Build(a)), building and encoding one
+// object at a time. Nothing is written if the App is invalid.
+func Render(w io.Writer, a App) error {
+	enc := render.NewEncoder(w)
+	return each(a, enc.Encode, true) // Encode is done with each object when it returns
+}
+
+// each is Each; with reuse, families may build each object into the storage
+// of the one before, for a yield that is done with an object when it returns.
+func each(a App, yield func(render.Object) error, reuse bool) error {
+	p, items, err := a.plan()
+	if err != nil {
+		return err
+	}
+	p.workloads.reuse = reuse
+	for i := range items {
+		if err := yield(p.build(&items[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *plan) build(it *item) render.Object {
+	return p.families[it.family].build(p, it)
+}
+
+// plan derives and checks every family of the App and lists its objects in
+// apply order.
+func (a App) plan() (*plan, []item, error) {
+	p := newPlan(a)
+	var errs field.ErrorList
+	for _, f := range p.families {
+		errs = append(errs, f.derive(p)...)
+	}
+	for _, f := range p.families {
+		errs = append(errs, f.check(p)...)
+	}
+	if len(errs) > 0 {
+		return nil, nil, fielderr.New("mesh.App", once(errs))
+	}
+	items := p.items()
+	if errs := p.uniqueObjects(items); len(errs) > 0 {
+		return nil, nil, fielderr.New("mesh.App", errs)
+	}
+	return p, items, nil
+}
+
+// items lists the objects of every family in apply order: by kind (render's
+// frozen order), namespace and name.
+func (p *plan) items() []item {
+	items := make([]item, 0, 2+len(p.app.Egress)+5*len(p.app.Models)+len(p.app.Routes)+len(p.app.Gateways))
+	for fi, f := range p.families {
+		f.objects(p, func(k kind, namespace, name string, i, j int) {
+			items = append(items, item{namespace: namespace, name: name, i: int32(i), j: int32(j),
+				seq: int32(len(items)), rank: kinds[k].rank, kind: k, family: uint8(fi)})
+		})
+	}
+	// seq breaks ties (two objects of one name, reported by uniqueObjects),
+	// so the faster unstable sort gives a stable sort's order.
+	slices.SortFunc(items, func(x, y item) int {
+		if x.rank != y.rank {
+			return cmp.Compare(x.rank, y.rank)
+		}
+		if c := strings.Compare(x.namespace, y.namespace); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.name, y.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.seq, y.seq)
+	})
+	return items
+}
+
+// uniqueObjects reports objects that share a kind, namespace and name: one
+// would overwrite the other when applied. The problem is reported at the
+// later spec element, naming the earlier.
+func (p *plan) uniqueObjects(items []item) field.ErrorList {
+	var errs field.ErrorList
+	// items are sorted by rank, namespace and name, so objects of one
+	// identity are in one run of equal rank, namespace and name.
+	run := 0
+	for i := range items {
+		it := &items[i]
+		if r := &items[run]; r.rank != it.rank || r.namespace != it.namespace || r.name != it.name {
+			run = i
+		}
+		for prev := run; prev < i; prev++ {
+			if items[prev].kind != it.kind {
+				continue
+			}
+			id := it.kind.String() + " " + it.namespace + "/" + it.name
+			if it.namespace == "" {
+				id = it.kind.String() + " " + it.name
+			}
+			a, b := p.from(&items[prev]), p.from(it)
+			if b.String() < a.String() {
+				a, b = b, a
+			}
+			errs = append(errs, field.Invalid(b, field.OmitValueType{}, fmt.Sprintf("builds %s, which %s builds too", id, a)))
+			break
+		}
+	}
+	return errs
+}
+
+func (p *plan) from(it *item) *field.Path {
+	return p.families[it.family].from(p, it)
+}
+
+// once drops the repeats of a problem: two objects derived from one field
+// (a model's rules are in its mesh and its ingress VirtualService) report
+// its problem once.
+func once(errs field.ErrorList) field.ErrorList {
+	seen := make(map[string]bool, len(errs))
+	out := errs[:0]
+	for _, fe := range errs {
+		if k := fe.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, fe)
+		}
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+package mesh
+
+import (
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// The exposure family: a model published on an ingress gateway by
+// Model.Expose gets a VirtualService <model>-ingress bound to the gateway,
+// answering for the exposed hosts and routing to one Service port with the
+// model's rules. When the model's routes are pinned to one port and the
+// gateway serves the Service's own name, the model's mesh VirtualService is
+// bound to the gateway too instead.
+
+type exposureFamily struct {
+	routes  []ingressRoute
+	checked []routing.Checked
+}
+
+type ingressRoute struct {
+	model int // index in App.Models
+	spec  routing.Spec
+}
+
+// IngressName is the name of the VirtualService that binds an exposed
+// model to its gateway when the model's routes keep each request's port.
+func IngressName(model string) string { return model + "-ingress" }
+
+func (x *exposureFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	for i, m := range p.app.Models {
+		if m.Expose == nil {
+			continue
+		}
+		route, rerrs := p.expose(i, m)
+		errs = append(errs, rerrs...)
+		if route.Host != "" {
+			x.routes = append(x.routes, ingressRoute{model: i, spec: route})
+		}
+	}
+	return errs
+}
+
+// expose binds model i to its gateway. It returns the spec of the model's
+// ingress VirtualService, or a zero spec when the model's own VirtualService
+// is bound instead (or nothing can be built).
+func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
+	var errs field.ErrorList
+	xp := exposePath(i)
+	gw, fe := p.gateways.lookup(xp.Child("gateway"), m.Expose.Gateway)
+	if fe != nil {
+		return routing.Spec{}, field.ErrorList{fe}
+	}
+	hosts := m.Expose.Hosts
+	for j, h := range hosts {
+		errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
+	}
+	errs = append(errs, served(xp.Child("hosts"), gw, hosts, p.ns)...)
+	spec := &p.routes.specs[i]
+	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, p.ns) {
+		// The gateway serves the Service's own name: one VirtualService
+		// for the mesh and the gateway.
+		spec.Gateways = []string{"mesh", gw.Ref()}
+		return routing.Spec{}, errs
+	}
+	port := m.Expose.Port
+	if port == 0 {
+		n, ok := serving.ServicePort(p.workloads.model(i), serving.HTTP)
+		if !ok {
+			errs = append(errs, field.Required(xp.Child("port"), "the model has no HTTP port; name the Service port the gateway routes to"))
+			return routing.Spec{}, errs
+		}
+		port = uint32(n)
+	}
+	if len(hosts) == 0 {
+		// Answer for whatever the gateway serves: behind a "*" server,
+		// requests carry any Host header.
+		hosts = gw.Hosts()
+	}
+	if len(hosts) == 0 {
+		return routing.Spec{}, errs // the gateway's own validation reports its missing hosts
+	}
+	ing := routing.Spec{
+		Name:      IngressName(m.Name),
+		Namespace: p.ns,
+		Host:      hosts[0],
+		Hosts:     hosts[1:],
+		Gateways:  []string{gw.Ref()},
+		Ports:     []uint32{port},
+		Subsets:   spec.Subsets,
+		Rules:     pinHost(spec.Rules, spec.Host),
+	}
+	return ing, errs
+}
+
+func (x *exposureFamily) check(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	x.checked = make([]routing.Checked, 0, len(x.routes))
+	for _, r := range x.routes {
+		c, err := r.spec.Check()
+		if err != nil {
+			errs = append(errs, p.exposureErrors(r.model, err)...)
+		}
+		x.checked = append(x.checked, c)
+		errs = append(errs, p.gateways.claim(claimant{"models", r.model, "expose"}, r.spec)...)
+	}
+	return errs
+}
+
+// exposureErrors re-roots the problems of model i's ingress routing.Spec:
+// its hosts and port are Expose's; its rules are the model's own, reported
+// once by modelRouteErrors.
+func (p *plan) exposureErrors(i int, err error) field.ErrorList {
+	xp := exposePath(i)
+	userHosts := len(p.app.Models[i].Expose.Hosts) > 0
+	return rerootRoute(err, xp, p.derivedValid(i), func(step string, k int) *field.Path {
+		switch {
+		case step == "host" && userHosts:
+			return xp.Child("hosts").Index(0)
+		case step == "hosts" && userHosts:
+			return indexed(xp.Child("hosts"), k+1)
+		case step == "host" || step == "hosts" || step == "gateways":
+			return xp.Child("gateway")
+		case step == "ports":
+			return xp.Child("port")
+		case step == "rules":
+			return indexed(modelPath(i).Child("traffic", "rules"), k)
+		}
+		return nil
+	})
+}
+
+func (x *exposureFamily) objects(p *plan, add adder) {
+	for k, r := range x.routes {
+		add(kindVirtualService, p.ns, r.spec.Name, k, 0)
+	}
+}
+
+func (x *exposureFamily) build(p *plan, it *item) render.Object {
+	return modelLabel(x.checked[it.i].VirtualService(), p.app.Models[x.routes[it.i].model].Name)
+}
+
+func (x *exposureFamily) from(_ *plan, it *item) *field.Path {
+	return exposePath(x.routes[it.i].model)
+}
+
+// pinHost copies rules, giving every destination without a host the model's
+// host: an ingress route's own Host is the public hostname.
+func pinHost(rules []routing.Rule, host string) []routing.Rule {
+	out := make([]routing.Rule, len(rules))
+	for i, r := range rules {
+		r.Split = append([]routing.Destination(nil), r.Split...)
+		for k := range r.Split {
+			if r.Split[k].Host == "" {
+				r.Split[k].Host = host
+			}
+		}
+		r.Mirror = append([]routing.Mirror(nil), r.Mirror...)
+		for k := range r.Mirror {
+			if r.Mirror[k].Host == "" {
+				r.Mirror[k].Host = host
+			}
+		}
+		out[i] = r
+	}
+	return out
+}

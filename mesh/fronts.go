@@ -1,0 +1,175 @@
+package mesh
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// The front-route family: a VirtualService per App.Routes, bound to its
+// gateway, answering for its public hosts and routing to the models its
+// rules name (by a header, say: see HeaderSelector).
+
+type frontFamily struct {
+	specs   []routing.Spec // Host empty where the route has no hosts
+	checked []routing.Checked
+}
+
+func routePath(i int) *field.Path { return field.NewPath("routes").Index(i) }
+
+func (f *frontFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	for i, r := range p.app.Routes {
+		spec, rerrs := p.frontRoute(routePath(i), r)
+		errs = append(errs, rerrs...)
+		f.specs = append(f.specs, spec)
+	}
+	return errs
+}
+
+func (f *frontFamily) check(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	f.checked = make([]routing.Checked, len(f.specs))
+	for i, spec := range f.specs {
+		if spec.Host == "" {
+			continue // reported: no hosts
+		}
+		p.modelSplits(spec.Rules)
+		c, err := spec.Check()
+		if err != nil {
+			errs = append(errs, p.frontErrors(i, err)...)
+		}
+		f.checked[i] = c
+		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts"}, spec)...)
+	}
+	return errs
+}
+
+// frontErrors re-roots the problems of route i's routing.Spec at the
+// fields of App.Routes[i].
+func (p *plan) frontErrors(i int, err error) field.ErrorList {
+	rp := routePath(i)
+	derivedOK := p.namespace.valid && p.gateways.valid
+	return rerootRoute(err, rp, derivedOK, func(step string, k int) *field.Path {
+		switch step {
+		case "name", "rules":
+			return indexed(rp.Child(step), k)
+		case "host":
+			return rp.Child("hosts").Index(0)
+		case "hosts":
+			return indexed(rp.Child("hosts"), k+1)
+		case "ports":
+			return rp.Child("port")
+		case "gateways":
+			return rp.Child("gateway")
+		}
+		return nil
+	})
+}
+
+func (f *frontFamily) objects(p *plan, add adder) {
+	for i, spec := range f.specs {
+		add(kindVirtualService, p.ns, spec.Name, i, 0)
+	}
+}
+
+func (f *frontFamily) build(_ *plan, it *item) render.Object {
+	return f.checked[it.i].VirtualService()
+}
+
+func (*frontFamily) from(_ *plan, it *item) *field.Path {
+	return routePath(int(it.i)).Child("name")
+}
+
+// frontRoute derives the VirtualService spec of an App.Route.
+func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorList) {
+	var errs field.ErrorList
+	spec := routing.Spec{Name: r.Name, Namespace: p.ns}
+	if r.Port != 0 {
+		spec.Ports = []uint32{r.Port}
+	}
+	if len(r.Hosts) == 0 {
+		errs = append(errs, field.Required(rp.Child("hosts"), "the public hostnames of the route"))
+	} else {
+		spec.Host, spec.Hosts = r.Hosts[0], r.Hosts[1:]
+	}
+	if gw, fe := p.gateways.lookup(rp.Child("gateway"), r.Gateway); fe != nil {
+		errs = append(errs, fe)
+	} else {
+		spec.Gateways = []string{gw.Ref()}
+		errs = append(errs, served(rp.Child("hosts"), gw, r.Hosts, p.ns)...)
+	}
+	for i, rule := range r.Rules {
+		rule.Split = append([]routing.Destination(nil), rule.Split...)
+		for k, d := range rule.Split {
+			dp := rp.Child("rules").Index(i).Child("split").Index(k)
+			mi, found := p.workloads.byName(d.Host)
+			if !found {
+				fe := field.NotFound(dp.Child("host"), d.Host)
+				fe.Detail = "a front route's destinations name models of the App"
+				errs = append(errs, fe)
+				continue
+			}
+			m := p.app.Models[mi]
+			if d.Subset != "" && !m.HasVersion(d.Subset) {
+				fe := field.NotFound(dp.Child("subset"), d.Subset)
+				fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
+				errs = append(errs, fe)
+			}
+			rule.Split[k].Host = ServiceHost(m.Name, p.ns)
+			if d.Port == 0 && r.Port == 0 {
+				n, ok := serving.ServicePort(p.workloads.model(mi), serving.HTTP)
+				if !ok {
+					errs = append(errs, field.Required(dp.Child("port"), fmt.Sprintf("model %q has no HTTP port; name the port", m.Name)))
+				}
+				rule.Split[k].Port = uint32(n)
+			}
+		}
+		spec.Rules = append(spec.Rules, rule)
+	}
+	return spec, errs
+}
+
+// modelSplits replaces each destination that names a model alone (no
+// subset, the only one of its rule) with that model's split, where the
+// model's own routes passed their checks: a problem of those is the model's.
+func (p *plan) modelSplits(rules []routing.Rule) {
+	for i, rule := range rules {
+		if len(rule.Split) != 1 || rule.Split[0].Subset != "" {
+			continue
+		}
+		if mi, ok := p.modelOfHost(rule.Split[0].Host); ok && p.routes.valid(mi) {
+			rules[i].Split = p.modelSplit(mi, rule.Split[0])
+		}
+	}
+}
+
+// modelSplit returns the destinations that send a front route's request to
+// model mi as the model's own routes would: a gateway does not apply the
+// model's mesh VirtualService, so its subsets must be named here. That is
+// possible when the model routes every request alike (one version, or one
+// rule without conditions); otherwise d is returned unchanged, to all pods.
+func (p *plan) modelSplit(mi int, d routing.Destination) []routing.Destination {
+	m := p.app.Models[mi]
+	rules := m.Traffic.Rules
+	switch {
+	case len(rules) == 0 && len(m.Versions) == 1:
+		d.Subset = m.Versions[0].Name
+		return []routing.Destination{d}
+	case len(rules) == 1 && len(rules[0].Match) == 0:
+		out := make([]routing.Destination, 0, len(rules[0].Split))
+		for _, sd := range rules[0].Split {
+			if sd.Host != "" && p.qualify(sd.Host) != d.Host {
+				return []routing.Destination{d}
+			}
+			out = append(out, routing.Destination{Host: d.Host, Port: d.Port, Subset: sd.Subset, Weight: sd.Weight})
+		}
+		return out
+	}
+	return []routing.Destination{d}
+}

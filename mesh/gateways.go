@@ -1,0 +1,137 @@
+package mesh
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
+)
+
+// The gateway family: one Gateway per App.Gateways, and the check that no
+// host is answered twice on one gateway by the VirtualServices of the other
+// families.
+
+var kindGateway = newKind("networking.istio.io", "Gateway")
+
+type gatewayFamily struct {
+	specs []ingress.Gateway // namespace defaulted
+	index map[string]int    // by name
+	valid bool              // every gateway passed its checks
+	// claims records which route answers each host on each gateway.
+	claims map[gatewayHost]claimant
+}
+
+type gatewayHost struct{ gateway, host string }
+
+// claimant is the App element whose route answers a host: list[i].child
+// (models[3].expose, routes[0].hosts). Its path is made only for an error.
+type claimant struct {
+	list  string
+	i     int
+	child string
+}
+
+func (c claimant) path() *field.Path { return field.NewPath(c.list).Index(c.i).Child(c.child) }
+
+func (g *gatewayFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	g.index = make(map[string]int, len(p.app.Gateways))
+	for i, gw := range p.app.Gateways {
+		path := field.NewPath("gateways").Index(i)
+		if gw.Namespace == "" {
+			gw.Namespace = p.ns
+		}
+		errs = append(errs, fielderr.Reroot(path, gw.Validate())...)
+		if prev, dup := g.index[gw.Name]; dup {
+			errs = append(errs, field.Duplicate(path.Child("name"), fmt.Sprintf("%s, already gateways[%d]", gw.Name, prev)))
+		} else if gw.Name != "" {
+			g.index[gw.Name] = i
+		}
+		g.specs = append(g.specs, gw)
+	}
+	g.valid = len(errs) == 0
+	return errs
+}
+
+func (*gatewayFamily) check(*plan) field.ErrorList { return nil }
+
+func (g *gatewayFamily) objects(_ *plan, add adder) {
+	for i, gw := range g.specs {
+		add(kindGateway, gw.Namespace, gw.Name, i, 0)
+	}
+}
+
+func (g *gatewayFamily) build(_ *plan, it *item) render.Object {
+	gw, _ := ingress.Build(g.specs[it.i]) // validated in derive
+	return gw
+}
+
+func (*gatewayFamily) from(_ *plan, it *item) *field.Path {
+	return field.NewPath("gateways").Index(int(it.i)).Child("name")
+}
+
+// lookup returns the gateway that a route or an exposure names at path, or
+// an error that lists the gateways there are.
+func (g *gatewayFamily) lookup(path *field.Path, name string) (ingress.Gateway, *field.Error) {
+	if i, ok := g.index[name]; ok {
+		return g.specs[i], nil
+	}
+	names := make([]string, 0, len(g.index))
+	for n := range g.index {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fe := field.NotFound(path, name)
+	fe.Detail = "want one of App.Gateways: " + strings.Join(names, ", ")
+	if len(names) == 0 {
+		fe.Detail = "App.Gateways is empty"
+	}
+	return ingress.Gateway{}, fe
+}
+
+// served reports each host, at path.Index(k), that gw does not serve.
+func served(path *field.Path, gw ingress.Gateway, hosts []string, ns string) field.ErrorList {
+	var errs field.ErrorList
+	for k, h := range hosts {
+		if !gw.Covers(h, ns) {
+			errs = append(errs, field.Invalid(path.Index(k), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
+		}
+	}
+	return errs
+}
+
+// claim records that a route answers its hosts on the gateways it is bound
+// to, and reports a host another route answers there already: Istio merges
+// the two in creation order, so the rules of the second are never reached.
+func (g *gatewayFamily) claim(c claimant, spec routing.Spec) field.ErrorList {
+	var errs field.ErrorList
+	for _, gw := range spec.Gateways {
+		if gw == "mesh" {
+			continue
+		}
+		for k := -1; k < len(spec.Hosts); k++ {
+			h := spec.Host
+			if k >= 0 {
+				h = spec.Hosts[k]
+			}
+			key := gatewayHost{gw, h}
+			if prev, dup := g.claims[key]; dup {
+				if prev != c { // a route listing a host twice is routing's to report
+					errs = append(errs, field.Invalid(c.path(), h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, prev.path())))
+				}
+				continue
+			}
+			if g.claims == nil {
+				g.claims = map[gatewayHost]claimant{}
+			}
+			g.claims[key] = c
+		}
+	}
+	return errs
+}

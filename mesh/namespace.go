@@ -1,0 +1,98 @@
+package mesh
+
+import (
+	securityapi "istio.io/api/security/v1beta1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/render"
+)
+
+// The namespace family: the App's Namespace (unless it exists already) and
+// its PeerAuthentication (when an mTLS mode is set), from App.Namespace.
+
+var (
+	kindNamespace          = newKind("", "Namespace")
+	kindPeerAuthentication = newKind("security.istio.io", "PeerAuthentication")
+)
+
+type namespaceFamily struct {
+	valid bool // the name is valid: what other families derive from it
+}
+
+func (f *namespaceFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	ns := p.app.Namespace
+	path := field.NewPath("namespace")
+	errs = append(errs, check.Name(fieldpath.At(path).Child("name"), ns.Name)...)
+	f.valid = len(errs) == 0
+	switch ns.Injection {
+	case InjectNamespace, InjectPods, InjectNone:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("injection"), ns.Injection, []Injection{InjectNamespace, InjectPods, InjectNone}))
+	}
+	switch ns.MTLS {
+	case MTLSUnset, MTLSStrict, MTLSPermissive:
+	default:
+		errs = append(errs, field.NotSupported(path.Child("mtls"), ns.MTLS, []MTLS{MTLSStrict, MTLSPermissive}))
+	}
+	errs = append(errs, check.Labels(fieldpath.At(path).Child("labels"), ns.Labels)...)
+	return errs
+}
+
+func (*namespaceFamily) check(*plan) field.ErrorList { return nil }
+
+func (*namespaceFamily) objects(p *plan, add adder) {
+	if !p.app.Namespace.Existing {
+		add(kindNamespace, "", p.ns, 0, 0)
+	}
+	if p.app.Namespace.MTLS != MTLSUnset {
+		add(kindPeerAuthentication, p.ns, "default", 0, 0)
+	}
+}
+
+func (*namespaceFamily) build(p *plan, it *item) render.Object {
+	if it.kind == kindNamespace {
+		return namespaceObject(p.app.Namespace)
+	}
+	return peerAuthentication(p.app.Namespace)
+}
+
+func (*namespaceFamily) from(_ *plan, it *item) *field.Path {
+	if it.kind == kindNamespace {
+		return field.NewPath("namespace")
+	}
+	return field.NewPath("namespace", "mtls")
+}
+
+func namespaceObject(ns Namespace) *corev1.Namespace {
+	l := labels.Merge(ns.Labels, map[string]string{labels.ManagedBy: labels.Manager})
+	if ns.Injection == InjectNamespace {
+		l[labels.IstioInjection] = "enabled"
+	}
+	return &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: ns.Name, Labels: l},
+	}
+}
+
+func peerAuthentication(ns Namespace) *securityv1.PeerAuthentication {
+	pa := &securityv1.PeerAuthentication{
+		TypeMeta: metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "default", Namespace: ns.Name,
+			Labels: map[string]string{labels.ManagedBy: labels.Manager},
+		},
+	}
+	mode := securityapi.PeerAuthentication_MutualTLS_STRICT
+	if ns.MTLS == MTLSPermissive {
+		mode = securityapi.PeerAuthentication_MutualTLS_PERMISSIVE
+	}
+	pa.Spec.Mtls = &securityapi.PeerAuthentication_MutualTLS{Mode: mode}
+	return pa
+}

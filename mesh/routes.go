@@ -1,0 +1,374 @@
+package mesh
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// The model-route family: each model's DestinationRule (a subset per
+// version, the traffic policy) and its VirtualService for the mesh (the
+// rules of Model.Traffic on every routed port), both named after the model.
+
+var kindVirtualService = newKind("networking.istio.io", "VirtualService")
+
+type routeFamily struct {
+	specs   []routing.Spec // one per model; exposure may bind them to a gateway
+	checked []routing.Checked
+	invalid map[int]bool // models whose routes failed their checks
+}
+
+// valid reports whether model i's routes passed their checks.
+func (r *routeFamily) valid(i int) bool { return !r.invalid[i] }
+
+// ServiceHost returns the FQDN of a model's Service: name.namespace.svc.cluster.local.
+func ServiceHost(model, namespace string) string {
+	return model + "." + namespace + ".svc.cluster.local"
+}
+
+func (r *routeFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	r.specs = make([]routing.Spec, 0, len(p.app.Models))
+	for i, m := range p.app.Models {
+		spec := p.routeSpec(m)
+		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
+			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
+		}
+		errs = append(errs, p.checkDestinations(i, spec)...)
+		r.specs = append(r.specs, spec)
+	}
+	return errs
+}
+
+func (r *routeFamily) check(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	r.checked = make([]routing.Checked, 0, len(r.specs))
+	for i, spec := range r.specs {
+		c, err := spec.Check()
+		if err != nil {
+			errs = append(errs, p.modelRouteErrors(i, err)...)
+			if r.invalid == nil {
+				r.invalid = map[int]bool{}
+			}
+			r.invalid[i] = true
+		}
+		r.checked = append(r.checked, c)
+		if len(spec.Gateways) > 0 { // bound to a gateway by exposure
+			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose"}, spec)...)
+		}
+		if p.workloads.valid(i) {
+			errs = append(errs, subsetsSelectOneVersion(i, spec, p.workloads.model(i))...)
+		}
+	}
+	r.specs = nil // the checked copies are all that building needs
+	return errs
+}
+
+func exposePath(i int) *field.Path { return modelPath(i).Child("expose") }
+
+func (r *routeFamily) objects(p *plan, add adder) {
+	for i := range r.checked {
+		name := p.app.Models[i].Name
+		add(kindDestinationRule, p.ns, name, i, 0)
+		add(kindVirtualService, p.ns, name, i, 0)
+	}
+}
+
+func (r *routeFamily) build(p *plan, it *item) render.Object {
+	c := r.checked[it.i]
+	if it.kind == kindDestinationRule {
+		return modelLabel(c.DestinationRule(), p.app.Models[it.i].Name)
+	}
+	return modelLabel(c.VirtualService(), p.app.Models[it.i].Name)
+}
+
+func (*routeFamily) from(_ *plan, it *item) *field.Path {
+	return modelPath(int(it.i)).Child("name")
+}
+
+// modelLabel labels a model's routing object with app=<model>, as its
+// Service and Deployments are labelled.
+func modelLabel(o render.Object, model string) render.Object {
+	l := o.GetLabels()
+	if l == nil {
+		l = map[string]string{}
+		o.SetLabels(l)
+	}
+	l[labels.App] = model
+	return o
+}
+
+// routeSpec derives the routing spec of a model: its FQDN as host, one
+// subset per version, destinations that name a model by its short name
+// resolved to that model's FQDN.
+func (p *plan) routeSpec(m Model) routing.Spec {
+	spec := routing.Spec{
+		Name:      m.Name,
+		Namespace: p.ns,
+		Host:      ServiceHost(m.Name, p.ns),
+		Ports:     routedPorts(m),
+		Policy:    m.Traffic.Policy,
+		// Labels stay nil: build adds app=<model> to each object.
+	}
+	for _, v := range m.Versions {
+		spec.Subsets = append(spec.Subsets, routing.Subset{Name: v.Name})
+	}
+	if len(m.Traffic.Rules) == 0 && len(m.Versions) == 1 {
+		spec.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: m.Versions[0].Name, Weight: 100}}}}
+		return spec
+	}
+	if !namesHosts(m.Traffic.Rules) {
+		spec.Rules = m.Traffic.Rules // nothing to qualify: shared, never written
+		return spec
+	}
+	for _, r := range m.Traffic.Rules {
+		r.Split = append([]routing.Destination(nil), r.Split...)
+		for k := range r.Split {
+			r.Split[k].Host = p.qualify(r.Split[k].Host)
+		}
+		r.Mirror = append([]routing.Mirror(nil), r.Mirror...)
+		for k := range r.Mirror {
+			r.Mirror[k].Host = p.qualify(r.Mirror[k].Host)
+		}
+		spec.Rules = append(spec.Rules, r)
+	}
+	return spec
+}
+
+// namesHosts reports whether a destination or mirror of the rules names a
+// host.
+func namesHosts(rules []routing.Rule) bool {
+	for _, r := range rules {
+		for _, d := range r.Split {
+			if d.Host != "" {
+				return true
+			}
+		}
+		for _, m := range r.Mirror {
+			if m.Host != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// routedPorts returns the Service ports a model's routes cover: the pinned
+// Traffic.Port, or every HTTP, HTTP/2 and gRPC port of its runtime (a TCP
+// port takes no HTTP routes).
+func routedPorts(m Model) []uint32 {
+	if m.Traffic.Port != 0 {
+		return []uint32{m.Traffic.Port}
+	}
+	var out []uint32
+	for _, p := range m.EffectiveRuntime().Ports {
+		if p.Protocol != serving.TCP {
+			out = append(out, uint32(p.Number))
+		}
+	}
+	return out
+}
+
+// qualify turns a destination host naming a model of the App by a short
+// name (model, model.namespace or model.namespace.svc) into that model's
+// FQDN.
+func (p *plan) qualify(h string) string {
+	if h == "" {
+		return ""
+	}
+	name := h
+	if n, ok := strings.CutSuffix(h, "."+p.ns+".svc"); ok {
+		name = n
+	} else if n, ok := strings.CutSuffix(h, "."+p.ns); ok {
+		name = n
+	}
+	if _, ok := p.workloads.byName(name); ok {
+		return ServiceHost(name, p.ns)
+	}
+	return h
+}
+
+// modelOfHost returns the index of the model whose Service host is h.
+func (p *plan) modelOfHost(h string) (int, bool) {
+	name, ok := strings.CutSuffix(h, "."+p.ns+".svc.cluster.local")
+	if !ok {
+		return 0, false
+	}
+	return p.workloads.byName(name)
+}
+
+// checkDestinations checks that every destination host of a model's rules
+// is a model or an egress host of the App and that the subsets it names
+// are versions of that model.
+func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
+	var errs field.ErrorList
+	checkOne := func(rule int, list string, k int, host, subset string) {
+		if host == "" || host == spec.Host {
+			return // routing checks its own subsets
+		}
+		dp := func() *field.Path {
+			return modelPath(model).Child("traffic", "rules").Index(rule).Child(list).Index(k)
+		}
+		if mi, ok := p.modelOfHost(host); ok {
+			m := p.app.Models[mi]
+			if subset != "" && !m.HasVersion(subset) {
+				fe := field.NotFound(dp().Child("subset"), subset)
+				fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
+				errs = append(errs, fe)
+			}
+			return
+		}
+		if p.egress.hasHost(host) {
+			if subset != "" {
+				errs = append(errs, field.Invalid(dp().Child("subset"), subset, "an external host has no subsets"))
+			}
+			return
+		}
+		fe := field.NotFound(dp().Child("host"), host)
+		fe.Detail = "not a model or an egress host of this App"
+		errs = append(errs, fe)
+	}
+	for i, r := range spec.Rules {
+		for k, d := range r.Split {
+			checkOne(i, "split", k, d.Host, d.Subset)
+		}
+		for k, m := range r.Mirror {
+			checkOne(i, "mirror", k, m.Host, m.Subset)
+		}
+	}
+	return errs
+}
+
+// subsetsSelectOneVersion checks that each subset of a model's
+// DestinationRule selects, among the pods its Service selects, those of
+// exactly one Deployment. It compares the labels the builders put on the
+// objects (serving.PodLabel, the Service selector, the subset labels).
+func subsetsSelectOneVersion(model int, spec routing.Spec, m serving.Model) field.ErrorList {
+	var errs field.ErrorList
+	// The Service selects app=<model>; a subset without labels selects
+	// version=<subset>.
+	selected := func(k int, sub routing.Subset) bool {
+		version := m.Versions[k].Name
+		if v, ok := serving.PodLabel(m, version, labels.App); !ok || v != m.Name {
+			return false
+		}
+		if len(sub.Labels) == 0 {
+			v, ok := serving.PodLabel(m, version, labels.Version)
+			return ok && v == sub.Name
+		}
+		for key, want := range sub.Labels {
+			if v, ok := serving.PodLabel(m, version, key); !ok || v != want {
+				return false
+			}
+		}
+		return true
+	}
+	for i, sub := range spec.Subsets {
+		n := 0
+		for k := range m.Versions {
+			if selected(k, sub) {
+				n++
+			}
+		}
+		if n != 1 {
+			var matched []string
+			for k, v := range m.Versions {
+				if selected(k, sub) {
+					matched = append(matched, serving.DeploymentName(m.Name, v.Name))
+				}
+			}
+			errs = append(errs, field.Invalid(modelPath(model).Child("versions").Index(i), sub.Name,
+				fmt.Sprintf("subset %q selects the pods of %d Deployments (%s), want exactly 1", sub.Name, len(matched), strings.Join(matched, ", "))))
+		}
+	}
+	return errs
+}
+
+// modelRouteErrors re-roots the problems of model i's derived routing.Spec
+// at the fields of the App they come from: its rules, policy and pinned port
+// are Model.Traffic's; its name, host and subsets derive from the model's
+// name and versions, which serving has checked.
+func (p *plan) modelRouteErrors(i int, err error) field.ErrorList {
+	traffic := modelPath(i).Child("traffic")
+	return rerootRoute(err, modelPath(i), p.derivedValid(i), func(step string, k int) *field.Path {
+		switch step {
+		case "rules":
+			return indexed(traffic.Child("rules"), k)
+		case "policy":
+			return traffic.Child("policy")
+		case "ports":
+			return traffic.Child("port") // one pinned port
+		}
+		return nil
+	})
+}
+
+// indexed is path[k], or path when k < 0.
+func indexed(path *field.Path, k int) *field.Path {
+	if k < 0 {
+		return path
+	}
+	return path.Index(k)
+}
+
+// rerootRoute re-roots the problems of a routing.Spec that mesh derived
+// for the App element at. to maps the first step of a problem's path
+// ("rules[2]": step "rules", k 2; "policy": k -1) to the App field it comes
+// from, which then takes the rest of the path. nil means the field derives
+// from what other checks cover (the model, the namespace, a gateway);
+// should all of those have passed (derivedOK), the problem is reported at
+// at all the same: a derived spec that is invalid must never pass silently.
+func rerootRoute(err error, at *field.Path, derivedOK bool, to func(step string, k int) *field.Path) field.ErrorList {
+	e, ok := err.(*fielderr.Error)
+	if !ok {
+		return field.ErrorList{field.InternalError(at, err)}
+	}
+	var out field.ErrorList
+	for _, fe := range e.Errors {
+		step, k, rest := splitStep(fe.Field)
+		c := *fe
+		if root := to(step, k); root != nil {
+			c.Field = root.String() + rest
+		} else if derivedOK {
+			c.Field = at.String()
+			c.Detail = fmt.Sprintf("(%s of the routing.Spec derived from it) %s", fe.Field, c.Detail)
+		} else {
+			continue
+		}
+		out = append(out, &c)
+	}
+	return out
+}
+
+// derivedValid reports whether what model i's routes derive from passed
+// its own checks: the namespace, the gateways and the model.
+func (p *plan) derivedValid(i int) bool {
+	return p.namespace.valid && p.gateways.valid && p.workloads.valid(i)
+}
+
+// splitStep splits a field path into its first step, that step's index
+// (-1 if none) and the rest: "rules[2].split" is "rules", 2, ".split".
+func splitStep(path string) (step string, k int, rest string) {
+	end := strings.IndexAny(path, ".[")
+	if end < 0 {
+		return path, -1, ""
+	}
+	step, rest = path[:end], path[end:]
+	if rest[0] != '[' {
+		return step, -1, rest
+	}
+	close := strings.IndexByte(rest, ']')
+	n, err := strconv.Atoi(rest[1:max(close, 1)])
+	if close < 0 || err != nil {
+		return step, -1, rest // a key, not an index
+	}
+	return step, n, rest[close+1:]
+}

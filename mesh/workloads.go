@@ -1,0 +1,120 @@
+package mesh
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// The workload family: each model's Service and a Deployment per version,
+// from the serving.Model of each App.Models, with the App's namespace and
+// injection applied.
+
+var (
+	kindService    = newKind("", "Service")
+	kindDeployment = newKind("apps", "Deployment")
+)
+
+type workloadFamily struct {
+	checked []serving.Checked // one per model; zero where invalid
+	invalid map[int]serving.Model
+	index   map[string]int // a model's name to its first index
+
+	// reuse builds each Deployment into the last one (dep), for a renderer
+	// that is done with each object when the next is built.
+	reuse bool
+	dep   appsv1.Deployment
+}
+
+// modelPath is the path of App.Models[i]. Paths are made only for errors:
+// a large App has many models.
+func modelPath(i int) *field.Path { return field.NewPath("models").Index(i) }
+
+func (w *workloadFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	w.index = make(map[string]int, len(p.app.Models))
+	w.checked = make([]serving.Checked, 0, len(p.app.Models))
+	for i, m := range p.app.Models {
+		sm := m.Model
+		if sm.Namespace == "" {
+			sm.Namespace = p.ns
+		} else if sm.Namespace != p.ns {
+			errs = append(errs, field.Invalid(modelPath(i).Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
+		}
+		if sm.Sidecar == serving.SidecarDefault && p.app.Namespace.Injection == InjectPods {
+			sm.Sidecar = serving.SidecarInject
+		}
+		c, err := sm.Check()
+		if err != nil {
+			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
+			if w.invalid == nil {
+				w.invalid = map[int]serving.Model{}
+			}
+			w.invalid[i] = sm
+		}
+		w.checked = append(w.checked, c)
+		if prev, dup := w.index[m.Name]; dup {
+			errs = append(errs, field.Duplicate(modelPath(i).Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
+		} else if m.Name != "" {
+			w.index[m.Name] = i
+		}
+	}
+	return errs
+}
+
+func (*workloadFamily) check(*plan) field.ErrorList { return nil }
+
+func (w *workloadFamily) objects(_ *plan, add adder) {
+	for i := range w.checked {
+		m := w.checked[i].Model()
+		add(kindService, m.Namespace, m.Name, i, 0)
+		for k, v := range m.Versions {
+			add(kindDeployment, m.Namespace, serving.DeploymentName(m.Name, v.Name), i, k)
+		}
+	}
+}
+
+func (w *workloadFamily) build(_ *plan, it *item) render.Object {
+	c := w.checked[it.i]
+	if it.kind == kindService {
+		return c.Service()
+	}
+	if w.reuse {
+		c.DeploymentInto(int(it.j), &w.dep)
+		return &w.dep
+	}
+	return c.DeploymentOf(int(it.j))
+}
+
+func (*workloadFamily) from(_ *plan, it *item) *field.Path {
+	if it.kind == kindDeployment {
+		return modelPath(int(it.i)).Child("versions").Index(int(it.j)).Child("name")
+	}
+	return modelPath(int(it.i)).Child("name")
+}
+
+// model returns App.Models[i]'s serving.Model with the App's defaults
+// applied (namespace, sidecar).
+func (w *workloadFamily) model(i int) serving.Model {
+	if m, bad := w.invalid[i]; bad {
+		return m
+	}
+	return w.checked[i].Model()
+}
+
+// byName returns the index of the model of that name.
+func (w *workloadFamily) byName(name string) (int, bool) {
+	i, ok := w.index[name]
+	return i, ok
+}
+
+// valid reports whether App.Models[i] passed serving's checks.
+func (w *workloadFamily) valid(i int) bool {
+	_, bad := w.invalid[i]
+	return !bad
+}
