@@ -146,66 +146,74 @@ func (g Gateway) Validate() error {
 		} else {
 			names[s.name()] = i
 		}
-		if s.Name != "" {
-			errs = append(errs, check.Label(p.Child("name"), s.Name)...)
-		}
-		switch s.protocol() {
-		case HTTP, HTTPS, GRPC, HTTP2, TLS, TCP:
-		default:
-			errs = append(errs, field.NotSupported(p.Child("protocol").Field(), s.Protocol, []Protocol{HTTP, HTTPS, GRPC, HTTP2, TLS, TCP}))
-		}
-		if len(s.Hosts) == 0 {
-			errs = append(errs, field.Required(p.Child("hosts").Field(), `at least one hostname ("*" for any)`))
-		}
-		seen := map[string]bool{}
-		for j, h := range s.Hosts {
-			hp := p.Child("hosts").Index(j)
-			if seen[h] {
-				errs = append(errs, field.Duplicate(hp.Field(), h))
-			}
-			seen[h] = true
-			ns, host, ok := strings.Cut(h, "/")
-			if !ok {
-				ns, host = "", h
-			}
-			if ok && ns != "*" && ns != "." {
-				errs = append(errs, check.Label(hp, ns)...)
-			}
-			errs = append(errs, check.Host(hp, host, true, true)...)
-		}
-		tp := p.Child("tls")
-		switch {
-		case s.TLS != nil:
-			switch s.TLS.Mode {
-			case Simple, Mutual:
-				if s.TLS.CredentialName == "" {
-					errs = append(errs, field.Required(tp.Child("credentialName").Field(), "the Secret holding the server certificate"))
-				} else {
-					for _, msg := range check.DNS1123Subdomain(s.TLS.CredentialName) {
-						errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, msg))
-					}
-				}
-			case Passthrough:
-				if s.TLS.CredentialName != "" {
-					errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, "passthrough does not terminate TLS, so it uses no credential"))
-				}
-				if s.protocol() != TLS {
-					errs = append(errs, field.Invalid(p.Child("protocol").Field(), s.protocol(), "passthrough needs protocol TLS"))
-				}
-			default:
-				errs = append(errs, field.NotSupported(tp.Child("mode").Field(), s.TLS.Mode, []TLSMode{Simple, Mutual, Passthrough}))
-			}
-			if pr := s.protocol(); pr != HTTPS && pr != TLS {
-				errs = append(errs, field.Invalid(p.Child("protocol").Field(), pr, "TLS settings need protocol HTTPS or TLS"))
-			}
-		case s.protocol() == HTTPS || s.protocol() == TLS:
-			errs = append(errs, field.Required(tp.Field(), fmt.Sprintf("protocol %s needs TLS settings", s.protocol())))
-		}
-		if s.HTTPSRedirect && s.protocol() != HTTP {
-			errs = append(errs, field.Invalid(p.Child("httpsRedirect").Field(), true, "only an HTTP server redirects to HTTPS"))
-		}
+		errs = append(errs, s.validate(p)...)
 	}
 	return fielderr.New("ingress.Gateway", errs)
+}
+
+// validate checks one server on its own; Validate checks its port and name
+// against the other servers.
+func (s Server) validate(p fieldpath.Path) field.ErrorList {
+	var errs field.ErrorList
+	if s.Name != "" {
+		errs = append(errs, check.Label(p.Child("name"), s.Name)...)
+	}
+	switch s.protocol() {
+	case HTTP, HTTPS, GRPC, HTTP2, TLS, TCP:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("protocol").Field(), s.Protocol, []Protocol{HTTP, HTTPS, GRPC, HTTP2, TLS, TCP}))
+	}
+	if len(s.Hosts) == 0 {
+		errs = append(errs, field.Required(p.Child("hosts").Field(), `at least one hostname ("*" for any)`))
+	}
+	seen := map[string]bool{}
+	for j, h := range s.Hosts {
+		hp := p.Child("hosts").Index(j)
+		if seen[h] {
+			errs = append(errs, field.Duplicate(hp.Field(), h))
+		}
+		seen[h] = true
+		ns, host, ok := strings.Cut(h, "/")
+		if !ok {
+			ns, host = "", h
+		}
+		if ok && ns != "*" && ns != "." {
+			errs = append(errs, check.Label(hp, ns)...)
+		}
+		errs = append(errs, check.Host(hp, host, true, true)...)
+	}
+	tp := p.Child("tls")
+	switch {
+	case s.TLS != nil:
+		switch s.TLS.Mode {
+		case Simple, Mutual:
+			if s.TLS.CredentialName == "" {
+				errs = append(errs, field.Required(tp.Child("credentialName").Field(), "the Secret holding the server certificate"))
+			} else {
+				for _, msg := range check.DNS1123Subdomain(s.TLS.CredentialName) {
+					errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, msg))
+				}
+			}
+		case Passthrough:
+			if s.TLS.CredentialName != "" {
+				errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, "passthrough does not terminate TLS, so it uses no credential"))
+			}
+			if s.protocol() != TLS {
+				errs = append(errs, field.Invalid(p.Child("protocol").Field(), s.protocol(), "passthrough needs protocol TLS"))
+			}
+		default:
+			errs = append(errs, field.NotSupported(tp.Child("mode").Field(), s.TLS.Mode, []TLSMode{Simple, Mutual, Passthrough}))
+		}
+		if pr := s.protocol(); pr != HTTPS && pr != TLS {
+			errs = append(errs, field.Invalid(p.Child("protocol").Field(), pr, "TLS settings need protocol HTTPS or TLS"))
+		}
+	case s.protocol() == HTTPS || s.protocol() == TLS:
+		errs = append(errs, field.Required(tp.Field(), fmt.Sprintf("protocol %s needs TLS settings", s.protocol())))
+	}
+	if s.HTTPSRedirect && s.protocol() != HTTP {
+		errs = append(errs, field.Invalid(p.Child("httpsRedirect").Field(), true, "only an HTTP server redirects to HTTPS"))
+	}
+	return errs
 }
 
 // Build validates g and returns its Gateway.

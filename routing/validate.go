@@ -42,33 +42,7 @@ func (s Spec) validate() field.ErrorList {
 		}
 		hosts[h] = true
 	}
-	seenGW := map[string]bool{}
-	for i, g := range s.Gateways {
-		p := fieldpath.New("gateways").Index(i)
-		if seenGW[g] {
-			errs = append(errs, field.Duplicate(p.Field(), g))
-		}
-		seenGW[g] = true
-		if g == "mesh" {
-			continue
-		}
-		ns, name, ok := strings.Cut(g, "/")
-		if !ok {
-			ns, name = "", g
-		}
-		if ns != "" {
-			errs = append(errs, check.Label(p, ns)...)
-		} else if ok {
-			errs = append(errs, field.Invalid(p.Field(), g, `"mesh", a gateway name, or "namespace/name"`))
-		}
-		if name == "" {
-			errs = append(errs, field.Invalid(p.Field(), g, `"mesh", a gateway name, or "namespace/name"`))
-		} else {
-			for _, msg := range check.DNS1123Subdomain(name) {
-				errs = append(errs, field.Invalid(p.Field(), g, msg))
-			}
-		}
-	}
+	errs = append(errs, validateGateways(s.Gateways)...)
 	seenPorts := map[uint32]bool{}
 	for i, port := range s.Ports {
 		pp := fieldpath.New("ports").Index(i)
@@ -113,6 +87,40 @@ func (s Spec) validate() field.ErrorList {
 	return errs
 }
 
+// validateGateways checks each gateway is "mesh", a name, or
+// "namespace/name", and none is listed twice.
+func validateGateways(gateways []string) field.ErrorList {
+	var errs field.ErrorList
+	seenGW := map[string]bool{}
+	for i, g := range gateways {
+		p := fieldpath.New("gateways").Index(i)
+		if seenGW[g] {
+			errs = append(errs, field.Duplicate(p.Field(), g))
+		}
+		seenGW[g] = true
+		if g == "mesh" {
+			continue
+		}
+		ns, name, ok := strings.Cut(g, "/")
+		if !ok {
+			ns, name = "", g
+		}
+		if ns != "" {
+			errs = append(errs, check.Label(p, ns)...)
+		} else if ok {
+			errs = append(errs, field.Invalid(p.Field(), g, `"mesh", a gateway name, or "namespace/name"`))
+		}
+		if name == "" {
+			errs = append(errs, field.Invalid(p.Field(), g, `"mesh", a gateway name, or "namespace/name"`))
+		} else {
+			for _, msg := range check.DNS1123Subdomain(name) {
+				errs = append(errs, field.Invalid(p.Field(), g, msg))
+			}
+		}
+	}
+	return errs
+}
+
 func (s Spec) boundToMesh() bool {
 	if len(s.Gateways) == 0 {
 		return true
@@ -141,50 +149,71 @@ func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) f
 		errs = append(errs, check.Label(p.Child("name"), r.Name)...)
 	}
 	for j, m := range r.Match {
-		mp := p.Child("match").Index(j)
-		if m.Name != "" {
-			errs = append(errs, check.Label(mp.Child("name"), m.Name)...)
+		errs = append(errs, s.validateMatch(p.Child("match").Index(j), m)...)
+	}
+	errs = append(errs, s.validateSplit(p.Child("split"), r.Split, subsets)...)
+	for k, m := range r.Mirror {
+		mp := p.Child("mirror").Index(k)
+		errs = append(errs, s.validateDest(mp, m.Host, m.Subset, m.Port, subsets)...)
+		errs = append(errs, check.Percent(mp.Child("percent"), m.Percent)...)
+	}
+	errs = append(errs, check.Duration(p.Child("timeout"), r.Timeout)...)
+	if r.Retries != nil {
+		errs = append(errs, r.Retries.validate(p.Child("retries"))...)
+	}
+	if r.Fault != nil {
+		errs = append(errs, r.Fault.validate(p.Child("fault"))...)
+	}
+	return errs
+}
+
+func (s Spec) validateMatch(mp fieldpath.Path, m Match) field.ErrorList {
+	var errs field.ErrorList
+	if m.Name != "" {
+		errs = append(errs, check.Label(mp.Child("name"), m.Name)...)
+	}
+	if len(m.Headers) == 0 && m.URI == nil && m.Port == 0 {
+		errs = append(errs, field.Required(mp.Field(), "a header, URI or port condition; leave match empty to match every request"))
+	}
+	errs = append(errs, validPort(mp.Child("port"), m.Port)...)
+	if m.Port != 0 && len(s.Ports) > 1 {
+		errs = append(errs, field.Invalid(mp.Child("port").Field(), m.Port, "the spec routes several ports, so each rule is already matched per port"))
+	}
+	names := make([]string, 0, len(m.Headers))
+	for h := range m.Headers {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		hp := mp.Child("headers").Key(h)
+		if msgs := check.HTTPHeaderName(h); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(hp.Field(), h, "an HTTP header name: "+strings.Join(msgs, "; ")))
+		} else if h != strings.ToLower(h) {
+			errs = append(errs, field.Invalid(hp.Field(), h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
 		}
-		if len(m.Headers) == 0 && m.URI == nil && m.Port == 0 {
-			errs = append(errs, field.Required(mp.Field(), "a header, URI or port condition; leave match empty to match every request"))
-		}
-		errs = append(errs, validPort(mp.Child("port"), m.Port)...)
-		if m.Port != 0 && len(s.Ports) > 1 {
-			errs = append(errs, field.Invalid(mp.Child("port").Field(), m.Port, "the spec routes several ports, so each rule is already matched per port"))
-		}
-		names := make([]string, 0, len(m.Headers))
-		for h := range m.Headers {
-			names = append(names, h)
-		}
-		sort.Strings(names)
-		for _, h := range names {
-			hp := mp.Child("headers").Key(h)
-			if msgs := check.HTTPHeaderName(h); len(msgs) > 0 {
-				errs = append(errs, field.Invalid(hp.Field(), h, "an HTTP header name: "+strings.Join(msgs, "; ")))
-			} else if h != strings.ToLower(h) {
-				errs = append(errs, field.Invalid(hp.Field(), h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
-			}
-			errs = append(errs, m.Headers[h].validate(hp)...)
-		}
-		if m.URI != nil {
-			errs = append(errs, m.URI.validate(mp.Child("uri"))...)
-			if m.URI.Kind != MatchRegex && m.URI.Value != "" && !strings.HasPrefix(m.URI.Value, "/") {
-				errs = append(errs, field.Invalid(mp.Child("uri").Child("value").Field(), m.URI.Value, "a path starting with /"))
-			}
+		errs = append(errs, m.Headers[h].validate(hp)...)
+	}
+	if m.URI != nil {
+		errs = append(errs, m.URI.validate(mp.Child("uri"))...)
+		if m.URI.Kind != MatchRegex && m.URI.Value != "" && !strings.HasPrefix(m.URI.Value, "/") {
+			errs = append(errs, field.Invalid(mp.Child("uri").Child("value").Field(), m.URI.Value, "a path starting with /"))
 		}
 	}
+	return errs
+}
 
-	sp := p.Child("split")
-	switch len(r.Split) {
+func (s Spec) validateSplit(sp fieldpath.Path, split []Destination, subsets sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	switch len(split) {
 	case 0:
 		errs = append(errs, field.Required(sp.Field(), "at least one destination"))
 	case 1:
-		if w := r.Split[0].Weight; w != 0 && w != 100 {
+		if w := split[0].Weight; w != 0 && w != 100 {
 			errs = append(errs, field.Invalid(sp.Index(0).Child("weight").Field(), w, "a single destination takes all traffic: leave weight 0 or set 100"))
 		}
 	default:
 		sum := 0
-		for k, d := range r.Split {
+		for k, d := range split {
 			if d.Weight < 0 || d.Weight > 100 {
 				errs = append(errs, field.Invalid(sp.Index(k).Child("weight").Field(), d.Weight, "a percentage between 0 and 100"))
 			}
@@ -194,72 +223,70 @@ func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) f
 			errs = append(errs, field.Invalid(sp.Field(), field.OmitValueType{}, fmt.Sprintf("weights sum to %d, want 100", sum)))
 		}
 	}
-	for k, d := range r.Split {
+	for k, d := range split {
 		dp := sp.Index(k)
 		if d.Host == "" && strings.HasPrefix(s.Host, "*") {
 			errs = append(errs, field.Required(dp.Child("host").Field(), "the spec's host is a wildcard, so each destination names its service"))
 		}
 		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port, subsets)...)
 		// Splits are short: comparing with the earlier ones beats a map.
-		for prev, e := range r.Split[:k] {
+		for prev, e := range split[:k] {
 			if s.sameDest(d, e) {
 				errs = append(errs, field.Duplicate(dp.Field(), fmt.Sprintf("same destination as split[%d]", prev)))
 				break
 			}
 		}
 	}
-	for k, m := range r.Mirror {
-		mp := p.Child("mirror").Index(k)
-		errs = append(errs, s.validateDest(mp, m.Host, m.Subset, m.Port, subsets)...)
-		errs = append(errs, check.Percent(mp.Child("percent"), m.Percent)...)
+	return errs
+}
+
+func (r *Retries) validate(rp fieldpath.Path) field.ErrorList {
+	var errs field.ErrorList
+	if r.Attempts < 0 {
+		errs = append(errs, field.Invalid(rp.Child("attempts").Field(), r.Attempts, "0 or more"))
 	}
-	errs = append(errs, check.Duration(p.Child("timeout"), r.Timeout)...)
-	if r.Retries != nil {
-		rp := p.Child("retries")
-		if r.Retries.Attempts < 0 {
-			errs = append(errs, field.Invalid(rp.Child("attempts").Field(), r.Retries.Attempts, "0 or more"))
-		}
-		errs = append(errs, check.Duration(rp.Child("perTryTimeout"), r.Retries.PerTryTimeout)...)
-		for k, cond := range r.Retries.RetryOn {
-			if !validRetryOn(cond) {
-				errs = append(errs, field.NotSupported(rp.Child("retryOn").Index(k).Field(), cond, retryPolicies))
-			}
-		}
-		if r.Retries.Attempts == 0 && (r.Retries.PerTryTimeout != 0 || len(r.Retries.RetryOn) > 0) {
-			errs = append(errs, field.Invalid(rp.Child("attempts").Field(), 0, "perTryTimeout and retryOn need attempts above 0"))
+	errs = append(errs, check.Duration(rp.Child("perTryTimeout"), r.PerTryTimeout)...)
+	for k, cond := range r.RetryOn {
+		if !validRetryOn(cond) {
+			errs = append(errs, field.NotSupported(rp.Child("retryOn").Index(k).Field(), cond, retryPolicies))
 		}
 	}
-	if r.Fault != nil {
-		fp := p.Child("fault")
-		if r.Fault.Delay == nil && r.Fault.Abort == nil {
-			errs = append(errs, field.Required(fp.Field(), "a delay or an abort"))
+	if r.Attempts == 0 && (r.PerTryTimeout != 0 || len(r.RetryOn) > 0) {
+		errs = append(errs, field.Invalid(rp.Child("attempts").Field(), 0, "perTryTimeout and retryOn need attempts above 0"))
+	}
+	return errs
+}
+
+func (f *Fault) validate(fp fieldpath.Path) field.ErrorList {
+	var errs field.ErrorList
+	if f.Delay == nil && f.Abort == nil {
+		errs = append(errs, field.Required(fp.Field(), "a delay or an abort"))
+	}
+	if d := f.Delay; d != nil {
+		if d.Fixed <= 0 {
+			errs = append(errs, field.Required(fp.Child("delay").Child("fixed").Field(), "a delay of at least 1ms"))
+		} else {
+			errs = append(errs, check.Duration(fp.Child("delay").Child("fixed"), d.Fixed)...)
 		}
-		if d := r.Fault.Delay; d != nil {
-			if d.Fixed <= 0 {
-				errs = append(errs, field.Required(fp.Child("delay").Child("fixed").Field(), "a delay of at least 1ms"))
-			} else {
-				errs = append(errs, check.Duration(fp.Child("delay").Child("fixed"), d.Fixed)...)
+		errs = append(errs, check.Percent(fp.Child("delay").Child("percent"), d.Percent)...)
+	}
+	if a := f.Abort; a != nil {
+		ap := fp.Child("abort")
+		switch {
+		case a.HTTPStatus != 0 && a.GRPCStatus != "":
+			errs = append(errs, field.Invalid(ap.Field(), field.OmitValueType{}, "one of httpStatus and grpcStatus, not both"))
+		case a.HTTPStatus != 0:
+			if a.HTTPStatus < 200 || a.HTTPStatus > 599 {
+				errs = append(errs, field.Invalid(ap.Child("httpStatus").Field(), a.HTTPStatus, "an HTTP status between 200 and 599"))
 			}
-			errs = append(errs, check.Percent(fp.Child("delay").Child("percent"), d.Percent)...)
-		}
-		if a := r.Fault.Abort; a != nil {
-			ap := fp.Child("abort")
-			switch {
-			case a.HTTPStatus != 0 && a.GRPCStatus != "":
-				errs = append(errs, field.Invalid(ap.Field(), field.OmitValueType{}, "one of httpStatus and grpcStatus, not both"))
-			case a.HTTPStatus != 0:
-				if a.HTTPStatus < 200 || a.HTTPStatus > 599 {
-					errs = append(errs, field.Invalid(ap.Child("httpStatus").Field(), a.HTTPStatus, "an HTTP status between 200 and 599"))
-				}
-			case a.GRPCStatus != "":
-				if !grpcStatuses.Has(a.GRPCStatus) {
-					errs = append(errs, field.NotSupported(ap.Child("grpcStatus").Field(), a.GRPCStatus, sets.List(grpcStatuses)))
-				}
-			default:
-				errs = append(errs, field.Required(ap.Child("httpStatus").Field(), "an HTTP or gRPC status to answer with"))
+		case a.GRPCStatus != "":
+			if !grpcStatuses.Has(a.GRPCStatus) {
+				errs = append(errs, field.NotSupported(ap.Child("grpcStatus").Field(), a.GRPCStatus, sets.List(grpcStatuses)))
 			}
-			errs = append(errs, check.Percent(ap.Child("percent"), a.Percent)...)
+		default:
+			errs = append(errs, field.Required(ap.Child("httpStatus").Field(), "an HTTP or gRPC status to answer with"))
 		}
+		errs = append(errs, check.Percent(ap.Child("percent"), a.Percent)...)
 	}
 	return errs
 }

@@ -24,10 +24,10 @@ var reservedLabels = sets.New(labels.App, labels.Version, labels.ManagedBy)
 
 func (m Model) validate(root fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, dns1123Label(root.Child("name"), m.Name, true)...)
+	errs = append(errs, check.Name(root.Child("name"), m.Name)...)
 	// The Deployment name <model>-<version> must stay a label too; checked per version below.
 	if m.Namespace != "" {
-		errs = append(errs, dns1123Label(root.Child("namespace"), m.Namespace, false)...)
+		errs = append(errs, check.Label(root.Child("namespace"), m.Namespace)...)
 	}
 	switch m.Sidecar {
 	case SidecarDefault, SidecarInject, SidecarSkip:
@@ -47,63 +47,69 @@ func (m Model) validate(root fieldpath.Path) field.ErrorList {
 		errs = append(errs, field.Required(vp.Field(), "a model needs at least one version"))
 	}
 	seen := map[string]bool{}
-	rt := m.runtime()
 	for i, v := range m.Versions {
-		p := vp.Index(i)
-		errs = append(errs, dns1123Label(p.Child("name"), v.Name, true)...)
-		if v.Name != "" {
-			if seen[v.Name] {
-				errs = append(errs, field.Duplicate(p.Child("name").Field(), v.Name))
-			}
-			seen[v.Name] = true
-			if m.Name != "" {
-				if n := len(m.Name) + 1 + len(v.Name); n > validation.DNS1123LabelMaxLength {
-					d := DeploymentName(m.Name, v.Name)
-					errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name,
-						fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, n, validation.DNS1123LabelMaxLength)))
-				}
-			}
-			if msgs := check.LabelValue(v.Name); len(msgs) > 0 {
-				errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name, strings.Join(msgs, "; ")))
-			}
-		}
-		if v.Image == "" && rt.Image == "" {
-			errs = append(errs, field.Required(p.Child("image").Field(), "the runtime has no default image, so each version must name one"))
-		} else if strings.ContainsAny(v.Image, " \t\n") {
-			errs = append(errs, field.Invalid(p.Child("image").Field(), v.Image, "an image reference has no whitespace"))
-		}
-		if v.Replicas != nil && *v.Replicas < 0 {
-			errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be 0 or more"))
-		}
-		if v.Autoscaled && v.Replicas != nil {
-			errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be unset when autoscaled is true: the autoscaler owns it"))
-		}
-		if v.GPUs < 0 {
-			errs = append(errs, field.Invalid(p.Child("gpus").Field(), v.GPUs, "must be 0 or more"))
-		}
-		switch v.ImagePullPolicy {
-		case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-		default:
-			errs = append(errs, field.NotSupported(p.Child("imagePullPolicy").Field(), v.ImagePullPolicy,
-				[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
-		}
-		envSeen := map[string]bool{}
-		for j, e := range v.Env {
-			ep := p.Child("env").Index(j).Child("name")
-			if e.Name == "" {
-				errs = append(errs, field.Required(ep.Field(), ""))
-				continue
-			}
-			for _, msg := range validation.IsEnvVarName(e.Name) {
-				errs = append(errs, field.Invalid(ep.Field(), e.Name, msg))
-			}
-			if envSeen[e.Name] {
-				errs = append(errs, field.Duplicate(ep.Field(), e.Name))
-			}
-			envSeen[e.Name] = true
-		}
-		errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
+		errs = append(errs, m.validateVersion(vp.Index(i), v, seen)...)
 	}
+	return errs
+}
+
+// validateVersion checks one version; seen holds the names of those before.
+func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool) field.ErrorList {
+	var errs field.ErrorList
+	rt := m.runtime()
+	errs = append(errs, check.Name(p.Child("name"), v.Name)...)
+	if v.Name != "" {
+		if seen[v.Name] {
+			errs = append(errs, field.Duplicate(p.Child("name").Field(), v.Name))
+		}
+		seen[v.Name] = true
+		if m.Name != "" {
+			if n := len(m.Name) + 1 + len(v.Name); n > validation.DNS1123LabelMaxLength {
+				d := DeploymentName(m.Name, v.Name)
+				errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name,
+					fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, n, validation.DNS1123LabelMaxLength)))
+			}
+		}
+		if msgs := check.LabelValue(v.Name); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name, strings.Join(msgs, "; ")))
+		}
+	}
+	if v.Image == "" && rt.Image == "" {
+		errs = append(errs, field.Required(p.Child("image").Field(), "the runtime has no default image, so each version must name one"))
+	} else if strings.ContainsAny(v.Image, " \t\n") {
+		errs = append(errs, field.Invalid(p.Child("image").Field(), v.Image, "an image reference has no whitespace"))
+	}
+	if v.Replicas != nil && *v.Replicas < 0 {
+		errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be 0 or more"))
+	}
+	if v.Autoscaled && v.Replicas != nil {
+		errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be unset when autoscaled is true: the autoscaler owns it"))
+	}
+	if v.GPUs < 0 {
+		errs = append(errs, field.Invalid(p.Child("gpus").Field(), v.GPUs, "must be 0 or more"))
+	}
+	switch v.ImagePullPolicy {
+	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy").Field(), v.ImagePullPolicy,
+			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
+	}
+	envSeen := map[string]bool{}
+	for j, e := range v.Env {
+		ep := p.Child("env").Index(j).Child("name")
+		if e.Name == "" {
+			errs = append(errs, field.Required(ep.Field(), ""))
+			continue
+		}
+		for _, msg := range validation.IsEnvVarName(e.Name) {
+			errs = append(errs, field.Invalid(ep.Field(), e.Name, msg))
+		}
+		if envSeen[e.Name] {
+			errs = append(errs, field.Duplicate(ep.Field(), e.Name))
+		}
+		envSeen[e.Name] = true
+	}
+	errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
 	return errs
 }
 
@@ -152,34 +158,16 @@ func (r Runtime) validate(p fieldpath.Path) field.ErrorList {
 	return errs
 }
 
+// validateLabels checks a label map; the model's own labels may not set
+// those mlmesh sets.
 func validateLabels(p fieldpath.Path, m map[string]string) field.ErrorList {
-	var errs field.ErrorList
-	for _, k := range sortedKeys(m) {
-		for _, msg := range check.QualifiedName(k) {
-			errs = append(errs, field.Invalid(p.Key(k).Field(), k, "key: "+msg))
-		}
-		for _, msg := range check.LabelValue(m[k]) {
-			errs = append(errs, field.Invalid(p.Key(k).Field(), m[k], msg))
-		}
-		if p.Name() == "labels" {
+	errs := check.Labels(p, m)
+	if p.Name() == "labels" {
+		for _, k := range sortedKeys(m) {
 			if reservedLabels.Has(k) {
 				errs = append(errs, field.Forbidden(p.Key(k).Field(), "set by mlmesh"))
 			}
 		}
-	}
-	return errs
-}
-
-func dns1123Label(p fieldpath.Path, v string, required bool) field.ErrorList {
-	if v == "" {
-		if required {
-			return field.ErrorList{field.Required(p.Field(), "a DNS-1123 label (lowercase letters, digits and '-')")}
-		}
-		return nil
-	}
-	var errs field.ErrorList
-	for _, msg := range check.DNS1123Label(v) {
-		errs = append(errs, field.Invalid(p.Field(), v, msg))
 	}
 	return errs
 }
