@@ -4,18 +4,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
 // FileName returns the file WriteDir writes an object to: its position in
-// apply order, kind, namespace and name, so that "kubectl apply -f DIR",
-// which reads files in lexical order, applies them make-before-break.
-func FileName(position int, o Object) string {
+// apply order (1 to count), kind, namespace and name, so that "kubectl apply
+// -f DIR", which reads files in lexical order, applies them
+// make-before-break. Positions are zero-padded to the width of count, and
+// to at least three digits: "001-…" for a set of up to 999 objects,
+// "0001-…" for one of up to 9,999.
+func FileName(position, count int, o Object) string {
+	width := max(3, len(strconv.Itoa(count)))
 	kind := strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind)
 	if o.GetNamespace() == "" {
-		return fmt.Sprintf("%03d-%s-%s.yaml", position, kind, o.GetName())
+		return fmt.Sprintf("%0*d-%s-%s.yaml", width, position, kind, o.GetName())
 	}
-	return fmt.Sprintf("%03d-%s-%s-%s.yaml", position, kind, o.GetNamespace(), o.GetName())
+	return fmt.Sprintf("%0*d-%s-%s-%s.yaml", width, position, kind, o.GetNamespace(), o.GetName())
 }
 
 // WriteDir writes each object as a canonical YAML document to its own file
@@ -48,7 +53,7 @@ func WriteDir(dir string, objs []Object) ([]string, error) {
 		}
 	}
 	for i, o := range sorted {
-		path := filepath.Join(dir, FileName(i+1, o))
+		path := filepath.Join(dir, FileName(i+1, len(sorted), o))
 		tmp, err := os.CreateTemp(dir, ".render-*")
 		if err != nil {
 			undo()

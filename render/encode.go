@@ -59,17 +59,6 @@ type mapKey struct {
 	v    reflect.Value
 }
 
-// writeFunc writes the value v (or reports it empty) for the key written just
-// before; see encoder.value.
-type kindClass uint8
-
-const (
-	classScalar kindClass = iota
-	classMap
-	classList
-	classNull
-)
-
 var (
 	protoMessageType  = reflect.TypeFor[proto.Message]()
 	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()

@@ -435,3 +435,32 @@ func TestConcurrentEncoding(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestWriteDirLexicalOrder: "kubectl apply -f DIR" reads files in lexical
+// order, which must be apply order past 999 objects too.
+func TestWriteDirLexicalOrder(t *testing.T) {
+	var objs []render.Object
+	for i := range 1200 {
+		objs = append(objs, &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("c%05d", i), Namespace: "ns"},
+		})
+	}
+	dir := t.TempDir()
+	paths, err := render.WriteDir(dir, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := filepath.Base(paths[0]), "0001-configmap-ns-c00000.yaml"; got != want {
+		t.Errorf("first file %s, want %s", got, want)
+	}
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if want := filepath.Base(paths[i]); e.Name() != want {
+			t.Fatalf("file %d in lexical order is %s, want %s (apply order)", i, e.Name(), want)
+		}
+	}
+}

@@ -1,9 +1,5 @@
 package serving
 
-import (
-	"strconv"
-)
-
 // Protocol is the application protocol of a served port. It decides the
 // Service port's name prefix and appProtocol, which is how Istio picks the
 // protocol for the port.
@@ -179,5 +175,3 @@ func (r Runtime) probePort() (Port, bool) {
 	}
 	return Port{}, false
 }
-
-func itoa(i int32) string { return strconv.Itoa(int(i)) }

@@ -276,3 +276,33 @@ func TestApplyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestAdapterContract holds both adapters to what render asks of them on
+// the real API server: an unknown field is rejected (strict field
+// validation), and deleting an object that does not exist is not an error.
+func TestAdapterContract(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	ns, _ := ParseBundle("ns", []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: neg\n"))
+	if _, err := s.Apply(ctx, ns.Objects[0]); err != nil {
+		t.Fatal(err)
+	}
+	bad := brokenVS(t, unknownField).Objects[0]
+	for _, adapter := range []struct {
+		name string
+		a    interface {
+			render.Applier
+			render.Deleter
+		}
+	}{{"dynamic", dynamicApplier(s)}, {"controller-runtime", crApplier(t, s)}} {
+		if _, err := adapter.a.Apply(ctx, bad.DeepCopy(), render.ApplyOptions{FieldManager: "contract"}); err == nil {
+			t.Errorf("%s: a VirtualService with an unknown field was applied", adapter.name)
+		} else if !strings.Contains(err.Error(), "canaryWeight") {
+			t.Errorf("%s: the error does not name the unknown field: %v", adapter.name, err)
+		}
+		gvk := schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+		if err := adapter.a.Delete(ctx, gvk, "neg", "never-created", render.ApplyOptions{}); err != nil {
+			t.Errorf("%s: deleting a missing object: %v", adapter.name, err)
+		}
+	}
+}

@@ -98,7 +98,8 @@ func (c *Cluster) Get(_ context.Context, gvk schema.GroupVersionKind, namespace,
 	return nil, apierrors.NewNotFound(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, name)
 }
 
-// Delete removes an object; a missing one is NotFound.
+// Delete removes an object; a missing one is not an error, as
+// render.Deleter asks.
 func (c *Cluster) Delete(_ context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
 	c.mu.Lock()
 	if err := c.fail(); err != nil {
@@ -108,7 +109,7 @@ func (c *Cluster) Delete(_ context.Context, gvk schema.GroupVersionKind, namespa
 	k := key(gvk, namespace, name)
 	if _, ok := c.objects[k]; !ok {
 		c.mu.Unlock()
-		return apierrors.NewNotFound(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, name)
+		return nil
 	}
 	if !opts.DryRun {
 		delete(c.objects, k)

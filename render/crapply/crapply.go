@@ -35,17 +35,19 @@ var (
 // Istio types: objects travel as unstructured.
 func New(c client.Client) *Applier { return &Applier{c: c} }
 
-// Apply server-side applies obj.
+// Apply server-side applies obj with client.Client.Apply. Field
+// validation is strict, as for every apply request through
+// controller-runtime: an unknown field is an error, never dropped.
 func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
 	u := obj.DeepCopy()
-	po := []client.PatchOption{client.FieldOwner(opts.FieldManager)}
+	ao := []client.ApplyOption{client.FieldOwner(opts.FieldManager)}
 	if opts.Force {
-		po = append(po, client.ForceOwnership)
+		ao = append(ao, client.ForceOwnership)
 	}
 	if opts.DryRun {
-		po = append(po, client.DryRunAll)
+		ao = append(ao, client.DryRunAll)
 	}
-	if err := a.c.Patch(ctx, u, client.Apply, po...); err != nil {
+	if err := a.c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), ao...); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -61,7 +63,8 @@ func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespac
 	return u, nil
 }
 
-// Delete deletes an object, letting the garbage collector remove what it owns.
+// Delete deletes an object, letting the garbage collector remove what it
+// owns. An object that does not exist is not an error.
 func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
@@ -71,7 +74,7 @@ func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, names
 	if opts.DryRun {
 		do = append(do, client.DryRunAll)
 	}
-	return a.c.Delete(ctx, u, do...)
+	return client.IgnoreNotFound(a.c.Delete(ctx, u, do...))
 }
 
 // List lists the objects of a kind in namespace that carry the labels.

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -93,7 +94,8 @@ func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespac
 	return ri.Get(ctx, name, metav1.GetOptions{})
 }
 
-// Delete deletes an object, letting the garbage collector remove what it owns.
+// Delete deletes an object, letting the garbage collector remove what it
+// owns. An object that does not exist is not an error.
 func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
 	ri, err := a.resource(gvk, namespace)
 	if err != nil {
@@ -104,7 +106,10 @@ func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, names
 	if opts.DryRun {
 		do.DryRun = []string{metav1.DryRunAll}
 	}
-	return ri.Delete(ctx, name, do)
+	if err := ri.Delete(ctx, name, do); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
 }
 
 // List lists the objects of a kind in namespace that carry the labels.
