@@ -51,6 +51,7 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	prevSelector, prevReplicas := d.Spec.Selector, d.Spec.Replicas
 	prevPodSecurity := d.Spec.Template.Spec.SecurityContext
 	prevContainers := d.Spec.Template.Spec.Containers
+	prevNodeSelector, prevTolerations := d.Spec.Template.Spec.NodeSelector, d.Spec.Template.Spec.Tolerations
 	var prevContainer corev1.Container
 	if len(prevContainers) > 0 {
 		prevContainer = prevContainers[0]
@@ -93,8 +94,17 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	ps.SecurityContext = podSecurityInto(prevPodSecurity, rt, v)
 	ps.Containers = append(prevContainers[:0], corev1.Container{})
 	containerInto(&ps.Containers[0], &prevContainer, m, rt, v)
-	ps.NodeSelector = v.NodeSelector
-	ps.Tolerations = v.Tolerations
+	if v.NodeSelector != nil {
+		ps.NodeSelector = reuseMap(prevNodeSelector, len(v.NodeSelector))
+		maps.Copy(ps.NodeSelector, v.NodeSelector)
+	}
+	if v.Tolerations != nil {
+		ps.Tolerations = reuseSlice(prevTolerations, len(v.Tolerations))
+		for i := range v.Tolerations {
+			ps.Tolerations = append(ps.Tolerations, corev1.Toleration{})
+			v.Tolerations[i].DeepCopyInto(&ps.Tolerations[i])
+		}
+	}
 }
 
 // containerInto builds the model container into the zero c, reusing the
@@ -168,7 +178,13 @@ func env(rt Runtime, model string, v Version) []corev1.EnvVar {
 			}
 		}
 	}
-	return append(out, v.Env...)
+	for _, e := range v.Env {
+		if e.ValueFrom != nil {
+			e.ValueFrom = e.ValueFrom.DeepCopy()
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // resourcesInto copies the version's resources, as DeepCopy does, into the

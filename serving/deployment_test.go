@@ -96,3 +96,63 @@ func TestDeploymentIntoAllocatesLittle(t *testing.T) {
 	}
 	t.Logf("allocations: DeploymentInto %v, DeploymentOf %v", into, fresh)
 }
+
+// TestDeploymentSharesNothing: a caller may edit a built Deployment
+// without changing the Model, and edit the Model without changing what it
+// built (node selectors, tolerations, env sources, resource lists).
+func TestDeploymentSharesNothing(t *testing.T) {
+	secs := int64(30)
+	m := Model{Name: "m", Versions: []Version{{
+		Name: "v1", ModelURI: "s3://m/1",
+		NodeSelector: map[string]string{"gpu": "a100"},
+		Tolerations:  []corev1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists, TolerationSeconds: &secs}},
+		Env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}}}},
+		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
+	}}}
+	before := deploymentCopy(t, m)
+
+	deps, err := Deployments(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := &deps[0].Spec.Template.Spec
+	ps.NodeSelector["gpu"] = "h100"
+	*ps.Tolerations[0].TolerationSeconds = 5
+	ps.Tolerations[0].Key = "other"
+	ps.Containers[0].Env[0].ValueFrom.SecretKeyRef.Key = "changed"
+	ps.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("8")
+	if after := deploymentCopy(t, m); !reflect.DeepEqual(before, after) {
+		t.Errorf("editing the Deployment changed the Model's version:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	deps, _ = Deployments(m)
+	built := deps[0].DeepCopy()
+	m.Versions[0].NodeSelector["gpu"] = "t4"
+	*m.Versions[0].Tolerations[0].TolerationSeconds = 1
+	m.Versions[0].Env[0].ValueFrom.SecretKeyRef.Key = "edited"
+	if !reflect.DeepEqual(built, deps[0]) {
+		t.Error("editing the Model changed a Deployment built before")
+	}
+}
+
+// deploymentCopy is a deep copy of the parts of m's first version a
+// Deployment is built from.
+func deploymentCopy(t *testing.T, m Model) Version {
+	t.Helper()
+	v := m.Versions[0]
+	v.NodeSelector = map[string]string{}
+	for k, val := range m.Versions[0].NodeSelector {
+		v.NodeSelector[k] = val
+	}
+	v.Tolerations = nil
+	for _, tol := range m.Versions[0].Tolerations {
+		v.Tolerations = append(v.Tolerations, *tol.DeepCopy())
+	}
+	v.Env = nil
+	for _, e := range m.Versions[0].Env {
+		v.Env = append(v.Env, *e.DeepCopy())
+	}
+	v.Resources = *m.Versions[0].Resources.DeepCopy()
+	return v
+}
