@@ -98,6 +98,8 @@ const (
 	Unchanged    Outcome = "unchanged"
 	Applied      Outcome = "applied" // without a Getter, created or configured cannot be told apart
 	Deleted      Outcome = "deleted"
+	Available    Outcome = "available" // a wait (OpWait) that saw the Deployment available
+	Skipped      Outcome = "skipped"   // a wait in a dry run, which stores nothing to wait for
 	Failed       Outcome = "failed"
 	NotAttempted Outcome = "not attempted"
 )
@@ -106,7 +108,12 @@ const (
 type ObjectResult struct {
 	// Object names the object: "VirtualService ml/fraud".
 	Object string
-	GVK    schema.GroupVersionKind
+	// Op is the step's operation: apply, delete or wait.
+	Op Op
+	// Note is the step's Note ("widened: keeps subsets v1 while routes
+	// move"), empty for most.
+	Note string
+	GVK  schema.GroupVersionKind
 	// Namespace and Name identify the object.
 	Namespace, Name string
 	Outcome         Outcome
@@ -119,9 +126,14 @@ type ObjectResult struct {
 	Err error
 }
 
-// String reads like kubectl's output: "VirtualService ml/fraud configured".
+// String reads like kubectl's output: "VirtualService ml/fraud configured",
+// "DestinationRule ml/fraud configured (widened: keeps subsets v1 while
+// routes move)".
 func (r ObjectResult) String() string {
 	s := r.Object + " " + string(r.Outcome)
+	if r.Note != "" {
+		s += " (" + r.Note + ")"
+	}
 	if r.DryRun && r.Outcome != Failed && r.Outcome != NotAttempted {
 		s += " (dry run)"
 	}
@@ -163,7 +175,7 @@ type ApplyError struct {
 func (e *ApplyError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apply: %s failed: %v", e.Failed.Object, e.Failed.Err)
-	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted)
+	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted, Available, Skipped)
 	left := e.Result.With(NotAttempted)
 	fmt.Fprintf(&b, "; %d done before it", len(done))
 	if len(left) > 0 {
@@ -265,7 +277,7 @@ func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTi
 	res := Result{Objects: make([]ObjectResult, len(steps))}
 	for i, s := range steps {
 		gvk := s.Object.GetObjectKind().GroupVersionKind()
-		res.Objects[i] = ObjectResult{Object: describe(s.Object), GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
+		res.Objects[i] = ObjectResult{Object: describe(s.Object), Op: s.Op, Note: s.Note, GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
 	}
 	for i, s := range steps {
 		r := &res.Objects[i]

@@ -147,7 +147,7 @@ func TestTransitionSafeAtEveryStep(t *testing.T) {
 	var before []render.Object
 	for i, s := range stages {
 		wanted := stage(t, s)
-		steps, err := render.PlanTransition(before, wanted, false, false)
+		steps, err := render.PlanTransition(before, wanted, render.TransitionOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,8 @@ func TestTransitionSafeAtEveryStep(t *testing.T) {
 			for _, s := range steps {
 				ops = append(ops, s.String())
 			}
-			want := []string{"apply DestinationRule ml/fraud", "apply VirtualService ml/fraud", "apply DestinationRule ml/fraud", "delete Deployment ml/fraud-v1"}
+			want := []string{"apply DestinationRule ml/fraud (widened: keeps subsets v1 while routes move)", "apply VirtualService ml/fraud",
+				"apply DestinationRule ml/fraud (narrowed: drops subsets v1)", "delete Deployment ml/fraud-v1"}
 			got := strings.Join(ops, ", ")
 			if !strings.Contains(got, strings.Join(want, ", ")) {
 				t.Errorf("removal steps:\n got  %s\n want ... %s", got, strings.Join(want, ", "))
@@ -187,7 +188,7 @@ func TestPruneOnlyManaged(t *testing.T) {
 			o.SetLabels(l)
 		}
 	}
-	steps, err := render.PlanTransition(before, stage(t, map[string]int32{"v2": 100}), false, false)
+	steps, err := render.PlanTransition(before, stage(t, map[string]int32{"v2": 100}), render.TransitionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.SetAvailable("ml", "fraud-v1", true)
-	steps, err := render.PlanTransition(before, wanted, true, false)
+	steps, err := render.PlanTransition(before, wanted, render.TransitionOptions{WaitAvailable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,8 +232,18 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 			c.SetAvailable("ml", "fraud-v2", true)
 		}()
 	}
-	if _, err := render.Transition(ctx, c, before, wanted, render.TransitionOptions{WaitAvailable: true}); err != nil {
+	res, err := render.Transition(ctx, c, before, wanted, render.TransitionOptions{WaitAvailable: true})
+	if err != nil {
 		t.Fatalf("transition with an available Deployment: %v", err)
+	}
+	var waits []string
+	for _, r := range res.Objects {
+		if r.Op == render.OpWait {
+			waits = append(waits, r.String())
+		}
+	}
+	if got, want := strings.Join(waits, "; "), "Deployment ml/fraud-v2 available"; got != want {
+		t.Errorf("waits reported as %q, want %q", got, want)
 	}
 
 	// Never available: it stops before the VirtualService.
@@ -240,7 +251,7 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 	if _, err := render.Apply(ctx, c2, before, render.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := render.Transition(ctx, c2, before, wanted, render.TransitionOptions{WaitAvailable: true, WaitTimeout: time.Second})
+	res, err = render.Transition(ctx, c2, before, wanted, render.TransitionOptions{WaitAvailable: true, WaitTimeout: time.Second})
 	var ae *render.ApplyError
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "Deployment ml/fraud-v2 failed: not available after 1s") {
 		t.Fatalf("want a wait failure on fraud-v2, got %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,9 +30,21 @@ const (
 type Step struct {
 	Op     Op
 	Object Object
+	// Note says why the step is there when its Op does not: a
+	// DestinationRule applied twice is first "widened: keeps subsets v1
+	// while routes move", then "narrowed: drops subsets v1".
+	Note string
 }
 
-func (s Step) String() string { return string(s.Op) + " " + describe(s.Object) }
+// String reads "apply DestinationRule ml/fraud (widened: keeps subsets v1
+// while routes move)".
+func (s Step) String() string {
+	out := string(s.Op) + " " + describe(s.Object)
+	if s.Note != "" {
+		out += " (" + s.Note + ")"
+	}
+	return out
+}
 
 // ManagedSelector is the label every object mlmesh builds carries; only
 // objects with it are ever pruned.
@@ -55,12 +68,13 @@ type TransitionOptions struct {
 }
 
 // PlanTransition returns the steps that take a cluster from the objects
-// applied before to the objects wanted now, safe at every step:
+// applied before to the objects wanted now, safe at every step. Of opts it
+// reads WaitAvailable and PruneNamespaces:
 //
 //  1. wanted objects are applied in make-before-break order, except that a
 //     DestinationRule is first applied with the union of its old and new
 //     subsets, so that routes still naming an old subset keep working;
-//  2. with waitAvailable, new or changed Deployments are waited for before
+//  2. with WaitAvailable, new or changed Deployments are waited for before
 //     the first VirtualService is applied;
 //  3. VirtualServices move traffic (they come last in the apply order);
 //  4. DestinationRules that were widened are applied as wanted, dropping the
@@ -68,11 +82,11 @@ type TransitionOptions struct {
 //  5. objects applied before and no longer wanted are deleted, routes first
 //     (the reverse of the apply order). Only objects carrying the
 //     app.kubernetes.io/managed-by: mlmesh label are deleted, and
-//     Namespaces only with pruneNamespaces.
+//     Namespaces only with PruneNamespaces.
 //
 // before may be what a previous render returned, or what Managed finds in
 // the cluster.
-func PlanTransition(before, wanted []Object, waitAvailable, pruneNamespaces bool) ([]Step, error) {
+func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, error) {
 	if err := SetKinds(before); err != nil {
 		return nil, err
 	}
@@ -89,7 +103,7 @@ func PlanTransition(before, wanted []Object, waitAvailable, pruneNamespaces bool
 	for _, o := range wantedSorted {
 		prev := old[identity(o)]
 		gk := o.GetObjectKind().GroupVersionKind().GroupKind()
-		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}) && waitAvailable && !waited {
+		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}) && opts.WaitAvailable && !waited {
 			waited = true
 			for _, w := range wantedSorted {
 				if w.GetObjectKind().GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apps", Kind: "Deployment"}) && changed(old[identity(w)], w) {
@@ -98,11 +112,12 @@ func PlanTransition(before, wanted []Object, waitAvailable, pruneNamespaces bool
 			}
 		}
 		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "DestinationRule"}) && prev != nil {
-			if wide, ok, err := widen(prev, o); err != nil {
+			if wide, kept, err := widen(prev, o); err != nil {
 				return nil, err
-			} else if ok {
-				steps = append(steps, Step{Op: OpApply, Object: wide})
-				narrow = append(narrow, Step{Op: OpApply, Object: o})
+			} else if len(kept) > 0 {
+				subsets := strings.Join(kept, ", ")
+				steps = append(steps, Step{Op: OpApply, Object: wide, Note: "widened: keeps subsets " + subsets + " while routes move"})
+				narrow = append(narrow, Step{Op: OpApply, Object: o, Note: "narrowed: drops subsets " + subsets})
 				continue
 			}
 		}
@@ -118,7 +133,7 @@ func PlanTransition(before, wanted []Object, waitAvailable, pruneNamespaces bool
 		if wantedIDs[identity(o)] || o.GetLabels()[labels.ManagedBy] != labels.Manager {
 			continue
 		}
-		if o.GetObjectKind().GroupVersionKind().Kind == "Namespace" && !pruneNamespaces {
+		if o.GetObjectKind().GroupVersionKind().Kind == "Namespace" && !opts.PruneNamespaces {
 			continue
 		}
 		gone = append(gone, o)
@@ -149,16 +164,16 @@ func canonicalContent(o Object) (string, error) {
 	return string(b), err
 }
 
-// widen returns next with the subsets of prev it lacks appended, when there
-// are any.
-func widen(prev, next Object) (Object, bool, error) {
+// widen returns next with the subsets of prev it lacks appended, and their
+// names; none when next has every subset of prev.
+func widen(prev, next Object) (Object, []string, error) {
 	p, err := Unstructured(prev)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	n, err := Unstructured(next)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	oldSubsets, _, _ := unstructured.NestedSlice(p.Object, "spec", "subsets")
 	newSubsets, _, _ := unstructured.NestedSlice(n.Object, "spec", "subsets")
@@ -175,15 +190,18 @@ func widen(prev, next Object) (Object, bool, error) {
 		}
 	}
 	if len(extra) == 0 {
-		return nil, false, nil
+		return nil, nil, nil
 	}
-	sort.SliceStable(extra, func(i, j int) bool {
-		return fmt.Sprint(extra[i].(map[string]any)["name"]) < fmt.Sprint(extra[j].(map[string]any)["name"])
-	})
+	name := func(s any) string { return fmt.Sprint(s.(map[string]any)["name"]) }
+	sort.SliceStable(extra, func(i, j int) bool { return name(extra[i]) < name(extra[j]) })
 	if err := unstructured.SetNestedSlice(n.Object, append(newSubsets, extra...), "spec", "subsets"); err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	return n, true, nil
+	names := make([]string, len(extra))
+	for i, s := range extra {
+		names[i] = name(s)
+	}
+	return n, names, nil
 }
 
 // Transition carries out PlanTransition(before, wanted) with a: a new
@@ -192,7 +210,7 @@ func widen(prev, next Object) (Object, bool, error) {
 // failure the *ApplyError says where it stopped; running the same
 // Transition again (or an Apply of wanted) converges.
 func Transition(ctx context.Context, a Applier, before, wanted []Object, opts TransitionOptions) (Result, error) {
-	steps, err := PlanTransition(before, wanted, opts.WaitAvailable, opts.PruneNamespaces)
+	steps, err := PlanTransition(before, wanted, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -209,7 +227,7 @@ func waitAvailable(ctx context.Context, a Applier, opts ApplyOptions, waitTimeou
 		return fmt.Errorf("waiting needs an Applier that is a render.Getter; %T is not", a)
 	}
 	if opts.DryRun {
-		r.Outcome = Unchanged
+		r.Outcome = Skipped // a dry run stores nothing to wait for
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
@@ -222,7 +240,7 @@ func waitAvailable(ctx context.Context, a Applier, opts ApplyOptions, waitTimeou
 			return err
 		}
 		if err == nil && available(u) {
-			r.Outcome = Unchanged
+			r.Outcome = Available
 			return nil
 		}
 		select {
