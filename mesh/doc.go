@@ -7,7 +7,7 @@
 //	objs, err := mesh.Build(mesh.App{
 //		Namespace: mesh.Namespace{Name: "ml"},
 //		Models: []mesh.Model{{
-//			Model: serving.Model{Name: "resnet", Versions: []serving.Version{{Name: "v1"}}},
+//			Model: serving.Model{Name: "resnet", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://models/resnet/1"}}},
 //		}},
 //	})
 //	err = render.WriteYAML(os.Stdout, objs)

@@ -47,7 +47,7 @@ func ExampleBuild_errors() {
 	_, err := mesh.Build(mesh.App{
 		Namespace: mesh.Namespace{Name: "ml"},
 		Models: []mesh.Model{{
-			Model: serving.Model{Name: "fraud", Versions: []serving.Version{{Name: "v1"}, {Name: "v2"}}},
+			Model: serving.Model{Name: "fraud", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
 			Traffic: mesh.Traffic{Rules: []routing.Rule{{
 				Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v3", Weight: 0}},
 			}}},

@@ -1,6 +1,8 @@
 package mesh
 
 import (
+	"slices"
+
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -92,6 +94,7 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 		Hosts:     hosts[1:],
 		Gateways:  []string{gw.Ref()},
 		Ports:     []uint32{port},
+		GRPCPorts: grpcOnly(spec.GRPCPorts, port),
 		Subsets:   spec.Subsets,
 		Rules:     pinHost(spec.Rules, spec.Host),
 	}
@@ -147,6 +150,14 @@ func (x *exposureFamily) build(p *plan, it *item) render.Object {
 
 func (x *exposureFamily) from(_ *plan, it *item) *field.Path {
 	return exposePath(x.routes[it.i].model)
+}
+
+// grpcOnly is []uint32{port} when port is one of grpcPorts.
+func grpcOnly(grpcPorts []uint32, port uint32) []uint32 {
+	if slices.Contains(grpcPorts, port) {
+		return []uint32{port}
+	}
+	return nil
 }
 
 // pinHost copies rules, giving every destination without a host the model's

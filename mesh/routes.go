@@ -114,10 +114,10 @@ func (p *plan) routeSpec(m Model) routing.Spec {
 		Name:      m.Name,
 		Namespace: p.ns,
 		Host:      ServiceHost(m.Name, p.ns),
-		Ports:     routedPorts(m),
 		Policy:    m.Traffic.Policy,
 		// Labels stay nil: build adds app=<model> to each object.
 	}
+	spec.Ports, spec.GRPCPorts = routedPorts(m)
 	for _, v := range m.Versions {
 		spec.Subsets = append(spec.Subsets, routing.Subset{Name: v.Name})
 	}
@@ -161,20 +161,27 @@ func namesHosts(rules []routing.Rule) bool {
 	return false
 }
 
-// routedPorts returns the Service ports a model's routes cover: the pinned
-// Traffic.Port, or every HTTP, HTTP/2 and gRPC port of its runtime (a TCP
-// port takes no HTTP routes).
-func routedPorts(m Model) []uint32 {
-	if m.Traffic.Port != 0 {
-		return []uint32{m.Traffic.Port}
-	}
-	var out []uint32
-	for _, p := range m.EffectiveRuntime().Ports {
-		if p.Protocol != serving.TCP {
-			out = append(out, uint32(p.Number))
+// routedPorts returns the Service ports a model's routes cover, and those
+// of them that serve gRPC: the pinned Traffic.Port, or every inference
+// port of its runtime that speaks HTTP, HTTP/2 or gRPC. A TCP port takes no
+// HTTP routes; an auxiliary one (metrics, management) takes no traffic
+// rules.
+func routedPorts(m Model) (ports, grpc []uint32) {
+	rt := m.EffectiveRuntime()
+	for _, p := range rt.Ports {
+		n := uint32(p.Number)
+		if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == serving.TCP || p.Auxiliary) {
+			continue
+		}
+		ports = append(ports, n)
+		if p.Protocol == serving.GRPC {
+			grpc = append(grpc, n)
 		}
 	}
-	return out
+	if m.Traffic.Port != 0 && len(ports) == 0 {
+		ports = []uint32{m.Traffic.Port} // not a port of the model: routing reports it
+	}
+	return ports, grpc
 }
 
 // qualify turns a destination host naming a model of the App by a short

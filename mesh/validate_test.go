@@ -24,7 +24,7 @@ func canary() mesh.App {
 		Gateways:  []ingress.Gateway{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}}},
 		Egress:    []egress.Spec{egress.S3("store", "", "eu-west-1")},
 		Models: []mesh.Model{{
-			Model: serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1"}, {Name: "v2"}}},
+			Model: serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
 			Traffic: mesh.Traffic{Rules: []routing.Rule{
 				{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("yes")}}}, Split: []routing.Destination{{Subset: "v2"}}},
 				{Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v2", Weight: 10}}},
@@ -109,10 +109,13 @@ func TestBuildErrors(t *testing.T) {
 		}, []string{"models[0].traffic.rules: required"}},
 		{"names colliding into one Deployment", func(a *mesh.App) {
 			a.Models = append(a.Models,
-				mesh.Model{Model: serving.Model{Name: "m-v1", Versions: []serving.Version{{Name: "x"}}}},
-				mesh.Model{Model: serving.Model{Name: "m-v1-x", Versions: []serving.Version{{Name: "y"}}}})
-			a.Models[0].Versions = append(a.Models[0].Versions, serving.Version{Name: "v1-x"})
+				mesh.Model{Model: serving.Model{Name: "m-v1", Versions: []serving.Version{{Name: "x", ModelURI: "s3://m/x"}}}},
+				mesh.Model{Model: serving.Model{Name: "m-v1-x", Versions: []serving.Version{{Name: "y", ModelURI: "s3://m/y"}}}})
+			a.Models[0].Versions = append(a.Models[0].Versions, serving.Version{Name: "v1-x", ModelURI: "s3://m/v1-x"})
 		}, []string{"models[1].versions[0].name: builds Deployment ml/m-v1-x, which models[0].versions[2].name builds too"}},
+		{"TF Serving without a model URI", func(a *mesh.App) {
+			a.Models[0].Versions[1].ModelURI = ""
+		}, []string{`models[0].versions[1].modelURI: required: runtime "tfserving" loads the model from it`}},
 		{"destination host unknown", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[0].Split[0] = routing.Destination{Host: "nowhere.example.com"}
 		}, []string{`models[0].traffic.rules[0].split[0].host: "nowhere.example.com" not found`}},
@@ -132,7 +135,7 @@ func TestBuildErrors(t *testing.T) {
 		}, []string{"models[0].traffic.rules[1].timeout", "at least 1ms", `retryOn[0]: unsupported value "sometimes"`}},
 		{"two models on one gateway host", func(a *mesh.App) {
 			a.Models = append(a.Models, mesh.Model{
-				Model:  serving.Model{Name: "other", Versions: []serving.Version{{Name: "v1"}}},
+				Model:  serving.Model{Name: "other", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://other/1"}}},
 				Expose: &mesh.Expose{Gateway: "gw"},
 			})
 		}, []string{`models[1].expose: invalid value "models.example.com": host "models.example.com" on gateway ml/gw is already answered by models[0].expose`}},

@@ -167,7 +167,7 @@ func exampleObjects(t *testing.T, dir string) []render.Object {
 		Namespace: mesh.Namespace{Name: "ex", Injection: mesh.InjectPods},
 		Egress:    []egress.Spec{egress.S3("s3", "", "us-east-1", "bucket"), egress.AzureBlob("az", "", "acct"), egress.API("api", "", "api.example.com")},
 		Models: []mesh.Model{{
-			Model:   serving.Model{Name: "oip", Runtime: serving.OpenInference("seldonio/mlserver:1.6.1"), Versions: []serving.Version{{Name: "a"}, {Name: "b"}}},
+			Model:   serving.Model{Name: "oip", Runtime: serving.OpenInference("seldonio/mlserver:1.6.1"), Versions: []serving.Version{{Name: "a", ModelURI: "s3://oip/a"}, {Name: "b", ModelURI: "s3://oip/b"}}},
 			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: mesh.SplitOf(map[string]int32{"a": 100, "b": 0})}}},
 		}},
 	})

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -139,8 +140,15 @@ func (s Spec) httpRoute(r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
 		}
 		if a := f.Abort; a != nil {
 			hr.Fault.Abort = &apiv1.HTTPFaultInjection_Abort{Percentage: &apiv1.Percent{Value: a.Percent}}
-			if a.GRPCStatus != "" {
-				hr.Fault.Abort.ErrorType = &apiv1.HTTPFaultInjection_Abort_GrpcStatus{GrpcStatus: a.GRPCStatus}
+			grpc := a.GRPCStatus
+			switch {
+			case s.isGRPC(port) && grpc == "":
+				grpc = grpcStatusOf(a.HTTPStatus)
+			case !s.isGRPC(port) && a.HTTPStatus != 0:
+				grpc = ""
+			}
+			if grpc != "" {
+				hr.Fault.Abort.ErrorType = &apiv1.HTTPFaultInjection_Abort_GrpcStatus{GrpcStatus: grpc}
 			} else {
 				hr.Fault.Abort.ErrorType = &apiv1.HTTPFaultInjection_Abort_HttpStatus{HttpStatus: a.HTTPStatus}
 			}
@@ -148,6 +156,9 @@ func (s Spec) httpRoute(r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
 	}
 	return hr
 }
+
+// isGRPC reports whether a routed port serves gRPC.
+func (s Spec) isGRPC(port uint32) bool { return port != 0 && slices.Contains(s.GRPCPorts, port) }
 
 func (m StringMatch) proto() *apiv1.StringMatch {
 	switch m.Kind {

@@ -41,6 +41,10 @@ type Spec struct {
 	// rules on both. (Istio requires a destination port when the Service has
 	// several.)
 	Ports []uint32
+	// GRPCPorts lists the ports of Ports that serve gRPC. A fault's abort
+	// on such a port answers with a gRPC status: Abort.GRPCStatus, or, when
+	// only Abort.HTTPStatus is set, the status gRPC maps it to (see Abort).
+	GRPCPorts []uint32
 	// Subsets are the versions that can be routed to, in the order the
 	// DestinationRule lists them. Names unique.
 	Subsets []Subset
@@ -181,12 +185,35 @@ type Delay struct {
 	Percent float64
 }
 
-// Abort answers Percent of requests with an error instead of forwarding them.
-// Exactly one of HTTPStatus and GRPCStatus is set.
+// Abort answers Percent of requests with an error instead of forwarding
+// them. At least one of HTTPStatus and GRPCStatus is set. On a port of
+// Spec.GRPCPorts the answer is GRPCStatus, or when that is empty the status
+// gRPC maps HTTPStatus to (400 INTERNAL, 401 UNAUTHENTICATED, 403
+// PERMISSION_DENIED, 404 UNIMPLEMENTED, 429, 502, 503 and 504 UNAVAILABLE,
+// any other UNKNOWN); on any other port it is HTTPStatus, or when that is
+// 0 GRPCStatus. A rule routed to an HTTP and a gRPC port may so set both.
 type Abort struct {
 	HTTPStatus int32
 	GRPCStatus string
 	Percent    float64
+}
+
+// grpcStatusOf maps an HTTP status to the gRPC status a gRPC client sees
+// for it, as gRPC's HTTP-to-gRPC status mapping does.
+func grpcStatusOf(http int32) string {
+	switch http {
+	case 400:
+		return "INTERNAL"
+	case 401:
+		return "UNAUTHENTICATED"
+	case 403:
+		return "PERMISSION_DENIED"
+	case 404:
+		return "UNIMPLEMENTED"
+	case 429, 502, 503, 504:
+		return "UNAVAILABLE"
+	}
+	return "UNKNOWN"
 }
 
 // TLSMode is the TLS a client sidecar uses towards the host.

@@ -56,6 +56,12 @@ func (s Spec) validate() field.ErrorList {
 		seenPorts[port] = true
 	}
 
+	for i, port := range s.GRPCPorts {
+		if !seenPorts[port] {
+			errs = append(errs, field.Invalid(fieldpath.New("grpcPorts").Index(i).Field(), port, "one of ports"))
+		}
+	}
+
 	subsets := sets.New[string]()
 	for i, sub := range s.Subsets {
 		p := fieldpath.New("subsets").Index(i)
@@ -272,19 +278,14 @@ func (f *Fault) validate(fp fieldpath.Path) field.ErrorList {
 	}
 	if a := f.Abort; a != nil {
 		ap := fp.Child("abort")
-		switch {
-		case a.HTTPStatus != 0 && a.GRPCStatus != "":
-			errs = append(errs, field.Invalid(ap.Field(), field.OmitValueType{}, "one of httpStatus and grpcStatus, not both"))
-		case a.HTTPStatus != 0:
-			if a.HTTPStatus < 200 || a.HTTPStatus > 599 {
-				errs = append(errs, field.Invalid(ap.Child("httpStatus").Field(), a.HTTPStatus, "an HTTP status between 200 and 599"))
-			}
-		case a.GRPCStatus != "":
-			if !grpcStatuses.Has(a.GRPCStatus) {
-				errs = append(errs, field.NotSupported(ap.Child("grpcStatus").Field(), a.GRPCStatus, sets.List(grpcStatuses)))
-			}
-		default:
+		if a.HTTPStatus == 0 && a.GRPCStatus == "" {
 			errs = append(errs, field.Required(ap.Child("httpStatus").Field(), "an HTTP or gRPC status to answer with"))
+		}
+		if a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599) {
+			errs = append(errs, field.Invalid(ap.Child("httpStatus").Field(), a.HTTPStatus, "an HTTP status between 200 and 599"))
+		}
+		if a.GRPCStatus != "" && !grpcStatuses.Has(a.GRPCStatus) {
+			errs = append(errs, field.NotSupported(ap.Child("grpcStatus").Field(), a.GRPCStatus, sets.List(grpcStatuses)))
 		}
 		errs = append(errs, check.Percent(ap.Child("percent"), a.Percent)...)
 	}

@@ -156,11 +156,12 @@ func service(m Model) *corev1.Service {
 	return s
 }
 
-// ServicePort returns the Service port number the model serves protocol on
-// (the first such port), and whether it has one.
+// ServicePort returns the Service port number the model serves inference
+// on with protocol (the first such port that is not Auxiliary), and whether
+// it has one.
 func ServicePort(m Model, protocol Protocol) (int32, bool) {
 	for _, p := range m.runtime().Ports {
-		if p.protocol() == protocol {
+		if p.protocol() == protocol && !p.Auxiliary {
 			return p.Number, true
 		}
 	}

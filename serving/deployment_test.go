@@ -26,14 +26,14 @@ func deploymentVariants() []Model {
 			{Name: "v2", ModelURI: "s3://m/2", Autoscaled: true},
 		}},
 		{Name: "triton", Runtime: Triton(), Labels: map[string]string{"team": "ml"}, ServiceAccountName: "sa", Versions: []Version{
-			{Name: "gpu", GPUs: 2, Resources: corev1.ResourceRequirements{
+			{Name: "gpu", ModelURI: "s3://m/gpu", GPUs: 2, Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")},
 				Claims:   []corev1.ResourceClaim{{Name: "gpu-claim"}},
 			}, NodeSelector: map[string]string{"gpu": "true"}, Tolerations: []corev1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists}}},
-			{Name: "nolists", GPUs: 1},
+			{Name: "nolists", ModelURI: "s3://m/nolists", GPUs: 1},
 		}},
 		{Name: "torch", Runtime: TorchServe(), Sidecar: SidecarSkip, Versions: []Version{
-			{Name: "v1", Args: []string{"--debug"}, ImagePullPolicy: corev1.PullAlways, Image: "example.com/torch:1",
+			{Name: "v1", ModelURI: "s3://m/torch", Args: []string{"--debug"}, ImagePullPolicy: corev1.PullAlways, Image: "example.com/torch:1",
 				Env: []corev1.EnvVar{{Name: "A", Value: "1"}}},
 		}},
 		{Name: "oip", Runtime: OpenInference("example.com/mlserver:1"), Versions: []Version{

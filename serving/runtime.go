@@ -23,6 +23,11 @@ type Port struct {
 	Number int32
 	// Protocol is the application protocol; empty means HTTP.
 	Protocol Protocol
+	// Auxiliary marks a port that serves no inference: metrics, management.
+	// It is on the Service and the container like any other, but traffic
+	// rules (splits, faults, mirrors) are not routed to it, and it is never
+	// the default port of a gateway or a front route.
+	Auxiliary bool
 }
 
 // ServiceName is the name of the port on the Service and the container:
@@ -70,6 +75,10 @@ type Runtime struct {
 	// ReadinessPort names the port the readiness probe uses (a Port's Name as
 	// given, or its ServiceName); empty means the first HTTP port.
 	ReadinessPort string
+	// NeedsModelURI says the server cannot start without a model location:
+	// every version must then set ModelURI. The presets that load a model
+	// from it set this; Custom does not, as its image may hold the model.
+	NeedsModelURI bool
 	// RunAsUser is the user id the server runs as under the secure pod
 	// defaults; 0 means 1000. Root (0) cannot be chosen here: set
 	// Version.PodSecurityContext to run as root.
@@ -77,7 +86,8 @@ type Runtime struct {
 }
 
 // TFServing is TensorFlow Serving: gRPC on 8500, REST on 8501, started with
-// --model_name and --model_base_path, ready when GET /v1/models/<name> succeeds.
+// --model_name and --model_base_path (the ModelURI every version must give),
+// ready when GET /v1/models/<name> succeeds.
 func TFServing() Runtime {
 	return Runtime{
 		Name:  "tfserving",
@@ -87,45 +97,52 @@ func TFServing() Runtime {
 			return []string{"--port=8500", "--rest_api_port=8501", "--model_name=" + model, "--model_base_path=" + uri}
 		},
 		ReadinessPath: func(model string) string { return "/v1/models/" + model },
+		NeedsModelURI: true,
 	}
 }
 
 // Triton is NVIDIA Triton Inference Server: HTTP on 8000, gRPC on 8001,
-// metrics on 8002, serving the model repository at the model URI, ready when
-// GET /v2/health/ready succeeds.
+// metrics on 8002 (auxiliary: not routed), serving the model repository at
+// the model URI (required), ready when GET /v2/health/ready succeeds.
 func Triton() Runtime {
 	return Runtime{
 		Name:    "triton",
 		Image:   "nvcr.io/nvidia/tritonserver:24.08-py3",
-		Ports:   []Port{{Number: 8000, Protocol: HTTP}, {Number: 8001, Protocol: GRPC}, {Name: "metrics", Number: 8002, Protocol: HTTP}},
+		Ports:   []Port{{Number: 8000, Protocol: HTTP}, {Number: 8001, Protocol: GRPC}, {Name: "metrics", Number: 8002, Protocol: HTTP, Auxiliary: true}},
 		Command: []string{"tritonserver"},
 		Args: func(model, uri string) []string {
 			return []string{"--model-repository=" + uri, "--http-port=8000", "--grpc-port=8001", "--metrics-port=8002"}
 		},
 		ReadinessPath: func(string) string { return "/v2/health/ready" },
+		NeedsModelURI: true,
 	}
 }
 
-// TorchServe is PyTorch's TorchServe: inference on 8080, management on 8081,
-// metrics on 8082, loading <model>.mar from the model store at the model URI,
-// ready when GET /ping succeeds.
+// TorchServe is PyTorch's TorchServe: inference on 8080, management on 8081
+// and metrics on 8082 (both auxiliary: not routed), loading <model>.mar from
+// the model store at the model URI (required), ready when GET /ping succeeds.
 func TorchServe() Runtime {
 	return Runtime{
-		Name:    "torchserve",
-		Image:   "pytorch/torchserve:0.12.0-cpu",
-		Ports:   []Port{{Number: 8080, Protocol: HTTP}, {Name: "management", Number: 8081, Protocol: HTTP}, {Name: "metrics", Number: 8082, Protocol: HTTP}},
+		Name:  "torchserve",
+		Image: "pytorch/torchserve:0.12.0-cpu",
+		Ports: []Port{
+			{Number: 8080, Protocol: HTTP},
+			{Name: "management", Number: 8081, Protocol: HTTP, Auxiliary: true},
+			{Name: "metrics", Number: 8082, Protocol: HTTP, Auxiliary: true},
+		},
 		Command: []string{"torchserve"},
 		Args: func(model, uri string) []string {
 			return []string{"--foreground", "--disable-token-auth", "--model-store=" + uri, "--models", model + "=" + model + ".mar"}
 		},
 		ReadinessPath: func(string) string { return "/ping" },
+		NeedsModelURI: true,
 	}
 }
 
 // OpenInference is a server speaking the Open Inference Protocol (KServe v2),
 // such as MLServer: HTTP on 8080, gRPC on 8081, ready when
 // GET /v2/models/<name>/ready succeeds. The image is the caller's; the model
-// name and URI are passed as MODEL_NAME and STORAGE_URI.
+// name and URI (required) are passed as MODEL_NAME and STORAGE_URI.
 func OpenInference(image string) Runtime {
 	return Runtime{
 		Name:  "open-inference",
@@ -135,6 +152,7 @@ func OpenInference(image string) Runtime {
 			return map[string]string{"MODEL_NAME": model, "STORAGE_URI": uri}
 		},
 		ReadinessPath: func(model string) string { return "/v2/models/" + model + "/ready" },
+		NeedsModelURI: true,
 	}
 }
 
@@ -152,7 +170,8 @@ func Custom(image string, ports ...Port) Runtime {
 }
 
 func (r Runtime) isZero() bool {
-	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil
+	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil &&
+		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI
 }
 
 // probePort returns the port the readiness probe targets.

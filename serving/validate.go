@@ -74,6 +74,9 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 			errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name, strings.Join(msgs, "; ")))
 		}
 	}
+	if v.ModelURI == "" && rt.NeedsModelURI {
+		errs = append(errs, field.Required(p.Child("modelURI").Field(), fmt.Sprintf("runtime %q loads the model from it (s3://, gs://, a path)", rt.Name)))
+	}
 	if v.Image == "" && rt.Image == "" {
 		errs = append(errs, field.Required(p.Child("image").Field(), "the runtime has no default image, so each version must name one"))
 	} else if strings.ContainsAny(v.Image, " \t\n") {

@@ -175,7 +175,7 @@ func TestEnvoyRetriesOff(t *testing.T) {
 		objs, err := mesh.Build(mesh.App{
 			Namespace: mesh.Namespace{Name: "retries"},
 			Models: []mesh.Model{{
-				Model:   serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1"}}},
+				Model:   serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}}},
 				Traffic: mesh.Traffic{Port: 8501, Rules: []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}, Retries: tc.retries}}},
 			}},
 		})

@@ -209,7 +209,7 @@ func (g *Generator) fault(a *mesh.App) string {
 		a.Gateways = []ingress.Gateway{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"*"}}}}}
 		m.Expose = &mesh.Expose{Gateway: "gw", Hosts: []string{"shared.example.com"}}
 		a.Models = append(a.Models, mesh.Model{
-			Model:  serving.Model{Name: "extra", Versions: []serving.Version{{Name: "v1"}}},
+			Model:  serving.Model{Name: "extra", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://models/extra/1"}}},
 			Expose: &mesh.Expose{Gateway: "gw", Hosts: []string{"shared.example.com"}},
 		})
 		return "two models answering for one gateway host"
