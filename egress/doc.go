@@ -9,6 +9,8 @@
 //	se, err := egress.ServiceEntry(egress.S3("model-store", "serving", "eu-west-1"))
 //
 // Entries are MESH_EXTERNAL, resolved by DNS, on port 443 speaking TLS unless
-// the Spec says otherwise; OriginateTLS adds a DestinationRule so that the
-// application may speak plain HTTP while the sidecar does TLS.
+// the Spec says otherwise. A port with OriginateTLS (see the OriginateTLS
+// ports: 80 as TLS to 443, beside 443) lets the application speak plain
+// HTTP while the sidecar does TLS: a DestinationRule per host originates it
+// and verifies the server against the proxy's CA bundle.
 package egress

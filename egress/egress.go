@@ -46,15 +46,32 @@ const (
 
 // Port is one port of an external service.
 type Port struct {
+	// Number is the port the application connects to, 1-65535. Required.
 	Number uint32
 	// Name names the port; empty means the protocol in lowercase.
-	Name     string
+	Name string
+	// Protocol is what the application speaks on Number; empty means HTTP
+	// when OriginateTLS is set. Required otherwise.
 	Protocol Protocol
+	// TargetPort is the port of the external host the sidecar connects to;
+	// 0 means Number, or 443 when OriginateTLS is set.
+	TargetPort uint32
+	// OriginateTLS lets the application speak plain HTTP to Number while
+	// the sidecar opens TLS to TargetPort, with SNI set to the host, and
+	// verifies the server's certificate against Spec.CACertificates.
+	// Protocol must be HTTP; hosts must not be wildcards (TLS needs a
+	// server name).
+	OriginateTLS bool
 }
+
+// DefaultCACertificates is the certificate authority bundle of Istio's
+// proxy images (the operating system's trust store), which verifies the
+// servers of originated TLS unless Spec.CACertificates names another.
+const DefaultCACertificates = "/etc/ssl/certs/ca-certificates.crt"
 
 // Spec is an external service the mesh's workloads may reach: a model store
 // or an external API. It builds into a ServiceEntry with location
-// MESH_EXTERNAL and, when OriginateTLS is set, a DestinationRule.
+// MESH_EXTERNAL and, when a port originates TLS, a DestinationRule per host.
 type Spec struct {
 	// Name names the ServiceEntry (and DestinationRule). A DNS-1123 label. Required.
 	Name string
@@ -70,13 +87,21 @@ type Spec struct {
 	// ExportTo limits the namespaces that see the entry ("." is this
 	// namespace, "*" all); empty means all. Model stores are best kept to ".".
 	ExportTo []string
-	// OriginateTLS lets the application speak plain HTTP on port 80 while
-	// the sidecar opens TLS to port 443: the ServiceEntry maps port 80 to
-	// 443 and a DestinationRule originates TLS (SIMPLE, with SNI). Ports must
-	// then be empty.
-	OriginateTLS bool
+	// CACertificates is the file, in the sidecar, of the certificate
+	// authorities that verify an external server on the ports that
+	// originate TLS; empty means DefaultCACertificates. It is written out,
+	// so that Istio's analyzers see a verified connection (IST0128/IST0129).
+	CACertificates string
 	// Labels are put on the objects.
 	Labels map[string]string
+}
+
+// OriginateTLS is the usual way to reach an HTTPS service from an
+// application that speaks plain HTTP, as Istio's egress TLS origination
+// task sets it up: port 80 (HTTP) sent as TLS to port 443, beside port 443
+// for clients that do TLS themselves.
+func OriginateTLS() []Port {
+	return []Port{{Number: 80, OriginateTLS: true}, {Number: 443, Protocol: TLS}}
 }
 
 // S3 is Amazon S3 in a region (path-style and, for each bucket given,
@@ -127,20 +152,50 @@ func (s Spec) resolution() Resolution {
 }
 
 func (s Spec) ports() []Port {
-	if s.OriginateTLS {
-		return []Port{{Number: 80, Name: "http", Protocol: HTTP}}
-	}
 	if len(s.Ports) == 0 {
 		return []Port{{Number: 443, Name: "tls", Protocol: TLS}}
 	}
 	return s.Ports
 }
 
+func (s Spec) originates() bool {
+	for _, p := range s.Ports {
+		if p.OriginateTLS {
+			return true
+		}
+	}
+	return false
+}
+
+func (s Spec) caCertificates() string {
+	if s.CACertificates == "" {
+		return DefaultCACertificates
+	}
+	return s.CACertificates
+}
+
+func (p Port) protocol() Protocol {
+	if p.Protocol == "" && p.OriginateTLS {
+		return HTTP
+	}
+	return p.Protocol
+}
+
+func (p Port) targetPort() uint32 {
+	switch {
+	case p.TargetPort != 0:
+		return p.TargetPort
+	case p.OriginateTLS:
+		return 443
+	}
+	return 0 // the same as Number
+}
+
 func (p Port) name() string {
 	if p.Name != "" {
 		return p.Name
 	}
-	return strings.ToLower(string(p.Protocol))
+	return strings.ToLower(string(p.protocol()))
 }
 
 // Validate reports every problem in s at once, as a *ValidationError, or nil.
@@ -170,9 +225,17 @@ func (s Spec) Validate() error {
 	default:
 		errs = append(errs, field.NotSupported(fieldpath.New("resolution").Field(), s.Resolution, []Resolution{DNS, None}))
 	}
-	if s.OriginateTLS && len(s.Ports) > 0 {
-		errs = append(errs, field.Invalid(fieldpath.New("ports").Field(), field.OmitValueType{}, "originateTLS sets the ports itself (80 to 443); leave ports empty"))
+	errs = append(errs, s.validatePorts()...)
+	if s.CACertificates != "" && !strings.HasPrefix(s.CACertificates, "/") {
+		errs = append(errs, field.Invalid(fieldpath.New("caCertificates").Field(), s.CACertificates, "an absolute path of a file in the sidecar"))
 	}
+	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
+	return fielderr.New("egress.Spec", errs)
+}
+
+func (s Spec) validatePorts() field.ErrorList {
+	var errs field.ErrorList
 	numbers := map[uint32]bool{}
 	names := map[string]bool{}
 	for i, port := range s.Ports {
@@ -184,10 +247,23 @@ func (s Spec) Validate() error {
 			errs = append(errs, field.Duplicate(p.Child("number").Field(), port.Number))
 		}
 		numbers[port.Number] = true
-		switch port.Protocol {
+		if port.TargetPort > 65535 {
+			errs = append(errs, field.Invalid(p.Child("targetPort").Field(), port.TargetPort, "a port number between 1 and 65535, or 0 for number"))
+		}
+		switch port.protocol() {
 		case TLS, HTTPS, HTTP, TCP:
 		default:
 			errs = append(errs, field.NotSupported(p.Child("protocol").Field(), port.Protocol, []Protocol{TLS, HTTPS, HTTP, TCP}))
+		}
+		if port.OriginateTLS {
+			if port.protocol() != HTTP {
+				errs = append(errs, field.Invalid(p.Child("protocol").Field(), port.Protocol, "originateTLS takes plain HTTP from the application: protocol HTTP"))
+			}
+			for j, h := range s.Hosts {
+				if strings.HasPrefix(h, "*") {
+					errs = append(errs, field.Invalid(fieldpath.New("hosts").Index(j).Field(), h, fmt.Sprintf("ports[%d] originates TLS, which needs a server name: no wildcard hosts", i)))
+				}
+			}
 		}
 		if n := port.name(); n != "" {
 			for _, msg := range check.DNS1123Label(n) {
@@ -199,9 +275,7 @@ func (s Spec) Validate() error {
 			names[n] = true
 		}
 	}
-	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo)...)
-	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
-	return fielderr.New("egress.Spec", errs)
+	return errs
 }
 
 func (s Spec) meta() metav1.ObjectMeta {
@@ -226,22 +300,20 @@ func ServiceEntry(s Spec) (*networkingv1.ServiceEntry, error) {
 	se.Spec.Resolution = v1alpha3.ServiceEntry_Resolution(v1alpha3.ServiceEntry_Resolution_value[string(s.resolution())])
 	se.Spec.ExportTo = append([]string(nil), s.ExportTo...)
 	for _, p := range s.ports() {
-		sp := &apiv1.ServicePort{Number: p.Number, Name: p.name(), Protocol: string(p.Protocol)}
-		if s.OriginateTLS {
-			sp.TargetPort = 443
-		}
-		se.Spec.Ports = append(se.Spec.Ports, sp)
+		se.Spec.Ports = append(se.Spec.Ports, &apiv1.ServicePort{Number: p.Number, Name: p.name(), Protocol: string(p.protocol()), TargetPort: p.targetPort()})
 	}
 	return se, nil
 }
 
 // DestinationRules validates s and returns the DestinationRules that
-// originate TLS, one per host, or none when OriginateTLS is false.
+// originate TLS: one per host (named <name>-<i> when there are several),
+// with TLS SIMPLE, the host as SNI and the CA bundle on each port that
+// originates TLS; none when no port does.
 func DestinationRules(s Spec) ([]*networkingv1.DestinationRule, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if !s.OriginateTLS {
+	if !s.originates() {
 		return nil, nil
 	}
 	var out []*networkingv1.DestinationRule
@@ -255,11 +327,15 @@ func DestinationRules(s Spec) ([]*networkingv1.DestinationRule, error) {
 		}
 		dr.Spec.Host = h
 		dr.Spec.ExportTo = append([]string(nil), s.ExportTo...)
-		dr.Spec.TrafficPolicy = &apiv1.TrafficPolicy{
-			PortLevelSettings: []*apiv1.TrafficPolicy_PortTrafficPolicy{{
-				Port: &apiv1.PortSelector{Number: 80},
-				Tls:  &apiv1.ClientTLSSettings{Mode: apiv1.ClientTLSSettings_SIMPLE, Sni: h},
-			}},
+		dr.Spec.TrafficPolicy = &apiv1.TrafficPolicy{}
+		for _, p := range s.Ports {
+			if !p.OriginateTLS {
+				continue
+			}
+			dr.Spec.TrafficPolicy.PortLevelSettings = append(dr.Spec.TrafficPolicy.PortLevelSettings, &apiv1.TrafficPolicy_PortTrafficPolicy{
+				Port: &apiv1.PortSelector{Number: p.Number},
+				Tls:  &apiv1.ClientTLSSettings{Mode: apiv1.ClientTLSSettings_SIMPLE, Sni: h, CaCertificates: s.caCertificates()},
+			})
 		}
 		out = append(out, dr)
 	}

@@ -47,7 +47,7 @@ func kitchenSink(t testing.TB) []render.Object {
 		}},
 		Egress: []egress.Spec{
 			egress.GCS("gcs", ""),
-			{Name: "registry", Hosts: []string{"models.internal.example.com"}, OriginateTLS: true, ExportTo: []string{"."}},
+			{Name: "registry", Hosts: []string{"models.internal.example.com"}, Ports: egress.OriginateTLS(), ExportTo: []string{"."}},
 			{Name: "wild", Hosts: []string{"*.blob.core.windows.net"}, Resolution: egress.None},
 		},
 		Models: []mesh.Model{

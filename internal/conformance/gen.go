@@ -105,6 +105,14 @@ func (g *Generator) Next(i int) Spec {
 	if g.chance(0.3) {
 		app.Egress = append(app.Egress, egress.GCS("gcs", ""))
 	}
+	if g.chance(0.3) {
+		// A registry reached over plain HTTP, TLS originated by the sidecar.
+		reg := egress.Spec{Name: "registry", Hosts: []string{"models.internal.example.com"}, Ports: egress.OriginateTLS(), ExportTo: []string{"."}}
+		if g.chance(0.5) {
+			reg.Ports = []egress.Port{{Number: 8080, OriginateTLS: true, TargetPort: 8443}}
+		}
+		app.Egress = append(app.Egress, reg)
+	}
 	if g.chance(0.5) {
 		host := g.pick("*", "models.example.com", "*.example.com")
 		app.Gateways = append(app.Gateways, ingress.Gateway{Name: "gw", Servers: []ingress.Server{{Port: []uint32{80, 31400}[g.r.Intn(2)], Hosts: []string{host}}}})
