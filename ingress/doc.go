@@ -4,7 +4,7 @@
 //
 // The smallest use:
 //
-//	gw, err := ingress.Build(ingress.Gateway{
+//	gw, err := ingress.Gateway(ingress.Spec{
 //		Name:      "models",
 //		Namespace: "serving",
 //		Servers:   []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}},

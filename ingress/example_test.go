@@ -8,14 +8,14 @@ import (
 )
 
 // HTTPS with a redirect from HTTP.
-func ExampleBuild() {
-	gw, err := ingress.Build(ingress.Gateway{
+func ExampleGateway() {
+	gw, err := ingress.Gateway(ingress.Spec{
 		Name:      "models",
 		Namespace: "ml",
 		Servers: []ingress.Server{
 			{Port: 80, Hosts: []string{"models.example.com"}, HTTPSRedirect: true},
 			{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"models.example.com"},
-				TLS: &ingress.ServerTLS{Mode: ingress.Simple, CredentialName: "models-example-com"}},
+				TLS: &ingress.ServerTLS{Mode: ingress.TLSSimple, CredentialName: "models-example-com"}},
 		},
 	})
 	if err != nil {

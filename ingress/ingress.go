@@ -39,18 +39,18 @@ type TLSMode string
 
 // Server TLS modes.
 const (
-	// Simple terminates TLS with the certificate in CredentialName.
-	Simple TLSMode = "SIMPLE"
-	// Mutual also requires a client certificate signed by the CA in
+	// TLSSimple terminates TLS with the certificate in CredentialName.
+	TLSSimple TLSMode = "SIMPLE"
+	// TLSMutual also requires a client certificate signed by the CA in
 	// CredentialName (the "-cacert" key or secret).
-	Mutual TLSMode = "MUTUAL"
-	// Passthrough forwards TLS untouched, routed by SNI.
-	Passthrough TLSMode = "PASSTHROUGH"
+	TLSMutual TLSMode = "MUTUAL"
+	// TLSPassthrough forwards TLS untouched, routed by SNI.
+	TLSPassthrough TLSMode = "PASSTHROUGH"
 )
 
-// Gateway is an Istio Gateway: the ports, hosts and TLS an ingress gateway
+// Spec is an Istio Gateway: the ports, hosts and TLS an ingress gateway
 // deployment serves.
-type Gateway struct {
+type Spec struct {
 	// Name is the Gateway's name. A DNS-1123 label. Required.
 	Name string
 	// Namespace is where it goes; empty means "default".
@@ -74,8 +74,8 @@ type Server struct {
 	// Hosts are the hostnames served ("*", "models.example.com",
 	// "*.example.com", optionally "namespace/host"). At least one.
 	Hosts []string
-	// TLS terminates TLS on HTTPS and TLS ports (Simple, Mutual or
-	// Passthrough). Required for HTTPS.
+	// TLS terminates TLS on HTTPS and TLS ports (TLSSimple, TLSMutual or
+	// TLSPassthrough). Required for HTTPS.
 	TLS *ServerTLS
 	// HTTPSRedirect answers plain HTTP requests on this HTTP port with a
 	// 301 redirect to HTTPS.
@@ -86,8 +86,8 @@ type Server struct {
 type ServerTLS struct {
 	Mode TLSMode
 	// CredentialName is the Kubernetes Secret holding the certificate (and,
-	// for Mutual, the CA), in the gateway pods' namespace. Required for
-	// Simple and Mutual.
+	// for TLSMutual, the CA), in the gateway pods' namespace. Required for
+	// TLSSimple and TLSMutual.
 	CredentialName string
 }
 
@@ -108,7 +108,7 @@ func (s Server) name() string {
 	return fmt.Sprintf("%s-%d", strings.ToLower(string(s.protocol())), s.Port)
 }
 
-func (g Gateway) namespace() string {
+func (g Spec) namespace() string {
 	if g.Namespace == "" {
 		return "default"
 	}
@@ -116,10 +116,10 @@ func (g Gateway) namespace() string {
 }
 
 // Ref returns how a VirtualService names this gateway: "namespace/name".
-func (g Gateway) Ref() string { return g.namespace() + "/" + g.Name }
+func (g Spec) Ref() string { return g.namespace() + "/" + g.Name }
 
 // Validate reports every problem in g at once, as a *ValidationError, or nil.
-func (g Gateway) Validate() error {
+func (g Spec) Validate() error {
 	var errs field.ErrorList
 	errs = append(errs, check.Name(fieldpath.New("name"), g.Name)...)
 	if g.Namespace != "" {
@@ -148,7 +148,7 @@ func (g Gateway) Validate() error {
 		}
 		errs = append(errs, s.validate(p)...)
 	}
-	return fielderr.New("ingress.Gateway", errs)
+	return fielderr.New("ingress.Spec", errs)
 }
 
 // validate checks one server on its own; Validate checks its port and name
@@ -186,7 +186,7 @@ func (s Server) validate(p fieldpath.Path) field.ErrorList {
 	switch {
 	case s.TLS != nil:
 		switch s.TLS.Mode {
-		case Simple, Mutual:
+		case TLSSimple, TLSMutual:
 			if s.TLS.CredentialName == "" {
 				errs = append(errs, field.Required(tp.Child("credentialName").Field(), "the Secret holding the server certificate"))
 			} else {
@@ -194,7 +194,7 @@ func (s Server) validate(p fieldpath.Path) field.ErrorList {
 					errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, msg))
 				}
 			}
-		case Passthrough:
+		case TLSPassthrough:
 			if s.TLS.CredentialName != "" {
 				errs = append(errs, field.Invalid(tp.Child("credentialName").Field(), s.TLS.CredentialName, "passthrough does not terminate TLS, so it uses no credential"))
 			}
@@ -202,7 +202,7 @@ func (s Server) validate(p fieldpath.Path) field.ErrorList {
 				errs = append(errs, field.Invalid(p.Child("protocol").Field(), s.protocol(), "passthrough needs protocol TLS"))
 			}
 		default:
-			errs = append(errs, field.NotSupported(tp.Child("mode").Field(), s.TLS.Mode, []TLSMode{Simple, Mutual, Passthrough}))
+			errs = append(errs, field.NotSupported(tp.Child("mode").Field(), s.TLS.Mode, []TLSMode{TLSSimple, TLSMutual, TLSPassthrough}))
 		}
 		if pr := s.protocol(); pr != HTTPS && pr != TLS {
 			errs = append(errs, field.Invalid(p.Child("protocol").Field(), pr, "TLS settings need protocol HTTPS or TLS"))
@@ -216,8 +216,8 @@ func (s Server) validate(p fieldpath.Path) field.ErrorList {
 	return errs
 }
 
-// Build validates g and returns its Gateway.
-func Build(g Gateway) (*networkingv1.Gateway, error) {
+// Gateway validates g and returns its Gateway.
+func Gateway(g Spec) (*networkingv1.Gateway, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
@@ -257,7 +257,7 @@ func Build(g Gateway) (*networkingv1.Gateway, error) {
 // in namespace vsNamespace, by Istio's rules: "*" covers every host,
 // "*.example.com" covers its subdomains, and a "ns/" prefix limits a server
 // host to VirtualServices in that namespace ("." the gateway's own, "*" any).
-func (g Gateway) Covers(host, vsNamespace string) bool {
+func (g Spec) Covers(host, vsNamespace string) bool {
 	for _, s := range g.Servers {
 		for _, h := range s.Hosts {
 			ns, sh, ok := strings.Cut(h, "/")
@@ -285,7 +285,7 @@ func (g Gateway) Covers(host, vsNamespace string) bool {
 
 // Hosts returns every host the gateway's servers list, without namespace
 // prefixes, in order and without repeats.
-func (g Gateway) Hosts() []string {
+func (g Spec) Hosts() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range g.Servers {

@@ -25,7 +25,7 @@ type App struct {
 	Models []Model
 	// Gateways are the ingress gateways the models may be exposed on. An
 	// empty Namespace means the App's.
-	Gateways []ingress.Gateway
+	Gateways []ingress.Spec
 	// Egress are the external services (model stores, APIs) the models
 	// reach. An empty Namespace means the App's.
 	Egress []egress.Spec
@@ -163,10 +163,4 @@ type Expose struct {
 	// Port is the Service port the gateway routes to when Traffic.Port is
 	// 0; 0 means the first HTTP port.
 	Port uint32
-}
-
-// SplitOf is a convenience for a weighted split between versions, listed by
-// version name in lexical order.
-func SplitOf(weights map[string]int32) []routing.Destination {
-	return routing.SplitOf(weights)
 }

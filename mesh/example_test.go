@@ -22,7 +22,7 @@ func ExampleBuild() {
 				},
 			},
 			Traffic: mesh.Traffic{Rules: []routing.Rule{{
-				Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
+				Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
 			}}},
 		}},
 	})

@@ -20,9 +20,9 @@ import (
 var kindGateway = newKind("networking.istio.io", "Gateway")
 
 type gatewayFamily struct {
-	specs []ingress.Gateway // namespace defaulted
-	index map[string]int    // by name
-	valid bool              // every gateway passed its checks
+	specs []ingress.Spec // namespace defaulted
+	index map[string]int // by name
+	valid bool           // every gateway passed its checks
 	// claims records which route answers each host on each gateway.
 	claims map[gatewayHost]claimant
 }
@@ -68,7 +68,7 @@ func (g *gatewayFamily) objects(_ *plan, add adder) {
 }
 
 func (g *gatewayFamily) build(_ *plan, it *item) render.Object {
-	gw, _ := ingress.Build(g.specs[it.i]) // validated in derive
+	gw, _ := ingress.Gateway(g.specs[it.i]) // validated in derive
 	return gw
 }
 
@@ -78,7 +78,7 @@ func (*gatewayFamily) from(_ *plan, it *item) *field.Path {
 
 // lookup returns the gateway that a route or an exposure names at path, or
 // an error that lists the gateways there are.
-func (g *gatewayFamily) lookup(path *field.Path, name string) (ingress.Gateway, *field.Error) {
+func (g *gatewayFamily) lookup(path *field.Path, name string) (ingress.Spec, *field.Error) {
 	if i, ok := g.index[name]; ok {
 		return g.specs[i], nil
 	}
@@ -92,11 +92,11 @@ func (g *gatewayFamily) lookup(path *field.Path, name string) (ingress.Gateway, 
 	if len(names) == 0 {
 		fe.Detail = "App.Gateways is empty"
 	}
-	return ingress.Gateway{}, fe
+	return ingress.Spec{}, fe
 }
 
 // served reports each host, at path.Index(k), that gw does not serve.
-func served(path *field.Path, gw ingress.Gateway, hosts []string, ns string) field.ErrorList {
+func served(path *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
 	var errs field.ErrorList
 	for k, h := range hosts {
 		if !gw.Covers(h, ns) {

@@ -46,7 +46,7 @@ func routedPorts(t *testing.T, m mesh.Model) map[uint32]string {
 func TestOnlyInferencePortsRouted(t *testing.T) {
 	abort := func(a routing.Abort) []routing.Rule {
 		a.Percent = 100
-		return []routing.Rule{{Split: mesh.SplitOf(map[string]int32{"v1": 80, "v2": 20}), Fault: &routing.Fault{Abort: &a}}}
+		return []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 80, "v2": 20}), Fault: &routing.Fault{Abort: &a}}}
 	}
 	versions := []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}
 	for _, tc := range []struct {

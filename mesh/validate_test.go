@@ -21,7 +21,7 @@ import (
 func canary() mesh.App {
 	return mesh.App{
 		Namespace: mesh.Namespace{Name: "ml"},
-		Gateways:  []ingress.Gateway{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}}},
+		Gateways:  []ingress.Spec{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}}},
 		Egress:    []egress.Spec{egress.S3("store", "", "eu-west-1")},
 		Models: []mesh.Model{{
 			Model: serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
@@ -205,7 +205,7 @@ func TestZeroValueNeverPanics(t *testing.T) {
 	apps := []mesh.App{
 		{},
 		{Models: []mesh.Model{{}}},
-		{Namespace: mesh.Namespace{Name: "x"}, Models: []mesh.Model{{Expose: &mesh.Expose{}}}, Routes: []mesh.Route{{}}, Gateways: []ingress.Gateway{{}}, Egress: []egress.Spec{{}}},
+		{Namespace: mesh.Namespace{Name: "x"}, Models: []mesh.Model{{Expose: &mesh.Expose{}}}, Routes: []mesh.Route{{}}, Gateways: []ingress.Spec{{}}, Egress: []egress.Spec{{}}},
 		{Namespace: mesh.Namespace{Name: "x"}, Models: []mesh.Model{{Traffic: mesh.Traffic{Rules: []routing.Rule{{Fault: &routing.Fault{Abort: &routing.Abort{}}, Retries: &routing.Retries{}, Match: []routing.Match{{URI: &routing.StringMatch{}}}}}, Policy: &routing.TrafficPolicy{LoadBalancer: &routing.LoadBalancer{HashCookie: &routing.Cookie{}}, ConnectionPool: &routing.ConnectionPool{}, OutlierDetection: &routing.OutlierDetection{}}}}}},
 	}
 	for i, a := range apps {

@@ -37,12 +37,12 @@ func kitchenSink(t testing.TB) []render.Object {
 	three := int32(3)
 	app := mesh.App{
 		Namespace: mesh.Namespace{Name: "sink", MTLS: mesh.MTLSPermissive, Labels: map[string]string{"team": "ml"}},
-		Gateways: []ingress.Gateway{{
+		Gateways: []ingress.Spec{{
 			Name:     "public",
 			Selector: map[string]string{"istio": "public-gateway"},
 			Servers: []ingress.Server{
 				{Port: 80, Hosts: []string{"*.example.com"}, HTTPSRedirect: true},
-				{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"sink/*.example.com"}, TLS: &ingress.ServerTLS{Mode: ingress.Mutual, CredentialName: "example-com"}},
+				{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"sink/*.example.com"}, TLS: &ingress.ServerTLS{Mode: ingress.TLSMutual, CredentialName: "example-com"}},
 			},
 		}},
 		Egress: []egress.Spec{
@@ -168,7 +168,7 @@ func exampleObjects(t *testing.T, dir string) []render.Object {
 		Egress:    []egress.Spec{egress.S3("s3", "", "us-east-1", "bucket"), egress.AzureBlob("az", "", "acct"), egress.API("api", "", "api.example.com")},
 		Models: []mesh.Model{{
 			Model:   serving.Model{Name: "oip", Runtime: serving.OpenInference("seldonio/mlserver:1.6.1"), Versions: []serving.Version{{Name: "a", ModelURI: "s3://oip/a"}, {Name: "b", ModelURI: "s3://oip/b"}}},
-			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: mesh.SplitOf(map[string]int32{"a": 100, "b": 0})}}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"a": 100, "b": 0})}}},
 		}},
 	})
 	if err != nil {

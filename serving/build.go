@@ -144,7 +144,7 @@ func service(m Model) *corev1.Service {
 		},
 	}
 	for _, p := range rt.Ports {
-		ap := string(p.protocol())
+		ap := p.protocol().lower()
 		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{
 			Name:        p.ServiceName(),
 			Port:        p.Number,

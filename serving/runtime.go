@@ -1,23 +1,29 @@
 package serving
 
+import "strings"
+
 // Protocol is the application protocol of a served port. It decides the
-// Service port's name prefix and appProtocol, which is how Istio picks the
-// protocol for the port.
+// Service port's name prefix and appProtocol (its value in lowercase),
+// which is how Istio picks the protocol for the port. The values are
+// Istio's spelling, the same as ingress's and egress's protocols.
 type Protocol string
 
 // Protocols a model server port may speak.
 const (
-	HTTP  Protocol = "http"
-	HTTP2 Protocol = "http2"
-	GRPC  Protocol = "grpc"
-	TCP   Protocol = "tcp"
+	HTTP  Protocol = "HTTP"
+	HTTP2 Protocol = "HTTP2"
+	GRPC  Protocol = "GRPC"
+	TCP   Protocol = "TCP"
 )
+
+// lower is the protocol as a Service port name prefix and appProtocol.
+func (p Protocol) lower() string { return strings.ToLower(string(p)) }
 
 // Port is one port a model server listens on.
 type Port struct {
-	// Name is the port's name. It is prefixed with the protocol ("rest"
-	// becomes "http-rest") unless it already starts with it; empty means the
-	// protocol itself ("http"). At most 15 characters once prefixed.
+	// Name is the port's name. It is prefixed with the protocol in
+	// lowercase ("rest" becomes "http-rest") unless it already starts with
+	// it; empty means the protocol itself ("http"). At most 15 characters once prefixed.
 	Name string
 	// Number is the container port, 1-65535. The Service exposes the same number.
 	Number int32
@@ -33,7 +39,7 @@ type Port struct {
 // ServiceName is the name of the port on the Service and the container:
 // the protocol, or the protocol and the Name joined with a dash.
 func (p Port) ServiceName() string {
-	proto := string(p.protocol())
+	proto := p.protocol().lower()
 	switch {
 	case p.Name == "":
 		return proto

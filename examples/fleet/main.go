@@ -35,7 +35,7 @@ func Fleet(n int) mesh.App {
 	}
 	app := mesh.App{
 		Namespace: mesh.Namespace{Name: "models", Existing: true},
-		Gateways: []ingress.Gateway{{
+		Gateways: []ingress.Spec{{
 			Name:    "models-gateway",
 			Servers: []ingress.Server{{Port: 80, Name: "http", Hosts: []string{"*"}}},
 		}},

@@ -45,7 +45,7 @@ func TFServingCanary(bool) mesh.App {
 			},
 			Traffic: mesh.Traffic{
 				Rules: []routing.Rule{{
-					Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
+					Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
 				}},
 				Policy: &routing.TrafficPolicy{TLS: routing.TLSIstioMutual},
 			},
@@ -98,7 +98,7 @@ func MultiModel(bool) mesh.App {
 	return mesh.App{
 		Namespace: mesh.Namespace{Name: "models"},
 		Models:    []mesh.Model{multiModel("resnet"), multiModel("inception"), multiModel("mobilenet")},
-		Gateways: []ingress.Gateway{{
+		Gateways: []ingress.Spec{{
 			Name:    "models-gateway",
 			Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}},
 		}},
@@ -129,7 +129,7 @@ func AlgorithmSelector(promote bool) mesh.App {
 	return mesh.App{
 		Namespace: mesh.Namespace{Name: "algorithm-selector"},
 		Egress:    []egress.Spec{egress.S3("featurestore-s3", "", "us-east-1", "algorithm-selector-features")},
-		Gateways: []ingress.Gateway{{
+		Gateways: []ingress.Spec{{
 			Name:    "algorithm-selector-gateway",
 			Servers: []ingress.Server{{Port: 31400, Hosts: []string{"*"}}},
 		}},
@@ -143,7 +143,7 @@ func AlgorithmSelector(promote bool) mesh.App {
 			},
 			Traffic: mesh.Traffic{
 				Rules: []routing.Rule{{
-					Split:   mesh.SplitOf(split),
+					Split:   routing.SplitOf(split),
 					Timeout: 10e9, // 10s: inference is slow, but not unbounded
 					Retries: &routing.Retries{Attempts: 1, RetryOn: []string{"connect-failure", "refused-stream"}},
 				}},
@@ -171,7 +171,7 @@ func KubeflowInception(bool) mesh.App {
 				},
 			},
 			Traffic: mesh.Traffic{Rules: []routing.Rule{{
-				Split: mesh.SplitOf(map[string]int32{"v1": 95, "v2": 5}),
+				Split: routing.SplitOf(map[string]int32{"v1": 95, "v2": 5}),
 			}}},
 		}},
 	}
@@ -196,7 +196,7 @@ func PulumiCanary(bool) mesh.App {
 			},
 			Traffic: mesh.Traffic{
 				Rules: []routing.Rule{{
-					Split: mesh.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
+					Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
 				}},
 			},
 		}},

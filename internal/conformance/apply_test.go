@@ -87,8 +87,8 @@ func liveObjects(t *testing.T, s *APIServer, ns string) []*unstructured.Unstruct
 
 func rollout(t *testing.T, ns string, weights map[string]int32) []render.Object {
 	t.Helper()
-	m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: mesh.SplitOf(weights)}}}}
-	for _, d := range mesh.SplitOf(weights) {
+	m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(weights)}}}}
+	for _, d := range routing.SplitOf(weights) {
 		m.Versions = append(m.Versions, serving.Version{Name: d.Subset, ModelURI: "s3://m/" + d.Subset})
 	}
 	objs, err := mesh.Build(mesh.App{Namespace: mesh.Namespace{Name: ns}, Models: []mesh.Model{m}})

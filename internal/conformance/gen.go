@@ -115,7 +115,7 @@ func (g *Generator) Next(i int) Spec {
 	}
 	if g.chance(0.5) {
 		host := g.pick("*", "models.example.com", "*.example.com")
-		app.Gateways = append(app.Gateways, ingress.Gateway{Name: "gw", Servers: []ingress.Server{{Port: []uint32{80, 31400}[g.r.Intn(2)], Hosts: []string{host}}}})
+		app.Gateways = append(app.Gateways, ingress.Spec{Name: "gw", Servers: []ingress.Server{{Port: []uint32{80, 31400}[g.r.Intn(2)], Hosts: []string{host}}}})
 	}
 	nModels := 1 + g.r.Intn(3)
 	exposed := 0
@@ -214,7 +214,7 @@ func (g *Generator) fault(a *mesh.App) string {
 	}
 	switch g.r.Intn(13) {
 	case 12:
-		a.Gateways = []ingress.Gateway{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"*"}}}}}
+		a.Gateways = []ingress.Spec{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"*"}}}}}
 		m.Expose = &mesh.Expose{Gateway: "gw", Hosts: []string{"shared.example.com"}}
 		a.Models = append(a.Models, mesh.Model{
 			Model:  serving.Model{Name: "extra", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://models/extra/1"}}},
@@ -259,7 +259,7 @@ func (g *Generator) fault(a *mesh.App) string {
 		m.Runtime = serving.Custom("img", serving.Port{Number: 8080}, serving.Port{Number: 8080, Protocol: serving.GRPC})
 		return "ports clashing"
 	case 9:
-		a.Gateways = []ingress.Gateway{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}}}
+		a.Gateways = []ingress.Spec{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}}}
 		m.Expose = &mesh.Expose{Gateway: "gw", Hosts: []string{"other.example.org"}}
 		return "gateway host not covering the route host"
 	case 10:
