@@ -1,0 +1,115 @@
+package serving_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+func TestService(t *testing.T) {
+	ap := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name    string
+		runtime serving.Runtime
+		want    []corev1.ServicePort
+	}{
+		{"TF Serving: gRPC and REST", serving.TFServing(), []corev1.ServicePort{
+			{Name: "grpc", Port: 8500, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("grpc")},
+			{Name: "http", Port: 8501, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("http")},
+		}},
+		{"Triton: the metrics port stays on the Service", serving.Triton(), []corev1.ServicePort{
+			{Name: "http", Port: 8000, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("http")},
+			{Name: "grpc", Port: 8001, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("grpc")},
+			{Name: "http-metrics", Port: 8002, TargetPort: intstr.FromString("http-metrics"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("http")},
+		}},
+		{"custom: names prefixed with the protocol", serving.Custom("img:1", serving.Port{Name: "rest", Number: 9000}, serving.Port{Name: "grpc-api", Number: 9001, Protocol: serving.GRPC}), []corev1.ServicePort{
+			{Name: "http-rest", Port: 9000, TargetPort: intstr.FromString("http-rest"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("http")},
+			{Name: "grpc-api", Port: 9001, TargetPort: intstr.FromString("grpc-api"), Protocol: corev1.ProtocolTCP, AppProtocol: ap("grpc")},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := serving.Model{Name: "m", Namespace: "ml", Runtime: tc.runtime, Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}}}
+			svc, err := serving.Service(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, svc.Spec.Ports); diff != "" {
+				t.Errorf("ports (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(map[string]string{"app": "m"}, svc.Spec.Selector); diff != "" {
+				t.Errorf("selector (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	two := int32(2)
+	valid := func() serving.Model {
+		return serving.Model{Name: "m", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*serving.Model)
+		want   []string
+	}{
+		{"valid", func(*serving.Model) {}, nil},
+		{"custom image needs no model URI", func(m *serving.Model) {
+			m.Runtime = serving.Custom("img:1", serving.Port{Number: 8080})
+			m.Versions[0].ModelURI = ""
+		}, nil},
+		{"no name", func(m *serving.Model) { m.Name = "" }, []string{"name: required"}},
+		{"no versions", func(m *serving.Model) { m.Versions = nil }, []string{"versions: required"}},
+		{"model URI required", func(m *serving.Model) { m.Versions[0].ModelURI = "" }, []string{"versions[0].modelURI: required", `runtime "tfserving"`}},
+		{"duplicate version", func(m *serving.Model) { m.Versions = append(m.Versions, m.Versions[0]) }, []string{`versions[1].name: duplicate value "v1"`}},
+		{"reserved label", func(m *serving.Model) { m.Labels = map[string]string{"app": "x"} }, []string{"labels[app]: Forbidden: set by mlmesh"}},
+		{"bad label value", func(m *serving.Model) { m.Labels = map[string]string{"team": "has space"} }, []string{"labels[team]"}},
+		{"replicas and autoscaled", func(m *serving.Model) { m.Versions[0].Replicas, m.Versions[0].Autoscaled = &two, true }, []string{"versions[0].replicas", "autoscaler owns it"}},
+		{"image with whitespace", func(m *serving.Model) { m.Versions[0].Image = "a b" }, []string{"versions[0].image"}},
+		{"no image at all", func(m *serving.Model) { m.Runtime = serving.OpenInference("") }, []string{"versions[0].image: required"}},
+		{"duplicate env", func(m *serving.Model) {
+			m.Versions[0].Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}
+		}, []string{`versions[0].env[1].name: duplicate value "A"`}},
+		{"bad pull policy", func(m *serving.Model) { m.Versions[0].ImagePullPolicy = "Sometimes" }, []string{"versions[0].imagePullPolicy"}},
+		{"port name too long", func(m *serving.Model) {
+			m.Runtime = serving.Custom("img:1", serving.Port{Name: "a-very-long-name", Number: 8080})
+		}, []string{"runtime.ports[0].name"}},
+		{"duplicate port", func(m *serving.Model) {
+			m.Runtime = serving.Custom("img:1", serving.Port{Number: 8080}, serving.Port{Name: "b", Number: 8080})
+		}, []string{"runtime.ports[1].number: duplicate"}},
+		{"lowercase protocol is not one", func(m *serving.Model) {
+			m.Runtime = serving.Custom("img:1", serving.Port{Number: 8080, Protocol: "grpc"})
+		}, []string{"runtime.ports[0].protocol: unsupported value"}},
+		{"unknown sidecar mode", func(m *serving.Model) { m.Sidecar = "maybe" }, []string{"sidecar: unsupported value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := valid()
+			tc.mutate(&m)
+			err := m.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("valid model rejected: %v", err)
+				}
+				return
+			}
+			var ve *serving.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("want a *serving.ValidationError, got %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			if deps, err := serving.Deployments(m); err == nil || deps != nil {
+				t.Error("Deployments built an invalid model")
+			}
+		})
+	}
+}
