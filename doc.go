@@ -30,6 +30,39 @@
 // are all reported at once, and can be matched with errors.As against each
 // package's ValidationError.
 //
+// # From an App to bytes and to a cluster
+//
+// mesh.Build (and mesh.Render, which streams) takes a mesh.App through four
+// steps:
+//
+//  1. Derive. Each object family of the App is one file of package mesh:
+//     the namespace and its policy, gateways, egress, model workloads,
+//     model routes, exposure on gateways, front routes. A family turns its
+//     part of the App into the specs of the leaf packages (a serving.Model
+//     with the App's namespace, a routing.Spec per model with one subset
+//     per version) and validates them there, re-rooting each problem at the
+//     field of the App the user wrote.
+//  2. Cross-check, once every family is derived: a route's destination is
+//     a model or egress host of the App and names one of its versions;
+//     each subset selects the pods of exactly one Deployment; an exposed
+//     host is served by its gateway and answered by one VirtualService.
+//     Every problem of every family is reported at once, as one
+//     *mesh.ValidationError; nothing is built if there is one.
+//  3. Order. The families list their objects by kind, namespace and name
+//     in render's frozen make-before-break order, and no two may share
+//     one identity.
+//  4. Build, one object at a time: the leaf packages' builders return the
+//     typed objects of k8s.io/api and istio.io/client-go.
+//
+// render then writes the objects as canonical bytes (render.WriteYAML,
+// render.JSON, render.WriteDir), or applies them with server-side apply
+// through a render.Applier, in the same order (render.Apply), or moves a
+// cluster from one App to the next without a broken route at any step
+// (render.Transition).
+//
+// VERSIONING.md says what of all this is frozen within a major version:
+// output bytes, the apply order, defaults that show in output, error paths.
+//
 // The examples directory holds one program per scenario of the seed
 // articles; "go run ./examples/tfserving-canary" prints a 90/10 canary.
 package mlmesh
