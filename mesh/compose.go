@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/render"
 )
 
@@ -92,15 +93,15 @@ type kind uint8
 
 type kindInfo struct {
 	name string
-	rank uint16 // render.Rank
+	rank uint16 // in render's apply order
 }
 
 var kinds []kindInfo
 
-// newKind registers a kind of object that a family builds. Its rank in the
-// apply order is render.Rank's.
+// newKind registers a kind of object that a family builds, with its rank in
+// render's apply order.
 func newKind(group, name string) kind {
-	kinds = append(kinds, kindInfo{name: name, rank: uint16(render.Rank(schema.GroupKind{Group: group, Kind: name}))})
+	kinds = append(kinds, kindInfo{name: name, rank: uint16(order.Rank(schema.GroupKind{Group: group, Kind: name}))})
 	return kind(len(kinds) - 1)
 }
 

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -21,7 +22,7 @@ import (
 
 type exposureFamily struct {
 	routes  []ingressRoute
-	checked []routing.Checked
+	checked []checked.Route
 }
 
 type ingressRoute struct {
@@ -103,13 +104,14 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 
 func (x *exposureFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	x.checked = make([]routing.Checked, 0, len(x.routes))
-	for _, r := range x.routes {
-		c, err := r.spec.Check()
+	x.checked = make([]checked.Route, len(x.routes))
+	for k := range x.routes {
+		r := &x.routes[k]
+		c, err := checked.NewRoute(&r.spec)
 		if err != nil {
 			errs = append(errs, p.exposureErrors(r.model, err)...)
 		}
-		x.checked = append(x.checked, c)
+		x.checked[k] = c
 		errs = append(errs, p.gateways.claim(claimant{"models", r.model, "expose"}, r.spec)...)
 	}
 	return errs

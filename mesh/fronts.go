@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -17,7 +18,7 @@ import (
 
 type frontFamily struct {
 	specs   []routing.Spec // Host empty where the route has no hosts
-	checked []routing.Checked
+	checked []checked.Route
 }
 
 func routePath(i int) *field.Path { return field.NewPath("routes").Index(i) }
@@ -34,18 +35,19 @@ func (f *frontFamily) derive(p *plan) field.ErrorList {
 
 func (f *frontFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	f.checked = make([]routing.Checked, len(f.specs))
-	for i, spec := range f.specs {
+	f.checked = make([]checked.Route, len(f.specs))
+	for i := range f.specs {
+		spec := &f.specs[i]
 		if spec.Host == "" {
 			continue // reported: no hosts
 		}
 		p.modelSplits(spec.Rules)
-		c, err := spec.Check()
+		c, err := checked.NewRoute(spec)
 		if err != nil {
 			errs = append(errs, p.frontErrors(i, err)...)
 		}
 		f.checked[i] = c
-		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts"}, spec)...)
+		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts"}, *spec)...)
 	}
 	return errs
 }

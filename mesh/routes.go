@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
@@ -22,7 +23,7 @@ var kindVirtualService = newKind("networking.istio.io", "VirtualService")
 
 type routeFamily struct {
 	specs   []routing.Spec // one per model; exposure may bind them to a gateway
-	checked []routing.Checked
+	checked []checked.Route
 	invalid map[int]bool // models whose routes failed their checks
 }
 
@@ -38,7 +39,7 @@ func (r *routeFamily) derive(p *plan) field.ErrorList {
 	var errs field.ErrorList
 	r.specs = make([]routing.Spec, 0, len(p.app.Models))
 	for i, m := range p.app.Models {
-		spec := p.routeSpec(m)
+		spec := p.routeSpec(m, p.workloads.checked[i])
 		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
 			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
@@ -50,9 +51,10 @@ func (r *routeFamily) derive(p *plan) field.ErrorList {
 
 func (r *routeFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	r.checked = make([]routing.Checked, 0, len(r.specs))
-	for i, spec := range r.specs {
-		c, err := spec.Check()
+	r.checked = make([]checked.Route, len(r.specs))
+	for i := range r.specs {
+		spec := &r.specs[i]
+		c, err := checked.NewRoute(spec)
 		if err != nil {
 			errs = append(errs, p.modelRouteErrors(i, err)...)
 			if r.invalid == nil {
@@ -60,15 +62,14 @@ func (r *routeFamily) check(p *plan) field.ErrorList {
 			}
 			r.invalid[i] = true
 		}
-		r.checked = append(r.checked, c)
+		r.checked[i] = c
 		if len(spec.Gateways) > 0 { // bound to a gateway by exposure
-			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose"}, spec)...)
+			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose"}, *spec)...)
 		}
 		if p.workloads.valid(i) {
-			errs = append(errs, subsetsSelectOneVersion(i, spec, p.workloads.model(i))...)
+			errs = append(errs, subsetsSelectOneVersion(i, spec.Subsets, p.workloads.model(i), p.workloads.checked[i])...)
 		}
 	}
-	r.specs = nil // the checked copies are all that building needs
 	return errs
 }
 
@@ -109,7 +110,7 @@ func modelLabel(o render.Object, model string) render.Object {
 // routeSpec derives the routing spec of a model: its FQDN as host, one
 // subset per version, destinations that name a model by its short name
 // resolved to that model's FQDN.
-func (p *plan) routeSpec(m Model) routing.Spec {
+func (p *plan) routeSpec(m Model, c checked.Model) routing.Spec {
 	spec := routing.Spec{
 		Name:      m.Name,
 		Namespace: p.ns,
@@ -117,7 +118,7 @@ func (p *plan) routeSpec(m Model) routing.Spec {
 		Policy:    m.Traffic.Policy,
 		// Labels stay nil: build adds app=<model> to each object.
 	}
-	spec.Ports, spec.GRPCPorts = routedPorts(m)
+	spec.Ports, spec.GRPCPorts = routedPorts(m, c)
 	for _, v := range m.Versions {
 		spec.Subsets = append(spec.Subsets, routing.Subset{Name: v.Name})
 	}
@@ -165,17 +166,18 @@ func namesHosts(rules []routing.Rule) bool {
 // of them that serve gRPC: the pinned Traffic.Port, or every inference
 // port of its runtime that speaks HTTP, HTTP/2 or gRPC. A TCP port takes no
 // HTTP routes; an auxiliary one (metrics, management) takes no traffic
-// rules.
-func routedPorts(m Model) (ports, grpc []uint32) {
-	rt := m.EffectiveRuntime()
-	for _, p := range rt.Ports {
-		n := uint32(p.Number)
-		if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == serving.TCP || p.Auxiliary) {
-			continue
-		}
-		ports = append(ports, n)
-		if p.Protocol == serving.GRPC {
-			grpc = append(grpc, n)
+// rules. An invalid model (c nil) has none but its pinned port.
+func routedPorts(m Model, c checked.Model) (ports, grpc []uint32) {
+	if c != nil {
+		for _, p := range c.Ports() {
+			n := uint32(p.Number)
+			if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == string(serving.TCP) || p.Auxiliary) {
+				continue
+			}
+			ports = append(ports, n)
+			if p.Protocol == string(serving.GRPC) {
+				grpc = append(grpc, n)
+			}
 		}
 	}
 	if m.Traffic.Port != 0 && len(ports) == 0 {
@@ -257,28 +259,28 @@ func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
 // subsetsSelectOneVersion checks that each subset of a model's
 // DestinationRule selects, among the pods its Service selects, those of
 // exactly one Deployment. It compares the labels the builders put on the
-// objects (serving.PodLabel, the Service selector, the subset labels).
-func subsetsSelectOneVersion(model int, spec routing.Spec, m serving.Model) field.ErrorList {
+// objects (the pods' labels, the Service selector, the subset labels).
+func subsetsSelectOneVersion(model int, subsets []routing.Subset, m serving.Model, c checked.Model) field.ErrorList {
 	var errs field.ErrorList
 	// The Service selects app=<model>; a subset without labels selects
 	// version=<subset>.
 	selected := func(k int, sub routing.Subset) bool {
 		version := m.Versions[k].Name
-		if v, ok := serving.PodLabel(m, version, labels.App); !ok || v != m.Name {
+		if v, ok := c.PodLabel(version, labels.App); !ok || v != m.Name {
 			return false
 		}
 		if len(sub.Labels) == 0 {
-			v, ok := serving.PodLabel(m, version, labels.Version)
+			v, ok := c.PodLabel(version, labels.Version)
 			return ok && v == sub.Name
 		}
 		for key, want := range sub.Labels {
-			if v, ok := serving.PodLabel(m, version, key); !ok || v != want {
+			if v, ok := c.PodLabel(version, key); !ok || v != want {
 				return false
 			}
 		}
 		return true
 	}
-	for i, sub := range spec.Subsets {
+	for i, sub := range subsets {
 		n := 0
 		for k := range m.Versions {
 			if selected(k, sub) {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlmesh/mlmesh/internal/checked"
+	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -12,14 +14,18 @@ import (
 // no Deployment's pods or the pods of two.
 func TestSubsetsSelectOneVersion(t *testing.T) {
 	m := serving.Model{Name: "bert", Runtime: serving.Triton(), Sidecar: serving.SidecarInject,
-		Versions: []serving.Version{{Name: "v1"}, {Name: "v2"}}}
+		Versions: []serving.Version{{Name: "v1", ModelURI: "s3://b/1"}, {Name: "v2", ModelURI: "s3://b/2"}}}
 	spec := routing.Spec{Subsets: []routing.Subset{
 		{Name: "v1"},
 		{Name: "v2", Labels: map[string]string{"version": "v2", "sidecar.istio.io/inject": "true"}},
 		{Name: "none", Labels: map[string]string{"version": "v9"}},
 		{Name: "both", Labels: map[string]string{"app": "bert"}},
 	}}
-	errs := subsetsSelectOneVersion(3, spec, m)
+	c, err := checked.NewModel(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := subsetsSelectOneVersion(3, spec.Subsets, m, c)
 	var got []string
 	for _, e := range errs {
 		got = append(got, e.Error())
@@ -30,5 +36,23 @@ func TestSubsetsSelectOneVersion(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestKindsAreKnown: every kind a family builds has a place in render's
+// apply order, and the namespaced ones are listed by render.Managed, so a
+// transition can prune them.
+func TestKindsAreKnown(t *testing.T) {
+	built := map[string]bool{}
+	for _, gvk := range order.Built {
+		built[gvk.Kind] = true
+	}
+	for _, k := range kinds {
+		if k.rank == order.Unknown {
+			t.Errorf("%s has no rank in render's apply order", k.name)
+		}
+		if k.name != "Namespace" && !built[k.name] {
+			t.Errorf("%s is not in order.Built: render.Managed would not find it to prune", k.name)
+		}
 	}
 }

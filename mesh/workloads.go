@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
@@ -21,9 +22,9 @@ var (
 )
 
 type workloadFamily struct {
-	checked []serving.Checked // one per model; zero where invalid
-	invalid map[int]serving.Model
-	index   map[string]int // a model's name to its first index
+	models  []serving.Model // one per App.Models, the App's defaults applied
+	checked []checked.Model // one per model; nil where invalid
+	index   map[string]int  // a model's name to its first index
 
 	// reuse builds each Deployment into the last one (dep), for a renderer
 	// that is done with each object when the next is built.
@@ -38,9 +39,12 @@ func modelPath(i int) *field.Path { return field.NewPath("models").Index(i) }
 func (w *workloadFamily) derive(p *plan) field.ErrorList {
 	var errs field.ErrorList
 	w.index = make(map[string]int, len(p.app.Models))
-	w.checked = make([]serving.Checked, 0, len(p.app.Models))
+	// Sized once: the checked models point into it.
+	w.models = make([]serving.Model, len(p.app.Models))
+	w.checked = make([]checked.Model, len(p.app.Models))
 	for i, m := range p.app.Models {
-		sm := m.Model
+		sm := &w.models[i]
+		*sm = m.Model
 		if sm.Namespace == "" {
 			sm.Namespace = p.ns
 		} else if sm.Namespace != p.ns {
@@ -49,15 +53,11 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 		if sm.Sidecar == serving.SidecarDefault && p.app.Namespace.Injection == InjectPods {
 			sm.Sidecar = serving.SidecarInject
 		}
-		c, err := sm.Check()
+		c, err := checked.NewModel(sm)
 		if err != nil {
 			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
-			if w.invalid == nil {
-				w.invalid = map[int]serving.Model{}
-			}
-			w.invalid[i] = sm
 		}
-		w.checked = append(w.checked, c)
+		w.checked[i] = c
 		if prev, dup := w.index[m.Name]; dup {
 			errs = append(errs, field.Duplicate(modelPath(i).Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
 		} else if m.Name != "" {
@@ -70,8 +70,8 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 func (*workloadFamily) check(*plan) field.ErrorList { return nil }
 
 func (w *workloadFamily) objects(_ *plan, add adder) {
-	for i := range w.checked {
-		m := w.checked[i].Model()
+	for i := range w.models {
+		m := &w.models[i]
 		add(kindService, m.Namespace, m.Name, i, 0)
 		for k, v := range m.Versions {
 			add(kindDeployment, m.Namespace, serving.DeploymentName(m.Name, v.Name), i, k)
@@ -85,10 +85,9 @@ func (w *workloadFamily) build(_ *plan, it *item) render.Object {
 		return c.Service()
 	}
 	if w.reuse {
-		c.DeploymentInto(int(it.j), &w.dep)
-		return &w.dep
+		return c.Deployment(int(it.j), &w.dep)
 	}
-	return c.DeploymentOf(int(it.j))
+	return c.Deployment(int(it.j), nil)
 }
 
 func (*workloadFamily) from(_ *plan, it *item) *field.Path {
@@ -100,12 +99,7 @@ func (*workloadFamily) from(_ *plan, it *item) *field.Path {
 
 // model returns App.Models[i]'s serving.Model with the App's defaults
 // applied (namespace, sidecar).
-func (w *workloadFamily) model(i int) serving.Model {
-	if m, bad := w.invalid[i]; bad {
-		return m
-	}
-	return w.checked[i].Model()
-}
+func (w *workloadFamily) model(i int) serving.Model { return w.models[i] }
 
 // byName returns the index of the model of that name.
 func (w *workloadFamily) byName(name string) (int, bool) {
@@ -114,7 +108,4 @@ func (w *workloadFamily) byName(name string) (int, bool) {
 }
 
 // valid reports whether App.Models[i] passed serving's checks.
-func (w *workloadFamily) valid(i int) bool {
-	_, bad := w.invalid[i]
-	return !bad
-}
+func (w *workloadFamily) valid(i int) bool { return w.checked[i] != nil }

@@ -3,43 +3,8 @@ package render
 import (
 	"sort"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"github.com/mlmesh/mlmesh/internal/order"
 )
-
-// kindOrder is the make-before-break order: nothing is referenced before it
-// exists. It is the document order of every rendered stream and the apply
-// order, and so part of every user's golden files.
-//
-// DO NOT CHANGE the order of the existing entries: doing so changes output
-// bytes for every user. New kinds may only be added where they do not move
-// an existing kind relative to another.
-var kindOrder = map[schema.GroupKind]int{
-	{Group: "", Kind: "Namespace"}: 10,
-	// Mesh security policy, before any workload it protects is created.
-	{Group: "security.istio.io", Kind: "PeerAuthentication"}:    20,
-	{Group: "security.istio.io", Kind: "RequestAuthentication"}: 21,
-	{Group: "security.istio.io", Kind: "AuthorizationPolicy"}:   22,
-	{Group: "networking.istio.io", Kind: "ServiceEntry"}:        30,
-	{Group: "", Kind: "ServiceAccount"}:                         35,
-	{Group: "", Kind: "Service"}:                                40,
-	{Group: "apps", Kind: "Deployment"}:                         50,
-	{Group: "networking.istio.io", Kind: "DestinationRule"}:     60,
-	{Group: "networking.istio.io", Kind: "Gateway"}:             70,
-	{Group: "networking.istio.io", Kind: "VirtualService"}:      80,
-}
-
-// unknownRank places kinds not in kindOrder after all known ones, ordered
-// among themselves by group and kind.
-const unknownRank = 1000
-
-// Rank returns the position of a kind in the apply order; a lower rank is
-// applied first and rendered first. Kinds mlmesh does not know rank last.
-func Rank(gk schema.GroupKind) int {
-	if r, ok := kindOrder[gk]; ok {
-		return r
-	}
-	return unknownRank
-}
 
 // Sort orders objects for apply and rendering: by kind in the frozen
 // make-before-break order (Namespace, security policy, ServiceEntry,
@@ -83,8 +48,8 @@ type sortKey struct {
 
 func keyOf(o Object) sortKey {
 	gvk := o.GetObjectKind().GroupVersionKind()
-	k := sortKey{rank: Rank(gvk.GroupKind()), namespace: o.GetNamespace(), name: o.GetName()}
-	if k.rank == unknownRank {
+	k := sortKey{rank: order.Rank(gvk.GroupKind()), namespace: o.GetNamespace(), name: o.GetName()}
+	if k.rank == order.Unknown {
 		k.group, k.kind = gvk.Group, gvk.Kind
 	}
 	return k

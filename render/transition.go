@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/internal/order"
 )
 
 // Op is what a Step does.
@@ -46,9 +47,9 @@ func (s Step) String() string {
 	return out
 }
 
-// ManagedSelector is the label every object mlmesh builds carries; only
+// managedSelector is the label every object mlmesh builds carries; only
 // objects with it are ever pruned.
-func ManagedSelector() map[string]string {
+func managedSelector() map[string]string {
 	return map[string]string{labels.ManagedBy: labels.Manager}
 }
 
@@ -262,15 +263,20 @@ func available(u *unstructured.Unstructured) bool {
 	return false
 }
 
-// Managed lists, with a Lister, the objects of the given kinds in namespace
-// that carry mlmesh's managed-by label: what mlmesh applied before, for
-// Transition's before. An App owns its namespace: given this list, a
-// Transition prunes every mlmesh object in the namespace that the App no
-// longer wants, so two Apps must not share a namespace.
+// Managed lists, with a Lister, the objects in namespace that carry
+// mlmesh's managed-by label, of the given kinds or, with none given, of
+// every namespaced kind mlmesh builds (one List request per kind): what
+// mlmesh applied before, for Transition's before. An App owns its
+// namespace: given this list, a Transition prunes every mlmesh object in the
+// namespace that the App no longer wants, so two Apps must not share a
+// namespace.
 func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.GroupVersionKind) ([]Object, error) {
+	if len(kinds) == 0 {
+		kinds = order.Built
+	}
 	var out []Object
 	for _, gvk := range kinds {
-		list, err := l.List(ctx, gvk, namespace, ManagedSelector())
+		list, err := l.List(ctx, gvk, namespace, managedSelector())
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
@@ -280,17 +286,4 @@ func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.Gr
 		}
 	}
 	return out, nil
-}
-
-// MeshKinds are the kinds mlmesh builds, for Managed.
-func MeshKinds() []schema.GroupVersionKind {
-	return []schema.GroupVersionKind{
-		{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
-		{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
-		{Group: "", Version: "v1", Kind: "Service"},
-		{Group: "apps", Version: "v1", Kind: "Deployment"},
-		{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
-		{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
-		{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
-	}
 }

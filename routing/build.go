@@ -11,6 +11,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
@@ -259,26 +260,20 @@ func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
 	return out
 }
 
-// Checked is a Spec that passed validation, for building its objects
-// without validating again. It holds the Spec as it was when checked,
-// sharing its slices and maps, so changing those afterwards skips validation.
-type Checked struct {
-	s Spec
-}
+// checkedSpec is a Spec that passed validation, for mesh (see
+// internal/checked). It holds mesh's copy of the Spec, which never changes.
+type checkedSpec struct{ s *Spec }
 
-// Check validates s and returns it as a Checked.
-func (s Spec) Check() (Checked, error) {
-	if err := s.Validate(); err != nil {
-		return Checked{}, err
+func init() {
+	checked.NewRoute = func(spec any) (checked.Route, error) {
+		s := spec.(*Spec)
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		return checkedSpec{s}, nil
 	}
-	return Checked{s: s}, nil
 }
 
-// Spec returns the checked Spec.
-func (c Checked) Spec() Spec { return c.s }
+func (c checkedSpec) VirtualService() *networkingv1.VirtualService { return virtualService(*c.s) }
 
-// VirtualService returns the Spec's VirtualService, as VirtualService does.
-func (c Checked) VirtualService() *networkingv1.VirtualService { return virtualService(c.s) }
-
-// DestinationRule returns the Spec's DestinationRule, as DestinationRule does.
-func (c Checked) DestinationRule() *networkingv1.DestinationRule { return destinationRule(c.s) }
+func (c checkedSpec) DestinationRule() *networkingv1.DestinationRule { return destinationRule(*c.s) }

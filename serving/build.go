@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
@@ -40,13 +41,6 @@ func Service(m Model) (*corev1.Service, error) {
 	return service(m), nil
 }
 
-// ModelLabels returns the labels every object of the model carries.
-func ModelLabels(m Model) map[string]string {
-	// Room for the version labels added by VersionLabels and PodLabels, so
-	// the map is not grown (and rehashed) on the way.
-	return modelLabelsInto(make(map[string]string, len(m.Labels)+8), m)
-}
-
 func modelLabelsInto(l map[string]string, m Model) map[string]string {
 	for k, v := range m.Labels {
 		l[k] = v
@@ -58,11 +52,6 @@ func modelLabelsInto(l map[string]string, m Model) map[string]string {
 	return l
 }
 
-// VersionLabels returns the labels of a version's Deployment and pods.
-func VersionLabels(m Model, version string) map[string]string {
-	return versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, DeploymentName(m.Name, version))
-}
-
 func versionLabelsInto(l map[string]string, m Model, version, deployment string) map[string]string {
 	modelLabelsInto(l, m)
 	l[labels.Version] = version
@@ -71,10 +60,10 @@ func versionLabelsInto(l map[string]string, m Model, version, deployment string)
 	return l
 }
 
-// PodLabels returns the labels of a version's pods: its VersionLabels and,
+// PodLabels returns the labels of a version's pods: those of its Deployment and,
 // when the model asks for it, sidecar.istio.io/inject.
 func PodLabels(m Model, version string) map[string]string {
-	return podLabels(m, VersionLabels(m, version))
+	return podLabels(m, versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, DeploymentName(m.Name, version)))
 }
 
 // podLabels adds the pod-only labels to a version's labels.
@@ -95,9 +84,9 @@ func (m Model) sidecarLabel() (string, bool) {
 	return "", false
 }
 
-// PodLabel returns the value of one label of a version's pods, as
+// podLabel returns the value of one label of a version's pods, as
 // PodLabels would hold it, without building the map.
-func PodLabel(m Model, version, key string) (string, bool) {
+func podLabel(m Model, version, key string) (string, bool) {
 	switch key {
 	case labels.SidecarInject:
 		if v, ok := m.sidecarLabel(); ok {
@@ -137,7 +126,7 @@ func service(m Model) *corev1.Service {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      m.Name,
 			Namespace: m.namespace(),
-			Labels:    ModelLabels(m),
+			Labels:    modelLabelsInto(make(map[string]string, len(m.Labels)+4), m),
 		},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{labels.App: m.Name},
@@ -177,37 +166,39 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// Checked is a Model that passed validation, for building its objects
-// without validating again: validate once, build many (a controller's
-// reconcile loop, mlmesh's mesh package). It holds the Model as it was when
-// checked, sharing its slices and maps, so changing those afterwards skips
-// validation.
-type Checked struct {
-	m Model
-}
+// checkedModel is a Model that passed validation, for mesh (see
+// internal/checked). It holds mesh's copy of the Model, which never changes.
+type checkedModel struct{ m *Model }
 
-// Check validates m and returns it as a Checked.
-func (m Model) Check() (Checked, error) {
-	if err := m.Validate(); err != nil {
-		return Checked{}, err
+func init() {
+	checked.NewModel = func(model any) (checked.Model, error) {
+		m := model.(*Model)
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		return checkedModel{m}, nil
 	}
-	return Checked{m: m}, nil
 }
 
-// Model returns the checked Model.
-func (c Checked) Model() Model { return c.m }
+func (c checkedModel) Service() *corev1.Service { return service(*c.m) }
 
-// Deployments returns one Deployment per version, as Deployments does.
-func (c Checked) Deployments() []*appsv1.Deployment {
-	out := make([]*appsv1.Deployment, len(c.m.Versions))
-	for i, v := range c.m.Versions {
-		out[i] = deployment(c.m, v)
+func (c checkedModel) Deployment(i int, d *appsv1.Deployment) *appsv1.Deployment {
+	if d == nil {
+		d = new(appsv1.Deployment)
+	}
+	deploymentInto(d, *c.m, c.m.Versions[i])
+	return d
+}
+
+func (c checkedModel) PodLabel(version, key string) (string, bool) {
+	return podLabel(*c.m, version, key)
+}
+
+func (c checkedModel) Ports() []checked.Port {
+	ports := c.m.runtime().Ports
+	out := make([]checked.Port, len(ports))
+	for i, p := range ports {
+		out[i] = checked.Port{Number: p.Number, Protocol: string(p.protocol()), Auxiliary: p.Auxiliary}
 	}
 	return out
 }
-
-// DeploymentOf returns the Deployment of the i-th version.
-func (c Checked) DeploymentOf(i int) *appsv1.Deployment { return deployment(c.m, c.m.Versions[i]) }
-
-// Service returns the model's Service, as Service does.
-func (c Checked) Service() *corev1.Service { return service(c.m) }

@@ -10,16 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// DeploymentInto builds the Deployment of the i-th version into d: the
-// object DeploymentOf returns, built in the maps, slices and structs that d
-// holds from an earlier DeploymentInto. A renderer that encodes each
-// Deployment before it builds the next (mesh.Render) thus allocates little
-// per Deployment. d must be zero or filled by DeploymentInto only; what it
-// held is overwritten, and shares nothing with the Model.
-func (c Checked) DeploymentInto(i int, d *appsv1.Deployment) {
-	deploymentInto(d, c.m, c.m.Versions[i])
-}
-
 func deployment(m Model, v Version) *appsv1.Deployment {
 	d := new(appsv1.Deployment)
 	deploymentInto(d, m, v)

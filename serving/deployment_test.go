@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/mlmesh/mlmesh/internal/checked"
 )
 
 // deploymentVariants are models whose Deployments differ in every part
@@ -53,23 +55,23 @@ func deploymentVariants() []Model {
 // equality: nil and empty differ too), and the models to be unchanged.
 func TestDeploymentIntoEqualsFresh(t *testing.T) {
 	models := deploymentVariants()
-	var checked []Checked
-	for _, m := range models {
-		c, err := m.Check()
+	var built []checked.Model
+	for i := range models {
+		c, err := checked.NewModel(&models[i])
 		if err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
+			t.Fatalf("%s: %v", models[i].Name, err)
 		}
-		checked = append(checked, c)
+		built = append(built, c)
 	}
 	before := deploymentVariants()
 	r := rand.New(rand.NewSource(1))
 	var d appsv1.Deployment
 	for n := 0; n < 500; n++ {
-		c := checked[r.Intn(len(checked))]
-		k := r.Intn(len(c.m.Versions))
-		c.DeploymentInto(k, &d)
-		if fresh := c.DeploymentOf(k); !reflect.DeepEqual(&d, fresh) {
-			t.Fatalf("build %d (%s, version %d): DeploymentInto differs from DeploymentOf:\n%+v\nwant\n%+v", n, c.m.Name, k, d, *fresh)
+		i := r.Intn(len(built))
+		k := r.Intn(len(models[i].Versions))
+		built[i].Deployment(k, &d)
+		if fresh := built[i].Deployment(k, nil); !reflect.DeepEqual(&d, fresh) {
+			t.Fatalf("build %d (%s, version %d): a Deployment built into another differs from a fresh one:\n%+v\nwant\n%+v", n, models[i].Name, k, d, *fresh)
 		}
 	}
 	for i := range models {
@@ -84,17 +86,18 @@ func TestDeploymentIntoEqualsFresh(t *testing.T) {
 // TestDeploymentIntoAllocatesLittle: reusing a Deployment saves most of
 // what building a fresh one allocates.
 func TestDeploymentIntoAllocatesLittle(t *testing.T) {
-	c, err := deploymentVariants()[0].Check()
+	m := deploymentVariants()[0]
+	c, err := checked.NewModel(&m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var d appsv1.Deployment
-	into := testing.AllocsPerRun(50, func() { c.DeploymentInto(0, &d) })
-	fresh := testing.AllocsPerRun(50, func() { c.DeploymentOf(0) })
+	into := testing.AllocsPerRun(50, func() { c.Deployment(0, &d) })
+	fresh := testing.AllocsPerRun(50, func() { c.Deployment(0, nil) })
 	if into > fresh/2 {
-		t.Errorf("DeploymentInto allocates %v times, DeploymentOf %v", into, fresh)
+		t.Errorf("building into a Deployment allocates %v times, a fresh one %v", into, fresh)
 	}
-	t.Logf("allocations: DeploymentInto %v, DeploymentOf %v", into, fresh)
+	t.Logf("allocations: into %v, fresh %v", into, fresh)
 }
 
 // TestDeploymentSharesNothing: a caller may edit a built Deployment

@@ -3,8 +3,6 @@ package serving_test
 import (
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
-
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -131,44 +129,4 @@ func ExampleDeployments() {
 	//         runAsUser: 1000
 	//         seccompProfile:
 	//           type: RuntimeDefault
-}
-
-// Building every version's Deployment into one object, each encoded
-// before the next is built: what a streaming renderer does to allocate
-// little per Deployment.
-func ExampleChecked_DeploymentInto() {
-	m, err := serving.Model{
-		Name: "resnet",
-		Versions: []serving.Version{
-			{Name: "v1", ModelURI: "gs://models/resnet/1"},
-			{Name: "v2", ModelURI: "gs://models/resnet/2"},
-		},
-	}.Check()
-	if err != nil {
-		panic(err)
-	}
-	var d appsv1.Deployment
-	for i := range m.Model().Versions {
-		m.DeploymentInto(i, &d)
-		fmt.Println(d.Name, d.Spec.Template.Labels["version"], d.Spec.Template.Spec.Containers[0].Args[3])
-	}
-	// Output:
-	// resnet-v1 v1 --model_base_path=gs://models/resnet/1
-	// resnet-v2 v2 --model_base_path=gs://models/resnet/2
-}
-
-// PodLabel answers for one label of a version's pods, as PodLabels holds
-// it, without building the map.
-func ExamplePodLabel() {
-	m := serving.Model{Name: "resnet", Sidecar: serving.SidecarInject}
-	for _, key := range []string{"app", "version", "app.kubernetes.io/instance", "sidecar.istio.io/inject", "team"} {
-		v, ok := serving.PodLabel(m, "v2", key)
-		fmt.Printf("%s=%q %v\n", key, v, ok)
-	}
-	// Output:
-	// app="resnet" true
-	// version="v2" true
-	// app.kubernetes.io/instance="resnet-v2" true
-	// sidecar.istio.io/inject="true" true
-	// team="" false
 }

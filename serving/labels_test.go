@@ -6,7 +6,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
-// TestPodLabelAgreesWithPodLabels: PodLabel answers for one key what
+// TestPodLabelAgreesWithPodLabels: podLabel answers for one key what
 // PodLabels holds, for every sidecar mode and with user labels that the
 // builder overrides or keeps.
 func TestPodLabelAgreesWithPodLabels(t *testing.T) {
@@ -19,14 +19,14 @@ func TestPodLabelAgreesWithPodLabels(t *testing.T) {
 			m := Model{Name: "bert", Runtime: Triton(), Sidecar: sc, Labels: ul, Versions: []Version{{Name: "v1"}}}
 			want := PodLabels(m, "v1")
 			for k, v := range want {
-				if got, ok := PodLabel(m, "v1", k); !ok || got != v {
-					t.Errorf("sidecar %q, labels %v: PodLabel(%q) = %q, %v; PodLabels has %q", sc, ul, k, got, ok, v)
+				if got, ok := podLabel(m, "v1", k); !ok || got != v {
+					t.Errorf("sidecar %q, labels %v: podLabel(%q) = %q, %v; PodLabels has %q", sc, ul, k, got, ok, v)
 				}
 			}
 			for _, k := range []string{"absent", "team", labels.SidecarInject} {
 				if _, inMap := want[k]; !inMap {
-					if got, ok := PodLabel(m, "v1", k); ok {
-						t.Errorf("sidecar %q, labels %v: PodLabel(%q) = %q, but PodLabels has no such key", sc, ul, k, got)
+					if got, ok := podLabel(m, "v1", k); ok {
+						t.Errorf("sidecar %q, labels %v: podLabel(%q) = %q, but PodLabels has no such key", sc, ul, k, got)
 					}
 				}
 			}

@@ -112,13 +112,6 @@ func (m Model) runtime() Runtime {
 	return m.Runtime
 }
 
-// NamespaceOrDefault returns the namespace the model's objects go into.
-func (m Model) NamespaceOrDefault() string { return m.namespace() }
-
-// EffectiveRuntime returns the runtime the model is served with: its Runtime,
-// or TFServing() when that is zero.
-func (m Model) EffectiveRuntime() Runtime { return m.runtime() }
-
 // DeploymentName returns the name of a version's Deployment: <model>-<version>.
 func DeploymentName(model, version string) string { return model + "-" + version }
 

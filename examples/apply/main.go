@@ -73,7 +73,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		}
 	}}
 	if *prune {
-		before, err := render.Managed(ctx, a, app(*promote).Namespace.Name, render.MeshKinds()...)
+		before, err := render.Managed(ctx, a, app(*promote).Namespace.Name)
 		if err != nil {
 			return err
 		}

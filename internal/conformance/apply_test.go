@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
+	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/crapply"
@@ -72,7 +73,7 @@ func liveObjects(t *testing.T, s *APIServer, ns string) []*unstructured.Unstruct
 	t.Helper()
 	a := dynamicApplier(s)
 	var out []*unstructured.Unstructured
-	for _, gvk := range render.MeshKinds() {
+	for _, gvk := range order.Built {
 		list, err := a.List(context.Background(), gvk, ns, nil)
 		if err != nil {
 			t.Fatalf("listing %s: %v", gvk.Kind, err)
@@ -110,7 +111,7 @@ func TestTransitionOnAPIServer(t *testing.T) {
 	steps := 0
 	for i, st := range stages {
 		wanted := rollout(t, ns, st)
-		before, err := render.Managed(ctx, a, ns, render.MeshKinds()...)
+		before, err := render.Managed(ctx, a, ns)
 		if err != nil {
 			t.Fatal(err)
 		}

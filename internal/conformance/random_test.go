@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/serving"
 )
 
 // TestRandomSpecsAgree generates App specs (MLMESH_SPECS of them, at least
@@ -132,9 +133,21 @@ func splitProblems(app mesh.App, sidecar RouteTable) []string {
 		for _, r := range rules[:len(rules)-1] {
 			idx += max(1, len(r.Match))
 		}
-		for _, p := range m.EffectiveRuntime().Ports {
+		rt := m.Runtime // the generator always names one
+		for _, p := range rt.Ports {
 			rc := strconv.Itoa(int(p.Number))
 			rs := sidecar[rc][host]
+			if p.Auxiliary || p.Protocol == serving.TCP {
+				// Not routed: whatever Envoy has there sends to no subset.
+				for _, r := range rs {
+					for c := range r.Clusters {
+						if parts := strings.Split(c, "|"); len(parts) == 4 && parts[2] != "" {
+							problems = append(problems, fmt.Sprintf("%s port %s is not for inference, but Envoy routes it to %s", host, rc, c))
+						}
+					}
+				}
+				continue
+			}
 			if idx >= len(rs) {
 				problems = append(problems, fmt.Sprintf("%s port %s: %d Envoy routes, want route %d", host, rc, len(rs), idx))
 				continue

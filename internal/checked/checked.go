@@ -1,0 +1,51 @@
+// Package checked lets mesh build objects from leaf-package specs that it
+// has validated once, and build them into reused storage, without serving
+// and routing exporting the means: validate-once and build-into are
+// plumbing of mesh's streaming, not API a user should depend on.
+//
+// serving and routing set the functions in their init; mesh calls them with
+// a pointer to its own copy of the spec, which the returned value keeps (no
+// copy, no allocation) and which must not change afterwards.
+package checked
+
+import (
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Model is a serving.Model that passed validation.
+type Model interface {
+	// Service is the model's Service, as serving.Service builds it.
+	Service() *corev1.Service
+	// Deployment builds the Deployment of the i-th version, as
+	// serving.Deployments does, into d, which is nil (a new Deployment) or
+	// the result of an earlier call whose storage it reuses.
+	Deployment(i int, d *appsv1.Deployment) *appsv1.Deployment
+	// PodLabel is the value of one label of a version's pods, as
+	// serving.PodLabels holds it, without building the map.
+	PodLabel(version, key string) (string, bool)
+	// Ports are the ports of the model's runtime, its default applied.
+	Ports() []Port
+}
+
+// Port is a runtime port as mesh routes it.
+type Port struct {
+	Number    int32
+	Protocol  string // serving's Protocol: "HTTP", "HTTP2", "GRPC" or "TCP"
+	Auxiliary bool
+}
+
+// Route is a routing.Spec that passed validation.
+type Route interface {
+	VirtualService() *networkingv1.VirtualService
+	DestinationRule() *networkingv1.DestinationRule
+}
+
+// Set by serving and routing.
+var (
+	// NewModel validates *serving.Model.
+	NewModel func(model any) (Model, error)
+	// NewRoute validates *routing.Spec.
+	NewRoute func(spec any) (Route, error)
+)

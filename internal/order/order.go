@@ -1,0 +1,54 @@
+// Package order is mlmesh's make-before-break order of kinds, shared by
+// render (which sorts, writes and applies by it) and mesh (which lists its
+// objects in it without sorting them twice).
+package order
+
+import "k8s.io/apimachinery/pkg/runtime/schema"
+
+// ranks is the make-before-break order: nothing is referenced before it
+// exists. It is the document order of every rendered stream and the apply
+// order, and so part of every user's golden files.
+//
+// DO NOT CHANGE the order of the existing entries: doing so changes output
+// bytes for every user. New kinds may only be added where they do not move
+// an existing kind relative to another.
+var ranks = map[schema.GroupKind]int{
+	{Group: "", Kind: "Namespace"}: 10,
+	// Mesh security policy, before any workload it protects is created.
+	{Group: "security.istio.io", Kind: "PeerAuthentication"}:    20,
+	{Group: "security.istio.io", Kind: "RequestAuthentication"}: 21,
+	{Group: "security.istio.io", Kind: "AuthorizationPolicy"}:   22,
+	{Group: "networking.istio.io", Kind: "ServiceEntry"}:        30,
+	{Group: "", Kind: "ServiceAccount"}:                         35,
+	{Group: "", Kind: "Service"}:                                40,
+	{Group: "apps", Kind: "Deployment"}:                         50,
+	{Group: "networking.istio.io", Kind: "DestinationRule"}:     60,
+	{Group: "networking.istio.io", Kind: "Gateway"}:             70,
+	{Group: "networking.istio.io", Kind: "VirtualService"}:      80,
+}
+
+// Unknown is the rank of kinds mlmesh does not know: after all known ones,
+// ordered among themselves by group and kind.
+const Unknown = 1000
+
+// Rank returns the position of a kind in the apply order; a lower rank is
+// applied first and rendered first.
+func Rank(gk schema.GroupKind) int {
+	if r, ok := ranks[gk]; ok {
+		return r
+	}
+	return Unknown
+}
+
+// Built are the namespaced kinds mesh builds, in apply order: what
+// render.Managed lists by default. A family that builds a new kind adds it
+// here.
+var Built = []schema.GroupVersionKind{
+	{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
+	{Group: "", Version: "v1", Kind: "Service"},
+	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
+}
