@@ -33,7 +33,13 @@ func routedPorts(t *testing.T, m mesh.Model) map[uint32]string {
 					abort = "http " + string(rune('0'+a.GetHttpStatus()/100)) + "xx"
 				}
 			}
-			got[hr.Route[0].Destination.GetPort().GetNumber()] = abort
+			port := hr.Route[0].Destination.GetPort().GetNumber()
+			if len(hr.Match) == 0 || hr.Match[0].Port != port {
+				// Unmatched, the rule would take the requests of every
+				// port of the Service, metrics and management included.
+				t.Errorf("route to port %d does not match on it: %v", port, hr.Match)
+			}
+			got[port] = abort
 		}
 	}
 	return got

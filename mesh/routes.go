@@ -118,7 +118,11 @@ func (p *plan) routeSpec(m Model, c checked.Model) routing.Spec {
 		Policy:    m.Traffic.Policy,
 		// Labels stay nil: build adds app=<model> to each object.
 	}
-	spec.Ports, spec.GRPCPorts = routedPorts(m, c)
+	var others bool
+	spec.Ports, spec.GRPCPorts, others = routedPorts(m, c)
+	// Rules must not take the requests of the ports they do not route
+	// (Traffic.Port pins every request to one port on purpose).
+	spec.MatchPorts = others && m.Traffic.Port == 0
 	for _, v := range m.Versions {
 		spec.Subsets = append(spec.Subsets, routing.Subset{Name: v.Name})
 	}
@@ -162,28 +166,32 @@ func namesHosts(rules []routing.Rule) bool {
 	return false
 }
 
-// routedPorts returns the Service ports a model's routes cover, and those
-// of them that serve gRPC: the pinned Traffic.Port, or every inference
-// port of its runtime that speaks HTTP, HTTP/2 or gRPC. A TCP port takes no
-// HTTP routes; an auxiliary one (metrics, management) takes no traffic
-// rules. An invalid model (c nil) has none but its pinned port.
-func routedPorts(m Model, c checked.Model) (ports, grpc []uint32) {
+// routedPorts returns the Service ports a model's routes cover, those of
+// them that serve gRPC, and whether the Service has other ports: the pinned
+// Traffic.Port, or every inference port of its runtime that speaks HTTP,
+// HTTP/2 or gRPC. A TCP port takes no HTTP routes; an auxiliary one
+// (metrics, management) takes no traffic rules. An invalid model (c nil)
+// has none but its pinned port.
+func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
+	var all []checked.Port
 	if c != nil {
-		for _, p := range c.Ports() {
-			n := uint32(p.Number)
-			if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == string(serving.TCP) || p.Auxiliary) {
-				continue
-			}
-			ports = append(ports, n)
-			if p.Protocol == string(serving.GRPC) {
-				grpc = append(grpc, n)
-			}
+		all = c.Ports()
+	}
+	for _, p := range all {
+		n := uint32(p.Number)
+		if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == string(serving.TCP) || p.Auxiliary) {
+			continue
+		}
+		ports = append(ports, n)
+		if p.Protocol == string(serving.GRPC) {
+			grpc = append(grpc, n)
 		}
 	}
+	others = len(all) > len(ports)
 	if m.Traffic.Port != 0 && len(ports) == 0 {
 		ports = []uint32{m.Traffic.Port} // not a port of the model: routing reports it
 	}
-	return ports, grpc
+	return ports, grpc, others
 }
 
 // qualify turns a destination host naming a model of the App by a short

@@ -61,7 +61,7 @@ func virtualService(s Spec) *networkingv1.VirtualService {
 		case 0:
 			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, 0, false))
 		case 1:
-			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, s.Ports[0], false))
+			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, s.Ports[0], s.MatchPorts))
 		default:
 			for _, p := range s.Ports {
 				vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, p, true))

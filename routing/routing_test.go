@@ -47,6 +47,10 @@ func TestVirtualService(t *testing.T) {
 		{"one port pins destinations", func(s *routing.Spec) { s.Ports = []uint32{8501} }, []*apiv1.HTTPRoute{{
 			Route: []*apiv1.HTTPRouteDestination{{Destination: dest("v1", 8501), Weight: 90}, {Destination: dest("v2", 8501), Weight: 10}},
 		}}},
+		{"one port matched when the Service has others", func(s *routing.Spec) { s.Ports, s.MatchPorts = []uint32{8080}, true }, []*apiv1.HTTPRoute{{
+			Match: []*apiv1.HTTPMatchRequest{{Port: 8080}},
+			Route: []*apiv1.HTTPRouteDestination{{Destination: dest("v1", 8080), Weight: 90}, {Destination: dest("v2", 8080), Weight: 10}},
+		}}},
 		{"each rule repeated per port, matched on it", func(s *routing.Spec) {
 			s.Ports = []uint32{8500, 8501}
 			s.Rules = []routing.Rule{
@@ -159,6 +163,7 @@ func TestValidate(t *testing.T) {
 		{"abort with an unknown gRPC status", func(s *routing.Spec) {
 			rule(s).Fault = &routing.Fault{Abort: &routing.Abort{HTTPStatus: 503, GRPCStatus: "BROKEN", Percent: 1}}
 		}, []string{"rules[0].fault.abort.grpcStatus"}},
+		{"matchPorts without ports", func(s *routing.Spec) { s.MatchPorts = true }, []string{"ports: required", "matchPorts"}},
 		{"gRPC port not routed", func(s *routing.Spec) { s.Ports, s.GRPCPorts = []uint32{8501}, []uint32{8500} }, []string{"grpcPorts[0]", "one of ports"}},
 		{"duplicate subset", func(s *routing.Spec) { s.Subsets[1].Name = "v1" }, []string{`subsets[1].name: duplicate value "v1"`}},
 		{"wildcard on the mesh", func(s *routing.Spec) { s.Hosts = []string{"*"} }, []string{"hosts[0]", "not allowed for a VirtualService bound to the mesh"}},

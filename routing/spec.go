@@ -41,6 +41,11 @@ type Spec struct {
 	// rules on both. (Istio requires a destination port when the Service has
 	// several.)
 	Ports []uint32
+	// MatchPorts matches every rule on its port even when Ports has only
+	// one. A VirtualService's rules apply to every port of the host unless
+	// they match one, so a Service with ports that are not routed (metrics,
+	// management) needs it; with several Ports rules always match theirs.
+	MatchPorts bool
 	// GRPCPorts lists the ports of Ports that serve gRPC. A fault's abort
 	// on such a port answers with a gRPC status: Abort.GRPCStatus, or, when
 	// only Abort.HTTPStatus is set, the status gRPC maps it to (see Abort).

@@ -56,6 +56,9 @@ func (s Spec) validate() field.ErrorList {
 		seenPorts[port] = true
 	}
 
+	if s.MatchPorts && len(s.Ports) == 0 {
+		errs = append(errs, field.Required(fieldpath.New("ports").Field(), "matchPorts needs the ports to match"))
+	}
 	for i, port := range s.GRPCPorts {
 		if !seenPorts[port] {
 			errs = append(errs, field.Invalid(fieldpath.New("grpcPorts").Index(i).Field(), port, "one of ports"))
@@ -182,7 +185,7 @@ func (s Spec) validateMatch(mp fieldpath.Path, m Match) field.ErrorList {
 		errs = append(errs, field.Required(mp.Field(), "a header, URI or port condition; leave match empty to match every request"))
 	}
 	errs = append(errs, validPort(mp.Child("port"), m.Port)...)
-	if m.Port != 0 && len(s.Ports) > 1 {
+	if m.Port != 0 && (len(s.Ports) > 1 || s.MatchPorts) {
 		errs = append(errs, field.Invalid(mp.Child("port").Field(), m.Port, "the spec routes several ports, so each rule is already matched per port"))
 	}
 	names := make([]string, 0, len(m.Headers))
