@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/render"
 )
 
 // Each check must catch a deliberately broken bundle, so that none can pass
@@ -213,5 +216,48 @@ func TestNegativeAPIServer(t *testing.T) {
 	// The API server does not run Istio's semantics: a bad regex passes it.
 	if _, err := s.Apply(ctx, brokenVS(t, badRegex).Objects[0]); err != nil {
 		t.Logf("note: the API server rejected a bad regex too: %v", err)
+	}
+}
+
+// TestAnalyzerServerVerification: Istio's analyzers report a
+// TLS-originating DestinationRule that names no CA (IST0129, what egress
+// built before it verified servers), and not the one egress builds now.
+func TestAnalyzerServerVerification(t *testing.T) {
+	spec := egress.Spec{Name: "registry", Namespace: "neg", Hosts: []string{"models.internal.example.com"}, Ports: egress.OriginateTLS()}
+	se, err := egress.ServiceEntry(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drs, err := egress.DestinationRules(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := render.YAML([]render.Object{se, drs[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unverified := strings.Replace(string(built), "        caCertificates: "+egress.DefaultCACertificates+"\n", "", 1)
+	if unverified == string(built) {
+		t.Fatal("no caCertificates line to remove")
+	}
+	for _, tc := range []struct {
+		name   string
+		stream string
+		want   bool
+	}{{"built", string(built), false}, {"without a CA", unverified, true}} {
+		msgs, err := Analyze("neg", []byte(tc.stream), []byte(IngressGatewayFixture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, m := range msgs {
+			t.Logf("%s: analyzer: %s", tc.name, m.String())
+			if m.Type.Code() == "IST0129" || m.Type.Code() == "IST0128" {
+				found = true
+			}
+		}
+		if found != tc.want {
+			t.Errorf("%s: IST0128/IST0129 reported: %v, want %v", tc.name, found, tc.want)
+		}
 	}
 }
