@@ -55,7 +55,7 @@ func (x *exposureFamily) derive(p *plan) field.ErrorList {
 func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	var errs field.ErrorList
 	xp := exposePath(i)
-	gw, fe := p.gateways.lookup(xp.Child("gateway"), m.Expose.Gateway)
+	gw, fe := p.gateways.lookup(xp, m.Expose.Gateway)
 	if fe != nil {
 		return routing.Spec{}, field.ErrorList{fe}
 	}
@@ -63,7 +63,7 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	for j, h := range hosts {
 		errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
 	}
-	errs = append(errs, served(xp.Child("hosts"), gw, hosts, p.ns)...)
+	errs = append(errs, served(xp, gw, hosts, p.ns)...)
 	spec := &p.routes.specs[i]
 	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, p.ns) {
 		// The gateway serves the Service's own name: one VirtualService

@@ -100,11 +100,11 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 	} else {
 		spec.Host, spec.Hosts = r.Hosts[0], r.Hosts[1:]
 	}
-	if gw, fe := p.gateways.lookup(rp.Child("gateway"), r.Gateway); fe != nil {
+	if gw, fe := p.gateways.lookup(rp, r.Gateway); fe != nil {
 		errs = append(errs, fe)
 	} else {
 		spec.Gateways = []string{gw.Ref()}
-		errs = append(errs, served(rp.Child("hosts"), gw, r.Hosts, p.ns)...)
+		errs = append(errs, served(rp, gw, r.Hosts, p.ns)...)
 	}
 	for i, rule := range r.Rules {
 		rule.Split = append([]routing.Destination(nil), rule.Split...)

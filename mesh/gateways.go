@@ -76,12 +76,13 @@ func (*gatewayFamily) from(_ *plan, it *item) *field.Path {
 	return field.NewPath("gateways").Index(int(it.i)).Child("name")
 }
 
-// lookup returns the gateway that a route or an exposure names at path, or
-// an error that lists the gateways there are.
-func (g *gatewayFamily) lookup(path *field.Path, name string) (ingress.Spec, *field.Error) {
+// lookup returns the gateway that a route or an exposure names at
+// parent.gateway, or an error that lists the gateways there are.
+func (g *gatewayFamily) lookup(parent *field.Path, name string) (ingress.Spec, *field.Error) {
 	if i, ok := g.index[name]; ok {
 		return g.specs[i], nil
 	}
+	path := parent.Child("gateway")
 	names := make([]string, 0, len(g.index))
 	for n := range g.index {
 		names = append(names, n)
@@ -95,12 +96,12 @@ func (g *gatewayFamily) lookup(path *field.Path, name string) (ingress.Spec, *fi
 	return ingress.Spec{}, fe
 }
 
-// served reports each host, at path.Index(k), that gw does not serve.
-func served(path *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
+// served reports each host, at parent.hosts[k], that gw does not serve.
+func served(parent *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
 	var errs field.ErrorList
 	for k, h := range hosts {
 		if !gw.Covers(h, ns) {
-			errs = append(errs, field.Invalid(path.Index(k), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
+			errs = append(errs, field.Invalid(parent.Child("hosts").Index(k), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
 		}
 	}
 	return errs

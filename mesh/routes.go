@@ -173,11 +173,12 @@ func namesHosts(rules []routing.Rule) bool {
 // (metrics, management) takes no traffic rules. An invalid model (c nil)
 // has none but its pinned port.
 func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
-	var all []checked.Port
+	all := 0
 	if c != nil {
-		all = c.Ports()
+		all = c.NumPorts()
 	}
-	for _, p := range all {
+	for i := range all {
+		p := c.Port(i)
 		n := uint32(p.Number)
 		if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == string(serving.TCP) || p.Auxiliary) {
 			continue
@@ -187,7 +188,7 @@ func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
 			grpc = append(grpc, n)
 		}
 	}
-	others = len(all) > len(ports)
+	others = all > len(ports)
 	if m.Traffic.Port != 0 && len(ports) == 0 {
 		ports = []uint32{m.Traffic.Port} // not a port of the model: routing reports it
 	}

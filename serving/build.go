@@ -194,11 +194,9 @@ func (c checkedModel) PodLabel(version, key string) (string, bool) {
 	return podLabel(*c.m, version, key)
 }
 
-func (c checkedModel) Ports() []checked.Port {
-	ports := c.m.runtime().Ports
-	out := make([]checked.Port, len(ports))
-	for i, p := range ports {
-		out[i] = checked.Port{Number: p.Number, Protocol: string(p.protocol()), Auxiliary: p.Auxiliary}
-	}
-	return out
+func (c checkedModel) NumPorts() int { return len(c.m.runtime().Ports) }
+
+func (c checkedModel) Port(i int) checked.Port {
+	p := c.m.runtime().Ports[i]
+	return checked.Port{Number: p.Number, Protocol: string(p.protocol()), Auxiliary: p.Auxiliary}
 }

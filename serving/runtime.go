@@ -16,8 +16,21 @@ const (
 	TCP   Protocol = "TCP"
 )
 
-// lower is the protocol as a Service port name prefix and appProtocol.
-func (p Protocol) lower() string { return strings.ToLower(string(p)) }
+// lower is the protocol as a Service port name prefix and appProtocol:
+// constants for the known ones, as it is on every port of every build.
+func (p Protocol) lower() string {
+	switch p {
+	case HTTP:
+		return "http"
+	case HTTP2:
+		return "http2"
+	case GRPC:
+		return "grpc"
+	case TCP:
+		return "tcp"
+	}
+	return strings.ToLower(string(p))
+}
 
 // Port is one port a model server listens on.
 type Port struct {

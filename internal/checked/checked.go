@@ -25,8 +25,10 @@ type Model interface {
 	// PodLabel is the value of one label of a version's pods, as
 	// serving.PodLabels holds it, without building the map.
 	PodLabel(version, key string) (string, bool)
-	// Ports are the ports of the model's runtime, its default applied.
-	Ports() []Port
+	// NumPorts and Port are the ports of the model's runtime, its default
+	// applied (one at a time: no slice to allocate per model).
+	NumPorts() int
+	Port(i int) Port
 }
 
 // Port is a runtime port as mesh routes it.
