@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -284,8 +285,13 @@ func TestCodecsMatchReflection(t *testing.T) {
 	t.Logf("%d objects of %d types, %d bytes, identical both ways (seed %d)", compared, len(names), bytesCompared, seed)
 }
 
-// diffLines shows the first differing line of a and b with its neighbours.
-func diffLines(a, b string) string {
+// diffLines shows the first differing line of a and b with its neighbours,
+// a's lines labelled "reflection" and b's "compiled".
+func diffLines(a, b string) string { return diffLabelled(a, b, "reflection", "compiled") }
+
+// diffLabelled is diffLines with labels of the caller's.
+func diffLabelled(a, b, la, lb string) string {
+	w := max(len(la), len(lb)) + 1
 	al, bl := splitLines(a), splitLines(b)
 	for i := 0; i < len(al) || i < len(bl); i++ {
 		if i >= len(al) || i >= len(bl) || al[i] != bl[i] {
@@ -293,10 +299,10 @@ func diffLines(a, b string) string {
 			out := ""
 			for j := lo; j < i+3; j++ {
 				if j < len(al) {
-					out += "  reflection: " + al[j] + "\n"
+					out += fmt.Sprintf("  %-*s %s\n", w, la+":", al[j])
 				}
 				if j < len(bl) {
-					out += "  compiled:   " + bl[j] + "\n"
+					out += fmt.Sprintf("  %-*s %s\n", w, lb+":", bl[j])
 				}
 			}
 			return out

@@ -61,8 +61,8 @@ var alwaysWritten = map[protoreflect.FullName]map[protoreflect.Name]bool{
 // forms. force names a field written even when it holds its zero value.
 func (e *encoder) message(m protoreflect.Message, indent int, present bool, force protoreflect.Name) (bool, error) {
 	md := m.Descriptor()
-	if wk, ok := e.wellKnown(m); ok {
-		return wk, nil
+	if wk, ok, err := e.wellKnown(m); ok {
+		return wk, err
 	}
 	plan := protoPlanFor(md)
 	always := alwaysWritten[md.FullName()]
@@ -202,8 +202,9 @@ func (e *encoder) protoScalar(fd protoreflect.FieldDescriptor, v protoreflect.Va
 }
 
 // wellKnown writes the well-known types in their JSON forms. It returns
-// ok=false for other messages.
-func (e *encoder) wellKnown(m protoreflect.Message) (wrote, ok bool) {
+// ok=false for other messages, and an error when a value has no JSON form
+// (a Timestamp out of range, say): such a field is never dropped.
+func (e *encoder) wellKnown(m protoreflect.Message) (wrote, ok bool, err error) {
 	md := m.Descriptor()
 	switch md.FullName() {
 	case "google.protobuf.Duration":
@@ -211,23 +212,23 @@ func (e *encoder) wellKnown(m protoreflect.Message) (wrote, ok bool) {
 		nanos := m.Get(md.Fields().ByNumber(2)).Int()
 		e.scalarSep()
 		e.buf = appendString(e.buf, formatDuration(secs, nanos))
-		return true, true
+		return true, true, nil
 	case "google.protobuf.BoolValue", "google.protobuf.Int32Value", "google.protobuf.UInt32Value",
 		"google.protobuf.Int64Value", "google.protobuf.UInt64Value", "google.protobuf.FloatValue",
 		"google.protobuf.DoubleValue", "google.protobuf.StringValue", "google.protobuf.BytesValue":
 		fd := md.Fields().ByNumber(1)
-		w, _ := e.protoScalar(fd, m.Get(fd))
-		return w, true
+		w, err := e.protoScalar(fd, m.Get(fd))
+		return w, true, err
 	case "google.protobuf.Timestamp", "google.protobuf.Struct", "google.protobuf.Value",
 		"google.protobuf.ListValue", "google.protobuf.Any", "google.protobuf.FieldMask", "google.protobuf.Empty":
 		raw, err := protojson.Marshal(m.Interface())
 		if err != nil {
-			return false, true
+			return false, true, fmt.Errorf("%s: %w", md.FullName(), err)
 		}
 		w, err := e.viaJSON(rawJSON(raw), 0, true)
-		return w && err == nil, true
+		return w, true, err
 	}
-	return false, false
+	return false, false, nil
 }
 
 type rawJSON []byte

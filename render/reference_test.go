@@ -1,0 +1,167 @@
+package render
+
+import (
+	"encoding/json"
+	"math/rand"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"sigs.k8s.io/yaml"
+)
+
+// TestRandomValuesMatchReference holds the encoder to the reference
+// encodings, not only to itself: every type render's scheme knows, filled
+// at random, must mean in canonical YAML what it means in the reference
+// (encoding/json for Kubernetes types, protojson for Istio's, both through
+// sigs.k8s.io/yaml), once the documented differences of the canonical form
+// are applied (see referenceNormalize).
+func TestRandomValuesMatchReference(t *testing.T) {
+	seed := int64(20261130)
+	f := &filler{r: rand.New(rand.NewSource(seed))}
+	kinds := scheme.AllKnownTypes()
+	var names []string
+	byName := map[string]reflect.Type{}
+	for gvk, typ := range kinds {
+		names = append(names, gvk.String())
+		byName[gvk.String()] = typ
+	}
+	sort.Strings(names)
+	rounds := 10
+	if testing.Short() {
+		rounds = 2
+	}
+	compared := 0
+	skipped := map[string]int{}
+	for _, name := range names {
+		for round := 0; round < rounds; round++ {
+			v := reflect.New(byName[name])
+			f.fill(v.Elem(), 0)
+			o, ok := v.Interface().(Object)
+			if !ok {
+				continue
+			}
+			var e encoder
+			if err := e.object(o); err != nil {
+				skipped["ours: "+firstWords(err.Error())]++
+				continue // values the encoder refuses (invalid UTF-8, say) are another test's
+			}
+			ref, err := yaml.Marshal(o)
+			if err != nil {
+				skipped["reference: "+firstWords(err.Error())]++
+				continue // nor values the reference cannot encode
+			}
+			var ours, theirs any
+			if err := yaml.Unmarshal(e.buf, &ours); err != nil {
+				t.Fatalf("%s round %d: our YAML does not parse: %v\n%s", name, round, err, e.buf)
+			}
+			if err := yaml.Unmarshal(ref, &theirs); err != nil {
+				t.Fatalf("%s round %d: the reference does not parse: %v", name, round, err)
+			}
+			a, b := referenceNormalize(ours, 0, true, ""), referenceNormalize(theirs, 0, false, "")
+			if !reflect.DeepEqual(a, b) {
+				ja, _ := json.MarshalIndent(a, "", "  ")
+				jb, _ := json.MarshalIndent(b, "", "  ")
+				t.Fatalf("%s round %d (seed %d) differs from the reference (-reference +ours):\n%s", name, round, seed, diffLabelled(string(jb), string(ja), "reference", "ours"))
+			}
+			compared++
+		}
+	}
+	if compared < 100 {
+		t.Fatalf("compared only %d objects", compared)
+	}
+	t.Logf("%d random objects of %d types mean what the reference encodings mean (seed %d); skipped: %v", compared, len(names), seed, skipped)
+}
+
+func firstWords(s string) string {
+	if len(s) > 60 {
+		return s[:60]
+	}
+	return s
+}
+
+// referenceNormalize applies the canonical form's documented differences
+// to either side: no status, no metadata the API server fills in
+// (serverMetadata), no null, empty map or empty list; and, on our side
+// only (ours), no zero that the canonical form writes on purpose: a
+// weighted destination's weight 0, a ServiceEntry's location and
+// resolution, a retry policy's attempts (alwaysWritten).
+func referenceNormalize(v any, depth int, ours bool, parent string) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range v {
+			if depth == 0 && k == "status" || parent == "metadata" && serverMetadata[k] {
+				continue
+			}
+			if ours && canonicalZero(k, x) {
+				continue
+			}
+			if n := referenceNormalize(x, depth+1, ours, k); n != nil {
+				out[k] = n
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(v) == 0 {
+			return nil
+		}
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = referenceNormalize(x, depth+1, ours, parent)
+			if out[i] == nil {
+				out[i] = map[string]any{}
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// canonicalZero reports a zero value the canonical form writes and the
+// reference leaves out: the fields of weightedDestinations and
+// alwaysWritten, at their zero.
+func canonicalZero(k string, x any) bool {
+	zero := x == float64(0) || x == "MESH_EXTERNAL" || x == "NONE"
+	if !zero {
+		return false
+	}
+	if k == "weight" {
+		return true
+	}
+	for _, fields := range alwaysWritten {
+		if fields[protoreflect.Name(k)] {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWellKnownErrorsSurface: a well-known value without a JSON form is an
+// error, never a field silently left out.
+func TestWellKnownErrorsSurface(t *testing.T) {
+	var e encoder
+	bad := &timestamppb.Timestamp{Seconds: 1 << 62} // past year 9999
+	wrote, ok, err := e.wellKnown(bad.ProtoReflect())
+	if !ok || err == nil {
+		t.Fatalf("out-of-range Timestamp: wrote %v, handled %v, error %v; want an error", wrote, ok, err)
+	}
+	if !strings.Contains(err.Error(), "google.protobuf.Timestamp") {
+		t.Errorf("the error does not name the type: %v", err)
+	}
+	good := timestamppb.New(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
+	e = encoder{}
+	if wrote, ok, err := e.wellKnown(good.ProtoReflect()); !ok || !wrote || err != nil {
+		t.Fatalf("valid Timestamp: wrote %v, handled %v, error %v", wrote, ok, err)
+	}
+	if got := strings.TrimSpace(string(e.buf)); got != `"2026-11-30T00:00:00Z"` {
+		t.Errorf("valid Timestamp written as %s", got)
+	}
+}
