@@ -1,8 +1,6 @@
 package ingress_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -10,6 +8,7 @@ import (
 	apiv1 "istio.io/api/networking/v1"
 
 	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/internal/fielderr/fielderrtest"
 )
 
 func TestGateway(t *testing.T) {
@@ -118,20 +117,9 @@ func TestValidate(t *testing.T) {
 			g := valid()
 			tc.mutate(&g)
 			err := g.Validate()
+			fielderrtest.Want(t, err, tc.want)
 			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("valid spec rejected: %v", err)
-				}
 				return
-			}
-			var ve *ingress.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("want a *ingress.ValidationError, got %v", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
 			}
 			if gw, err := ingress.Gateway(g); err == nil || gw != nil {
 				t.Error("Gateway built an invalid spec")

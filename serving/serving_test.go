@@ -1,14 +1,13 @@
 package serving_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/mlmesh/mlmesh/internal/fielderr/fielderrtest"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
@@ -92,20 +91,9 @@ func TestValidate(t *testing.T) {
 			m := valid()
 			tc.mutate(&m)
 			err := m.Validate()
+			fielderrtest.Want(t, err, tc.want)
 			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("valid model rejected: %v", err)
-				}
 				return
-			}
-			var ve *serving.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("want a *serving.ValidationError, got %v", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
 			}
 			if deps, err := serving.Deployments(m); err == nil || deps != nil {
 				t.Error("Deployments built an invalid model")
