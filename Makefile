@@ -37,4 +37,4 @@ bench:
 	go test -run XXX -bench . -benchmem ./examples/fleet/
 
 fuzz:
-	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./render/
+	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./internal/canon/

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mlmesh/mlmesh/internal/canon"
 )
 
 // FileName returns the file WriteDir writes an object to: its position in
@@ -37,11 +39,11 @@ func WriteDir(dir string, objs []Object) ([]string, error) {
 	}
 	docs := make([][]byte, len(sorted))
 	for i, o := range sorted {
-		var e encoder
-		if err := e.object(o); err != nil {
+		w := canon.NewWriter(1024)
+		if err := w.Document(o); err != nil {
 			return nil, err
 		}
-		docs[i] = e.buf
+		docs[i] = w.Bytes()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("render: %w", err)

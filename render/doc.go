@@ -13,8 +13,8 @@
 // resolution always written. Strings are quoted only where a YAML 1.1 or
 // 1.2 reader would read them as something else. The same objects give the
 // same bytes on every machine, and render owns this format: it is written by
-// render's own encoder, not by a YAML library, so a dependency upgrade does
-// not change a golden file. Rendering only reads the objects, apart from
+// mlmesh's own encoder (internal/canon), not by a YAML library, so a
+// dependency upgrade does not change a golden file. Rendering only reads the objects, apart from
 // filling in a missing apiVersion and kind (SetKinds), so goroutines may
 // render the same objects at once when those are set.
 //

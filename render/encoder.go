@@ -2,6 +2,8 @@ package render
 
 import (
 	"io"
+
+	"github.com/mlmesh/mlmesh/internal/canon"
 )
 
 // Encoder writes canonical YAML documents one at a time, for streams too
@@ -9,13 +11,13 @@ import (
 // of Sort (mesh.Render does) and the bytes equal those of YAML.
 type Encoder struct {
 	w   io.Writer
-	enc encoder
+	enc *canon.Writer
 	n   int
 }
 
 // NewEncoder returns an Encoder writing to w.
 func NewEncoder(w io.Writer) *Encoder {
-	return &Encoder{w: w, enc: encoder{buf: make([]byte, 0, 8192)}}
+	return &Encoder{w: w, enc: canon.NewWriter(8192)}
 }
 
 // Encode writes o as the next document, preceded by "---" after the first.
@@ -25,14 +27,14 @@ func (e *Encoder) Encode(o Object) error {
 	if err := SetKinds([]Object{o}); err != nil {
 		return err
 	}
-	e.enc.buf = e.enc.buf[:0]
+	e.enc.Reset()
 	if e.n > 0 {
-		e.enc.buf = append(e.enc.buf, "---\n"...)
+		e.enc.Separator()
 	}
-	if err := e.enc.object(o); err != nil {
+	if err := e.enc.Document(o); err != nil {
 		return err
 	}
 	e.n++
-	_, err := e.w.Write(e.enc.buf)
+	_, err := e.w.Write(e.enc.Bytes())
 	return err
 }

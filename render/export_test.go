@@ -1,6 +1,8 @@
 package render
 
-// CanonicalNormalize is referenceNormalize for the external tests: it
-// applies the canonical form's documented differences from the reference
-// encodings to a parsed document, ours or the reference's.
-func CanonicalNormalize(doc any, ours bool) any { return referenceNormalize(doc, 0, ours, "") }
+import "github.com/mlmesh/mlmesh/internal/canon"
+
+// CanonicalNormalize applies the canonical form's documented differences
+// from the reference encodings to a parsed document, ours or the
+// reference's (canon.Normalize).
+func CanonicalNormalize(doc any, ours bool) any { return canon.Normalize(doc, ours) }

@@ -7,16 +7,11 @@ import (
 	"io"
 	"reflect"
 
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	securityv1 "istio.io/client-go/pkg/apis/security/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mlmesh/mlmesh/internal/canon"
 )
 
 // Object is what render takes: a Kubernetes object with metadata, as every
@@ -26,21 +21,6 @@ type Object interface {
 	metav1.Object
 	runtime.Object
 }
-
-// scheme knows the kinds of the types mlmesh builds, to fill in apiVersion
-// and kind when an object was made without them.
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		corev1.AddToScheme, appsv1.AddToScheme, autoscalingv2.AddToScheme, policyv1.AddToScheme,
-		networkingv1.AddToScheme, securityv1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err) // static registration; cannot fail for these packages
-		}
-	}
-	return s
-}()
 
 // SetKinds fills in apiVersion and kind on objects that lack them, for the
 // Kubernetes and Istio types render knows, by setting their TypeMeta. It
@@ -55,7 +35,7 @@ func SetKinds(objs []Object) error {
 		if !o.GetObjectKind().GroupVersionKind().Empty() {
 			continue
 		}
-		kinds, _, err := scheme.ObjectKinds(o)
+		kinds, _, err := canon.Scheme.ObjectKinds(o)
 		if err != nil || len(kinds) == 0 {
 			return fmt.Errorf("render: object %d (%T %q): apiVersion and kind are not set and the type is not one render knows; set TypeMeta", i, o, o.GetName())
 		}
@@ -92,13 +72,7 @@ func identity(o Object) string {
 }
 
 // describe names an object for messages: "VirtualService ns/name".
-func describe(o Object) string {
-	kind := o.GetObjectKind().GroupVersionKind().Kind
-	if o.GetNamespace() == "" {
-		return kind + " " + o.GetName()
-	}
-	return kind + " " + o.GetNamespace() + "/" + o.GetName()
-}
+func describe(o Object) string { return canon.Describe(o) }
 
 // Describe names an object for messages and logs: its kind, namespace and name.
 func Describe(o Object) string { return describe(o) }
@@ -109,63 +83,11 @@ func MarshalYAML(o Object) ([]byte, error) {
 	if err := SetKinds([]Object{o}); err != nil {
 		return nil, err
 	}
-	var e encoder
-	if err := e.object(o); err != nil {
+	w := canon.NewWriter(1024)
+	if err := w.Document(o); err != nil {
 		return nil, err
 	}
-	return e.buf, nil
-}
-
-func (e *encoder) object(o Object) error {
-	v := reflect.ValueOf(o)
-	mark := len(e.buf)
-	var ok bool
-	var err error
-	switch u, isU := o.(*unstructured.Unstructured); {
-	case isU:
-		ok, err = e.generic(manifestOf(u.Object), 0, true)
-	case v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct:
-		return fmt.Errorf("render: %s: a %T is not a pointer to a struct", describe(o), o)
-	case e.reflective:
-		ok, err = e.structValue(v.Elem(), 0, true, modeObject)
-	default:
-		ok, err = objectCodec(v.Type()).fn(e, v.UnsafePointer(), 0, true)
-	}
-	if err != nil {
-		e.buf = e.buf[:mark]
-		return fmt.Errorf("render: %s: %w", describe(o), err)
-	}
-	if !ok {
-		e.buf = e.buf[:mark]
-		return fmt.Errorf("render: %s: nothing to render", describe(o))
-	}
-	// structValue writes "\n" + entries; a document starts at column 0.
-	e.buf = append(e.buf[:mark], e.buf[mark+1:]...)
-	e.buf = append(e.buf, '\n')
-	return nil
-}
-
-// manifestOf returns an unstructured object's content without its status
-// and server-populated metadata, as structValue leaves them out of typed
-// objects.
-func manifestOf(obj map[string]any) map[string]any {
-	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		if k == "status" {
-			continue
-		}
-		if md, ok := v.(map[string]any); ok && k == "metadata" {
-			m := make(map[string]any, len(md))
-			for mk, mv := range md {
-				if !serverMetadata[mk] {
-					m[mk] = mv
-				}
-			}
-			v = m
-		}
-		out[k] = v
-	}
-	return out
+	return w.Bytes(), nil
 }
 
 // YAML returns the objects as one canonical YAML stream: in the order of
@@ -178,16 +100,16 @@ func YAML(objs []Object) ([]byte, error) {
 		return nil, err
 	}
 	// About 1 KiB a document is typical; growing from there is cheap.
-	e := encoder{buf: make([]byte, 0, 1024*len(sorted))}
+	w := canon.NewWriter(1024 * len(sorted))
 	for i, o := range sorted {
 		if i > 0 {
-			e.buf = append(e.buf, "---\n"...)
+			w.Separator()
 		}
-		if err := e.object(o); err != nil {
+		if err := w.Document(o); err != nil {
 			return nil, err
 		}
 	}
-	return e.buf, nil
+	return w.Bytes(), nil
 }
 
 // WriteYAML writes the canonical YAML stream of YAML to w. Everything is
@@ -212,12 +134,13 @@ func JSON(objs []Object) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"apiVersion":"v1","items":[`)
+	w := canon.NewWriter(1024)
 	for i, o := range sorted {
-		var e encoder
-		if err := e.object(o); err != nil {
+		w.Reset()
+		if err := w.Document(o); err != nil {
 			return nil, err
 		}
-		j, err := yaml.YAMLToJSON(e.buf)
+		j, err := yaml.YAMLToJSON(w.Bytes())
 		if err != nil {
 			return nil, fmt.Errorf("render: %s: %w", describe(o), err)
 		}

@@ -1,4 +1,4 @@
-package render
+package canon
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"sigs.k8s.io/yaml"
 )
@@ -19,11 +18,11 @@ import (
 // at random, must mean in canonical YAML what it means in the reference
 // (encoding/json for Kubernetes types, protojson for Istio's, both through
 // sigs.k8s.io/yaml), once the documented differences of the canonical form
-// are applied (see referenceNormalize).
+// are applied (Normalize).
 func TestRandomValuesMatchReference(t *testing.T) {
 	seed := int64(20261130)
 	f := &filler{r: rand.New(rand.NewSource(seed))}
-	kinds := scheme.AllKnownTypes()
+	kinds := Scheme.AllKnownTypes()
 	var names []string
 	byName := map[string]reflect.Type{}
 	for gvk, typ := range kinds {
@@ -62,7 +61,7 @@ func TestRandomValuesMatchReference(t *testing.T) {
 			if err := yaml.Unmarshal(ref, &theirs); err != nil {
 				t.Fatalf("%s round %d: the reference does not parse: %v", name, round, err)
 			}
-			a, b := referenceNormalize(ours, 0, true, ""), referenceNormalize(theirs, 0, false, "")
+			a, b := Normalize(ours, true), Normalize(theirs, false)
 			if !reflect.DeepEqual(a, b) {
 				ja, _ := json.MarshalIndent(a, "", "  ")
 				jb, _ := json.MarshalIndent(b, "", "  ")
@@ -82,66 +81,6 @@ func firstWords(s string) string {
 		return s[:60]
 	}
 	return s
-}
-
-// referenceNormalize applies the canonical form's documented differences
-// to either side: no status, no metadata the API server fills in
-// (serverMetadata), no null, empty map or empty list; and, on our side
-// only (ours), no zero that the canonical form writes on purpose: a
-// weighted destination's weight 0, a ServiceEntry's location and
-// resolution, a retry policy's attempts (alwaysWritten).
-func referenceNormalize(v any, depth int, ours bool, parent string) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, x := range v {
-			if depth == 0 && k == "status" || parent == "metadata" && serverMetadata[k] {
-				continue
-			}
-			if ours && canonicalZero(k, x) {
-				continue
-			}
-			if n := referenceNormalize(x, depth+1, ours, k); n != nil {
-				out[k] = n
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case []any:
-		if len(v) == 0 {
-			return nil
-		}
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = referenceNormalize(x, depth+1, ours, parent)
-			if out[i] == nil {
-				out[i] = map[string]any{}
-			}
-		}
-		return out
-	}
-	return v
-}
-
-// canonicalZero reports a zero value the canonical form writes and the
-// reference leaves out: the fields of weightedDestinations and
-// alwaysWritten, at their zero.
-func canonicalZero(k string, x any) bool {
-	zero := x == float64(0) || x == "MESH_EXTERNAL" || x == "NONE"
-	if !zero {
-		return false
-	}
-	if k == "weight" {
-		return true
-	}
-	for _, fields := range alwaysWritten {
-		if fields[protoreflect.Name(k)] {
-			return true
-		}
-	}
-	return false
 }
 
 // TestWellKnownErrorsSurface: a well-known value without a JSON form is an

@@ -1,4 +1,4 @@
-package render
+package canon
 
 import (
 	"fmt"
@@ -241,7 +241,7 @@ func TestCodecsMatchReflection(t *testing.T) {
 		}
 	}
 	f := &filler{r: rand.New(rand.NewSource(seed))}
-	kinds := scheme.AllKnownTypes()
+	kinds := Scheme.AllKnownTypes()
 	var names []string
 	for gvk := range kinds {
 		names = append(names, gvk.String())
