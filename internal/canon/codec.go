@@ -1,7 +1,6 @@
 package canon
 
 import (
-	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -300,26 +299,17 @@ func (e *encoder) sortedEntries(base, indent int, present bool, value func(p uns
 	entries := e.entries[base:]
 	defer func() { e.entries = e.entries[:base] }()
 	sortByKey(entries, func(en msgEntry) string { return en.k })
-	mark, inline := e.beginMap()
-	wrote := false
+	b := e.beginBlock(indent)
 	for _, en := range entries {
-		m := len(e.buf)
-		e.entryIndent(indent, inline, wrote)
-		if err := e.key(en.k); err != nil {
+		if err := e.entryName(&b, en.k); err != nil {
 			return false, err
 		}
 		ok, err := value(en.p)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", en.k, err)
+		if err := e.endEntry(&b, ok, en.k, err); err != nil {
+			return false, err
 		}
-		if !ok {
-			e.buf = e.buf[:m]
-			continue
-		}
-		e.endLine()
-		wrote = true
 	}
-	return e.finishMap(mark, wrote, present), nil
+	return e.endBlock(&b, present), nil
 }
 
 // cfield is a struct field of a compiled struct codec, its field's plan
@@ -423,8 +413,7 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 		fields = append(fields, cf)
 	}
 	return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
-		mark, inline := e.beginMap()
-		wrote := false
+		b := e.beginBlock(indent)
 		for i := range fields {
 			f := &fields[i]
 			fp := unsafe.Add(p, f.offset)
@@ -434,9 +423,7 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 				}
 			}
 			if f.fast != reflect.Invalid {
-				if e.fastFieldAt(f.key, f.fast, f.omitEmpty || f.omitZero, fp, indent, inline, wrote) {
-					wrote = true
-				}
+				e.fastFieldAt(&b, f.key, f.fast, f.omitEmpty || f.omitZero, fp)
 				continue
 			}
 			if f.nilable && f.isNil(fp) {
@@ -445,43 +432,35 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 			if f.omitEmpty && f.isEmpty(fp) || f.omitZero && isZeroValue(reflect.NewAt(f.typ, fp).Elem()) {
 				continue
 			}
-			m := len(e.buf)
-			e.entryIndent(indent, inline, wrote)
-			e.buf = append(e.buf, f.key...)
+			e.entryKey(&b, f.key)
 			ok, err := f.elem.fn(e, fp, indent+2, false)
-			if err != nil {
-				return false, fmt.Errorf("%s: %w", f.name, err)
+			if err := e.endEntry(&b, ok, f.name, err); err != nil {
+				return false, err
 			}
-			if !ok {
-				e.buf = e.buf[:m]
-				continue
-			}
-			e.endLine()
-			wrote = true
 		}
-		return e.finishMap(mark, wrote, present), nil
+		return e.endBlock(&b, present), nil
 	}
 }
 
-// fastFieldAt writes the plain scalar field of kind k at p, or nothing when
-// omit is set (omitempty or omitzero) and it holds its zero value. It
-// reports whether it wrote.
-func (e *encoder) fastFieldAt(key []byte, k reflect.Kind, omit bool, p unsafe.Pointer, indent int, inline, wrote bool) bool {
+// fastFieldAt writes the plain scalar field of kind k at p as an entry of
+// b, or nothing when omit is set (omitempty or omitzero) and it holds its
+// zero value.
+func (e *encoder) fastFieldAt(b *block, key []byte, k reflect.Kind, omit bool, p unsafe.Pointer) {
 	switch k {
 	case reflect.String:
 		s := *(*string)(p)
 		if omit && s == "" {
-			return false
+			return
 		}
-		e.fieldKey(key, indent, inline, wrote)
+		e.scalarEntry(b, key)
 		e.str(s)
 	case reflect.Bool:
-		b := *(*bool)(p)
-		if omit && !b {
-			return false
+		v := *(*bool)(p)
+		if omit && !v {
+			return
 		}
-		e.fieldKey(key, indent, inline, wrote)
-		if b {
+		e.scalarEntry(b, key)
+		if v {
 			e.buf = append(e.buf, "true"...)
 		} else {
 			e.buf = append(e.buf, "false"...)
@@ -489,20 +468,19 @@ func (e *encoder) fastFieldAt(key []byte, k reflect.Kind, omit bool, p unsafe.Po
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i := loadInt(k, p)
 		if omit && i == 0 {
-			return false
+			return
 		}
-		e.fieldKey(key, indent, inline, wrote)
+		e.scalarEntry(b, key)
 		e.buf = appendInt(e.buf, i)
 	default: // unsigned
 		u := loadUint(k, p)
 		if omit && u == 0 {
-			return false
+			return
 		}
-		e.fieldKey(key, indent, inline, wrote)
+		e.scalarEntry(b, key)
 		e.buf = appendUint(e.buf, u)
 	}
-	e.buf = append(e.buf, '\n')
-	return true
+	e.endEntry(b, true, "", nil)
 }
 
 // objectCodec returns the codec of a whole object whose pointer type is t.

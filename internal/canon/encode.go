@@ -503,26 +503,17 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		mark, inline := e.beginMap()
-		wrote := false
+		b := e.beginBlock(indent)
 		for _, k := range keys {
-			m := len(e.buf)
-			e.entryIndent(indent, inline, wrote)
-			if err := e.key(k); err != nil {
+			if err := e.entryName(&b, k); err != nil {
 				return false, err
 			}
 			ok, err := e.generic(g[k], indent+2, false)
-			if err != nil {
+			if err := e.endEntry(&b, ok, k, err); err != nil {
 				return false, err
 			}
-			if !ok {
-				e.buf = e.buf[:m]
-				continue
-			}
-			e.endLine()
-			wrote = true
 		}
-		return e.finishMap(mark, wrote, present), nil
+		return e.endBlock(&b, present), nil
 	case []any:
 		if len(g) == 0 {
 			return false, nil
@@ -631,43 +622,6 @@ func (e *encoder) trimNewline() {
 	}
 }
 
-// beginMap starts a block map: on the dash's line for a list item, else on
-// the next line. It returns the mark for finishMap and whether the first
-// entry is inline.
-func (e *encoder) beginMap() (mark int, inline bool) {
-	mark = len(e.buf)
-	inline = e.dash
-	e.dash = false
-	if inline {
-		e.buf = append(e.buf, ' ')
-	} else {
-		e.buf = append(e.buf, '\n')
-	}
-	return mark, inline
-}
-
-// entryIndent indents an entry, unless it is the first of an inline map.
-func (e *encoder) entryIndent(indent int, inline, wrote bool) {
-	if !inline || wrote {
-		e.indent(indent)
-	}
-}
-
-// finishMap closes a block map begun at mark (where a '\n' was written). An
-// empty map is dropped, or written as " {}" when present.
-func (e *encoder) finishMap(mark int, wrote, present bool) bool {
-	if wrote {
-		e.trimNewline()
-		return true
-	}
-	e.buf = e.buf[:mark]
-	if present {
-		e.buf = append(e.buf, " {}"...)
-		return true
-	}
-	return false
-}
-
 // structMode says what a struct is to the encoder: a whole object's status
 // is left out, and the server-populated fields of any metadata (an object's,
 // a pod template's).
@@ -699,8 +653,7 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode st
 		v = c
 	}
 	plan := planFor(v.Type())
-	mark, inline := e.beginMap()
-	wrote := false
+	b := e.beginBlock(indent)
 	for i := range plan.fields {
 		f := &plan.fields[i]
 		if mode.skips(f) {
@@ -716,9 +669,7 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode st
 			}
 		}
 		if f.fast != reflect.Invalid {
-			if e.fastFieldAt(f.key, f.fast, f.omitEmpty || f.omitZero, fv.Addr().UnsafePointer(), indent, inline, wrote) {
-				wrote = true
-			}
+			e.fastFieldAt(&b, f.key, f.fast, f.omitEmpty || f.omitZero, fv.Addr().UnsafePointer())
 			continue
 		}
 		if f.nilable && fv.IsNil() {
@@ -727,34 +678,19 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode st
 		if f.omitEmpty && isEmptyJSON(fv) || f.omitZero && isZeroValue(fv) {
 			continue
 		}
-		m := len(e.buf)
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, f.key...)
-		var wroteField bool
+		e.entryKey(&b, f.key)
+		var ok bool
 		var err error
 		if fm := mode.fieldMode(f); fm != modeValue && fv.Kind() == reflect.Struct {
-			wroteField, err = e.structValue(fv, indent+2, false, fm)
+			ok, err = e.structValue(fv, indent+2, false, fm)
 		} else {
-			wroteField, err = e.valueClass(fv, indent+2, false, f.cls, f.hasCls)
+			ok, err = e.valueClass(fv, indent+2, false, f.cls, f.hasCls)
 		}
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", f.name, err)
+		if err := e.endEntry(&b, ok, f.name, err); err != nil {
+			return false, err
 		}
-		if !wroteField {
-			e.buf = e.buf[:m]
-			continue
-		}
-		e.endLine()
-		wrote = true
 	}
-	return e.finishMap(mark, wrote, present), nil
-}
-
-// fieldKey writes a scalar field's indent, key and the space before its value.
-func (e *encoder) fieldKey(key []byte, indent int, inline, wrote bool) {
-	e.entryIndent(indent, inline, wrote)
-	e.buf = append(e.buf, key...)
-	e.buf = append(e.buf, ' ')
+	return e.endBlock(&b, present), nil
 }
 
 // serverMetadata are the metadata fields the API server fills in; they are
@@ -792,27 +728,18 @@ func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, err
 	keys := e.keys[base:]
 	sortByKey(keys, func(k mapKey) string { return k.name })
 	defer func() { e.keys = e.keys[:base] }()
-	mark, inline := e.beginMap()
-	wrote := false
+	b := e.beginBlock(indent)
 	for i := range keys {
 		k := keys[i]
-		m := len(e.buf)
-		e.entryIndent(indent, inline, wrote)
-		if err := e.key(k.name); err != nil {
+		if err := e.entryName(&b, k.name); err != nil {
 			return false, err
 		}
 		ok, err := e.value(k.v, indent+2, false)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", k.name, err)
+		if err := e.endEntry(&b, ok, k.name, err); err != nil {
+			return false, err
 		}
-		if !ok {
-			e.buf = e.buf[:m]
-			continue
-		}
-		e.endLine()
-		wrote = true
 	}
-	return e.finishMap(mark, wrote, present), nil
+	return e.endBlock(&b, present), nil
 }
 
 var stringMapType = reflect.TypeFor[map[string]string]()
@@ -838,17 +765,16 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 	pairs := e.pairs[base:]
 	sortByKey(pairs, func(p kv) string { return p.k })
 	defer func() { e.pairs = e.pairs[:base] }()
-	mark, inline := e.beginMap()
+	b := e.beginBlock(indent)
 	for i := range pairs {
-		e.entryIndent(indent, inline, i > 0)
-		if err := e.key(pairs[i].k); err != nil {
+		if err := e.entryName(&b, pairs[i].k); err != nil {
 			return false, err
 		}
 		e.scalarSep()
 		e.str(pairs[i].v)
-		e.buf = append(e.buf, '\n')
+		e.endEntry(&b, true, "", nil)
 	}
-	return e.finishMap(mark, true, present), nil
+	return e.endBlock(&b, present), nil
 }
 
 // listValue writes a block sequence at indent-2 (lists sit at their key's

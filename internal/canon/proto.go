@@ -66,8 +66,7 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 	}
 	plan := protoPlanFor(md)
 	always := alwaysWritten[md.FullName()]
-	mark, inline := e.beginMap()
-	wrote := false
+	b := e.beginBlock(indent)
 	for i := range plan.fields {
 		pf := &plan.fields[i]
 		fd := pf.fd
@@ -75,21 +74,13 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 		if !has && !(force != "" && fd.Name() == force) && !always[fd.Name()] {
 			continue
 		}
-		start := len(e.buf)
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, pf.key...)
+		e.entryKey(&b, pf.key)
 		ok, err := e.protoField(m, fd, indent+2)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", fd.JSONName(), err)
+		if err := e.endEntry(&b, ok, fd.JSONName(), err); err != nil {
+			return false, err
 		}
-		if !ok {
-			e.buf = e.buf[:start]
-			continue
-		}
-		e.endLine()
-		wrote = true
 	}
-	return e.finishMap(mark, wrote, present), nil
+	return e.endBlock(&b, present), nil
 }
 
 func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescriptor, indent int) (bool, error) {
@@ -126,12 +117,9 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 		})
 		sort.Slice(entries, func(i, j int) bool { return entries[i].k < entries[j].k })
 		vd := fd.MapValue()
-		mark, inline := e.beginMap()
-		wrote := false
+		b := e.beginBlock(indent)
 		for _, en := range entries {
-			start := len(e.buf)
-			e.entryIndent(indent, inline, wrote)
-			if err := e.key(en.k); err != nil {
+			if err := e.entryName(&b, en.k); err != nil {
 				return false, err
 			}
 			var ok bool
@@ -141,17 +129,11 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 			} else {
 				ok, err = e.protoScalar(vd, en.v)
 			}
-			if err != nil {
-				return false, fmt.Errorf("%s: %w", en.k, err)
+			if err := e.endEntry(&b, ok, en.k, err); err != nil {
+				return false, err
 			}
-			if !ok {
-				e.buf = e.buf[:start]
-				continue
-			}
-			e.endLine()
-			wrote = true
 		}
-		return e.finishMap(mark, wrote, false), nil
+		return e.endBlock(&b, false), nil
 	case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
 		return e.message(v.Message(), indent, true, "")
 	}

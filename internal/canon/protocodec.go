@@ -58,6 +58,7 @@ type scalarDesc struct {
 type mfield struct {
 	fd     protoreflect.FieldDescriptor
 	key    []byte // JSON name and ':'
+	name   string // JSON name, for errors
 	card   fieldCard
 	offset uintptr
 	goType reflect.Type // the struct field's type (the value's, for a oneof member)
@@ -237,7 +238,7 @@ func (c *msgCodec) compile() bool {
 	c.fields = make([]mfield, 0, len(plan.fields))
 	for i := range plan.fields {
 		fd := plan.fields[i].fd
-		f := mfield{fd: fd, key: plan.fields[i].key, always: always[fd.Name()], weight: fd.Name() == "weight"}
+		f := mfield{fd: fd, key: plan.fields[i].key, name: fd.JSONName(), always: always[fd.Name()], weight: fd.Name() == "weight"}
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
 			sf, ok := byOneof[string(od.Name())]
 			if !ok {
@@ -427,29 +428,20 @@ func (c *msgCodec) encode(e *encoder, p unsafe.Pointer, indent int, present, for
 		}
 		return e.message(c.reflectMessage(p), indent, present, force)
 	}
-	mark, inline := e.beginMap()
-	wrote := false
+	b := e.beginBlock(indent)
 	for i := range c.fields {
 		f := &c.fields[i]
 		fp, has := f.find(p)
 		if !has && !f.always && !(forceWeight && f.weight) {
 			continue
 		}
-		start := len(e.buf)
-		e.entryIndent(indent, inline, wrote)
-		e.buf = append(e.buf, f.key...)
+		e.entryKey(&b, f.key)
 		ok, err := c.field(e, f, p, fp, indent+2)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", f.fd.JSONName(), err)
+		if err := e.endEntry(&b, ok, f.name, err); err != nil {
+			return false, err
 		}
-		if !ok {
-			e.buf = e.buf[:start]
-			continue
-		}
-		e.endLine()
-		wrote = true
 	}
-	return e.finishMap(mark, wrote, present), nil
+	return e.endBlock(&b, present), nil
 }
 
 // field writes the value of field f, found at fp (nil when not set), of the
