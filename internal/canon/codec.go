@@ -184,17 +184,14 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 	return viaReflection(t) // interfaces, arrays, and what the reflection path rejects
 }
 
-// appendScalar appends the scalar of kind k stored at p, as valueClass does.
+// appendScalar appends the Go scalar of kind k stored at p: the one writer
+// of Go scalars, for the compiled codecs and the reflection walk alike.
 func (e *encoder) appendScalar(k reflect.Kind, p unsafe.Pointer) {
 	switch k {
 	case reflect.String:
 		e.str(*(*string)(p))
 	case reflect.Bool:
-		if *(*bool)(p) {
-			e.buf = append(e.buf, "true"...)
-		} else {
-			e.buf = append(e.buf, "false"...)
-		}
+		e.boolean(*(*bool)(p))
 	case reflect.Float32:
 		e.buf = appendFloat(e.buf, float64(*(*float32)(p)), 32)
 	case reflect.Float64:
@@ -204,6 +201,32 @@ func (e *encoder) appendScalar(k reflect.Kind, p unsafe.Pointer) {
 	default:
 		e.buf = appendInt(e.buf, loadInt(k, p))
 	}
+}
+
+// boolean appends true or false.
+func (e *encoder) boolean(b bool) {
+	if b {
+		e.buf = append(e.buf, "true"...)
+	} else {
+		e.buf = append(e.buf, "false"...)
+	}
+}
+
+// scalarZero reports whether the Go scalar of kind k at p is its zero.
+func scalarZero(k reflect.Kind, p unsafe.Pointer) bool {
+	switch k {
+	case reflect.String:
+		return len(*(*string)(p)) == 0
+	case reflect.Bool:
+		return !*(*bool)(p)
+	case reflect.Float32:
+		return *(*float32)(p) == 0
+	case reflect.Float64:
+		return *(*float64)(p) == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return loadUint(k, p) == 0
+	}
+	return loadInt(k, p) == 0
 }
 
 func loadInt(k reflect.Kind, p unsafe.Pointer) int64 {
@@ -355,18 +378,10 @@ func (f *cfield) isNil(p unsafe.Pointer) bool {
 // isEmpty is isEmptyJSON for the field at p.
 func (f *cfield) isEmpty(p unsafe.Pointer) bool {
 	switch f.kind {
-	case reflect.Bool:
-		return !*(*bool)(p)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return loadInt(f.kind, p) == 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return loadUint(f.kind, p) == 0
-	case reflect.Float32:
-		return *(*float32)(p) == 0
-	case reflect.Float64:
-		return *(*float64)(p) == 0
-	case reflect.String:
-		return len(*(*string)(p)) == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return scalarZero(f.kind, p)
 	case reflect.Slice:
 		return (*sliceHeader)(p).len == 0
 	case reflect.Pointer, reflect.Interface:
@@ -446,40 +461,11 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 // b, or nothing when omit is set (omitempty or omitzero) and it holds its
 // zero value.
 func (e *encoder) fastFieldAt(b *block, key []byte, k reflect.Kind, omit bool, p unsafe.Pointer) {
-	switch k {
-	case reflect.String:
-		s := *(*string)(p)
-		if omit && s == "" {
-			return
-		}
-		e.scalarEntry(b, key)
-		e.str(s)
-	case reflect.Bool:
-		v := *(*bool)(p)
-		if omit && !v {
-			return
-		}
-		e.scalarEntry(b, key)
-		if v {
-			e.buf = append(e.buf, "true"...)
-		} else {
-			e.buf = append(e.buf, "false"...)
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i := loadInt(k, p)
-		if omit && i == 0 {
-			return
-		}
-		e.scalarEntry(b, key)
-		e.buf = appendInt(e.buf, i)
-	default: // unsigned
-		u := loadUint(k, p)
-		if omit && u == 0 {
-			return
-		}
-		e.scalarEntry(b, key)
-		e.buf = appendUint(e.buf, u)
+	if omit && scalarZero(k, p) {
+		return
 	}
+	e.scalarEntry(b, key)
+	e.appendScalar(k, p)
 	e.endEntry(b, true, "", nil)
 }
 

@@ -414,28 +414,16 @@ func (e *encoder) valueClass(v reflect.Value, indent int, present bool, cls type
 			return true, nil
 		}
 		return e.listValue(v, indent)
-	case reflect.String:
-		e.scalarSep()
-		e.buf = appendString(e.buf, v.String())
-	case reflect.Bool:
-		e.scalarSep()
-		if v.Bool() {
-			e.buf = append(e.buf, "true"...)
-		} else {
-			e.buf = append(e.buf, "false"...)
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		if !v.CanAddr() { // a map's value or an interface's: appendScalar reads through an address
+			c := reflect.New(v.Type()).Elem()
+			c.Set(v)
+			v = c
 		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		e.scalarSep()
-		e.buf = appendInt(e.buf, v.Int())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		e.scalarSep()
-		e.buf = appendUint(e.buf, v.Uint())
-	case reflect.Float32:
-		e.scalarSep()
-		e.buf = appendFloat(e.buf, v.Float(), 32)
-	case reflect.Float64:
-		e.scalarSep()
-		e.buf = appendFloat(e.buf, v.Float(), 64)
+		e.appendScalar(v.Kind(), v.Addr().UnsafePointer())
 	default:
 		return false, fmt.Errorf("cannot render a value of type %s", v.Type())
 	}
@@ -537,11 +525,7 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 		e.buf = appendFloat(e.buf, g, 64)
 	case bool:
 		e.scalarSep()
-		if g {
-			e.buf = append(e.buf, "true"...)
-		} else {
-			e.buf = append(e.buf, "false"...)
-		}
+		e.boolean(g)
 	default:
 		return false, fmt.Errorf("cannot render JSON value of type %T", g)
 	}
@@ -691,13 +675,6 @@ func (e *encoder) structValue(v reflect.Value, indent int, present bool, mode st
 		}
 	}
 	return e.endBlock(&b, present), nil
-}
-
-// serverMetadata are the metadata fields the API server fills in; they are
-// not part of a manifest.
-var serverMetadata = map[string]bool{
-	"creationTimestamp": true, "deletionGracePeriodSeconds": true, "deletionTimestamp": true,
-	"generation": true, "managedFields": true, "resourceVersion": true, "selfLink": true, "uid": true,
 }
 
 func (e *encoder) mapValue(v reflect.Value, indent int, present bool) (bool, error) {

@@ -1,11 +1,11 @@
 package canon
 
 import (
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -19,6 +19,9 @@ type protoPlan struct {
 type protoField struct {
 	fd  protoreflect.FieldDescriptor
 	key []byte
+	// scalar says how a scalar field (or list element) is written, value
+	// how a map's values are.
+	scalar, value scalarDesc
 }
 
 var protoPlans sync.Map // protoreflect.FullName -> *protoPlan
@@ -32,29 +35,14 @@ func protoPlanFor(md protoreflect.MessageDescriptor) *protoPlan {
 	for i := 0; i < fds.Len(); i++ {
 		fd := fds.Get(i)
 		key := appendString(nil, fd.JSONName())
-		p.fields[i] = protoField{fd: fd, key: append(key, ':')}
+		p.fields[i] = protoField{fd: fd, key: append(key, ':'), scalar: scalarOf(fd)}
+		if fd.IsMap() {
+			p.fields[i].value = scalarOf(fd.MapValue())
+		}
 	}
 	sort.Slice(p.fields, func(i, j int) bool { return p.fields[i].fd.JSONName() < p.fields[j].fd.JSONName() })
 	actual, _ := protoPlans.LoadOrStore(md.FullName(), p)
 	return actual.(*protoPlan)
-}
-
-// weightedDestinations are the messages whose weight is always written when
-// they appear in a list of two or more: a reader must see a dark (weight 0)
-// version, which protojson would leave out.
-var weightedDestinations = map[protoreflect.FullName]bool{
-	"istio.networking.v1alpha3.HTTPRouteDestination": true,
-	"istio.networking.v1alpha3.RouteDestination":     true,
-}
-
-// alwaysWritten are fields written even at their zero value, because the
-// zero is an enum value a reader needs to see: a ServiceEntry's location
-// (MESH_EXTERNAL) and resolution (NONE).
-var alwaysWritten = map[protoreflect.FullName]map[protoreflect.Name]bool{
-	"istio.networking.v1alpha3.ServiceEntry": {"location": true, "resolution": true},
-	// retries: {attempts: 0} turns Istio's default retries off; "retries: {}"
-	// means the same but does not say so.
-	"istio.networking.v1alpha3.HTTPRetry": {"attempts": true},
 }
 
 // message writes a protobuf message with protojson's field names and value
@@ -75,7 +63,7 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 			continue
 		}
 		e.entryKey(&b, pf.key)
-		ok, err := e.protoField(m, fd, indent+2)
+		ok, err := e.protoField(m, pf, indent+2)
 		if err := e.endEntry(&b, ok, fd.JSONName(), err); err != nil {
 			return false, err
 		}
@@ -83,7 +71,8 @@ func (e *encoder) message(m protoreflect.Message, indent int, present bool, forc
 	return e.endBlock(&b, present), nil
 }
 
-func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescriptor, indent int) (bool, error) {
+func (e *encoder) protoField(m protoreflect.Message, pf *protoField, indent int) (bool, error) {
+	fd := pf.fd
 	v := m.Get(fd)
 	switch {
 	case fd.IsList():
@@ -99,7 +88,7 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 			if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
 				return e.message(l.Get(i).Message(), indent, true, force)
 			}
-			return e.protoScalar(fd, l.Get(i))
+			return e.protoScalar(&pf.scalar, l.Get(i))
 		})
 	case fd.IsMap():
 		mp := v.Map()
@@ -127,7 +116,7 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 			if vd.Kind() == protoreflect.MessageKind {
 				ok, err = e.message(en.v.Message(), indent+2, true, "")
 			} else {
-				ok, err = e.protoScalar(vd, en.v)
+				ok, err = e.protoScalar(&pf.value, en.v)
 			}
 			if err := e.endEntry(&b, ok, en.k, err); err != nil {
 				return false, err
@@ -137,50 +126,50 @@ func (e *encoder) protoField(m protoreflect.Message, fd protoreflect.FieldDescri
 	case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
 		return e.message(v.Message(), indent, true, "")
 	}
-	return e.protoScalar(fd, v)
+	return e.protoScalar(&pf.scalar, v)
 }
 
-// protoScalar writes a scalar as protojson does: 64-bit integers as strings,
-// enums by name, bytes as base64.
-func (e *encoder) protoScalar(fd protoreflect.FieldDescriptor, v protoreflect.Value) (bool, error) {
-	e.scalarSep()
-	switch fd.Kind() {
+// protoScalar writes a scalar that protoreflect holds, as protoScalarAt
+// writes one stored in a generated struct: it loads v into a Go value of the
+// field's type and hands protoScalarAt its address.
+func (e *encoder) protoScalar(s *scalarDesc, v protoreflect.Value) (bool, error) {
+	var p unsafe.Pointer
+	switch s.kind {
 	case protoreflect.BoolKind:
-		if v.Bool() {
-			e.buf = append(e.buf, "true"...)
-		} else {
-			e.buf = append(e.buf, "false"...)
-		}
+		x := v.Bool()
+		p = unsafe.Pointer(&x)
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		e.buf = appendInt(e.buf, v.Int())
-	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		e.buf = appendUint(e.buf, v.Uint())
-	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		e.buf = append(e.buf, '"')
-		e.buf = appendInt(e.buf, v.Int())
-		e.buf = append(e.buf, '"')
-	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		e.buf = append(e.buf, '"')
-		e.buf = appendUint(e.buf, v.Uint())
-		e.buf = append(e.buf, '"')
-	case protoreflect.FloatKind:
-		e.buf = appendFloat(e.buf, v.Float(), 32)
-	case protoreflect.DoubleKind:
-		e.buf = appendFloat(e.buf, v.Float(), 64)
-	case protoreflect.StringKind:
-		e.buf = appendString(e.buf, v.String())
-	case protoreflect.BytesKind:
-		e.buf = appendString(e.buf, base64.StdEncoding.EncodeToString(v.Bytes()))
+		x := int32(v.Int())
+		p = unsafe.Pointer(&x)
 	case protoreflect.EnumKind:
-		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
-			e.buf = appendString(e.buf, string(ev.Name()))
-		} else {
-			e.buf = appendInt(e.buf, int64(v.Enum()))
-		}
+		x := int32(v.Enum())
+		p = unsafe.Pointer(&x)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		x := uint32(v.Uint())
+		p = unsafe.Pointer(&x)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		x := v.Int()
+		p = unsafe.Pointer(&x)
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		x := v.Uint()
+		p = unsafe.Pointer(&x)
+	case protoreflect.FloatKind:
+		x := float32(v.Float())
+		p = unsafe.Pointer(&x)
+	case protoreflect.DoubleKind:
+		x := v.Float()
+		p = unsafe.Pointer(&x)
+	case protoreflect.StringKind:
+		x := v.String()
+		p = unsafe.Pointer(&x)
+	case protoreflect.BytesKind:
+		x := v.Bytes()
+		p = unsafe.Pointer(&x)
 	default:
-		return false, fmt.Errorf("unsupported protobuf kind %s", fd.Kind())
+		return false, fmt.Errorf("unsupported protobuf kind %s", s.kind)
 	}
-	return true, nil
+	e.scalarSep()
+	return true, e.protoScalarAt(s, p)
 }
 
 // wellKnown writes the well-known types in their JSON forms. It returns
@@ -188,21 +177,19 @@ func (e *encoder) protoScalar(fd protoreflect.FieldDescriptor, v protoreflect.Va
 // (a Timestamp out of range, say): such a field is never dropped.
 func (e *encoder) wellKnown(m protoreflect.Message) (wrote, ok bool, err error) {
 	md := m.Descriptor()
-	switch md.FullName() {
-	case "google.protobuf.Duration":
+	switch wellKnownTypes[md.FullName()] {
+	case wkDuration:
 		secs := m.Get(md.Fields().ByNumber(1)).Int()
 		nanos := m.Get(md.Fields().ByNumber(2)).Int()
 		e.scalarSep()
 		e.buf = appendString(e.buf, formatDuration(secs, nanos))
 		return true, true, nil
-	case "google.protobuf.BoolValue", "google.protobuf.Int32Value", "google.protobuf.UInt32Value",
-		"google.protobuf.Int64Value", "google.protobuf.UInt64Value", "google.protobuf.FloatValue",
-		"google.protobuf.DoubleValue", "google.protobuf.StringValue", "google.protobuf.BytesValue":
+	case wkWrapper:
 		fd := md.Fields().ByNumber(1)
-		w, err := e.protoScalar(fd, m.Get(fd))
+		s := scalarOf(fd)
+		w, err := e.protoScalar(&s, m.Get(fd))
 		return w, true, err
-	case "google.protobuf.Timestamp", "google.protobuf.Struct", "google.protobuf.Value",
-		"google.protobuf.ListValue", "google.protobuf.Any", "google.protobuf.FieldMask", "google.protobuf.Empty":
+	case wkJSON:
 		raw, err := protojson.Marshal(m.Interface())
 		if err != nil {
 			return false, true, fmt.Errorf("%s: %w", md.FullName(), err)

@@ -32,15 +32,6 @@ type msgCodec struct {
 	wrappedAt   uintptr // the value field of a wrapper
 }
 
-type wellKnownKind uint8
-
-const (
-	wkNone     wellKnownKind = iota
-	wkDuration               // google.protobuf.Duration
-	wkWrapper                // google.protobuf.*Value wrappers
-	wkReflect                // written by proto.go: other well-known types, or not compilable
-)
-
 type fieldCard uint8
 
 const (
@@ -57,8 +48,9 @@ type scalarDesc struct {
 
 type mfield struct {
 	fd     protoreflect.FieldDescriptor
-	key    []byte // JSON name and ':'
-	name   string // JSON name, for errors
+	key    []byte      // JSON name and ':'
+	name   string      // JSON name, for errors
+	plan   *protoField // the field in the reflective path's plan
 	card   fieldCard
 	offset uintptr
 	goType reflect.Type // the struct field's type (the value's, for a oneof member)
@@ -209,8 +201,8 @@ func (c *msgCodec) compile() bool {
 			byOneof[o] = sf
 		}
 	}
-	switch md.FullName() {
-	case "google.protobuf.Duration":
+	switch wellKnownTypes[md.FullName()] {
+	case wkDuration:
 		s, ok1 := byNumber[1]
 		n, ok2 := byNumber[2]
 		if !ok1 || !ok2 || s.Type.Kind() != reflect.Int64 || n.Type.Kind() != reflect.Int32 {
@@ -218,9 +210,7 @@ func (c *msgCodec) compile() bool {
 		}
 		c.wk, c.secs, c.nanos = wkDuration, s.Offset, n.Offset
 		return true
-	case "google.protobuf.BoolValue", "google.protobuf.Int32Value", "google.protobuf.UInt32Value",
-		"google.protobuf.Int64Value", "google.protobuf.UInt64Value", "google.protobuf.FloatValue",
-		"google.protobuf.DoubleValue", "google.protobuf.StringValue", "google.protobuf.BytesValue":
+	case wkWrapper:
 		fd := md.Fields().ByNumber(1)
 		v, ok := byNumber[1]
 		if fd == nil || !ok || !goKindFits(fd.Kind(), v.Type) {
@@ -233,12 +223,18 @@ func (c *msgCodec) compile() bool {
 		c.wk = wkReflect // Timestamp, Struct, Any...: protojson's forms, via proto.go
 		return true
 	}
+	return c.compileFields(md, byNumber, byOneof)
+}
+
+// compileFields compiles a generated message's fields.
+func (c *msgCodec) compileFields(md protoreflect.MessageDescriptor, byNumber map[int]reflect.StructField, byOneof map[string]reflect.StructField) bool {
+	t := c.typ
 	plan := protoPlanFor(md)
 	always := alwaysWritten[md.FullName()]
 	c.fields = make([]mfield, 0, len(plan.fields))
 	for i := range plan.fields {
 		fd := plan.fields[i].fd
-		f := mfield{fd: fd, key: plan.fields[i].key, name: fd.JSONName(), always: always[fd.Name()], weight: fd.Name() == "weight"}
+		f := mfield{fd: fd, key: plan.fields[i].key, name: fd.JSONName(), plan: &plan.fields[i], always: always[fd.Name()], weight: fd.Name() == "weight"}
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
 			sf, ok := byOneof[string(od.Name())]
 			if !ok {
@@ -319,7 +315,7 @@ func (f *mfield) compileValue() bool {
 			f.weighted = weightedDestinations[fd.Message().FullName()]
 			return true
 		}
-		f.scalar = scalarOf(fd)
+		f.scalar = f.plan.scalar
 		return goKindFits(fd.Kind(), et)
 	case isMessage(fd):
 		if gt.Kind() != reflect.Pointer {
@@ -328,7 +324,7 @@ func (f *mfield) compileValue() bool {
 		f.msg = messageCodecFor(gt.Elem())
 		return true
 	}
-	f.scalar = scalarOf(fd)
+	f.scalar = f.plan.scalar
 	if gt.Kind() == reflect.Pointer && !f.oneof {
 		f.pointer = true
 		gt = gt.Elem()
@@ -364,12 +360,12 @@ func (f *mfield) find(p unsafe.Pointer) (unsafe.Pointer, bool) {
 	if f.msg != nil || f.pointer {
 		return fp, *(*unsafe.Pointer)(fp) != nil
 	}
-	return fp, !scalarZero(f.scalar.kind, fp)
+	return fp, !protoScalarZero(f.scalar.kind, fp)
 }
 
-// scalarZero reports whether a proto3 scalar without presence holds its zero
+// protoScalarZero reports whether a proto3 scalar without presence holds its zero
 // value (which protoreflect reports as not set; -0.0 is set).
-func scalarZero(k protoreflect.Kind, p unsafe.Pointer) bool {
+func protoScalarZero(k protoreflect.Kind, p unsafe.Pointer) bool {
 	switch k {
 	case protoreflect.BoolKind:
 		return !*(*bool)(p)
@@ -479,7 +475,7 @@ func (c *msgCodec) field(e *encoder, f *mfield, p, fp unsafe.Pointer, indent int
 		case mapMessages:
 			return e.messageMap(f, fp, indent)
 		}
-		return e.protoField(c.reflectMessage(p), f.fd, indent)
+		return e.protoField(c.reflectMessage(p), f.plan, indent)
 	}
 	if f.msg != nil {
 		var q unsafe.Pointer
@@ -517,11 +513,7 @@ func (e *encoder) messageMap(f *mfield, fp unsafe.Pointer, indent int) (bool, er
 func (e *encoder) protoScalarAt(s *scalarDesc, p unsafe.Pointer) error {
 	switch s.kind {
 	case protoreflect.BoolKind:
-		if *(*bool)(p) {
-			e.buf = append(e.buf, "true"...)
-		} else {
-			e.buf = append(e.buf, "false"...)
-		}
+		e.boolean(*(*bool)(p))
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
 		e.buf = appendInt(e.buf, int64(*(*int32)(p)))
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
