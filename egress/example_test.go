@@ -36,3 +36,37 @@ func ExampleServiceEntry() {
 	//     protocol: TLS
 	//   resolution: DNS
 }
+
+// An application that speaks plain HTTP to a model registry served over
+// HTTPS: the sidecar originates TLS from port 80 to 443 and verifies the
+// server against the proxy's CA bundle; clients that do TLS themselves use
+// 443 as before.
+func ExampleDestinationRules() {
+	spec := egress.Spec{Name: "registry", Namespace: "ml", Hosts: []string{"models.example.com"}, Ports: egress.OriginateTLS(), ExportTo: []string{"."}}
+	drs, err := egress.DestinationRules(spec)
+	if err != nil {
+		panic(err)
+	}
+	b, _ := render.MarshalYAML(drs[0])
+	fmt.Print(string(b))
+	// Output:
+	// apiVersion: networking.istio.io/v1
+	// kind: DestinationRule
+	// metadata:
+	//   labels:
+	//     app.kubernetes.io/managed-by: mlmesh
+	//   name: registry
+	//   namespace: ml
+	// spec:
+	//   exportTo:
+	//   - "."
+	//   host: models.example.com
+	//   trafficPolicy:
+	//     portLevelSettings:
+	//     - port:
+	//         number: 80
+	//       tls:
+	//         caCertificates: /etc/ssl/certs/ca-certificates.crt
+	//         mode: SIMPLE
+	//         sni: models.example.com
+}
