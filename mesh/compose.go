@@ -33,7 +33,10 @@ import (
 // Adding a family (an AuthorizationPolicy per model, say) is a new file that
 // declares its kinds with newKind and implements family, and one line in
 // newPlan that lists it. It reads what earlier families derived through the
-// plan (p.workloads for models, p.gateways for gateways).
+// plan (p.workloads for models, p.gateways for gateways). A kind mlmesh has
+// not built before also needs its place in internal/order (its rank, and
+// the Built list that render.Managed prunes from): TestKindsAreKnown fails
+// until it has them.
 type family interface {
 	// derive validates the family's part of the App and derives the specs
 	// of its objects. Families derive in the order newPlan lists them, so a
