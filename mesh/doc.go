@@ -20,7 +20,12 @@
 // gateway is served by it and answered by one VirtualService only; no two
 // objects share a kind, namespace and name.
 //
-// A model with several Service ports (TF Serving's gRPC and REST) is routed
-// on each port by the same rules, so both kinds of client see the same
-// split; Traffic.Port pins routing to one port instead.
+// A model with several inference ports (TF Serving's gRPC and REST) is
+// routed on each port by the same rules, so both kinds of client see the
+// same split; ports its runtime marks Auxiliary (metrics, management) take
+// no rules, and rules match their port whenever the Service has others.
+// Traffic.Port pins routing to one port instead.
+//
+// The package is one file per object family (see compose.go); each derives
+// its objects from the App, checks them, and builds them.
 package mesh
