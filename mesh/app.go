@@ -48,7 +48,8 @@ type Route struct {
 	// Host (its name) and may name a version by Subset. A request that no
 	// rule matches gets 404.
 	Rules []routing.Rule
-	// Port is the Service port routed to; 0 means each model's first HTTP port.
+	// Port is the Service port routed to; 0 means each model's first HTTP
+	// inference port (not an Auxiliary one).
 	Port uint32
 }
 
@@ -149,10 +150,11 @@ type Traffic struct {
 // Requests reach a gateway on the gateway's port, so they cannot be routed
 // port by port as in the mesh: mlmesh builds a second VirtualService,
 // <model>-ingress, bound to the gateway, answering for Hosts and routing to
-// one Service port (Port, or the model's first HTTP port). When the model's
-// routes are pinned to one port (Traffic.Port), Hosts is empty and the
-// gateway serves the Service's own name (a "*" server, say), the model's one
-// VirtualService is bound to both the mesh and the gateway instead.
+// one Service port (Port, or the model's first HTTP inference port). When
+// the model's routes are pinned to one port (Traffic.Port), Hosts is empty
+// and the gateway serves the Service's own name (a "*" server, say), the
+// model's one VirtualService is bound to both the mesh and the gateway
+// instead.
 type Expose struct {
 	// Gateway names one of App.Gateways.
 	Gateway string
@@ -161,6 +163,6 @@ type Expose struct {
 	// serves ("*" included, which takes any Host header).
 	Hosts []string
 	// Port is the Service port the gateway routes to when Traffic.Port is
-	// 0; 0 means the first HTTP port.
+	// 0; 0 means the first HTTP inference port (not an Auxiliary one).
 	Port uint32
 }
