@@ -102,20 +102,12 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 	switch classOf(t) {
 	case tcQuantity:
 		return func(e *encoder, p unsafe.Pointer, _ int, _ bool) (bool, error) {
-			q := *(*resource.Quantity)(p) // String caches into its receiver: not the caller's object
-			e.scalarSep()
-			e.buf = appendString(e.buf, q.String())
+			e.quantity(*(*resource.Quantity)(p))
 			return true, nil
 		}
 	case tcIntOrString:
 		return func(e *encoder, p unsafe.Pointer, _ int, _ bool) (bool, error) {
-			is := (*intstr.IntOrString)(p)
-			e.scalarSep()
-			if is.Type == intstr.Int {
-				e.buf = appendInt(e.buf, int64(is.IntVal))
-			} else {
-				e.buf = appendString(e.buf, is.StrVal)
-			}
+			e.intOrString((*intstr.IntOrString)(p))
 			return true, nil
 		}
 	case tcTime, tcMicroTime, tcDuration, tcMarshaler:
@@ -200,6 +192,24 @@ func (e *encoder) appendScalar(k reflect.Kind, p unsafe.Pointer) {
 		e.buf = appendUint(e.buf, loadUint(k, p))
 	default:
 		e.buf = appendInt(e.buf, loadInt(k, p))
+	}
+}
+
+// quantity writes a Quantity. It takes a copy: String caches into its
+// receiver, which must not be the caller's object (rendering only reads,
+// and may run concurrently).
+func (e *encoder) quantity(q resource.Quantity) {
+	e.scalarSep()
+	e.buf = appendString(e.buf, q.String())
+}
+
+// intOrString writes an IntOrString as the number or the string it holds.
+func (e *encoder) intOrString(is *intstr.IntOrString) {
+	e.scalarSep()
+	if is.Type == intstr.Int {
+		e.buf = appendInt(e.buf, int64(is.IntVal))
+	} else {
+		e.buf = appendString(e.buf, is.StrVal)
 	}
 }
 

@@ -345,26 +345,11 @@ func (e *encoder) valueClass(v reflect.Value, indent int, present bool, cls type
 	}
 	switch cls {
 	case tcQuantity:
-		// A copy: String caches into its receiver, which must not be the
-		// caller's object (rendering only reads, and may run concurrently).
-		q := v.Interface().(resource.Quantity)
-		e.scalarSep()
-		e.buf = appendString(e.buf, q.String())
+		e.quantity(v.Interface().(resource.Quantity))
 		return true, nil
 	case tcIntOrString:
-		var is *intstr.IntOrString
-		if v.CanAddr() {
-			is = v.Addr().Interface().(*intstr.IntOrString)
-		} else {
-			c := v.Interface().(intstr.IntOrString)
-			is = &c
-		}
-		e.scalarSep()
-		if is.Type == intstr.Int {
-			e.buf = appendInt(e.buf, int64(is.IntVal))
-		} else {
-			e.buf = appendString(e.buf, is.StrVal)
-		}
+		is := v.Interface().(intstr.IntOrString)
+		e.intOrString(&is)
 		return true, nil
 	case tcTime:
 		tm := v.Interface().(metav1.Time)
