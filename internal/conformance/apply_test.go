@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -305,5 +306,86 @@ func TestAdapterContract(t *testing.T) {
 		if err := adapter.a.Delete(ctx, gvk, "neg", "never-created", render.ApplyOptions{}); err != nil {
 			t.Errorf("%s: deleting a missing object: %v", adapter.name, err)
 		}
+	}
+}
+
+// requests counts what an Applier sends, by verb; getOnly hides the List.
+type requests struct {
+	*dynamicapply.Applier
+	applies, gets, lists int
+}
+
+func (r *requests) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	r.applies++
+	return r.Applier.Apply(ctx, u, opts)
+}
+
+func (r *requests) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	r.gets++
+	return r.Applier.Get(ctx, gvk, namespace, name)
+}
+
+func (r *requests) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
+	r.lists++
+	return r.Applier.List(ctx, gvk, namespace, labels)
+}
+
+type getOnly struct{ r *requests }
+
+func (g getOnly) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	return g.r.Apply(ctx, u, opts)
+}
+
+func (g getOnly) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	return g.r.Get(ctx, gvk, namespace, name)
+}
+
+// TestApplyReadsByList: on the real API server, Apply reads the live
+// objects with one List per kind and namespace (no Get per object) and
+// reports what the Get-per-object path reports. It logs the requests and
+// times of both for an App of 100 models (figures, not assertions).
+func TestApplyReadsByList(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	app := mesh.App{Namespace: mesh.Namespace{Name: "by-list"}}
+	for i := range 100 {
+		app.Models = append(app.Models, mesh.Model{
+			Model: serving.Model{Name: fmt.Sprintf("m%03d", i), Versions: []serving.Version{
+				{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}},
+		})
+	}
+	objs, err := mesh.Build(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, o := range objs {
+		kinds[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetNamespace()] = true
+	}
+	run := func(name string, a render.Applier, r *requests, want render.Outcome) {
+		t.Helper()
+		before := *r
+		start := time.Now()
+		res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := len(res.With(want)); n != len(objs) {
+			t.Errorf("%s: %d of %d %s", name, n, len(objs), want)
+		}
+		t.Logf("%s: %d objects in %v: %d applies, %d gets, %d lists", name, len(objs), took.Round(time.Millisecond),
+			r.applies-before.applies, r.gets-before.gets, r.lists-before.lists)
+	}
+	r := &requests{Applier: dynamicApplier(s)}
+	run("first apply, by List", r, r, render.Created)
+	if r.gets != 0 || r.lists > len(kinds) {
+		t.Errorf("first apply: %d gets and %d lists for %d kinds and namespaces", r.gets, r.lists, len(kinds))
+	}
+	run("again, by List", r, r, render.Unchanged)
+	run("again, by Get", getOnly{r}, r, render.Unchanged)
+	if r.gets != len(objs) {
+		t.Errorf("the Get path made %d gets for %d objects", r.gets, len(objs))
 	}
 }

@@ -5,7 +5,12 @@
 //	res, err := render.Apply(ctx, crapply.New(mgr.GetClient()), objs, render.ApplyOptions{FieldManager: "my-controller"})
 //
 // It lives in its own package so that users who only render do not compile
-// controller-runtime.
+// controller-runtime. render.Apply sends one apply per object and one List
+// per kind and namespace (a manager's client reads unstructured objects
+// from the API server unless its cache is set to hold them; a cached view
+// may lag, which changes only the outcome reported). client-go's default
+// client-side limit (rest.Config QPS 5, Burst 10) makes a large App slow:
+// raise them on the manager's config.
 package crapply
 
 import (

@@ -7,7 +7,10 @@
 //	res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
 //
 // It lives in its own package so that users who only render do not compile
-// client-go.
+// client-go. render.Apply sends one apply per object and one List per kind
+// and namespace; client-go's default client-side limit (rest.Config QPS 5,
+// Burst 10) makes a large App slow: raise them on the config the dynamic
+// client is made from.
 package dynamicapply
 
 import (

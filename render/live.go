@@ -1,0 +1,87 @@
+package render
+
+import (
+	"context"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// liveObjects is what Apply and Transition know of the live objects, to
+// tell created, configured and unchanged apart. With a Lister it reads each
+// kind in each namespace with one List, at the first object of that kind
+// and namespace it applies (so that a List is never older than the steps
+// before it need), and keeps what it read current as it applies and
+// deletes: N objects of K kinds and namespaces cost N applies and K Lists.
+// Without a Lister, or when a List fails, it asks a Getter for each object
+// (2N requests), and without a Getter it knows nothing.
+type liveObjects struct {
+	getter Getter
+	lister Lister
+	listed map[listKey]bool // read by List; absent: not yet, false: List failed
+	byID   map[listKey]map[string]*unstructured.Unstructured
+}
+
+type listKey struct {
+	gk        schema.GroupKind
+	namespace string
+}
+
+func newLiveObjects(a Applier) *liveObjects {
+	lo := &liveObjects{listed: map[listKey]bool{}, byID: map[listKey]map[string]*unstructured.Unstructured{}}
+	lo.getter, _ = a.(Getter)
+	lo.lister, _ = a.(Lister)
+	return lo
+}
+
+// get returns the live object of r (nil when it does not exist), and
+// whether it could be read at all.
+func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstructured.Unstructured, known bool, err error) {
+	k := listKey{r.GVK.GroupKind(), r.Namespace}
+	if lo.lister != nil {
+		ok, tried := lo.listed[k]
+		if !tried {
+			ok = lo.list(ctx, k, r.GVK)
+		}
+		if ok {
+			return lo.byID[k][r.Name], true, nil
+		}
+	}
+	if lo.getter == nil {
+		return nil, false, nil
+	}
+	live, err = lo.getter.Get(ctx, r.GVK, r.Namespace, r.Name)
+	if apierrors.IsNotFound(err) {
+		return nil, true, nil
+	}
+	return live, err == nil, err
+}
+
+// list reads every object of a kind in a namespace; on failure (a role that
+// may get but not list, say) the kind falls back to a Get per object.
+func (lo *liveObjects) list(ctx context.Context, k listKey, gvk schema.GroupVersionKind) bool {
+	items, err := lo.lister.List(ctx, gvk, k.namespace, nil)
+	if err != nil {
+		lo.listed[k] = false
+		return false
+	}
+	byName := make(map[string]*unstructured.Unstructured, len(items))
+	for _, u := range items {
+		byName[u.GetName()] = u
+	}
+	lo.listed[k], lo.byID[k] = true, byName
+	return true
+}
+
+// applied records what the server stored for r.
+func (lo *liveObjects) applied(r *ObjectResult, got *unstructured.Unstructured) {
+	if m := lo.byID[listKey{r.GVK.GroupKind(), r.Namespace}]; m != nil && got != nil {
+		m[r.Name] = got
+	}
+}
+
+// gone records that r was deleted.
+func (lo *liveObjects) gone(r *ObjectResult) {
+	delete(lo.byID[listKey{r.GVK.GroupKind(), r.Namespace}], r.Name)
+}

@@ -1,0 +1,107 @@
+package render_test
+
+import (
+	"context"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/applytest"
+)
+
+// counting counts the requests an Applier receives, by verb.
+type counting struct {
+	c                              *applytest.Cluster
+	applies, gets, lists, deletes int
+}
+
+func (n *counting) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	n.applies++
+	return n.c.Apply(ctx, obj, opts)
+}
+
+func (n *counting) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	n.gets++
+	return n.c.Get(ctx, gvk, namespace, name)
+}
+
+func (n *counting) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+	n.deletes++
+	return n.c.Delete(ctx, gvk, namespace, name, opts)
+}
+
+// listing is counting with a Lister.
+type listing struct{ *counting }
+
+func (n listing) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
+	n.lists++
+	return n.c.List(ctx, gvk, namespace, labels)
+}
+
+// TestLiveObjectsListedOnce: with a Lister, Apply and Transition read the
+// live objects with one List per kind and namespace instead of a Get per
+// object, and report exactly what the Get-per-object path reports, through
+// a first apply, a second (unchanged), a dry run, a change and a transition
+// that widens, moves, narrows and deletes.
+func TestLiveObjectsListedOnce(t *testing.T) {
+	ctx := context.Background()
+	byGet := &counting{c: applytest.NewCluster()}
+	byList := listing{&counting{c: applytest.NewCluster()}}
+	kinds := func(objs []render.Object) int {
+		seen := map[string]bool{}
+		for _, o := range objs {
+			seen[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetNamespace()] = true
+		}
+		return len(seen)
+	}
+	canary := stage(t, map[string]int32{"v1": 90, "v2": 10})
+	promoted := stage(t, map[string]int32{"v2": 100})
+	type call func(a render.Applier) (render.Result, error)
+	for _, step := range []struct {
+		name string
+		do   call
+	}{
+		{"first apply", func(a render.Applier) (render.Result, error) { return render.Apply(ctx, a, canary, render.ApplyOptions{}) }},
+		{"again", func(a render.Applier) (render.Result, error) { return render.Apply(ctx, a, canary, render.ApplyOptions{}) }},
+		{"dry run of the promotion", func(a render.Applier) (render.Result, error) {
+			return render.Apply(ctx, a, promoted, render.ApplyOptions{DryRun: true})
+		}},
+		{"promotion", func(a render.Applier) (render.Result, error) {
+			return render.Transition(ctx, a, canary, promoted, render.TransitionOptions{})
+		}},
+	} {
+		before := *byList.counting
+		want, err := step.do(byGet)
+		if err != nil {
+			t.Fatalf("%s, by Get: %v", step.name, err)
+		}
+		got, err := step.do(byList)
+		if err != nil {
+			t.Fatalf("%s, by List: %v", step.name, err)
+		}
+		if len(got.Objects) != len(want.Objects) {
+			t.Fatalf("%s: %d results by List, %d by Get", step.name, len(got.Objects), len(want.Objects))
+		}
+		for i := range want.Objects {
+			if g, w := got.Objects[i].String(), want.Objects[i].String(); g != w || got.Objects[i].Diff != want.Objects[i].Diff {
+				t.Errorf("%s: by List %q, by Get %q", step.name, g, w)
+			}
+		}
+		if n := byList.gets - before.gets; n != 0 {
+			t.Errorf("%s: %d Gets with a Lister, want 0", step.name, n)
+		}
+		objs := canary
+		if step.name != "first apply" && step.name != "again" {
+			objs = promoted
+		}
+		if n := byList.lists - before.lists; n > kinds(objs) || n == 0 {
+			t.Errorf("%s: %d Lists for %d kinds and namespaces", step.name, n, kinds(objs))
+		}
+	}
+	if byGet.gets == 0 || byGet.lists != 0 {
+		t.Fatalf("the Get path made %d Gets and %d Lists", byGet.gets, byGet.lists)
+	}
+	t.Logf("requests by Get: %d applies, %d gets; by List: %d applies, %d lists", byGet.applies, byGet.gets, byList.applies, byList.lists)
+}
