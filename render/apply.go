@@ -79,6 +79,11 @@ type ApplyOptions struct {
 	DryRun bool
 	// Progress, if set, is called after each object with its result.
 	Progress func(ObjectResult)
+	// SendAll sends every object. By default, with an Applier that is a
+	// Lister and has Schemas, an object whose live state already holds,
+	// owned by the field manager, exactly the fields and values wanted is
+	// not sent (its result is unchanged, Skipped).
+	SendAll bool
 }
 
 func (o ApplyOptions) fieldManager() string {
@@ -119,6 +124,9 @@ type ObjectResult struct {
 	Outcome         Outcome
 	// DryRun is set when nothing was stored.
 	DryRun bool
+	// Skipped is set when nothing was sent: the live object was already as
+	// wanted (see ApplyOptions.SendAll).
+	Skipped bool
 	// Diff is, for a configured object of a dry run with a Getter, a
 	// unified diff of its canonical YAML (-live +applied).
 	Diff string
@@ -261,11 +269,15 @@ func Unstructured(o Object) (*unstructured.Unstructured, error) {
 // or a Lister). It stops at the first failure, or when ctx is done, with an
 // *ApplyError naming the object and listing what was not attempted.
 //
-// Requests: one apply per object, and, to tell created, configured and
-// unchanged apart, one List per kind and namespace when a is a Lister (both
-// adapters are), else one Get per object. A 1,000-model App of five kinds
-// in one namespace is thus about 5,005 requests, or 10,006 without a
-// Lister. Client-side rate limits apply to all of them: client-go's default
+// Requests: one List per kind and namespace when a is a Lister (both
+// adapters are), else one Get per object, to tell created, configured and
+// unchanged apart; and one apply per object, except that with Schemas too
+// (an adapter given the server's OpenAPI client) an object whose live state
+// already holds, owned by the field manager, exactly the fields and values
+// wanted is not sent (ApplyOptions.SendAll sends it). Re-applying an
+// unchanged 1,000-model App of five kinds in one namespace is thus 5 Lists
+// (and the schemas, once); a first apply about 5,005 requests, or 10,006
+// without a Lister. Client-side rate limits apply to all of them: client-go's default
 // of 5 requests a second (burst 10) would make that 17 minutes, so give the
 // adapters a rest.Config with QPS and Burst raised (200 and 400, say) to what
 // the API server's priority and fairness allows the caller.
@@ -289,6 +301,9 @@ func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTi
 		res.Objects[i] = ObjectResult{Object: describe(s.Object), Op: s.Op, Note: s.Note, GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
 	}
 	live := newLiveObjects(a)
+	if !opts.SendAll {
+		live.schemas(ctx, a, steps)
+	}
 	for i, s := range steps {
 		r := &res.Objects[i]
 		var err error
@@ -329,6 +344,10 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 		return fmt.Errorf("reading it first: %w", err)
 	}
 	opts.FieldManager = opts.fieldManager()
+	if live != nil && lo.types != nil && upToDate(lo.types, live, u, opts.FieldManager) {
+		r.Outcome, r.Skipped = Unchanged, true
+		return nil
+	}
 	got, err := a.Apply(ctx, u, opts)
 	if err != nil {
 		return asConflict(r.Object, err)

@@ -6,6 +6,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 )
 
 // liveObjects is what Apply and Transition know of the live objects, to
@@ -21,6 +22,33 @@ type liveObjects struct {
 	lister Lister
 	listed map[listKey]bool // read by List; absent: not yet, false: List failed
 	byID   map[listKey]map[string]*unstructured.Unstructured
+	// types, when set, tells whether a listed object is already as wanted
+	// (upToDate); nil sends every object.
+	types managedfields.TypeConverter
+}
+
+// schemas asks a Lister with Schemas for the types of the objects the steps
+// apply, so that objects already as wanted need not be sent. Without them,
+// or when the schemas cannot be read, every object is sent.
+func (lo *liveObjects) schemas(ctx context.Context, a Applier, steps []Step) {
+	s, ok := a.(Schemas)
+	if !ok || lo.lister == nil {
+		return
+	}
+	seen := map[schema.GroupVersion]bool{}
+	var gvs []schema.GroupVersion
+	for _, st := range steps {
+		if gv := st.Object.GetObjectKind().GroupVersionKind().GroupVersion(); st.Op == OpApply && !seen[gv] {
+			seen[gv] = true
+			gvs = append(gvs, gv)
+		}
+	}
+	if len(gvs) == 0 {
+		return
+	}
+	if tc, err := s.TypeConverter(ctx, gvs); err == nil {
+		lo.types = tc
+	}
 }
 
 type listKey struct {

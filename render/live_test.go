@@ -13,7 +13,7 @@ import (
 
 // counting counts the requests an Applier receives, by verb.
 type counting struct {
-	c                              *applytest.Cluster
+	c                             *applytest.Cluster
 	applies, gets, lists, deletes int
 }
 
@@ -63,8 +63,12 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 		name string
 		do   call
 	}{
-		{"first apply", func(a render.Applier) (render.Result, error) { return render.Apply(ctx, a, canary, render.ApplyOptions{}) }},
-		{"again", func(a render.Applier) (render.Result, error) { return render.Apply(ctx, a, canary, render.ApplyOptions{}) }},
+		{"first apply", func(a render.Applier) (render.Result, error) {
+			return render.Apply(ctx, a, canary, render.ApplyOptions{})
+		}},
+		{"again", func(a render.Applier) (render.Result, error) {
+			return render.Apply(ctx, a, canary, render.ApplyOptions{})
+		}},
 		{"dry run of the promotion", func(a render.Applier) (render.Result, error) {
 			return render.Apply(ctx, a, promoted, render.ApplyOptions{DryRun: true})
 		}},

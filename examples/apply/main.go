@@ -100,6 +100,9 @@ func config() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the cluster config ($KUBECONFIG): %w", err)
 	}
+	// client-go's default client-side limit (5 requests a second) would
+	// pace a large App; the API server's priority and fairness still applies.
+	cfg.QPS, cfg.Burst = 100, 200
 	return cfg, nil
 }
 
@@ -112,7 +115,9 @@ func applier(cfg *rest.Config) (*dynamicapply.Applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dynamicapply.New(dc, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))), nil
+	// With the server's schemas, objects already as wanted are not sent.
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return dynamicapply.New(dc, mapper).WithSchemas(disc.OpenAPIV3()), nil
 }
 
 func main() {

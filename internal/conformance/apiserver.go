@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/openapi"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
@@ -50,6 +51,7 @@ type APIServer struct {
 	Config     *rest.Config
 	Dynamic    dynamic.Interface
 	Mapper     meta.RESTMapper
+	OpenAPI    openapi.Client
 	dir        string
 	etcd       *exec.Cmd
 	apisrv     *exec.Cmd
@@ -138,6 +140,7 @@ func StartAPIServer() (*APIServer, error) {
 		return nil, err
 	}
 	s.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	s.OpenAPI = dc.OpenAPIV3()
 	return s, nil
 }
 

@@ -26,14 +26,16 @@ import (
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-func dynamicApplier(s *APIServer) *dynamicapply.Applier { return dynamicapply.New(s.Dynamic, s.Mapper) }
+func dynamicApplier(s *APIServer) *dynamicapply.Applier {
+	return dynamicapply.New(s.Dynamic, s.Mapper).WithSchemas(s.OpenAPI)
+}
 
 func crApplier(t *testing.T, s *APIServer) *crapply.Applier {
 	c, err := client.New(s.Config, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return crapply.New(c)
+	return crapply.New(c).WithSchemas(s.OpenAPI)
 }
 
 // TestApplyExamples applies every scenario through both adapters: nothing
@@ -347,18 +349,7 @@ func (g getOnly) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace
 func TestApplyReadsByList(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
-	app := mesh.App{Namespace: mesh.Namespace{Name: "by-list"}}
-	for i := range 100 {
-		app.Models = append(app.Models, mesh.Model{
-			Model: serving.Model{Name: fmt.Sprintf("m%03d", i), Versions: []serving.Version{
-				{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
-			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}},
-		})
-	}
-	objs, err := mesh.Build(app)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := build(t, manyModels("by-list", 100))
 	kinds := map[string]bool{}
 	for _, o := range objs {
 		kinds[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetNamespace()] = true
@@ -387,5 +378,140 @@ func TestApplyReadsByList(t *testing.T) {
 	run("again, by Get", getOnly{r}, r, render.Unchanged)
 	if r.gets != len(objs) {
 		t.Errorf("the Get path made %d gets for %d objects", r.gets, len(objs))
+	}
+}
+
+// manyModels is an App of n two-version models at 90/10.
+func manyModels(ns string, n int) mesh.App {
+	app := mesh.App{Namespace: mesh.Namespace{Name: ns}}
+	for i := range n {
+		app.Models = append(app.Models, mesh.Model{
+			Model: serving.Model{Name: fmt.Sprintf("m%03d", i), Versions: []serving.Version{
+				{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}},
+		})
+	}
+	return app
+}
+
+func build(t *testing.T, app mesh.App) []render.Object {
+	t.Helper()
+	objs, err := mesh.Build(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// TestSkipWhatIsAlreadySo: on the real API server, Apply sends only the
+// objects whose owned fields differ from what is wanted. A skipped object
+// really matched; a change, a field dropped, an object deleted or a field
+// another manager took are sent again; a field only another manager owns
+// does not make an object differ; conflicts still surface; SendAll sends
+// everything.
+func TestSkipWhatIsAlreadySo(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	const ns = "skip"
+	r := &requests{Applier: dynamicApplier(s)}
+	apply := func(step string, app mesh.App, opts render.ApplyOptions, wantApplies int) render.Result {
+		t.Helper()
+		before := r.applies
+		res, err := render.Apply(ctx, r, build(t, app), opts)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if n := r.applies - before; n != wantApplies {
+			var sent []string
+			for _, o := range res.Objects {
+				if !o.Skipped {
+					sent = append(sent, o.String())
+				}
+			}
+			t.Errorf("%s: %d objects sent, want %d: %v", step, n, wantApplies, sent)
+		}
+		return res
+	}
+	gvk := func(group, kind string) schema.GroupVersionKind {
+		return schema.GroupVersionKind{Group: group, Version: "v1", Kind: kind}
+	}
+	app := manyModels(ns, 20)
+	all := len(build(t, app))
+	apply("first apply", app, render.ApplyOptions{}, all)
+	res := apply("again", app, render.ApplyOptions{}, 0)
+	if n := len(res.With(render.Unchanged)); n != all {
+		t.Errorf("again: %d of %d unchanged", n, all)
+	}
+	// The skipped objects really are as wanted: the API server agrees.
+	dry, err := render.Apply(ctx, dynamicapply.New(s.Dynamic, s.Mapper), build(t, app), render.ApplyOptions{DryRun: true})
+	if err != nil || len(dry.With(render.Unchanged)) != all {
+		t.Errorf("a dry run of every object finds changes: %v %v", err, dry.With(render.Configured))
+	}
+
+	// One model's weights change: its VirtualService alone is sent.
+	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 50, "v2": 50})}}
+	res = apply("one weight changed", app, render.ApplyOptions{}, 1)
+	if c := res.With(render.Configured); len(c) != 1 || c[0].Object != "VirtualService skip/m007" {
+		t.Errorf("one weight changed: configured %v", c)
+	}
+
+	// A field only another manager owns does not make the object differ.
+	other := dynamicapply.New(s.Dynamic, s.Mapper)
+	note := &unstructured.Unstructured{}
+	note.SetGroupVersionKind(gvk("", "Service"))
+	note.SetNamespace(ns)
+	note.SetName("m003")
+	note.SetAnnotations(map[string]string{"example.com/owner": "team-a"})
+	if _, err := other.Apply(ctx, note, render.ApplyOptions{FieldManager: "annotator"}); err != nil {
+		t.Fatal(err)
+	}
+	apply("another manager's annotation", app, render.ApplyOptions{}, 0)
+
+	// A deleted object is created again.
+	if err := other.Delete(ctx, gvk("apps", "Deployment"), ns, "m009-v1", render.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res = apply("a Deployment deleted", app, render.ApplyOptions{}, 1)
+	if c := res.With(render.Created); len(c) != 1 || c[0].Object != "Deployment skip/m009-v1" {
+		t.Errorf("a Deployment deleted: created %v", c)
+	}
+
+	// A field dropped from the App is sent, and leaves the live object.
+	app.Models[11].Labels = map[string]string{"team": "a"}
+	apply("a label added", app, render.ApplyOptions{}, 3) // the Service and two Deployments carry it
+	app.Models[11].Labels = nil
+	apply("the label dropped", app, render.ApplyOptions{}, 3)
+	svc, err := other.Get(ctx, gvk("", "Service"), ns, "m011")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := svc.GetLabels()["team"]; ok {
+		t.Error("the dropped label is still on the Service")
+	}
+
+	// A field another manager took is sent: the conflict surfaces, and
+	// Force takes it back; then the object is skipped again.
+	theirs := manyModels(ns, 20)
+	theirs.Models[5].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 0, "v2": 100})}}
+	for _, o := range build(t, theirs) {
+		if render.Describe(o) == "VirtualService skip/m005" {
+			if _, err := render.Apply(ctx, other, []render.Object{o}, render.ApplyOptions{FieldManager: "argocd", Force: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := r.applies
+	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{})
+	var ce *render.ConflictError
+	if !errors.As(err, &ce) || r.applies-before != 1 {
+		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.applies-before, err)
+	}
+	apply("Force", app, render.ApplyOptions{Force: true}, 1)
+	apply("after Force", app, render.ApplyOptions{}, 0)
+
+	// SendAll sends everything, which changes nothing.
+	res = apply("SendAll", app, render.ApplyOptions{SendAll: true}, all)
+	if n := len(res.With(render.Unchanged)); n != all {
+		t.Errorf("SendAll: %d of %d unchanged", n, all)
 	}
 }

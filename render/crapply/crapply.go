@@ -5,8 +5,9 @@
 //	res, err := render.Apply(ctx, crapply.New(mgr.GetClient()), objs, render.ApplyOptions{FieldManager: "my-controller"})
 //
 // It lives in its own package so that users who only render do not compile
-// controller-runtime. render.Apply sends one apply per object and one List
-// per kind and namespace (a manager's client reads unstructured objects
+// controller-runtime. With WithSchemas (a discovery client's OpenAPIV3()),
+// render.Apply sends nothing for objects already as wanted. It sends one
+// apply per other object and one List per kind and namespace (a manager's client reads unstructured objects
 // from the API server unless its cache is set to hold them; a cached view
 // may lag, which changes only the outcome reported). client-go's default
 // client-side limit (rest.Config QPS 5, Burst 10) makes a large App slow:
@@ -15,18 +16,23 @@ package crapply
 
 import (
 	"context"
+	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/openapi"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mlmesh/mlmesh/internal/typeconv"
 	"github.com/mlmesh/mlmesh/render"
 )
 
 // Applier applies through a controller-runtime client.
 type Applier struct {
-	c client.Client
+	c     client.Client
+	types *typeconv.Cache
 }
 
 var (
@@ -34,11 +40,32 @@ var (
 	_ render.Getter  = (*Applier)(nil)
 	_ render.Deleter = (*Applier)(nil)
 	_ render.Lister  = (*Applier)(nil)
+	_ render.Schemas = (*Applier)(nil)
 )
 
 // New returns an Applier using c. The client needs no scheme for the
 // Istio types: objects travel as unstructured.
 func New(c client.Client) *Applier { return &Applier{c: c} }
+
+// WithSchemas lets render.Apply read the API server's schemas through
+// openAPI (a discovery client's OpenAPIV3()), so that it sends nothing for
+// objects already as wanted; it returns a. The schemas of each
+// group-version are read once, when first needed.
+func (a *Applier) WithSchemas(openAPI openapi.Client) *Applier {
+	a.types = typeconv.New(openAPI)
+	return a
+}
+
+// TypeConverter implements render.Schemas; without WithSchemas it fails,
+// and render.Apply then sends every object.
+func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+	if a.types == nil {
+		return nil, errNoSchemas
+	}
+	return a.types.TypeConverter(ctx, gvs)
+}
+
+var errNoSchemas = errors.New("crapply: no OpenAPI client (see WithSchemas)")
 
 // Apply server-side applies obj with client.Client.Apply. Field
 // validation is strict, as for every apply request through

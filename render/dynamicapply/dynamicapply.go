@@ -3,12 +3,16 @@
 // render.Apply and render.Transition can use a client a Go service already
 // has:
 //
-//	a := dynamicapply.New(dynamicClient, restMapper)
+//	a := dynamicapply.New(dynamicClient, restMapper).WithSchemas(discoveryClient.OpenAPIV3())
 //	res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
 //
+// WithSchemas is optional: with the server's schemas, render.Apply sends
+// nothing for objects the field manager already applied as wanted.
+//
 // It lives in its own package so that users who only render do not compile
-// client-go. render.Apply sends one apply per object and one List per kind
-// and namespace; client-go's default client-side limit (rest.Config QPS 5,
+// client-go. render.Apply sends one apply per object that is not already as
+// wanted and one List per kind and namespace; client-go's default
+// client-side limit (rest.Config QPS 5,
 // Burst 10) makes a large App slow: raise them on the config the dynamic
 // client is made from.
 package dynamicapply
@@ -24,8 +28,11 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/openapi"
 
+	"github.com/mlmesh/mlmesh/internal/typeconv"
 	"github.com/mlmesh/mlmesh/render"
 )
 
@@ -34,6 +41,7 @@ import (
 type Applier struct {
 	client dynamic.Interface
 	mapper meta.RESTMapper
+	types  *typeconv.Cache
 }
 
 var (
@@ -41,6 +49,7 @@ var (
 	_ render.Getter  = (*Applier)(nil)
 	_ render.Deleter = (*Applier)(nil)
 	_ render.Lister  = (*Applier)(nil)
+	_ render.Schemas = (*Applier)(nil)
 )
 
 // New returns an Applier using client and mapper (for instance
@@ -48,6 +57,26 @@ var (
 func New(client dynamic.Interface, mapper meta.RESTMapper) *Applier {
 	return &Applier{client: client, mapper: mapper}
 }
+
+// WithSchemas lets render.Apply read the API server's schemas through
+// openAPI (a discovery client's OpenAPIV3()), so that it sends nothing for
+// objects already as wanted; it returns a. The schemas of each
+// group-version are read once, when first needed.
+func (a *Applier) WithSchemas(openAPI openapi.Client) *Applier {
+	a.types = typeconv.New(openAPI)
+	return a
+}
+
+// TypeConverter implements render.Schemas; without WithSchemas it fails,
+// and render.Apply then sends every object.
+func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+	if a.types == nil {
+		return nil, errNoSchemas
+	}
+	return a.types.TypeConverter(ctx, gvs)
+}
+
+var errNoSchemas = fmt.Errorf("dynamicapply: no OpenAPI client (see WithSchemas)")
 
 func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)

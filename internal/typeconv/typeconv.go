@@ -1,0 +1,104 @@
+// Package typeconv builds managed fields' TypeConverters from the API
+// server's OpenAPI v3 documents, for the apply adapters' render.Schemas:
+// one download per group-version, kept for the adapter's life.
+package typeconv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/openapi"
+	"k8s.io/kube-openapi/pkg/spec3"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+)
+
+// Cache reads and keeps the schemas of an API server.
+type Cache struct {
+	client openapi.Client
+
+	mu         sync.Mutex
+	paths      map[string]openapi.GroupVersion
+	schemas    map[schema.GroupVersion]map[string]*spec.Schema
+	converters map[string]managedfields.TypeConverter
+}
+
+// New returns a Cache reading through client (a discovery client's
+// OpenAPIV3()).
+func New(client openapi.Client) *Cache {
+	return &Cache{client: client, schemas: map[schema.GroupVersion]map[string]*spec.Schema{}, converters: map[string]managedfields.TypeConverter{}}
+}
+
+// TypeConverter returns a converter that knows the types of the given
+// group-versions, reading the schemas it has not read yet.
+func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+	names := make([]string, len(gvs))
+	for i, gv := range gvs {
+		names[i] = gv.String()
+	}
+	sort.Strings(names)
+	key := strings.Join(names, ",")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tc, ok := c.converters[key]; ok {
+		return tc, nil
+	}
+	all := map[string]*spec.Schema{}
+	for _, gv := range gvs {
+		s, err := c.read(gv)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range s {
+			all[k] = v
+		}
+	}
+	tc, err := managedfields.NewTypeConverter(all, false)
+	if err != nil {
+		return nil, err
+	}
+	c.converters[key] = tc
+	return tc, nil
+}
+
+// read returns the component schemas of gv's OpenAPI v3 document.
+func (c *Cache) read(gv schema.GroupVersion) (map[string]*spec.Schema, error) {
+	if s, ok := c.schemas[gv]; ok {
+		return s, nil
+	}
+	path := "apis/" + gv.Group + "/" + gv.Version
+	if gv.Group == "" {
+		path = "api/" + gv.Version
+	}
+	doc, ok := c.paths[path]
+	if !ok {
+		// Not listed yet, or not when listed (a CRD's group appears some
+		// seconds after the CRD): list again.
+		paths, err := c.client.Paths()
+		if err != nil {
+			return nil, fmt.Errorf("listing OpenAPI documents: %w", err)
+		}
+		c.paths = paths
+		if doc, ok = c.paths[path]; !ok {
+			return nil, fmt.Errorf("no OpenAPI document for %s", gv)
+		}
+	}
+	raw, err := doc.Schema("application/json")
+	if err != nil {
+		return nil, fmt.Errorf("reading the OpenAPI document of %s: %w", gv, err)
+	}
+	var o spec3.OpenAPI
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("parsing the OpenAPI document of %s: %w", gv, err)
+	}
+	if o.Components == nil {
+		return nil, fmt.Errorf("the OpenAPI document of %s has no schemas", gv)
+	}
+	c.schemas[gv] = o.Components.Schemas
+	return o.Components.Schemas, nil
+}

@@ -1,0 +1,83 @@
+package render
+
+import (
+	"bytes"
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"sigs.k8s.io/structured-merge-diff/v6/typed"
+)
+
+// Schemas is an optional capability of an Applier that is a Lister: the
+// API server's schemas of the given group-versions, as managed-fields'
+// TypeConverter. With it, Apply and Transition send nothing for an object
+// whose live state already holds, owned by the field manager, exactly the
+// fields wanted with the values wanted (see ApplyOptions.SendAll). The
+// adapters implement it when given the server's OpenAPI v3 client.
+type Schemas interface {
+	TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error)
+}
+
+// untracked are the fields server-side apply never records as managed, as
+// the API server's field manager strips them (managedfields' stripmeta).
+var untracked = fieldpath.NewSet(
+	fieldpath.MakePathOrDie("apiVersion"),
+	fieldpath.MakePathOrDie("kind"),
+	fieldpath.MakePathOrDie("metadata"),
+	fieldpath.MakePathOrDie("metadata", "name"),
+	fieldpath.MakePathOrDie("metadata", "namespace"),
+	fieldpath.MakePathOrDie("metadata", "creationTimestamp"),
+	fieldpath.MakePathOrDie("metadata", "selfLink"),
+	fieldpath.MakePathOrDie("metadata", "uid"),
+	fieldpath.MakePathOrDie("metadata", "clusterName"),
+	fieldpath.MakePathOrDie("metadata", "generation"),
+	fieldpath.MakePathOrDie("metadata", "managedFields"),
+	fieldpath.MakePathOrDie("metadata", "resourceVersion"),
+)
+
+// upToDate reports whether applying want as manager would change nothing
+// on live: manager's last apply owns exactly the fields want sets, and live
+// holds want's values in all of them. It is the comparison server-side
+// apply itself makes, through managed fields' typed values: the owned field
+// set extracted from the live object (as client-go's Extract functions do)
+// against the same fields of want. Any doubt (no apply entry, a field
+// another manager took, a value changed or defaulted differently, a type
+// the schema does not know) answers false, and the object is sent.
+func upToDate(tc managedfields.TypeConverter, live, want *unstructured.Unstructured, manager string) bool {
+	var owned *metav1.ManagedFieldsEntry
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			owned = &e
+			break
+		}
+	}
+	if owned == nil || owned.FieldsV1 == nil {
+		return false
+	}
+	ownedSet := &fieldpath.Set{}
+	if err := ownedSet.FromJSON(bytes.NewReader(owned.FieldsV1.Raw)); err != nil {
+		return false
+	}
+	wantTyped, err := tc.ObjectToTyped(want, typed.AllowDuplicates)
+	if err != nil {
+		return false
+	}
+	liveTyped, err := tc.ObjectToTyped(live, typed.AllowDuplicates)
+	if err != nil {
+		return false
+	}
+	wantSet, err := wantTyped.ToFieldSet()
+	if err != nil {
+		return false
+	}
+	ownedLeaves := ownedSet.Leaves()
+	if !wantSet.Difference(untracked).Leaves().Equals(ownedLeaves) {
+		return false // a field added, dropped, or taken by another manager
+	}
+	cmp, err := liveTyped.ExtractItems(ownedLeaves).Compare(wantTyped.ExtractItems(ownedLeaves))
+	return err == nil && cmp.IsSame()
+}
