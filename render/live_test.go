@@ -2,13 +2,18 @@ package render_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/applytest"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
 )
 
 // counting counts the requests an Applier receives, by verb.
@@ -108,4 +113,56 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 		t.Fatalf("the Get path made %d Gets and %d Lists", byGet.gets, byGet.lists)
 	}
 	t.Logf("requests by Get: %d applies, %d gets; by List: %d applies, %d lists", byGet.applies, byGet.gets, byList.applies, byList.lists)
+}
+
+// TestPlanTouchesOnlyWhatDiffers: moving one model of many lists that
+// model's changed objects only, and a new version its workload, subset and
+// route in make-before-break order, with the wait its safety needs.
+func TestPlanTouchesOnlyWhatDiffers(t *testing.T) {
+	app := func(weights map[string]int32) mesh.App {
+		a := mesh.App{Namespace: mesh.Namespace{Name: "ml"}}
+		for i := range 50 {
+			m := mesh.Model{Model: serving.Model{Name: fmt.Sprintf("m%02d", i), Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
+				Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}}}
+			if i == 7 {
+				m.Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(weights)}}
+				m.Versions = nil
+				for _, d := range routing.SplitOf(weights) {
+					m.Versions = append(m.Versions, serving.Version{Name: d.Subset, ModelURI: "s3://m/" + d.Subset})
+				}
+			}
+			a.Models = append(a.Models, m)
+		}
+		return a
+	}
+	build := func(a mesh.App) []render.Object {
+		objs, err := mesh.Build(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs
+	}
+	before := build(app(map[string]int32{"v1": 90, "v2": 10}))
+	for _, tc := range []struct {
+		name    string
+		weights map[string]int32
+		want    []string
+	}{
+		{"one weight", map[string]int32{"v1": 50, "v2": 50}, []string{"apply VirtualService ml/m07"}},
+		{"a third version", map[string]int32{"v1": 80, "v2": 10, "v3": 10}, []string{
+			"apply Deployment ml/m07-v3", "apply DestinationRule ml/m07", "wait Deployment ml/m07-v3", "apply VirtualService ml/m07"}},
+		{"nothing", map[string]int32{"v1": 90, "v2": 10}, nil},
+	} {
+		steps, err := render.PlanTransition(before, build(app(tc.weights)), render.TransitionOptions{WaitAvailable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range steps {
+			got = append(got, s.String())
+		}
+		if strings.Join(got, "; ") != strings.Join(tc.want, "; ") {
+			t.Errorf("%s: plan\n  %s\nwant\n  %s", tc.name, strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+		}
+	}
 }

@@ -69,8 +69,10 @@ type TransitionOptions struct {
 }
 
 // PlanTransition returns the steps that take a cluster from the objects
-// applied before to the objects wanted now, safe at every step. Of opts it
-// reads WaitAvailable and PruneNamespaces:
+// applied before to the objects wanted now, safe at every step, touching
+// only what differs: an object the same in before and wanted is not in the
+// plan (Transition moves between two states; Apply also corrects what
+// drifted from them). Of opts it reads WaitAvailable and PruneNamespaces:
 //
 //  1. wanted objects are applied in make-before-break order, except that a
 //     DestinationRule is first applied with the union of its old and new
@@ -103,6 +105,9 @@ func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, er
 	waited := false
 	for _, o := range wantedSorted {
 		prev := old[identity(o)]
+		if prev != nil && !changed(prev, o) {
+			continue // the same before and after: nothing to move
+		}
 		gk := o.GetObjectKind().GroupVersionKind().GroupKind()
 		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}) && opts.WaitAvailable && !waited {
 			waited = true
