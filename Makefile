@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS ?= $(or $(MLMESH_TOOLS),$(HOME)/.cache/mlmesh/tools)
 
-.PHONY: example test check unit conformance tools update bench fuzz
+.PHONY: example test check unit conformance tools update bench bench-apply fuzz
 
 example:
 	go run ./examples/tfserving-canary
@@ -35,6 +35,10 @@ update:
 
 bench:
 	go test -run XXX -bench . -benchmem ./examples/fleet/
+
+# Apply cost against kubectl on the suite's kube-apiserver (about 3 minutes).
+bench-apply: tools
+	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_APPLY_BENCH=1 go test -count=1 -timeout 30m -run TestApplyCost -v .
 
 fuzz:
 	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./internal/canon/
