@@ -27,7 +27,9 @@
 // documents for outputs too large to hold.
 //
 // Apply puts objects into a cluster through an Applier (server-side apply
-// of one object), in the same order, reporting per object what happened;
+// of one object), in the same order, reporting per object what happened,
+// and, given the API server's schemas, sending nothing for an object the
+// field manager already applied as wanted;
 // Transition moves from the objects applied before to the objects wanted
 // now, safe at every step. The adapters for client-go's dynamic client and
 // controller-runtime live in render/dynamicapply and render/crapply, so
