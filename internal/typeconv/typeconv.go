@@ -6,6 +6,7 @@ package typeconv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,9 +35,17 @@ func New(client openapi.Client) *Cache {
 	return &Cache{client: client, schemas: map[schema.GroupVersion]map[string]*spec.Schema{}, converters: map[string]managedfields.TypeConverter{}}
 }
 
+// ErrNoSchemas is what a nil Cache answers: the adapter was given no
+// OpenAPI client, and render.Apply then sends every object.
+var ErrNoSchemas = errors.New("no OpenAPI client to read the API server's schemas (see WithSchemas)")
+
 // TypeConverter returns a converter that knows the types of the given
-// group-versions, reading the schemas it has not read yet.
+// group-versions, reading the schemas it has not read yet. A nil Cache
+// returns ErrNoSchemas.
 func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+	if c == nil {
+		return nil, ErrNoSchemas
+	}
 	names := make([]string, len(gvs))
 	for i, gv := range gvs {
 		names[i] = gv.String()

@@ -16,7 +16,6 @@ package crapply
 
 import (
 	"context"
-	"errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -59,13 +58,8 @@ func (a *Applier) WithSchemas(openAPI openapi.Client) *Applier {
 // TypeConverter implements render.Schemas; without WithSchemas it fails,
 // and render.Apply then sends every object.
 func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
-	if a.types == nil {
-		return nil, errNoSchemas
-	}
 	return a.types.TypeConverter(ctx, gvs)
 }
-
-var errNoSchemas = errors.New("crapply: no OpenAPI client (see WithSchemas)")
 
 // Apply server-side applies obj with client.Client.Apply. Field
 // validation is strict, as for every apply request through

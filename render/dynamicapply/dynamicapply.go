@@ -70,13 +70,8 @@ func (a *Applier) WithSchemas(openAPI openapi.Client) *Applier {
 // TypeConverter implements render.Schemas; without WithSchemas it fails,
 // and render.Apply then sends every object.
 func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
-	if a.types == nil {
-		return nil, errNoSchemas
-	}
 	return a.types.TypeConverter(ctx, gvs)
 }
-
-var errNoSchemas = fmt.Errorf("dynamicapply: no OpenAPI client (see WithSchemas)")
 
 func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
