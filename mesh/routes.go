@@ -22,13 +22,12 @@ import (
 var kindVirtualService = newKind("networking.istio.io", "VirtualService")
 
 type routeFamily struct {
-	specs   []routing.Spec // one per model; exposure may bind them to a gateway
-	checked []checked.Route
-	invalid map[int]bool // models whose routes failed their checks
+	specs   []routing.Spec  // one per model; exposure may bind them to a gateway
+	checked []checked.Route // one per model; nil where its routes failed their checks
 }
 
 // valid reports whether model i's routes passed their checks.
-func (r *routeFamily) valid(i int) bool { return !r.invalid[i] }
+func (r *routeFamily) valid(i int) bool { return r.checked[i] != nil }
 
 // ServiceHost returns the FQDN of a model's Service: name.namespace.svc.cluster.local.
 func ServiceHost(model, namespace string) string {
@@ -57,10 +56,6 @@ func (r *routeFamily) check(p *plan) field.ErrorList {
 		c, err := checked.NewRoute(spec)
 		if err != nil {
 			errs = append(errs, p.modelRouteErrors(i, err)...)
-			if r.invalid == nil {
-				r.invalid = map[int]bool{}
-			}
-			r.invalid[i] = true
 		}
 		r.checked[i] = c
 		if len(spec.Gateways) > 0 { // bound to a gateway by exposure
@@ -343,7 +338,8 @@ func indexed(path *field.Path, k int) *field.Path {
 // from, which then takes the rest of the path. nil means the field derives
 // from what other checks cover (the model, the namespace, a gateway);
 // should all of those have passed (derivedOK), the problem is reported at
-// at all the same: a derived spec that is invalid must never pass silently.
+// the element itself all the same: a derived spec that is invalid must
+// never pass silently.
 func rerootRoute(err error, at *field.Path, derivedOK bool, to func(step string, k int) *field.Path) field.ErrorList {
 	e, ok := err.(*fielderr.Error)
 	if !ok {
