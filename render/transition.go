@@ -111,9 +111,11 @@ func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, er
 		gk := o.GetObjectKind().GroupVersionKind().GroupKind()
 		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}) && opts.WaitAvailable && !waited {
 			waited = true
-			for _, w := range wantedSorted {
-				if w.GetObjectKind().GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apps", Kind: "Deployment"}) && changed(old[identity(w)], w) {
-					steps = append(steps, Step{Op: OpWait, Object: w})
+			// The Deployments in the plan so far are the new and changed
+			// ones (Deployments come before routes in apply order).
+			for _, st := range steps {
+				if st.Object.GetObjectKind().GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apps", Kind: "Deployment"}) {
+					steps = append(steps, Step{Op: OpWait, Object: st.Object})
 				}
 			}
 		}
