@@ -103,8 +103,8 @@ const (
 	Unchanged    Outcome = "unchanged"
 	Applied      Outcome = "applied" // without a Getter, created or configured cannot be told apart
 	Deleted      Outcome = "deleted"
-	Available    Outcome = "available" // a wait (OpWait) that saw the Deployment available
-	Skipped      Outcome = "skipped"   // a wait in a dry run, which stores nothing to wait for
+	Available    Outcome = "available"  // a wait (OpWait) that saw the Deployment available
+	NotWaited    Outcome = "not waited" // a wait in a dry run, which stores nothing to wait for
 	Failed       Outcome = "failed"
 	NotAttempted Outcome = "not attempted"
 )
@@ -183,7 +183,7 @@ type ApplyError struct {
 func (e *ApplyError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apply: %s failed: %v", e.Failed.Object, e.Failed.Err)
-	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted, Available, Skipped)
+	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted, Available, NotWaited)
 	left := e.Result.With(NotAttempted)
 	fmt.Fprintf(&b, "; %d done before it", len(done))
 	if len(left) > 0 {

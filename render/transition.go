@@ -235,7 +235,7 @@ func waitAvailable(ctx context.Context, a Applier, opts ApplyOptions, waitTimeou
 		return fmt.Errorf("waiting needs an Applier that is a render.Getter; %T is not", a)
 	}
 	if opts.DryRun {
-		r.Outcome = Skipped // a dry run stores nothing to wait for
+		r.Outcome = NotWaited // a dry run stores nothing to wait for
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
