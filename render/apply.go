@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/mlmesh/mlmesh/internal/canon"
 	"github.com/mlmesh/mlmesh/internal/textdiff"
 )
 
@@ -77,8 +77,15 @@ type ApplyOptions struct {
 	// diff of what would change. A dry run creates no Namespace, so objects
 	// in a namespace that does not exist yet fail it.
 	DryRun bool
-	// Progress, if set, is called after each object with its result.
+	// Progress, if set, is called with each object's result, in apply
+	// order, from the goroutine that called Apply or Transition, as soon as
+	// that object and every one before it is done.
 	Progress func(ObjectResult)
+	// Workers bounds how many objects of one rank (the same kind, in the
+	// make-before-break order) are sent at once; the next rank starts only
+	// when every object of this one is done. 0 means DefaultWorkers; 1
+	// sends one object at a time. The requests are the same either way.
+	Workers int
 	// SendAll sends every object. By default, with an Applier that is a
 	// Lister and has Schemas, an object whose live state already holds,
 	// owned by the field manager, exactly the fields and values wanted is
@@ -171,9 +178,13 @@ func (r Result) With(outcomes ...Outcome) []ObjectResult {
 	return out
 }
 
-// ApplyError is returned when an object fails: it names that object and
-// why, and carries the Result, which says what was applied before it and
-// what was not attempted. A later Apply of the same objects converges.
+// ApplyError is returned when an object fails: it names that object (the
+// first to fail, in apply order) and why, and carries the Result, which
+// says what was done and what was not attempted. Objects of earlier ranks
+// are all done; objects of the same rank may be done, failed or not
+// attempted, as they are sent side by side (see ApplyOptions.Workers); no
+// object of a later rank is attempted. A later Apply of the same objects
+// converges.
 type ApplyError struct {
 	Result Result
 	// Failed is the object that failed.
@@ -185,7 +196,7 @@ func (e *ApplyError) Error() string {
 	fmt.Fprintf(&b, "apply: %s failed: %v", e.Failed.Object, e.Failed.Err)
 	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted, Available, NotWaited)
 	left := e.Result.With(NotAttempted)
-	fmt.Fprintf(&b, "; %d done before it", len(done))
+	fmt.Fprintf(&b, "; %d done", len(done))
 	if len(left) > 0 {
 		names := make([]string, len(left))
 		for i, l := range left {
@@ -252,6 +263,15 @@ func Unstructured(o Object) (*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m, ok := canon.Read(y); ok {
+		return &unstructured.Unstructured{Object: m}, nil
+	}
+	return unstructuredOf(y)
+}
+
+// unstructuredOf reads any YAML document the general way: to JSON, then
+// as unstructured reads JSON. canon.Read gives the same for canonical YAML.
+func unstructuredOf(y []byte) (*unstructured.Unstructured, error) {
 	j, err := yaml.YAMLToJSON(y)
 	if err != nil {
 		return nil, err
@@ -264,10 +284,13 @@ func Unstructured(o Object) (*unstructured.Unstructured, error) {
 }
 
 // Apply server-side applies objects in the frozen make-before-break order of
-// Sort, one at a time, and returns what happened to each. Applying the same
-// objects again changes nothing and reports them unchanged (with a Getter
-// or a Lister). It stops at the first failure, or when ctx is done, with an
-// *ApplyError naming the object and listing what was not attempted.
+// Sort, rank by rank (all Namespaces, then all security policy, …, then all
+// VirtualServices), the objects of one rank up to ApplyOptions.Workers at
+// once, and returns what happened to each, in that order. Applying the
+// same objects again changes nothing and reports them unchanged (with a
+// Getter or a Lister). At the first failure, or when ctx is done, it starts
+// no further object, lets those under way finish, and returns an
+// *ApplyError naming the failed object and listing what was not attempted.
 //
 // Requests: one List per kind and namespace when a is a Lister (both
 // adapters are), else one Get per object, to tell created, configured and
@@ -293,47 +316,6 @@ func Apply(ctx context.Context, a Applier, objs []Object, opts ApplyOptions) (Re
 	return run(ctx, a, steps, opts, 0)
 }
 
-// run carries out steps in order.
-func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTimeout time.Duration) (Result, error) {
-	res := Result{Objects: make([]ObjectResult, len(steps))}
-	for i, s := range steps {
-		gvk := s.Object.GetObjectKind().GroupVersionKind()
-		res.Objects[i] = ObjectResult{Object: describe(s.Object), Op: s.Op, Note: s.Note, GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
-	}
-	live := newLiveObjects(a)
-	if !opts.SendAll {
-		live.schemas(ctx, a, steps)
-	}
-	for i, s := range steps {
-		r := &res.Objects[i]
-		var err error
-		if err = ctx.Err(); err == nil {
-			switch s.Op {
-			case OpApply:
-				err = applyOne(ctx, a, live, s.Object, opts, r)
-			case OpDelete:
-				err = deleteOne(ctx, a, s.Object, opts, r)
-				if err == nil && !opts.DryRun {
-					live.gone(r)
-				}
-			case OpWait:
-				err = waitAvailable(ctx, a, opts, waitTimeout, r)
-			}
-		}
-		if err != nil {
-			r.Outcome, r.Err = Failed, err
-			if opts.Progress != nil {
-				opts.Progress(*r)
-			}
-			return res, &ApplyError{Result: res, Failed: *r}
-		}
-		if opts.Progress != nil {
-			opts.Progress(*r)
-		}
-	}
-	return res, nil
-}
-
 func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts ApplyOptions, r *ObjectResult) error {
 	u, err := Unstructured(o)
 	if err != nil {
@@ -343,7 +325,6 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 	if err != nil {
 		return fmt.Errorf("reading it first: %w", err)
 	}
-	opts.FieldManager = opts.fieldManager()
 	if live != nil && lo.types != nil && upToDate(lo.types, live, u, opts.FieldManager) {
 		r.Outcome, r.Skipped = Unchanged, true
 		return nil

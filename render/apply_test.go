@@ -3,9 +3,13 @@ package render_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -96,15 +100,15 @@ func TestApplyCancelled(t *testing.T) {
 	}
 }
 
-// TestApplyFailureAtEveryObject fails the k-th object for every k; a second
-// Apply must converge to the wanted objects.
+// TestApplyFailureAtEveryObject fails the k-th object for every k, one
+// object at a time; a second Apply must converge to the wanted objects.
 func TestApplyFailureAtEveryObject(t *testing.T) {
 	ctx := context.Background()
 	objs := stage(t, map[string]int32{"v1": 90, "v2": 10})
 	for k := 1; k <= len(objs); k++ {
 		c := applytest.NewCluster()
 		c.FailOn = k
-		_, err := render.Apply(ctx, c, objs, render.ApplyOptions{})
+		_, err := render.Apply(ctx, c, objs, render.ApplyOptions{Workers: 1})
 		var ae *render.ApplyError
 		if !errors.As(err, &ae) || !errors.Is(err, applytest.ErrInjected) {
 			t.Fatalf("k=%d: want the injected failure, got %v", k, err)
@@ -119,6 +123,191 @@ func TestApplyFailureAtEveryObject(t *testing.T) {
 		res, _ := render.Apply(ctx, c, objs, render.ApplyOptions{})
 		if n := len(res.With(render.Unchanged)); n != len(objs) {
 			t.Errorf("k=%d: not converged: %v", k, res.Objects)
+		}
+	}
+}
+
+// many is an App of n two-version models in namespace ml, built.
+func many(t testing.TB, n int) []render.Object {
+	t.Helper()
+	app := mesh.App{Namespace: mesh.Namespace{Name: "ml"}}
+	for i := range n {
+		app.Models = append(app.Models, mesh.Model{
+			Model:   serving.Model{Name: fmt.Sprintf("m%02d", i), Versions: []serving.Version{{Name: "v1", ModelURI: "s3://m/1"}, {Name: "v2", ModelURI: "s3://m/2"}}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}},
+		})
+	}
+	objs, err := mesh.Build(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// jittered delays each Apply by a time of its own, so that the objects of a
+// rank finish in another order than they started.
+type jittered struct{ *applytest.Cluster }
+
+func (j jittered) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+	h := fnv.New32a()
+	h.Write([]byte(obj.GetName()))
+	time.Sleep(time.Duration(h.Sum32()%2000) * time.Microsecond)
+	return j.Cluster.Apply(ctx, obj, opts)
+}
+
+// TestProgressInApplyOrder: objects of one rank are sent side by side and
+// finish in any order, but results and Progress come in apply order, and
+// no object starts before every object of the ranks before it is done.
+func TestProgressInApplyOrder(t *testing.T) {
+	ctx := context.Background()
+	objs := many(t, 30)
+	want, err := render.YAML(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := append([]render.Object(nil), objs...)
+	render.Sort(sorted)
+	c := applytest.NewCluster()
+	rankOf := map[string]string{} // object -> kind
+	for _, o := range sorted {
+		rankOf[render.Describe(o)] = o.GetObjectKind().GroupVersionKind().Kind
+	}
+	var progress []string
+	// Every change sees the ranks before its own complete.
+	c.OnChange = func(c *applytest.Cluster) {
+		have := map[string]int{}
+		for _, u := range c.Objects() {
+			have[u.GetKind()]++
+		}
+		for i := 1; i < len(sorted); i++ {
+			prev, cur := sorted[i-1].GetObjectKind().GroupVersionKind().Kind, sorted[i].GetObjectKind().GroupVersionKind().Kind
+			if prev != cur && have[cur] > 0 && have[prev] < count(sorted, prev) {
+				t.Errorf("a %s exists while %d of %d %ss do", cur, have[prev], count(sorted, prev), prev)
+			}
+		}
+	}
+	res, err := render.Apply(ctx, jittered{c}, objs, render.ApplyOptions{Workers: 6, Progress: func(r render.ObjectResult) {
+		progress = append(progress, r.Object)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(progress) != len(sorted) || len(res.Objects) != len(sorted) {
+		t.Fatalf("%d progress calls and %d results for %d objects", len(progress), len(res.Objects), len(sorted))
+	}
+	for i, o := range sorted {
+		if progress[i] != render.Describe(o) || res.Objects[i].Object != render.Describe(o) {
+			t.Fatalf("object %d: progress %q, result %q, want %q", i, progress[i], res.Objects[i].Object, render.Describe(o))
+		}
+	}
+	var stored []render.Object
+	for _, u := range c.Objects() {
+		stored = append(stored, u)
+	}
+	got, err := render.YAML(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the cluster does not hold the objects applied")
+	}
+}
+
+func count(objs []render.Object, kind string) int {
+	n := 0
+	for _, o := range objs {
+		if o.GetObjectKind().GroupVersionKind().Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// TestApplyFailureMidRank fails one Deployment among sixty sent side by
+// side: the error names it; every object reported done is in the cluster,
+// every one not attempted or failed is not; no object of a later rank is
+// attempted; Progress reported exactly the attempted ones, in apply order;
+// the next Apply converges.
+func TestApplyFailureMidRank(t *testing.T) {
+	ctx := context.Background()
+	objs := many(t, 30) // a Namespace, 30 Services, 60 Deployments, ...
+	for _, k := range []int{32, 40, 91} {
+		c := applytest.NewCluster()
+		c.FailOn = k
+		var progress []string
+		res, err := render.Apply(ctx, jittered{c}, objs, render.ApplyOptions{Workers: 4, Progress: func(r render.ObjectResult) {
+			progress = append(progress, r.Object)
+		}})
+		var ae *render.ApplyError
+		if !errors.As(err, &ae) || !errors.Is(err, applytest.ErrInjected) || !strings.HasPrefix(ae.Failed.Object, "Deployment ") {
+			t.Fatalf("call %d: want the injected failure of a Deployment, got %v", k, err)
+		}
+		stored := map[string]bool{}
+		for _, u := range c.Objects() {
+			stored[render.Describe(u)] = true
+		}
+		var attempted []string
+		for _, r := range res.Objects {
+			switch r.Outcome {
+			case render.Created:
+				if !stored[r.Object] {
+					t.Errorf("call %d: %s reported created, not in the cluster", k, r.Object)
+				}
+			case render.Failed, render.NotAttempted:
+				if stored[r.Object] {
+					t.Errorf("call %d: %s reported %s, yet in the cluster", k, r.Object, r.Outcome)
+				}
+				if r.Outcome == render.NotAttempted {
+					continue
+				}
+			default:
+				t.Errorf("call %d: %s", k, r)
+			}
+			attempted = append(attempted, r.Object)
+			if r.GVK.Kind != "Namespace" && r.GVK.Kind != "Service" && r.GVK.Kind != "Deployment" {
+				t.Errorf("call %d: %s attempted after a Deployment failed", k, r)
+			}
+		}
+		if strings.Join(progress, ",") != strings.Join(attempted, ",") {
+			t.Errorf("call %d: progress\n  %v\nwant the attempted objects in order\n  %v", k, progress, attempted)
+		}
+		if len(ae.Result.With(render.NotAttempted)) == 0 || !strings.Contains(err.Error(), "not attempted (") {
+			t.Errorf("call %d: the error lists nothing not attempted: %v", k, err)
+		}
+		c.FailOn = 0
+		if _, err := render.Apply(ctx, c, objs, render.ApplyOptions{}); err != nil {
+			t.Fatalf("call %d: apply after the failure: %v", k, err)
+		}
+		if res, _ := render.Apply(ctx, c, objs, render.ApplyOptions{}); len(res.With(render.Unchanged)) != len(objs) {
+			t.Errorf("call %d: not converged", k)
+		}
+	}
+}
+
+// TestApplyCancelledMidRank: cancelled while a rank is under way, Apply
+// starts nothing of a later rank, and what it reports done is done.
+func TestApplyCancelledMidRank(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	objs := many(t, 30)
+	c := applytest.NewCluster()
+	n := 0
+	res, err := render.Apply(ctx, jittered{c}, objs, render.ApplyOptions{Workers: 4, Progress: func(r render.ObjectResult) {
+		if n++; n == 40 { // among the Deployments
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	stored := len(c.Objects())
+	done := len(res.With(render.Created))
+	if done != stored || done < 40 {
+		t.Errorf("%d reported created, %d in the cluster, cancelled after the 40th", done, stored)
+	}
+	for _, r := range res.Objects {
+		if r.GVK.Kind == "VirtualService" && r.Outcome != render.NotAttempted {
+			t.Errorf("%s after the cancellation", r)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -11,19 +12,22 @@ import (
 
 // liveObjects is what Apply and Transition know of the live objects, to
 // tell created, configured and unchanged apart. With a Lister it reads each
-// kind in each namespace with one List, at the first object of that kind
-// and namespace it applies (so that a List is never older than the steps
-// before it need), and keeps what it read current as it applies and
-// deletes: N objects of K kinds and namespaces cost N applies and K Lists.
-// Without a Lister, or when a List fails, it asks a Getter for each object
-// (2N requests), and without a Getter it knows nothing.
+// kind in each namespace that the steps apply with one List, all of them
+// before the first step (a kind's objects change only through its own
+// steps, which keep what was read current), so N objects of K kinds and
+// namespaces cost N applies and K Lists. Without a Lister, or when a List
+// fails, it asks a Getter for each object (2N requests), and without a
+// Getter it knows nothing. It is safe for concurrent use by the workers of
+// one rank.
 type liveObjects struct {
 	getter Getter
 	lister Lister
+
+	mu     sync.Mutex
 	listed map[listKey]bool // read by List; absent: not yet, false: List failed
 	byID   map[listKey]map[string]*unstructured.Unstructured
 	// types, when set, tells whether a listed object is already as wanted
-	// (upToDate); nil sends every object.
+	// (upToDate); nil sends every object. Set before the workers start.
 	types managedfields.TypeConverter
 }
 
@@ -63,16 +67,49 @@ func newLiveObjects(a Applier) *liveObjects {
 	return lo
 }
 
+// prefetch lists, with up to workers Lists at once, every kind and
+// namespace that the steps apply, so that the server encodes one List
+// while the client decodes another.
+func (lo *liveObjects) prefetch(ctx context.Context, steps []Step, workers int) {
+	if lo.lister == nil {
+		return
+	}
+	type job struct {
+		k   listKey
+		gvk schema.GroupVersionKind
+	}
+	var jobs []job
+	seen := map[listKey]bool{}
+	for _, s := range steps {
+		gvk := s.Object.GetObjectKind().GroupVersionKind()
+		k := listKey{gvk.GroupKind(), s.Object.GetNamespace()}
+		if s.Op == OpApply && !seen[k] {
+			seen[k] = true
+			jobs = append(jobs, job{k, gvk})
+		}
+	}
+	forEach(len(jobs), workers, func(i int) bool {
+		if ctx.Err() == nil {
+			lo.list(ctx, jobs[i].k, jobs[i].gvk)
+		}
+		return true
+	})
+}
+
 // get returns the live object of r (nil when it does not exist), and
 // whether it could be read at all.
 func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstructured.Unstructured, known bool, err error) {
 	k := listKey{r.GVK.GroupKind(), r.Namespace}
 	if lo.lister != nil {
+		lo.mu.Lock()
 		ok, tried := lo.listed[k]
+		lo.mu.Unlock()
 		if !tried {
 			ok = lo.list(ctx, k, r.GVK)
 		}
 		if ok {
+			lo.mu.Lock()
+			defer lo.mu.Unlock()
 			return lo.byID[k][r.Name], true, nil
 		}
 	}
@@ -90,6 +127,8 @@ func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstruct
 // may get but not list, say) the kind falls back to a Get per object.
 func (lo *liveObjects) list(ctx context.Context, k listKey, gvk schema.GroupVersionKind) bool {
 	items, err := lo.lister.List(ctx, gvk, k.namespace, nil)
+	lo.mu.Lock()
+	defer lo.mu.Unlock()
 	if err != nil {
 		lo.listed[k] = false
 		return false
@@ -104,6 +143,8 @@ func (lo *liveObjects) list(ctx context.Context, k listKey, gvk schema.GroupVers
 
 // applied records what the server stored for r.
 func (lo *liveObjects) applied(r *ObjectResult, got *unstructured.Unstructured) {
+	lo.mu.Lock()
+	defer lo.mu.Unlock()
 	if m := lo.byID[listKey{r.GVK.GroupKind(), r.Namespace}]; m != nil && got != nil {
 		m[r.Name] = got
 	}
@@ -111,5 +152,7 @@ func (lo *liveObjects) applied(r *ObjectResult, got *unstructured.Unstructured) 
 
 // gone records that r was deleted.
 func (lo *liveObjects) gone(r *ObjectResult) {
+	lo.mu.Lock()
+	defer lo.mu.Unlock()
 	delete(lo.byID[listKey{r.GVK.GroupKind(), r.Namespace}], r.Name)
 }

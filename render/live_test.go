@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,24 +17,42 @@ import (
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-// counting counts the requests an Applier receives, by verb.
+// counts are the requests an Applier received, by verb.
+type counts struct{ applies, gets, lists, deletes int }
+
+// counting counts the requests an Applier receives, by verb; Apply calls it
+// from several goroutines.
 type counting struct {
-	c                             *applytest.Cluster
-	applies, gets, lists, deletes int
+	c  *applytest.Cluster
+	mu sync.Mutex
+	n  counts
+}
+
+func (n *counting) add(f func(*counts)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f(&n.n)
+}
+
+// counts returns the requests so far.
+func (n *counting) counts() counts {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.n
 }
 
 func (n *counting) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
-	n.applies++
+	n.add(func(c *counts) { c.applies++ })
 	return n.c.Apply(ctx, obj, opts)
 }
 
 func (n *counting) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	n.gets++
+	n.add(func(c *counts) { c.gets++ })
 	return n.c.Get(ctx, gvk, namespace, name)
 }
 
 func (n *counting) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
-	n.deletes++
+	n.add(func(c *counts) { c.deletes++ })
 	return n.c.Delete(ctx, gvk, namespace, name, opts)
 }
 
@@ -41,7 +60,7 @@ func (n *counting) Delete(ctx context.Context, gvk schema.GroupVersionKind, name
 type listing struct{ *counting }
 
 func (n listing) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
-	n.lists++
+	n.add(func(c *counts) { c.lists++ })
 	return n.c.List(ctx, gvk, namespace, labels)
 }
 
@@ -81,7 +100,7 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 			return render.Transition(ctx, a, canary, promoted, render.TransitionOptions{})
 		}},
 	} {
-		before := *byList.counting
+		before := byList.counts()
 		want, err := step.do(byGet)
 		if err != nil {
 			t.Fatalf("%s, by Get: %v", step.name, err)
@@ -98,21 +117,22 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 				t.Errorf("%s: by List %q, by Get %q", step.name, g, w)
 			}
 		}
-		if n := byList.gets - before.gets; n != 0 {
+		if n := byList.counts().gets - before.gets; n != 0 {
 			t.Errorf("%s: %d Gets with a Lister, want 0", step.name, n)
 		}
 		objs := canary
 		if step.name != "first apply" && step.name != "again" {
 			objs = promoted
 		}
-		if n := byList.lists - before.lists; n > kinds(objs) || n == 0 {
+		if n := byList.counts().lists - before.lists; n > kinds(objs) || n == 0 {
 			t.Errorf("%s: %d Lists for %d kinds and namespaces", step.name, n, kinds(objs))
 		}
 	}
-	if byGet.gets == 0 || byGet.lists != 0 {
-		t.Fatalf("the Get path made %d Gets and %d Lists", byGet.gets, byGet.lists)
+	g, l := byGet.counts(), byList.counts()
+	if g.gets == 0 || g.lists != 0 {
+		t.Fatalf("the Get path made %d Gets and %d Lists", g.gets, g.lists)
 	}
-	t.Logf("requests by Get: %d applies, %d gets; by List: %d applies, %d lists", byGet.applies, byGet.gets, byList.applies, byList.lists)
+	t.Logf("requests by Get: %d applies, %d gets; by List: %d applies, %d lists", g.applies, g.gets, l.applies, l.lists)
 }
 
 // TestPlanTouchesOnlyWhatDiffers: moving one model of many lists that

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,19 +142,20 @@ func TestTransitionOnAPIServer(t *testing.T) {
 // failAt wraps an Applier so that its k-th Apply fails.
 type failAt struct {
 	*dynamicapply.Applier
-	k, n int
+	k int
+	n atomic.Int64
 }
 
 func (f *failAt) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
-	f.n++
-	if f.n == f.k {
+	if int(f.n.Add(1)) == f.k {
 		return nil, fmt.Errorf("injected failure at object %d", f.k)
 	}
 	return f.Applier.Apply(ctx, u, opts)
 }
 
 // TestFailureAtEveryObject fails the k-th object of a scenario, for every
-// k, on a fresh namespace each time: the next Apply converges.
+// k, on a fresh namespace each time, one object at a time: the next Apply
+// converges.
 func TestFailureAtEveryObject(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
@@ -161,7 +164,7 @@ func TestFailureAtEveryObject(t *testing.T) {
 		ns := fmt.Sprintf("fail-%d", k)
 		objs := rollout(t, ns, map[string]int32{"v1": 90, "v2": 10})
 		f := &failAt{Applier: dynamicApplier(s), k: k}
-		_, err := render.Apply(ctx, f, objs, render.ApplyOptions{})
+		_, err := render.Apply(ctx, f, objs, render.ApplyOptions{Workers: 1})
 		var ae *render.ApplyError
 		if !errors.As(err, &ae) || len(ae.Result.With(render.Created)) != k-1 {
 			t.Fatalf("k=%d: want an *ApplyError after %d created, got %v", k, k-1, err)
@@ -311,24 +314,42 @@ func TestAdapterContract(t *testing.T) {
 	}
 }
 
-// requests counts what an Applier sends, by verb; getOnly hides the List.
+// requests counts what an Applier sends, by verb (render.Apply calls it
+// from several goroutines); getOnly hides the List.
 type requests struct {
 	*dynamicapply.Applier
-	applies, gets, lists int
+	mu sync.Mutex
+	n  counts
+}
+
+// counts are requests by verb.
+type counts struct{ applies, gets, lists int }
+
+// counts returns the requests so far.
+func (r *requests) counts() counts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+func (r *requests) add(f func(*counts)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.n)
 }
 
 func (r *requests) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
-	r.applies++
+	r.add(func(c *counts) { c.applies++ })
 	return r.Applier.Apply(ctx, u, opts)
 }
 
 func (r *requests) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	r.gets++
+	r.add(func(c *counts) { c.gets++ })
 	return r.Applier.Get(ctx, gvk, namespace, name)
 }
 
 func (r *requests) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
-	r.lists++
+	r.add(func(c *counts) { c.lists++ })
 	return r.Applier.List(ctx, gvk, namespace, labels)
 }
 
@@ -356,7 +377,7 @@ func TestApplyReadsByList(t *testing.T) {
 	}
 	run := func(name string, a render.Applier, r *requests, want render.Outcome) {
 		t.Helper()
-		before := *r
+		before := r.counts()
 		start := time.Now()
 		res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
 		took := time.Since(start)
@@ -367,17 +388,17 @@ func TestApplyReadsByList(t *testing.T) {
 			t.Errorf("%s: %d of %d %s", name, n, len(objs), want)
 		}
 		t.Logf("%s: %d objects in %v: %d applies, %d gets, %d lists", name, len(objs), took.Round(time.Millisecond),
-			r.applies-before.applies, r.gets-before.gets, r.lists-before.lists)
+			r.counts().applies-before.applies, r.counts().gets-before.gets, r.counts().lists-before.lists)
 	}
 	r := &requests{Applier: dynamicApplier(s)}
 	run("first apply, by List", r, r, render.Created)
-	if r.gets != 0 || r.lists > len(kinds) {
-		t.Errorf("first apply: %d gets and %d lists for %d kinds and namespaces", r.gets, r.lists, len(kinds))
+	if r.counts().gets != 0 || r.counts().lists > len(kinds) {
+		t.Errorf("first apply: %d gets and %d lists for %d kinds and namespaces", r.counts().gets, r.counts().lists, len(kinds))
 	}
 	run("again, by List", r, r, render.Unchanged)
 	run("again, by Get", getOnly{r}, r, render.Unchanged)
-	if r.gets != len(objs) {
-		t.Errorf("the Get path made %d gets for %d objects", r.gets, len(objs))
+	if r.counts().gets != len(objs) {
+		t.Errorf("the Get path made %d gets for %d objects", r.counts().gets, len(objs))
 	}
 }
 
@@ -416,12 +437,12 @@ func TestSkipWhatIsAlreadySo(t *testing.T) {
 	r := &requests{Applier: dynamicApplier(s)}
 	apply := func(step string, app mesh.App, opts render.ApplyOptions, wantApplies int) render.Result {
 		t.Helper()
-		before := r.applies
+		before := r.counts().applies
 		res, err := render.Apply(ctx, r, build(t, app), opts)
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
-		if n := r.applies - before; n != wantApplies {
+		if n := r.counts().applies - before; n != wantApplies {
 			var sent []string
 			for _, o := range res.Objects {
 				if !o.Skipped {
@@ -500,11 +521,11 @@ func TestSkipWhatIsAlreadySo(t *testing.T) {
 			}
 		}
 	}
-	before := r.applies
+	before := r.counts().applies
 	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{})
 	var ce *render.ConflictError
-	if !errors.As(err, &ce) || r.applies-before != 1 {
-		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.applies-before, err)
+	if !errors.As(err, &ce) || r.counts().applies-before != 1 {
+		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.counts().applies-before, err)
 	}
 	apply("Force", app, render.ApplyOptions{Force: true}, 1)
 	apply("after Force", app, render.ApplyOptions{}, 0)

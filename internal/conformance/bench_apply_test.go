@@ -42,7 +42,7 @@ func TestApplyCost(t *testing.T) {
 	}
 	mlmesh := func(step string, r *requests, run func() (render.Result, error)) {
 		t.Helper()
-		before := *r
+		before := r.counts()
 		start := time.Now()
 		res, err := run()
 		if err != nil {
@@ -56,7 +56,7 @@ func TestApplyCost(t *testing.T) {
 		}
 		t.Logf("mlmesh render.Apply, %s: %v, %d objects, %d sent; requests: %d applies, %d lists, %d gets",
 			step, time.Since(start).Round(10*time.Millisecond), len(res.Objects), sent,
-			r.applies-before.applies, r.lists-before.lists, r.gets-before.gets)
+			r.counts().applies-before.applies, r.counts().lists-before.lists, r.counts().gets-before.gets)
 	}
 
 	// kubectl, in its own namespace, from the same rendered objects.

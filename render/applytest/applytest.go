@@ -29,8 +29,18 @@ type Cluster struct {
 	// FailOn, if positive, makes the FailOn-th call to Apply or Delete
 	// (counting from 1) fail with ErrInjected.
 	FailOn int
-	// OnChange, if set, is called after every change, with the cluster.
+	// OnChange, if set, is called after every change, with the cluster,
+	// one call at a time even when objects are applied concurrently.
 	OnChange func(*Cluster)
+	changeMu sync.Mutex
+}
+
+func (c *Cluster) changed() {
+	if c.OnChange != nil {
+		c.changeMu.Lock()
+		defer c.changeMu.Unlock()
+		c.OnChange(c)
+	}
 }
 
 // ErrInjected is the error a Cluster fails with on FailOn.
@@ -82,9 +92,7 @@ func (c *Cluster) Apply(_ context.Context, obj *unstructured.Unstructured, opts 
 	}
 	c.objects[k] = next
 	c.mu.Unlock()
-	if c.OnChange != nil {
-		c.OnChange(c)
-	}
+	c.changed()
 	return next.DeepCopy(), nil
 }
 
@@ -115,8 +123,8 @@ func (c *Cluster) Delete(_ context.Context, gvk schema.GroupVersionKind, namespa
 		delete(c.objects, k)
 	}
 	c.mu.Unlock()
-	if c.OnChange != nil && !opts.DryRun {
-		c.OnChange(c)
+	if !opts.DryRun {
+		c.changed()
 	}
 	return nil
 }
