@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -154,9 +155,17 @@ func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, er
 }
 
 // changed reports whether a wanted object differs from what was applied.
+// The same canonical YAML means the same content (Unstructured is read from
+// it); only when the bytes differ (a live object against a typed one, say)
+// is the content compared, which costs a round trip through JSON.
 func changed(prev, next Object) bool {
 	if prev == nil {
 		return true
+	}
+	if a, err := MarshalYAML(prev); err == nil {
+		if b, err := MarshalYAML(next); err == nil && bytes.Equal(a, b) {
+			return false
+		}
 	}
 	a, err1 := canonicalContent(prev)
 	b, err2 := canonicalContent(next)

@@ -66,7 +66,7 @@ func upToDate(tc managedfields.TypeConverter, live, want *unstructured.Unstructu
 	if err != nil {
 		return false
 	}
-	liveTyped, err := tc.ObjectToTyped(live, typed.AllowDuplicates)
+	liveTyped, err := tc.ObjectToTyped(ownable(live), typed.AllowDuplicates)
 	if err != nil {
 		return false
 	}
@@ -80,4 +80,27 @@ func upToDate(tc managedfields.TypeConverter, live, want *unstructured.Unstructu
 	}
 	cmp, err := liveTyped.ExtractItems(ownedLeaves).Compare(wantTyped.ExtractItems(ownedLeaves))
 	return err == nil && cmp.IsSame()
+}
+
+// ownable is live without what no apply owns and the comparison never
+// reads, its status and managed fields, which are most of a stored
+// Deployment: converting them to typed values would be most of the cost.
+// It shares everything else with live.
+func ownable(live *unstructured.Unstructured) *unstructured.Unstructured {
+	obj := make(map[string]any, len(live.Object))
+	for k, v := range live.Object {
+		if k != "status" {
+			obj[k] = v
+		}
+	}
+	if md, ok := live.Object["metadata"].(map[string]any); ok {
+		m := make(map[string]any, len(md))
+		for k, v := range md {
+			if k != "managedFields" {
+				m[k] = v
+			}
+		}
+		obj["metadata"] = m
+	}
+	return &unstructured.Unstructured{Object: obj}
 }
