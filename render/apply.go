@@ -297,13 +297,15 @@ func unstructuredOf(y []byte) (*unstructured.Unstructured, error) {
 // unchanged apart; and one apply per object, except that with Schemas too
 // (an adapter given the server's OpenAPI client) an object whose live state
 // already holds, owned by the field manager, exactly the fields and values
-// wanted is not sent (ApplyOptions.SendAll sends it). Re-applying an
+// wanted is not sent (ApplyOptions.SendAll sends it). Up to
+// ApplyOptions.Workers requests are in flight at once. Re-applying an
 // unchanged 1,000-model App of five kinds in one namespace is thus 5 Lists
 // (and the schemas, once); a first apply about 5,005 requests, or 10,006
-// without a Lister. Client-side rate limits apply to all of them: client-go's default
-// of 5 requests a second (burst 10) would make that 17 minutes, so give the
-// adapters a rest.Config with QPS and Burst raised (200 and 400, say) to what
-// the API server's priority and fairness allows the caller.
+// without a Lister. Client-side rate limits apply to all of them:
+// client-go's default of 5 requests a second (burst 10) would make that 17
+// minutes whatever the workers, so give the adapters a rest.Config with QPS
+// and Burst raised (200 and 400, say) to what the API server's priority and
+// fairness allows the caller.
 func Apply(ctx context.Context, a Applier, objs []Object, opts ApplyOptions) (Result, error) {
 	sorted, err := prepare(objs)
 	if err != nil {

@@ -13,9 +13,10 @@ import (
 // liveObjects is what Apply and Transition know of the live objects, to
 // tell created, configured and unchanged apart. With a Lister it reads each
 // kind in each namespace that the steps apply with one List, all of them
-// before the first step (a kind's objects change only through its own
-// steps, which keep what was read current), so N objects of K kinds and
-// namespaces cost N applies and K Lists. Without a Lister, or when a List
+// side by side from the start (a kind's objects change only through its
+// own steps, which keep what was read current, and a step waits only for
+// its own kind's List), so N objects of K kinds and namespaces cost N
+// applies and K Lists. Without a Lister, or when a List
 // fails, it asks a Getter for each object (2N requests), and without a
 // Getter it knows nothing. It is safe for concurrent use by the workers of
 // one rank.
@@ -23,9 +24,11 @@ type liveObjects struct {
 	getter Getter
 	lister Lister
 
-	mu     sync.Mutex
-	listed map[listKey]bool // read by List; absent: not yet, false: List failed
-	byID   map[listKey]map[string]*unstructured.Unstructured
+	mu      sync.Mutex
+	listed  map[listKey]bool          // read by List; absent: not yet, false: List failed
+	pending map[listKey]chan struct{} // closed when a prefetched List is done
+	lists   sync.WaitGroup
+	byID    map[listKey]map[string]*unstructured.Unstructured
 	// types, when set, tells whether a listed object is already as wanted
 	// (upToDate); nil sends every object. Set before the workers start.
 	types managedfields.TypeConverter
@@ -61,46 +64,66 @@ type listKey struct {
 }
 
 func newLiveObjects(a Applier) *liveObjects {
-	lo := &liveObjects{listed: map[listKey]bool{}, byID: map[listKey]map[string]*unstructured.Unstructured{}}
+	lo := &liveObjects{listed: map[listKey]bool{}, pending: map[listKey]chan struct{}{}, byID: map[listKey]map[string]*unstructured.Unstructured{}}
 	lo.getter, _ = a.(Getter)
 	lo.lister, _ = a.(Lister)
 	return lo
 }
 
-// prefetch lists, with up to workers Lists at once, every kind and
-// namespace that the steps apply, so that the server encodes one List
-// while the client decodes another.
+// prefetch starts listing, with up to workers Lists at once, every kind
+// and namespace that the steps apply, in their order, so that the server
+// encodes one List while the client decodes another and compares the
+// objects of the kinds already read. wait waits for them to end.
 func (lo *liveObjects) prefetch(ctx context.Context, steps []Step, workers int) {
 	if lo.lister == nil {
 		return
 	}
 	type job struct {
-		k   listKey
-		gvk schema.GroupVersionKind
+		k    listKey
+		gvk  schema.GroupVersionKind
+		done chan struct{}
 	}
 	var jobs []job
-	seen := map[listKey]bool{}
 	for _, s := range steps {
 		gvk := s.Object.GetObjectKind().GroupVersionKind()
 		k := listKey{gvk.GroupKind(), s.Object.GetNamespace()}
-		if s.Op == OpApply && !seen[k] {
-			seen[k] = true
-			jobs = append(jobs, job{k, gvk})
+		if _, ok := lo.pending[k]; s.Op == OpApply && !ok {
+			j := job{k, gvk, make(chan struct{})}
+			lo.pending[k] = j.done
+			jobs = append(jobs, j)
 		}
 	}
-	forEach(len(jobs), workers, func(i int) bool {
-		if ctx.Err() == nil {
-			lo.list(ctx, jobs[i].k, jobs[i].gvk)
-		}
-		return true
-	})
+	lo.lists.Add(1)
+	go func() {
+		defer lo.lists.Done()
+		forEach(len(jobs), workers, func(i int) bool {
+			if ctx.Err() == nil {
+				lo.list(ctx, jobs[i].k, jobs[i].gvk)
+			}
+			close(jobs[i].done)
+			return true
+		})
+	}()
 }
+
+// wait waits for the Lists prefetch started.
+func (lo *liveObjects) wait() { lo.lists.Wait() }
 
 // get returns the live object of r (nil when it does not exist), and
 // whether it could be read at all.
 func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstructured.Unstructured, known bool, err error) {
 	k := listKey{r.GVK.GroupKind(), r.Namespace}
 	if lo.lister != nil {
+		lo.mu.Lock()
+		done := lo.pending[k]
+		lo.mu.Unlock()
+		if done != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return nil, false, ctx.Err()
+			}
+		}
 		lo.mu.Lock()
 		ok, tried := lo.listed[k]
 		lo.mu.Unlock()

@@ -38,6 +38,7 @@ func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTi
 	}
 	if ctx.Err() == nil {
 		live.prefetch(ctx, steps, opts.workers())
+		defer live.wait()
 	}
 	one := func(i int) error {
 		s, r := steps[i], &res.Objects[i]

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -42,31 +43,22 @@ var untracked = fieldpath.NewSet(
 // upToDate reports whether applying want as manager would change nothing
 // on live: manager's last apply owns exactly the fields want sets, and live
 // holds want's values in all of them. It is the comparison server-side
-// apply itself makes, through managed fields' typed values: the owned field
-// set extracted from the live object (as client-go's Extract functions do)
-// against the same fields of want. Any doubt (no apply entry, a field
-// another manager took, a value changed or defaulted differently, a type
-// the schema does not know) answers false, and the object is sent.
+// apply itself makes, through managed fields' typed values: the fields of
+// want extracted from the live object (as client-go's Extract functions do
+// with the owned set, which is the same set here) against want. Any doubt
+// (no apply entry, a field another manager took, a value changed or
+// defaulted differently, a type the schema does not know) answers false,
+// and the object is sent.
 func upToDate(tc managedfields.TypeConverter, live, want *unstructured.Unstructured, manager string) bool {
-	var owned *metav1.ManagedFieldsEntry
-	for _, e := range live.GetManagedFields() {
-		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
-			owned = &e
-			break
-		}
-	}
-	if owned == nil || owned.FieldsV1 == nil {
+	fields, ok := appliedFields(live, manager)
+	if !ok {
 		return false
 	}
 	ownedSet := &fieldpath.Set{}
-	if err := ownedSet.FromJSON(bytes.NewReader(owned.FieldsV1.Raw)); err != nil {
+	if err := ownedSet.FromJSON(bytes.NewReader(fields)); err != nil {
 		return false
 	}
 	wantTyped, err := tc.ObjectToTyped(want, typed.AllowDuplicates)
-	if err != nil {
-		return false
-	}
-	liveTyped, err := tc.ObjectToTyped(ownable(live), typed.AllowDuplicates)
 	if err != nil {
 		return false
 	}
@@ -74,12 +66,39 @@ func upToDate(tc managedfields.TypeConverter, live, want *unstructured.Unstructu
 	if err != nil {
 		return false
 	}
-	ownedLeaves := ownedSet.Leaves()
-	if !wantSet.Difference(untracked).Leaves().Equals(ownedLeaves) {
+	if !wantSet.Difference(untracked).Leaves().Equals(ownedSet.Leaves()) {
 		return false // a field added, dropped, or taken by another manager
 	}
-	cmp, err := liveTyped.ExtractItems(ownedLeaves).Compare(wantTyped.ExtractItems(ownedLeaves))
+	liveTyped, err := tc.ObjectToTyped(ownable(live), typed.AllowDuplicates)
+	if err != nil {
+		return false
+	}
+	// want holds exactly its own leaves: those owned, and its kind and name.
+	cmp, err := liveTyped.ExtractItems(wantSet.Leaves()).Compare(wantTyped)
 	return err == nil && cmp.IsSame()
+}
+
+// appliedFields returns the fieldsV1 of manager's apply entry on live, read
+// from the map itself: unstructured's GetManagedFields converts every
+// entry to typed ones through JSON, which cost more than the comparison.
+func appliedFields(live *unstructured.Unstructured, manager string) ([]byte, bool) {
+	md, _ := live.Object["metadata"].(map[string]any)
+	entries, _ := md["managedFields"].([]any)
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		if m["manager"] != manager || m["operation"] != string(metav1.ManagedFieldsOperationApply) {
+			continue
+		}
+		if sub, _ := m["subresource"].(string); sub != "" {
+			continue
+		}
+		if m["fieldsType"] != "FieldsV1" || m["fieldsV1"] == nil {
+			return nil, false
+		}
+		b, err := json.Marshal(m["fieldsV1"])
+		return b, err == nil
+	}
+	return nil, false
 }
 
 // ownable is live without what no apply owns and the comparison never

@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -81,7 +83,30 @@ func TestApplyCost(t *testing.T) {
 	objs := build(t, app)
 	r := &requests{Applier: dynamicApplier(s)}
 	mlmesh("first apply", r, func() (render.Result, error) { return render.Apply(ctx, r, objs, render.ApplyOptions{}) })
-	mlmesh("again, nothing changed", r, func() (render.Result, error) { return render.Apply(ctx, r, objs, render.ApplyOptions{}) })
+	mlmesh("again, nothing changed", r, func() (render.Result, error) {
+		// MLMESH_APPLY_PROFILE=FILE writes a CPU profile of this step.
+		if file := os.Getenv("MLMESH_APPLY_PROFILE"); file != "" {
+			f, err := os.Create(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				t.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		return render.Apply(ctx, r, objs, render.ApplyOptions{})
+	})
+	// The floor of any client that checks before it sends: reading the
+	// live objects alone.
+	start := time.Now()
+	live, err := render.Managed(ctx, r, "bench-mlmesh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reading the live objects alone (render.Managed, one List per kind, one after another): %v, %d objects",
+		time.Since(start).Round(10*time.Millisecond), len(live))
 	mlmesh("again, SendAll", r, func() (render.Result, error) {
 		return render.Apply(ctx, r, objs, render.ApplyOptions{SendAll: true})
 	})
@@ -95,4 +120,12 @@ func TestApplyCost(t *testing.T) {
 	mlmesh("one model's weights changed (Transition)", r, func() (render.Result, error) {
 		return render.Transition(ctx, r, changed, next, render.TransitionOptions{})
 	})
+
+	// What Workers buys on the first apply, on a smaller App per setting.
+	for _, w := range []int{1, 2, 4, 8, 16} {
+		objs := build(t, manyModels(fmt.Sprintf("bench-workers-%d", w), 200))
+		mlmesh(fmt.Sprintf("first apply of 200 models, Workers %d", w), r, func() (render.Result, error) {
+			return render.Apply(ctx, r, objs, render.ApplyOptions{Workers: w})
+		})
+	}
 }
