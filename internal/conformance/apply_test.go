@@ -179,6 +179,60 @@ func TestFailureAtEveryObject(t *testing.T) {
 	}
 }
 
+// TestFailureMidRank fails one Deployment of forty sent side by side, on
+// the real API server: what the result says was done is stored, what it
+// says failed or was not attempted is not, no object of a later rank was
+// attempted, and the next Apply converges.
+func TestFailureMidRank(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	for _, k := range []int{25, 40} { // among the 40 Deployments (calls 22-61)
+		ns := fmt.Sprintf("midrank-%d", k)
+		objs := build(t, manyModels(ns, 20))
+		f := &failAt{Applier: dynamicApplier(s), k: k}
+		res, err := render.Apply(ctx, f, objs, render.ApplyOptions{Workers: 6})
+		var ae *render.ApplyError
+		if !errors.As(err, &ae) || ae.Failed.GVK.Kind != "Deployment" {
+			t.Fatalf("call %d: want a Deployment's injected failure, got %v", k, err)
+		}
+		stored := map[string]bool{}
+		for _, u := range liveObjects(t, s, ns) {
+			stored[meshcheck.Describe([]*unstructured.Unstructured{u})] = true
+		}
+		notAttempted := 0
+		for _, r := range res.Objects {
+			done := r.Outcome == render.Created
+			if done != stored[r.Object] && r.GVK.Kind != "Namespace" {
+				t.Errorf("call %d: %s reported %s; stored: %v", k, r.Object, r.Outcome, stored[r.Object])
+			}
+			if r.Outcome == render.NotAttempted {
+				notAttempted++
+			}
+			if (r.GVK.Kind == "DestinationRule" || r.GVK.Kind == "VirtualService") && r.Outcome != render.NotAttempted {
+				t.Errorf("call %d: %s attempted after a Deployment failed", k, r)
+			}
+		}
+		if notAttempted == 0 || !strings.Contains(err.Error(), "not attempted (") {
+			t.Errorf("call %d: nothing reported not attempted: %v", k, err)
+		}
+		t.Logf("call %d: %v", k, firstLine(err.Error(), 200))
+		if _, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{}); err != nil {
+			t.Fatalf("call %d: apply after the failure: %v", k, err)
+		}
+		res, err = render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{})
+		if err != nil || len(res.With(render.Unchanged)) != len(objs) {
+			t.Errorf("call %d: not converged: %v", k, err)
+		}
+	}
+}
+
+func firstLine(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
 // TestAPIServerStopsMidApply stops the API server after the third object:
 // Apply fails clearly, and once the server is back an Apply converges.
 func TestAPIServerStopsMidApply(t *testing.T) {
