@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -81,6 +82,10 @@ type ApplyOptions struct {
 	// order, from the goroutine that called Apply or Transition, as soon as
 	// that object and every one before it is done.
 	Progress func(ObjectResult)
+	// Cache, if set, remembers between calls which live objects were found
+	// as wanted, so that what neither side changed since is not compared
+	// again (see Cache). Without it every object is compared each time.
+	Cache *Cache
 	// Workers bounds how many objects of one rank (the same kind, in the
 	// make-before-break order) are sent at once; the next rank starts only
 	// when every object of this one is done. 0 means DefaultWorkers; 1
@@ -263,6 +268,11 @@ func Unstructured(o Object) (*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
+	return unstructuredFrom(y)
+}
+
+// unstructuredFrom reads canonical YAML.
+func unstructuredFrom(y []byte) (*unstructured.Unstructured, error) {
 	if m, ok := canon.Read(y); ok {
 		return &unstructured.Unstructured{Object: m}, nil
 	}
@@ -319,7 +329,7 @@ func Apply(ctx context.Context, a Applier, objs []Object, opts ApplyOptions) (Re
 }
 
 func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts ApplyOptions, r *ObjectResult) error {
-	u, err := Unstructured(o)
+	y, err := MarshalYAML(o)
 	if err != nil {
 		return err
 	}
@@ -327,9 +337,29 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 	if err != nil {
 		return fmt.Errorf("reading it first: %w", err)
 	}
-	if live != nil && lo.types != nil && upToDate(lo.types, live, u, opts.FieldManager) {
-		r.Outcome, r.Skipped = Unchanged, true
-		return nil
+	id := identity(o)
+	var known verdict
+	if !lo.cacheable {
+		opts.Cache = nil
+	}
+	if lo.types != nil && opts.Cache != nil {
+		known = verdict{manager: opts.FieldManager, want: sha256.Sum256(y), types: lo.types}
+		if opts.Cache.holds(id, live, known) {
+			r.Outcome, r.Skipped = Unchanged, true
+			return nil
+		}
+	}
+	u, err := unstructuredFrom(y)
+	if err != nil {
+		return err
+	}
+	if lo.types != nil {
+		if live != nil && upToDate(lo.types, live, u, opts.FieldManager) {
+			opts.Cache.remember(id, live, known)
+			r.Outcome, r.Skipped = Unchanged, true
+			return nil
+		}
+		opts.Cache.forget(id)
 	}
 	got, err := a.Apply(ctx, u, opts)
 	if err != nil {
@@ -337,6 +367,12 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 	}
 	if !opts.DryRun {
 		lo.applied(r, got)
+		// What the server stored is, most often, as wanted from now on: a
+		// Cache kept for the next call learns it here, beside the requests
+		// of the other workers, rather than on the next call's path.
+		if opts.Cache != nil && lo.types != nil && got != nil && upToDate(lo.types, got, u, opts.FieldManager) {
+			opts.Cache.remember(id, got, known)
+		}
 	}
 	switch {
 	case !canRead:

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"reflect"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +32,8 @@ type liveObjects struct {
 	byID    map[listKey]map[string]*unstructured.Unstructured
 	// types, when set, tells whether a listed object is already as wanted
 	// (upToDate); nil sends every object. Set before the workers start.
-	types managedfields.TypeConverter
+	types     managedfields.TypeConverter
+	cacheable bool
 }
 
 // schemas asks a Lister with Schemas for the types of the objects the steps
@@ -55,6 +57,8 @@ func (lo *liveObjects) schemas(ctx context.Context, a Applier, steps []Step) {
 	}
 	if tc, err := s.TypeConverter(ctx, gvs); err == nil {
 		lo.types = tc
+		// A Cache keys verdicts by the converter, which must compare.
+		lo.cacheable = reflect.TypeOf(tc).Comparable()
 	}
 }
 

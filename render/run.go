@@ -52,6 +52,7 @@ func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTi
 			err := deleteOne(ctx, a, s.Object, opts, r)
 			if err == nil && !opts.DryRun {
 				live.gone(r)
+				opts.Cache.forget(identity(s.Object))
 			}
 			return err
 		case OpWait:

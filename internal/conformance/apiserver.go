@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/mlmesh/mlmesh/internal/typeconv"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/dynamicapply"
 )
@@ -324,16 +325,70 @@ func (s *APIServer) InstallCRDs(ctx context.Context, stream []byte) error {
 		}
 	}
 	// Let discovery catch up before mapping kinds.
-	for time.Now().Before(deadline) {
+	for {
 		if _, err := s.Mapper.RESTMapping(schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}, "v1"); err == nil {
-			return nil
+			break
 		}
 		if r, ok := s.Mapper.(interface{ Reset() }); ok {
 			r.Reset()
 		}
+		if time.Now().After(deadline) {
+			return errors.New("Istio kinds not served")
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return errors.New("Istio kinds not served")
+	// And the OpenAPI documents, which the server publishes some seconds
+	// after a CRD is established: without them render.Apply compares
+	// nothing and sends every object, and a test would depend on the tests
+	// run before it.
+	var kinds []schema.GroupVersionKind
+	for _, o := range b.Objects {
+		group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+		versions, _, _ := unstructured.NestedSlice(o.Object, "spec", "versions")
+		for _, v := range versions {
+			m, _ := v.(map[string]any)
+			if name, _ := m["name"].(string); name != "" && m["served"] == true {
+				kinds = append(kinds, schema.GroupVersionKind{Group: group, Version: name, Kind: kind})
+			}
+		}
+	}
+	for {
+		err := schemasServed(ctx, s.OpenAPI, kinds)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the OpenAPI schemas of the CRDs are not published: %w", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// schemasServed reports whether the server's OpenAPI v3 documents know
+// every kind, as render.Apply reads them.
+func schemasServed(ctx context.Context, client openapi.Client, kinds []schema.GroupVersionKind) error {
+	seen := map[schema.GroupVersion]bool{}
+	var gvs []schema.GroupVersion
+	for _, k := range kinds {
+		if !seen[k.GroupVersion()] {
+			seen[k.GroupVersion()] = true
+			gvs = append(gvs, k.GroupVersion())
+		}
+	}
+	tc, err := typeconv.New(client).TypeConverter(ctx, gvs)
+	if err != nil {
+		return err
+	}
+	for _, k := range kinds {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(k)
+		u.SetName("probe")
+		if _, err := tc.ObjectToTyped(u); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 func established(u *unstructured.Unstructured) bool {

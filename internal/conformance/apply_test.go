@@ -486,12 +486,22 @@ func build(t *testing.T, app mesh.App) []render.Object {
 // everything.
 func TestSkipWhatIsAlreadySo(t *testing.T) {
 	s := apiServer(t)
+	t.Run("compared each time", func(t *testing.T) { skipWhatIsAlreadySo(t, s, "skip", nil) })
+	// A Cache kept across the calls must send exactly the same objects.
+	cache := &render.Cache{}
+	t.Run("with a Cache", func(t *testing.T) { skipWhatIsAlreadySo(t, s, "skip-cached", cache) })
+	if n := cache.Len(); n < 100 {
+		t.Errorf("the cache knows %d objects", n)
+	}
+}
+
+func skipWhatIsAlreadySo(t *testing.T, s *APIServer, ns string, cache *render.Cache) {
 	ctx := context.Background()
-	const ns = "skip"
 	r := &requests{Applier: dynamicApplier(s)}
 	apply := func(step string, app mesh.App, opts render.ApplyOptions, wantApplies int) render.Result {
 		t.Helper()
 		before := r.counts().applies
+		opts.Cache = cache
 		res, err := render.Apply(ctx, r, build(t, app), opts)
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
@@ -526,7 +536,7 @@ func TestSkipWhatIsAlreadySo(t *testing.T) {
 	// One model's weights change: its VirtualService alone is sent.
 	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 50, "v2": 50})}}
 	res = apply("one weight changed", app, render.ApplyOptions{}, 1)
-	if c := res.With(render.Configured); len(c) != 1 || c[0].Object != "VirtualService skip/m007" {
+	if c := res.With(render.Configured); len(c) != 1 || c[0].Object != "VirtualService "+ns+"/m007" {
 		t.Errorf("one weight changed: configured %v", c)
 	}
 
@@ -547,7 +557,7 @@ func TestSkipWhatIsAlreadySo(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = apply("a Deployment deleted", app, render.ApplyOptions{}, 1)
-	if c := res.With(render.Created); len(c) != 1 || c[0].Object != "Deployment skip/m009-v1" {
+	if c := res.With(render.Created); len(c) != 1 || c[0].Object != "Deployment "+ns+"/m009-v1" {
 		t.Errorf("a Deployment deleted: created %v", c)
 	}
 
@@ -569,14 +579,14 @@ func TestSkipWhatIsAlreadySo(t *testing.T) {
 	theirs := manyModels(ns, 20)
 	theirs.Models[5].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 0, "v2": 100})}}
 	for _, o := range build(t, theirs) {
-		if render.Describe(o) == "VirtualService skip/m005" {
+		if render.Describe(o) == "VirtualService "+ns+"/m005" {
 			if _, err := render.Apply(ctx, other, []render.Object{o}, render.ApplyOptions{FieldManager: "argocd", Force: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	before := r.counts().applies
-	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{})
+	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{Cache: cache})
 	var ce *render.ConflictError
 	if !errors.As(err, &ce) || r.counts().applies-before != 1 {
 		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.counts().applies-before, err)

@@ -121,6 +121,22 @@ func TestApplyCost(t *testing.T) {
 		return render.Transition(ctx, r, changed, next, render.TransitionOptions{})
 	})
 
+	// A caller that keeps a render.Cache (a controller, a rollout): the
+	// first call compares and fills it, the next ones compare only what
+	// changed since.
+	cache := &render.Cache{}
+	mlmesh("again, filling a Cache", r, func() (render.Result, error) {
+		return render.Apply(ctx, r, next, render.ApplyOptions{Cache: cache})
+	})
+	mlmesh("again, with the Cache kept", r, func() (render.Result, error) {
+		return render.Apply(ctx, r, next, render.ApplyOptions{Cache: cache})
+	})
+	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 60, "v2": 40})}}
+	third := build(t, app)
+	mlmesh("one model's weights changed (Apply, with the Cache kept)", r, func() (render.Result, error) {
+		return render.Apply(ctx, r, third, render.ApplyOptions{Cache: cache})
+	})
+
 	// What Workers buys on the first apply, on a smaller App per setting.
 	for _, w := range []int{1, 2, 4, 8, 16} {
 		objs := build(t, manyModels(fmt.Sprintf("bench-workers-%d", w), 200))
