@@ -1,0 +1,122 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Result is what an analysis concluded.
+type Result string
+
+// The results of an analysis.
+const (
+	// Pass: every check held.
+	Pass Result = "pass"
+	// Fail: a check did not hold.
+	Fail Result = "fail"
+	// NoData: too little traffic reached the candidate to judge it (fewer
+	// requests than the gate asks for, or none at all). The rollout holds
+	// its step; too many of these in a row count as a failure (see
+	// Driver.NoDataLimit).
+	NoData Result = "no data"
+)
+
+// Target is what a gate analyses: the candidate at one step of a plan,
+// beside the stable version that still serves the rest of the traffic.
+type Target struct {
+	Namespace, Model string
+	// Stable and Candidate are the version names.
+	Stable, Candidate string
+	// StableWorkload and CandidateWorkload are their Deployments' names,
+	// which Istio reports as destination_workload.
+	StableWorkload, CandidateWorkload string
+	Step                              Step
+}
+
+// Measurement is one figure a gate measured, and what it was held to.
+type Measurement struct {
+	// Name names the check: "success-rate", "latency-p99".
+	Name string
+	// Value is the candidate's figure.
+	Value float64
+	// Stable is the stable version's figure, for a check relative to it;
+	// NaN otherwise.
+	Stable float64
+	// Bound is the limit Value was held to: a minimum or a maximum.
+	Bound float64
+	// Unit is the figures' unit: "%", "ms", or a custom check's.
+	Unit   string
+	Result Result
+	// Detail says why, in words: "99.1% >= 99%", "412 ms > 400 ms (the
+	// stable version's 320 ms + 25%)", "12 requests < 50".
+	Detail string
+}
+
+// String reads "success-rate 99.1% (pass: 99.1% >= 99%)".
+func (m Measurement) String() string {
+	if math.IsNaN(m.Value) {
+		return fmt.Sprintf("%s (%s: %s)", m.Name, m.Result, m.Detail)
+	}
+	return fmt.Sprintf("%s %s (%s: %s)", m.Name, Figure(m.Value, m.Unit), m.Result, m.Detail)
+}
+
+// Figure formats a value with its unit: "99.1%", "412 ms", "0.35 s".
+func Figure(v float64, unit string) string {
+	s := fmt.Sprintf("%.4g", v)
+	switch unit {
+	case "":
+		return s
+	case "%":
+		return s + "%"
+	}
+	return s + " " + unit
+}
+
+// Verdict is a gate's answer for one analysis.
+type Verdict struct {
+	Result       Result
+	Measurements []Measurement
+}
+
+// String reads "pass: success-rate 99.9% (...), latency-p99 24 ms (...)".
+func (v Verdict) String() string {
+	parts := make([]string, len(v.Measurements))
+	for i, m := range v.Measurements {
+		parts[i] = m.String()
+	}
+	if len(parts) == 0 {
+		return string(v.Result)
+	}
+	return string(v.Result) + ": " + strings.Join(parts, ", ")
+}
+
+// Combine returns the verdict of several measurements: Fail if any failed,
+// else NoData if any lacked data, else Pass.
+func Combine(ms []Measurement) Verdict {
+	v := Verdict{Result: Pass, Measurements: ms}
+	for _, m := range ms {
+		switch {
+		case m.Result == Fail:
+			v.Result = Fail
+		case m.Result == NoData && v.Result == Pass:
+			v.Result = NoData
+		}
+	}
+	return v
+}
+
+// Gate analyses the candidate at a step. An error (the metrics backend
+// unreachable, a query refused) is never a pass: the driver stops with it,
+// leaving the cluster at the step it reached. Package rollout/promgate
+// implements Gate on Istio's standard metrics in Prometheus.
+type Gate interface {
+	Analyse(ctx context.Context, t Target) (Verdict, error)
+}
+
+// GateFunc adapts a function to Gate.
+type GateFunc func(ctx context.Context, t Target) (Verdict, error)
+
+// Analyse calls f.
+func (f GateFunc) Analyse(ctx context.Context, t Target) (Verdict, error) { return f(ctx, t) }

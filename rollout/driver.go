@@ -1,0 +1,362 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// Decision is a manual gate's answer before a step.
+type Decision int
+
+// The decisions of Driver.Approve.
+const (
+	// Approve applies the step.
+	Approve Decision = iota
+	// Hold keeps the rollout where it is; the driver asks again after
+	// Driver.Interval.
+	Hold
+	// Stop ends the run where it is; the cluster stays at the current step,
+	// and a later run resumes from it.
+	Stop
+)
+
+// Outcome is how a run ended.
+type Outcome string
+
+// The outcomes of a run.
+const (
+	// Succeeded: the candidate was promoted and takes all traffic (and,
+	// unless Strategy.KeepStable, the stable version is retired).
+	Succeeded Outcome = "succeeded"
+	// RolledBack: an analysis failed often enough; all traffic is back on
+	// the stable version, and the candidate is still deployed, dark, for
+	// inspection.
+	RolledBack Outcome = "rolled back"
+	// Stopped: Driver.Approve said Stop.
+	Stopped Outcome = "stopped"
+)
+
+// Report is what a run did.
+type Report struct {
+	Outcome Outcome
+	// Step is the step the cluster is at: the last when promoted, the
+	// baseline when rolled back, and where the run ended on an error or a
+	// stop (the step to resume from).
+	Step Step
+	// Resumed is the step the run found the cluster at, when it found it
+	// at one.
+	Resumed *Step
+	// Verdicts are the analyses, in order.
+	Verdicts []Verdict
+}
+
+// EventKind is what an Event tells.
+type EventKind string
+
+// The kinds of events.
+const (
+	// Resumed: the run found the cluster at Step and goes on from there.
+	Resumed EventKind = "resumed"
+	// Applied: the cluster was moved to Step.
+	Applied EventKind = "applied"
+	// Analysed: Verdict is the analysis of Step.
+	Analysed EventKind = "analysed"
+	// Held: Driver.Approve held the rollout before Step.
+	Held EventKind = "held"
+	// RollingBack: Step's analyses failed Driver.Failures times.
+	RollingBack EventKind = "rolling back"
+)
+
+// Event is one thing a run did, for Driver.Progress.
+type Event struct {
+	Kind EventKind
+	Step Step
+	// Verdict is the analysis, for Analysed.
+	Verdict *Verdict
+	// Failures counts the failed analyses of the run so far.
+	Failures int
+	// Result is what the move to Step did to each object, for Applied.
+	Result render.Result
+}
+
+// String reads like a log line: "analysed 03-canary-10: pass: success-rate
+// 100% (...)", "applied 03-canary-10 (canary: v2 10%, v1 90%): 1 object
+// changed".
+func (e Event) String() string {
+	switch e.Kind {
+	case Analysed:
+		return fmt.Sprintf("analysed %s: %s", e.Step.Name(), e.Verdict)
+	case Applied:
+		changed := len(e.Result.With(render.Created, render.Configured, render.Applied, render.Deleted))
+		return fmt.Sprintf("applied %s (%s): %d objects changed", e.Step.Name(), e.Step, changed)
+	case RollingBack:
+		return fmt.Sprintf("rolling back from %s after %d failed analyses", e.Step.Name(), e.Failures)
+	}
+	return fmt.Sprintf("%s %s (%s)", e.Kind, e.Step.Name(), e.Step)
+}
+
+// Driver runs a plan against a cluster: it applies a step, waits, analyses
+// the candidate, and then advances, holds, or rolls back. It is resumable:
+// a run reads the live objects and goes on from the step the cluster is at,
+// so a run started again after a crash, a cancellation or an error never
+// jumps traffic. The zero value of each field is its documented default.
+type Driver struct {
+	// Applier applies the steps. It must also be a render.Lister (to find
+	// the step the cluster is at) and a render.Deleter (to retire the
+	// stable version), as the adapters in render/dynamicapply and
+	// render/crapply are.
+	Applier render.Applier
+	// Gate analyses the candidate at each analysed step; nil passes every
+	// analysis (a rollout stepped on time alone).
+	Gate Gate
+	// Interval is the time between applying a step and its first analysis,
+	// and between analyses; 0 means one minute. Give the gate's metrics at
+	// least a scrape or two of the new step in it.
+	Interval time.Duration
+	// Passes is how many passing analyses a step needs before the rollout
+	// goes on; 0 means 1.
+	Passes int
+	// Failures is how many failed analyses, over the whole run, roll the
+	// rollout back; 0 means 1. A run started again counts afresh.
+	Failures int
+	// NoDataLimit is how many analyses in a row may find too little
+	// traffic to judge (NoData) before that counts as one failed analysis;
+	// 0 means 5. Until then the rollout holds its step.
+	NoDataLimit int
+	// Approve, if set, is asked before each step after the baseline is
+	// applied; see Decision.
+	Approve func(ctx context.Context, next Step) (Decision, error)
+	// Progress, if set, is told of each step found, applied and analysed.
+	Progress func(Event)
+	// Apply are the options of every move between steps (render.Transition):
+	// field manager, Force, WaitAvailable (wait for the candidate's
+	// Deployment before routing to it), Workers. A Cache is made for the
+	// run when none is given.
+	Apply render.TransitionOptions
+	// Sleep waits for d or until ctx is done; nil waits on a timer. It is
+	// the driver's only use of time.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (d *Driver) interval() time.Duration { return orDefault(d.Interval, time.Minute) }
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func (d *Driver) sleep(ctx context.Context, dur time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, dur)
+	}
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Driver) emit(e Event) {
+	if d.Progress != nil {
+		d.Progress(e)
+	}
+}
+
+// Run carries out p from the step the cluster is at (the baseline when the
+// model is not deployed yet) to its end: promoted (Succeeded), rolled back,
+// or stopped by Approve. Moves between steps are render.Transitions, make before
+// break, and are never cut short: when ctx is done Run lets the move under
+// way finish and returns ctx's error with the Report's Step where the
+// cluster is. An analysis error (Prometheus unreachable, say) ends the run
+// the same way; nothing is ever a pass for want of data.
+func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
+	lister, ok := d.Applier.(render.Lister)
+	if !ok {
+		return Report{}, fmt.Errorf("rollout: the Applier %T cannot list (it is no render.Lister), so a run cannot find the step the cluster is at", d.Applier)
+	}
+	if d.Apply.Cache == nil {
+		d.Apply.Cache = &render.Cache{}
+	}
+	live, err := render.Managed(ctx, lister, p.Namespace)
+	if err != nil {
+		return Report{}, fmt.Errorf("rollout: reading the live objects: %w", err)
+	}
+	at, found, err := p.Locate(live)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{Step: p.Steps[at]}
+	if found {
+		rep.Resumed = &p.Steps[at]
+		d.emit(Event{Kind: Resumed, Step: p.Steps[at]})
+	}
+	// Bring the cluster exactly to the step: correct drift, finish a move
+	// cut short, prune what an interrupted retirement left.
+	if err := d.move(ctx, live, p.Steps[at]); err != nil {
+		return rep, err
+	}
+	failures := 0
+	for i := at; ; i++ {
+		s := p.Steps[i]
+		rep.Step = s
+		if i == len(p.Steps)-1 {
+			rep.Outcome = Succeeded
+			return rep, nil
+		}
+		if s.Analysed() {
+			ok, err := d.analyse(ctx, p, s, &failures, &rep)
+			if err != nil {
+				return rep, err
+			}
+			if !ok {
+				d.emit(Event{Kind: RollingBack, Step: s, Failures: failures})
+				if err := d.move(ctx, s.Objects, p.Steps[0]); err != nil {
+					return rep, err
+				}
+				rep.Outcome, rep.Step = RolledBack, p.Steps[0]
+				return rep, nil
+			}
+		}
+		next := p.Steps[i+1]
+		if stop, err := d.approve(ctx, next); err != nil || stop {
+			if stop {
+				rep.Outcome = Stopped
+			}
+			return rep, err
+		}
+		if err := d.move(ctx, s.Objects, next); err != nil {
+			return rep, err
+		}
+	}
+}
+
+// move takes the cluster from before to step, whole even when ctx is done
+// meanwhile, and then reports ctx's error, if any.
+func (d *Driver) move(ctx context.Context, before []render.Object, step Step) error {
+	res, err := render.Transition(context.WithoutCancel(ctx), d.Applier, before, step.Objects, d.Apply)
+	if err != nil {
+		return fmt.Errorf("rollout: moving to step %s: %w", step.Name(), err)
+	}
+	d.emit(Event{Kind: Applied, Step: step, Result: res})
+	return ctx.Err()
+}
+
+// analyse analyses step until it passes d.Passes times (true), or the run's
+// failures reach d.Failures (false).
+func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, failures *int, rep *Report) (bool, error) {
+	gate := d.Gate
+	if gate == nil {
+		gate = GateFunc(func(context.Context, Target) (Verdict, error) { return Verdict{Result: Pass}, nil })
+	}
+	t := Target{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate,
+		StableWorkload: serving.DeploymentName(p.Model, p.Stable), CandidateWorkload: serving.DeploymentName(p.Model, p.Candidate), Step: s}
+	passes, noData := 0, 0
+	for passes < orDefault(d.Passes, 1) {
+		if err := d.sleep(ctx, d.interval()); err != nil {
+			return false, err
+		}
+		v, err := gate.Analyse(ctx, t)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+				return false, ctxErr
+			}
+			return false, fmt.Errorf("rollout: analysing step %s: %w (the cluster stays at this step)", s.Name(), err)
+		}
+		rep.Verdicts = append(rep.Verdicts, v)
+		switch v.Result {
+		case Pass:
+			passes, noData = passes+1, 0
+		case NoData:
+			if noData++; noData >= orDefault(d.NoDataLimit, 5) {
+				noData = 0
+				*failures++
+			}
+		default:
+			*failures++
+		}
+		d.emit(Event{Kind: Analysed, Step: s, Verdict: &v, Failures: *failures})
+		if *failures >= orDefault(d.Failures, 1) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// approve asks d.Approve about next until it approves (false) or stops
+// (true).
+func (d *Driver) approve(ctx context.Context, next Step) (bool, error) {
+	if d.Approve == nil {
+		return false, ctx.Err()
+	}
+	for {
+		dec, err := d.Approve(ctx, next)
+		if err != nil {
+			return false, fmt.Errorf("rollout: approving step %s: %w", next.Name(), err)
+		}
+		switch dec {
+		case Approve:
+			return false, ctx.Err()
+		case Stop:
+			return true, nil
+		}
+		d.emit(Event{Kind: Held, Step: next})
+		if err := d.sleep(ctx, d.interval()); err != nil {
+			return false, err
+		}
+	}
+}
+
+var virtualService = schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
+
+// Locate finds the step that the live objects (render.Managed's) are at:
+// the step whose VirtualService for the model routes exactly as the live
+// one does. found is false when the model has no live VirtualService (the
+// rollout has not started: the baseline is 0). A live VirtualService that
+// routes as no step does (routes changed by hand, or another plan's) is an
+// error, for a run must not jump traffic to a step it guesses.
+func (p *Plan) Locate(live []render.Object) (index int, found bool, err error) {
+	var got map[string]any
+	for _, o := range live {
+		if o.GetObjectKind().GroupVersionKind().GroupKind() == virtualService && o.GetName() == p.Model && o.GetNamespace() == p.Namespace {
+			u, err := render.Unstructured(o)
+			if err != nil {
+				return 0, false, fmt.Errorf("rollout: reading the live VirtualService: %w", err)
+			}
+			got, _ = u.Object["spec"].(map[string]any)
+			if got == nil {
+				got = map[string]any{}
+			}
+		}
+	}
+	if got == nil {
+		return 0, false, nil
+	}
+	for i, s := range p.Steps {
+		for _, o := range s.Objects {
+			if o.GetObjectKind().GroupVersionKind().GroupKind() != virtualService || o.GetName() != p.Model {
+				continue
+			}
+			u, err := render.Unstructured(o)
+			if err != nil {
+				return 0, false, err
+			}
+			if reflect.DeepEqual(u.Object["spec"], got) {
+				return i, true, nil
+			}
+		}
+	}
+	return 0, false, fmt.Errorf("rollout: the live VirtualService %s/%s routes as no step of the plan does (changed by hand, or by another rollout): apply one of the plan's steps first, the baseline being %s", p.Namespace, p.Model, p.Steps[0])
+}

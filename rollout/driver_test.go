@@ -1,0 +1,301 @@
+package rollout_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlmesh/mlmesh/internal/meshcheck"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/applytest"
+	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/routing"
+)
+
+// checkMove applies a, then moves to b, checking after every change that
+// no route names a missing host, subset or pods.
+func checkMove(t *testing.T, a, b rollout.Step) {
+	t.Helper()
+	ctx := context.Background()
+	c := applytest.NewCluster()
+	if _, err := render.Apply(ctx, c, a.Objects, render.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.OnChange = func(c *applytest.Cluster) {
+		if d := meshcheck.Dangling(c.Objects()); len(d) > 0 {
+			t.Errorf("%s to %s: %s", a.Name(), b.Name(), strings.Join(d, "; "))
+		}
+	}
+	if _, err := render.Transition(ctx, c, a.Objects, b.Objects, render.TransitionOptions{}); err != nil {
+		t.Fatalf("%s to %s: %v", a.Name(), b.Name(), err)
+	}
+}
+
+// scripted is a gate answering from a script, then passing; it records
+// the steps it analysed.
+type scripted struct {
+	answers  []rollout.Result
+	err      error
+	analysed []string
+}
+
+func (g *scripted) Analyse(_ context.Context, t rollout.Target) (rollout.Verdict, error) {
+	g.analysed = append(g.analysed, t.Step.Name())
+	if g.err != nil {
+		return rollout.Verdict{}, g.err
+	}
+	r := rollout.Pass
+	if len(g.answers) > 0 {
+		r, g.answers = g.answers[0], g.answers[1:]
+	}
+	if t.CandidateWorkload != "fraud-v2" || t.StableWorkload != "fraud-v1" || t.Namespace != "ml" {
+		return rollout.Verdict{}, fmt.Errorf("wrong target %+v", t)
+	}
+	return rollout.Verdict{Result: r, Measurements: []rollout.Measurement{{Name: "scripted", Value: 1, Result: r}}}, nil
+}
+
+func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+func plan(t *testing.T) *rollout.Plan {
+	t.Helper()
+	p, err := rollout.NewPlan(fraud(), "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// liveStep returns the step the cluster is at.
+func liveStep(t *testing.T, c *applytest.Cluster, p *rollout.Plan) string {
+	t.Helper()
+	live, err := render.Managed(context.Background(), c, "ml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, found, err := p.Locate(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		return "nothing"
+	}
+	return p.Steps[i].Name()
+}
+
+func driver(c *applytest.Cluster, g rollout.Gate, events *[]string) *rollout.Driver {
+	return &rollout.Driver{Applier: c, Gate: g, Sleep: noSleep, Progress: func(e rollout.Event) {
+		*events = append(*events, e.String())
+	}}
+}
+
+func TestDriverPromotes(t *testing.T) {
+	p := plan(t)
+	c := applytest.NewCluster()
+	c.OnChange = func(c *applytest.Cluster) {
+		if d := meshcheck.Dangling(c.Objects()); len(d) > 0 {
+			t.Errorf("%s", strings.Join(d, "; "))
+		}
+	}
+	g := &scripted{}
+	var events []string
+	rep, err := driver(c, g, &events).Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != rollout.Succeeded || rep.Step.Name() != "04-retired" || rep.Resumed != nil {
+		t.Errorf("report %+v", rep)
+	}
+	if got := strings.Join(g.analysed, " "); got != "01-canary-10 02-canary-50" {
+		t.Errorf("analysed %s", got)
+	}
+	if got := liveStep(t, c, p); got != "04-retired" {
+		t.Errorf("cluster at %s", got)
+	}
+	for _, u := range c.Objects() {
+		if u.GetName() == "fraud-v1" {
+			t.Errorf("v1 not retired: %s %s", u.GetKind(), u.GetName())
+		}
+	}
+	want := []string{"applied 00-baseline", "applied 01-canary-10", "analysed 01-canary-10: pass", "applied 02-canary-50",
+		"analysed 02-canary-50: pass", "applied 03-promoted", "applied 04-retired"}
+	if len(events) != len(want) {
+		t.Fatalf("events:\n%s", strings.Join(events, "\n"))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(events[i], w) {
+			t.Errorf("event %d: %q, want %q...", i, events[i], w)
+		}
+	}
+	// Run again: the cluster is at the end, nothing is done.
+	events = nil
+	rep, err = driver(c, g, &events).Run(context.Background(), p)
+	if err != nil || rep.Outcome != rollout.Succeeded || rep.Resumed == nil || rep.Resumed.Name() != "04-retired" {
+		t.Errorf("second run: %+v %v", rep, err)
+	}
+}
+
+func TestDriverRollsBack(t *testing.T) {
+	p := plan(t)
+	c := applytest.NewCluster()
+	g := &scripted{answers: []rollout.Result{rollout.Pass, rollout.Fail, rollout.Pass, rollout.Fail}}
+	var events []string
+	d := driver(c, g, &events)
+	d.Failures, d.Passes = 2, 2
+	rep, err := d.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcome != rollout.RolledBack || rep.Step.Name() != "00-baseline" {
+		t.Errorf("report %s at %s", rep.Outcome, rep.Step.Name())
+	}
+	// canary-10 passes twice (pass, fail, pass); canary-50's fail is the second.
+	if got := strings.Join(g.analysed, " "); got != "01-canary-10 01-canary-10 01-canary-10 02-canary-50" {
+		t.Errorf("analysed %s", got)
+	}
+	if got := liveStep(t, c, p); got != "00-baseline" {
+		t.Errorf("cluster at %s", got)
+	}
+	kept := false
+	for _, u := range c.Objects() {
+		kept = kept || u.GetName() == "fraud-v2" && u.GetKind() == "Deployment"
+	}
+	if !kept {
+		t.Error("the candidate's Deployment was not kept for inspection")
+	}
+	if !strings.Contains(strings.Join(events, "\n"), "rolling back from 02-canary-50 after 2 failed analyses") {
+		t.Errorf("events:\n%s", strings.Join(events, "\n"))
+	}
+	// After a rollback a new run starts the canary again from the baseline.
+	g2 := &scripted{}
+	rep, err = driver(c, g2, &events).Run(context.Background(), p)
+	if err != nil || rep.Outcome != rollout.Succeeded || rep.Resumed.Name() != "00-baseline" {
+		t.Errorf("run after the rollback: %+v %v", rep, err)
+	}
+}
+
+func TestDriverNoData(t *testing.T) {
+	p := plan(t)
+	// No data holds: three NoData then a pass go on.
+	c := applytest.NewCluster()
+	g := &scripted{answers: []rollout.Result{rollout.NoData, rollout.NoData, rollout.NoData}}
+	var events []string
+	d := driver(c, g, &events)
+	d.NoDataLimit = 4
+	if rep, err := d.Run(context.Background(), p); err != nil || rep.Outcome != rollout.Succeeded {
+		t.Errorf("no data within the limit: %v %v", rep.Outcome, err)
+	}
+	// ...and fails at its limit.
+	c = applytest.NewCluster()
+	g = &scripted{answers: []rollout.Result{rollout.NoData, rollout.NoData, rollout.NoData, rollout.NoData}}
+	d = driver(c, g, &events)
+	d.NoDataLimit = 4
+	rep, err := d.Run(context.Background(), p)
+	if err != nil || rep.Outcome != rollout.RolledBack || len(g.analysed) != 4 {
+		t.Errorf("no data past the limit: %v %v after %d analyses", rep.Outcome, err, len(g.analysed))
+	}
+}
+
+func TestDriverResumes(t *testing.T) {
+	p := plan(t)
+	c := applytest.NewCluster()
+	var events []string
+	// The gate fails with an error at canary-50: the run stops there.
+	broken := errors.New("prometheus: connection refused")
+	calls := 0
+	g := rollout.GateFunc(func(ctx context.Context, tg rollout.Target) (rollout.Verdict, error) {
+		if calls++; tg.Step.Phase == rollout.Canary && tg.Step.Weight == 50 {
+			return rollout.Verdict{}, broken
+		}
+		return rollout.Verdict{Result: rollout.Pass}, nil
+	})
+	rep, err := driver(c, g, &events).Run(context.Background(), p)
+	if !errors.Is(err, broken) || rep.Step.Name() != "02-canary-50" || !strings.Contains(err.Error(), "the cluster stays at this step") {
+		t.Fatalf("want the gate's error at canary-50, got %v at %s", err, rep.Step.Name())
+	}
+	if got := liveStep(t, c, p); got != "02-canary-50" {
+		t.Errorf("cluster at %s", got)
+	}
+	// Cancelled right after a move: the move is whole, the run says where.
+	ctx, cancel := context.WithCancel(context.Background())
+	c2 := applytest.NewCluster()
+	d := driver(c2, &scripted{}, &events)
+	d.Progress = func(e rollout.Event) {
+		if e.Kind == rollout.Applied && e.Step.Name() == "01-canary-10" {
+			cancel()
+		}
+	}
+	rep, err = d.Run(ctx, p)
+	if !errors.Is(err, context.Canceled) || rep.Step.Name() != "00-baseline" && rep.Step.Name() != "01-canary-10" {
+		t.Fatalf("cancelled: %v at %s", err, rep.Step.Name())
+	}
+	if got := liveStep(t, c2, p); got != "01-canary-10" {
+		t.Errorf("cancelled: cluster at %s", got)
+	}
+	// Both resume where they stopped, never going back to the baseline.
+	for name, cl := range map[string]*applytest.Cluster{"after the error": c, "after the cancellation": c2} {
+		var seen []string
+		cl.OnChange = func(cl *applytest.Cluster) { seen = append(seen, liveStep(t, cl, p)) }
+		g := &scripted{}
+		rep, err := driver(cl, g, &events).Run(context.Background(), p)
+		if err != nil || rep.Outcome != rollout.Succeeded {
+			t.Fatalf("%s: %v %v", name, rep.Outcome, err)
+		}
+		for _, s := range seen {
+			if s == "00-baseline" {
+				t.Errorf("%s: the resumed run went back through the baseline: %v", name, seen)
+			}
+		}
+		if rep.Resumed == nil || g.analysed[0] != rep.Resumed.Name() {
+			t.Errorf("%s: resumed at %v, analysed %v", name, rep.Resumed, g.analysed)
+		}
+	}
+}
+
+func TestDriverApproval(t *testing.T) {
+	p := plan(t)
+	c := applytest.NewCluster()
+	var events []string
+	d := driver(c, &scripted{}, &events)
+	asked := map[string]int{}
+	d.Approve = func(_ context.Context, next rollout.Step) (rollout.Decision, error) {
+		asked[next.Name()]++
+		switch {
+		case next.Phase == rollout.Promoted:
+			return rollout.Stop, nil
+		case next.Name() == "02-canary-50" && asked[next.Name()] == 1:
+			return rollout.Hold, nil
+		}
+		return rollout.Approve, nil
+	}
+	rep, err := d.Run(context.Background(), p)
+	if err != nil || rep.Outcome != rollout.Stopped || rep.Step.Name() != "02-canary-50" {
+		t.Fatalf("stopped: %v %v at %s", rep.Outcome, err, rep.Step.Name())
+	}
+	if asked["02-canary-50"] != 2 || !strings.Contains(strings.Join(events, "\n"), "held 02-canary-50") {
+		t.Errorf("asked %v; events:\n%s", asked, strings.Join(events, "\n"))
+	}
+	if got := liveStep(t, c, p); got != "02-canary-50" {
+		t.Errorf("cluster at %s", got)
+	}
+}
+
+func TestDriverRefusesAnUnknownState(t *testing.T) {
+	p := plan(t)
+	c := applytest.NewCluster()
+	hand := fraud()
+	hand.Models[0].Traffic.Rules[1].Split = routing.SplitOf(map[string]int32{"v1": 70, "v2": 30}) // no step routes so
+	if _, err := render.Apply(context.Background(), c, mustBuild(t, hand), render.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	_, err := driver(c, &scripted{}, &events).Run(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), "routes as no step of the plan does") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+	if len(events) != 0 {
+		t.Errorf("it acted: %v", events)
+	}
+}

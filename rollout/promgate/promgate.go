@@ -1,0 +1,314 @@
+// Package promgate is a rollout.Gate on Istio's standard metrics in
+// Prometheus, read through Prometheus's HTTP API with the official Go
+// client: the candidate's request success rate and latency percentiles
+// (istio_requests_total, istio_request_duration_milliseconds_bucket, by
+// destination workload and namespace), held to absolute bounds or to the
+// stable version's own figures, and custom PromQL for a model's own
+// metrics (time to first token, say).
+//
+//	api, err := promgate.NewAPI("http://prometheus.istio-system:9090")
+//	gate, err := promgate.New(api, promgate.Options{Window: time.Minute},
+//		promgate.SuccessRate(99),
+//		promgate.Latency(0.99, 500*time.Millisecond).RelativeToStable(0.25))
+//
+// Below Options.MinRequests requests to the candidate in the window, the
+// verdict is rollout.NoData, not a pass or a fail. A query that fails, or a
+// Prometheus that cannot be reached, is an error, never a pass.
+package promgate
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/mlmesh/mlmesh/rollout"
+)
+
+// NewAPI returns a client of the Prometheus HTTP API at address
+// ("http://prometheus:9090").
+func NewAPI(address string) (promv1.API, error) {
+	c, err := api.NewClient(api.Config{Address: address})
+	if err != nil {
+		return nil, fmt.Errorf("promgate: %w", err)
+	}
+	return promv1.NewAPI(c), nil
+}
+
+// Reporters of Istio's metrics, for Options.Reporter.
+const (
+	// ReporterDestination: the server's sidecar (the default).
+	ReporterDestination = "destination"
+	// ReporterSource: the client's sidecar or gateway.
+	ReporterSource = "source"
+	// ReporterWaypoint: the waypoint proxy of an ambient mesh.
+	ReporterWaypoint = "waypoint"
+)
+
+// Options are a Gate's settings. The zero value queries one minute of the
+// destination's reports and needs 10 requests to judge.
+type Options struct {
+	// Window is the range of every query ([1m]); 0 means one minute. Give
+	// it at least two scrape intervals.
+	Window time.Duration
+	// Reporter is the reporter label of Istio's metrics: "destination"
+	// (the default), "source", or "waypoint" under ambient.
+	Reporter string
+	// MinRequests is how many requests the candidate must have received in
+	// the window for its figures to mean something; below it the verdict is
+	// rollout.NoData. 0 means 10.
+	MinRequests float64
+}
+
+// Direction says which way a check's figure is better.
+type Direction int
+
+// The directions of a check.
+const (
+	// HigherIsBetter: a success rate; the bound is a minimum.
+	HigherIsBetter Direction = iota
+	// LowerIsBetter: a latency, an error count; the bound is a maximum.
+	LowerIsBetter
+)
+
+// Check is one figure of the candidate and what it is held to.
+type Check struct {
+	// Name names it in verdicts: "success-rate", "latency-p99".
+	Name string
+	// Query is a PromQL text/template giving one value. Its fields are
+	// .Namespace, .Workload (the version's Deployment, which Istio reports
+	// as destination_workload), .Model, .Version, .Window (a Prometheus
+	// duration: "1m") and .Reporter.
+	Query string
+	// Unit is the figure's unit in messages: "%", "ms".
+	Unit   string
+	Better Direction
+	// Threshold, if set, is the worst figure that passes: a minimum when
+	// higher is better, a maximum when lower is.
+	Threshold *float64
+	// Tolerance, if more than 0, also holds the candidate to the stable
+	// version's figure at the same time: at most this fraction worse (0.25:
+	// a latency at most 25% above the stable version's). With Threshold
+	// too, the stricter of the two bounds holds.
+	Tolerance float64
+}
+
+// Bound returns a pointer to v, for Check.Threshold.
+func Bound(v float64) *float64 { return &v }
+
+// RelativeToStable returns c holding the candidate also to the stable
+// version's figure, within tolerance (a fraction).
+func (c Check) RelativeToStable(tolerance float64) Check {
+	c.Tolerance = tolerance
+	return c
+}
+
+// selector is the label matcher of one version's reports.
+const selector = `reporter="{{.Reporter}}",destination_workload_namespace="{{.Namespace}}",destination_workload="{{.Workload}}"`
+
+// SuccessRate is the share of the candidate's requests not answered with a
+// 5xx status, in percent, at least min.
+func SuccessRate(min float64) Check {
+	return Check{
+		Name: "success-rate",
+		Query: `sum(rate(istio_requests_total{` + selector + `,response_code!~"5.."}[{{.Window}}]))` +
+			` / sum(rate(istio_requests_total{` + selector + `}[{{.Window}}])) * 100`,
+		Unit: "%", Better: HigherIsBetter, Threshold: Bound(min),
+	}
+}
+
+// Latency is the candidate's request duration at quantile (0.99 for the
+// 99th percentile), from Istio's histogram, in milliseconds, at most max.
+func Latency(quantile float64, max time.Duration) Check {
+	q := strconv.FormatFloat(quantile, 'f', -1, 64)
+	return Check{
+		Name: "latency-p" + strings.TrimPrefix(strconv.FormatFloat(quantile*100, 'f', -1, 64), "0."),
+		Query: `histogram_quantile(` + q + `, sum(rate(istio_request_duration_milliseconds_bucket{` + selector +
+			`}[{{.Window}}])) by (le))`,
+		Unit: "ms", Better: LowerIsBetter, Threshold: Bound(float64(max) / float64(time.Millisecond)),
+	}
+}
+
+// Custom is a check of a query of one's own (a model server's time to
+// first token, say), with a threshold.
+func Custom(name, query, unit string, better Direction, threshold float64) Check {
+	return Check{Name: name, Query: query, Unit: unit, Better: better, Threshold: Bound(threshold)}
+}
+
+// requests is the candidate's request count in the window.
+const requests = `sum(increase(istio_requests_total{` + selector + `}[{{.Window}}]))`
+
+// Gate is a rollout.Gate on Prometheus.
+type Gate struct {
+	api    promv1.API
+	opts   Options
+	checks []Check
+	tmpl   []*template.Template
+	count  *template.Template
+}
+
+var _ rollout.Gate = (*Gate)(nil)
+
+// New returns a Gate asking api, holding the candidate to every check.
+// It fails on a check that names nothing, a template that does not parse,
+// or an unknown reporter.
+func New(api promv1.API, opts Options, checks ...Check) (*Gate, error) {
+	if opts.Window <= 0 {
+		opts.Window = time.Minute
+	}
+	if opts.Window < time.Second {
+		return nil, fmt.Errorf("promgate: Options.Window %v is under Prometheus's resolution of a second", opts.Window)
+	}
+	if opts.Reporter == "" {
+		opts.Reporter = ReporterDestination
+	}
+	switch opts.Reporter {
+	case ReporterDestination, ReporterSource, ReporterWaypoint:
+	default:
+		return nil, fmt.Errorf("promgate: Options.Reporter %q: want destination, source or waypoint", opts.Reporter)
+	}
+	if opts.MinRequests <= 0 {
+		opts.MinRequests = 10
+	}
+	if len(checks) == 0 {
+		return nil, fmt.Errorf("promgate: no checks")
+	}
+	g := &Gate{api: api, opts: opts, checks: checks}
+	for i, c := range checks {
+		if c.Name == "" {
+			return nil, fmt.Errorf("promgate: check %d has no name", i)
+		}
+		if c.Threshold == nil && c.Tolerance <= 0 {
+			return nil, fmt.Errorf("promgate: check %s holds the candidate to nothing: give it a Threshold or a Tolerance", c.Name)
+		}
+		t, err := template.New(c.Name).Option("missingkey=error").Parse(c.Query)
+		if err != nil {
+			return nil, fmt.Errorf("promgate: check %s: %w", c.Name, err)
+		}
+		g.tmpl = append(g.tmpl, t)
+	}
+	g.count = template.Must(template.New("requests").Parse(requests))
+	return g, nil
+}
+
+// params are a query template's fields.
+type params struct {
+	Namespace, Workload, Model, Version, Window, Reporter string
+}
+
+func (g *Gate) params(t rollout.Target, stable bool) params {
+	p := params{Namespace: t.Namespace, Workload: t.CandidateWorkload, Model: t.Model, Version: t.Candidate,
+		Window: model.Duration(g.opts.Window).String(), Reporter: g.opts.Reporter}
+	if stable {
+		p.Workload, p.Version = t.StableWorkload, t.Stable
+	}
+	return p
+}
+
+// query runs one template and returns its one value, NaN when the result
+// is empty (no series yet).
+func (g *Gate) query(ctx context.Context, t *template.Template, p params) (float64, string, error) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, p); err != nil {
+		return 0, "", fmt.Errorf("promgate: check %s: %w", t.Name(), err)
+	}
+	q := b.String()
+	v, _, _, err := g.api.Query(ctx, q, time.Time{})
+	if err != nil {
+		return 0, q, fmt.Errorf("promgate: query %s: %w", q, err)
+	}
+	switch r := v.(type) {
+	case model.Vector:
+		if len(r) == 0 {
+			return math.NaN(), q, nil
+		}
+		if len(r) > 1 {
+			return 0, q, fmt.Errorf("promgate: query %s gave %d series, want one value", q, len(r))
+		}
+		return float64(r[0].Value), q, nil
+	case *model.Scalar:
+		return float64(r.Value), q, nil
+	}
+	return 0, q, fmt.Errorf("promgate: query %s gave a %s, want one value", q, v.Type())
+}
+
+// Analyse implements rollout.Gate: the candidate's request count first,
+// then every check.
+func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, error) {
+	n, _, err := g.query(ctx, g.count, g.params(t, false))
+	if err != nil {
+		return rollout.Verdict{}, err
+	}
+	if math.IsNaN(n) || n < g.opts.MinRequests {
+		if math.IsNaN(n) {
+			n = 0
+		}
+		return rollout.Combine([]rollout.Measurement{{Name: "requests", Value: n, Stable: math.NaN(), Bound: g.opts.MinRequests, Result: rollout.NoData,
+			Detail: fmt.Sprintf("%.0f requests to %s in %s, fewer than the %.0f needed to judge", n, t.CandidateWorkload, model.Duration(g.opts.Window), g.opts.MinRequests)}}), nil
+	}
+	ms := make([]rollout.Measurement, 0, len(g.checks))
+	for i, c := range g.checks {
+		m, err := g.check(ctx, c, g.tmpl[i], t)
+		if err != nil {
+			return rollout.Verdict{}, err
+		}
+		ms = append(ms, m)
+	}
+	return rollout.Combine(ms), nil
+}
+
+func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target rollout.Target) (rollout.Measurement, error) {
+	m := rollout.Measurement{Name: c.Name, Unit: c.Unit, Stable: math.NaN()}
+	v, _, err := g.query(ctx, t, g.params(target, false))
+	if err != nil {
+		return m, err
+	}
+	m.Value = v
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		m.Result, m.Detail = rollout.NoData, "no value for the candidate"
+		return m, nil
+	}
+	bound, why := math.NaN(), ""
+	if c.Threshold != nil {
+		bound, why = *c.Threshold, "threshold"
+	}
+	if c.Tolerance > 0 {
+		s, _, err := g.query(ctx, t, g.params(target, true))
+		if err != nil {
+			return m, err
+		}
+		m.Stable = s
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			m.Result, m.Detail = rollout.NoData, "no value for the stable version to compare with"
+			return m, nil
+		}
+		rel := s * (1 - c.Tolerance)
+		if c.Better == LowerIsBetter {
+			rel = s * (1 + c.Tolerance)
+		}
+		if math.IsNaN(bound) || c.Better == HigherIsBetter && rel > bound || c.Better == LowerIsBetter && rel < bound {
+			bound = rel
+			why = fmt.Sprintf("the stable version's %s %s %g%%", rollout.Figure(s, c.Unit), map[Direction]string{HigherIsBetter: "-", LowerIsBetter: "+"}[c.Better], c.Tolerance*100)
+		}
+	}
+	m.Bound = bound
+	pass := v >= bound
+	op, nop := ">=", "<"
+	if c.Better == LowerIsBetter {
+		pass, op, nop = v <= bound, "<=", ">"
+	}
+	m.Result = rollout.Pass
+	if !pass {
+		m.Result, op = rollout.Fail, nop
+	}
+	m.Detail = fmt.Sprintf("%s %s %s (%s)", rollout.Figure(v, c.Unit), op, rollout.Figure(bound, c.Unit), why)
+	return m, nil
+}

@@ -1,0 +1,179 @@
+package promgate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/rollout/promgate"
+)
+
+// fakeAPI answers Prometheus's /api/v1/query from a function of the query,
+// for unit tests of the verdict logic (the conformance suite runs a real
+// Prometheus). A missing value answers an empty vector.
+func fakeAPI(t *testing.T, answer func(q string) (float64, bool)) (string, *[]string) {
+	t.Helper()
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.URL.Path != "/api/v1/query" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		q := r.Form.Get("query")
+		queries = append(queries, q)
+		result := []any{}
+		if v, ok := answer(q); ok {
+			result = append(result, map[string]any{"metric": map[string]string{}, "value": []any{1.7e9, strconv.FormatFloat(v, 'g', -1, 64)}})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &queries
+}
+
+var target = rollout.Target{Namespace: "ml", Model: "fraud", Stable: "v1", Candidate: "v2", StableWorkload: "fraud-v1", CandidateWorkload: "fraud-v2"}
+
+// figures answers by query kind and workload.
+func figures(requests, successV2, p99V2, p99V1 float64) func(string) (float64, bool) {
+	return func(q string) (float64, bool) {
+		v2 := strings.Contains(q, `destination_workload="fraud-v2"`)
+		switch {
+		case strings.HasPrefix(q, "sum(increase("):
+			return requests, v2
+		case strings.Contains(q, "response_code!~"):
+			return successV2, v2
+		case strings.HasPrefix(q, "histogram_quantile(0.99"):
+			if v2 {
+				return p99V2, true
+			}
+			return p99V1, true
+		}
+		return 0, false
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		answer func(string) (float64, bool)
+		checks []promgate.Check
+		want   rollout.Result
+		detail string
+	}{
+		{"healthy", figures(120, 100, 24.9, 24.9), []promgate.Check{promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond)}, rollout.Pass, "100% >= 99% (threshold)"},
+		{"errors", figures(120, 95, 24.9, 24.9), []promgate.Check{promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond)}, rollout.Fail, "95% < 99% (threshold)"},
+		{"slow", figures(120, 100, 995, 24.9), []promgate.Check{promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond)}, rollout.Fail, "995 ms > 500 ms (threshold)"},
+		{"too few requests", figures(3, 100, 24.9, 24.9), []promgate.Check{promgate.SuccessRate(99)}, rollout.NoData, "3 requests to fraud-v2 in 1m, fewer than the 10 needed"},
+		{"no series", func(string) (float64, bool) { return 0, false }, []promgate.Check{promgate.SuccessRate(99)}, rollout.NoData, "0 requests"},
+		{"slower than the stable version", figures(120, 100, 300, 200), []promgate.Check{promgate.Latency(0.99, time.Second).RelativeToStable(0.25)}, rollout.Fail,
+			"300 ms > 250 ms (the stable version's 200 ms + 25%)"},
+		{"within the stable version's", figures(120, 100, 240, 200), []promgate.Check{promgate.Latency(0.99, time.Second).RelativeToStable(0.25)}, rollout.Pass, "240 ms <= 250 ms"},
+		{"the threshold is stricter", figures(120, 100, 240, 200), []promgate.Check{promgate.Latency(0.99, 230*time.Millisecond).RelativeToStable(0.25)}, rollout.Fail, "240 ms > 230 ms (threshold)"},
+		{"custom", func(q string) (float64, bool) {
+			if strings.HasPrefix(q, "sum(increase(") {
+				return 50, true
+			}
+			return 180, q == `avg(vllm:time_to_first_token_seconds{namespace="ml",pod=~"fraud-v2-.*"}) * 1000`
+		}, []promgate.Check{promgate.Custom("ttft", `avg(vllm:time_to_first_token_seconds{namespace="{{.Namespace}}",pod=~"{{.Workload}}-.*"}) * 1000`, "ms", promgate.LowerIsBetter, 200)},
+			rollout.Pass, "180 ms <= 200 ms"},
+	} {
+		url, queries := fakeAPI(t, tc.answer)
+		api, err := promgate.NewAPI(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := promgate.New(api, promgate.Options{}, tc.checks...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := g.Analyse(ctx, target)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if v.Result != tc.want || !strings.Contains(v.String(), tc.detail) {
+			t.Errorf("%s: %s\n want %s with %q; queries:\n  %s", tc.name, v, tc.want, tc.detail, strings.Join(*queries, "\n  "))
+		}
+	}
+}
+
+func TestQueriesUseIstioLabels(t *testing.T) {
+	url, queries := fakeAPI(t, figures(100, 100, 20, 20))
+	api, _ := promgate.NewAPI(url)
+	g, err := promgate.New(api, promgate.Options{Reporter: promgate.ReporterWaypoint, Window: 30 * time.Second}, promgate.SuccessRate(99), promgate.Latency(0.95, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Analyse(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`sum(increase(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s]))`,
+		`sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2",response_code!~"5.."}[30s])) / sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) * 100`,
+		`histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) by (le))`,
+	}
+	if strings.Join(*queries, "\n") != strings.Join(want, "\n") {
+		t.Errorf("queries:\n  %s\nwant\n  %s", strings.Join(*queries, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestErrorsAreNeverAPass: a Prometheus that fails a query, or cannot be
+// reached, makes Analyse fail.
+func TestErrorsAreNeverAPass(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "bad_data", "error": "parse error at char 5"})
+	}))
+	defer failing.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	for name, url := range map[string]string{"query error": failing.URL, "unreachable": gone.URL} {
+		api, _ := promgate.NewAPI(url)
+		g, _ := promgate.New(api, promgate.Options{}, promgate.SuccessRate(99))
+		v, err := g.Analyse(context.Background(), target)
+		if err == nil {
+			t.Errorf("%s: no error, verdict %s", name, v)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	api, _ := promgate.NewAPI(failing.URL)
+	g, _ := promgate.New(api, promgate.Options{}, promgate.SuccessRate(99))
+	if _, err := g.Analyse(ctx, target); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	api, _ := promgate.NewAPI("http://127.0.0.1:1")
+	for name, f := range map[string]func() error{
+		"no checks": func() error { _, err := promgate.New(api, promgate.Options{}); return err },
+		"reporter": func() error {
+			_, err := promgate.New(api, promgate.Options{Reporter: "client"}, promgate.SuccessRate(99))
+			return err
+		},
+		"bad template": func() error {
+			_, err := promgate.New(api, promgate.Options{}, promgate.Custom("x", "{{.Nope", "", 0, 1))
+			return err
+		},
+		"no bound": func() error {
+			_, err := promgate.New(api, promgate.Options{}, promgate.Check{Name: "x", Query: "up"})
+			return err
+		},
+		"window": func() error {
+			_, err := promgate.New(api, promgate.Options{Window: time.Millisecond}, promgate.SuccessRate(99))
+			return err
+		},
+	} {
+		if err := f(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
