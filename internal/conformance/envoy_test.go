@@ -94,6 +94,26 @@ var expectations = map[string][]want{
 	},
 }
 
+// The steps of examples/progressive: algorithm-selector's routes with the
+// plan's weights, on both ports and on the gateway; after retirement v1 has
+// no cluster at all.
+func init() {
+	for step, v2 := range map[string]int{"00-baseline": 0, "01-canary-10": 10, "02-canary-30": 30, "03-canary-50": 50, "04-promoted": 100, "05-retired": 100} {
+		weights := []any{"v1", 100 - v2, "v2", v2}
+		if step == "05-retired" {
+			weights = []any{"v2", 100}
+		}
+		r := func(port int) Route {
+			return Route{Match: "prefix=/", Clusters: split(port, algo, weights...), Timeout: "10s", Retries: "1 on connect-failure,refused-stream"}
+		}
+		expectations["progressive-"+step] = []want{
+			{"sidecar", "8501", algo, 0, r(8501)},
+			{"sidecar", "8500", algo, 0, r(8500)},
+			{"gateway", "http.31400", "*", 0, r(8501)},
+		}
+	}
+}
+
 // TestEnvoyRoutesExamples feeds each example to Istio's config generator and
 // checks the routes a sidecar in the namespace, and the ingress gateway where
 // one is bound, receive: a 90/10 canary must be a 90/10 canary.

@@ -1,0 +1,200 @@
+// Command progressive runs a metric-gated canary of the algorithm-selector
+// scenario (v1 stable, v2 the candidate) against the cluster of $KUBECONFIG,
+// judged on Istio's standard metrics in Prometheus.
+//
+//	go run ./examples/progressive -prometheus http://localhost:9090
+//	go run ./examples/progressive -prometheus URL -steps 10,30,50,100 -interval 30s -min-success 99 -max-p99 500ms -failures 2
+//	go run ./examples/progressive -plan     # the steps' manifests, offline
+//
+// It starts from whatever is live in the namespace: nothing (it applies v1
+// at 100% with v2 deployed dark first), a rollout it was running (it
+// resumes at that step), or the end of an earlier run (after a rollback, the
+// canary starts again from the first step). It prints one line per step and
+// per analysis, and exits 0 when v2 is promoted and v1 retired, 3 when it
+// rolled back (all traffic on v1, v2's Deployment kept for inspection), and
+// 1 on an error (the cluster stays at the step it reached; run it again to
+// resume). It does not wait for Deployments to become available unless
+// -wait is given.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/mlmesh/mlmesh/examples/scenarios"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/dynamicapply"
+	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/rollout/promgate"
+)
+
+// Exit codes.
+const (
+	exitPromoted   = 0
+	exitError      = 1
+	exitRolledBack = 3
+)
+
+// options are the command's flags.
+type options struct {
+	prometheus           string
+	steps                string
+	interval, window     time.Duration
+	minSuccess           float64
+	maxP99               time.Duration
+	failures, noData     int
+	minRequests          float64
+	planOnly, wait, show bool
+}
+
+func parse(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("progressive", flag.ContinueOnError)
+	fs.StringVar(&o.prometheus, "prometheus", "", "the Prometheus HTTP API's address (http://host:9090)")
+	fs.StringVar(&o.steps, "steps", "10,30,50,100", "the candidate's weights in percent, rising; 100 is the promotion")
+	fs.DurationVar(&o.interval, "interval", 30*time.Second, "time between a step and its analysis, and between analyses")
+	fs.DurationVar(&o.window, "window", time.Minute, "the range of the metrics queries")
+	fs.Float64Var(&o.minSuccess, "min-success", 99, "the candidate's least success rate, in percent (non-5xx)")
+	fs.DurationVar(&o.maxP99, "max-p99", 500*time.Millisecond, "the candidate's greatest 99th-percentile latency")
+	fs.IntVar(&o.failures, "failures", 2, "failed analyses before rolling back")
+	fs.IntVar(&o.noData, "no-data-limit", 5, "analyses in a row with too little traffic before that counts as a failure")
+	fs.Float64Var(&o.minRequests, "min-requests", 10, "requests to the candidate in the window needed to judge it")
+	fs.BoolVar(&o.planOnly, "plan", false, "print the plan and each step's manifests, offline, and exit")
+	fs.BoolVar(&o.wait, "wait", false, "wait for new Deployments to be available before routing to them")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if !o.planOnly && o.prometheus == "" {
+		return o, errors.New("-prometheus: required (or -plan to print the plan offline)")
+	}
+	return o, nil
+}
+
+func steps(s string) ([]int32, error) {
+	var out []int32
+	for _, f := range strings.Split(s, ",") {
+		w, err := strconv.ParseInt(strings.TrimSpace(f), 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("-steps: %q is not a weight", f)
+		}
+		out = append(out, int32(w))
+	}
+	return out, nil
+}
+
+// newPlan is the rollout of the algorithm-selector scenario's v2.
+func newPlan(o options) (*rollout.Plan, error) {
+	weights, err := steps(o.steps)
+	if err != nil {
+		return nil, err
+	}
+	return rollout.NewPlan(scenarios.AlgorithmSelector(false), "algo-selector", "v2", rollout.Strategy{Steps: weights})
+}
+
+// run returns the exit code.
+func run(ctx context.Context, w io.Writer, args []string) (int, error) {
+	o, err := parse(args)
+	if err != nil {
+		return exitError, err
+	}
+	plan, err := newPlan(o)
+	if err != nil {
+		return exitError, err
+	}
+	if o.planOnly {
+		return exitPromoted, printPlan(w, plan)
+	}
+	api, err := promgate.NewAPI(o.prometheus)
+	if err != nil {
+		return exitError, err
+	}
+	gate, err := promgate.New(api, promgate.Options{Window: o.window, MinRequests: o.minRequests},
+		promgate.SuccessRate(o.minSuccess), promgate.Latency(0.99, o.maxP99))
+	if err != nil {
+		return exitError, err
+	}
+	a, err := applier()
+	if err != nil {
+		return exitError, err
+	}
+	d := rollout.Driver{
+		Applier: a, Gate: gate, Interval: o.interval, Failures: o.failures, NoDataLimit: o.noData,
+		Apply:    render.TransitionOptions{WaitAvailable: o.wait},
+		Progress: func(e rollout.Event) { fmt.Fprintln(w, e) },
+	}
+	fmt.Fprint(w, plan)
+	rep, err := d.Run(ctx, plan)
+	if err != nil {
+		return exitError, fmt.Errorf("%w (the cluster is at step %s; run again to resume)", err, rep.Step.Name())
+	}
+	switch rep.Outcome {
+	case rollout.Succeeded:
+		fmt.Fprintf(w, "promoted: %s takes all traffic; %s retired\n", plan.Candidate, plan.Stable)
+		return exitPromoted, nil
+	case rollout.RolledBack:
+		fmt.Fprintf(w, "rolled back: %s takes all traffic; %s is kept, dark, for inspection\n", plan.Stable, plan.Candidate)
+		return exitRolledBack, nil
+	}
+	return exitError, fmt.Errorf("stopped at step %s", rep.Step.Name())
+}
+
+// printPlan writes the plan and each step's manifests.
+func printPlan(w io.Writer, p *rollout.Plan) error {
+	if _, err := fmt.Fprint(w, p); err != nil {
+		return err
+	}
+	for _, s := range p.Steps {
+		y, err := render.YAML(s.Objects)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "# step %s: %s\n%s", s.Name(), s, y); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applier reaches the cluster of $KUBECONFIG (or ~/.kube/config).
+func applier() (*dynamicapply.Applier, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the cluster config ($KUBECONFIG): %w", err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200 // client-go's default of 5 a second would pace each step
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return dynamicapply.New(dc, mapper).WithSchemas(disc.OpenAPIV3()), nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	code, err := run(ctx, os.Stdout, os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "progressive:", err)
+	}
+	os.Exit(code)
+}
