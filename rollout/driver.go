@@ -118,8 +118,9 @@ type Driver struct {
 	// analysis (a rollout stepped on time alone).
 	Gate Gate
 	// Interval is the time between applying a step and its first analysis,
-	// and between analyses; 0 means one minute. Give the gate's metrics at
-	// least a scrape or two of the new step in it.
+	// and between analyses; 0 means one minute. Keep the gate's query window
+	// no longer than it (promgate.Options.Window), so that an analysis sees
+	// the step it judges and not the one before, and give it a few scrapes.
 	Interval time.Duration
 	// Passes is how many passing analyses a step needs before the rollout
 	// goes on; 0 means 1.

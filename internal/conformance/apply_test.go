@@ -91,7 +91,7 @@ func liveObjects(t *testing.T, s *APIServer, ns string) []*unstructured.Unstruct
 	return out
 }
 
-func rollout(t *testing.T, ns string, weights map[string]int32) []render.Object {
+func stageObjects(t *testing.T, ns string, weights map[string]int32) []render.Object {
 	t.Helper()
 	m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(weights)}}}}
 	for _, d := range routing.SplitOf(weights) {
@@ -115,7 +115,7 @@ func TestTransitionOnAPIServer(t *testing.T) {
 	stages := []map[string]int32{{"v1": 100}, {"v1": 90, "v2": 10}, {"v1": 0, "v2": 100}, {"v2": 100}}
 	steps := 0
 	for i, st := range stages {
-		wanted := rollout(t, ns, st)
+		wanted := stageObjects(t, ns, st)
 		before, err := render.Managed(ctx, a, ns)
 		if err != nil {
 			t.Fatal(err)
@@ -159,10 +159,10 @@ func (f *failAt) Apply(ctx context.Context, u *unstructured.Unstructured, opts r
 func TestFailureAtEveryObject(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
-	base := rollout(t, "fail-x", map[string]int32{"v1": 90, "v2": 10})
+	base := stageObjects(t, "fail-x", map[string]int32{"v1": 90, "v2": 10})
 	for k := 1; k <= len(base); k++ {
 		ns := fmt.Sprintf("fail-%d", k)
-		objs := rollout(t, ns, map[string]int32{"v1": 90, "v2": 10})
+		objs := stageObjects(t, ns, map[string]int32{"v1": 90, "v2": 10})
 		f := &failAt{Applier: dynamicApplier(s), k: k}
 		_, err := render.Apply(ctx, f, objs, render.ApplyOptions{Workers: 1})
 		var ae *render.ApplyError
@@ -238,7 +238,7 @@ func firstLine(s string, n int) string {
 func TestAPIServerStopsMidApply(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
-	objs := rollout(t, "outage", map[string]int32{"v1": 50, "v2": 50})
+	objs := stageObjects(t, "outage", map[string]int32{"v1": 50, "v2": 50})
 	n := 0
 	_, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{Progress: func(r render.ObjectResult) {
 		if n++; n == 3 {
@@ -272,8 +272,8 @@ func TestConflictAndForce(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
 	a := dynamicApplier(s)
-	ours := rollout(t, "conflict", map[string]int32{"v1": 90, "v2": 10})
-	theirs := rollout(t, "conflict", map[string]int32{"v1": 50, "v2": 50})
+	ours := stageObjects(t, "conflict", map[string]int32{"v1": 90, "v2": 10})
+	theirs := stageObjects(t, "conflict", map[string]int32{"v1": 50, "v2": 50})
 	if _, err := render.Apply(ctx, a, theirs, render.ApplyOptions{FieldManager: "argocd"}); err != nil {
 		t.Fatal(err)
 	}

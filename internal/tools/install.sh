@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the conformance suite runs, into a cache directory that is
-# reused across runs: etcd (Debian's etcd-server) and kube-apiserver + kubectl
-# built from the Go module proxy at the version pinned in internal/tools/kube.
+# reused across runs: etcd (Debian's etcd-server), Prometheus (Debian's
+# prometheus, for the rollout tests) and kube-apiserver + kubectl built from
+# the Go module proxy at the version pinned in internal/tools/kube.
 # Prints the directory holding the binaries on its last line.
 #   usage: internal/tools/install.sh [BIN_DIR]   (default: $MLMESH_TOOLS or ~/.cache/mlmesh/tools)
 set -euo pipefail
@@ -12,18 +13,25 @@ kube_version=v1.36.3
 
 log() { echo "install: $*" >&2; }
 
-if [ ! -x "$bin/etcd" ]; then
-  etcd=$(command -v etcd || true)
-  if [ -z "$etcd" ] && [ -x /usr/bin/etcd ]; then etcd=/usr/bin/etcd; fi
-  if [ -z "$etcd" ]; then
-    log "etcd: apt-get install etcd-server"
-    sudo_=; [ "$(id -u)" = 0 ] || sudo_=sudo
-    $sudo_ apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends etcd-server >&2
-    etcd=$(command -v etcd || echo /usr/bin/etcd)
+# apt_binary NAME PACKAGE: link NAME from Debian's PACKAGE into $bin,
+# installing the package when the binary is missing.
+apt_updated=
+apt_binary() {
+  local name=$1 pkg=$2 path
+  [ -x "$bin/$name" ] && return 0
+  path=$(command -v "$name" || true)
+  if [ -z "$path" ] && [ -x "/usr/bin/$name" ]; then path=/usr/bin/$name; fi
+  if [ -z "$path" ]; then
+    log "$name: apt-get install $pkg"
+    local sudo_=; [ "$(id -u)" = 0 ] || sudo_=sudo
+    if [ -z "$apt_updated" ]; then $sudo_ apt-get update -qq >&2; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "$pkg" >&2
+    path=$(command -v "$name" || echo "/usr/bin/$name")
   fi
-  ln -sf "$etcd" "$bin/etcd"
-fi
+  ln -sf "$path" "$bin/$name"
+}
+apt_binary etcd etcd-server
+apt_binary prometheus prometheus
 
 stamp="$bin/.kube-$kube_version"
 if [ ! -x "$bin/kube-apiserver" ] || [ ! -x "$bin/kubectl" ] || [ ! -e "$stamp" ]; then

@@ -57,7 +57,8 @@ const (
 // destination's reports and needs 10 requests to judge.
 type Options struct {
 	// Window is the range of every query ([1m]); 0 means one minute. Give
-	// it at least two scrape intervals.
+	// it at least two scrape intervals, and keep it no longer than the
+	// driver's Interval, so that an analysis sees its own step only.
 	Window time.Duration
 	// Reporter is the reporter label of Istio's metrics: "destination"
 	// (the default), "source", or "waypoint" under ambient.

@@ -1,0 +1,260 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Prometheus is a Prometheus server on loopback scraping one target every
+// second, as the rollout tests need: Debian's prometheus from ToolsDir.
+type Prometheus struct {
+	// URL is the HTTP API's address.
+	URL    string
+	dir    string
+	args   []string
+	cmd    *exec.Cmd
+	logf   *os.File
+	target string
+}
+
+// StartPrometheus starts Prometheus scraping target (host:port) every
+// second and waits until it is ready.
+func StartPrometheus(target string) (*Prometheus, error) {
+	bin := filepath.Join(ToolsDir(), "prometheus")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("no prometheus in %s (run internal/tools/install.sh): %w", ToolsDir(), err)
+	}
+	dir, err := os.MkdirTemp("", "mlmesh-prometheus-")
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	config := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+- job_name: istio-mesh
+  static_configs:
+  - targets: [%q]
+`, target)
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644); err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	p := &Prometheus{URL: "http://" + addr, dir: dir, target: target, args: []string{
+		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
+	}}
+	if p.logf, err = os.Create(filepath.Join(dir, "prometheus.log")); err != nil {
+		return nil, err
+	}
+	return p, p.start(bin)
+}
+
+func (p *Prometheus) start(bin string) error {
+	p.cmd = exec.Command(bin, p.args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logf, p.logf
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(p.URL + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(p.logf.Name())
+	return fmt.Errorf("prometheus not ready after 30s:\n%s", tail(string(log), 2000))
+}
+
+// Stop stops Prometheus and waits for it to exit; its data stays for
+// Restart.
+func (p *Prometheus) Stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+	p.cmd = nil
+}
+
+// Restart starts a stopped Prometheus again on the same address and data.
+func (p *Prometheus) Restart() error {
+	return p.start(filepath.Join(ToolsDir(), "prometheus"))
+}
+
+// Close stops Prometheus and removes its data.
+func (p *Prometheus) Close() {
+	p.Stop()
+	p.logf.Close()
+	os.RemoveAll(p.dir)
+}
+
+// Up reports whether Prometheus has scraped its target successfully.
+func (p *Prometheus) Up(ctx context.Context) bool {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/query?query=up", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(b), `,"1"]`)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// Traffic is what one version of a model receives and answers, for the
+// IstioExporter: requests a second, the share answered 503, and the
+// latency of every request.
+type Traffic struct {
+	RPS        float64
+	ErrorRatio float64
+	Latency    time.Duration
+}
+
+// IstioExporter serves Istio's standard metrics (istio_requests_total and
+// the istio_request_duration_milliseconds histogram with Istio's buckets)
+// as the destination's sidecar reports them, for versions whose traffic a
+// test sets and changes while a rollout runs. Counters grow with time at
+// the rates set.
+type IstioExporter struct {
+	mu       sync.Mutex
+	versions map[exportKey]*exported
+	srv      *http.Server
+	// Addr is host:port of the /metrics endpoint.
+	Addr string
+}
+
+type exportKey struct{ namespace, model, version string }
+
+type exported struct {
+	Traffic
+	at               time.Time
+	ok, failed       float64
+	buckets          []float64 // cumulative counts per Istio bucket
+	sumMs, countReqs float64
+}
+
+// istioBuckets are the bounds of istio_request_duration_milliseconds.
+var istioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000}
+
+// StartIstioExporter serves the metrics on a free loopback port.
+func StartIstioExporter() (*IstioExporter, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	e := &IstioExporter{versions: map[exportKey]*exported{}, Addr: l.Addr().String()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", e.serve)
+	e.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go e.srv.Serve(l)
+	return e, nil
+}
+
+// Close stops serving.
+func (e *IstioExporter) Close() { e.srv.Close() }
+
+// Set changes what a version receives from now on.
+func (e *IstioExporter) Set(namespace, model, version string, t Traffic) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	k := exportKey{namespace, model, version}
+	v := e.versions[k]
+	if v == nil {
+		v = &exported{at: now, buckets: make([]float64, len(istioBuckets))}
+		e.versions[k] = v
+	}
+	v.advance(now)
+	v.Traffic = t
+}
+
+// advance adds the requests since the last update at the current rates.
+func (v *exported) advance(now time.Time) {
+	n := v.RPS * now.Sub(v.at).Seconds()
+	v.at = now
+	if n <= 0 {
+		return
+	}
+	v.failed += n * v.ErrorRatio
+	v.ok += n * (1 - v.ErrorRatio)
+	ms := float64(v.Latency) / float64(time.Millisecond)
+	for i, le := range istioBuckets {
+		if ms <= le {
+			v.buckets[i] += n
+		}
+	}
+	v.sumMs += n * ms
+	v.countReqs += n
+}
+
+func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	keys := make([]exportKey, 0, len(e.versions))
+	for k := range e.versions {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	var b strings.Builder
+	b.WriteString("# TYPE istio_requests_total counter\n")
+	for _, k := range keys {
+		v := e.versions[k]
+		v.advance(now)
+		fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"200\"} %g\n", labels(k), v.ok)
+		fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"503\"} %g\n", labels(k), v.failed)
+	}
+	b.WriteString("# TYPE istio_request_duration_milliseconds histogram\n")
+	for _, k := range keys {
+		v := e.versions[k]
+		for i, le := range istioBuckets {
+			fmt.Fprintf(&b, "istio_request_duration_milliseconds_bucket{%s,le=\"%g\"} %g\n", labels(k), le, v.buckets[i])
+		}
+		fmt.Fprintf(&b, "istio_request_duration_milliseconds_bucket{%s,le=\"+Inf\"} %g\n", labels(k), v.countReqs)
+		fmt.Fprintf(&b, "istio_request_duration_milliseconds_sum{%s} %g\n", labels(k), v.sumMs)
+		fmt.Fprintf(&b, "istio_request_duration_milliseconds_count{%s} %g\n", labels(k), v.countReqs)
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprint(w, b.String())
+}
+
+// labels are the labels a destination sidecar puts on a version's series.
+func labels(k exportKey) string {
+	return fmt.Sprintf(`reporter="destination",source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`,
+		k.model+"-"+k.version, k.namespace, k.version, k.model+"."+k.namespace+".svc.cluster.local", k.model)
+}

@@ -1,0 +1,395 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/mlmesh/mlmesh/examples/scenarios"
+	"github.com/mlmesh/mlmesh/internal/meshcheck"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/rollout/promgate"
+)
+
+// The rollout tests run a real Prometheus scraping an exporter of Istio's
+// standard metrics whose traffic follows the live VirtualService: every
+// 200 ms a follower reads the model's routes from the API server and gives
+// each version its share of 100 requests a second, with the error ratio and
+// latency the test chose for it.
+const (
+	rolloutInterval = 3 * time.Second // between a step and its analysis
+	rolloutWindow   = 3 * time.Second // the range of the queries, three scrapes: no longer than the interval, so that an analysis sees its own step only
+	totalRPS        = 100.0
+)
+
+var vsGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+
+// rolloutEnv is the Prometheus, exporter and API server of the tests.
+type rolloutEnv struct {
+	s    *APIServer
+	exp  *IstioExporter
+	prom *Prometheus
+}
+
+func startRolloutEnv(t *testing.T) *rolloutEnv {
+	t.Helper()
+	s := apiServer(t)
+	exp, err := StartIstioExporter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(exp.Close)
+	prom, err := StartPrometheus(exp.Addr)
+	if err != nil {
+		if os.Getenv("MLMESH_REQUIRE_APISERVER") == "" {
+			t.Skipf("no Prometheus (set MLMESH_REQUIRE_APISERVER to make this a failure): %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(prom.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for !prom.Up(ctx) {
+		if ctx.Err() != nil {
+			t.Fatal("Prometheus never scraped the exporter")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return &rolloutEnv{s: s, exp: exp, prom: prom}
+}
+
+// follow gives the model's versions in ns their share of the traffic, as
+// the live VirtualService routes it, until ctx is done. v1 and v2 are how
+// each version answers.
+func (e *rolloutEnv) follow(ctx context.Context, ns, model string, v1, v2 Traffic) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a := dynamicApplier(e.s)
+		for ctx.Err() == nil {
+			w1, w2, mirror := 100.0, 0.0, 0.0
+			if vs, err := a.Get(ctx, vsGVK, ns, model); err == nil {
+				w1, w2, mirror = shares(vs)
+			}
+			t1, t2 := v1, v2
+			t1.RPS = totalRPS * w1 / 100 * v1.RPS
+			t2.RPS = totalRPS * (w2 + w1*mirror/100) / 100 * v2.RPS
+			e.exp.Set(ns, model, "v1", t1)
+			e.exp.Set(ns, model, "v2", t2)
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	return &wg
+}
+
+// shares reads the split of the VirtualService's last HTTP route (the
+// default rule) and its mirror percentage.
+func shares(vs *unstructured.Unstructured) (v1, v2, mirror float64) {
+	http, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	if len(http) == 0 {
+		return 100, 0, 0
+	}
+	last, _ := http[len(http)-1].(map[string]any)
+	routes, _ := last["route"].([]any)
+	for _, r := range routes {
+		m, _ := r.(map[string]any)
+		subset, _, _ := unstructured.NestedString(m, "destination", "subset")
+		w, _, _ := unstructured.NestedInt64(m, "weight")
+		if len(routes) == 1 {
+			w = 100
+		}
+		switch subset {
+		case "v1":
+			v1 = float64(w)
+		case "v2":
+			v2 = float64(w)
+		}
+	}
+	if ms, ok := last["mirrors"].([]any); ok && len(ms) > 0 {
+		m, _ := ms[0].(map[string]any)
+		mirror, _, _ = unstructured.NestedFloat64(m, "percentage", "value")
+	}
+	return v1, v2, mirror
+}
+
+// rolloutApp is algorithm-selector in its own namespace.
+func rolloutPlan(t *testing.T, ns string) *rollout.Plan {
+	t.Helper()
+	app := scenarios.AlgorithmSelector(false)
+	app.Namespace.Name = ns
+	p, err := rollout.NewPlan(app, "algo-selector", "v2", rollout.Strategy{Steps: []int32{10, 30, 50}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (e *rolloutEnv) gate(t *testing.T) *promgate.Gate {
+	t.Helper()
+	api, err := promgate.NewAPI(e.prom.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := promgate.New(api, promgate.Options{Window: rolloutWindow, MinRequests: 5},
+		promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// driver runs p with the suite's settings, checking after every move that
+// the live VirtualService carries the step's weights and that no route
+// names a missing host, subset or pods; events go to the log.
+func (e *rolloutEnv) driver(t *testing.T, p *rollout.Plan, events *[]string) *rollout.Driver {
+	return &rollout.Driver{
+		Applier: dynamicApplier(e.s), Gate: e.gate(t), Interval: rolloutInterval, Failures: 2, NoDataLimit: 3,
+		Progress: func(ev rollout.Event) {
+			*events = append(*events, ev.String())
+			t.Logf("%s: %s", p.Namespace, ev)
+			if ev.Kind != rollout.Applied {
+				return
+			}
+			live := liveObjects(t, e.s, p.Namespace)
+			if d := meshcheck.Dangling(live); len(d) > 0 {
+				t.Errorf("after %s: %s", ev.Step.Name(), strings.Join(d, "; "))
+			}
+			objs := make([]render.Object, len(live))
+			for i, u := range live {
+				objs[i] = u
+			}
+			if i, found, err := p.Locate(objs); err != nil || !found || i != ev.Step.Index {
+				t.Errorf("after %s the live routes are at step %d (found %v, %v)", ev.Step.Name(), i, found, err)
+			}
+		},
+	}
+}
+
+func (e *rolloutEnv) liveStep(t *testing.T, p *rollout.Plan) string {
+	t.Helper()
+	live := liveObjects(t, e.s, p.Namespace)
+	objs := make([]render.Object, len(live))
+	for i, u := range live {
+		objs[i] = u
+	}
+	i, found, err := p.Locate(objs)
+	if err != nil || !found {
+		t.Fatalf("the live objects are at no step: %v", err)
+	}
+	return p.Steps[i].Name()
+}
+
+func has(t *testing.T, e *rolloutEnv, ns, kind, name string) bool {
+	t.Helper()
+	for _, u := range liveObjects(t, e.s, ns) {
+		if u.GetKind() == kind && u.GetName() == name {
+			return true
+		}
+	}
+	return false
+}
+
+var healthy = Traffic{RPS: 1, Latency: 20 * time.Millisecond}
+
+// TestRollout runs canaries against the real Prometheus and API server.
+func TestRollout(t *testing.T) {
+	e := startRolloutEnv(t)
+	t.Run("cases", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			v2      Traffic
+			want    rollout.Outcome
+			verdict string
+		}{
+			{"healthy", healthy, rollout.Succeeded, "success-rate 100% (pass"},
+			{"errors", Traffic{RPS: 1, ErrorRatio: 0.05, Latency: 20 * time.Millisecond}, rollout.RolledBack, "success-rate 95% (fail: 95% < 99%"},
+			{"slow", Traffic{RPS: 1, Latency: 700 * time.Millisecond}, rollout.RolledBack, "latency-p99 995 ms (fail: 995 ms > 500 ms"},
+			{"no-traffic", Traffic{RPS: 0, Latency: 20 * time.Millisecond}, rollout.RolledBack, "requests 0 (no data: 0 requests to algo-selector-v2"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				ns := "rollout-" + tc.name
+				p := rolloutPlan(t, ns)
+				ctx, stop := context.WithCancel(context.Background())
+				defer e.follow(ctx, ns, "algo-selector", healthy, tc.v2).Wait()
+				defer stop()
+				var events []string
+				d := e.driver(t, p, &events)
+				if tc.name == "no-traffic" {
+					d.Failures = 1
+				}
+				rep, err := d.Run(context.Background(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all := strings.Join(events, "\n")
+				if rep.Outcome != tc.want || !strings.Contains(all, tc.verdict) {
+					t.Errorf("outcome %s, want %s with %q; events:\n%s", rep.Outcome, tc.want, tc.verdict, all)
+				}
+				switch tc.want {
+				case rollout.Succeeded:
+					if got := e.liveStep(t, p); got != "05-retired" || has(t, e, ns, "Deployment", "algo-selector-v1") {
+						t.Errorf("after promotion: at %s, v1 Deployment kept: %v", got, has(t, e, ns, "Deployment", "algo-selector-v1"))
+					}
+				case rollout.RolledBack:
+					if got := e.liveStep(t, p); got != "00-baseline" || !has(t, e, ns, "Deployment", "algo-selector-v2") {
+						t.Errorf("after the rollback: at %s, v2 Deployment kept: %v", got, has(t, e, ns, "Deployment", "algo-selector-v2"))
+					}
+				}
+				if tc.name == "no-traffic" && !strings.Contains(all, "analysed 01-canary-10: no data") {
+					t.Errorf("no traffic did not hold the step first:\n%s", all)
+				}
+			})
+		}
+		t.Run("cancelled", func(t *testing.T) {
+			t.Parallel()
+			ns := "rollout-cancelled"
+			p := rolloutPlan(t, ns)
+			fctx, stop := context.WithCancel(context.Background())
+			defer e.follow(fctx, ns, "algo-selector", healthy, healthy).Wait()
+			defer stop()
+			ctx, cancel := context.WithCancel(context.Background())
+			var events []string
+			d := e.driver(t, p, &events)
+			check := d.Progress
+			d.Progress = func(ev rollout.Event) {
+				check(ev)
+				if ev.Kind == rollout.Applied && ev.Step.Name() == "02-canary-30" {
+					cancel()
+				}
+			}
+			_, err := d.Run(ctx, p)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("want context.Canceled, got %v", err)
+			}
+			if got := e.liveStep(t, p); got != "02-canary-30" {
+				t.Fatalf("cancelled at %s", got)
+			}
+			rep, err := e.driver(t, p, &events).Run(context.Background(), p)
+			if err != nil || rep.Outcome != rollout.Succeeded || rep.Resumed == nil || rep.Resumed.Name() != "02-canary-30" {
+				t.Errorf("resumed: %v %v from %v", rep.Outcome, err, rep.Resumed)
+			}
+		})
+	})
+	// Prometheus stops mid-rollout: a clear error, a consistent cluster;
+	// once it is back, a new run resumes.
+	t.Run("prometheus-outage", func(t *testing.T) {
+		ns := "rollout-outage"
+		p := rolloutPlan(t, ns)
+		fctx, stop := context.WithCancel(context.Background())
+		defer e.follow(fctx, ns, "algo-selector", healthy, healthy).Wait()
+		defer stop()
+		var events []string
+		d := e.driver(t, p, &events)
+		check := d.Progress
+		d.Progress = func(ev rollout.Event) {
+			check(ev)
+			if ev.Kind == rollout.Applied && ev.Step.Name() == "01-canary-10" {
+				e.prom.Stop()
+			}
+		}
+		rep, err := d.Run(context.Background(), p)
+		if err == nil || !strings.Contains(err.Error(), "analysing step 01-canary-10") || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("want an analysis error naming the step and the refused connection, got %v", err)
+		}
+		t.Logf("with Prometheus down: %v", err)
+		if rep.Step.Name() != "01-canary-10" || e.liveStep(t, p) != "01-canary-10" {
+			t.Errorf("report at %s, cluster at %s", rep.Step.Name(), e.liveStep(t, p))
+		}
+		if d := meshcheck.Dangling(liveObjects(t, e.s, ns)); len(d) > 0 {
+			t.Errorf("inconsistent after the error: %s", strings.Join(d, "; "))
+		}
+		if err := e.prom.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = e.driver(t, p, &events).Run(context.Background(), p)
+		if err != nil || rep.Outcome != rollout.Succeeded || rep.Resumed == nil || rep.Resumed.Name() != "01-canary-10" {
+			t.Errorf("after the restart: %v %v from %v", rep.Outcome, err, rep.Resumed)
+		}
+	})
+}
+
+// TestProgressiveExample runs examples/progressive as a user would, against
+// the suite's API server and Prometheus: a faulty v2 rolls back (exit 3),
+// a healthy one then starts again from the baseline and is promoted (exit
+// 0), and a third run finds it promoted (exit 0).
+func TestProgressiveExample(t *testing.T) {
+	e := startRolloutEnv(t)
+	ctx := context.Background()
+	const ns = "algorithm-selector"
+	// Other tests apply the scenario's own state here; start from nothing.
+	a := dynamicApplier(e.s)
+	live, err := render.Managed(ctx, a, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range live {
+		if err := a.Delete(ctx, o.GetObjectKind().GroupVersionKind(), ns, o.GetName(), render.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "progressive")
+	build := exec.Command("go", "build", "-o", bin, "./examples/progressive")
+	build.Dir = RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the example: %v\n%s", err, out)
+	}
+	kc, err := e.s.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(v2 Traffic) (int, string) {
+		fctx, stop := context.WithCancel(ctx)
+		wg := e.follow(fctx, ns, "algo-selector", healthy, v2)
+		defer wg.Wait()
+		defer stop()
+		cmd := exec.Command(bin, "-prometheus", e.prom.URL, "-steps", "10,50,100", "-interval", rolloutInterval.String(),
+			"-window", rolloutWindow.String(), "-min-requests", "5", "-failures", "1")
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kc)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("exit %d:\n%s", code, out.String())
+		return code, out.String()
+	}
+	if code, out := run(Traffic{RPS: 1, ErrorRatio: 0.2, Latency: 20 * time.Millisecond}); code != 3 || !strings.Contains(out, "rolled back: v1 takes all traffic") {
+		t.Errorf("a faulty v2: exit %d", code)
+	}
+	code, out := run(healthy)
+	if code != 0 || !strings.Contains(out, "resumed 00-baseline") || !strings.Contains(out, "promoted: v2 takes all traffic; v1 retired") {
+		t.Errorf("a healthy v2 after the rollback: exit %d", code)
+	}
+	for _, step := range []string{"applied 01-canary-10", "analysed 01-canary-10: pass", "applied 02-canary-50", "applied 04-retired"} {
+		if !strings.Contains(out, step) {
+			t.Errorf("the healthy run does not say %q", step)
+		}
+	}
+	if code, out := run(healthy); code != 0 || !strings.Contains(out, "resumed 04-retired") {
+		t.Errorf("a run after the promotion: exit %d", code)
+	}
+	if has(t, e, ns, "Deployment", "algo-selector-v1") {
+		t.Error("v1's Deployment survived the promotion")
+	}
+}
