@@ -20,7 +20,12 @@
 //   - egress builds ServiceEntries for S3, GCS, Azure Blob and HTTPS APIs.
 //   - render writes objects as a canonical YAML stream, JSON, or a file per
 //     object; render/rendertest helps downstream repositories keep golden
-//     files of what they build.
+//     files of what they build. render.Apply and render.Transition apply
+//     them to a cluster, sending only what differs.
+//   - rollout, above mesh and render, plans a metric-gated canary of a
+//     model (a sequence of Apps) and drives a cluster through it, promoting
+//     or rolling back on a Gate's verdicts; rollout/promgate is a Gate on
+//     Istio's metrics in Prometheus.
 //
 // Each leaf package (serving, routing, ingress, egress) is useful alone and
 // imports none of the others. Specs are plain structs whose zero values are
