@@ -20,6 +20,7 @@ import (
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/rollout/promgate"
+	"github.com/mlmesh/mlmesh/routing"
 )
 
 // The rollout tests run a real Prometheus scraping an exporter of Istio's
@@ -391,5 +392,86 @@ func TestProgressiveExample(t *testing.T) {
 	}
 	if has(t, e, ns, "Deployment", "algo-selector-v1") {
 		t.Error("v1's Deployment survived the promotion")
+	}
+}
+
+// TestRolloutStepsAreIstioClean checks every step of a plan with every
+// phase (preview, shadow, weights, promotion, retirement) with Istio's
+// validation, CRD schemas, analyzers and config generator: the sidecar's
+// routes carry each step's preview match, mirror and weights.
+func TestRolloutStepsAreIstioClean(t *testing.T) {
+	crds, err := IstioCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := rollout.NewPlan(scenarios.AlgorithmSelector(false), "algo-selector", "v2", rollout.Strategy{
+		Preview:       &routing.Match{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("always")}},
+		ShadowPercent: 20,
+		Steps:         []int32{25, 50},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retries := "1 on connect-failure,refused-stream"
+	route := func(match string, weights ...any) Route {
+		return Route{Match: match, Clusters: split(8501, algo, weights...), Timeout: "10s", Retries: retries}
+	}
+	shadow := route("prefix=/", "v1", 100)
+	shadow.Mirrors = []string{Cluster(8501, "v2", algo) + " 200000/MILLION"}
+	wants := map[string][]Route{
+		"00-baseline":  {route("prefix=/", "v1", 100)},
+		"01-preview":   {route("prefix=/ header[x-canary]=always", "v2", 100), route("prefix=/", "v1", 100)},
+		"02-shadow":    {shadow},
+		"03-canary-25": {route("prefix=/", "v1", 75, "v2", 25)},
+		"04-canary-50": {route("prefix=/", "v1", 50, "v2", 50)},
+		"05-promoted":  {route("prefix=/", "v2", 100)},
+		"06-retired":   {route("prefix=/", "v2", 100)},
+	}
+	for _, s := range p.Steps {
+		y, err := render.YAML(s.Objects)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseBundle(s.Name(), y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range b.Objects {
+			if !IsIstio(o) {
+				continue
+			}
+			warnings, err := ValidateIstio(o)
+			if err != nil || len(warnings) > 0 {
+				t.Errorf("%s: %s: Istio validation: %v %v", s.Name(), Describe(o), err, warnings)
+			}
+			for _, e := range crds.Check(o) {
+				t.Errorf("%s: %s: CRD schema: %v", s.Name(), Describe(o), e)
+			}
+		}
+		pods, err := Pods(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			t.Errorf("%s: analyzer: %s", s.Name(), m.String())
+		}
+		sidecar, gw, err := EnvoyRoutes(t, b, b.Namespace(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ws []want
+		for i, r := range wants[s.Name()] {
+			ws = append(ws, want{"sidecar", "8501", algo, i, r})
+		}
+		if len(ws) == 0 {
+			t.Fatalf("no expectations for %s", s.Name())
+		}
+		for _, problem := range compareRoutes(sidecar, gw, ws) {
+			t.Errorf("%s: %s", s.Name(), problem)
+		}
 	}
 }
