@@ -2,6 +2,7 @@ package egress
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	apiv1 "istio.io/api/networking/v1"
@@ -84,6 +85,10 @@ type Spec struct {
 	Ports []Port
 	// Resolution is DNS (the zero value means DNS) or None.
 	Resolution Resolution
+	// Addresses are the IPs or CIDR blocks the application connects to,
+	// required for TCP ports: TCP carries no host name for the sidecar to
+	// route by.
+	Addresses []string
 	// ExportTo limits the namespaces that see the entry ("." is this
 	// namespace, "*" all); empty means all. Model stores are best kept to ".".
 	ExportTo []string
@@ -198,6 +203,9 @@ func (p Port) name() string {
 	return strings.ToLower(string(p.protocol()))
 }
 
+// maxHosts is the most hosts Istio's ServiceEntry schema allows.
+const maxHosts = 256
+
 // Validate reports every problem in s at once, as a *ValidationError, or nil.
 func (s Spec) Validate() error {
 	var errs field.ErrorList
@@ -208,17 +216,28 @@ func (s Spec) Validate() error {
 	if len(s.Hosts) == 0 {
 		errs = append(errs, field.Required(fieldpath.New("hosts").Field(), "at least one external hostname"))
 	}
+	if len(s.Hosts) > maxHosts {
+		errs = append(errs, field.TooMany(fieldpath.New("hosts").Field(), len(s.Hosts), maxHosts))
+	}
 	seen := map[string]bool{}
 	for i, h := range s.Hosts {
 		p := fieldpath.New("hosts").Index(i)
-		errs = append(errs, check.Host(p, h, true, false)...)
-		if strings.HasPrefix(h, "*") && s.resolution() == DNS {
+		herrs := check.Host(p, h, true, false)
+		errs = append(errs, herrs...)
+		if len(herrs) == 0 && strings.HasPrefix(h, "*.") && s.resolution() == DNS {
 			errs = append(errs, field.Invalid(p.Field(), h, "a wildcard host cannot be resolved by DNS: use resolution NONE"))
 		}
 		if seen[h] {
 			errs = append(errs, field.Duplicate(p.Field(), h))
 		}
 		seen[h] = true
+	}
+	for i, a := range s.Addresses {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			if _, err := netip.ParseAddr(a); err != nil {
+				errs = append(errs, field.Invalid(fieldpath.New("addresses").Index(i).Field(), a, "an IP address or a CIDR block"))
+			}
+		}
 	}
 	switch s.resolution() {
 	case DNS, None:
@@ -229,7 +248,7 @@ func (s Spec) Validate() error {
 	if s.CACertificates != "" && !strings.HasPrefix(s.CACertificates, "/") {
 		errs = append(errs, field.Invalid(fieldpath.New("caCertificates").Field(), s.CACertificates, "an absolute path of a file in the sidecar"))
 	}
-	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo, s.namespace())...)
 	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
 	return fielderr.New("egress.Spec", errs)
 }
@@ -251,7 +270,14 @@ func (s Spec) validatePorts() field.ErrorList {
 			errs = append(errs, field.Invalid(p.Child("targetPort").Field(), port.TargetPort, "a port number between 1 and 65535, or 0 for number"))
 		}
 		switch port.protocol() {
-		case TLS, HTTPS, HTTP, TCP:
+		case TLS, HTTPS, HTTP:
+		case TCP:
+			if len(s.Addresses) == 0 {
+				errs = append(errs, field.Required(fieldpath.New("addresses").Field(), fmt.Sprintf("ports[%d] is TCP, which carries no host name: the IPs or CIDRs the application connects to", i)))
+			}
+			if len(s.Hosts) > 1 && s.resolution() != None {
+				errs = append(errs, field.Invalid(p.Child("protocol").Field(), port.Protocol, fmt.Sprintf("a TCP port cannot tell %d hosts apart (no Host header, no SNI): one host per egress, or resolution NONE", len(s.Hosts))))
+			}
 		default:
 			errs = append(errs, field.NotSupported(p.Child("protocol").Field(), port.Protocol, []Protocol{TLS, HTTPS, HTTP, TCP}))
 		}
@@ -299,6 +325,7 @@ func ServiceEntry(s Spec) (*networkingv1.ServiceEntry, error) {
 	se.Spec.Location = apiv1.ServiceEntry_MESH_EXTERNAL
 	se.Spec.Resolution = v1alpha3.ServiceEntry_Resolution(v1alpha3.ServiceEntry_Resolution_value[string(s.resolution())])
 	se.Spec.ExportTo = append([]string(nil), s.ExportTo...)
+	se.Spec.Addresses = append([]string(nil), s.Addresses...)
 	for _, p := range s.ports() {
 		se.Spec.Ports = append(se.Spec.Ports, &apiv1.ServicePort{Number: p.Number, Name: p.name(), Protocol: string(p.protocol()), TargetPort: p.targetPort()})
 	}

@@ -34,8 +34,9 @@ func TestServiceEntry(t *testing.T) {
 			Ports: []*apiv1.ServicePort{{Number: 80, Name: "http", Protocol: "HTTP", TargetPort: 443}, {Number: 443, Name: "tls", Protocol: "TLS"}},
 		}},
 		{"origination to another port", egress.Spec{Name: "s", Namespace: "ml", Hosts: []string{"a.example.com"},
-			Ports: []egress.Port{{Number: 8080, Name: "plain", OriginateTLS: true, TargetPort: 8443}, {Number: 5432, Protocol: egress.TCP}}}, &apiv1.ServiceEntry{
-			Hosts: []string{"a.example.com"}, Location: apiv1.ServiceEntry_MESH_EXTERNAL, Resolution: v1alpha3.ServiceEntry_DNS,
+			Addresses: []string{"192.0.2.10"},
+			Ports:     []egress.Port{{Number: 8080, Name: "plain", OriginateTLS: true, TargetPort: 8443}, {Number: 5432, Protocol: egress.TCP}}}, &apiv1.ServiceEntry{
+			Hosts: []string{"a.example.com"}, Addresses: []string{"192.0.2.10"}, Location: apiv1.ServiceEntry_MESH_EXTERNAL, Resolution: v1alpha3.ServiceEntry_DNS,
 			Ports: []*apiv1.ServicePort{{Number: 8080, Name: "plain", Protocol: "HTTP", TargetPort: 8443}, {Number: 5432, Name: "tcp", Protocol: "TCP"}},
 		}},
 		{"wildcard resolved by the app", egress.Spec{Name: "s", Namespace: "ml", Hosts: []string{"*.blob.core.windows.net"}, Resolution: egress.None, ExportTo: []string{"."}}, &apiv1.ServiceEntry{

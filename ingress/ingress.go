@@ -137,12 +137,12 @@ func (g Spec) Validate() error {
 		if s.Port == 0 || s.Port > 65535 {
 			errs = append(errs, field.Invalid(p.Child("port").Field(), s.Port, "a port number between 1 and 65535"))
 		} else if prev, dup := ports[s.Port]; dup {
-			errs = append(errs, field.Duplicate(p.Child("port").Field(), fmt.Sprintf("%d, already served by servers[%d]", s.Port, prev)))
+			errs = append(errs, fielderr.Duplicate(p.Child("port").Field(), s.Port, fmt.Sprintf("served by servers[%d]", prev)))
 		} else {
 			ports[s.Port] = i
 		}
 		if prev, dup := names[s.name()]; dup {
-			errs = append(errs, field.Duplicate(p.Child("name").Field(), fmt.Sprintf("%s, already the name of servers[%d]", s.name(), prev)))
+			errs = append(errs, fielderr.Duplicate(p.Child("name").Field(), s.name(), fmt.Sprintf("the name of servers[%d]", prev)))
 		} else {
 			names[s.name()] = i
 		}
@@ -180,7 +180,11 @@ func (s Server) validate(p fieldpath.Path) field.ErrorList {
 		if ok && ns != "*" && ns != "." {
 			errs = append(errs, check.Label(hp, ns)...)
 		}
-		errs = append(errs, check.Host(hp, host, true, true)...)
+		if herrs := check.Host(hp, host, true, true); len(herrs) > 0 {
+			errs = append(errs, herrs...)
+		} else {
+			errs = append(errs, check.FQDN(hp, host)...)
+		}
 	}
 	tp := p.Child("tls")
 	switch {

@@ -36,7 +36,7 @@ func (e *egressFamily) derive(p *plan) field.ErrorList {
 		}
 		errs = append(errs, fielderr.Reroot(path, s.Validate())...)
 		if prev, dup := names[s.Name]; dup {
-			errs = append(errs, field.Duplicate(path.Child("name"), fmt.Sprintf("%s, already egress[%d]", s.Name, prev)))
+			errs = append(errs, fielderr.Duplicate(path.Child("name"), s.Name, fmt.Sprintf("egress[%d]", prev)))
 		} else if s.Name != "" {
 			names[s.Name] = i
 		}

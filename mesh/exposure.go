@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -63,7 +64,7 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	for j, h := range hosts {
 		errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
 	}
-	errs = append(errs, served(xp, gw, hosts, p.ns)...)
+	errs = append(errs, p.gateways.served(xp, gw, hosts, p.ns)...)
 	spec := &p.routes.specs[i]
 	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, p.ns) {
 		// The gateway serves the Service's own name: one VirtualService
@@ -83,7 +84,7 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	if len(hosts) == 0 {
 		// Answer for whatever the gateway serves: behind a "*" server,
 		// requests carry any Host header.
-		hosts = gw.Hosts()
+		hosts = broadest(gw.Hosts())
 	}
 	if len(hosts) == 0 {
 		return routing.Spec{}, errs // the gateway's own validation reports its missing hosts
@@ -133,6 +134,8 @@ func (p *plan) exposureErrors(i int, err error) field.ErrorList {
 			return xp.Child("gateway")
 		case step == "ports":
 			return xp.Child("port")
+		case step == "rules" && !p.routes.valid(i):
+			return skipError // the model's own routes report their rules' problems
 		case step == "rules":
 			return indexed(modelPath(i).Child("traffic", "rules"), k)
 		}
@@ -152,6 +155,22 @@ func (x *exposureFamily) build(p *plan, it *item) render.Object {
 
 func (x *exposureFamily) from(_ *plan, it *item) *field.Path {
 	return exposePath(x.routes[it.i].model)
+}
+
+// broadest drops the hosts that another of hosts covers ("a.example.com"
+// beside "*", or beside "*.example.com"): Istio refuses a VirtualService
+// whose hosts match each other, and the broader one answers for both.
+func broadest(hosts []string) []string {
+	covers := func(o, h string) bool {
+		return o != h && (o == "*" || strings.HasPrefix(o, "*.") && strings.HasSuffix(h, o[1:]))
+	}
+	var out []string
+	for _, h := range hosts {
+		if !slices.ContainsFunc(hosts, func(o string) bool { return covers(o, h) }) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // grpcOnly is []uint32{port} when port is one of grpcPorts.

@@ -104,7 +104,7 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 		errs = append(errs, fe)
 	} else {
 		spec.Gateways = []string{gw.Ref()}
-		errs = append(errs, served(rp, gw, r.Hosts, p.ns)...)
+		errs = append(errs, p.gateways.served(rp, gw, r.Hosts, p.ns)...)
 	}
 	for i, rule := range r.Rules {
 		rule.Split = append([]routing.Destination(nil), rule.Split...)

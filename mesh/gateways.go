@@ -2,13 +2,16 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 )
@@ -49,14 +52,57 @@ func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 		}
 		errs = append(errs, fielderr.Reroot(path, gw.Validate())...)
 		if prev, dup := g.index[gw.Name]; dup {
-			errs = append(errs, field.Duplicate(path.Child("name"), fmt.Sprintf("%s, already gateways[%d]", gw.Name, prev)))
+			errs = append(errs, fielderr.Duplicate(path.Child("name"), gw.Name, fmt.Sprintf("gateways[%d]", prev)))
 		} else if gw.Name != "" {
 			g.index[gw.Name] = i
 		}
 		g.specs = append(g.specs, gw)
 	}
+	errs = append(errs, sharedCertificates(g.specs)...)
 	g.valid = len(errs) == 0
 	return errs
+}
+
+// sharedCertificates reports a TLS Secret served by two gateways of one
+// gateway workload (selectors one within the other): Istio's analyzers
+// flag it (IST0138), as the two servers' certificates would collide.
+func sharedCertificates(specs []ingress.Spec) field.ErrorList {
+	var errs field.ErrorList
+	selector := func(g ingress.Spec) map[string]string {
+		if len(g.Selector) == 0 {
+			return ingress.DefaultSelector()
+		}
+		return g.Selector
+	}
+	for j, b := range specs {
+		for k, s := range b.Servers {
+			if s.TLS == nil || s.TLS.CredentialName == "" {
+				continue
+			}
+			for i, a := range specs[:j] {
+				if !subset(selector(a), selector(b)) && !subset(selector(b), selector(a)) || a.Namespace != b.Namespace {
+					continue
+				}
+				if slices.ContainsFunc(a.Servers, func(o ingress.Server) bool { return o.TLS != nil && o.TLS.CredentialName == s.TLS.CredentialName }) {
+					p := field.NewPath("gateways").Index(j).Child("servers").Index(k).Child("tls", "credentialName")
+					errs = append(errs, field.Invalid(p, s.TLS.CredentialName, fmt.Sprintf(
+						"gateways[%d] serves the same certificate on the same gateway pods, which Istio flags (IST0138): give each gateway its own Secret, or serve both hosts from one gateway", i)))
+					break
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// subset reports whether every label of a is in b.
+func subset(a, b map[string]string) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func (*gatewayFamily) check(*plan) field.ErrorList { return nil }
@@ -97,9 +143,17 @@ func (g *gatewayFamily) lookup(parent *field.Path, name string) (ingress.Spec, *
 }
 
 // served reports each host, at parent.hosts[k], that gw does not serve.
-func served(parent *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
+// A host that is itself invalid, or a gateway that is, is reported by its
+// own check only.
+func (g *gatewayFamily) served(parent *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
+	if !g.valid {
+		return nil
+	}
 	var errs field.ErrorList
 	for k, h := range hosts {
+		if len(check.Host(fieldpath.New("host"), h, true, true)) > 0 {
+			continue
+		}
 		if !gw.Covers(h, ns) {
 			errs = append(errs, field.Invalid(parent.Child("hosts").Index(k), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
 		}

@@ -349,7 +349,11 @@ func rerootRoute(err error, at *field.Path, derivedOK bool, to func(step string,
 	for _, fe := range e.Errors {
 		step, k, rest := splitStep(fe.Field)
 		c := *fe
-		if root := to(step, k); root != nil {
+		root := to(step, k)
+		if root == skipError {
+			continue
+		}
+		if root != nil {
 			c.Field = root.String() + rest
 		} else if derivedOK {
 			c.Field = at.String()
@@ -361,6 +365,10 @@ func rerootRoute(err error, at *field.Path, derivedOK bool, to func(step string,
 	}
 	return out
 }
+
+// skipError, returned by rerootRoute's to, drops a problem that another
+// family reports already.
+var skipError = field.NewPath("<reported elsewhere>")
 
 // derivedValid reports whether what model i's routes derive from passed
 // its own checks: the namespace, the gateways and the model.

@@ -62,7 +62,7 @@ func TestBuildErrors(t *testing.T) {
 		}, []string{`models[0].versions[1].name: invalid value`, `the Deployment name "m-v2-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" is 65 characters, want at most 63`}},
 		{"same destination twice", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[1].Split = []routing.Destination{{Subset: "v1", Weight: 40}, {Subset: "v2", Weight: 20}, {Subset: "v1", Weight: 40}}
-		}, []string{`models[0].traffic.rules[1].split[2]: duplicate value "same destination as split[0]"`}},
+		}, []string{`models[0].traffic.rules[1].split[2]: duplicate value "v1": already split[0]`}},
 		{"route to unknown version", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[0].Split[0].Subset = "v3"
 		}, []string{`models[0].traffic.rules[0].split[0].subset: "v3" not found`, `"v1", "v2"`}},

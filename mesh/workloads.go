@@ -59,7 +59,7 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 		}
 		w.checked[i] = c
 		if prev, dup := w.index[m.Name]; dup {
-			errs = append(errs, field.Duplicate(modelPath(i).Child("name"), fmt.Sprintf("%s, already models[%d]", m.Name, prev)))
+			errs = append(errs, fielderr.Duplicate(modelPath(i).Child("name"), m.Name, fmt.Sprintf("models[%d]", prev)))
 		} else if m.Name != "" {
 			w.index[m.Name] = i
 		}

@@ -203,7 +203,13 @@ func destinationRule(s Spec) *networkingv1.DestinationRule {
 func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
 	out := &apiv1.TrafficPolicy{}
 	if tp.TLS != "" {
-		out.Tls = &apiv1.ClientTLSSettings{Mode: apiv1.ClientTLSSettings_TLSmode(v1alpha3.ClientTLSSettings_TLSmode_value[string(tp.TLS)])}
+		out.Tls = &apiv1.ClientTLSSettings{
+			Mode:              apiv1.ClientTLSSettings_TLSmode(v1alpha3.ClientTLSSettings_TLSmode_value[string(tp.TLS)]),
+			CaCertificates:    tp.CACertificates,
+			ClientCertificate: tp.ClientCertificate,
+			PrivateKey:        tp.PrivateKey,
+			Sni:               tp.SNI,
+		}
 	}
 	if c := tp.ConnectionPool; c != nil {
 		out.ConnectionPool = &apiv1.ConnectionPoolSettings{}

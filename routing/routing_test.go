@@ -145,7 +145,7 @@ func TestValidate(t *testing.T) {
 		{"negative weight", func(s *routing.Spec) { rule(s).Split[0].Weight, rule(s).Split[1].Weight = 110, -10 }, []string{"rules[0].split[1].weight"}},
 		{"single destination weight 50", func(s *routing.Spec) { rule(s).Split = []routing.Destination{{Subset: "v1", Weight: 50}} }, []string{"rules[0].split[0].weight", "leave weight 0 or set 100"}},
 		{"unknown subset", func(s *routing.Spec) { rule(s).Split[1].Subset = "v3" }, []string{`rules[0].split[1].subset: "v3" not found`}},
-		{"same destination twice", func(s *routing.Spec) { rule(s).Split[1].Subset = "v1" }, []string{"rules[0].split[1]", "same destination as split[0]"}},
+		{"same destination twice", func(s *routing.Spec) { rule(s).Split[1].Subset = "v1" }, []string{"rules[0].split[1]", `rules[0].split[1]: duplicate value "v1": already split[0]`}},
 		{"bad regex", func(s *routing.Spec) {
 			rule(s).Match = []routing.Match{{Headers: map[string]routing.StringMatch{"ua": routing.Regex("(")}}}
 			s.Rules = append(s.Rules, routing.Rule{Split: []routing.Destination{{Subset: "v1"}}})

@@ -232,10 +232,22 @@ const (
 	TLSMutual      TLSMode = "MUTUAL"
 )
 
-// TrafficPolicy is how client sidecars talk to the host's pods.
+// TrafficPolicy is how client sidecars talk to the host's pods. A policy
+// sets at least one of its fields; nil sets none.
 type TrafficPolicy struct {
 	// TLS is the TLS mode; empty sets none (Istio's auto mTLS applies).
+	// SIMPLE and MUTUAL originate TLS with the files below, which a sidecar
+	// must have mounted; ISTIO_MUTUAL uses the mesh's certificates.
 	TLS TLSMode
+	// CACertificates is the file of the certificate authorities that
+	// verify the server, required for SIMPLE and MUTUAL: Istio's analyzers
+	// flag an unverified server (IST0128).
+	CACertificates string
+	// ClientCertificate and PrivateKey are the files of the client's
+	// certificate and key, required for MUTUAL.
+	ClientCertificate, PrivateKey string
+	// SNI is the server name sent in the TLS handshake; empty sends none.
+	SNI string
 	// ConnectionPool caps connections and requests; nil sets no caps.
 	ConnectionPool *ConnectionPool
 	// OutlierDetection ejects failing pods (circuit breaking); nil ejects none.

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
@@ -39,6 +40,8 @@ func (s Spec) validate() field.ErrorList {
 		}
 		if hosts[h] {
 			errs = append(errs, field.Duplicate(p.Field(), h))
+		} else if prev := overlapping(h, s.Host, s.Hosts[:i]); prev != "" {
+			errs = append(errs, field.Invalid(p.Field(), h, fmt.Sprintf("overlaps %q, already a host of this VirtualService: Istio refuses hosts that match each other", prev)))
 		}
 		hosts[h] = true
 	}
@@ -88,10 +91,11 @@ func (s Spec) validate() field.ErrorList {
 		errs = append(errs, s.validateRule(p, r, subsets)...)
 	}
 	errs = append(errs, duplicateMatches(s.Rules)...)
+	errs = append(errs, coveredPrefixes(s.Rules)...)
 	if s.Policy != nil {
 		errs = append(errs, s.Policy.validate(fieldpath.New("policy"))...)
 	}
-	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo)...)
+	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo, orDefault(s.Namespace))...)
 	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
 	return errs
 }
@@ -197,6 +201,8 @@ func (s Spec) validateMatch(mp fieldpath.Path, m Match) field.ErrorList {
 		hp := mp.Child("headers").Key(h)
 		if msgs := check.HTTPHeaderName(h); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(hp.Field(), h, "an HTTP header name: "+strings.Join(msgs, "; ")))
+		} else if len(h) > check.MaxKey {
+			errs = append(errs, field.TooLong(hp.Field(), field.OmitValueType{}, check.MaxKey))
 		} else if h != strings.ToLower(h) {
 			errs = append(errs, field.Invalid(hp.Field(), h, "a lowercase header name (HTTP/2 and Envoy compare lowercase names)"))
 		}
@@ -241,7 +247,7 @@ func (s Spec) validateSplit(sp fieldpath.Path, split []Destination, subsets sets
 		// Splits are short: comparing with the earlier ones beats a map.
 		for prev, e := range split[:k] {
 			if s.sameDest(d, e) {
-				errs = append(errs, field.Duplicate(dp.Field(), fmt.Sprintf("same destination as split[%d]", prev)))
+				errs = append(errs, fielderr.Duplicate(dp.Field(), describeDest(d), fmt.Sprintf("split[%d]", prev)))
 				break
 			}
 		}
@@ -333,6 +339,9 @@ func quoted(list []string) string {
 	return `"` + strings.Join(list, `", "`) + `"`
 }
 
+// maxRegex is the longest regex Istio accepts.
+const maxRegex = 1024
+
 func (m StringMatch) validate(p fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch m.Kind {
@@ -343,6 +352,8 @@ func (m StringMatch) validate(p fieldpath.Path) field.ErrorList {
 	case MatchRegex:
 		if m.Value == "" {
 			errs = append(errs, field.Required(p.Child("value").Field(), "a non-empty RE2 regex"))
+		} else if len(m.Value) > maxRegex {
+			errs = append(errs, field.TooLong(p.Child("value").Field(), field.OmitValueType{}, maxRegex))
 		} else if _, err := regexp.Compile(m.Value); err != nil {
 			errs = append(errs, field.Invalid(p.Child("value").Field(), m.Value, "a valid RE2 regex: "+strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
 		}
@@ -413,8 +424,9 @@ func validRetryOn(s string) bool {
 			return true
 		}
 	}
+	// A status code, as Istio reads one: a number Go's net/http knows.
 	n, err := strconv.Atoi(s)
-	return err == nil && n >= 100 && n <= 599 && strconv.Itoa(n) == s
+	return err == nil && strconv.Itoa(n) == s && http.StatusText(n) != ""
 }
 
 var grpcStatuses = sets.New("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
@@ -423,13 +435,15 @@ var grpcStatuses = sets.New("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "D
 
 func (tp *TrafficPolicy) validate(p fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
-	switch tp.TLS {
-	case "", TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual:
-	default:
-		errs = append(errs, field.NotSupported(p.Child("tls").Field(), tp.TLS, []TLSMode{TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual}))
+	if *tp == (TrafficPolicy{}) {
+		errs = append(errs, field.Required(p.Field(), "a policy sets at least one field; leave it nil for none"))
 	}
+	errs = append(errs, tp.validateTLS(p)...)
 	if c := tp.ConnectionPool; c != nil {
 		cp := p.Child("connectionPool")
+		if *c == (ConnectionPool{}) {
+			errs = append(errs, field.Required(cp.Field(), "a connection pool sets at least one cap; leave it nil for none"))
+		}
 		for name, v := range map[string]int32{"maxConnections": c.MaxConnections, "maxPendingRequests": c.MaxPendingRequests,
 			"maxRequests": c.MaxRequests, "maxRequestsPerConnection": c.MaxRequestsPerConnection, "maxRetries": c.MaxRetries} {
 			if v < 0 {
@@ -484,4 +498,131 @@ func (tp *TrafficPolicy) validate(p fieldpath.Path) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// validateTLS checks the TLS mode and the files SIMPLE and MUTUAL need, as
+// Istio's validation and analyzers (IST0128) ask.
+func (tp *TrafficPolicy) validateTLS(p fieldpath.Path) field.ErrorList {
+	var errs field.ErrorList
+	tp2 := p.Child("tls")
+	switch tp.TLS {
+	case "", TLSIstioMutual, TLSDisable:
+		for name, v := range map[string]string{"caCertificates": tp.CACertificates, "clientCertificate": tp.ClientCertificate, "privateKey": tp.PrivateKey, "sni": tp.SNI} {
+			if v != "" {
+				errs = append(errs, field.Forbidden(p.Child(name).Field(), fmt.Sprintf("only TLS modes SIMPLE and MUTUAL use it, not %q", tp.TLS)))
+			}
+		}
+		return check.Sorted(errs)
+	case TLSSimple, TLSMutual:
+	default:
+		return field.ErrorList{field.NotSupported(tp2.Field(), tp.TLS, []TLSMode{TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual})}
+	}
+	if tp.CACertificates == "" {
+		errs = append(errs, field.Required(p.Child("caCertificates").Field(), fmt.Sprintf("TLS %s must verify the server: the file of its certificate authorities", tp.TLS)))
+	}
+	if tp.TLS == TLSMutual {
+		if tp.ClientCertificate == "" {
+			errs = append(errs, field.Required(p.Child("clientCertificate").Field(), "MUTUAL TLS presents a client certificate: its file"))
+		}
+		if tp.PrivateKey == "" {
+			errs = append(errs, field.Required(p.Child("privateKey").Field(), "MUTUAL TLS presents a client certificate: the file of its key"))
+		}
+	} else {
+		for name, v := range map[string]string{"clientCertificate": tp.ClientCertificate, "privateKey": tp.PrivateKey} {
+			if v != "" {
+				errs = append(errs, field.Forbidden(p.Child(name).Field(), "only MUTUAL TLS presents a client certificate"))
+			}
+		}
+	}
+	if tp.SNI != "" {
+		errs = append(errs, check.Host(p.Child("sni"), tp.SNI, false, false)...)
+	}
+	return check.Sorted(errs)
+}
+
+func orDefault(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+// overlapping returns the first of host and earlier that h overlaps.
+func overlapping(h, host string, earlier []string) string {
+	for _, e := range append([]string{host}, earlier...) {
+		if e != h && check.HostsOverlap(e, h) {
+			return e
+		}
+	}
+	return ""
+}
+
+// coveredPrefixes rejects a URI prefix match that an earlier rule's prefix
+// match already takes, as Istio's validation warns (IST0131): /v1 before
+// /v1/models with the same port and headers. It follows Istio's own rule
+// (coveredValidation): the same port, as many headers, each of the earlier
+// match's headers in the later one with a value the earlier's starts with.
+func coveredPrefixes(rules []Rule) field.ErrorList {
+	type prefixMatch struct {
+		rule, match int
+		m           Match
+	}
+	var prefixes []prefixMatch
+	for i, r := range rules {
+		for j, m := range r.Match {
+			if m.URI != nil && m.URI.Kind == MatchPrefix {
+				prefixes = append(prefixes, prefixMatch{i, j, m})
+			}
+		}
+	}
+	var errs field.ErrorList
+	for b, later := range prefixes {
+		for _, earlier := range prefixes[:b] {
+			if earlier.rule == later.rule || !covers(earlier.m, later.m) {
+				continue
+			}
+			p := fieldpath.New("rules").Index(later.rule).Child("match").Index(later.match).Child("uri")
+			errs = append(errs, field.Invalid(p.Field(), later.m.URI.Value, fmt.Sprintf(
+				"rules[%d].match[%d] (prefix %q) takes every request this match would: unreachable; put the longer prefix first",
+				earlier.rule, earlier.match, earlier.m.URI.Value)))
+			break
+		}
+	}
+	return errs
+}
+
+// covers reports whether prefix match a, earlier, covers b as Istio judges.
+func covers(a, b Match) bool {
+	if a.URI.Value == b.URI.Value || !strings.HasPrefix(b.URI.Value, a.URI.Value) || a.Port != b.Port || len(a.Headers) != len(b.Headers) {
+		return false
+	}
+	value := func(m StringMatch) string {
+		if m.Kind == MatchRegex {
+			return ""
+		}
+		return string(m.Kind) + ":" + m.Value
+	}
+	for h, av := range a.Headers {
+		bv, ok := b.Headers[h]
+		if !ok || value(av) != value(bv) && !strings.HasPrefix(value(av), value(bv)) {
+			return false
+		}
+	}
+	return true
+}
+
+// describeDest names a destination in messages: "v2", "v2 of other-host",
+// "v2 port 8501".
+func describeDest(d Destination) string {
+	s := d.Subset
+	if s == "" {
+		s = "all pods"
+	}
+	if d.Host != "" {
+		s += " of " + d.Host
+	}
+	if d.Port != 0 {
+		s += fmt.Sprintf(" port %d", d.Port)
+	}
+	return s
 }

@@ -113,7 +113,34 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 		envSeen[e.Name] = true
 	}
 	errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
+	errs = append(errs, validateResources(p.Child("resources"), v.Resources)...)
 	return errs
+}
+
+// validateResources checks what the API server checks of a container's
+// resources: qualified names, no negative quantity, requests within limits.
+func validateResources(p fieldpath.Path, r corev1.ResourceRequirements) field.ErrorList {
+	var errs field.ErrorList
+	for _, list := range []struct {
+		name string
+		rl   corev1.ResourceList
+	}{{"limits", r.Limits}, {"requests", r.Requests}} {
+		for name, q := range list.rl {
+			rp := p.Child(list.name).Key(string(name))
+			for _, msg := range check.QualifiedName(string(name)) {
+				errs = append(errs, field.Invalid(rp.Field(), string(name), "a resource name: "+msg))
+			}
+			if q.Sign() < 0 {
+				errs = append(errs, field.Invalid(rp.Field(), q.String(), "must be 0 or more"))
+			}
+			if list.name == "requests" {
+				if l, ok := r.Limits[name]; ok && q.Cmp(l) > 0 {
+					errs = append(errs, field.Invalid(rp.Field(), q.String(), fmt.Sprintf("must be at most the limit, %s", l.String())))
+				}
+			}
+		}
+	}
+	return check.Sorted(errs)
 }
 
 func (r Runtime) validate(p fieldpath.Path) field.ErrorList {

@@ -228,8 +228,9 @@ func appendQuoted(b []byte, s string) []byte {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-		case r == 0x85 || r == 0x2028 || r == 0x2029 || r == 0xfeff || (r >= 0x80 && r < 0xa0):
-			// Line breaks and BOM that YAML readers treat specially.
+		case r == 0x85 || r == 0x2028 || r == 0x2029 || r == 0xfeff || (r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff:
+			// Line breaks and BOM that YAML readers treat specially, and the
+			// noncharacters U+FFFE and U+FFFF, which YAML does not allow raw.
 			b = append(b, '\\', 'u')
 			b = append(b, hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 		default:

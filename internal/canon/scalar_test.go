@@ -17,7 +17,7 @@ var scalarCases = []string{
 	".inf", "-.Inf", ".nan", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "1Gi", "500m", "2Gi", "8501",
 	"--port=8500", "-", "---", "--", "-a", "- a", "a: b", "a:b", "a:", ":a", "http://x/y", "#a", "a #b", "a#b",
 	".*chrome.*", "*", "*.example.com", "&a", "!a", "|", ">", "'a'", "\"a\"", "%a", "@a", "`a", "[a]", "{a}", "a,b", ",a",
-	"a\nb", "a\tb", "tab\t", "trailing ", " leading", "\x00", "\x7f", "é", "日本", "\u2028", "\ufeffbom", "\xff\xfe",
+	"a\nb", "a\tb", "tab\t", "trailing ", " leading", "\x00", "\x7f", "é", "日本", "\u2028", "\ufeffbom", "\xff\xfe", "s3://m/\ufffe", "\uffff",
 	"^(.*?;)?(version=v3)(;.*)?$", "connect-failure,503", "s3://bucket/path", "nvidia.com/gpu", "=", "a=b", "?a", "? a",
 }
 

@@ -14,6 +14,11 @@ import (
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 )
 
+// MaxKey is the longest map key (a header name in a match, say) that the
+// spec packages accept: YAML readers refuse keys over 1,024 characters,
+// and the encoder may quote one.
+const MaxKey = 1022
+
 // Name checks a required DNS-1123 label (an object name).
 func Name(p fieldpath.Path, v string) field.ErrorList {
 	if v == "" {
@@ -59,25 +64,76 @@ func Host(p fieldpath.Path, h string, wildcard, star bool) field.ErrorList {
 	for _, msg := range DNS1123Subdomain(name) {
 		errs = append(errs, field.Invalid(p.Field(), h, msg))
 	}
+	if len(errs) > 0 {
+		return errs
+	}
+	// Istio's own host rules beyond DNS-1123 (ValidateDNS1123Labels): every
+	// label at most 63 characters, and no all-numeric top-level domain.
+	parts := strings.Split(name, ".")
+	for _, l := range parts {
+		if len(l) > 63 {
+			errs = append(errs, field.Invalid(p.Field(), h, fmt.Sprintf("each label at most 63 characters; %.20q... has %d", l, len(l))))
+		}
+	}
+	// Istio checks the labels after the first: "a.123" and "*.123" fail,
+	// "123" alone does not.
+	if tld := parts[len(parts)-1]; (len(parts) > 1 || name != h) && allDigits(tld) {
+		errs = append(errs, field.Invalid(p.Field(), h, fmt.Sprintf("the top-level domain %q cannot be all-numeric", tld)))
+	}
 	return errs
 }
 
-// Duration checks an optional duration: 0 (unset) or at least 1ms, the
-// shortest Istio accepts.
-func Duration(p fieldpath.Path, d time.Duration) field.ErrorList {
-	if d == 0 {
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// FQDN checks that a host served by a gateway or a sidecar scope is a
+// fully qualified name (it has a dot) or "*": Istio refuses short names
+// there.
+func FQDN(p fieldpath.Path, h string) field.ErrorList {
+	if h == "*" || strings.Contains(h, ".") {
 		return nil
 	}
-	if d < time.Millisecond {
+	return field.ErrorList{field.Invalid(p.Field(), h, `a fully qualified name (models.example.com) or "*": Istio refuses short names here`)}
+}
+
+// HostsOverlap reports whether one host matches the other as Istio matches
+// them: equal, "*" against anything, or "*.example.com" against any name
+// under example.com.
+func HostsOverlap(a, b string) bool {
+	covers := func(w, h string) bool {
+		return w == "*" || strings.HasPrefix(w, "*.") && strings.HasSuffix(h, w[1:])
+	}
+	return a == b || covers(a, b) || covers(b, a)
+}
+
+// Duration checks an optional duration: 0 (unset), or whole milliseconds
+// from 1ms, the shortest and finest Istio accepts.
+func Duration(p fieldpath.Path, d time.Duration) field.ErrorList {
+	switch {
+	case d == 0:
+		return nil
+	case d < time.Millisecond:
 		return field.ErrorList{field.Invalid(p.Field(), d.String(), "must be at least 1ms")}
+	case d%time.Millisecond != 0:
+		return field.ErrorList{field.Invalid(p.Field(), d.String(), "whole milliseconds: Istio supports no finer precision")}
 	}
 	return nil
 }
 
-// Percent checks a percentage in (0, 100].
+// MinPercent is the smallest percentage Istio accepts above 0: Envoy counts
+// shares in millionths.
+const MinPercent = 0.0001
+
+// Percent checks a percentage from MinPercent to 100.
 func Percent(p fieldpath.Path, v float64) field.ErrorList {
-	if math.IsNaN(v) || v <= 0 || v > 100 {
-		return field.ErrorList{field.Invalid(p.Field(), v, "a percentage more than 0 and at most 100")}
+	if math.IsNaN(v) || v < MinPercent || v > 100 {
+		return field.ErrorList{field.Invalid(p.Field(), v, "a percentage from 0.0001 (Envoy's resolution) to 100")}
 	}
 	return nil
 }
@@ -103,13 +159,17 @@ func Sorted(errs field.ErrorList) field.ErrorList {
 	return errs
 }
 
-// ExportTo checks an exportTo list: ".", "*" or namespace names.
-func ExportTo(p fieldpath.Path, list []string) field.ErrorList {
+// ExportTo checks an exportTo list of an object in namespace: ".", "*" or
+// namespace names, none twice ("." and namespace itself are the same).
+func ExportTo(p fieldpath.Path, list []string, namespace string) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for i, ns := range list {
-		if seen[ns] {
+		switch {
+		case seen[ns]:
 			errs = append(errs, field.Duplicate(p.Index(i).Field(), ns))
+		case ns == "." && seen[namespace], ns == namespace && seen["."]:
+			errs = append(errs, field.Invalid(p.Index(i).Field(), ns, fmt.Sprintf(`"." is the object's own namespace, %s, already listed`, namespace)))
 		}
 		seen[ns] = true
 		if ns == "." || ns == "*" {

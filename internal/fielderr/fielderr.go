@@ -51,11 +51,15 @@ func Message(fe *field.Error) string {
 		}
 		return fe.Field + ": required: " + fe.Detail
 	case field.ErrorTypeDuplicate:
-		return fmt.Sprintf("%s: duplicate value %q", fe.Field, fmt.Sprint(fe.BadValue))
+		return fmt.Sprintf("%s: duplicate value %q", fe.Field, fmt.Sprint(fe.BadValue)) + detail(fe)
 	case field.ErrorTypeNotFound:
-		return fmt.Sprintf("%s: %q not found: %s", fe.Field, fmt.Sprint(fe.BadValue), fe.Detail)
+		return fmt.Sprintf("%s: %q not found", fe.Field, fmt.Sprint(fe.BadValue)) + detail(fe)
 	case field.ErrorTypeNotSupported:
-		return fmt.Sprintf("%s: unsupported value %q: %s", fe.Field, fmt.Sprint(fe.BadValue), fe.Detail)
+		return fmt.Sprintf("%s: unsupported value %q", fe.Field, fmt.Sprint(fe.BadValue)) + detail(fe)
+	case field.ErrorTypeTooLong:
+		return fe.Field + ": too long" + detail(fe)
+	case field.ErrorTypeTooMany:
+		return fmt.Sprintf("%s: too many: %v", fe.Field, fe.BadValue) + detail(fe)
 	case field.ErrorTypeInvalid:
 		if _, omit := fe.BadValue.(field.OmitValueType); fe.BadValue == nil || omit {
 			return fe.Field + ": " + fe.Detail
@@ -63,6 +67,23 @@ func Message(fe *field.Error) string {
 		return fmt.Sprintf("%s: invalid value %q: %s", fe.Field, fmt.Sprint(fe.BadValue), fe.Detail)
 	}
 	return fe.Error()
+}
+
+// detail is ": " and the error's detail, or nothing when it has none (no
+// message ends in a bare colon).
+func detail(fe *field.Error) string {
+	if fe.Detail == "" {
+		return ""
+	}
+	return ": " + fe.Detail
+}
+
+// Duplicate is field.Duplicate naming where the value first appeared:
+// `models[1].name: duplicate value "ranker": already models[0]`.
+func Duplicate(p *field.Path, value any, first string) *field.Error {
+	fe := field.Duplicate(p, value)
+	fe.Detail = "already " + first
+	return fe
 }
 
 // New returns nil when errs is empty, else an *Error for spec.
