@@ -173,3 +173,59 @@ func TestNoncharactersReadBack(t *testing.T) {
 		t.Error("the noncharacters are not escaped")
 	}
 }
+
+// TestOneProblemOneMessage: each problem is reported once, at the field the
+// user wrote, saying what was expected (issue 12's error-path classes).
+func TestOneProblemOneMessage(t *testing.T) {
+	front := func(a *mesh.App) *mesh.Route {
+		a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m"}}}}}}
+		a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
+		return &a.Routes[0]
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func(a *mesh.App)
+		want   string
+	}{
+		{"a pinned port the model lacks", func(a *mesh.App) { a.Models[0].Traffic.Port = 9999 },
+			`models[0].traffic.port: invalid value "9999": not a port of the model's Service: want one of 8500, 8501`},
+		{"an exposed port the model lacks", func(a *mesh.App) { a.Models[0].Expose.Port = 9999 },
+			`models[0].expose.port: invalid value "9999": not a port of the model's Service`},
+		{"two versions, no rules", func(a *mesh.App) { a.Models[0].Traffic.Rules = nil },
+			`models[0].traffic.rules: required: model "m" has 2 versions: say how traffic is split between them`},
+		{"an invalid App namespace, defaulted everywhere", func(a *mesh.App) { a.Namespace.Name = "ML"; front(a) },
+			`namespace.name: invalid value "ML"`},
+		{"a host two routes answer", func(a *mesh.App) { front(a).Hosts = []string{"models.example.com"} },
+			`routes[0].hosts[0]: invalid value "models.example.com": host "models.example.com" on gateway ml/gw is already answered by models[0].expose`},
+		{"a front route's port", func(a *mesh.App) { front(a).Port = 70000 },
+			`routes[0].port: invalid value "70000": a port number between 1 and 65535`},
+		{"a front route's unknown gateway", func(a *mesh.App) { front(a).Gateway = "nope" },
+			`routes[0].gateway: "nope" not found: want one of App.Gateways: gw`},
+		{"no gateway named", func(a *mesh.App) { a.Models[0].Expose.Gateway = "" },
+			`models[0].expose.gateway: required: the name of one of App.Gateways: gw`},
+		{"a one-destination split's port", func(a *mesh.App) { front(a).Rules[0].Split[0].Port = 70000 },
+			`routes[0].rules[0].split[0].port: invalid value "70000"`},
+		{"the wildcard as an egress host", func(a *mesh.App) { a.Egress[0].Hosts = []string{"*"} },
+			`egress[0].hosts[0]: invalid value "*": a hostname, not the wildcard *`},
+		{"a model twice", func(a *mesh.App) { a.Models = append(a.Models, a.Models[0]); a.Models[1].Expose = nil },
+			`models[1].name: duplicate value "m": already models[0]`},
+		{"a host listed twice", func(a *mesh.App) { a.Models[0].Expose.Hosts = []string{"models.example.com", "models.example.com"} },
+			`models[0].expose.hosts[1]: duplicate value "models.example.com"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := canary()
+			tc.break_(&a)
+			_, err := mesh.Build(a)
+			var ve *mesh.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("accepted, or not a *mesh.ValidationError: %v", err)
+			}
+			if len(ve.Errors) != 1 || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %d messages: %v\nwant one: %s", len(ve.Errors), err, tc.want)
+			}
+			if strings.HasSuffix(strings.TrimSpace(err.Error()), ":") || strings.Contains(err.Error(), ": ;") {
+				t.Errorf("a message ends in a bare colon: %v", err)
+			}
+		})
+	}
+}

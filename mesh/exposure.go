@@ -73,6 +73,11 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 		return routing.Spec{}, errs
 	}
 	port := m.Expose.Port
+	if c := p.workloads.checked[i]; port != 0 && c != nil {
+		if perrs := modelPort(xp.Child("port"), port, c); len(perrs) > 0 {
+			return routing.Spec{}, append(errs, perrs...)
+		}
+	}
 	if port == 0 {
 		n, ok := serving.ServicePort(p.workloads.model(i), serving.HTTP)
 		if !ok {
@@ -113,7 +118,7 @@ func (x *exposureFamily) check(p *plan) field.ErrorList {
 			errs = append(errs, p.exposureErrors(r.model, err)...)
 		}
 		x.checked[k] = c
-		errs = append(errs, p.gateways.claim(claimant{"models", r.model, "expose"}, r.spec)...)
+		errs = append(errs, p.gateways.claim(claimant{"models", r.model, "expose", len(p.app.Models[r.model].Expose.Hosts) > 0}, r.spec)...)
 	}
 	return errs
 }

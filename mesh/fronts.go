@@ -47,7 +47,7 @@ func (f *frontFamily) check(p *plan) field.ErrorList {
 			errs = append(errs, p.frontErrors(i, err)...)
 		}
 		f.checked[i] = c
-		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts"}, *spec)...)
+		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts", true}, *spec)...)
 	}
 	return errs
 }

@@ -38,9 +38,23 @@ type claimant struct {
 	list  string
 	i     int
 	child string
+	// hosts: the element lists the hosts it answers (routes[i].hosts,
+	// models[i].expose.hosts); otherwise they are its gateway's.
+	hosts bool
 }
 
 func (c claimant) path() *field.Path { return field.NewPath(c.list).Index(c.i).Child(c.child) }
+
+// hostPath is the field of the k-th host the element answers for.
+func (c claimant) hostPath(k int) *field.Path {
+	switch {
+	case c.child == "hosts":
+		return c.path().Index(k)
+	case c.hosts:
+		return c.path().Child("hosts").Index(k)
+	}
+	return c.path().Child("gateway")
+}
 
 func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 	var errs field.ErrorList
@@ -134,6 +148,9 @@ func (g *gatewayFamily) lookup(parent *field.Path, name string) (ingress.Spec, *
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if name == "" {
+		return ingress.Spec{}, field.Required(path, "the name of one of App.Gateways: "+strings.Join(names, ", "))
+	}
 	fe := field.NotFound(path, name)
 	fe.Detail = "want one of App.Gateways: " + strings.Join(names, ", ")
 	if len(names) == 0 {
@@ -178,7 +195,7 @@ func (g *gatewayFamily) claim(c claimant, spec routing.Spec) field.ErrorList {
 			key := gatewayHost{gw, h}
 			if prev, dup := g.claims[key]; dup {
 				if prev != c { // a route listing a host twice is routing's to report
-					errs = append(errs, field.Invalid(c.path(), h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, prev.path())))
+					errs = append(errs, field.Invalid(c.hostPath(k+1), h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, prev.path())))
 				}
 				continue
 			}

@@ -21,6 +21,10 @@ var (
 	kindPeerAuthentication = newKind("security.istio.io", "PeerAuthentication")
 )
 
+// standInNamespace replaces an invalid App namespace while the other
+// families derive.
+const standInNamespace = "invalid-namespace"
+
 type namespaceFamily struct {
 	valid bool // the name is valid: what other families derive from it
 }
@@ -31,6 +35,12 @@ func (f *namespaceFamily) derive(p *plan) field.ErrorList {
 	path := field.NewPath("namespace")
 	errs = append(errs, check.Name(fieldpath.At(path).Child("name"), ns.Name)...)
 	f.valid = len(errs) == 0
+	if !f.valid {
+		// Reported once, here. The other families derive with a stand-in,
+		// so that their specs are checked for their own problems and not
+		// again for this one (nothing is built while there is an error).
+		p.ns = standInNamespace
+	}
 	switch ns.Injection {
 	case InjectNamespace, InjectPods, InjectNone:
 	default:

@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/checked"
-	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -42,6 +41,9 @@ func (r *routeFamily) derive(p *plan) field.ErrorList {
 		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
 			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
+		if c := p.workloads.checked[i]; m.Traffic.Port != 0 && c != nil {
+			errs = append(errs, modelPort(modelPath(i).Child("traffic", "port"), m.Traffic.Port, c)...)
+		}
 		errs = append(errs, p.checkDestinations(i, spec)...)
 		r.specs = append(r.specs, spec)
 	}
@@ -59,7 +61,7 @@ func (r *routeFamily) check(p *plan) field.ErrorList {
 		}
 		r.checked[i] = c
 		if len(spec.Gateways) > 0 { // bound to a gateway by exposure
-			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose"}, *spec)...)
+			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose", false}, *spec)...)
 		}
 		if p.workloads.valid(i) {
 			errs = append(errs, subsetsSelectOneVersion(i, spec.Subsets, p.workloads.model(i), p.workloads.checked[i])...)
@@ -190,6 +192,18 @@ func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
 	return ports, grpc, others
 }
 
+// modelPort reports a port that is not one of the model's ports.
+func modelPort(path *field.Path, port uint32, c checked.Model) field.ErrorList {
+	var have []string
+	for i := range c.NumPorts() {
+		if uint32(c.Port(i).Number) == port {
+			return nil
+		}
+		have = append(have, strconv.Itoa(int(c.Port(i).Number)))
+	}
+	return field.ErrorList{field.Invalid(path, port, "not a port of the model's Service: want one of "+strings.Join(have, ", "))}
+}
+
 // qualify turns a destination host naming a model of the App by a short
 // name (model, model.namespace or model.namespace.svc) into that model's
 // FQDN.
@@ -311,9 +325,13 @@ func subsetsSelectOneVersion(model int, subsets []routing.Subset, m serving.Mode
 // name and versions, which serving has checked.
 func (p *plan) modelRouteErrors(i int, err error) field.ErrorList {
 	traffic := modelPath(i).Child("traffic")
+	m := p.app.Models[i]
 	return rerootRoute(err, modelPath(i), p.derivedValid(i), func(step string, k int) *field.Path {
 		switch step {
 		case "rules":
+			if k < 0 && len(m.Traffic.Rules) == 0 {
+				return skipError // derive reports the missing rules, saying why
+			}
 			return indexed(traffic.Child("rules"), k)
 		case "policy":
 			return traffic.Child("policy")
@@ -324,73 +342,8 @@ func (p *plan) modelRouteErrors(i int, err error) field.ErrorList {
 	})
 }
 
-// indexed is path[k], or path when k < 0.
-func indexed(path *field.Path, k int) *field.Path {
-	if k < 0 {
-		return path
-	}
-	return path.Index(k)
-}
-
-// rerootRoute re-roots the problems of a routing.Spec that mesh derived
-// for the App element at. to maps the first step of a problem's path
-// ("rules[2]": step "rules", k 2; "policy": k -1) to the App field it comes
-// from, which then takes the rest of the path. nil means the field derives
-// from what other checks cover (the model, the namespace, a gateway);
-// should all of those have passed (derivedOK), the problem is reported at
-// the element itself all the same: a derived spec that is invalid must
-// never pass silently.
-func rerootRoute(err error, at *field.Path, derivedOK bool, to func(step string, k int) *field.Path) field.ErrorList {
-	e, ok := err.(*fielderr.Error)
-	if !ok {
-		return field.ErrorList{field.InternalError(at, err)}
-	}
-	var out field.ErrorList
-	for _, fe := range e.Errors {
-		step, k, rest := splitStep(fe.Field)
-		c := *fe
-		root := to(step, k)
-		if root == skipError {
-			continue
-		}
-		if root != nil {
-			c.Field = root.String() + rest
-		} else if derivedOK {
-			c.Field = at.String()
-			c.Detail = fmt.Sprintf("(%s of the routing.Spec derived from it) %s", fe.Field, c.Detail)
-		} else {
-			continue
-		}
-		out = append(out, &c)
-	}
-	return out
-}
-
-// skipError, returned by rerootRoute's to, drops a problem that another
-// family reports already.
-var skipError = field.NewPath("<reported elsewhere>")
-
 // derivedValid reports whether what model i's routes derive from passed
 // its own checks: the namespace, the gateways and the model.
 func (p *plan) derivedValid(i int) bool {
 	return p.namespace.valid && p.gateways.valid && p.workloads.valid(i)
-}
-
-// splitStep splits a field path into its first step, that step's index
-// (-1 if none) and the rest: "rules[2].split" is "rules", 2, ".split".
-func splitStep(path string) (step string, k int, rest string) {
-	end := strings.IndexAny(path, ".[")
-	if end < 0 {
-		return path, -1, ""
-	}
-	step, rest = path[:end], path[end:]
-	if rest[0] != '[' {
-		return step, -1, rest
-	}
-	close := strings.IndexByte(rest, ']')
-	n, err := strconv.Atoi(rest[1:max(close, 1)])
-	if close < 0 || err != nil {
-		return step, -1, rest // a key, not an index
-	}
-	return step, n, rest[close+1:]
 }

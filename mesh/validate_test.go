@@ -138,7 +138,7 @@ func TestBuildErrors(t *testing.T) {
 				Model:  serving.Model{Name: "other", Versions: []serving.Version{{Name: "v1", ModelURI: "s3://other/1"}}},
 				Expose: &mesh.Expose{Gateway: "gw"},
 			})
-		}, []string{`models[1].expose: invalid value "models.example.com": host "models.example.com" on gateway ml/gw is already answered by models[0].expose`}},
+		}, []string{`models[1].expose.gateway: invalid value "models.example.com": host "models.example.com" on gateway ml/gw is already answered by models[0].expose`}},
 		{"mirror percent", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[1].Mirror = []routing.Mirror{{Subset: "v2", Percent: 0}}
 		}, []string{"models[0].traffic.rules[1].mirror[0].percent"}},
