@@ -233,10 +233,13 @@ func (s Spec) Validate() error {
 		seen[h] = true
 	}
 	for i, a := range s.Addresses {
-		if _, err := netip.ParsePrefix(a); err != nil {
-			if _, err := netip.ParseAddr(a); err != nil {
-				errs = append(errs, field.Invalid(fieldpath.New("addresses").Index(i).Field(), a, "an IP address or a CIDR block"))
+		ap := fieldpath.New("addresses").Index(i)
+		if _, err := netip.ParsePrefix(a); err == nil {
+			if s.resolution() != None {
+				errs = append(errs, field.Invalid(ap.Field(), a, "a CIDR block needs resolution NONE: DNS resolution gives each host its addresses"))
 			}
+		} else if _, err := netip.ParseAddr(a); err != nil {
+			errs = append(errs, field.Invalid(ap.Field(), a, "an IP address or a CIDR block"))
 		}
 	}
 	switch s.resolution() {

@@ -48,7 +48,7 @@ func TestAgreesWithIstio(t *testing.T) {
 		{"long exposed host label", func(a *mesh.App) { a.Models[0].Expose.Hosts = []string{long + ".example.com"} },
 			`models[0].expose.hosts[0]: invalid value "` + long + `.example.com": each label at most 63 characters`},
 		{"long route host label", func(a *mesh.App) {
-			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{long + ".example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m"}}}}}}
+			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{long + ".example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m", Subset: "v1"}}}}}}
 		}, `routes[0].hosts[0]: invalid value "` + long + `.example.com": each label at most 63 characters`},
 		{"long egress host label", func(a *mesh.App) { a.Egress[0].Hosts = []string{long + ".example.com"} },
 			`egress[0].hosts[0]: invalid value "` + long + `.example.com": each label at most 63 characters`},
@@ -85,6 +85,11 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Egress[0].Hosts = []string{"db.example.com"}
 			a.Egress[0].Ports = []egress.Port{{Number: 5432, Protocol: egress.TCP}}
 		}, `egress[0].addresses: required: ports[0] is TCP, which carries no host name`},
+		{"a CIDR block resolved by DNS (found by FuzzApp)", func(a *mesh.App) {
+			a.Egress[0].Hosts = []string{"db.example.com"}
+			a.Egress[0].Ports = []egress.Port{{Number: 5432, Protocol: egress.TCP}}
+			a.Egress[0].Addresses = []string{"192.0.2.0/24"}
+		}, `egress[0].addresses[0]: invalid value "192.0.2.0/24": a CIDR block needs resolution NONE`},
 		{"too many egress hosts", func(a *mesh.App) {
 			a.Egress[0].Hosts = nil
 			for i := range 257 {
@@ -105,6 +110,10 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Gateways[0].Servers = append(a.Gateways[0].Servers, ingress.Server{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"models.example.com"}, TLS: tls})
 			a.Gateways = append(a.Gateways, ingress.Spec{Name: "gw2", Servers: []ingress.Server{{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"other.example.com"}, TLS: tls}}})
 		}, `gateways[1].servers[0].tls.credentialName: invalid value "models-cert": gateways[0] serves the same certificate`},
+		{"a front route to a model that routes by conditions", func(a *mesh.App) {
+			a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
+			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m"}}}}}}
+		}, `routes[0].rules[0].split[0].host: invalid value "m": model "m" routes its requests by conditions`},
 		{"a header name no YAML reader takes", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[0].Match[0].Headers = map[string]routing.StringMatch{strings.Repeat("x", 1100): routing.Exact("1")}
 		}, `: too long: may not be more than 1022`},
@@ -178,7 +187,7 @@ func TestNoncharactersReadBack(t *testing.T) {
 // user wrote, saying what was expected (issue 12's error-path classes).
 func TestOneProblemOneMessage(t *testing.T) {
 	front := func(a *mesh.App) *mesh.Route {
-		a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m"}}}}}}
+		a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m", Subset: "v1"}}}}}}
 		a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
 		return &a.Routes[0]
 	}

@@ -41,7 +41,7 @@ func (f *frontFamily) check(p *plan) field.ErrorList {
 		if spec.Host == "" {
 			continue // reported: no hosts
 		}
-		p.modelSplits(spec.Rules)
+		errs = append(errs, p.modelSplits(i, spec.Rules)...)
 		c, err := checked.NewRoute(spec)
 		if err != nil {
 			errs = append(errs, p.frontErrors(i, err)...)
@@ -140,38 +140,48 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 // modelSplits replaces each destination that names a model alone (no
 // subset, the only one of its rule) with that model's split, where the
 // model's own routes passed their checks: a problem of those is the model's.
-func (p *plan) modelSplits(rules []routing.Rule) {
+func (p *plan) modelSplits(route int, rules []routing.Rule) field.ErrorList {
+	var errs field.ErrorList
 	for i, rule := range rules {
 		if len(rule.Split) != 1 || rule.Split[0].Subset != "" {
 			continue
 		}
-		if mi, ok := p.modelOfHost(rule.Split[0].Host); ok && p.routes.valid(mi) {
-			rules[i].Split = p.modelSplit(mi, rule.Split[0])
+		mi, ok := p.modelOfHost(rule.Split[0].Host)
+		if !ok || !p.routes.valid(mi) {
+			continue
 		}
+		split, ok := p.modelSplit(mi, rule.Split[0])
+		if !ok {
+			errs = append(errs, field.Invalid(routePath(route).Child("rules").Index(i).Child("split").Index(0).Child("host"), p.app.Routes[route].Rules[i].Split[0].Host,
+				fmt.Sprintf("model %q routes its requests by conditions (its traffic rules match), which a gateway does not apply and a front route cannot follow (Istio: IST0140): name a version (subset), or publish the model with Expose", p.app.Models[mi].Name)))
+			continue
+		}
+		rules[i].Split = split
 	}
+	return errs
 }
 
 // modelSplit returns the destinations that send a front route's request to
 // model mi as the model's own routes would: a gateway does not apply the
 // model's mesh VirtualService, so its subsets must be named here. That is
 // possible when the model routes every request alike (one version, or one
-// rule without conditions); otherwise d is returned unchanged, to all pods.
-func (p *plan) modelSplit(mi int, d routing.Destination) []routing.Destination {
+// rule without conditions); otherwise it answers false.
+func (p *plan) modelSplit(mi int, d routing.Destination) ([]routing.Destination, bool) {
 	m := p.app.Models[mi]
 	rules := m.Traffic.Rules
 	switch {
 	case len(rules) == 0 && len(m.Versions) == 1:
 		d.Subset = m.Versions[0].Name
-		return []routing.Destination{d}
+		return []routing.Destination{d}, true
 	case len(rules) == 1 && len(rules[0].Match) == 0:
 		out := make([]routing.Destination, 0, len(rules[0].Split))
 		for _, sd := range rules[0].Split {
 			if sd.Host != "" && p.qualify(sd.Host) != d.Host {
-				return []routing.Destination{d}
+				return nil, false
 			}
 			out = append(out, routing.Destination{Host: d.Host, Port: d.Port, Subset: sd.Subset, Weight: sd.Weight})
 		}
-		return out
+		return out, true
 	}
-	return []routing.Destination{d}
+	return nil, false
 }
