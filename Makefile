@@ -4,14 +4,14 @@
 SHELL := /bin/bash
 TOOLS ?= $(or $(MLMESH_TOOLS),$(HOME)/.cache/mlmesh/tools)
 
-.PHONY: example test check unit conformance tools update bench bench-apply fuzz
+.PHONY: example test check unit conformance fuzz-short fuzz-long tools update bench bench-apply fuzz
 
 example:
 	go run ./examples/tfserving-canary
 
 # The whole suite: format and vet, the library's tests, then the conformance
 # suite against Istio 1.31 and a real kube-apiserver 1.36 (built on first run).
-test: check unit conformance
+test: check unit conformance fuzz-short
 
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -42,3 +42,15 @@ bench-apply: tools
 
 fuzz:
 	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./internal/canon/
+
+# Differential fuzzing of Apps against Istio (internal/conformance/fuzz_test.go):
+# a bounded run in make test, and as long as FUZZTIME says (default 1h).
+# A finding is written to internal/conformance/testdata/fuzz/FuzzApp/; commit
+# it with the fix, and it runs in every test from then on.
+FUZZTIME ?= 1h
+fuzz-short: tools
+	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime 30s .
+	go test -run XXX -fuzz FuzzScalar -fuzztime 10s ./internal/canon/
+
+fuzz-long: tools
+	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime $(FUZZTIME) .

@@ -4,7 +4,8 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
+
+	"github.com/mlmesh/mlmesh/render"
 )
 
 // ProxyImage is the sidecar image the modelled injector adds.
@@ -54,7 +55,9 @@ func Pods(b *Bundle) ([]byte, error) {
 			spec["containers"] = containers
 		}
 		pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
-		y, err := yaml.Marshal(pod)
+		// mlmesh's own encoder: it escapes what YAML does not allow raw
+		// (sigs.k8s.io/yaml writes U+FFFE in a model URI as it is).
+		y, err := render.MarshalYAML(&unstructured.Unstructured{Object: pod})
 		if err != nil {
 			return nil, err
 		}

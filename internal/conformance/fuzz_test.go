@@ -80,7 +80,7 @@ func checkApp(t *testing.T, app mesh.App) {
 	for i, o := range objs {
 		want, err := render.Unstructured(o)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: Unstructured: %v", render.Describe(o), err)
 		}
 		if !reflect.DeepEqual(want.Object, b.Objects[i].Object) {
 			t.Fatalf("%s reads back differently:\n%s", render.Describe(o), stream)
@@ -88,7 +88,7 @@ func checkApp(t *testing.T, app mesh.App) {
 	}
 	crds, err := fuzzCRDs()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Istio's CRDs: %v", err)
 	}
 	for _, o := range b.Objects {
 		if !IsIstio(o) {
@@ -107,7 +107,7 @@ func checkApp(t *testing.T, app mesh.App) {
 	}
 	pods, err := Pods(b)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the pods of the bundle: %v", err)
 	}
 	msgs, err := Analyze(app.Namespace.Name, stream, pods, gatewayFixture(app))
 	if err != nil {
