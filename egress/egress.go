@@ -172,6 +172,27 @@ func (s Spec) originates() bool {
 	return false
 }
 
+// tcpBased reports whether a port is TCP, TLS or HTTPS (the default port
+// is TLS), as Istio's protocol.IsTCP counts them.
+func (s Spec) tcpBased() bool {
+	for _, p := range s.ports() {
+		switch p.protocol() {
+		case TCP, TLS, HTTPS:
+			return true
+		}
+	}
+	return false
+}
+
+func (s Spec) hasPort(p Protocol) bool {
+	for _, port := range s.ports() {
+		if port.protocol() == p {
+			return true
+		}
+	}
+	return false
+}
+
 func (s Spec) caCertificates() string {
 	if s.CACertificates == "" {
 		return DefaultCACertificates
@@ -231,6 +252,11 @@ func (s Spec) Validate() error {
 			errs = append(errs, field.Duplicate(p.Field(), h))
 		}
 		seen[h] = true
+	}
+	// (A plain TCP port with several hosts is reported at the port.)
+	if len(s.Addresses) > 0 && len(s.Hosts) > 1 && s.resolution() == DNS && s.tcpBased() && !s.hasPort(TCP) {
+		errs = append(errs, field.Invalid(fieldpath.New("addresses").Field(), s.Addresses, fmt.Sprintf(
+			"with DNS resolution, addresses on a TLS, HTTPS or TCP port belong to one host, and there are %d: one egress per host, or resolution NONE", len(s.Hosts))))
 	}
 	for i, a := range s.Addresses {
 		ap := fieldpath.New("addresses").Index(i)

@@ -85,6 +85,10 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Egress[0].Hosts = []string{"db.example.com"}
 			a.Egress[0].Ports = []egress.Port{{Number: 5432, Protocol: egress.TCP}}
 		}, `egress[0].addresses: required: ports[0] is TCP, which carries no host name`},
+		{"addresses for several hosts resolved by DNS (found by FuzzApp)", func(a *mesh.App) {
+			a.Egress[0].Hosts = []string{"a.example.com", "b.example.com"}
+			a.Egress[0].Addresses = []string{"192.0.2.10"}
+		}, `egress[0].addresses: invalid value "[192.0.2.10]": with DNS resolution, addresses on a TLS, HTTPS or TCP port belong to one host, and there are 2`},
 		{"a CIDR block resolved by DNS (found by FuzzApp)", func(a *mesh.App) {
 			a.Egress[0].Hosts = []string{"db.example.com"}
 			a.Egress[0].Ports = []egress.Port{{Number: 5432, Protocol: egress.TCP}}
@@ -114,6 +118,11 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
 			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m"}}}}}}
 		}, `routes[0].rules[0].split[0].host: invalid value "m": model "m" routes its requests by conditions`},
+		{"a front route's port the model lacks (found by FuzzApp)", func(a *mesh.App) {
+			a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
+			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Port: 8080,
+				Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m", Subset: "v1"}}}}}}
+		}, `routes[0].port: invalid value "8080": not a port of the model's Service: want one of 8500, 8501`},
 		{"a header name no YAML reader takes", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[0].Match[0].Headers = map[string]routing.StringMatch{strings.Repeat("x", 1100): routing.Exact("1")}
 		}, `: too long: may not be more than 1022`},

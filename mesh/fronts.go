@@ -106,6 +106,7 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 		spec.Gateways = []string{gw.Ref()}
 		errs = append(errs, p.gateways.served(rp, gw, r.Hosts, p.ns)...)
 	}
+	portReported := false // Route.Port is reported once, not per destination
 	for i, rule := range r.Rules {
 		rule.Split = append([]routing.Destination(nil), rule.Split...)
 		for k, d := range rule.Split {
@@ -124,6 +125,15 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 				errs = append(errs, fe)
 			}
 			rule.Split[k].Host = ServiceHost(m.Name, p.ns)
+			if c := p.workloads.checked[mi]; c != nil {
+				switch {
+				case d.Port != 0:
+					errs = append(errs, modelPort(dp.Child("port"), d.Port, c)...)
+				case r.Port != 0 && !portReported:
+					perrs := modelPort(rp.Child("port"), r.Port, c)
+					errs, portReported = append(errs, perrs...), len(perrs) > 0
+				}
+			}
 			if d.Port == 0 && r.Port == 0 {
 				n, ok := serving.ServicePort(p.workloads.model(mi), serving.HTTP)
 				if !ok {

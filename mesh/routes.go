@@ -192,8 +192,12 @@ func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
 	return ports, grpc, others
 }
 
-// modelPort reports a port that is not one of the model's ports.
+// modelPort reports a port that is not one of the model's ports (a port out
+// of range is routing's to report).
 func modelPort(path *field.Path, port uint32, c checked.Model) field.ErrorList {
+	if port > 65535 {
+		return nil // out of range: routing says so
+	}
 	var have []string
 	for i := range c.NumPorts() {
 		if uint32(c.Port(i).Number) == port {
