@@ -109,6 +109,9 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Models[0].Traffic.Rules = append([]routing.Rule{a.Models[0].Traffic.Rules[0]}, a.Models[0].Traffic.Rules...)
 			a.Models[0].Traffic.Rules[1].Match = []routing.Match{{URI: &routing.StringMatch{Kind: routing.MatchPrefix, Value: "/v1/models"}}}
 		}, `models[0].traffic.rules[1].match[0].uri: invalid value "/v1/models": rules[0].match[0] (prefix "/v1") takes every request this match would`},
+		{"a prefix behind a shorter one in the same rule (found by FuzzApp)", func(a *mesh.App) {
+			a.Models[0].Traffic.Rules[0].Match = []routing.Match{{URI: &routing.StringMatch{Kind: routing.MatchPrefix, Value: "/v1"}}, {URI: &routing.StringMatch{Kind: routing.MatchPrefix, Value: "/v1/models"}}}
+		}, `models[0].traffic.rules[0].match[1].uri: invalid value "/v1/models": rules[0].match[0] (prefix "/v1")`},
 		{"one certificate on two gateways", func(a *mesh.App) {
 			tls := &ingress.ServerTLS{Mode: ingress.TLSSimple, CredentialName: "models-cert"}
 			a.Gateways[0].Servers = append(a.Gateways[0].Servers, ingress.Server{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"models.example.com"}, TLS: tls})

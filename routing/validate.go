@@ -578,7 +578,7 @@ func coveredPrefixes(rules []Rule) field.ErrorList {
 	var errs field.ErrorList
 	for b, later := range prefixes {
 		for _, earlier := range prefixes[:b] {
-			if earlier.rule == later.rule || !covers(earlier.m, later.m) {
+			if !covers(earlier.m, later.m) { // within one rule too, as Istio judges
 				continue
 			}
 			p := fieldpath.New("rules").Index(later.rule).Child("match").Index(later.match).Child("uri")
