@@ -126,6 +126,9 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Port: 8080,
 				Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m", Subset: "v1"}}}}}}
 		}, `routes[0].port: invalid value "8080": not a port of the model's Service: want one of 8500, 8501`},
+		{"one host on two gateways of the same pods and port (found by FuzzApp)", func(a *mesh.App) {
+			a.Gateways = append(a.Gateways, ingress.Spec{Name: "gw2", Servers: []ingress.Server{{Port: 80, Hosts: []string{"models.example.com"}}}})
+		}, `gateways[1].servers[0].hosts[0]: invalid value "models.example.com": gateways[0] serves it on port 80 of the same gateway pods`},
 		{"a header name no YAML reader takes", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules[0].Match[0].Headers = map[string]routing.StringMatch{strings.Repeat("x", 1100): routing.Exact("1")}
 		}, `: too long: may not be more than 1022`},

@@ -73,6 +73,7 @@ func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 		g.specs = append(g.specs, gw)
 	}
 	errs = append(errs, sharedCertificates(g.specs)...)
+	errs = append(errs, conflictingServers(g.specs)...)
 	g.valid = len(errs) == 0
 	return errs
 }
@@ -82,12 +83,7 @@ func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 // flag it (IST0138), as the two servers' certificates would collide.
 func sharedCertificates(specs []ingress.Spec) field.ErrorList {
 	var errs field.ErrorList
-	selector := func(g ingress.Spec) map[string]string {
-		if len(g.Selector) == 0 {
-			return ingress.DefaultSelector()
-		}
-		return g.Selector
-	}
+	selector := selectorOf
 	for j, b := range specs {
 		for k, s := range b.Servers {
 			if s.TLS == nil || s.TLS.CredentialName == "" {
@@ -107,6 +103,48 @@ func sharedCertificates(specs []ingress.Spec) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// conflictingServers reports a host that two gateways of one gateway
+// workload serve on the same port: Istio's analyzers report the conflict
+// (IST0145), as only one of the two servers can take the host.
+func conflictingServers(specs []ingress.Spec) field.ErrorList {
+	var errs field.ErrorList
+	for j, b := range specs {
+		for k, s := range b.Servers {
+			for h, host := range s.Hosts {
+				if i, ok := servedBefore(specs[:j], b, s.Port, host); ok {
+					p := field.NewPath("gateways").Index(j).Child("servers").Index(k).Child("hosts").Index(h)
+					errs = append(errs, field.Invalid(p, host, fmt.Sprintf(
+						"gateways[%d] serves it on port %d of the same gateway pods, which Istio reports as a conflict (IST0145): serve it from one gateway", i, s.Port)))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// servedBefore returns the index of a gateway of earlier that selects the
+// pods b does and serves host on port.
+func servedBefore(earlier []ingress.Spec, b ingress.Spec, port uint32, host string) (int, bool) {
+	for i, a := range earlier {
+		if a.Namespace != b.Namespace || !subset(selectorOf(a), selectorOf(b)) && !subset(selectorOf(b), selectorOf(a)) {
+			continue
+		}
+		for _, s := range a.Servers {
+			if s.Port == port && slices.Contains(s.Hosts, host) {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func selectorOf(g ingress.Spec) map[string]string {
+	if len(g.Selector) == 0 {
+		return ingress.DefaultSelector()
+	}
+	return g.Selector
 }
 
 // subset reports whether every label of a is in b.
