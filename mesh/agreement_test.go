@@ -136,25 +136,11 @@ func TestAgreesWithIstio(t *testing.T) {
 			a.Models[0].Versions[0].Resources.Limits = corev1.ResourceList{corev1.ResourceName(strings.Repeat("r", 1100)): resource.MustParse("1")}
 		}, `models[0].versions[0].resources.limits[rrrr`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a := canary()
-			tc.break_(&a)
-			_, err := mesh.Build(a)
-			var ve *mesh.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("accepted, or not a *mesh.ValidationError: %v", err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("got  %v\nwant %s", err, tc.want)
-			}
-			want := 1
-			if tc.name == "mutual TLS without certificates" {
-				want = 3 // CA, certificate and key: three fields to set
-			}
-			if len(ve.Errors) != want {
-				t.Errorf("%d messages for one problem: %v", len(ve.Errors), err)
-			}
-		})
+		want := 1
+		if tc.name == "mutual TLS without certificates" {
+			want = 3 // CA, certificate and key: three fields to set
+		}
+		t.Run(tc.name, func(t *testing.T) { refused(t, tc.break_, tc.want, want) })
 	}
 }
 
@@ -236,20 +222,25 @@ func TestOneProblemOneMessage(t *testing.T) {
 		{"a host listed twice", func(a *mesh.App) { a.Models[0].Expose.Hosts = []string{"models.example.com", "models.example.com"} },
 			`models[0].expose.hosts[1]: duplicate value "models.example.com"`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a := canary()
-			tc.break_(&a)
-			_, err := mesh.Build(a)
-			var ve *mesh.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("accepted, or not a *mesh.ValidationError: %v", err)
-			}
-			if len(ve.Errors) != 1 || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("got %d messages: %v\nwant one: %s", len(ve.Errors), err, tc.want)
-			}
-			if strings.HasSuffix(strings.TrimSpace(err.Error()), ":") || strings.Contains(err.Error(), ": ;") {
-				t.Errorf("a message ends in a bare colon: %v", err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { refused(t, tc.break_, tc.want, 1) })
+	}
+}
+
+// refused builds the canary broken one way and wants it refused with n
+// messages, one of them containing want, none ending in a bare colon.
+func refused(t *testing.T, break_ func(*mesh.App), want string, n int) {
+	t.Helper()
+	a := canary()
+	break_(&a)
+	_, err := mesh.Build(a)
+	var ve *mesh.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("accepted, or not a *mesh.ValidationError: %v", err)
+	}
+	if len(ve.Errors) != n || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %d messages: %v\nwant %d, with: %s", len(ve.Errors), err, n, want)
+	}
+	if strings.HasSuffix(strings.TrimSpace(err.Error()), ":") || strings.Contains(err.Error(), ": ;") {
+		t.Errorf("a message ends in a bare colon: %v", err)
 	}
 }

@@ -23,17 +23,10 @@ import (
 	"sort"
 	"strings"
 
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
-
+	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/dynamicapply"
 )
 
 func run(ctx context.Context, w io.Writer, args []string) error {
@@ -55,11 +48,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config()
-	if err != nil {
-		return err
-	}
-	a, err := applier(cfg)
+	a, err := cluster.Applier()
 	if err != nil {
 		return err
 	}
@@ -91,33 +80,6 @@ func names() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// config loads $KUBECONFIG (or ~/.kube/config) as kubectl does.
-func config() (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading the cluster config ($KUBECONFIG): %w", err)
-	}
-	// client-go's default client-side limit (5 requests a second) would
-	// pace a large App; the API server's priority and fairness still applies.
-	cfg.QPS, cfg.Burst = 100, 200
-	return cfg, nil
-}
-
-func applier(cfg *rest.Config) (*dynamicapply.Applier, error) {
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	// With the server's schemas, objects already as wanted are not sent.
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return dynamicapply.New(dc, mapper).WithSchemas(disc.OpenAPIV3()), nil
 }
 
 func main() {

@@ -29,15 +29,9 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
-
+	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/dynamicapply"
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/rollout/promgate"
 )
@@ -127,7 +121,7 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	a, err := applier()
+	a, err := cluster.Applier()
 	if err != nil {
 		return exitError, err
 	}
@@ -167,26 +161,6 @@ func printPlan(w io.Writer, p *rollout.Plan) error {
 		}
 	}
 	return nil
-}
-
-// applier reaches the cluster of $KUBECONFIG (or ~/.kube/config).
-func applier() (*dynamicapply.Applier, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading the cluster config ($KUBECONFIG): %w", err)
-	}
-	cfg.QPS, cfg.Burst = 100, 200 // client-go's default of 5 a second would pace each step
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return dynamicapply.New(dc, mapper).WithSchemas(disc.OpenAPIV3()), nil
 }
 
 func main() {

@@ -254,23 +254,15 @@ func numberForm(s []byte) int {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
-	start := i
-	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-		i++
-	}
-	if i == start {
+	var ok bool
+	if i, ok = digits(s, i); !ok {
 		return formNone
 	}
 	if i == len(s) {
 		return formInt
 	}
 	if s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i, ok = digits(s, i+1); !ok {
 			return formNone
 		}
 	}
@@ -279,11 +271,7 @@ func numberForm(s []byte) int {
 		if i < len(s) && (s[i] == '-' || s[i] == '+') {
 			i++
 		}
-		d := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i, ok = digits(s, i); !ok {
 			return formNone
 		}
 	}
@@ -291,4 +279,14 @@ func numberForm(s []byte) int {
 		return formNone
 	}
 	return formFloat
+}
+
+// digits skips the decimal digits of s from i, and reports whether there
+// was at least one.
+func digits(s []byte, i int) (int, bool) {
+	start := i
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i, i > start
 }

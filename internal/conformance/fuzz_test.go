@@ -20,6 +20,8 @@ import (
 	"time"
 	"unicode"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
@@ -91,18 +93,8 @@ func checkApp(t *testing.T, app mesh.App) {
 		t.Fatalf("Istio's CRDs: %v", err)
 	}
 	for _, o := range b.Objects {
-		if !IsIstio(o) {
-			continue
-		}
-		warnings, err := ValidateIstio(o)
-		if err != nil {
-			t.Fatalf("%s: Istio validation: %v\n%s", Describe(o), err, stream)
-		}
-		for _, w := range warnings {
-			t.Fatalf("%s: Istio validation warning: %s\n%s", Describe(o), w, stream)
-		}
-		for _, e := range crds.Check(o) {
-			t.Fatalf("%s: CRD schema: %v\n%s", Describe(o), e, stream)
+		if IsIstio(o) {
+			istioClean(t, crds, o, stream)
 		}
 	}
 	pods, err := Pods(b)
@@ -120,6 +112,22 @@ func checkApp(t *testing.T, app mesh.App) {
 			continue
 		}
 		t.Fatalf("analyzer: %s\n%s", m.String(), stream)
+	}
+}
+
+// istioClean fails t unless Istio's validation (warnings included) and the
+// CRD schemas with CEL accept o; stream is shown on failure.
+func istioClean(t *testing.T, crds *CRDs, o *unstructured.Unstructured, stream []byte) {
+	t.Helper()
+	warnings, err := ValidateIstio(o)
+	if err != nil {
+		t.Fatalf("%s: Istio validation: %v\n%s", Describe(o), err, stream)
+	}
+	for _, w := range warnings {
+		t.Fatalf("%s: Istio validation warning: %s\n%s", Describe(o), w, stream)
+	}
+	for _, e := range crds.Check(o) {
+		t.Fatalf("%s: CRD schema: %v\n%s", Describe(o), e, stream)
 	}
 }
 

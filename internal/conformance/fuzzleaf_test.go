@@ -94,17 +94,7 @@ func checkIstioObjects(t *testing.T, objs ...render.Object) {
 		if err != nil || len(b.Objects) != 1 {
 			t.Fatalf("%s does not read back: %v", render.Describe(o), err)
 		}
-		u := b.Objects[0]
-		warnings, err := ValidateIstio(u)
-		if err != nil {
-			t.Fatalf("%s: Istio validation: %v\n%s", Describe(u), err, y)
-		}
-		for _, w := range warnings {
-			t.Fatalf("%s: Istio validation warning: %s\n%s", Describe(u), w, y)
-		}
-		for _, e := range crds.Check(u) {
-			t.Fatalf("%s: CRD schema: %v\n%s", Describe(u), e, y)
-		}
+		istioClean(t, crds, b.Objects[0], y)
 	}
 }
 
