@@ -141,6 +141,10 @@ var mutations = []func(a *mesh.App, f *fuzzBytes){
 	func(a *mesh.App, f *fuzzBytes) {
 		a.Namespace.MTLS = pick(f, mesh.MTLSUnset, mesh.MTLSStrict, mesh.MTLSPermissive, "ON")
 	},
+	func(a *mesh.App, f *fuzzBytes) {
+		a.Namespace.Existing = f.next()%2 == 0
+		a.Namespace.Labels = pick(f, map[string]string(nil), map[string]string{"team": "search"}, map[string]string{"istio-injection": "disabled"}, map[string]string{"bad key!": "x"})
+	},
 	// Gateways.
 	func(a *mesh.App, f *fuzzBytes) {
 		g := gateway(a, f)
