@@ -188,8 +188,9 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	if !ok {
 		return Report{}, fmt.Errorf("rollout: the Applier %T cannot list (it is no render.Lister), so a run cannot find the step the cluster is at", d.Applier)
 	}
-	if d.Apply.Cache == nil {
-		d.Apply.Cache = &render.Cache{}
+	opts := d.Apply // the run's own copy: a Driver may run several plans
+	if opts.Cache == nil {
+		opts.Cache = &render.Cache{}
 	}
 	live, err := render.Managed(ctx, lister, p.Namespace)
 	if err != nil {
@@ -206,7 +207,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	}
 	// Bring the cluster exactly to the step: correct drift, finish a move
 	// cut short, prune what an interrupted retirement left.
-	if err := d.move(ctx, live, p.Steps[at]); err != nil {
+	if err := d.move(ctx, opts, live, p.Steps[at]); err != nil {
 		return rep, err
 	}
 	failures := 0
@@ -224,7 +225,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 			}
 			if !ok {
 				d.emit(Event{Kind: RollingBack, Step: s, Failures: failures})
-				if err := d.move(ctx, s.Objects, p.Steps[0]); err != nil {
+				if err := d.move(ctx, opts, s.Objects, p.Steps[0]); err != nil {
 					return rep, err
 				}
 				rep.Outcome, rep.Step = RolledBack, p.Steps[0]
@@ -238,7 +239,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 			}
 			return rep, err
 		}
-		if err := d.move(ctx, s.Objects, next); err != nil {
+		if err := d.move(ctx, opts, s.Objects, next); err != nil {
 			return rep, err
 		}
 	}
@@ -246,8 +247,8 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 
 // move takes the cluster from before to step, whole even when ctx is done
 // meanwhile, and then reports ctx's error, if any.
-func (d *Driver) move(ctx context.Context, before []render.Object, step Step) error {
-	res, err := render.Transition(context.WithoutCancel(ctx), d.Applier, before, step.Objects, d.Apply)
+func (d *Driver) move(ctx context.Context, opts render.TransitionOptions, before []render.Object, step Step) error {
+	res, err := render.Transition(context.WithoutCancel(ctx), d.Applier, before, step.Objects, opts)
 	if err != nil {
 		return fmt.Errorf("rollout: moving to step %s: %w", step.Name(), err)
 	}
