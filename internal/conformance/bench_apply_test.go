@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/dynamicapply"
 	"github.com/mlmesh/mlmesh/routing"
 )
 
@@ -135,6 +136,29 @@ func TestApplyCost(t *testing.T) {
 	third := build(t, app)
 	mlmesh("one model's weights changed (Apply, with the Cache kept)", r, func() (render.Result, error) {
 		return render.Apply(ctx, r, third, render.ApplyOptions{Cache: cache})
+	})
+
+	// The same through dynamicapply.NewForConfig: Kubernetes' own kinds
+	// listed over protobuf.
+	typed, err := dynamicapply.NewForConfig(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &requests{Applier: typed}
+	mlmesh("again, protobuf Lists", rt, func() (render.Result, error) {
+		return render.Apply(ctx, rt, third, render.ApplyOptions{})
+	})
+	tcache := &render.Cache{}
+	mlmesh("again, protobuf Lists, filling a Cache", rt, func() (render.Result, error) {
+		return render.Apply(ctx, rt, third, render.ApplyOptions{Cache: tcache})
+	})
+	mlmesh("again, protobuf Lists, Cache kept", rt, func() (render.Result, error) {
+		return render.Apply(ctx, rt, third, render.ApplyOptions{Cache: tcache})
+	})
+	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 70, "v2": 30})}}
+	fourth := build(t, app)
+	mlmesh("one model's weights changed (Apply, protobuf Lists, Cache kept)", rt, func() (render.Result, error) {
+		return render.Apply(ctx, rt, fourth, render.ApplyOptions{Cache: tcache})
 	})
 
 	// What Workers buys on the first apply, on a smaller App per setting.

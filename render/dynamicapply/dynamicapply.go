@@ -3,11 +3,14 @@
 // render.Apply and render.Transition can use a client a Go service already
 // has:
 //
-//	a := dynamicapply.New(dynamicClient, restMapper).WithSchemas(discoveryClient.OpenAPIV3())
+//	a, err := dynamicapply.NewForConfig(restConfig)
 //	res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
 //
-// WithSchemas is optional: with the server's schemas, render.Apply sends
-// nothing for objects the field manager already applied as wanted.
+// NewForConfig sets up everything: the dynamic client, a RESTMapper, the
+// server's schemas (with which render.Apply sends nothing for objects the
+// field manager already applied as wanted) and protobuf Lists of
+// Kubernetes' own kinds. New takes a dynamic client and mapper a service
+// has already, and WithSchemas adds the schemas.
 //
 // It lives in its own package so that users who only render do not compile
 // client-go. render.Apply sends one apply per object that is not already as
@@ -42,6 +45,7 @@ type Applier struct {
 	client dynamic.Interface
 	mapper meta.RESTMapper
 	types  *typeconv.Cache
+	typed  *typedLists // set by NewForConfig
 }
 
 var (
@@ -73,7 +77,7 @@ func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) 
 	return a.types.TypeConverter(ctx, gvs)
 }
 
-func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		if r, ok := a.mapper.(meta.ResettableRESTMapper); ok {
@@ -84,6 +88,14 @@ func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynam
 		if err != nil {
 			return nil, fmt.Errorf("no resource for %s: %w", gvk, err)
 		}
+	}
+	return m, nil
+}
+
+func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+	m, err := a.mapping(gvk)
+	if err != nil {
+		return nil, err
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
 		return a.client.Resource(m.Resource).Namespace(namespace), nil
@@ -141,11 +153,19 @@ func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, names
 
 // List lists the objects of a kind in namespace that carry the labels.
 func (a *Applier) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]*unstructured.Unstructured, error) {
+	selector := labels.SelectorFromSet(match).String()
+	if a.typed.knows(gvk) {
+		m, err := a.mapping(gvk)
+		if err != nil {
+			return nil, err
+		}
+		return a.typed.list(ctx, m, namespace, selector)
+	}
 	ri, err := a.resource(gvk, namespace)
 	if err != nil {
 		return nil, err
 	}
-	list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(match).String()})
+	list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, err
 	}

@@ -1,15 +1,11 @@
 // Package cluster gives the examples that reach a cluster their
-// render.Applier: client-go's dynamic client on $KUBECONFIG, with the
+// render.Applier: dynamicapply.NewForConfig on $KUBECONFIG, with the
 // server's schemas so that objects already as wanted are not sent.
 package cluster
 
 import (
 	"fmt"
 
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlmesh/mlmesh/render/dynamicapply"
@@ -26,14 +22,5 @@ func Applier() (*dynamicapply.Applier, error) {
 	// client-go's default client-side limit (5 requests a second) would
 	// pace a large App; the API server's priority and fairness still applies.
 	cfg.QPS, cfg.Burst = 100, 200
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return dynamicapply.New(dc, mapper).WithSchemas(disc.OpenAPIV3()), nil
+	return dynamicapply.NewForConfig(cfg)
 }
