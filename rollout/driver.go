@@ -207,7 +207,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	}
 	// Bring the cluster exactly to the step: correct drift, finish a move
 	// cut short, prune what an interrupted retirement left.
-	if err := d.move(ctx, opts, live, p.Steps[at]); err != nil {
+	if _, err := d.move(ctx, opts, live, p.Steps[at]); err != nil {
 		return rep, err
 	}
 	failures := 0
@@ -225,11 +225,11 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 			}
 			if !ok {
 				d.emit(Event{Kind: RollingBack, Step: s, Failures: failures})
-				if err := d.move(ctx, opts, s.Objects, p.Steps[0]); err != nil {
-					return rep, err
+				moved, err := d.move(ctx, opts, s.Objects, p.Steps[0])
+				if moved {
+					rep.Outcome, rep.Step = RolledBack, p.Steps[0]
 				}
-				rep.Outcome, rep.Step = RolledBack, p.Steps[0]
-				return rep, nil
+				return rep, err
 			}
 		}
 		next := p.Steps[i+1]
@@ -239,21 +239,26 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 			}
 			return rep, err
 		}
-		if err := d.move(ctx, opts, s.Objects, next); err != nil {
+		moved, err := d.move(ctx, opts, s.Objects, next)
+		if moved {
+			rep.Step = next
+		}
+		if err != nil {
 			return rep, err
 		}
 	}
 }
 
 // move takes the cluster from before to step, whole even when ctx is done
-// meanwhile, and then reports ctx's error, if any.
-func (d *Driver) move(ctx context.Context, opts render.TransitionOptions, before []render.Object, step Step) error {
+// meanwhile, and reports whether it got there, and then ctx's error, if
+// any.
+func (d *Driver) move(ctx context.Context, opts render.TransitionOptions, before []render.Object, step Step) (bool, error) {
 	res, err := render.Transition(context.WithoutCancel(ctx), d.Applier, before, step.Objects, opts)
 	if err != nil {
-		return fmt.Errorf("rollout: moving to step %s: %w", step.Name(), err)
+		return false, fmt.Errorf("rollout: moving to step %s: %w", step.Name(), err)
 	}
 	d.emit(Event{Kind: Applied, Step: step, Result: res})
-	return ctx.Err()
+	return true, ctx.Err()
 }
 
 // analyse analyses step until it passes d.Passes times (true), or the run's
