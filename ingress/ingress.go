@@ -279,7 +279,7 @@ func (g Spec) Covers(host, vsNamespace string) bool {
 					continue
 				}
 			}
-			if hostCovers(sh, host) {
+			if check.Covers(sh, host) {
 				return true
 			}
 		}
@@ -304,19 +304,4 @@ func (g Spec) Hosts() []string {
 		}
 	}
 	return out
-}
-
-// hostCovers reports whether the server host pattern covers host; host may
-// be a wildcard itself, covered when pattern is as wide or wider.
-func hostCovers(pattern, host string) bool {
-	if pattern == "*" || pattern == host {
-		return true
-	}
-	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
-		if hs, wild := strings.CutPrefix(host, "*"); wild {
-			return strings.HasSuffix(hs, suffix)
-		}
-		return strings.HasSuffix(host, suffix) && len(host) > len(suffix)
-	}
-	return false
 }

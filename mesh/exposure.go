@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -166,12 +165,9 @@ func (x *exposureFamily) from(_ *plan, it *item) *field.Path {
 // beside "*", or beside "*.example.com"): Istio refuses a VirtualService
 // whose hosts match each other, and the broader one answers for both.
 func broadest(hosts []string) []string {
-	covers := func(o, h string) bool {
-		return o != h && (o == "*" || strings.HasPrefix(o, "*.") && strings.HasSuffix(h, o[1:]))
-	}
 	var out []string
 	for _, h := range hosts {
-		if !slices.ContainsFunc(hosts, func(o string) bool { return covers(o, h) }) {
+		if !slices.ContainsFunc(hosts, func(o string) bool { return o != h && check.Covers(o, h) }) {
 			out = append(out, h)
 		}
 	}

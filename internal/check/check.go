@@ -102,15 +102,25 @@ func FQDN(p fieldpath.Path, h string) field.ErrorList {
 	return field.ErrorList{field.Invalid(p.Field(), h, `a fully qualified name (models.example.com) or "*": Istio refuses short names here`)}
 }
 
-// HostsOverlap reports whether one host matches the other as Istio matches
-// them: equal, "*" against anything, or "*.example.com" against any name
-// under example.com.
-func HostsOverlap(a, b string) bool {
-	covers := func(w, h string) bool {
-		return w == "*" || strings.HasPrefix(w, "*.") && strings.HasSuffix(h, w[1:])
+// Covers reports whether pattern, a gateway's or a VirtualService's host,
+// takes requests for host: "*" takes any, "*.example.com" any name under
+// example.com (wildcards under it too), a name itself.
+func Covers(pattern, host string) bool {
+	if pattern == "*" || pattern == host {
+		return true
 	}
-	return a == b || covers(a, b) || covers(b, a)
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
+		if hs, wild := strings.CutPrefix(host, "*"); wild {
+			return strings.HasSuffix(hs, suffix)
+		}
+		return strings.HasSuffix(host, suffix) && len(host) > len(suffix)
+	}
+	return false
 }
+
+// HostsOverlap reports whether one host matches the other as Istio matches
+// them: equal, or either covering the other.
+func HostsOverlap(a, b string) bool { return Covers(a, b) || Covers(b, a) }
 
 // Duration checks an optional duration: 0 (unset), or whole milliseconds
 // from 1ms, the shortest and finest Istio accepts.
