@@ -76,7 +76,11 @@ func Analyze(namespace string, streams ...[]byte) (diag.Messages, error) {
 	if err := sa.AddDefaultResources(); err != nil {
 		return nil, err
 	}
+	// Closing cancel stops the analyzer's collections; left open, each
+	// call leaves a score of goroutines behind (the fuzz targets make
+	// thousands of calls).
 	cancel := make(chan struct{})
+	defer close(cancel)
 	res, err := sa.Analyze(cancel)
 	if err != nil {
 		return nil, err
