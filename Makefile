@@ -50,7 +50,9 @@ fuzz:
 FUZZTIME ?= 1h
 fuzz-short: tools
 	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime 30s .
+	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzLeafSpecs -fuzztime 15s .
 	go test -run XXX -fuzz FuzzScalar -fuzztime 10s ./internal/canon/
 
 fuzz-long: tools
 	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime $(FUZZTIME) .
+	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzLeafSpecs -fuzztime $(FUZZTIME) .
