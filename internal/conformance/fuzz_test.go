@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -56,16 +55,7 @@ var fuzzCRDs = sync.OnceValues(IstioCRDs)
 func checkApp(t *testing.T, app mesh.App) {
 	t.Helper()
 	objs, err := mesh.Build(app)
-	if err != nil {
-		var ve *mesh.ValidationError
-		if !errors.As(err, &ve) {
-			t.Fatalf("not a *mesh.ValidationError: %v", err)
-		}
-		for _, fe := range ve.Errors {
-			if perr := resolvePath(app, fe.Field); perr != nil {
-				t.Fatalf("the error path %q names no field of the App (%v): %s", fe.Field, perr, err)
-			}
-		}
+	if refusedAtFields(t, app, err) {
 		return
 	}
 	stream, err := render.YAML(objs)

@@ -30,14 +30,14 @@ func FuzzLeafSpecs(f *testing.F) {
 			s := fuzzRoutingSpec(fb)
 			vs, err1 := routing.VirtualService(s)
 			dr, err2 := routing.DestinationRule(s)
-			if checkLeafErrors(t, s, err1) || checkLeafErrors(t, s, err2) {
+			if refusedAtFields(t, s, err1) || refusedAtFields(t, s, err2) {
 				return
 			}
 			checkIstioObjects(t, vs, dr)
 		case 1:
 			s := fuzzEgressSpec(fb)
 			se, err := egress.ServiceEntry(s)
-			if checkLeafErrors(t, s, err) {
+			if refusedAtFields(t, s, err) {
 				return
 			}
 			drs, err := egress.DestinationRules(s)
@@ -52,7 +52,7 @@ func FuzzLeafSpecs(f *testing.F) {
 		default:
 			s := fuzzIngressSpec(fb)
 			gw, err := ingress.Gateway(s)
-			if checkLeafErrors(t, s, err) {
+			if refusedAtFields(t, s, err) {
 				return
 			}
 			checkIstioObjects(t, gw)
@@ -60,9 +60,10 @@ func FuzzLeafSpecs(f *testing.F) {
 	})
 }
 
-// checkLeafErrors reports whether err refused the spec, after checking
-// that every problem names a field of it.
-func checkLeafErrors(t *testing.T, spec any, err error) bool {
+// refusedAtFields reports whether err refused spec (an App or a leaf
+// spec), after checking that it is a ValidationError whose every problem
+// names a field of spec.
+func refusedAtFields(t *testing.T, spec any, err error) bool {
 	t.Helper()
 	if err == nil {
 		return false
@@ -73,7 +74,7 @@ func checkLeafErrors(t *testing.T, spec any, err error) bool {
 	}
 	for _, fe := range ve.Errors {
 		if perr := resolvePath(spec, fe.Field); perr != nil {
-			t.Fatalf("the error path %q names no field of the spec (%v): %s", fe.Field, perr, err)
+			t.Fatalf("the error path %q names no field of the %T (%v): %s", fe.Field, spec, perr, err)
 		}
 	}
 	return true
