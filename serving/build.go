@@ -200,3 +200,5 @@ func (c checkedModel) Port(i int) checked.Port {
 	p := c.m.runtime().Ports[i]
 	return checked.Port{Number: p.Number, Protocol: string(p.protocol()), Auxiliary: p.Auxiliary}
 }
+
+func (c checkedModel) Paths() []string { return c.m.runtime().Paths }

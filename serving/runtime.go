@@ -102,6 +102,10 @@ type Runtime struct {
 	// defaults; 0 means 1000. Root (0) cannot be chosen here: set
 	// Version.PodSecurityContext to run as root.
 	RunAsUser int64
+	// Paths are the prefixes of the request paths the server answers (its
+	// REST API, and its gRPC services as "/package.Service/"), which
+	// mesh holds the paths of authorization rules to; nil means unknown.
+	Paths []string
 }
 
 // TFServing is TensorFlow Serving: gRPC on 8500, REST on 8501, started with
@@ -117,6 +121,7 @@ func TFServing() Runtime {
 		},
 		ReadinessPath: func(model string) string { return "/v1/models/" + model },
 		NeedsModelURI: true,
+		Paths:         []string{"/v1/models/", "/monitoring/", "/tensorflow.serving."},
 	}
 }
 
@@ -134,6 +139,7 @@ func Triton() Runtime {
 		},
 		ReadinessPath: func(string) string { return "/v2/health/ready" },
 		NeedsModelURI: true,
+		Paths:         []string{"/v2/", "/metrics", "/inference.GRPCInferenceService/"},
 	}
 }
 
@@ -155,6 +161,7 @@ func TorchServe() Runtime {
 		},
 		ReadinessPath: func(string) string { return "/ping" },
 		NeedsModelURI: true,
+		Paths:         []string{"/ping", "/predictions/", "/explanations/", "/v1/models/", "/v2/models/", "/models", "/metrics"},
 	}
 }
 
@@ -172,6 +179,7 @@ func OpenInference(image string) Runtime {
 		},
 		ReadinessPath: func(model string) string { return "/v2/models/" + model + "/ready" },
 		NeedsModelURI: true,
+		Paths:         []string{"/v2/", "/inference.GRPCInferenceService/"},
 	}
 }
 
@@ -190,7 +198,7 @@ func Custom(image string, ports ...Port) Runtime {
 
 func (r Runtime) isZero() bool {
 	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil &&
-		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI
+		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI && r.Paths == nil
 }
 
 // probePort returns the port the readiness probe targets.

@@ -30,4 +30,7 @@ var alwaysWritten = map[protoreflect.FullName]map[protoreflect.Name]bool{
 	// retries: {attempts: 0} turns Istio's default retries off; "retries: {}"
 	// means the same but does not say so.
 	"istio.networking.v1alpha3.HTTPRetry": {"attempts": true},
+	// A Sidecar's outboundTrafficPolicy: {} means REGISTRY_ONLY, the enum's
+	// zero, where no policy at all means the mesh's (ALLOW_ANY by default).
+	"istio.networking.v1alpha3.OutboundTrafficPolicy": {"mode": true},
 }

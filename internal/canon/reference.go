@@ -15,7 +15,8 @@ func Normalize(doc any, ours bool) any { return normalize(doc, 0, ours, "") }
 // (serverMetadata), no null, empty map or empty list; and, on our side
 // only (ours), no zero that the canonical form writes on purpose: a
 // weighted destination's weight 0, a ServiceEntry's location and
-// resolution, a retry policy's attempts (alwaysWritten).
+// resolution, a retry policy's attempts, a Sidecar's outbound mode
+// (alwaysWritten).
 func normalize(v any, depth int, ours bool, parent string) any {
 	switch v := v.(type) {
 	case map[string]any:
@@ -55,7 +56,7 @@ func normalize(v any, depth int, ours bool, parent string) any {
 // reference leaves out: the fields of weightedDestinations and
 // alwaysWritten, at their zero.
 func canonicalZero(k string, x any) bool {
-	zero := x == float64(0) || x == "MESH_EXTERNAL" || x == "NONE"
+	zero := x == float64(0) || x == "MESH_EXTERNAL" || x == "NONE" || x == "REGISTRY_ONLY"
 	if !zero {
 		return false
 	}

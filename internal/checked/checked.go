@@ -10,6 +10,7 @@ package checked
 
 import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -29,6 +30,8 @@ type Model interface {
 	// applied (one at a time: no slice to allocate per model).
 	NumPorts() int
 	Port(i int) Port
+	// Paths are the runtime's path prefixes (serving.Runtime.Paths).
+	Paths() []string
 }
 
 // Port is a runtime port as mesh routes it.
@@ -51,3 +54,16 @@ var (
 	// NewRoute validates *routing.Spec.
 	NewRoute func(spec any) (Route, error)
 )
+
+// Security builds the objects of security's specs that mesh has validated
+// (each as security's exported builder does, without validating again),
+// from a pointer to the spec: *security.Identity, *security.Policy, and so
+// on. Set by security.
+var Security struct {
+	ServiceAccount        func(spec any) *corev1.ServiceAccount
+	AuthorizationPolicy   func(spec any) *securityv1.AuthorizationPolicy
+	TokenRequired         func(spec any) *securityv1.AuthorizationPolicy
+	RequestAuthentication func(spec any) *securityv1.RequestAuthentication
+	PeerAuthentication    func(spec any) *securityv1.PeerAuthentication
+	Sidecar               func(spec any) *networkingv1.Sidecar
+}
