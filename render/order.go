@@ -3,13 +3,17 @@ package render
 import (
 	"sort"
 
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/mlmesh/mlmesh/internal/order"
 )
 
 // Sort orders objects for apply and rendering: by kind in the frozen
 // make-before-break order (Namespace, security policy, ServiceEntry,
 // Service, Deployment, DestinationRule, Gateway, VirtualService, then other
-// kinds by group and kind), then by namespace, then by name. It is stable
+// kinds by group and kind; an AuthorizationPolicy that denies after those
+// that allow), then by namespace, then by name. It is stable
 // and sorts in place. Objects without a kind must have one set first (see
 // SetKinds).
 func Sort(objs []Object) {
@@ -49,6 +53,9 @@ type sortKey struct {
 func keyOf(o Object) sortKey {
 	gvk := o.GetObjectKind().GroupVersionKind()
 	k := sortKey{rank: order.Rank(gvk.GroupKind()), namespace: o.GetNamespace(), name: o.GetName()}
+	if gvk.GroupKind() == order.AuthorizationPolicy {
+		k.rank = policyRank(o)
+	}
 	if k.rank == order.Unknown {
 		k.group, k.kind = gvk.Group, gvk.Kind
 	}
@@ -67,4 +74,19 @@ func (a sortKey) less(b sortKey) bool {
 		return a.namespace < b.namespace
 	}
 	return a.name < b.name
+}
+
+// policyRank is the rank of an AuthorizationPolicy: one that denies goes
+// after those that allow (order.PolicyRank).
+func policyRank(o Object) int {
+	switch p := o.(type) {
+	case *securityv1.AuthorizationPolicy:
+		return order.PolicyRank(p.Spec.Action.String(), len(p.Spec.Rules))
+	case *unstructured.Unstructured:
+		action, _, _ := unstructured.NestedString(p.Object, "spec", "action")
+		rules, _, _ := unstructured.NestedFieldNoCopy(p.Object, "spec", "rules")
+		list, _ := rules.([]any)
+		return order.PolicyRank(action, len(list))
+	}
+	return order.Rank(order.AuthorizationPolicy)
 }

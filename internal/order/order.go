@@ -18,14 +18,37 @@ var ranks = map[schema.GroupKind]int{
 	{Group: "security.istio.io", Kind: "PeerAuthentication"}:    20,
 	{Group: "security.istio.io", Kind: "RequestAuthentication"}: 21,
 	{Group: "security.istio.io", Kind: "AuthorizationPolicy"}:   22,
-	{Group: "networking.istio.io", Kind: "ServiceEntry"}:        30,
-	{Group: "", Kind: "ServiceAccount"}:                         35,
-	{Group: "", Kind: "Service"}:                                40,
-	{Group: "apps", Kind: "Deployment"}:                         50,
-	{Group: "networking.istio.io", Kind: "DestinationRule"}:     60,
-	{Group: "networking.istio.io", Kind: "Gateway"}:             70,
-	{Group: "networking.istio.io", Kind: "VirtualService"}:      80,
+	// (An AuthorizationPolicy that denies ranks DenyingPolicy, 23.)
+	{Group: "networking.istio.io", Kind: "ServiceEntry"}: 30,
+	{Group: "", Kind: "ServiceAccount"}:                  35,
+	{Group: "", Kind: "Service"}:                         40,
+	// What a pod's proxy receives, before the pods start with it.
+	{Group: "networking.istio.io", Kind: "Sidecar"}:         45,
+	{Group: "apps", Kind: "Deployment"}:                     50,
+	{Group: "networking.istio.io", Kind: "DestinationRule"}: 60,
+	{Group: "networking.istio.io", Kind: "Gateway"}:         70,
+	{Group: "networking.istio.io", Kind: "VirtualService"}:  80,
 }
+
+// DenyingPolicy is the rank of an AuthorizationPolicy that denies (action
+// DENY or CUSTOM, or ALLOW with no rules, which allows nothing): after the
+// policies that allow, so that a namespace's default deny never takes
+// effect before the policies that let traffic through, and is removed
+// before them.
+const DenyingPolicy = 23
+
+// PolicyRank is the rank of an AuthorizationPolicy of the given action
+// ("" is ALLOW) and number of rules.
+func PolicyRank(action string, rules int) int {
+	if action == "DENY" || action == "CUSTOM" || (action == "" || action == "ALLOW") && rules == 0 {
+		return DenyingPolicy
+	}
+	return ranks[AuthorizationPolicy]
+}
+
+// AuthorizationPolicy is Istio's AuthorizationPolicy kind, whose rank
+// depends on the policy (PolicyRank).
+var AuthorizationPolicy = schema.GroupKind{Group: "security.istio.io", Kind: "AuthorizationPolicy"}
 
 // Unknown is the rank of kinds mlmesh does not know: after all known ones,
 // ordered among themselves by group and kind.
@@ -45,8 +68,12 @@ func Rank(gk schema.GroupKind) int {
 // here.
 var Built = []schema.GroupVersionKind{
 	{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
+	{Group: "security.istio.io", Version: "v1", Kind: "RequestAuthentication"},
+	{Group: "security.istio.io", Version: "v1", Kind: "AuthorizationPolicy"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "ServiceEntry"},
+	{Group: "", Version: "v1", Kind: "ServiceAccount"},
 	{Group: "", Version: "v1", Kind: "Service"},
+	{Group: "networking.istio.io", Version: "v1", Kind: "Sidecar"},
 	{Group: "apps", Version: "v1", Kind: "Deployment"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
