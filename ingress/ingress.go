@@ -61,6 +61,68 @@ type Spec struct {
 	Servers []Server
 	// Labels are put on the Gateway.
 	Labels map[string]string
+	// Workload is the gateway's pods, as the policies around the Gateway
+	// need them (mesh's: the model policies that let the gateway in, the
+	// gateway's token checks). The zero value is Istio's default ingress
+	// gateway.
+	Workload Workload
+}
+
+// Workload is the gateway deployment that Selector picks. Its zero value
+// is Istio's default ingress gateway, as istioctl's default profile and the
+// gateway Helm chart named istio-ingressgateway install it.
+type Workload struct {
+	// Namespace is where the gateway's pods run, and where policies that
+	// select them go; empty means "istio-system".
+	Namespace string
+	// ServiceAccount is the pods' service account, the identity they call
+	// models with; empty means "istio-ingressgateway-service-account".
+	ServiceAccount string
+	// TargetPorts maps a server's port to the port of the gateway's pods
+	// that receives it (the targetPort of its Service). A port not listed
+	// is the default gateway's: 80 is 8080, 443 is 8443, any other is
+	// itself.
+	TargetPorts map[uint32]uint32
+}
+
+// WorkloadNamespace is the namespace of the gateway's pods.
+func (g Spec) WorkloadNamespace() string {
+	if g.Workload.Namespace == "" {
+		return "istio-system"
+	}
+	return g.Workload.Namespace
+}
+
+// ServiceAccount is the gateway pods' service account, "namespace/name".
+func (g Spec) ServiceAccount() string {
+	name := g.Workload.ServiceAccount
+	if name == "" {
+		name = "istio-ingressgateway-service-account"
+	}
+	return g.WorkloadNamespace() + "/" + name
+}
+
+// TargetPort is the port of the gateway's pods that receives server port
+// port: what an AuthorizationPolicy on the gateway matches.
+func (g Spec) TargetPort(port uint32) uint32 {
+	if t, ok := g.Workload.TargetPorts[port]; ok {
+		return t
+	}
+	switch port {
+	case 80:
+		return 8080
+	case 443:
+		return 8443
+	}
+	return port
+}
+
+// SelectorLabels is Selector, or DefaultSelector when it is empty.
+func (g Spec) SelectorLabels() map[string]string {
+	if len(g.Selector) == 0 {
+		return DefaultSelector()
+	}
+	return labels.Merge(g.Selector, nil)
 }
 
 // Server is one port of a gateway.
@@ -127,6 +189,7 @@ func (g Spec) Validate() error {
 	}
 	errs = append(errs, check.Labels(fieldpath.New("selector"), g.Selector)...)
 	errs = append(errs, check.Labels(fieldpath.New("labels"), g.Labels)...)
+	errs = append(errs, g.Workload.validate(fieldpath.New("workload"))...)
 	if len(g.Servers) == 0 {
 		errs = append(errs, field.Required(fieldpath.New("servers").Field(), "at least one server"))
 	}
@@ -304,4 +367,22 @@ func (g Spec) Hosts() []string {
 		}
 	}
 	return out
+}
+
+func (w Workload) validate(p fieldpath.Path) field.ErrorList {
+	var errs field.ErrorList
+	if w.Namespace != "" {
+		errs = append(errs, check.Label(p.Child("namespace"), w.Namespace)...)
+	}
+	if w.ServiceAccount != "" {
+		for _, msg := range check.DNS1123Subdomain(w.ServiceAccount) {
+			errs = append(errs, field.Invalid(p.Child("serviceAccount").Field(), w.ServiceAccount, msg))
+		}
+	}
+	for from, to := range w.TargetPorts {
+		if from == 0 || from > 65535 || to == 0 || to > 65535 {
+			errs = append(errs, field.Invalid(p.Child("targetPorts").Key(fmt.Sprint(from)).Field(), to, "port numbers between 1 and 65535"))
+		}
+	}
+	return check.Sorted(errs)
 }

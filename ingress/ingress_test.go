@@ -1,6 +1,7 @@
 package ingress_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -125,5 +126,26 @@ func TestValidate(t *testing.T) {
 				t.Error("Gateway built an invalid spec")
 			}
 		})
+	}
+}
+
+func TestWorkload(t *testing.T) {
+	def := ingress.Spec{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"*"}}}}
+	if got := def.ServiceAccount(); got != "istio-system/istio-ingressgateway-service-account" {
+		t.Errorf("default service account %s", got)
+	}
+	if def.TargetPort(80) != 8080 || def.TargetPort(443) != 8443 || def.TargetPort(31400) != 31400 {
+		t.Errorf("default target ports %d %d %d", def.TargetPort(80), def.TargetPort(443), def.TargetPort(31400))
+	}
+	own := def
+	own.Workload = ingress.Workload{Namespace: "gateways", ServiceAccount: "public", TargetPorts: map[uint32]uint32{80: 80}}
+	if own.ServiceAccount() != "gateways/public" || own.WorkloadNamespace() != "gateways" || own.TargetPort(80) != 80 {
+		t.Errorf("workload %s %s %d", own.ServiceAccount(), own.WorkloadNamespace(), own.TargetPort(80))
+	}
+	bad := def
+	bad.Workload = ingress.Workload{Namespace: "Gateways", TargetPorts: map[uint32]uint32{80: 0}}
+	err := bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "workload.namespace") || !strings.Contains(err.Error(), "workload.targetPorts[80]") {
+		t.Errorf("bad workload: %v", err)
 	}
 }
