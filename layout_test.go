@@ -15,7 +15,7 @@ import (
 // per object family) over 400.
 func TestLayout(t *testing.T) {
 	const maxFunc, maxMeshFile = 80, 400
-	for _, dir := range []string{"mesh", "routing", "serving", "ingress", "egress", "rollout", "rollout/promgate"} {
+	for _, dir := range []string{"mesh", "routing", "serving", "ingress", "egress", "security", "rollout", "rollout/promgate"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

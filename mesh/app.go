@@ -7,6 +7,7 @@ import (
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
@@ -33,6 +34,19 @@ type App struct {
 	// a gateway whose rules pick a model, by a header for instance (see
 	// HeaderSelector).
 	Routes []Route
+	// GatewayJWT validates tokens on requests through a gateway of
+	// App.Gateways (a RequestAuthentication selecting its pods, in their
+	// namespace); Expose.RequireJWT then refuses a model's requests
+	// without one.
+	GatewayJWT []GatewayJWT
+}
+
+// GatewayJWT is how one gateway validates tokens.
+type GatewayJWT struct {
+	// Gateway names one of App.Gateways. Required, once per gateway.
+	Gateway string
+	// JWT are the issuers whose tokens are valid. At least one.
+	JWT []security.JWT
 }
 
 // Route is a VirtualService in front of several models: requests for its
@@ -97,9 +111,9 @@ const (
 	// MTLSUnset builds no PeerAuthentication: the mesh-wide setting applies.
 	MTLSUnset MTLS = ""
 	// MTLSStrict accepts only mutual TLS from other workloads.
-	MTLSStrict MTLS = "STRICT"
+	MTLSStrict = MTLS(security.MTLSStrict)
 	// MTLSPermissive accepts mutual TLS and plain text, for migrations.
-	MTLSPermissive MTLS = "PERMISSIVE"
+	MTLSPermissive = MTLS(security.MTLSPermissive)
 )
 
 // Namespace is the App's namespace and its mesh settings.
@@ -115,6 +129,25 @@ type Namespace struct {
 	Existing bool
 	// Labels are added to the Namespace object.
 	Labels map[string]string
+	// DefaultDeny builds an allow-nothing AuthorizationPolicy named
+	// "default-deny" for the namespace: a request reaches a workload only
+	// if an ALLOW policy lets it, so every model must say who may call it
+	// (Model.Access). It is applied after the models' own policies.
+	// Kubelet's probes and Istio's merged metrics (port 15020) go through
+	// the proxy's agent and are not affected; a Prometheus that scrapes a
+	// model's own metrics port needs a rule of that model.
+	DefaultDeny bool
+	// ScopeSidecars builds a Sidecar per model (named after it, selecting
+	// its pods) that limits what their proxies receive and may reach to
+	// what the App declares: the egress hosts, the models of Model.Calls
+	// and what their routes lead to, and Istio's control plane
+	// (security.ControlPlane); anything else is refused (REGISTRY_ONLY).
+	// A proxy's configuration then no longer grows with the mesh.
+	ScopeSidecars bool
+	// ServiceAccounts are service accounts of the namespace that the App
+	// does not run models as (a batch job's, say) and that Access may name
+	// as callers.
+	ServiceAccounts []string
 }
 
 // Model is a served model and how traffic reaches its versions.
@@ -128,6 +161,44 @@ type Model struct {
 	// Expose publishes the model on an ingress gateway; nil keeps it
 	// inside the mesh.
 	Expose *Expose
+	// Identity gives the model's pods a ServiceAccount of their own, named
+	// after the model unless Identity.Name is set (its Namespace must be
+	// empty or the App's), with cloud workload identity if asked. Model's
+	// ServiceAccountName must then be empty or the same name.
+	Identity *security.Identity
+	// Access says who may call the model, and validates tokens; nil lets
+	// any workload call it (unless Namespace.DefaultDeny is set).
+	Access *Access
+	// Calls names the other models of the App that the model's pods call
+	// (a pipeline's next step), for Namespace.ScopeSidecars.
+	Calls []string
+	// Reaches are further hosts the model's pods call, for
+	// Namespace.ScopeSidecars, as a Sidecar lists them:
+	// "<namespace>/<host>" ("data/features.data.svc.cluster.local", a
+	// Service of another namespace, say).
+	Reaches []string
+}
+
+// Access is who may call a model, as AuthorizationPolicies selecting its
+// pods, and how tokens are validated, as a RequestAuthentication.
+type Access struct {
+	// Allow are the ways a request is allowed (an AuthorizationPolicy
+	// named after the model): one must match. Its ports are the model's
+	// runtime ports, its callers workloads that exist: a service account
+	// of the App's namespace must be one a model runs as, or one of
+	// Namespace.ServiceAccounts. An exposed model must let its gateway's
+	// service account in (ingress.Spec.ServiceAccount). Empty builds no
+	// ALLOW policy: any caller.
+	Allow []security.Rule
+	// JWT are the issuers whose tokens the model's proxies validate (a
+	// RequestAuthentication named after the model); a request with an
+	// invalid token is refused (401).
+	JWT []security.JWT
+	// RequireJWT refuses requests without a valid token on the model's
+	// HTTP and gRPC ports (<model>-require-jwt, a DENY policy). It needs
+	// JWT. A gateway in front that validates the same issuer must forward
+	// the token (security.JWT.ForwardOriginalToken).
+	RequireJWT bool
 }
 
 // Traffic is how requests for a model reach its versions.
@@ -165,4 +236,9 @@ type Expose struct {
 	// Port is the Service port the gateway routes to when Traffic.Port is
 	// 0; 0 means the first HTTP inference port (not an Auxiliary one).
 	Port uint32
+	// RequireJWT refuses requests for the model's hosts on the gateway
+	// without a valid token (a DENY policy on the gateway's pods, for
+	// those hosts, on its ports that serve them). It needs the gateway's
+	// App.GatewayJWT.
+	RequireJWT bool
 }

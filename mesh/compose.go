@@ -26,6 +26,12 @@ import (
 //	routes.go      a model's DestinationRule and mesh VirtualService
 //	exposure.go    a model's VirtualService on a gateway Model.Expose
 //	fronts.go      front VirtualServices                 App.Routes
+//	identity.go    a model's ServiceAccount              Model.Identity
+//	access.go      a model's AuthorizationPolicies and   Model.Access,
+//	               RequestAuthentication, default deny   Namespace.DefaultDeny
+//	tokens.go      a gateway's RequestAuthentication     App.GatewayJWT,
+//	               and token requirement                 Expose.RequireJWT
+//	scoping.go     a model's Sidecar                     Namespace.ScopeSidecars
 //
 // The composer (this file) knows no family: it derives each in turn, checks
 // each, collects their objects in apply order and builds them one by one.
@@ -71,6 +77,10 @@ type plan struct {
 	routes    routeFamily
 	exposure  exposureFamily
 	fronts    frontFamily
+	identity  identityFamily
+	access    accessFamily
+	tokens    tokenFamily
+	scoping   scopingFamily
 
 	families []family
 }
@@ -87,6 +97,10 @@ func newPlan(a App) *plan {
 		&p.routes, // after workloads and egress: destinations name them
 		&p.exposure,
 		&p.fronts,
+		&p.identity,
+		&p.access, // after exposure and fronts: it checks the gateways that route to a model
+		&p.tokens,
+		&p.scoping,
 	}
 	return p
 }
@@ -95,8 +109,9 @@ func newPlan(a App) *plan {
 type kind uint8
 
 type kindInfo struct {
-	name string
-	rank uint16 // in render's apply order
+	name  string
+	rank  uint16 // in render's apply order
+	split bool   // one of several kinds of one name, ranked apart
 }
 
 var kinds []kindInfo
@@ -105,6 +120,14 @@ var kinds []kindInfo
 // render's apply order.
 func newKind(group, name string) kind {
 	kinds = append(kinds, kindInfo{name: name, rank: uint16(order.Rank(schema.GroupKind{Group: group, Kind: name}))})
+	return kind(len(kinds) - 1)
+}
+
+// newSplitKind registers objects of a kind that render ranks by their
+// content, here rank: AuthorizationPolicies that deny go after those that
+// allow (render.Sort). Each of the kinds of one name is registered with it.
+func newSplitKind(group, name string, rank int) kind {
+	kinds = append(kinds, kindInfo{name: name, rank: uint16(rank), split: true})
 	return kind(len(kinds) - 1)
 }
 
@@ -244,28 +267,44 @@ func (p *plan) uniqueObjects(items []item) field.ErrorList {
 	// items are sorted by rank, namespace and name, so objects of one
 	// identity are in one run of equal rank, namespace and name.
 	run := 0
+	var split map[string]int
 	for i := range items {
 		it := &items[i]
 		if r := &items[run]; r.rank != it.rank || r.namespace != it.namespace || r.name != it.name {
 			run = i
 		}
 		for prev := run; prev < i; prev++ {
-			if items[prev].kind != it.kind {
-				continue
+			if items[prev].kind == it.kind {
+				errs = append(errs, p.sameObject(&items[prev], it))
+				break
 			}
+		}
+		if kinds[it.kind].split {
+			// Kinds of one name ranked apart are not in one run.
 			id := it.kind.String() + " " + it.namespace + "/" + it.name
-			if it.namespace == "" {
-				id = it.kind.String() + " " + it.name
+			if prev, dup := split[id]; dup && items[prev].rank != it.rank {
+				errs = append(errs, p.sameObject(&items[prev], it))
 			}
-			a, b := p.from(&items[prev]), p.from(it)
-			if b.String() < a.String() {
-				a, b = b, a
+			if split == nil {
+				split = map[string]int{}
 			}
-			errs = append(errs, field.Invalid(b, field.OmitValueType{}, fmt.Sprintf("builds %s, which %s builds too", id, a)))
-			break
+			split[id] = i
 		}
 	}
 	return errs
+}
+
+// sameObject reports that two items build one object.
+func (p *plan) sameObject(x, y *item) *field.Error {
+	id := y.kind.String() + " " + y.namespace + "/" + y.name
+	if y.namespace == "" {
+		id = y.kind.String() + " " + y.name
+	}
+	a, b := p.from(x), p.from(y)
+	if b.String() < a.String() {
+		a, b = b, a
+	}
+	return field.Invalid(b, field.OmitValueType{}, fmt.Sprintf("builds %s, which %s builds too", id, a))
 }
 
 func (p *plan) from(it *item) *field.Path {

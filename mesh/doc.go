@@ -20,6 +20,15 @@
 // gateway is served by it and answered by one VirtualService only; no two
 // objects share a kind, namespace and name.
 //
+// Who may call a model is Model.Access (an AuthorizationPolicy for its pods,
+// a RequestAuthentication, a token requirement), with Namespace.DefaultDeny
+// for a namespace that denies what no policy allows, Model.Identity for the
+// ServiceAccount its pods run as, App.GatewayJWT and Expose.RequireJWT for
+// tokens at a gateway, and Namespace.ScopeSidecars for proxies that receive
+// only what the model calls. Build holds them to the rest of the App: a
+// rule's ports and paths are the model's, its callers exist, an exposed
+// model lets its gateway in, and a gateway keeps the tokens a model checks.
+//
 // A model with several inference ports (TF Serving's gRPC and REST) is
 // routed on each port by the same rules, so both kinds of client see the
 // same split; ports its runtime marks Auxiliary (metrics, management) take

@@ -1,16 +1,16 @@
 package mesh
 
 import (
-	securityapi "istio.io/api/security/v1beta1"
-	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/security"
 )
 
 // The namespace family: the App's Namespace (unless it exists already) and
@@ -52,6 +52,11 @@ func (f *namespaceFamily) derive(p *plan) field.ErrorList {
 		errs = append(errs, field.NotSupported(path.Child("mtls"), ns.MTLS, []MTLS{MTLSStrict, MTLSPermissive}))
 	}
 	errs = append(errs, check.Labels(fieldpath.At(path).Child("labels"), ns.Labels)...)
+	for i, sa := range ns.ServiceAccounts {
+		for _, msg := range check.DNS1123Subdomain(sa) {
+			errs = append(errs, field.Invalid(path.Child("serviceAccounts").Index(i), sa, msg))
+		}
+	}
 	return errs
 }
 
@@ -91,18 +96,6 @@ func namespaceObject(ns Namespace) *corev1.Namespace {
 	}
 }
 
-func peerAuthentication(ns Namespace) *securityv1.PeerAuthentication {
-	pa := &securityv1.PeerAuthentication{
-		TypeMeta: metav1.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name: "default", Namespace: ns.Name,
-			Labels: map[string]string{labels.ManagedBy: labels.Manager},
-		},
-	}
-	mode := securityapi.PeerAuthentication_MutualTLS_STRICT
-	if ns.MTLS == MTLSPermissive {
-		mode = securityapi.PeerAuthentication_MutualTLS_PERMISSIVE
-	}
-	pa.Spec.Mtls = &securityapi.PeerAuthentication_MutualTLS{Mode: mode}
-	return pa
+func peerAuthentication(ns Namespace) render.Object {
+	return checked.Security.PeerAuthentication(&security.Peer{Name: "default", Namespace: ns.Name, Mode: security.MTLS(ns.MTLS)})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -49,6 +50,13 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 			sm.Namespace = p.ns
 		} else if sm.Namespace != p.ns {
 			errs = append(errs, field.Invalid(modelPath(i).Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
+		}
+		if m.Identity != nil {
+			// Checked by the identity family.
+			sm.ServiceAccountName = identityName(m)
+			if l := m.Identity.PodLabels(); l != nil {
+				sm.Labels = labels.Merge(sm.Labels, l)
+			}
 		}
 		if sm.Sidecar == serving.SidecarDefault && p.app.Namespace.Injection == InjectPods {
 			sm.Sidecar = serving.SidecarInject

@@ -1,0 +1,147 @@
+package mesh
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/checked"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/internal/order"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/security"
+)
+
+// The access family: who may call each model, from Model.Access (an ALLOW
+// AuthorizationPolicy <model>, a RequestAuthentication <model>, a DENY
+// <model>-require-jwt of requests without a token), and the namespace's
+// default deny, from Namespace.DefaultDeny (an allow-nothing policy
+// "default-deny", applied after every policy that allows). Its checks
+// (accesscheck.go) hold each rule to the model it guards and to the
+// gateways that route to the model.
+
+var (
+	kindRequestAuthentication = newKind("security.istio.io", "RequestAuthentication")
+	kindAllowPolicy           = newSplitKind("security.istio.io", "AuthorizationPolicy", order.Rank(order.AuthorizationPolicy))
+	kindDenyPolicy            = newSplitKind("security.istio.io", "AuthorizationPolicy", order.DenyingPolicy)
+)
+
+// DefaultDenyName is the name of a namespace's allow-nothing policy.
+const DefaultDenyName = "default-deny"
+
+// RequireJWTName is the name of the policy that refuses a model's requests
+// without a valid token.
+func RequireJWTName(model string) string { return model + "-require-jwt" }
+
+type accessFamily struct {
+	// One per model; a zero Name where the model builds none.
+	allow []security.Policy
+	authn []security.Authentication
+	token []security.TokenPolicy
+}
+
+func accessPath(i int) *field.Path { return modelPath(i).Child("access") }
+
+func (f *accessFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	n := len(p.app.Models)
+	f.allow, f.authn, f.token = make([]security.Policy, n), make([]security.Authentication, n), make([]security.TokenPolicy, n)
+	for i, m := range p.app.Models {
+		if m.Access == nil {
+			if p.app.Namespace.DefaultDeny {
+				errs = append(errs, field.Required(accessPath(i), "namespace.defaultDeny denies every request to the model: say who may call it (access.allow)"))
+			}
+			continue
+		}
+		errs = append(errs, f.deriveModel(p, i, m)...)
+	}
+	return errs
+}
+
+func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
+	var errs field.ErrorList
+	a, ap := m.Access, accessPath(i)
+	sel := map[string]string{labels.App: m.Name}
+	lbl := labels.Merge(m.Labels, sel)
+	for k, r := range a.Allow {
+		errs = append(errs, fielderr.Reroot(ap.Child("allow").Index(k), r.Validate())...)
+	}
+	switch {
+	case len(a.Allow) > 0:
+		f.allow[i] = security.Policy{Name: m.Name, Namespace: p.ns, Selector: sel, Rules: a.Allow, Labels: lbl}
+	case p.app.Namespace.DefaultDeny:
+		errs = append(errs, field.Required(ap.Child("allow"), "namespace.defaultDeny denies every request to the model unless a rule lets callers in"))
+	}
+	for k, j := range a.JWT {
+		jp := ap.Child("jwt").Index(k)
+		errs = append(errs, fielderr.Reroot(jp, j.Validate())...)
+		if prev := slices.IndexFunc(a.JWT[:k], func(o security.JWT) bool { return o.Issuer == j.Issuer }); prev >= 0 && j.Issuer != "" {
+			errs = append(errs, fielderr.Duplicate(jp.Child("issuer"), j.Issuer, fmt.Sprintf("the issuer of access.jwt[%d]", prev)))
+		}
+	}
+	if len(a.JWT) > 0 {
+		f.authn[i] = security.Authentication{Name: m.Name, Namespace: p.ns, Selector: sel, JWT: a.JWT, Labels: lbl}
+	}
+	if !a.RequireJWT {
+		return errs
+	}
+	if len(a.JWT) == 0 {
+		errs = append(errs, field.Required(ap.Child("jwt"), "requireJWT is set: the issuers whose tokens are valid"))
+	}
+	var ports []uint32
+	if c := p.workloads.checked[i]; c != nil {
+		for k := range c.NumPorts() {
+			if port := c.Port(k); port.Protocol != "TCP" && !port.Auxiliary {
+				ports = append(ports, uint32(port.Number))
+			}
+		}
+		if len(ports) == 0 {
+			errs = append(errs, field.Invalid(ap.Child("requireJWT"), true, "the model serves no HTTP or gRPC inference port to require a token on"))
+		}
+	}
+	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: p.ns, Selector: sel, Ports: ports, Labels: lbl}
+	return errs
+}
+
+func (f *accessFamily) objects(p *plan, add adder) {
+	for i := range p.app.Models {
+		if f.authn[i].Name != "" {
+			add(kindRequestAuthentication, p.ns, f.authn[i].Name, i, 0)
+		}
+		if f.allow[i].Name != "" {
+			add(kindAllowPolicy, p.ns, f.allow[i].Name, i, 0)
+		}
+		if f.token[i].Name != "" {
+			add(kindDenyPolicy, p.ns, f.token[i].Name, i, 0)
+		}
+	}
+	if p.app.Namespace.DefaultDeny {
+		add(kindDenyPolicy, p.ns, DefaultDenyName, -1, 0)
+	}
+}
+
+func (f *accessFamily) build(p *plan, it *item) render.Object {
+	switch {
+	case it.kind == kindRequestAuthentication:
+		return checked.Security.RequestAuthentication(&f.authn[it.i])
+	case it.kind == kindAllowPolicy:
+		return checked.Security.AuthorizationPolicy(&f.allow[it.i])
+	case it.i < 0:
+		return checked.Security.AuthorizationPolicy(&security.Policy{Name: DefaultDenyName, Namespace: p.ns})
+	}
+	return checked.Security.TokenRequired(&f.token[it.i])
+}
+
+func (*accessFamily) from(_ *plan, it *item) *field.Path {
+	switch {
+	case it.i < 0:
+		return field.NewPath("namespace", "defaultDeny")
+	case it.kind == kindRequestAuthentication:
+		return accessPath(int(it.i)).Child("jwt")
+	case it.kind == kindAllowPolicy:
+		return accessPath(int(it.i)).Child("allow")
+	}
+	return accessPath(int(it.i)).Child("requireJWT")
+}

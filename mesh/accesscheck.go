@@ -1,0 +1,260 @@
+package mesh
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/internal/checked"
+	"github.com/mlmesh/mlmesh/security"
+)
+
+// The access family's cross-checks: a rule's ports, methods and paths are
+// the model's, its callers exist, and a gateway that routes to the model
+// is let in and keeps the tokens the model checks.
+
+func (f *accessFamily) check(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	for i, m := range p.app.Models {
+		if m.Access == nil {
+			continue
+		}
+		for k, r := range m.Access.Allow {
+			rp := accessPath(i).Child("allow").Index(k)
+			if c := p.workloads.checked[i]; c != nil {
+				errs = append(errs, ruleServed(rp, r, c)...)
+			}
+			errs = append(errs, p.callersExist(rp, r, len(m.Access.JWT) > 0)...)
+		}
+	}
+	for _, g := range p.gatewayRoutes() {
+		errs = append(errs, p.letsGatewayIn(g)...)
+	}
+	return errs
+}
+
+// ruleServed reports a rule's ports that the model does not serve, and
+// methods and paths it can never match: on TCP ports (no HTTP request), a
+// method other than POST on gRPC ports, a path outside the runtime's API.
+func ruleServed(rp *field.Path, r security.Rule, c checked.Model) field.ErrorList {
+	var errs field.ErrorList
+	var served []string
+	protocols := map[string]bool{}
+	for k := range c.NumPorts() {
+		port := c.Port(k)
+		served = append(served, fmt.Sprint(port.Number))
+		if len(r.Ports) == 0 || slices.Contains(r.Ports, uint32(port.Number)) {
+			protocols[port.Protocol] = true
+		}
+	}
+	for j, port := range r.Ports {
+		if !slices.Contains(served, fmt.Sprint(port)) {
+			errs = append(errs, field.NotSupported(rp.Child("ports").Index(j), port, served))
+		}
+	}
+	if len(protocols) == 0 {
+		return errs
+	}
+	http := protocols["HTTP"] || protocols["HTTP2"] || protocols["GRPC"]
+	switch {
+	case !http && len(r.Methods) > 0:
+		errs = append(errs, field.Invalid(rp.Child("methods"), r.Methods, "the rule's ports speak TCP, which has no methods: the rule would never match"))
+	case !http && len(r.Paths) > 0:
+		errs = append(errs, field.Invalid(rp.Child("paths"), r.Paths, "the rule's ports speak TCP, which has no paths: the rule would never match"))
+	case len(protocols) == 1 && protocols["GRPC"] && len(r.Methods) > 0 && !slices.Contains(r.Methods, "POST"):
+		errs = append(errs, field.Invalid(rp.Child("methods"), r.Methods, "the rule's ports speak gRPC, whose calls are all POST: the rule would never match"))
+	}
+	if prefixes := c.Paths(); len(prefixes) > 0 {
+		for j, path := range r.Paths {
+			if !pathServed(path, prefixes) {
+				errs = append(errs, field.Invalid(rp.Child("paths").Index(j), path, "a path the model's runtime serves, under "+strings.Join(prefixes, ", ")))
+			}
+		}
+	}
+	return errs
+}
+
+// pathServed reports whether a rule's path can be a path under one of the
+// runtime's prefixes: its literal start is under a prefix, or, for a
+// prefix pattern or a template, a prefix is under its literal start.
+func pathServed(path string, prefixes []string) bool {
+	lit, open := path, false
+	if k := strings.IndexAny(path, "*{"); k >= 0 {
+		lit, open = path[:k], true
+	}
+	if strings.HasPrefix(path, "*") {
+		return true
+	}
+	for _, pre := range prefixes {
+		if strings.HasPrefix(lit, pre) || strings.HasPrefix(pre, lit) && (open || pre == lit+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// callersExist reports callers that name a service account of the App's
+// namespace that no model runs as (nor Namespace.ServiceAccounts lists),
+// and request principals of a model that validates no token.
+func (p *plan) callersExist(rp *field.Path, r security.Rule, validates bool) field.ErrorList {
+	var errs field.ErrorList
+	for c, caller := range r.From {
+		cp := rp.Child("from").Index(c)
+		ns, name := "", ""
+		switch {
+		case caller.ServiceAccount != "":
+			cp = cp.Child("serviceAccount")
+			ns, name, _ = strings.Cut(caller.ServiceAccount, "/")
+			if name == "" {
+				ns, name = p.ns, ns
+			}
+		case caller.Principal != "" && !strings.Contains(caller.Principal, "*"):
+			cp = cp.Child("principal")
+			if parts := strings.Split(caller.Principal, "/"); len(parts) == 5 {
+				ns, name = parts[2], parts[4]
+			}
+		case caller.RequestPrincipal != "" && !validates:
+			errs = append(errs, field.Invalid(cp.Child("requestPrincipal"), caller.RequestPrincipal,
+				"access.jwt is empty: without a RequestAuthentication no request has a principal, and the rule would never match"))
+		}
+		if ns != p.ns || p.runsAs(name) || p.gatewayRunsAs(ns, name) {
+			continue
+		}
+		errs = append(errs, field.Invalid(cp, field.OmitValueType{}, fmt.Sprintf(
+			"service account %q of the App's namespace is not one a model runs as (Model.Identity, serviceAccountName) nor one of namespace.serviceAccounts", name)))
+	}
+	return errs
+}
+
+// gatewayRunsAs reports whether the pods of one of App.Gateways run as
+// service account name of namespace ns.
+func (p *plan) gatewayRunsAs(ns, name string) bool {
+	for _, g := range p.gateways.specs {
+		if g.ServiceAccount() == ns+"/"+name {
+			return true
+		}
+	}
+	return false
+}
+
+// gatewayRoute is a route by which a gateway's pods call a model: the
+// model exposed (via models[j].expose) or a destination of a route on the
+// gateway (models[j].expose, routes[j]).
+type gatewayRoute struct {
+	model int
+	gw    ingress.Spec
+	port  uint32 // the model's port the gateway calls; 0 if not one
+	via   *field.Path
+}
+
+// gatewayRoutes lists every route by which a gateway calls a model of the
+// App: exposed models, the models their rules send to, and the
+// destinations of front routes.
+func (p *plan) gatewayRoutes() []gatewayRoute {
+	var out []gatewayRoute
+	add := func(gwName string, via *field.Path, host string, port uint32) {
+		gw, fe := p.gateways.lookup(via, gwName)
+		i, ok := p.modelOfHost(host)
+		if !ok || fe != nil || slices.ContainsFunc(out, func(r gatewayRoute) bool { return r.model == i && r.gw.Name == gw.Name }) {
+			return // one check per model and gateway: the first route names it
+		}
+		out = append(out, gatewayRoute{model: i, gw: gw, port: port, via: via})
+	}
+	for _, r := range p.exposure.routes {
+		m := p.app.Models[r.model]
+		via := exposePath(r.model)
+		add(m.Expose.Gateway, via, ServiceHost(m.Name, p.ns), r.spec.Ports[0])
+		for _, d := range destinations(r.spec.Rules) {
+			add(m.Expose.Gateway, via, d, 0)
+		}
+	}
+	for i, m := range p.app.Models {
+		if m.Expose != nil && !slices.ContainsFunc(p.exposure.routes, func(r ingressRoute) bool { return r.model == i }) {
+			add(m.Expose.Gateway, exposePath(i), ServiceHost(m.Name, p.ns), m.Traffic.Port) // its own VirtualService is bound
+		}
+	}
+	for k, spec := range p.fronts.specs {
+		for _, d := range destinations(spec.Rules) {
+			add(p.app.Routes[k].Gateway, routePath(k), d, 0)
+		}
+	}
+	return out
+}
+
+// letsGatewayIn reports a model whose ALLOW policy does not let in a
+// gateway that calls it, and a gateway that removes a token the model
+// validates again.
+func (p *plan) letsGatewayIn(g gatewayRoute) field.ErrorList {
+	m := p.app.Models[g.model]
+	if m.Access == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	validates := len(m.Access.JWT) > 0
+	if len(m.Access.Allow) > 0 && !slices.ContainsFunc(m.Access.Allow, func(r security.Rule) bool { return admits(r, g, validates) }) {
+		errs = append(errs, field.Invalid(accessPath(g.model).Child("allow"), field.OmitValueType{}, fmt.Sprintf(
+			"no rule lets in gateway %q, which %s routes to the model: add {serviceAccount: %q} to a rule's from%s",
+			g.gw.Name, g.via, g.gw.ServiceAccount(), portHint(g.port))))
+	}
+	for k, gj := range p.app.GatewayJWT {
+		if gj.Gateway != g.gw.Name {
+			continue
+		}
+		for j, t := range gj.JWT {
+			if !t.ForwardOriginalToken && slices.ContainsFunc(m.Access.JWT, func(o security.JWT) bool { return o.Issuer == t.Issuer }) {
+				errs = append(errs, field.Invalid(gatewayJWTPath(k).Child("jwt").Index(j).Child("forwardOriginalToken"), false, fmt.Sprintf(
+					"models[%d].access.jwt validates tokens of %q again, and the gateway removes them once validated: set forwardOriginalToken", g.model, t.Issuer)))
+			}
+		}
+	}
+	return errs
+}
+
+func portHint(port uint32) string {
+	if port == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" whose ports, if any, include %d", port)
+}
+
+// admits reports whether rule r can allow the gateway's requests on g.
+func admits(r security.Rule, g gatewayRoute, validates bool) bool {
+	if g.port != 0 && len(r.Ports) > 0 && !slices.Contains(r.Ports, g.port) {
+		return false
+	}
+	if len(r.From) == 0 {
+		return true
+	}
+	ns, sa, _ := strings.Cut(g.gw.ServiceAccount(), "/")
+	for _, c := range r.From {
+		switch {
+		case c.ServiceAccount == ns+"/"+sa, c.Namespace == ns:
+			return true
+		case c.RequestPrincipal != "" && validates:
+			return true // the gateway passes the token on (checked apart)
+		case c.Principal != "" && principalMatches(c.Principal, ns, sa):
+			return true
+		}
+	}
+	return false
+}
+
+// principalMatches reports whether a principal pattern matches service
+// account sa of namespace ns, in any trust domain.
+func principalMatches(pattern, ns, sa string) bool {
+	id := "/ns/" + ns + "/sa/" + sa
+	switch {
+	case pattern == "*":
+		return true
+	case strings.HasPrefix(pattern, "*"):
+		return strings.HasSuffix(id, pattern[1:]) || strings.HasSuffix("cluster.local"+id, pattern[1:])
+	case strings.HasSuffix(pattern, "*"):
+		_, rest, _ := strings.Cut(pattern, "/")
+		return strings.HasPrefix(id[1:], strings.TrimSuffix(rest, "*"))
+	}
+	_, rest, _ := strings.Cut(pattern, "/")
+	return "/"+rest == id
+}

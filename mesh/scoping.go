@@ -1,0 +1,149 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/internal/checked"
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/security"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// The scoping family: with Namespace.ScopeSidecars, a Sidecar per model
+// (named after it, selecting its pods) whose proxies receive and may reach
+// only what the App declares they call: Istio's control plane, the App's
+// egress hosts, and the models of Model.Calls with the hosts their routes
+// send to. Its size does not grow with the number of models in the App or
+// the mesh.
+
+var kindSidecar = newKind("networking.istio.io", "Sidecar")
+
+type scopingFamily struct {
+	specs []security.Scope // one per model; a zero Name where it builds none
+}
+
+func (f *scopingFamily) derive(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	f.specs = make([]security.Scope, len(p.app.Models))
+	if p.app.Namespace.ScopeSidecars {
+		for i, e := range p.app.Egress {
+			for k, h := range e.Hosts {
+				if strings.Contains(h, ".") {
+					continue
+				}
+				errs = append(errs, field.Invalid(field.NewPath("egress").Index(i).Child("hosts").Index(k), h,
+					"a fully qualified name: namespace.scopeSidecars lists the egress hosts in Sidecars, which refuse short names"))
+			}
+		}
+	}
+	for i, m := range p.app.Models {
+		for k, h := range m.Reaches {
+			errs = append(errs, reachable(modelPath(i).Child("reaches").Index(k), h)...)
+		}
+		for k, name := range m.Calls {
+			if _, ok := p.workloads.byName(name); !ok || name == m.Name {
+				errs = append(errs, field.NotFound(modelPath(i).Child("calls").Index(k), name))
+			}
+		}
+		if !p.app.Namespace.ScopeSidecars || p.workloads.models[i].Sidecar == serving.SidecarSkip {
+			continue
+		}
+		s := security.Scope{
+			Name: m.Name, Namespace: p.ns,
+			Selector: map[string]string{labels.App: m.Name},
+			Hosts:    []string{security.ControlPlane},
+			Labels:   labels.Merge(m.Labels, map[string]string{labels.App: m.Name}),
+		}
+		for _, e := range p.egress.specs {
+			for _, h := range e.Hosts {
+				if strings.Contains(h, ".") { // short names are reported above
+					s.Hosts = appendNew(s.Hosts, e.Namespace+"/"+h)
+				}
+			}
+		}
+		for _, h := range m.Reaches {
+			if reachable(nil, h) == nil { // the invalid are reported by derive
+				s.Hosts = appendNew(s.Hosts, h)
+			}
+		}
+		f.specs[i] = s
+	}
+	return errs
+}
+
+// reachable checks one of Model.Reaches as security.Scope checks its hosts,
+// at path.
+func reachable(path *field.Path, host string) field.ErrorList {
+	err := security.Scope{Name: "reaches", Hosts: []string{host}}.Validate()
+	var ve *fielderr.Error
+	if !errors.As(err, &ve) {
+		return nil
+	}
+	out := make(field.ErrorList, len(ve.Errors))
+	for k, fe := range ve.Errors {
+		c := *fe
+		if path != nil {
+			c.Field = path.String() + strings.TrimPrefix(c.Field, "hosts[0]")
+		}
+		out[k] = &c
+	}
+	return out
+}
+
+// appendNew appends v to list unless list holds it.
+func appendNew(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}
+
+// check adds the hosts of the called models' routes, which routes derived.
+func (f *scopingFamily) check(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	for i := range f.specs {
+		s := &f.specs[i]
+		if s.Name == "" {
+			continue
+		}
+		for _, name := range p.app.Models[i].Calls {
+			j, ok := p.workloads.byName(name)
+			if !ok {
+				continue
+			}
+			s.Hosts = appendNew(s.Hosts, p.ns+"/"+ServiceHost(name, p.ns))
+			for _, h := range destinations(p.routes.specs[j].Rules) {
+				if h != "" && !p.egress.hosts[h] {
+					s.Hosts = appendNew(s.Hosts, p.ns+"/"+h)
+				}
+			}
+		}
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fielderr.Reroot(field.NewPath("namespace", "scopeSidecars"), fmt.Errorf("models[%d]: %w", i, err))...)
+		}
+	}
+	return errs
+}
+
+func (f *scopingFamily) objects(p *plan, add adder) {
+	for i, s := range f.specs {
+		if s.Name != "" {
+			add(kindSidecar, p.ns, s.Name, i, 0)
+		}
+	}
+}
+
+func (f *scopingFamily) build(_ *plan, it *item) render.Object {
+	return checked.Security.Sidecar(&f.specs[it.i])
+}
+
+func (*scopingFamily) from(_ *plan, it *item) *field.Path {
+	return modelPath(int(it.i)).Child("name")
+}
