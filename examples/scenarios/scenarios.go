@@ -13,6 +13,7 @@ import (
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
@@ -25,6 +26,7 @@ var ByName = map[string]func(promote bool) mesh.App{
 	"algorithm-selector": AlgorithmSelector,
 	"kubeflow-inception": KubeflowInception,
 	"pulumi-canary":      PulumiCanary,
+	"secure-model":       SecureModel,
 }
 
 // TFServingCanary is a 90/10 canary between two versions of a TensorFlow
@@ -215,6 +217,48 @@ func Write(w io.Writer, name string, promote bool) error {
 		return err
 	}
 	return render.WriteYAML(w, objs)
+}
+
+// SecureModel is a model endpoint locked down: strict mTLS in its
+// namespace, which denies by default; only the frontend of namespace web
+// may POST to the ranker model inside the mesh; from outside, the ingress
+// gateway requires a valid token of the company's issuer (on HTTPS, with
+// HTTP redirected) and may only call the predict endpoint; the model's pods
+// run as their own service account, which assumes an IAM role on EKS to
+// read their S3 model store, and their proxies may reach that store and
+// nothing else.
+func SecureModel(bool) mesh.App {
+	replicas := int32(2)
+	issuer := security.JWT{Issuer: "https://auth.example.com", JWKSURI: "https://auth.example.com/.well-known/jwks.json", Audiences: []string{"ranker"}}
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "ranking", MTLS: mesh.MTLSStrict, DefaultDeny: true, ScopeSidecars: true},
+		Egress:    []egress.Spec{egress.S3("model-store", "", "eu-west-1", "ranking-models")},
+		Gateways: []ingress.Spec{{
+			Name: "ranking-gateway",
+			Servers: []ingress.Server{
+				{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"ranker.example.com"}, TLS: &ingress.ServerTLS{Mode: ingress.TLSSimple, CredentialName: "ranker-example-com"}},
+				{Port: 80, Hosts: []string{"ranker.example.com"}, HTTPSRedirect: true},
+			},
+		}},
+		GatewayJWT: []mesh.GatewayJWT{{Gateway: "ranking-gateway", JWT: []security.JWT{issuer}}},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name: "ranker",
+				Versions: []serving.Version{
+					{Name: "v1", ModelURI: "s3://ranking-models/ranker/1", Replicas: &replicas},
+				},
+			},
+			Identity: &security.Identity{AWSRoleARN: "arn:aws:iam::123456789012:role/ranking-model-reader"},
+			Access: &mesh.Access{Allow: []security.Rule{
+				{From: []security.Caller{{ServiceAccount: "web/frontend"}}, Methods: []string{"POST"}},
+				{
+					From:    []security.Caller{{ServiceAccount: "istio-system/istio-ingressgateway-service-account"}},
+					Methods: []string{"POST"}, Paths: []string{"/v1/models/ranker:predict"}, Ports: []uint32{8501},
+				},
+			}},
+			Expose: &mesh.Expose{Gateway: "ranking-gateway", Hosts: []string{"ranker.example.com"}, RequireJWT: true},
+		}},
+	}
 }
 
 // Main is the main function of the example program of a scenario: it
