@@ -1,7 +1,11 @@
 package conformance
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // expectedMessages are analyzer messages that an example produces on
@@ -25,7 +29,7 @@ func TestAnalyzeExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture))
+			msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture), credentialFixture(b))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,4 +50,25 @@ func TestAnalyzeExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// credentialFixture is the TLS Secrets that the bundle's Gateways name, in
+// istio-system, as the cluster's owner (or cert-manager) would have made
+// them: mlmesh builds none, and without them the analyzer reports IST0101.
+func credentialFixture(b *Bundle) []byte {
+	var out strings.Builder
+	seen := map[string]bool{}
+	for _, gw := range istioObjects(b, "Gateway") {
+		servers, _, _ := unstructured.NestedSlice(gw.Object, "spec", "servers")
+		for _, s := range servers {
+			name, _, _ := unstructured.NestedString(s.(map[string]any), "tls", "credentialName")
+			if name == "" || seen[name] {
+				continue
+			}
+			seen[name] = true
+			crt, key := testCertificate()
+			fmt.Fprintf(&out, "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: istio-system\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n", name, crt, key)
+		}
+	}
+	return []byte(out.String())
 }

@@ -6,6 +6,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 var (
@@ -38,8 +42,14 @@ func apiServer(t *testing.T) *APIServer {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		srvErr = srv.InstallCRDs(ctx, crds)
-		t.Logf("kube-apiserver ready with Istio's CRDs in %s", time.Since(start).Round(time.Millisecond))
+		if srvErr = srv.InstallCRDs(ctx, crds); srvErr != nil {
+			return
+		}
+		// Istio's namespace, as a cluster with Istio installed has it: the
+		// policies on the gateway's pods go there.
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"}}}
+		_, srvErr = srv.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(ctx, ns, metav1.CreateOptions{})
+		t.Logf("kube-apiserver ready with Istio's CRDs and namespace in %s", time.Since(start).Round(time.Millisecond))
 	})
 	if srvErr != nil {
 		if os.Getenv("MLMESH_REQUIRE_APISERVER") == "" {

@@ -47,6 +47,7 @@ const (
 	mlm    = "ml-model.ml.svc.cluster.local"
 	models = "models.example.com"
 	fleet0 = "model-0.models.svc.cluster.local"
+	ranker = "ranker.ranking.svc.cluster.local"
 )
 
 // expectations are what each example means, as Envoy must receive it.
@@ -87,6 +88,13 @@ var expectations = map[string][]want{
 		{"sidecar", "8501", fleet0, 1, Route{Match: "prefix=/", Clusters: split(8501, fleet0, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
 		{"sidecar", "8500", fleet0, 1, Route{Match: "prefix=/", Clusters: split(8501, fleet0, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
 		{"gateway", "http.8080", fleet0, 1, Route{Match: "prefix=/", Clusters: split(8501, fleet0, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+	// The gateway serves the ranker's host on 443 (8443 in its pods); its
+	// port 80 only redirects.
+	"secure-model": {
+		{"sidecar", "8501", ranker, 0, Route{Match: "prefix=/", Clusters: split(8501, ranker, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"sidecar", "8500", ranker, 0, Route{Match: "prefix=/", Clusters: split(8500, ranker, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+		{"gateway", "https.443.https-443.ranking-gateway.ranking", "ranker.example.com", 0, Route{Match: "prefix=/", Clusters: split(8501, ranker, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
 	},
 	"pulumi-canary": {
 		{"sidecar", "8080", mlm, 0, Route{Match: "prefix=/", Clusters: split(8080, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
