@@ -87,11 +87,24 @@ func checkApp(t *testing.T, app mesh.App) {
 			istioClean(t, crds, o, stream)
 		}
 	}
+	owned := []byte(nil)
+	if app.Namespace.Existing {
+		// The namespace exists, labelled by its owner as the App's
+		// Injection asks (mesh.Namespace.Existing).
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": app.Namespace.Name}}}
+		if app.Namespace.Injection == mesh.InjectNamespace {
+			ns.SetLabels(map[string]string{"istio-injection": "enabled"})
+		}
+		b.Objects = append([]*unstructured.Unstructured{ns}, b.Objects...)
+		if owned, err = render.YAML([]render.Object{ns}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	pods, err := Pods(b)
 	if err != nil {
 		t.Fatalf("the pods of the bundle: %v", err)
 	}
-	msgs, err := Analyze(app.Namespace.Name, stream, pods, gatewayFixture(app))
+	msgs, err := Analyze(app.Namespace.Name, stream, pods, gatewayFixture(app), owned)
 	if err != nil {
 		t.Fatalf("analyze: %v", err)
 	}
@@ -124,11 +137,14 @@ func istioClean(t *testing.T, crds *CRDs, o *unstructured.Unstructured, stream [
 // gatewayFixture is the gateway workloads the App's Gateways select, as the
 // cluster's owner would run them: for each selector a Service and a Pod in
 // istio-system serving every port the Gateways list, and the TLS Secrets
-// they name. mlmesh builds none of these; without them the analyzers report
+// they name, and the namespace web of the callers that the fuzzer's access
+// rules name. mlmesh builds none of these; without them the analyzers report
 // the missing pods, ports and Secrets (IST0101, IST0104).
 func gatewayFixture(app mesh.App) []byte {
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: istio-system\n")
+	// The namespace of the callers that access rules name.
+	b.WriteString("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n")
 	type workload struct {
 		selector map[string]string
 		ports    map[uint32]bool
