@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS ?= $(or $(MLMESH_TOOLS),$(HOME)/.cache/mlmesh/tools)
 
-.PHONY: example test check unit conformance fuzz-short fuzz-long tools update bench bench-apply fuzz
+.PHONY: example test check unit conformance fuzz-short fuzz-long tools update bench bench-apply bench-scope fuzz
 
 example:
 	go run ./examples/tfserving-canary
@@ -39,6 +39,11 @@ bench:
 # Apply cost against kubectl on the suite's kube-apiserver (about 3 minutes).
 bench-apply: tools
 	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_APPLY_BENCH=1 go test -count=1 -timeout 30m -run TestApplyCost -v .
+
+# What one model's sidecar receives from Istio's config generator, in Apps of
+# 10 and 1,000 models, with and without Namespace.ScopeSidecars.
+bench-scope:
+	cd internal/conformance && MLMESH_SCOPE_BENCH=1 go test -count=1 -timeout 30m -run TestSidecarScopingCost -v .
 
 fuzz:
 	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./internal/canon/
