@@ -146,6 +146,18 @@ func TestApplyCost(t *testing.T) {
 	}
 	rt := &requests{Applier: typed}
 	mlmesh("again, protobuf Lists", rt, func() (render.Result, error) {
+		// and FILE.typed, a CPU profile of this step.
+		if file := os.Getenv("MLMESH_APPLY_PROFILE"); file != "" {
+			f, err := os.Create(file + ".typed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				t.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
 		return render.Apply(ctx, rt, third, render.ApplyOptions{})
 	})
 	tcache := &render.Cache{}
