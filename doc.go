@@ -18,6 +18,10 @@
 //     timeouts, retries, fault injection, subsets and traffic policy.
 //   - ingress builds Gateways and checks that a route's hosts are served.
 //   - egress builds ServiceEntries for S3, GCS, Azure Blob and HTTPS APIs.
+//   - security builds who may call a workload and what its proxy may reach:
+//     AuthorizationPolicy, RequestAuthentication (JWT), PeerAuthentication,
+//     the ServiceAccount of a model's pods (with cloud workload identity)
+//     and Sidecar.
 //   - render writes objects as a canonical YAML stream, JSON, or a file per
 //     object; render/rendertest helps downstream repositories keep golden
 //     files of what they build. render.Apply and render.Transition apply
@@ -27,7 +31,7 @@
 //     or rolling back on a Gate's verdicts; rollout/promgate is a Gate on
 //     Istio's metrics in Prometheus.
 //
-// Each leaf package (serving, routing, ingress, egress) is useful alone and
+// Each leaf package (serving, routing, ingress, egress, security) is useful alone and
 // imports none of the others. Specs are plain structs whose zero values are
 // documented defaults; builders are pure functions that return the typed
 // objects of k8s.io/api and istio.io/client-go, which a caller may still
@@ -42,7 +46,8 @@
 //
 //  1. Derive. Each object family of the App is one file of package mesh:
 //     the namespace and its policy, gateways, egress, model workloads,
-//     model routes, exposure on gateways, front routes. A family turns its
+//     model routes, exposure on gateways, front routes, identities, access
+//     policies, gateway tokens, sidecar scoping. A family turns its
 //     part of the App into the specs of the leaf packages (a serving.Model
 //     with the App's namespace, a routing.Spec per model with one subset
 //     per version) and validates them there, re-rooting each problem at the
