@@ -12,6 +12,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
+	"github.com/mlmesh/mlmesh/serving"
 )
 
 // The access family: who may call each model, from Model.Access (an ALLOW
@@ -49,6 +50,12 @@ func (f *accessFamily) derive(p *plan) field.ErrorList {
 	n := len(p.app.Models)
 	f.allow, f.authn, f.token = make([]security.Policy, n), make([]security.Authentication, n), make([]security.TokenPolicy, n)
 	for i, m := range p.app.Models {
+		if p.workloads.models[i].Sidecar == serving.SidecarSkip && (m.Access != nil || p.app.Namespace.DefaultDeny) {
+			// Nothing would enforce a policy on the model's pods.
+			errs = append(errs, field.Invalid(modelPath(i).Child("sidecar"), serving.SidecarSkip,
+				"the pods run without an Istio proxy, which enforces access and namespace.defaultDeny: no policy would protect them"))
+			continue
+		}
 		if m.Access == nil {
 			if p.app.Namespace.DefaultDeny {
 				errs = append(errs, field.Required(accessPath(i), "namespace.defaultDeny denies every request to the model: say who may call it (access.allow)"))

@@ -129,6 +129,8 @@ func TestSecurityChecks(t *testing.T) {
 			`models[0].reaches[0]: invalid value "features.data.svc.cluster.local": "<namespace>/<host>"`},
 		{"short egress host", func(a *mesh.App) { a.Egress[0].Hosts = []string{"models"} },
 			`egress[0].hosts[0]: invalid value "models": a fully qualified name: namespace.scopeSidecars`},
+		{"no proxy to enforce", func(a *mesh.App) { a.Models[0].Sidecar = serving.SidecarSkip },
+			`models[0].sidecar: invalid value "skip": the pods run without an Istio proxy`},
 		{"policy name taken", func(a *mesh.App) {
 			a.Models = append(a.Models, a.Models[0])
 			m := &a.Models[1]

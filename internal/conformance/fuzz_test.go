@@ -92,12 +92,21 @@ func checkApp(t *testing.T, app mesh.App) {
 		// The namespace exists, labelled by its owner as the App's
 		// Injection asks (mesh.Namespace.Existing).
 		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": app.Namespace.Name}}}
-		if app.Namespace.Injection == mesh.InjectNamespace {
+		if app.Namespace.Injection == mesh.InjectNamespace || app.Namespace.Injection == mesh.InjectNone {
 			ns.SetLabels(map[string]string{"istio-injection": "enabled"})
 		}
 		b.Objects = append([]*unstructured.Unstructured{ns}, b.Objects...)
 		if owned, err = render.YAML([]render.Object{ns}); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if app.Namespace.Injection == mesh.InjectNone {
+		// Injection is configured elsewhere (a revision label, a webhook
+		// of the cluster's own): the pods get their sidecars all the same.
+		for _, o := range b.Objects {
+			if o.GetKind() == "Namespace" && o.GetName() == app.Namespace.Name {
+				o.SetLabels(map[string]string{"istio-injection": "enabled"})
+			}
 		}
 	}
 	pods, err := Pods(b)
