@@ -9,23 +9,25 @@ import (
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/security"
 )
 
 // FuzzLeafSpecs holds the leaf packages, used alone as a user who wants
-// only a VirtualService uses them, to Istio: a routing.Spec, an egress.Spec
-// or an ingress.Spec the bytes describe is built by its own package; what is
+// only a VirtualService uses them, to Istio: a routing.Spec, an egress.Spec,
+// an ingress.Spec or a security spec the bytes describe is built by its own
+// package; what is
 // accepted must pass Istio's validation (warnings included) and the CRD
 // schemas with CEL; what is refused must name fields of the spec. (The
 // analyzers need a whole App's context: FuzzApp runs them.)
 func FuzzLeafSpecs(f *testing.F) {
-	for k := range 3 {
+	for k := range 4 {
 		for m := range 8 {
 			f.Add([]byte{byte(k), byte(m), 1, 2, 3, 4})
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fb := &fuzzBytes{b: data}
-		switch fb.next() % 3 {
+		switch fb.next() % 4 {
 		case 0:
 			s := fuzzRoutingSpec(fb)
 			vs, err1 := routing.VirtualService(s)
@@ -49,6 +51,8 @@ func FuzzLeafSpecs(f *testing.F) {
 				objs = append(objs, d)
 			}
 			checkIstioObjects(t, objs...)
+		case 3:
+			checkSecuritySpec(t, fb)
 		default:
 			s := fuzzIngressSpec(fb)
 			gw, err := ingress.Gateway(s)
@@ -189,4 +193,49 @@ func fuzzIngressSpec(f *fuzzBytes) ingress.Spec {
 		}
 	}
 	return s
+}
+
+// checkSecuritySpec builds one of security's specs from the bytes: what is
+// accepted must pass Istio's validation and the CRD schemas, what is
+// refused must name its fields.
+func checkSecuritySpec(t *testing.T, f *fuzzBytes) {
+	t.Helper()
+	sel := pick(f, nil, map[string]string{"app": "ranker"}, map[string]string{"app": "*"})
+	ns := pick(f, "", "serving", "Serving")
+	var obj render.Object
+	var spec any
+	var err error
+	switch f.next() % 4 {
+	case 0:
+		p := security.Policy{Name: pick(f, "ranker", "Ranker", "a.b"), Namespace: ns, Selector: sel}
+		for n := pick(f, 0, 1, 2, 3); n > 0; n-- {
+			p.Rules = append(p.Rules, fuzzRule(f))
+		}
+		spec = p
+		obj, err = security.AuthorizationPolicy(p)
+	case 1:
+		p := security.TokenPolicy{Name: "require-jwt", Namespace: ns, Selector: sel,
+			Hosts: pick(f, nil, []string{"models.example.com"}, []string{"*.example.com"}, []string{"models"}),
+			Ports: pick(f, nil, []uint32{8443}, []uint32{8080, 8443}, []uint32{0})}
+		spec = p
+		obj, err = security.TokenRequired(p)
+	case 2:
+		a := security.Authentication{Name: "jwt", Namespace: ns, Selector: sel}
+		for n := pick(f, 1, 2, 0); n > 0; n-- {
+			a.JWT = append(a.JWT, pick(f, fuzzIssuers...))
+		}
+		spec = a
+		obj, err = security.RequestAuthentication(a)
+	default:
+		s := security.Scope{Name: "ranker", Namespace: ns, Selector: sel, AllowAny: pick(f, false, true)}
+		for n := pick(f, 1, 2, 0); n > 0; n-- {
+			s.Hosts = append(s.Hosts, pick(f, security.ControlPlane, "./s3.eu-west-1.amazonaws.com", "*/*.example.com", "s3.amazonaws.com", "./models", "Web/x.example.com", "~/*"))
+		}
+		spec = s
+		obj, err = security.Sidecar(s)
+	}
+	if refusedAtFields(t, spec, err) {
+		return
+	}
+	checkIstioObjects(t, obj)
 }
