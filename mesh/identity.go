@@ -45,10 +45,16 @@ func (f *identityFamily) derive(p *plan) field.ErrorList {
 			errs = append(errs, field.Invalid(identityPath(i).Child("namespace"), id.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
 		}
 		id.Namespace = p.ns
-		id.Labels = labels.Merge(m.Labels, labels.Merge(id.Labels, map[string]string{labels.App: m.Name}))
-		if err := id.Validate(); err != nil {
+		// Validated as the user wrote it: a name derived from the model's,
+		// and the model's labels, are the model's to report.
+		own := id
+		if m.Identity.Name == "" {
+			own.Name = "model"
+		}
+		if err := own.Validate(); err != nil {
 			errs = append(errs, fielderr.Reroot(identityPath(i), err)...)
 		}
+		id.Labels = labels.Merge(m.Labels, labels.Merge(id.Labels, map[string]string{labels.App: m.Name}))
 		if sa := m.ServiceAccountName; sa != "" && sa != id.Name {
 			errs = append(errs, field.Invalid(modelPath(i).Child("serviceAccountName"), sa, fmt.Sprintf("empty or the identity's name %q: the pods run as the model's identity", id.Name)))
 		}

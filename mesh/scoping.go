@@ -125,8 +125,12 @@ func (f *scopingFamily) check(p *plan) field.ErrorList {
 				}
 			}
 		}
-		if err := s.Validate(); err != nil {
-			errs = append(errs, fielderr.Reroot(field.NewPath("namespace", "scopeSidecars"), fmt.Errorf("models[%d]: %w", i, err))...)
+		// Every host was checked where it came from, the name and labels
+		// are the model's: what is left to report is mlmesh's own mistake.
+		v := *s
+		v.Labels = nil
+		if err := v.Validate(); err != nil && p.workloads.valid(i) {
+			errs = append(errs, field.InternalError(modelPath(i).Child("name"), fmt.Errorf("the Sidecar derived for namespace.scopeSidecars: %w", err)))
 		}
 	}
 	return errs

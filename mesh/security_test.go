@@ -131,6 +131,12 @@ func TestSecurityChecks(t *testing.T) {
 			`egress[0].hosts[0]: invalid value "models": a fully qualified name: namespace.scopeSidecars`},
 		{"no proxy to enforce", func(a *mesh.App) { a.Models[0].Sidecar = serving.SidecarSkip },
 			`models[0].sidecar: invalid value "skip": the pods run without an Istio proxy`},
+		{"bad model label, reported once", func(a *mesh.App) { a.Models[0].Labels = map[string]string{strings.Repeat("k", 64): "v"} },
+			`models[0].labels[` + strings.Repeat("k", 64) + `]`},
+		{"bad model name, reported once", func(a *mesh.App) { a.Models[0].Name = "Ranker" },
+			`models[0].name: invalid value "Ranker"`},
+		{"gateway without issuers", func(a *mesh.App) { a.GatewayJWT[0].JWT = nil },
+			`gatewayJWT[0].jwt: required: at least one issuer`},
 		{"policy name taken", func(a *mesh.App) {
 			a.Models = append(a.Models, a.Models[0])
 			m := &a.Models[1]

@@ -55,11 +55,18 @@ func (f *tokenFamily) derive(p *plan) field.ErrorList {
 			continue
 		}
 		seen[gj.Gateway] = k
-		a := security.Authentication{Name: gatewayPolicyName(gw), Namespace: gw.WorkloadNamespace(), Selector: gw.SelectorLabels(), JWT: gj.JWT}
-		if err := a.Validate(); err != nil {
-			errs = append(errs, fielderr.Reroot(gp, err)...)
+		// The name, namespace and selector are the gateway's, checked there.
+		if len(gj.JWT) == 0 {
+			errs = append(errs, field.Required(gp.Child("jwt"), "at least one issuer"))
 		}
-		f.authn = append(f.authn, a)
+		for j, t := range gj.JWT {
+			jp := gp.Child("jwt").Index(j)
+			errs = append(errs, fielderr.Reroot(jp, t.Validate())...)
+			if prev := slices.IndexFunc(gj.JWT[:j], func(o security.JWT) bool { return o.Issuer == t.Issuer }); prev >= 0 && t.Issuer != "" {
+				errs = append(errs, fielderr.Duplicate(jp.Child("issuer"), t.Issuer, fmt.Sprintf("the issuer of jwt[%d]", prev)))
+			}
+		}
+		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: gw.WorkloadNamespace(), Selector: gw.SelectorLabels(), JWT: gj.JWT})
 	}
 	return append(errs, f.deriveRequirements(p, seen)...)
 }

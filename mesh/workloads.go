@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
@@ -52,8 +53,10 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 			errs = append(errs, field.Invalid(modelPath(i).Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
 		}
 		if m.Identity != nil {
-			// Checked by the identity family.
-			sm.ServiceAccountName = identityName(m)
+			// Checked by the identity family (or the model's name check).
+			if name := identityName(m); len(check.DNS1123Subdomain(name)) == 0 {
+				sm.ServiceAccountName = name
+			}
 			if l := m.Identity.PodLabels(); l != nil {
 				sm.Labels = labels.Merge(sm.Labels, l)
 			}
