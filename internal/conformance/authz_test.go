@@ -9,6 +9,11 @@ import (
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mlmesh/mlmesh/examples/scenarios"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/security"
 )
 
 // rankerPod is the secure-model example's pod as the cluster runs it, with
@@ -218,6 +223,57 @@ func TestSecureModelAuthorization(t *testing.T) {
 		}
 		if got != ctl.want {
 			t.Errorf("without %v, %s: allowed %v (%s), want %v", ctl.drop, ctl.req, got, why, ctl.want)
+		}
+	}
+}
+
+// TestModelTokenRequired: a model that validates tokens itself
+// (Access.JWT, RequireJWT) gets the JWT filter on its own sidecar, and its
+// inference ports refuse a request without a valid token, whoever sends
+// it; the gateway in front forwards the token it validated.
+func TestModelTokenRequired(t *testing.T) {
+	issuer := security.JWT{Issuer: "https://auth.example.com", JWKSURI: "https://auth.example.com/.well-known/jwks.json", ForwardOriginalToken: true}
+	app := scenarios.SecureModel(false)
+	app.GatewayJWT[0].JWT = []security.JWT{issuer}
+	app.Models[0].Access.JWT = []security.JWT{issuer}
+	app.Models[0].Access.RequireJWT = true
+	checkApp(t, app) // Istio's validation, the CRD schemas and the analyzers
+	objs, err := mesh.Build(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := render.YAML(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseBundle("secure-model-jwt", stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sidecar, _ := securityListeners(t, b)
+	inbound, err := HTTPFilters(sidecar, "virtualInbound")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inbound["envoy.filters.http.jwt_authn"]) != 1 {
+		t.Fatalf("the ranker's sidecar has %d JWT filters, want 1", len(inbound["envoy.filters.http.jwt_authn"]))
+	}
+	for _, c := range []struct {
+		req  Request
+		want bool
+	}{
+		{Request{Peer: frontend, Method: "POST", Path: predict, Port: 8501}, false},
+		{Request{Peer: frontend, Issuer: "https://auth.example.com", Subject: "alice", Method: "POST", Path: predict, Port: 8501}, true},
+		{Request{Peer: gatewayP, Issuer: "https://auth.example.com", Subject: "alice", Method: "POST", Path: predict, Port: 8501}, true},
+		{Request{Peer: gatewayP, Method: "POST", Path: predict, Port: 8501}, false},
+		{Request{Peer: frontend, Method: "POST", Path: "/tensorflow.serving.PredictionService/Predict", Port: 8500}, false},
+	} {
+		got, why, err := Authorized(inbound["envoy.filters.http.rbac"], c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("ranker sidecar, %s: allowed %v (%s), want %v", c.req, got, why, c.want)
 		}
 	}
 }
