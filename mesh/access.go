@@ -81,13 +81,7 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 	case p.app.Namespace.DefaultDeny:
 		errs = append(errs, field.Required(ap.Child("allow"), "namespace.defaultDeny denies every request to the model unless a rule lets callers in"))
 	}
-	for k, j := range a.JWT {
-		jp := ap.Child("jwt").Index(k)
-		errs = append(errs, fielderr.Reroot(jp, j.Validate())...)
-		if prev := slices.IndexFunc(a.JWT[:k], func(o security.JWT) bool { return o.Issuer == j.Issuer }); prev >= 0 && j.Issuer != "" {
-			errs = append(errs, fielderr.Duplicate(jp.Child("issuer"), j.Issuer, fmt.Sprintf("the issuer of access.jwt[%d]", prev)))
-		}
-	}
+	errs = append(errs, issuerErrors(ap.Child("jwt"), a.JWT)...)
 	if len(a.JWT) > 0 {
 		f.authn[i] = security.Authentication{Name: m.Name, Namespace: p.ns, Selector: sel, JWT: a.JWT, Labels: lbl}
 	}
@@ -109,6 +103,20 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 		}
 	}
 	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: p.ns, Selector: sel, Ports: ports, Labels: lbl}
+	return errs
+}
+
+// issuerErrors reports the problems of token rules at path: each rule's
+// own, and an issuer listed twice.
+func issuerErrors(path *field.Path, jwts []security.JWT) field.ErrorList {
+	var errs field.ErrorList
+	for k, j := range jwts {
+		jp := path.Index(k)
+		errs = append(errs, fielderr.Reroot(jp, j.Validate())...)
+		if prev := slices.IndexFunc(jwts[:k], func(o security.JWT) bool { return o.Issuer == j.Issuer }); prev >= 0 && j.Issuer != "" {
+			errs = append(errs, fielderr.Duplicate(jp.Child("issuer"), j.Issuer, fmt.Sprintf("the issuer of %s[%d]", path, prev)))
+		}
+	}
 	return errs
 }
 

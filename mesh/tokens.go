@@ -59,13 +59,7 @@ func (f *tokenFamily) derive(p *plan) field.ErrorList {
 		if len(gj.JWT) == 0 {
 			errs = append(errs, field.Required(gp.Child("jwt"), "at least one issuer"))
 		}
-		for j, t := range gj.JWT {
-			jp := gp.Child("jwt").Index(j)
-			errs = append(errs, fielderr.Reroot(jp, t.Validate())...)
-			if prev := slices.IndexFunc(gj.JWT[:j], func(o security.JWT) bool { return o.Issuer == t.Issuer }); prev >= 0 && t.Issuer != "" {
-				errs = append(errs, fielderr.Duplicate(jp.Child("issuer"), t.Issuer, fmt.Sprintf("the issuer of jwt[%d]", prev)))
-			}
-		}
+		errs = append(errs, issuerErrors(gp.Child("jwt"), gj.JWT)...)
 		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: gw.WorkloadNamespace(), Selector: gw.SelectorLabels(), JWT: gj.JWT})
 	}
 	return append(errs, f.deriveRequirements(p, seen)...)

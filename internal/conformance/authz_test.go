@@ -8,7 +8,6 @@ import (
 	jwtfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
-	"sigs.k8s.io/yaml"
 
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -48,20 +47,9 @@ status:
 // Istio's config generator and returns the listeners of the ranker's
 // sidecar and of the ingress gateway.
 func securityListeners(t *testing.T, b *Bundle, drop ...string) (sidecar, gateway []*listener.Listener) {
-	var kube, istio []string
-	for _, o := range b.Objects {
-		if slicesContains(drop, o.GetKind()+"/"+o.GetName()) {
-			continue
-		}
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if IsIstio(o) {
-			istio = append(istio, string(y))
-		} else {
-			kube = append(kube, string(y))
-		}
+	kube, istio, err := configStrings(b, drop)
+	if err != nil {
+		t.Fatal(err)
 	}
 	kube = append(kube, rankerPod, ingressGatewayKube)
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
@@ -77,15 +65,6 @@ func securityListeners(t *testing.T, b *Bundle, drop ...string) (sidecar, gatewa
 		Labels: map[string]string{"istio": "ingressgateway"}, IPAddresses: []string{"10.0.0.20"},
 	})
 	return s.Listeners(p), s.Listeners(g)
-}
-
-func slicesContains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func secureBundle(t *testing.T) *Bundle {

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
-	"sigs.k8s.io/yaml"
 
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -61,17 +60,9 @@ func sidecarConfig(t *testing.T, app mesh.App) (listeners, clusters, routes int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kube, istio []string
-	for _, o := range b.Objects {
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if IsIstio(o) {
-			istio = append(istio, string(y))
-		} else {
-			kube = append(kube, string(y))
-		}
+	kube, istio, err := configStrings(b, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	pods, err := Pods(b)
 	if err != nil {

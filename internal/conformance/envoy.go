@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,21 +34,13 @@ type RouteTable map[string]map[string][]Route
 // routes a sidecar in namespace ns receives and, if gateway is set, the routes
 // Istio's default ingress gateway receives.
 func EnvoyRoutes(t test.Failer, b *Bundle, ns string, gateway bool) (sidecar, gw RouteTable, err error) {
-	var kube, istio []string
 	pods, err := Pods(b)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, o := range b.Objects {
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
-			return nil, nil, err
-		}
-		if IsIstio(o) {
-			istio = append(istio, string(y))
-		} else {
-			kube = append(kube, string(y))
-		}
+	kube, istio, err := configStrings(b, nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	kube = append(kube, string(pods), ingressGatewayKube)
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
@@ -179,4 +172,25 @@ func istioObjects(b *Bundle, kind string) []*unstructured.Unstructured {
 		}
 	}
 	return out
+}
+
+// configStrings splits a bundle, without the objects drop names
+// ("Kind/name"), into the YAML documents of its Kubernetes objects and of
+// its Istio objects, as the config generator's fake takes them.
+func configStrings(b *Bundle, drop []string) (kube, istio []string, err error) {
+	for _, o := range b.Objects {
+		if slices.Contains(drop, o.GetKind()+"/"+o.GetName()) {
+			continue
+		}
+		y, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, nil, err
+		}
+		if IsIstio(o) {
+			istio = append(istio, string(y))
+		} else {
+			kube = append(kube, string(y))
+		}
+	}
+	return kube, istio, nil
 }
