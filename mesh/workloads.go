@@ -21,6 +21,8 @@ import (
 var (
 	kindService    = newKind("", "Service")
 	kindDeployment = newKind("apps", "Deployment")
+	kindBudget     = newKind("policy", "PodDisruptionBudget")
+	kindAutoscaler = newKind("autoscaling", "HorizontalPodAutoscaler")
 )
 
 type workloadFamily struct {
@@ -84,16 +86,29 @@ func (w *workloadFamily) objects(_ *plan, add adder) {
 	for i := range w.models {
 		m := &w.models[i]
 		add(kindService, m.Namespace, m.Name, i, 0)
+		c := w.checked[i]
 		for k, v := range m.Versions {
-			add(kindDeployment, m.Namespace, serving.DeploymentName(m.Name, v.Name), i, k)
+			name := serving.DeploymentName(m.Name, v.Name)
+			add(kindDeployment, m.Namespace, name, i, k)
+			if c != nil && c.Budgeted(k) {
+				add(kindBudget, m.Namespace, name, i, k)
+			}
+			if c != nil && c.Autoscaled(k) {
+				add(kindAutoscaler, m.Namespace, name, i, k)
+			}
 		}
 	}
 }
 
 func (w *workloadFamily) build(_ *plan, it *item) render.Object {
 	c := w.checked[it.i]
-	if it.kind == kindService {
+	switch it.kind {
+	case kindService:
 		return c.Service()
+	case kindBudget:
+		return c.DisruptionBudget(int(it.j))
+	case kindAutoscaler:
+		return c.Autoscaler(int(it.j))
 	}
 	if w.reuse {
 		return c.Deployment(int(it.j), &w.dep)
@@ -102,7 +117,7 @@ func (w *workloadFamily) build(_ *plan, it *item) render.Object {
 }
 
 func (*workloadFamily) from(_ *plan, it *item) *field.Path {
-	if it.kind == kindDeployment {
+	if it.kind != kindService {
 		return modelPath(int(it.i)).Child("versions").Index(int(it.j)).Child("name")
 	}
 	return modelPath(int(it.i)).Child("name")

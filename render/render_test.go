@@ -207,7 +207,7 @@ func TestApplyOrder(t *testing.T) {
 			kinds = append(kinds, k)
 		}
 	}
-	want := []string{"Namespace", "PeerAuthentication", "ServiceEntry", "Service", "Deployment", "DestinationRule", "Gateway", "VirtualService"}
+	want := []string{"Namespace", "PeerAuthentication", "ServiceEntry", "Service", "Deployment", "PodDisruptionBudget", "DestinationRule", "Gateway", "VirtualService"}
 	if strings.Join(kinds, ",") != strings.Join(want, ",") {
 		t.Errorf("kinds in order %v, want %v", kinds, want)
 	}

@@ -4,7 +4,9 @@ import (
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -202,3 +204,16 @@ func (c checkedModel) Port(i int) checked.Port {
 }
 
 func (c checkedModel) Paths() []string { return c.m.runtime().Paths }
+
+func (c checkedModel) Autoscaled(i int) bool { return c.m.Versions[i].Autoscaling != nil }
+
+func (c checkedModel) Budgeted(i int) bool { return c.m.Versions[i].budget() != nil }
+
+func (c checkedModel) Autoscaler(i int) *autoscalingv2.HorizontalPodAutoscaler {
+	return horizontalPodAutoscaler(*c.m, c.m.Versions[i])
+}
+
+func (c checkedModel) DisruptionBudget(i int) *policyv1.PodDisruptionBudget {
+	v := c.m.Versions[i]
+	return podDisruptionBudget(*c.m, v, v.budget())
+}

@@ -64,7 +64,7 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 		pl = prevPodLabels
 	}
 	pl = podLabels(m, pl)
-	if !v.Autoscaled {
+	if !v.Autoscaled && v.Autoscaling == nil {
 		r := reuse(prevReplicas)
 		*r = 1
 		if v.Replicas != nil {

@@ -71,9 +71,15 @@ type Version struct {
 	ModelURI string
 	// Replicas is the Deployment's replica count; nil means 1.
 	Replicas *int32
-	// Autoscaled leaves spec.replicas unset so that an autoscaler owns it.
-	// Replicas must then be nil.
+	// Autoscaled leaves spec.replicas unset so that an autoscaler built
+	// elsewhere (KEDA, say) owns it. Replicas must then be nil.
 	Autoscaled bool
+	// Autoscaling builds a HorizontalPodAutoscaler that owns the replica
+	// count. Replicas must then be nil.
+	Autoscaling *Autoscaling
+	// Disruption is the version's PodDisruptionBudget; nil means the
+	// default (see Disruption): MaxUnavailable 1 from two replicas up.
+	Disruption *Disruption
 	// Resources are the container's requests and limits.
 	Resources corev1.ResourceRequirements
 	// GPUs adds nvidia.com/gpu to the container's limits (and requests).

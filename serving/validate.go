@@ -85,7 +85,7 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 	if v.Replicas != nil && *v.Replicas < 0 {
 		errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be 0 or more"))
 	}
-	if v.Autoscaled && v.Replicas != nil {
+	if v.Autoscaled && v.Replicas != nil && v.Autoscaling == nil {
 		errs = append(errs, field.Invalid(p.Child("replicas").Field(), *v.Replicas, "must be unset when autoscaled is true: the autoscaler owns it"))
 	}
 	if v.GPUs < 0 {
@@ -114,6 +114,7 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 	}
 	errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
 	errs = append(errs, validateResources(p.Child("resources"), v.Resources)...)
+	errs = append(errs, v.validateScaling(p)...)
 	return errs
 }
 

@@ -12,7 +12,9 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 )
 
 // Model is a serving.Model that passed validation.
@@ -32,6 +34,13 @@ type Model interface {
 	Port(i int) Port
 	// Paths are the runtime's path prefixes (serving.Runtime.Paths).
 	Paths() []string
+	// Autoscaled and Budgeted report whether the i-th version has a
+	// HorizontalPodAutoscaler and a PodDisruptionBudget, which Autoscaler
+	// and DisruptionBudget build.
+	Autoscaled(i int) bool
+	Budgeted(i int) bool
+	Autoscaler(i int) *autoscalingv2.HorizontalPodAutoscaler
+	DisruptionBudget(i int) *policyv1.PodDisruptionBudget
 }
 
 // Port is a runtime port as mesh routes it.

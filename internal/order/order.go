@@ -23,8 +23,11 @@ var ranks = map[schema.GroupKind]int{
 	{Group: "", Kind: "ServiceAccount"}:                  35,
 	{Group: "", Kind: "Service"}:                         40,
 	// What a pod's proxy receives, before the pods start with it.
-	{Group: "networking.istio.io", Kind: "Sidecar"}:         45,
-	{Group: "apps", Kind: "Deployment"}:                     50,
+	{Group: "networking.istio.io", Kind: "Sidecar"}: 45,
+	{Group: "apps", Kind: "Deployment"}:             50,
+	// What watches a Deployment's pods, once they exist.
+	{Group: "policy", Kind: "PodDisruptionBudget"}:          52,
+	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: 54,
 	{Group: "networking.istio.io", Kind: "DestinationRule"}: 60,
 	{Group: "networking.istio.io", Kind: "Gateway"}:         70,
 	{Group: "networking.istio.io", Kind: "VirtualService"}:  80,
@@ -75,6 +78,8 @@ var Built = []schema.GroupVersionKind{
 	{Group: "", Version: "v1", Kind: "Service"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Sidecar"},
 	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
+	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
