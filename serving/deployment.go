@@ -1,7 +1,11 @@
 package serving
 
 import (
+	"fmt"
 	"maps"
+	"slices"
+	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -94,8 +98,55 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 			ps.Tolerations = append(ps.Tolerations, corev1.Toleration{})
 			v.Tolerations[i].DeepCopyInto(&ps.Tolerations[i])
 		}
+	} else if v.GPUs > 0 {
+		ps.Tolerations = []corev1.Toleration{{Key: string(GPUResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+	}
+	podSettings(d, m, rt, v)
+}
+
+// podSettings adds what a model server needs beyond its container's
+// basics: its volumes, a startup probe sized for model loading, a grace
+// period for in-flight requests, and the Istio proxy's start and drain.
+func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version) {
+	ps := &d.Spec.Template.Spec
+	c := &ps.Containers[0]
+	ps.Volumes, c.VolumeMounts = v.volumes(rt)
+	if v.Cache != nil && rt.CacheEnv != "" && !slices.ContainsFunc(v.Env, func(e corev1.EnvVar) bool { return e.Name == rt.CacheEnv }) {
+		c.Env = append(c.Env, corev1.EnvVar{Name: rt.CacheEnv, Value: v.Cache.mountPath()})
+	}
+	if timeout := v.startupTimeout(rt); timeout > 0 && c.ReadinessProbe != nil {
+		const period = 10 * time.Second
+		sp := &corev1.Probe{ProbeHandler: *c.ReadinessProbe.ProbeHandler.DeepCopy(), PeriodSeconds: int32(period / time.Second)}
+		sp.FailureThreshold = int32((timeout + period - 1) / period)
+		c.StartupProbe = sp
+	}
+	grace := v.shutdownGrace(rt)
+	if grace > 0 {
+		secs := int64(grace / time.Second)
+		ps.TerminationGracePeriodSeconds = &secs
+	}
+	if m.Sidecar == SidecarSkip {
+		return
+	}
+	// The proxy's configuration for these pods (Istio's ProxyConfig, as
+	// the injector reads it), keys in a fixed order.
+	var cfg []string
+	if v.downloads(rt) {
+		// The model is fetched at start, through the proxy: the server must
+		// not start before it.
+		cfg = append(cfg, `"holdApplicationUntilProxyStarts":true`)
+	}
+	if grace > 0 {
+		cfg = append(cfg, fmt.Sprintf(`"terminationDrainDuration":"%ds"`, int64(grace/time.Second)))
+	}
+	if len(cfg) > 0 {
+		d.Spec.Template.Annotations = map[string]string{ProxyConfigAnnotation: "{" + strings.Join(cfg, ",") + "}"}
 	}
 }
+
+// ProxyConfigAnnotation is the pod annotation Istio's injector reads the
+// proxy's configuration from.
+const ProxyConfigAnnotation = "proxy.istio.io/config"
 
 // containerInto builds the model container into the zero c, reusing the
 // storage of prev.
@@ -109,7 +160,7 @@ func containerInto(c, prev *corev1.Container, m Model, rt Runtime, v Version) {
 		c.Command = append(reuseSlice(prev.Command, len(rt.Command)), rt.Command...)
 	}
 	if rt.Args != nil {
-		c.Args = rt.Args(m.Name, v.ModelURI)
+		c.Args = rt.Args(m.Name, v.modelURI())
 	}
 	c.Args = append(c.Args, v.Args...)
 	c.Env = env(rt, m.Name, v)
@@ -161,7 +212,7 @@ func env(rt Runtime, model string, v Version) []corev1.EnvVar {
 				given[e.Name] = true
 			}
 		}
-		re := rt.Env(model, v.ModelURI)
+		re := rt.Env(model, v.modelURI())
 		for _, k := range sortedKeys(re) {
 			if !given[k] {
 				out = append(out, corev1.EnvVar{Name: k, Value: re[k]})

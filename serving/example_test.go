@@ -82,6 +82,8 @@ func ExampleDeployments() {
 	//       version: v1
 	//   template:
 	//     metadata:
+	//       annotations:
+	//         proxy.istio.io/config: "{\"holdApplicationUntilProxyStarts\":true}"
 	//       labels:
 	//         app: bert
 	//         app.kubernetes.io/component: triton
@@ -124,9 +126,19 @@ func ExampleDeployments() {
 	//           capabilities:
 	//             drop:
 	//             - ALL
+	//         startupProbe:
+	//           failureThreshold: 60
+	//           httpGet:
+	//             path: /v2/health/ready
+	//             port: http
+	//           periodSeconds: 10
 	//       securityContext:
 	//         runAsNonRoot: true
 	//         runAsUser: 1000
 	//         seccompProfile:
 	//           type: RuntimeDefault
+	//       tolerations:
+	//       - effect: NoSchedule
+	//         key: nvidia.com/gpu
+	//         operator: Exists
 }

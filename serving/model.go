@@ -1,6 +1,9 @@
 package serving
 
 import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -98,8 +101,39 @@ type Version struct {
 	// escalation, all capabilities dropped).
 	SecurityContext *corev1.SecurityContext
 	// NodeSelector and Tolerations place the pods (GPU nodes, usually).
+	// A version with GPUs and no tolerations tolerates the nvidia.com/gpu
+	// taint that GPU nodes carry, as Kubernetes' ExtendedResourceToleration
+	// admission would add it.
 	NodeSelector map[string]string
 	Tolerations  []corev1.Toleration
+
+	// SharedMemory mounts an in-memory emptyDir of this size at /dev/shm:
+	// vLLM, PyTorch and Triton need more than the container runtime's
+	// 64 MiB. nil means the runtime's default (Runtime.SharedMemory); a
+	// zero size, none.
+	SharedMemory *resource.Quantity
+	// Cache mounts a writable cache (downloaded weights, compiled
+	// kernels); the runtime's CacheEnv variable points at it.
+	Cache *CacheVolume
+	// ModelVolume mounts the model read-only from a PersistentVolumeClaim.
+	ModelVolume *ModelVolume
+	// Scratch mounts a writable emptyDir at /tmp (a size limit, or zero for
+	// none), for a container whose root filesystem is read-only
+	// (SecurityContext.ReadOnlyRootFilesystem).
+	Scratch *resource.Quantity
+	// Volumes and VolumeMounts add further volumes to the pods and mounts
+	// to the model container; each mount names a volume of the pod.
+	Volumes      []corev1.Volume
+	VolumeMounts []corev1.VolumeMount
+	// StartupTimeout is how long the model may take to load before the pod
+	// is restarted: a startup probe on the readiness endpoint every 10s,
+	// which holds off the readiness and liveness checks until it passes.
+	// 0 means the runtime's (Runtime.StartupTimeout); negative, no probe.
+	StartupTimeout time.Duration
+	// ShutdownGrace is how long a terminating pod may finish in-flight
+	// requests: its termination grace period, and the Istio proxy's drain.
+	// 0 means the runtime's (Runtime.ShutdownGrace), or Kubernetes' 30s.
+	ShutdownGrace time.Duration
 }
 
 // namespace returns the model's namespace with its default applied.

@@ -1,6 +1,11 @@
 package serving
 
-import "strings"
+import (
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
 
 // Protocol is the application protocol of a served port. It decides the
 // Service port's name prefix and appProtocol (its value in lowercase),
@@ -102,6 +107,21 @@ type Runtime struct {
 	// defaults; 0 means 1000. Root (0) cannot be chosen here: set
 	// Version.PodSecurityContext to run as root.
 	RunAsUser int64
+	// StartupTimeout is how long the server may take to load a model
+	// (Version.StartupTimeout overrides it); 0 means no startup probe.
+	StartupTimeout time.Duration
+	// ShutdownGrace is how long it needs to finish in-flight requests
+	// (Version.ShutdownGrace overrides it); 0 means Kubernetes' 30s.
+	ShutdownGrace time.Duration
+	// SharedMemory is the default size of /dev/shm (Version.SharedMemory
+	// overrides it); zero means none.
+	SharedMemory resource.Quantity
+	// CacheEnv names the variable the server reads its cache directory
+	// from (HF_HOME); Version.Cache sets it to the cache's path.
+	CacheEnv string
+	// HubModels says a ModelURI that is not a path ("meta-llama/...") is a
+	// model hub's id, downloaded when the server starts.
+	HubModels bool
 	// Paths are the prefixes of the request paths the server answers (its
 	// REST API, and its gRPC services as "/package.Service/"), which
 	// mesh holds the paths of authorization rules to; nil means unknown.
@@ -110,7 +130,9 @@ type Runtime struct {
 
 // TFServing is TensorFlow Serving: gRPC on 8500, REST on 8501, started with
 // --model_name and --model_base_path (the ModelURI every version must give),
-// ready when GET /v1/models/<name> succeeds.
+// ready when GET /v1/models/<name> succeeds, given 5 minutes to load. Its
+// image runs as root and writes nothing: it runs under the secure defaults
+// as user 1000.
 func TFServing() Runtime {
 	return Runtime{
 		Name:  "tfserving",
@@ -119,15 +141,19 @@ func TFServing() Runtime {
 		Args: func(model, uri string) []string {
 			return []string{"--port=8500", "--rest_api_port=8501", "--model_name=" + model, "--model_base_path=" + uri}
 		},
-		ReadinessPath: func(model string) string { return "/v1/models/" + model },
-		NeedsModelURI: true,
-		Paths:         []string{"/v1/models/", "/monitoring/", "/tensorflow.serving."},
+		ReadinessPath:  func(model string) string { return "/v1/models/" + model },
+		NeedsModelURI:  true,
+		StartupTimeout: 5 * time.Minute,
+		Paths:          []string{"/v1/models/", "/monitoring/", "/tensorflow.serving."},
 	}
 }
 
 // Triton is NVIDIA Triton Inference Server: HTTP on 8000, gRPC on 8001,
 // metrics on 8002 (auxiliary: not routed), serving the model repository at
-// the model URI (required), ready when GET /v2/health/ready succeeds.
+// the model URI (required), ready when GET /v2/health/ready succeeds, given
+// 10 minutes to load. Its image runs as root; it runs under the secure
+// defaults as user 1000 (the image's triton-server user). Give it
+// SharedMemory for Python backends and large batches.
 func Triton() Runtime {
 	return Runtime{
 		Name:    "triton",
@@ -137,15 +163,18 @@ func Triton() Runtime {
 		Args: func(model, uri string) []string {
 			return []string{"--model-repository=" + uri, "--http-port=8000", "--grpc-port=8001", "--metrics-port=8002"}
 		},
-		ReadinessPath: func(string) string { return "/v2/health/ready" },
-		NeedsModelURI: true,
-		Paths:         []string{"/v2/", "/metrics", "/inference.GRPCInferenceService/"},
+		ReadinessPath:  func(string) string { return "/v2/health/ready" },
+		NeedsModelURI:  true,
+		StartupTimeout: 10 * time.Minute,
+		Paths:          []string{"/v2/", "/metrics", "/inference.GRPCInferenceService/"},
 	}
 }
 
 // TorchServe is PyTorch's TorchServe: inference on 8080, management on 8081
 // and metrics on 8082 (both auxiliary: not routed), loading <model>.mar from
-// the model store at the model URI (required), ready when GET /ping succeeds.
+// the model store at the model URI (required), ready when GET /ping succeeds,
+// given 10 minutes to load. Its image runs as model-server, user 1000: the
+// secure defaults' user.
 func TorchServe() Runtime {
 	return Runtime{
 		Name:  "torchserve",
@@ -159,16 +188,19 @@ func TorchServe() Runtime {
 		Args: func(model, uri string) []string {
 			return []string{"--foreground", "--disable-token-auth", "--model-store=" + uri, "--models", model + "=" + model + ".mar"}
 		},
-		ReadinessPath: func(string) string { return "/ping" },
-		NeedsModelURI: true,
-		Paths:         []string{"/ping", "/predictions/", "/explanations/", "/v1/models/", "/v2/models/", "/models", "/metrics"},
+		ReadinessPath:  func(string) string { return "/ping" },
+		NeedsModelURI:  true,
+		StartupTimeout: 10 * time.Minute,
+		Paths:          []string{"/ping", "/predictions/", "/explanations/", "/v1/models/", "/v2/models/", "/models", "/metrics"},
 	}
 }
 
 // OpenInference is a server speaking the Open Inference Protocol (KServe v2),
 // such as MLServer: HTTP on 8080, gRPC on 8081, ready when
-// GET /v2/models/<name>/ready succeeds. The image is the caller's; the model
-// name and URI (required) are passed as MODEL_NAME and STORAGE_URI.
+// GET /v2/models/<name>/ready succeeds, given 10 minutes to load. The image
+// is the caller's; the model name and URI (required) are passed as
+// MODEL_NAME and STORAGE_URI. MLServer's image runs as user 1000, the secure
+// defaults' user; set Runtime.RunAsUser for another image's.
 func OpenInference(image string) Runtime {
 	return Runtime{
 		Name:  "open-inference",
@@ -177,14 +209,76 @@ func OpenInference(image string) Runtime {
 		Env: func(model, uri string) map[string]string {
 			return map[string]string{"MODEL_NAME": model, "STORAGE_URI": uri}
 		},
-		ReadinessPath: func(model string) string { return "/v2/models/" + model + "/ready" },
-		NeedsModelURI: true,
-		Paths:         []string{"/v2/", "/inference.GRPCInferenceService/"},
+		ReadinessPath:  func(model string) string { return "/v2/models/" + model + "/ready" },
+		NeedsModelURI:  true,
+		StartupTimeout: 10 * time.Minute,
+		Paths:          []string{"/v2/", "/inference.GRPCInferenceService/"},
+	}
+}
+
+// VLLM is vLLM's OpenAI-compatible server (vllm/vllm-openai): HTTP on
+// 8000, serving the model of ModelURI (a Hugging Face id, downloaded when
+// it starts, or a path on a ModelVolume) as the model's name
+// (--served-model-name), ready when GET /health succeeds. The image runs
+// as root; here it runs under the secure defaults as user 1000, with HOME
+// on /tmp, and HF_HOME on a Version.Cache when there is one (give it one:
+// a large model is downloaded on every start otherwise). It gets 2Gi of
+// /dev/shm, 30 minutes to load and 2 minutes to finish its requests. Give
+// its versions GPUs; pass further engine flags (--max-model-len,
+// --tensor-parallel-size) in Version.Args.
+func VLLM() Runtime {
+	return Runtime{
+		Name:    "vllm",
+		Image:   "vllm/vllm-openai:v0.11.0",
+		Ports:   []Port{{Number: 8000, Protocol: HTTP}},
+		Command: []string{"python3", "-m", "vllm.entrypoints.openai.api_server"},
+		Args: func(model, uri string) []string {
+			return []string{"--model=" + uri, "--served-model-name=" + model, "--host=0.0.0.0", "--port=8000"}
+		},
+		Env:            func(string, string) map[string]string { return map[string]string{"HOME": "/tmp"} },
+		ReadinessPath:  func(string) string { return "/health" },
+		NeedsModelURI:  true,
+		StartupTimeout: 30 * time.Minute,
+		ShutdownGrace:  2 * time.Minute,
+		SharedMemory:   resource.MustParse("2Gi"),
+		CacheEnv:       "HF_HOME",
+		HubModels:      true,
+		Paths:          []string{"/v1/", "/health", "/metrics", "/version", "/ping", "/tokenize", "/detokenize"},
+	}
+}
+
+// SGLang is SGLang's OpenAI-compatible server (lmsysorg/sglang), the other
+// engine most LLM platforms run beside vLLM for its throughput on shared
+// prefixes: HTTP on 30000, serving ModelURI (a Hugging Face id or a path)
+// as the model's name, ready when GET /health succeeds. Like vLLM's image
+// it runs as root; here under the secure defaults as user 1000 with HOME
+// on /tmp and HF_HOME on a Version.Cache, with 2Gi of /dev/shm, 30 minutes
+// to load and 2 minutes to finish.
+func SGLang() Runtime {
+	return Runtime{
+		Name:    "sglang",
+		Image:   "lmsysorg/sglang:v0.5.19-cu129",
+		Ports:   []Port{{Number: 30000, Protocol: HTTP}},
+		Command: []string{"python3", "-m", "sglang.launch_server"},
+		Args: func(model, uri string) []string {
+			return []string{"--model-path=" + uri, "--served-model-name=" + model, "--host=0.0.0.0", "--port=30000"}
+		},
+		Env:            func(string, string) map[string]string { return map[string]string{"HOME": "/tmp"} },
+		ReadinessPath:  func(string) string { return "/health" },
+		NeedsModelURI:  true,
+		StartupTimeout: 30 * time.Minute,
+		ShutdownGrace:  2 * time.Minute,
+		SharedMemory:   resource.MustParse("2Gi"),
+		CacheEnv:       "HF_HOME",
+		HubModels:      true,
+		Paths:          []string{"/v1/", "/health", "/health_generate", "/get_model_info", "/metrics", "/generate"},
 	}
 }
 
 // Custom is any image with the given ports. It passes the model name and URI
-// as MODEL_NAME and MODEL_URI and probes the first port over TCP.
+// as MODEL_NAME and MODEL_URI and probes the first port over TCP, with no
+// startup probe. It runs under the secure defaults as user 1000: set
+// RunAsUser for an image built for another, or Version.PodSecurityContext.
 func Custom(image string, ports ...Port) Runtime {
 	return Runtime{
 		Name:  "custom",
@@ -198,7 +292,8 @@ func Custom(image string, ports ...Port) Runtime {
 
 func (r Runtime) isZero() bool {
 	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil &&
-		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI && r.Paths == nil
+		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI && r.Paths == nil && r.StartupTimeout == 0 && r.ShutdownGrace == 0 &&
+		r.SharedMemory.IsZero() && r.CacheEnv == "" && !r.HubModels
 }
 
 // probePort returns the port the readiness probe targets.

@@ -74,7 +74,7 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 			errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name, strings.Join(msgs, "; ")))
 		}
 	}
-	if v.ModelURI == "" && rt.NeedsModelURI {
+	if v.modelURI() == "" && rt.NeedsModelURI {
 		errs = append(errs, field.Required(p.Child("modelURI").Field(), fmt.Sprintf("runtime %q loads the model from it (s3://, gs://, a path)", rt.Name)))
 	}
 	if v.Image == "" && rt.Image == "" {
@@ -115,6 +115,7 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 	errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
 	errs = append(errs, validateResources(p.Child("resources"), v.Resources)...)
 	errs = append(errs, v.validateScaling(p)...)
+	errs = append(errs, v.validatePod(p, rt)...)
 	return errs
 }
 

@@ -7,6 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
@@ -27,6 +32,7 @@ var ByName = map[string]func(promote bool) mesh.App{
 	"kubeflow-inception": KubeflowInception,
 	"pulumi-canary":      PulumiCanary,
 	"secure-model":       SecureModel,
+	"llm":                LLM,
 }
 
 // TFServingCanary is a 90/10 canary between two versions of a TensorFlow
@@ -257,6 +263,61 @@ func SecureModel(bool) mesh.App {
 				},
 			}},
 			Expose: &mesh.Expose{Gateway: "ranking-gateway", Hosts: []string{"ranker.example.com"}, RequireJWT: true},
+		}},
+	}
+}
+
+// LLM is a large language model on vLLM, one GPU per pod: v1 and a
+// fine-tuned v2 at 90/10, each scaled by a HorizontalPodAutoscaler on the
+// requests per second the mesh measures (2 to 8 pods; a disruption budget
+// keeps a node drain from taking either to zero), with 8Gi of /dev/shm and
+// an 80Gi cache for the weights it downloads from Hugging Face (30 minutes
+// to load, 2 to drain), exposed on the gateway over HTTPS with a long
+// timeout and no retries: a retried generation is paid for twice.
+func LLM(bool) mesh.App {
+	shm := resource.MustParse("8Gi")
+	version := func(name, uri string) serving.Version {
+		return serving.Version{
+			Name: name, ModelURI: uri, GPUs: 1,
+			Args: []string{"--max-model-len=8192"},
+			Env: []corev1.EnvVar{{Name: "HF_TOKEN", ValueFrom: &corev1.EnvVarSource{
+				SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "hf-token"}, Key: "token"},
+			}}},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("24Gi"),
+			}},
+			NodeSelector: map[string]string{"nvidia.com/gpu.present": "true"},
+			SharedMemory: &shm,
+			Cache:        &serving.CacheVolume{Size: resource.MustParse("80Gi")},
+			Autoscaling: &serving.Autoscaling{Min: 2, Max: 8, Metrics: []autoscalingv2.MetricSpec{
+				serving.PodsMetric("istio_requests_per_second", resource.MustParse("2")),
+			}},
+		}
+	}
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "llm", MTLS: mesh.MTLSStrict},
+		// Hugging Face: the API, and the CDNs the weights come from.
+		Egress: []egress.Spec{egress.API("huggingface", "", "huggingface.co", "cdn-lfs.huggingface.co", "cdn-lfs-us-1.hf.co", "cas-bridge.xethub.hf.co")},
+		Gateways: []ingress.Spec{{
+			Name: "llm-gateway",
+			Servers: []ingress.Server{{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"chat.example.com"},
+				TLS: &ingress.ServerTLS{Mode: ingress.TLSSimple, CredentialName: "chat-example-com"}}},
+		}},
+		Models: []mesh.Model{{
+			Model: serving.Model{
+				Name:    "chat",
+				Runtime: serving.VLLM(),
+				Versions: []serving.Version{
+					version("v1", "meta-llama/Llama-3.1-8B-Instruct"),
+					version("v2", "acme/llama-3.1-8b-support"),
+				},
+			},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{
+				Split:   routing.SplitOf(map[string]int32{"v1": 90, "v2": 10}),
+				Timeout: 5 * time.Minute,    // a long generation
+				Retries: &routing.Retries{}, // none: a retried generation is paid for twice
+			}}},
+			Expose: &mesh.Expose{Gateway: "llm-gateway", Hosts: []string{"chat.example.com"}},
 		}},
 	}
 }

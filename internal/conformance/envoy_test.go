@@ -48,6 +48,7 @@ const (
 	models = "models.example.com"
 	fleet0 = "model-0.models.svc.cluster.local"
 	ranker = "ranker.ranking.svc.cluster.local"
+	chat   = "chat.llm.svc.cluster.local"
 )
 
 // expectations are what each example means, as Envoy must receive it.
@@ -95,6 +96,12 @@ var expectations = map[string][]want{
 		{"sidecar", "8501", ranker, 0, Route{Match: "prefix=/", Clusters: split(8501, ranker, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
 		{"sidecar", "8500", ranker, 0, Route{Match: "prefix=/", Clusters: split(8500, ranker, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
 		{"gateway", "https.443.https-443.ranking-gateway.ranking", "ranker.example.com", 0, Route{Match: "prefix=/", Clusters: split(8501, ranker, "v1", 100), Timeout: noTimeout, Retries: defaultRetries}},
+	},
+	// A long timeout and no retry policy at all, in the mesh and on the
+	// gateway.
+	"llm": {
+		{"sidecar", "8000", chat, 0, Route{Match: "prefix=/", Clusters: split(8000, chat, "v1", 90, "v2", 10), Timeout: "5m0s", Retries: ""}},
+		{"gateway", "https.443.https-443.llm-gateway.llm", "chat.example.com", 0, Route{Match: "prefix=/", Clusters: split(8000, chat, "v1", 90, "v2", 10), Timeout: "5m0s", Retries: ""}},
 	},
 	"pulumi-canary": {
 		{"sidecar", "8080", mlm, 0, Route{Match: "prefix=/", Clusters: split(8080, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
