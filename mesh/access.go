@@ -37,18 +37,17 @@ const DefaultDenyName = "default-deny"
 func RequireJWTName(model string) string { return model + "-require-jwt" }
 
 type accessFamily struct {
-	// One per model; a zero Name where the model builds none.
-	allow []security.Policy
-	authn []security.Authentication
-	token []security.TokenPolicy
+	// By model index, for the models that build them: most build none.
+	allow map[int]security.Policy
+	authn map[int]security.Authentication
+	token map[int]security.TokenPolicy
 }
 
 func accessPath(i int) *field.Path { return modelPath(i).Child("access") }
 
 func (f *accessFamily) derive(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	n := len(p.app.Models)
-	f.allow, f.authn, f.token = make([]security.Policy, n), make([]security.Authentication, n), make([]security.TokenPolicy, n)
+	f.allow, f.authn, f.token = map[int]security.Policy{}, map[int]security.Authentication{}, map[int]security.TokenPolicy{}
 	for i, m := range p.app.Models {
 		if p.workloads.models[i].Sidecar == serving.SidecarSkip && (m.Access != nil || p.app.Namespace.DefaultDeny) {
 			// Nothing would enforce a policy on the model's pods.
@@ -122,14 +121,17 @@ func issuerErrors(path *field.Path, jwts []security.JWT) field.ErrorList {
 
 func (f *accessFamily) objects(p *plan, add adder) {
 	for i := range p.app.Models {
-		if f.authn[i].Name != "" {
-			add(kindRequestAuthentication, p.ns, f.authn[i].Name, i, 0)
+		if p.app.Models[i].Access == nil {
+			continue
 		}
-		if f.allow[i].Name != "" {
-			add(kindAllowPolicy, p.ns, f.allow[i].Name, i, 0)
+		if a, ok := f.authn[i]; ok {
+			add(kindRequestAuthentication, p.ns, a.Name, i, 0)
 		}
-		if f.token[i].Name != "" {
-			add(kindDenyPolicy, p.ns, f.token[i].Name, i, 0)
+		if a, ok := f.allow[i]; ok {
+			add(kindAllowPolicy, p.ns, a.Name, i, 0)
+		}
+		if t, ok := f.token[i]; ok {
+			add(kindDenyPolicy, p.ns, t.Name, i, 0)
 		}
 	}
 	if p.app.Namespace.DefaultDeny {
@@ -138,15 +140,19 @@ func (f *accessFamily) objects(p *plan, add adder) {
 }
 
 func (f *accessFamily) build(p *plan, it *item) render.Object {
+	i := int(it.i)
 	switch {
 	case it.kind == kindRequestAuthentication:
-		return checked.Security.RequestAuthentication(&f.authn[it.i])
+		a := f.authn[i]
+		return checked.Security.RequestAuthentication(&a)
 	case it.kind == kindAllowPolicy:
-		return checked.Security.AuthorizationPolicy(&f.allow[it.i])
+		a := f.allow[i]
+		return checked.Security.AuthorizationPolicy(&a)
 	case it.i < 0:
 		return checked.Security.AuthorizationPolicy(&security.Policy{Name: DefaultDenyName, Namespace: p.ns})
 	}
-	return checked.Security.TokenRequired(&f.token[it.i])
+	t := f.token[i]
+	return checked.Security.TokenRequired(&t)
 }
 
 func (*accessFamily) from(_ *plan, it *item) *field.Path {

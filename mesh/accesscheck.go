@@ -141,44 +141,68 @@ func (p *plan) gatewayRunsAs(ns, name string) bool {
 }
 
 // gatewayRoute is a route by which a gateway's pods call a model: the
-// model exposed (via models[j].expose) or a destination of a route on the
-// gateway (models[j].expose, routes[j]).
+// model exposed, or a destination of a route on the gateway.
 type gatewayRoute struct {
 	model int
 	gw    ingress.Spec
 	port  uint32 // the model's port the gateway calls; 0 if not one
-	via   *field.Path
+	via   int    // the exposed model (its expose field), or a front route
+	front bool   // via is an index in App.Routes
 }
 
-// gatewayRoutes lists every route by which a gateway calls a model of the
-// App: exposed models, the models their rules send to, and the
-// destinations of front routes.
-func (p *plan) gatewayRoutes() []gatewayRoute {
-	var out []gatewayRoute
-	add := func(gwName string, via *field.Path, host string, port uint32) {
-		gw, fe := p.gateways.lookup(via, gwName)
-		i, ok := p.modelOfHost(host)
-		if !ok || fe != nil || slices.ContainsFunc(out, func(r gatewayRoute) bool { return r.model == i && r.gw.Name == gw.Name }) {
-			return // one check per model and gateway: the first route names it
-		}
-		out = append(out, gatewayRoute{model: i, gw: gw, port: port, via: via})
+func (r gatewayRoute) path() *field.Path {
+	if r.front {
+		return routePath(r.via)
 	}
+	return exposePath(r.via)
+}
+
+// gatewayRoutes lists every route by which a gateway calls a model that
+// says who may call it: exposed models, the models their rules send to,
+// and the destinations of front routes; one per model and gateway.
+func (p *plan) gatewayRoutes() []gatewayRoute {
+	guarded := false
+	for _, m := range p.app.Models {
+		guarded = guarded || m.Access != nil
+	}
+	if !guarded {
+		return nil
+	}
+	var out []gatewayRoute
+	type key struct {
+		model   int
+		gateway string
+	}
+	seen := map[key]bool{}
+	add := func(gwName string, via int, front bool, host string, port uint32) {
+		i, ok := p.modelOfHost(host)
+		if !ok || p.app.Models[i].Access == nil || seen[key{i, gwName}] {
+			return // the first route names it
+		}
+		gk, ok := p.gateways.index[gwName]
+		if !ok {
+			return // reported by exposure and fronts
+		}
+		seen[key{i, gwName}] = true
+		out = append(out, gatewayRoute{model: i, gw: p.gateways.specs[gk], port: port, via: via, front: front})
+	}
+	routed := map[int]bool{}
 	for _, r := range p.exposure.routes {
 		m := p.app.Models[r.model]
-		via := exposePath(r.model)
-		add(m.Expose.Gateway, via, ServiceHost(m.Name, p.ns), r.spec.Ports[0])
+		routed[r.model] = true
+		add(m.Expose.Gateway, r.model, false, ServiceHost(m.Name, p.ns), r.spec.Ports[0])
 		for _, d := range destinations(r.spec.Rules) {
-			add(m.Expose.Gateway, via, d, 0)
+			add(m.Expose.Gateway, r.model, false, d, 0)
 		}
 	}
 	for i, m := range p.app.Models {
-		if m.Expose != nil && !slices.ContainsFunc(p.exposure.routes, func(r ingressRoute) bool { return r.model == i }) {
-			add(m.Expose.Gateway, exposePath(i), ServiceHost(m.Name, p.ns), m.Traffic.Port) // its own VirtualService is bound
+		if m.Expose != nil && !routed[i] {
+			add(m.Expose.Gateway, i, false, ServiceHost(m.Name, p.ns), m.Traffic.Port) // its own VirtualService is bound
 		}
 	}
 	for k, spec := range p.fronts.specs {
 		for _, d := range destinations(spec.Rules) {
-			add(p.app.Routes[k].Gateway, routePath(k), d, 0)
+			add(p.app.Routes[k].Gateway, k, true, d, 0)
 		}
 	}
 	return out
@@ -197,7 +221,7 @@ func (p *plan) letsGatewayIn(g gatewayRoute) field.ErrorList {
 	if len(m.Access.Allow) > 0 && !slices.ContainsFunc(m.Access.Allow, func(r security.Rule) bool { return admits(r, g, validates) }) {
 		errs = append(errs, field.Invalid(accessPath(g.model).Child("allow"), field.OmitValueType{}, fmt.Sprintf(
 			"no rule lets in gateway %q, which %s routes to the model: add {serviceAccount: %q} to a rule's from%s",
-			g.gw.Name, g.via, g.gw.ServiceAccount(), portHint(g.port))))
+			g.gw.Name, g.path(), g.gw.ServiceAccount(), portHint(g.port))))
 	}
 	for k, gj := range p.app.GatewayJWT {
 		if gj.Gateway != g.gw.Name {

@@ -19,7 +19,7 @@ import (
 var kindServiceAccount = newKind("", "ServiceAccount")
 
 type identityFamily struct {
-	specs []security.Identity // one per model; Name empty where it has none
+	specs map[int]security.Identity // by model index, for the models with one
 }
 
 // identityName is the ServiceAccount a model with an Identity runs as.
@@ -34,7 +34,7 @@ func identityPath(i int) *field.Path { return modelPath(i).Child("identity") }
 
 func (f *identityFamily) derive(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	f.specs = make([]security.Identity, len(p.app.Models))
+	f.specs = map[int]security.Identity{}
 	for i, m := range p.app.Models {
 		if m.Identity == nil {
 			continue
@@ -66,15 +66,16 @@ func (f *identityFamily) derive(p *plan) field.ErrorList {
 func (*identityFamily) check(*plan) field.ErrorList { return nil }
 
 func (f *identityFamily) objects(p *plan, add adder) {
-	for i, id := range f.specs {
-		if id.Name != "" {
-			add(kindServiceAccount, p.ns, id.Name, i, 0)
+	for i, m := range p.app.Models {
+		if m.Identity != nil {
+			add(kindServiceAccount, p.ns, f.specs[i].Name, i, 0)
 		}
 	}
 }
 
 func (f *identityFamily) build(_ *plan, it *item) render.Object {
-	return checked.Security.ServiceAccount(&f.specs[it.i])
+	id := f.specs[int(it.i)]
+	return checked.Security.ServiceAccount(&id)
 }
 
 func (*identityFamily) from(_ *plan, it *item) *field.Path { return identityPath(int(it.i)) }

@@ -26,12 +26,12 @@ import (
 var kindSidecar = newKind("networking.istio.io", "Sidecar")
 
 type scopingFamily struct {
-	specs []security.Scope // one per model; a zero Name where it builds none
+	specs map[int]security.Scope // by model index, for the models with one
 }
 
 func (f *scopingFamily) derive(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	f.specs = make([]security.Scope, len(p.app.Models))
+	f.specs = map[int]security.Scope{}
 	if p.app.Namespace.ScopeSidecars {
 		for i, e := range p.app.Egress {
 			for k, h := range e.Hosts {
@@ -108,11 +108,12 @@ func appendNew(list []string, v string) []string {
 // check adds the hosts of the called models' routes, which routes derived.
 func (f *scopingFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	for i := range f.specs {
-		s := &f.specs[i]
-		if s.Name == "" {
+	for i := range p.app.Models {
+		spec, ok := f.specs[i]
+		if !ok {
 			continue
 		}
+		s := &spec
 		for _, name := range p.app.Models[i].Calls {
 			j, ok := p.workloads.byName(name)
 			if !ok {
@@ -132,20 +133,22 @@ func (f *scopingFamily) check(p *plan) field.ErrorList {
 		if err := v.Validate(); err != nil && p.workloads.valid(i) {
 			errs = append(errs, field.InternalError(modelPath(i).Child("name"), fmt.Errorf("the Sidecar derived for namespace.scopeSidecars: %w", err)))
 		}
+		f.specs[i] = spec
 	}
 	return errs
 }
 
 func (f *scopingFamily) objects(p *plan, add adder) {
-	for i, s := range f.specs {
-		if s.Name != "" {
+	for i := range p.app.Models {
+		if s, ok := f.specs[i]; ok {
 			add(kindSidecar, p.ns, s.Name, i, 0)
 		}
 	}
 }
 
 func (f *scopingFamily) build(_ *plan, it *item) render.Object {
-	return checked.Security.Sidecar(&f.specs[it.i])
+	s := f.specs[int(it.i)]
+	return checked.Security.Sidecar(&s)
 }
 
 func (*scopingFamily) from(_ *plan, it *item) *field.Path {

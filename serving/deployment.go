@@ -1,10 +1,9 @@
 package serving
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -46,10 +45,12 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	prevPodSecurity := d.Spec.Template.Spec.SecurityContext
 	prevContainers := d.Spec.Template.Spec.Containers
 	prevNodeSelector, prevTolerations := d.Spec.Template.Spec.NodeSelector, d.Spec.Template.Spec.Tolerations
+	prevAnnotations := d.Spec.Template.Annotations
 	var prevContainer corev1.Container
 	if len(prevContainers) > 0 {
 		prevContainer = prevContainers[0]
 	}
+	prevStartup := prevContainer.StartupProbe
 	var prevMatch map[string]string
 	if prevSelector != nil {
 		prevMatch = prevSelector.MatchLabels
@@ -101,13 +102,15 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	} else if v.GPUs > 0 {
 		ps.Tolerations = []corev1.Toleration{{Key: string(GPUResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
 	}
-	podSettings(d, m, rt, v)
+	podSettings(d, m, rt, v, prevStartup, prevAnnotations)
 }
 
 // podSettings adds what a model server needs beyond its container's
 // basics: its volumes, a startup probe sized for model loading, a grace
 // period for in-flight requests, and the Istio proxy's start and drain.
-func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version) {
+// It builds into the storage of the previous build's probe and
+// annotations, when given.
+func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version, prevStartup *corev1.Probe, prevAnnotations map[string]string) {
 	ps := &d.Spec.Template.Spec
 	c := &ps.Containers[0]
 	ps.Volumes, c.VolumeMounts = v.volumes(rt)
@@ -115,10 +118,7 @@ func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version) {
 		c.Env = append(c.Env, corev1.EnvVar{Name: rt.CacheEnv, Value: v.Cache.mountPath()})
 	}
 	if timeout := v.startupTimeout(rt); timeout > 0 && c.ReadinessProbe != nil {
-		const period = 10 * time.Second
-		sp := &corev1.Probe{ProbeHandler: *c.ReadinessProbe.ProbeHandler.DeepCopy(), PeriodSeconds: int32(period / time.Second)}
-		sp.FailureThreshold = int32((timeout + period - 1) / period)
-		c.StartupProbe = sp
+		c.StartupProbe = startupProbe(prevStartup, c.ReadinessProbe, timeout)
 	}
 	grace := v.shutdownGrace(rt)
 	if grace > 0 {
@@ -128,20 +128,54 @@ func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version) {
 	if m.Sidecar == SidecarSkip {
 		return
 	}
-	// The proxy's configuration for these pods (Istio's ProxyConfig, as
-	// the injector reads it), keys in a fixed order.
-	var cfg []string
-	if v.downloads(rt) {
-		// The model is fetched at start, through the proxy: the server must
-		// not start before it.
-		cfg = append(cfg, `"holdApplicationUntilProxyStarts":true`)
+	if cfg := proxyConfig(v.downloads(rt), grace); cfg != "" {
+		d.Spec.Template.Annotations = reuseMap(prevAnnotations, 1)
+		d.Spec.Template.Annotations[ProxyConfigAnnotation] = cfg
 	}
-	if grace > 0 {
-		cfg = append(cfg, fmt.Sprintf(`"terminationDrainDuration":"%ds"`, int64(grace/time.Second)))
+}
+
+// startupProbe asks the readiness probe's endpoint every 10 seconds, for
+// up to timeout, into the storage of prev.
+func startupProbe(prev, readiness *corev1.Probe, timeout time.Duration) *corev1.Probe {
+	const period = 10 * time.Second
+	sp := reuse(prev)
+	var prevHTTP *corev1.HTTPGetAction
+	var prevTCP *corev1.TCPSocketAction
+	if prev != nil {
+		prevHTTP, prevTCP = sp.HTTPGet, sp.TCPSocket
 	}
-	if len(cfg) > 0 {
-		d.Spec.Template.Annotations = map[string]string{ProxyConfigAnnotation: "{" + strings.Join(cfg, ",") + "}"}
+	*sp = corev1.Probe{PeriodSeconds: int32(period / time.Second), FailureThreshold: int32((timeout + period - 1) / period)}
+	switch {
+	case readiness.HTTPGet != nil:
+		sp.HTTPGet = reuse(prevHTTP)
+		*sp.HTTPGet = *readiness.HTTPGet // its fields are values: Path and Port
+	case readiness.TCPSocket != nil:
+		sp.TCPSocket = reuse(prevTCP)
+		*sp.TCPSocket = *readiness.TCPSocket
 	}
+	return sp
+}
+
+// holdOnly is the proxy configuration of most pods that fetch their model:
+// a constant, not built for each.
+const holdOnly = `{"holdApplicationUntilProxyStarts":true}`
+
+// proxyConfig is the pods' proxy configuration (Istio's ProxyConfig, as the
+// injector reads it from ProxyConfigAnnotation), keys in a fixed order, or
+// "" for none. A model fetched at start, through the proxy, must not start
+// before it; the proxy drains as long as the pod's grace period.
+func proxyConfig(hold bool, grace time.Duration) string {
+	switch {
+	case grace <= 0 && hold:
+		return holdOnly
+	case grace <= 0:
+		return ""
+	}
+	drain := `"terminationDrainDuration":"` + strconv.FormatInt(int64(grace/time.Second), 10) + `s"}`
+	if hold {
+		return holdOnly[:len(holdOnly)-1] + "," + drain
+	}
+	return "{" + drain
 }
 
 // ProxyConfigAnnotation is the pod annotation Istio's injector reads the

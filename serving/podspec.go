@@ -115,7 +115,8 @@ func (v Version) volumes(rt Runtime) ([]corev1.Volume, []corev1.VolumeMount) {
 	var vols []corev1.Volume
 	var mounts []corev1.VolumeMount
 	if shm := v.sharedMemory(rt); !shm.IsZero() {
-		vols = append(vols, corev1.Volume{Name: shmVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &shm}}})
+		size := shm.DeepCopy() // allocated only here: most versions have none
+		vols = append(vols, corev1.Volume{Name: shmVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &size}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: shmVolume, MountPath: shmPath})
 	}
 	if c := v.Cache; c != nil {
