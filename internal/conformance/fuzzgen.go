@@ -56,7 +56,7 @@ var (
 // fuzzTemplates are the Apps mutations start from.
 func fuzzTemplates() []mesh.App {
 	out := []mesh.App{fullApp()}
-	for _, name := range []string{"tfserving-canary", "smart-canary", "multi-model", "algorithm-selector", "kubeflow-inception", "pulumi-canary", "secure-model"} {
+	for _, name := range []string{"tfserving-canary", "smart-canary", "multi-model", "algorithm-selector", "kubeflow-inception", "pulumi-canary", "secure-model", "llm"} {
 		out = append(out, scenarios.ByName[name](false))
 	}
 	return out
