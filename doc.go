@@ -12,7 +12,9 @@
 //     returns them in make-before-break apply order.
 //   - serving builds a model's workloads: a Deployment per version and one
 //     Service, from runtime presets (TF Serving, Triton, TorchServe, Open
-//     Inference Protocol servers, custom images).
+//     Inference Protocol servers, vLLM, SGLang, custom images), with each
+//     version's autoscaler, disruption budget, volumes, startup probe and
+//     graceful shutdown.
 //   - routing builds the VirtualService and DestinationRule of one host:
 //     weighted splits that sum to 100, header and URI matches, mirroring,
 //     timeouts, retries, fault injection, subsets and traffic policy.

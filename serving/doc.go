@@ -13,10 +13,22 @@
 //	service, err := serving.Service(m)
 //
 // A Runtime describes the model server. The presets are TFServing (the
-// default: gRPC 8500, REST 8501), Triton, TorchServe, OpenInference and
-// Custom; a new server is just another Runtime value. Service ports are
+// default: gRPC 8500, REST 8501), Triton, TorchServe, OpenInference, the
+// LLM servers VLLM and SGLang, and Custom; a new server is just another
+// Runtime value. Each preset's documentation says the user its image runs
+// as and how it runs under the secure defaults. Service ports are
 // named for Istio's protocol selection ("http", "grpc", "http-metrics") and
 // carry appProtocol, so HTTP and gRPC can share one Service.
+//
+// What production pods need is a field of the Version: Autoscaling (a
+// HorizontalPodAutoscaler, HorizontalPodAutoscalers), Disruption (a
+// PodDisruptionBudget, on by default from two replicas up,
+// PodDisruptionBudgets), SharedMemory, Cache, ModelVolume and Scratch
+// volumes, StartupTimeout (a startup probe sized for loading the model,
+// per runtime) and ShutdownGrace (the grace period and the Istio proxy's
+// drain). A version whose model is fetched at start (s3://, gs://, a hub
+// id) waits for the Istio proxy (holdApplicationUntilProxyStarts), which
+// it fetches through.
 //
 // Pods run with secure defaults: non-root (user 1000, or Runtime.RunAsUser),
 // no privilege escalation, all capabilities dropped, the RuntimeDefault
