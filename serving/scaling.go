@@ -139,8 +139,8 @@ func (v Version) validateScaling(p fieldpath.Path) field.ErrorList {
 			case r.target < 0:
 				errs = append(errs, field.Invalid(ap.Child(r.name).Field(), r.target, "a utilisation in percent, more than 0"))
 			case r.target > 0 && !requested && !limited:
-				errs = append(errs, field.Required(p.Child("resources").Child("requests").Key(string(r.res)).Field(),
-					fmt.Sprintf("autoscaling.%s is a percentage of the request", r.name)))
+				errs = append(errs, field.Invalid(ap.Child(r.name).Field(), r.target,
+					fmt.Sprintf("a percentage of the %s request, and resources.requests has none: set it", r.name)))
 			}
 		}
 		for k, m := range a.Metrics {

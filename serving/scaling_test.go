@@ -104,7 +104,7 @@ func TestScalingValidation(t *testing.T) {
 		{"both autoscalers", func(v *serving.Version) { v.Autoscaled = true }, `versions[0].autoscaled: invalid value "true"`},
 		{"max below min", func(v *serving.Version) { v.Autoscaling.Max = 1 }, `versions[0].autoscaling.max: invalid value "1": at least min, 2`},
 		{"no target", func(v *serving.Version) { v.Autoscaling.CPU, v.Autoscaling.Metrics = 0, nil }, `versions[0].autoscaling: required: a target`},
-		{"memory without request", func(v *serving.Version) { v.Autoscaling.Memory = 80 }, `versions[0].resources.requests[memory]: required: autoscaling.memory is a percentage of the request`},
+		{"memory without request", func(v *serving.Version) { v.Autoscaling.Memory = 80 }, `versions[0].autoscaling.memory: invalid value "80": a percentage of the memory request, and resources.requests has none`},
 		{"negative min", func(v *serving.Version) { v.Autoscaling.Min = -1 }, `versions[0].autoscaling.min`},
 		{"budget of both kinds", func(v *serving.Version) {
 			v.Disruption = &serving.Disruption{MinAvailable: &zero, MaxUnavailable: &zero}
