@@ -9,6 +9,7 @@ import (
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -137,6 +138,10 @@ func TestSecurityChecks(t *testing.T) {
 			`models[0].name: invalid value "Ranker"`},
 		{"gateway without issuers", func(a *mesh.App) { a.GatewayJWT[0].JWT = nil },
 			`gatewayJWT[0].jwt: required: at least one issuer`},
+		{"front route around the token", func(a *mesh.App) {
+			a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
+			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "ranker"}}}}}}
+		}, `routes[0].hosts[0]: invalid value "front.example.com": routes to models[0], which requires a token on gateway "gw" for its own hosts only`},
 		{"policy name taken", func(a *mesh.App) {
 			a.Models = append(a.Models, a.Models[0])
 			m := &a.Models[1]

@@ -159,7 +159,7 @@ func servesHost(s ingress.Server, host string) bool {
 }
 
 func (f *tokenFamily) check(p *plan) field.ErrorList {
-	var errs field.ErrorList
+	errs := f.frontsRequireTokens(p)
 	// A requirement for a wildcard host must not fall on a model exposed
 	// on the gateway without one.
 	for k, d := range f.deny {
@@ -175,6 +175,34 @@ func (f *tokenFamily) check(p *plan) field.ErrorList {
 					break
 				}
 			}
+		}
+	}
+	return errs
+}
+
+// frontsRequireTokens reports a front route that sends requests to a model
+// requiring a token on the route's gateway through a host the requirement
+// does not cover: that host would let requests in without one.
+func (f *tokenFamily) frontsRequireTokens(p *plan) field.ErrorList {
+	var errs field.ErrorList
+	for k, spec := range p.fronts.specs {
+		r := p.app.Routes[k]
+		d := slices.Index(f.gateways, r.Gateway)
+		if d < 0 || f.deny[d].Hosts == nil {
+			continue // no requirement on the gateway, or one for every host
+		}
+		for _, host := range destinations(spec.Rules) {
+			i, ok := p.modelOfHost(host)
+			if !ok || p.app.Models[i].Expose == nil || !p.app.Models[i].Expose.RequireJWT || p.app.Models[i].Expose.Gateway != r.Gateway {
+				continue
+			}
+			for j, h := range r.Hosts {
+				if !slices.ContainsFunc(f.deny[d].Hosts, func(w string) bool { return check.Covers(w, h) }) {
+					errs = append(errs, field.Invalid(routePath(k).Child("hosts").Index(j), h, fmt.Sprintf(
+						"routes to models[%d], which requires a token on gateway %q for its own hosts only: this host would let requests in without one", i, r.Gateway)))
+				}
+			}
+			break
 		}
 	}
 	return errs
