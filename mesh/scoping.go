@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
@@ -97,6 +98,58 @@ func reachable(path *field.Path, host string) field.ErrorList {
 	return out
 }
 
+// storesReachable reports the versions of model i whose model is fetched
+// at start from a store that the scoped Sidecar's hosts do not include:
+// REGISTRY_ONLY would refuse the download, and the pods would never start.
+func (p *plan) storesReachable(i int, hosts []string) field.ErrorList {
+	var errs field.ErrorList
+	m := p.workloads.models[i]
+	for k, v := range m.Versions {
+		store, hint := modelStore(v.ModelURI, m.Runtime.HubModels)
+		if store == "" || slices.ContainsFunc(hosts, func(h string) bool {
+			if h == security.ControlPlane {
+				return false // Istio's own services, not a store
+			}
+			_, host, _ := strings.Cut(h, "/")
+			return check.Covers(store, host) || check.Covers(host, store) || storeHost(store, host)
+		}) {
+			continue
+		}
+		errs = append(errs, field.Invalid(modelPath(i).Child("versions").Index(k).Child("modelURI"), v.ModelURI, fmt.Sprintf(
+			"namespace.scopeSidecars lets the pods reach only the App's egress hosts, and none serves %s: add %s to App.Egress", store, hint)))
+	}
+	return errs
+}
+
+// modelStore returns the host a model URI is fetched from when the server
+// starts ("" for a path), and the egress that would reach it. An S3 bucket
+// is served by regional hosts: any host under amazonaws.com with s3 in it
+// counts (storeHost).
+func modelStore(uri string, hub bool) (host, hint string) {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	switch {
+	case !ok && hub && uri != "" && !strings.HasPrefix(uri, "/"):
+		return "huggingface.co", `egress.API("huggingface", "", "huggingface.co", ...) with the hub's download hosts`
+	case !ok:
+		return "", ""
+	case scheme == "s3":
+		return "s3.amazonaws.com", "egress.S3 of the bucket's region"
+	case scheme == "gs":
+		return "storage.googleapis.com", "egress.GCS"
+	case scheme == "http" || scheme == "https":
+		host, _, _ := strings.Cut(rest, "/")
+		host, _, _ = strings.Cut(host, ":")
+		return host, fmt.Sprintf("an egress for %s", host)
+	}
+	return "", "" // a scheme mlmesh does not know the host of
+}
+
+// storeHost reports whether an egress host serves the store: S3's regional
+// and bucket hosts serve "s3.amazonaws.com".
+func storeHost(store, host string) bool {
+	return store == "s3.amazonaws.com" && strings.HasSuffix(host, ".amazonaws.com") && strings.Contains(host, "s3")
+}
+
 // appendNew appends v to list unless list holds it.
 func appendNew(list []string, v string) []string {
 	if slices.Contains(list, v) {
@@ -126,6 +179,7 @@ func (f *scopingFamily) check(p *plan) field.ErrorList {
 				}
 			}
 		}
+		errs = append(errs, p.storesReachable(i, s.Hosts)...)
 		// Every host was checked where it came from, the name and labels
 		// are the model's: what is left to report is mlmesh's own mistake.
 		v := *s

@@ -128,8 +128,8 @@ func TestSecurityChecks(t *testing.T) {
 			`models[0].calls[0]: "embedder" not found`},
 		{"reach without a namespace", func(a *mesh.App) { a.Models[0].Reaches = []string{"features.data.svc.cluster.local"} },
 			`models[0].reaches[0]: invalid value "features.data.svc.cluster.local": "<namespace>/<host>"`},
-		{"short egress host", func(a *mesh.App) { a.Egress[0].Hosts = []string{"models"} },
-			`egress[0].hosts[0]: invalid value "models": a fully qualified name: namespace.scopeSidecars`},
+		{"short egress host", func(a *mesh.App) { a.Egress[0].Hosts = append(a.Egress[0].Hosts, "models") },
+			`egress[0].hosts[1]: invalid value "models": a fully qualified name: namespace.scopeSidecars`},
 		{"no proxy to enforce", func(a *mesh.App) { a.Models[0].Sidecar = serving.SidecarSkip },
 			`models[0].sidecar: invalid value "skip": the pods run without an Istio proxy`},
 		{"bad model label, reported once", func(a *mesh.App) { a.Models[0].Labels = map[string]string{strings.Repeat("k", 64): "v"} },
@@ -142,6 +142,8 @@ func TestSecurityChecks(t *testing.T) {
 			a.Gateways[0].Servers[0].Hosts = append(a.Gateways[0].Servers[0].Hosts, "front.example.com")
 			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"front.example.com"}, Rules: []routing.Rule{{Split: []routing.Destination{{Host: "ranker"}}}}}}
 		}, `routes[0].hosts[0]: invalid value "front.example.com": routes to models[0], which requires a token on gateway "gw" for its own hosts only`},
+		{"model store out of reach", func(a *mesh.App) { a.Egress = []egress.Spec{egress.GCS("gcs", "")} },
+			`models[0].versions[0].modelURI: invalid value "s3://m/1": namespace.scopeSidecars lets the pods reach only the App's egress hosts, and none serves s3.amazonaws.com: add egress.S3`},
 		{"policy name taken", func(a *mesh.App) {
 			a.Models = append(a.Models, a.Models[0])
 			m := &a.Models[1]

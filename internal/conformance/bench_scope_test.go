@@ -107,6 +107,7 @@ func mustYAML(t *testing.T, objs []render.Object) []byte {
 func TestSidecarScopeCalls(t *testing.T) {
 	app := manyModels("scope", 4)
 	app.Namespace.ScopeSidecars = true
+	app.Egress = []egress.Spec{egress.S3("store", "", "eu-west-1")} // where the models are read from
 	app.Models[0].Calls = []string{"m001"}
 	// m001 sends a header's requests to m002.
 	app.Models[1].Traffic.Rules = append([]routing.Rule{{
