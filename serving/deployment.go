@@ -336,5 +336,9 @@ func containerSecurityInto(prev *corev1.SecurityContext, v Version) *corev1.Secu
 	*caps = corev1.Capabilities{Drop: append(reuseSlice(drop, 1), "ALL")}
 	*sc = corev1.SecurityContext{AllowPrivilegeEscalation: reuse(noEscalation), Capabilities: caps}
 	*sc.AllowPrivilegeEscalation = false
+	if v.ReadOnlyRoot {
+		ro := true
+		sc.ReadOnlyRootFilesystem = &ro
+	}
 	return sc
 }

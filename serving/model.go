@@ -117,9 +117,12 @@ type Version struct {
 	Cache *CacheVolume
 	// ModelVolume mounts the model read-only from a PersistentVolumeClaim.
 	ModelVolume *ModelVolume
+	// ReadOnlyRoot adds a read-only root filesystem to the secure container
+	// defaults, with a writable /tmp (Scratch, unlimited unless Scratch
+	// says). The presets write only to /tmp and their volumes.
+	ReadOnlyRoot bool
 	// Scratch mounts a writable emptyDir at /tmp (a size limit, or zero for
-	// none), for a container whose root filesystem is read-only
-	// (SecurityContext.ReadOnlyRootFilesystem).
+	// none), for a container whose root filesystem is read-only.
 	Scratch *resource.Quantity
 	// Volumes and VolumeMounts add further volumes to the pods and mounts
 	// to the model container; each mount names a volume of the pod.

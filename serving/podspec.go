@@ -134,10 +134,10 @@ func (v Version) volumes(rt Runtime) ([]corev1.Volume, []corev1.VolumeMount) {
 		vols = append(vols, corev1.Volume{Name: modelVolume, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: mv.ClaimName, ReadOnly: true}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: modelVolume, MountPath: mv.mountPath(), SubPath: mv.SubPath, ReadOnly: true})
 	}
-	if v.Scratch != nil {
-		size := v.Scratch.DeepCopy()
+	if v.Scratch != nil || v.ReadOnlyRoot {
 		src := &corev1.EmptyDirVolumeSource{}
-		if !size.IsZero() {
+		if v.Scratch != nil && !v.Scratch.IsZero() {
+			size := v.Scratch.DeepCopy()
 			src.SizeLimit = &size
 		}
 		vols = append(vols, corev1.Volume{Name: scratchVolume, VolumeSource: corev1.VolumeSource{EmptyDir: src}})
@@ -180,6 +180,9 @@ func (v Version) validatePod(p fieldpath.Path, rt Runtime) field.ErrorList {
 		if u := v.ModelURI; u != "" && u != mv.mountPath() && !strings.HasPrefix(u, strings.TrimSuffix(mv.mountPath(), "/")+"/") {
 			errs = append(errs, field.Invalid(p.Child("modelURI").Field(), u, fmt.Sprintf("a path under modelVolume's %s, or empty for the volume itself", mv.mountPath())))
 		}
+	}
+	if v.ReadOnlyRoot && v.SecurityContext != nil {
+		errs = append(errs, field.Invalid(p.Child("readOnlyRoot").Field(), true, "securityContext replaces the secure defaults this adds to: set readOnlyRootFilesystem there"))
 	}
 	if v.StartupTimeout > 0 && v.StartupTimeout < 10*time.Second {
 		errs = append(errs, field.Invalid(p.Child("startupTimeout").Field(), v.StartupTimeout.String(), "at least 10s, the probe's period (negative turns it off)"))

@@ -2,6 +2,7 @@ package serving_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,14 @@ func TestPodSettings(t *testing.T) {
 	if got := deps[0].Spec.Template.Annotations[serving.ProxyConfigAnnotation]; got != `{"holdApplicationUntilProxyStarts":true,"terminationDrainDuration":"120s"}` {
 		t.Errorf("proxy config %q", got)
 	}
+	// A read-only root gets a writable /tmp.
+	m.Versions[0].ReadOnlyRoot = true
+	deps, _ = serving.Deployments(m)
+	c = deps[0].Spec.Template.Spec.Containers[0]
+	if ro := c.SecurityContext.ReadOnlyRootFilesystem; ro == nil || !*ro || !slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/tmp" }) {
+		t.Errorf("read-only root: %v, mounts %v", c.SecurityContext, c.VolumeMounts)
+	}
+	m.Versions[0].ReadOnlyRoot = false
 	// Without a sidecar there is no proxy to configure.
 	m.Sidecar = serving.SidecarSkip
 	deps, _ = serving.Deployments(m)
@@ -133,6 +142,9 @@ func TestPodValidation(t *testing.T) {
 		}, `versions[0].modelVolume.subPath: invalid value "../etc"`},
 		{"negative shared memory", func(v *serving.Version) { v.SharedMemory = &neg }, `versions[0].sharedMemory: invalid value "-1"`},
 		{"startup shorter than a period", func(v *serving.Version) { v.StartupTimeout = time.Second }, `versions[0].startupTimeout: invalid value "1s": at least 10s`},
+		{"read-only root with its own security context", func(v *serving.Version) {
+			v.ReadOnlyRoot, v.SecurityContext = true, &corev1.SecurityContext{}
+		}, `versions[0].readOnlyRoot: invalid value "true": securityContext replaces the secure defaults`},
 		{"grace in fractions", func(v *serving.Version) { v.ShutdownGrace = 1500 * time.Millisecond }, `versions[0].shutdownGrace: invalid value "1.5s": whole seconds`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ func init() {
 			v.Replicas = pick(f, v.Replicas, ptr[int32](1), ptr[int32](3))
 		case 2:
 			v.SharedMemory = pick(f, nil, q("1Gi"), q("0"), q("-1"))
+			v.ReadOnlyRoot = pick(f, false, true)
 			v.Scratch = pick(f, nil, q("500Mi"), q("0"))
 			v.Cache = pick(f, nil, &serving.CacheVolume{Size: resource.MustParse("20Gi")}, &serving.CacheVolume{ClaimName: "cache"},
 				&serving.CacheVolume{ClaimName: "Cache"}, &serving.CacheVolume{MountPath: "relative"}, &serving.CacheVolume{ClaimName: "c", Size: resource.MustParse("1Gi")})

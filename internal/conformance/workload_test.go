@@ -38,7 +38,7 @@ func workloadApp() mesh.App {
 			Model: serving.Model{Name: rt.Name, Runtime: rt, Versions: []serving.Version{
 				{Name: "v1", ModelURI: uri, Replicas: &three, Disruption: &serving.Disruption{MinAvailable: &half}, SharedMemory: &shm,
 					Cache: &serving.CacheVolume{ClaimName: "cache-" + rt.Name}, StartupTimeout: 20 * time.Minute, ShutdownGrace: time.Minute},
-				{Name: "v2", ModelVolume: &serving.ModelVolume{ClaimName: "weights", SubPath: rt.Name}, Scratch: &scratch, Resources: corev1.ResourceRequirements{Requests: requests},
+				{Name: "v2", ModelVolume: &serving.ModelVolume{ClaimName: "weights", SubPath: rt.Name}, Scratch: &scratch, ReadOnlyRoot: true, Resources: corev1.ResourceRequirements{Requests: requests},
 					Autoscaling: &serving.Autoscaling{Min: two, Max: 5, CPU: 70, Memory: 80,
 						Metrics:  []autoscalingv2.MetricSpec{serving.PodsMetric("istio_requests_per_second", resource.MustParse("3"))},
 						Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window}}},
