@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,24 +228,9 @@ func OpenInference(image string) Runtime {
 // its versions GPUs; pass further engine flags (--max-model-len,
 // --tensor-parallel-size) in Version.Args.
 func VLLM() Runtime {
-	return Runtime{
-		Name:    "vllm",
-		Image:   "vllm/vllm-openai:v0.11.0",
-		Ports:   []Port{{Number: 8000, Protocol: HTTP}},
-		Command: []string{"python3", "-m", "vllm.entrypoints.openai.api_server"},
-		Args: func(model, uri string) []string {
-			return []string{"--model=" + uri, "--served-model-name=" + model, "--host=0.0.0.0", "--port=8000"}
-		},
-		Env:            func(string, string) map[string]string { return map[string]string{"HOME": "/tmp"} },
-		ReadinessPath:  func(string) string { return "/health" },
-		NeedsModelURI:  true,
-		StartupTimeout: 30 * time.Minute,
-		ShutdownGrace:  2 * time.Minute,
-		SharedMemory:   resource.MustParse("2Gi"),
-		CacheEnv:       "HF_HOME",
-		HubModels:      true,
-		Paths:          []string{"/v1/", "/health", "/metrics", "/version", "/ping", "/tokenize", "/detokenize"},
-	}
+	return llmServer("vllm", "vllm/vllm-openai:v0.11.0", 8000, "--model",
+		[]string{"python3", "-m", "vllm.entrypoints.openai.api_server"},
+		"/v1/", "/health", "/metrics", "/version", "/ping", "/tokenize", "/detokenize")
 }
 
 // SGLang is SGLang's OpenAI-compatible server (lmsysorg/sglang), the other
@@ -255,13 +241,25 @@ func VLLM() Runtime {
 // on /tmp and HF_HOME on a Version.Cache, with 2Gi of /dev/shm, 30 minutes
 // to load and 2 minutes to finish.
 func SGLang() Runtime {
+	return llmServer("sglang", "lmsysorg/sglang:v0.5.19-cu129", 30000, "--model-path",
+		[]string{"python3", "-m", "sglang.launch_server"},
+		"/v1/", "/health", "/health_generate", "/get_model_info", "/metrics", "/generate")
+}
+
+// llmServer is what the OpenAI-compatible LLM servers share: one HTTP
+// port, the model from modelFlag and served under the model's name,
+// /health, HOME on /tmp (the images expect root's), HF_HOME on the cache,
+// hub ids downloaded at start, 2Gi of /dev/shm, 30 minutes to load and 2
+// to drain.
+func llmServer(name, image string, port int32, modelFlag string, command []string, paths ...string) Runtime {
+	portFlag := "--port=" + strconv.Itoa(int(port))
 	return Runtime{
-		Name:    "sglang",
-		Image:   "lmsysorg/sglang:v0.5.19-cu129",
-		Ports:   []Port{{Number: 30000, Protocol: HTTP}},
-		Command: []string{"python3", "-m", "sglang.launch_server"},
+		Name:    name,
+		Image:   image,
+		Ports:   []Port{{Number: port, Protocol: HTTP}},
+		Command: command,
 		Args: func(model, uri string) []string {
-			return []string{"--model-path=" + uri, "--served-model-name=" + model, "--host=0.0.0.0", "--port=30000"}
+			return []string{modelFlag + "=" + uri, "--served-model-name=" + model, "--host=0.0.0.0", portFlag}
 		},
 		Env:            func(string, string) map[string]string { return map[string]string{"HOME": "/tmp"} },
 		ReadinessPath:  func(string) string { return "/health" },
@@ -271,7 +269,7 @@ func SGLang() Runtime {
 		SharedMemory:   resource.MustParse("2Gi"),
 		CacheEnv:       "HF_HOME",
 		HubModels:      true,
-		Paths:          []string{"/v1/", "/health", "/health_generate", "/get_model_info", "/metrics", "/generate"},
+		Paths:          paths,
 	}
 }
 

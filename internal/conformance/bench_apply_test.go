@@ -86,17 +86,7 @@ func TestApplyCost(t *testing.T) {
 	mlmesh("first apply", r, func() (render.Result, error) { return render.Apply(ctx, r, objs, render.ApplyOptions{}) })
 	mlmesh("again, nothing changed", r, func() (render.Result, error) {
 		// MLMESH_APPLY_PROFILE=FILE writes a CPU profile of this step.
-		if file := os.Getenv("MLMESH_APPLY_PROFILE"); file != "" {
-			f, err := os.Create(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				t.Fatal(err)
-			}
-			defer pprof.StopCPUProfile()
-		}
+		defer cpuProfile(t, "")()
 		return render.Apply(ctx, r, objs, render.ApplyOptions{})
 	})
 	// The floor of any client that checks before it sends: reading the
@@ -147,17 +137,7 @@ func TestApplyCost(t *testing.T) {
 	rt := &requests{Applier: typed}
 	mlmesh("again, protobuf Lists", rt, func() (render.Result, error) {
 		// and FILE.typed, a CPU profile of this step.
-		if file := os.Getenv("MLMESH_APPLY_PROFILE"); file != "" {
-			f, err := os.Create(file + ".typed")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				t.Fatal(err)
-			}
-			defer pprof.StopCPUProfile()
-		}
+		defer cpuProfile(t, ".typed")()
 		return render.Apply(ctx, rt, third, render.ApplyOptions{})
 	})
 	tcache := &render.Cache{}
@@ -179,5 +159,25 @@ func TestApplyCost(t *testing.T) {
 		mlmesh(fmt.Sprintf("first apply of 200 models, Workers %d", w), r, func() (render.Result, error) {
 			return render.Apply(ctx, r, objs, render.ApplyOptions{Workers: w})
 		})
+	}
+}
+
+// cpuProfile starts a CPU profile into $MLMESH_APPLY_PROFILE+suffix, when
+// that is set, and returns what stops it.
+func cpuProfile(t *testing.T, suffix string) (stop func()) {
+	file := os.Getenv("MLMESH_APPLY_PROFILE")
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file + suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
