@@ -293,12 +293,8 @@ func Gateway(g Spec) (*networkingv1.Gateway, error) {
 		sel = DefaultSelector()
 	}
 	gw := &networkingv1.Gateway{
-		TypeMeta: metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      g.Name,
-			Namespace: g.namespace(),
-			Labels:    labels.Merge(g.Labels, map[string]string{labels.ManagedBy: labels.Manager}),
-		},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
+		ObjectMeta: g.meta(),
 	}
 	gw.Spec.Selector = labels.Merge(nil, sel)
 	for _, s := range g.Servers {
@@ -385,4 +381,12 @@ func (w Workload) validate(p fieldpath.Path) field.ErrorList {
 		}
 	}
 	return check.Sorted(errs)
+}
+
+func (g Spec) meta() metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:      g.Name,
+		Namespace: g.namespace(),
+		Labels:    labels.Merge(g.Labels, map[string]string{labels.ManagedBy: labels.Manager}),
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
@@ -283,3 +284,5 @@ func init() {
 func (c checkedSpec) VirtualService() *networkingv1.VirtualService { return virtualService(*c.s) }
 
 func (c checkedSpec) DestinationRule() *networkingv1.DestinationRule { return destinationRule(*c.s) }
+
+func (c checkedSpec) GatewayRoutes() []*gatewayv1.HTTPRoute { return gatewayRoutes(*c.s) }

@@ -75,6 +75,10 @@ type Policy struct {
 	// Selector picks the pods (in Namespace) it applies to; empty means
 	// every workload of the namespace.
 	Selector map[string]string
+	// Gateway names a Gateway API Gateway of Namespace whose pods the policy
+	// applies to (a targetRef), instead of Selector: Istio ignores a
+	// selector of a Gateway API Gateway's pods.
+	Gateway string
 	// Rules are the ways of being allowed. None allows nothing: every
 	// request to the selected pods is denied, unless another ALLOW policy
 	// allows it (a namespace's default deny is a Policy without Selector
@@ -95,6 +99,10 @@ type TokenPolicy struct {
 	Namespace string
 	// Selector picks the pods; empty means every workload of the namespace.
 	Selector map[string]string
+	// Gateway names a Gateway API Gateway of Namespace whose pods the policy
+	// applies to (a targetRef), instead of Selector: Istio ignores a
+	// selector of a Gateway API Gateway's pods.
+	Gateway string
 	// Hosts limits the requirement to requests for these Host headers (a
 	// gateway serving several hosts), each matched with and without a port
 	// ("h" and "h:*": a client may send either); empty means every request.
@@ -120,6 +128,7 @@ func namespaceOr(ns string) string {
 func (p Policy) Validate() error {
 	var errs field.ErrorList
 	errs = append(errs, checkMeta(p.Name, p.Namespace, p.Selector, p.Labels)...)
+	errs = append(errs, checkTarget(p.Gateway, p.Selector)...)
 	for i, r := range p.Rules {
 		errs = append(errs, r.validate(fieldpath.New("rules").Index(i))...)
 	}
@@ -130,6 +139,7 @@ func (p Policy) Validate() error {
 func (p TokenPolicy) Validate() error {
 	var errs field.ErrorList
 	errs = append(errs, checkMeta(p.Name, p.Namespace, p.Selector, p.Labels)...)
+	errs = append(errs, checkTarget(p.Gateway, p.Selector)...)
 	for i, h := range p.Hosts {
 		errs = append(errs, check.Host(fieldpath.New("hosts").Index(i), h, false, false)...)
 	}
@@ -138,6 +148,29 @@ func (p TokenPolicy) Validate() error {
 	}
 	errs = append(errs, checkPorts(fieldpath.New("ports"), p.Ports)...)
 	return fielderr.New("security.TokenPolicy", errs)
+}
+
+// checkTarget checks a policy's Gateway target beside its selector.
+func checkTarget(gateway string, selector map[string]string) field.ErrorList {
+	if gateway == "" {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, msg := range check.DNS1123Subdomain(gateway) {
+		errs = append(errs, field.Invalid(fieldpath.New("gateway").Field(), gateway, msg))
+	}
+	if len(selector) > 0 {
+		errs = append(errs, field.Invalid(fieldpath.New("selector").Field(), selector, "a selector or a gateway, not both"))
+	}
+	return errs
+}
+
+// targetRefs is the targetRefs of a policy on Gateway API Gateway name.
+func targetRefs(name string) []*typeapi.PolicyTargetReference {
+	if name == "" {
+		return nil
+	}
+	return []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: name}}
 }
 
 func checkMeta(name, namespace string, selector, lbls map[string]string) field.ErrorList {
@@ -363,6 +396,7 @@ func (p *Policy) authorizationPolicy() *securityv1.AuthorizationPolicy {
 		ObjectMeta: meta(p.Name, p.Namespace, p.Labels),
 	}
 	ap.Spec.Selector = selector(p.Selector)
+	ap.Spec.TargetRefs = targetRefs(p.Gateway)
 	ap.Spec.Action = securityapi.AuthorizationPolicy_ALLOW
 	for _, r := range p.Rules {
 		ap.Spec.Rules = append(ap.Spec.Rules, r.rule())
@@ -431,6 +465,7 @@ func (p *TokenPolicy) tokenRequired() *securityv1.AuthorizationPolicy {
 		ObjectMeta: meta(p.Name, p.Namespace, p.Labels),
 	}
 	ap.Spec.Selector = selector(p.Selector)
+	ap.Spec.TargetRefs = targetRefs(p.Gateway)
 	ap.Spec.Action = securityapi.AuthorizationPolicy_DENY
 	op := &securityapi.Operation{Ports: portStrings(p.Ports)}
 	for _, h := range p.Hosts {

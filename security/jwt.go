@@ -68,6 +68,10 @@ type Authentication struct {
 	Namespace string
 	// Selector picks the pods; empty means every workload of the namespace.
 	Selector map[string]string
+	// Gateway names a Gateway API Gateway of Namespace whose pods the authentication
+	// applies to (a targetRef), instead of Selector: Istio ignores a
+	// selector of a Gateway API Gateway's pods.
+	Gateway string
 	// JWT are the accepted issuers, at least one, issuers unique.
 	JWT []JWT
 	// Labels are put on the object.
@@ -77,6 +81,7 @@ type Authentication struct {
 // Validate reports every problem in a at once, as a *ValidationError, or nil.
 func (a Authentication) Validate() error {
 	errs := checkMeta(a.Name, a.Namespace, a.Selector, a.Labels)
+	errs = append(errs, checkTarget(a.Gateway, a.Selector)...)
 	if len(a.JWT) == 0 {
 		errs = append(errs, field.Required(fieldpath.New("jwt").Field(), "at least one issuer"))
 	}
@@ -157,6 +162,7 @@ func (a *Authentication) requestAuthentication() *securityv1.RequestAuthenticati
 		ObjectMeta: meta(a.Name, a.Namespace, a.Labels),
 	}
 	ra.Spec.Selector = selector(a.Selector)
+	ra.Spec.TargetRefs = targetRefs(a.Gateway)
 	for _, j := range a.JWT {
 		r := &securityapi.JWTRule{
 			Issuer: j.Issuer, JwksUri: j.JWKSURI, Jwks: j.JWKS,

@@ -147,6 +147,30 @@ func service(m Model) *corev1.Service {
 	return s
 }
 
+// VersionServices validates m and returns a Service per version, named
+// <model>-<version> and selecting that version's pods, with the model
+// Service's ports: what Gateway API routes send a version's share to, as
+// Istio's routes send to a subset.
+func VersionServices(m Model) ([]*corev1.Service, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]*corev1.Service, len(m.Versions))
+	for i := range m.Versions {
+		out[i] = versionService(m, i)
+	}
+	return out, nil
+}
+
+func versionService(m Model, i int) *corev1.Service {
+	s := service(m)
+	v := m.Versions[i].Name
+	s.Name = DeploymentName(m.Name, v)
+	s.Labels = versionLabelsInto(s.Labels, m, v, s.Name)
+	s.Spec.Selector = selectorLabelsInto(s.Spec.Selector, m.Name, v)
+	return s
+}
+
 // ServicePort returns the Service port number the model serves inference
 // on with protocol (the first such port that is not Auxiliary), and whether
 // it has one.
@@ -217,3 +241,5 @@ func (c checkedModel) DisruptionBudget(i int) *policyv1.PodDisruptionBudget {
 	v := c.m.Versions[i]
 	return podDisruptionBudget(*c.m, v, v.budget())
 }
+
+func (c checkedModel) VersionService(i int) *corev1.Service { return versionService(*c.m, i) }

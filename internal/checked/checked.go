@@ -15,12 +15,16 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Model is a serving.Model that passed validation.
 type Model interface {
 	// Service is the model's Service, as serving.Service builds it.
 	Service() *corev1.Service
+	// VersionService is the i-th version's Service, as
+	// serving.VersionServices builds it.
+	VersionService(i int) *corev1.Service
 	// Deployment builds the Deployment of the i-th version, as
 	// serving.Deployments does, into d, which is nil (a new Deployment) or
 	// the result of an earlier call whose storage it reuses.
@@ -54,6 +58,9 @@ type Port struct {
 type Route interface {
 	VirtualService() *networkingv1.VirtualService
 	DestinationRule() *networkingv1.DestinationRule
+	// GatewayRoutes are its Gateway API routes, as routing.GatewayRoutes
+	// builds them (once ValidateGatewayAPI passed).
+	GatewayRoutes() []*gatewayv1.HTTPRoute
 }
 
 // Set by serving and routing.

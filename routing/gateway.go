@@ -1,0 +1,303 @@
+package routing
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
+)
+
+// The Gateway API dialect of a Spec: the same routing as Kubernetes'
+// Gateway API routes, which send to Services rather than subsets.
+//
+// A subset S of a host's Service V is the Service SubsetService(V, S),
+// which selects that version's pods (mesh builds it). Routes whose
+// Gateways are "mesh" (or none) attach to the host's own Service (GAMMA),
+// an HTTPRoute per port: gRPC is HTTP/2, and an HTTPRoute carries it with
+// the rule's timeout, which a GRPCRoute of the standard channel has no
+// field for. Routes bound to gateways ("namespace/name") attach to those
+// Gateway API Gateways and answer for Host and Hosts. What Gateway API's
+// standard channel cannot say is refused, with the field: fault injection,
+// retries (experimental), header prefix matches, port matches (a route
+// attaches to ports instead), destinations outside the cluster.
+
+// SubsetService is the name of the Service that selects the pods of
+// subset of the Service service, in the Gateway API dialect.
+func SubsetService(service, subset string) string { return service + "-" + subset }
+
+// GatewayRoutes validates s and returns its Gateway API routes: an
+// HTTPRoute per port of Ports (one for all when it names none), named
+// Name, or <Name>-<port> when there are several (see GatewayRouteNames).
+func GatewayRoutes(s Spec) ([]*gatewayv1.HTTPRoute, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := fielderr.New("routing.Spec", s.validateGatewayAPI()); err != nil {
+		return nil, err
+	}
+	return gatewayRoutes(s), nil
+}
+
+// GatewayRouteNames returns the names of the HTTPRoutes GatewayRoutes
+// builds for s, in order.
+func GatewayRouteNames(s Spec) []string {
+	if len(s.Ports) <= 1 {
+		return []string{s.Name}
+	}
+	out := make([]string, len(s.Ports))
+	for i, p := range s.Ports {
+		out[i] = s.Name + "-" + strconv.FormatUint(uint64(p), 10)
+	}
+	return out
+}
+
+// ValidateGatewayAPI reports what of s the Gateway API dialect cannot say,
+// beyond Validate's problems, as a *ValidationError, or nil.
+func (s Spec) ValidateGatewayAPI() error {
+	return fielderr.New("routing.Spec", s.validateGatewayAPI())
+}
+
+// serviceOf is the Service name of a cluster host ("m.ns.svc.cluster.local"
+// or "m"), and whether it is one.
+func serviceOf(host string) (string, bool) {
+	name, rest, _ := strings.Cut(host, ".")
+	return name, rest == "" || strings.HasSuffix(rest, ".svc.cluster.local") || strings.HasSuffix(rest, ".svc") || !strings.Contains(rest, ".")
+}
+
+func (s Spec) meshBound() bool {
+	return len(s.Gateways) == 0 || slices.Equal(s.Gateways, []string{"mesh"})
+}
+
+func (s Spec) validateGatewayAPI() field.ErrorList {
+	var errs field.ErrorList
+	if !s.meshBound() && slices.Contains(s.Gateways, "mesh") {
+		errs = append(errs, field.Invalid(fieldpath.New("gateways").Field(), s.Gateways, "the mesh or gateways, not both: Gateway API routes attach to a Service or to Gateways"))
+	}
+	if _, ok := serviceOf(s.Host); !ok && s.meshBound() {
+		errs = append(errs, field.Invalid(fieldpath.New("host").Field(), s.Host, "a Service of the cluster: Gateway API mesh routes attach to the host's Service"))
+	}
+	for i, r := range s.Rules {
+		errs = append(errs, s.validateGatewayRule(fieldpath.New("rules").Index(i), r)...)
+	}
+	return errs
+}
+
+func (s Spec) validateGatewayRule(p fieldpath.Path, r Rule) field.ErrorList {
+	var errs field.ErrorList
+	if r.Fault != nil {
+		errs = append(errs, field.Forbidden(p.Child("fault").Field(), "Gateway API has no fault injection: use the Istio dialect"))
+	}
+	if r.Retries != nil && r.Retries.Attempts > 0 {
+		errs = append(errs, field.Forbidden(p.Child("retries").Field(), "retries are experimental in Gateway API (not in the standard channel): leave them to the mesh's default, or use the Istio dialect"))
+	}
+	for j, m := range r.Match {
+		mp := p.Child("match").Index(j)
+		if m.Port != 0 {
+			errs = append(errs, field.Forbidden(mp.Child("port").Field(), "a Gateway API route attaches to ports, it does not match them"))
+		}
+		for _, k := range sortedKeys(m.Headers) {
+			if m.Headers[k].Kind == MatchPrefix {
+				errs = append(errs, field.Invalid(mp.Child("headers").Key(k).Field(), m.Headers[k].Value, "exact or regex: Gateway API has no header prefix match"))
+			}
+		}
+		if u := m.URI; u != nil && u.Kind == MatchPrefix && u.Value != "/" && !strings.HasSuffix(u.Value, "/") {
+			errs = append(errs, field.Invalid(mp.Child("uri").Field(), u.Value, "a prefix ending in \"/\": Gateway API prefixes match whole path segments, so \"/v1/models\" would also take \"/v1/models/x\" but not \"/v1/modelsx\""))
+		}
+	}
+	for j, d := range r.Split {
+		if _, ok := serviceOf(d.Host); d.Host != "" && !ok {
+			errs = append(errs, field.Invalid(p.Child("split").Index(j).Child("host").Field(), d.Host, "a Service of the cluster: Gateway API routes send to Services"))
+		}
+	}
+	for j, m := range r.Mirror {
+		if _, ok := serviceOf(m.Host); m.Host != "" && !ok {
+			errs = append(errs, field.Invalid(p.Child("mirror").Index(j).Child("host").Field(), m.Host, "a Service of the cluster: Gateway API routes mirror to Services"))
+		}
+	}
+	return errs
+}
+
+func gatewayRoutes(s Spec) []*gatewayv1.HTTPRoute {
+	ports := s.Ports
+	if len(ports) == 0 {
+		ports = []uint32{0}
+	}
+	names := GatewayRouteNames(s)
+	out := make([]*gatewayv1.HTTPRoute, len(ports))
+	for i, port := range ports {
+		hr := &gatewayv1.HTTPRoute{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute"},
+			ObjectMeta: s.meta(),
+		}
+		hr.Name = names[i]
+		hr.Spec.ParentRefs = s.parents(port)
+		hr.Spec.Hostnames = s.hostnames()
+		for _, r := range s.Rules {
+			hr.Spec.Rules = append(hr.Spec.Rules, s.httpRule(r, port))
+		}
+		out[i] = hr
+	}
+	return out
+}
+
+// parents are the routes' parentRefs: the host's Service on port (all its
+// ports when 0), or the Gateways.
+func (s Spec) parents(port uint32) []gatewayv1.ParentReference {
+	if s.meshBound() {
+		svc, _ := serviceOf(s.Host)
+		ref := gatewayv1.ParentReference{Group: ptr(gatewayv1.Group("")), Kind: ptr(gatewayv1.Kind("Service")), Name: gatewayv1.ObjectName(svc)}
+		if port != 0 {
+			ref.Port = ptr(gatewayv1.PortNumber(port))
+		}
+		return []gatewayv1.ParentReference{ref}
+	}
+	var out []gatewayv1.ParentReference
+	for _, g := range s.Gateways {
+		ns, name, _ := strings.Cut(g, "/")
+		out = append(out, gatewayv1.ParentReference{Namespace: ptr(gatewayv1.Namespace(ns)), Name: gatewayv1.ObjectName(name)})
+	}
+	return out
+}
+
+func (s Spec) hostnames() []gatewayv1.Hostname {
+	if s.meshBound() {
+		return nil
+	}
+	var out []gatewayv1.Hostname
+	for _, h := range append([]string{s.Host}, s.Hosts...) {
+		if h != "*" { // no hostnames: every host of the listener
+			out = append(out, gatewayv1.Hostname(h))
+		}
+	}
+	return out
+}
+
+func (s Spec) backend(host, subset string, port, rulePort uint32) gatewayv1.BackendObjectReference {
+	if host == "" {
+		host = s.Host
+	}
+	if port == 0 {
+		port = rulePort
+	}
+	svc, _ := serviceOf(host)
+	if subset != "" {
+		svc = SubsetService(svc, subset)
+	}
+	ref := gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(svc)}
+	if port != 0 {
+		ref.Port = ptr(gatewayv1.PortNumber(port))
+	}
+	if ns := hostNamespace(host); ns != "" && ns != s.namespace() {
+		ref.Namespace = ptr(gatewayv1.Namespace(ns))
+	}
+	return ref
+}
+
+func (s Spec) namespace() string {
+	if s.Namespace == "" {
+		return "default"
+	}
+	return s.Namespace
+}
+
+// hostNamespace is the namespace of "m.ns.svc.cluster.local", or "".
+func hostNamespace(host string) string {
+	parts := strings.Split(host, ".")
+	if len(parts) >= 3 && parts[2] == "svc" {
+		return parts[1]
+	}
+	return ""
+}
+
+func (s Spec) backendRefs(r Rule, port uint32) []gatewayv1.BackendRef {
+	var out []gatewayv1.BackendRef
+	for _, d := range r.Split {
+		w := d.Weight
+		if len(r.Split) == 1 && w == 0 {
+			w = 1 // the only destination takes every request
+		}
+		out = append(out, gatewayv1.BackendRef{BackendObjectReference: s.backend(d.Host, d.Subset, d.Port, port), Weight: ptr(w)})
+	}
+	return out
+}
+
+func (s Spec) httpRule(r Rule, port uint32) gatewayv1.HTTPRouteRule {
+	rule := gatewayv1.HTTPRouteRule{}
+	for _, m := range r.Match {
+		hm := gatewayv1.HTTPRouteMatch{}
+		for _, k := range sortedKeys(m.Headers) {
+			t := gatewayv1.HeaderMatchExact
+			if m.Headers[k].Kind == MatchRegex {
+				t = gatewayv1.HeaderMatchRegularExpression
+			}
+			hm.Headers = append(hm.Headers, gatewayv1.HTTPHeaderMatch{Type: ptr(t), Name: gatewayv1.HTTPHeaderName(k), Value: m.Headers[k].Value})
+		}
+		if u := m.URI; u != nil {
+			t := map[MatchKind]gatewayv1.PathMatchType{MatchExact: gatewayv1.PathMatchExact, MatchPrefix: gatewayv1.PathMatchPathPrefix, MatchRegex: gatewayv1.PathMatchRegularExpression}[u.Kind]
+			hm.Path = &gatewayv1.HTTPPathMatch{Type: ptr(t), Value: ptr(u.Value)}
+		} else {
+			// The API server's default, written out: a reader (Istio's
+			// own, fed the objects) sees what the cluster stores.
+			hm.Path = &gatewayv1.HTTPPathMatch{Type: ptr(gatewayv1.PathMatchPathPrefix), Value: ptr("/")}
+		}
+		rule.Matches = append(rule.Matches, hm)
+	}
+	for _, d := range s.backendRefs(r, port) {
+		rule.BackendRefs = append(rule.BackendRefs, gatewayv1.HTTPBackendRef{BackendRef: d})
+	}
+	for _, m := range r.Mirror {
+		rule.Filters = append(rule.Filters, gatewayv1.HTTPRouteFilter{
+			Type:          gatewayv1.HTTPRouteFilterRequestMirror,
+			RequestMirror: mirror(s.backend(m.Host, m.Subset, m.Port, port), m.Percent),
+		})
+	}
+	if r.Timeout > 0 {
+		rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr(gatewayDuration(r.Timeout))}
+	}
+	return rule
+}
+
+// mirror is a RequestMirror filter of percent of the requests: a whole
+// percent, or a fraction in millionths, as Istio's mirrorPercentage.
+func mirror(ref gatewayv1.BackendObjectReference, percent float64) *gatewayv1.HTTPRequestMirrorFilter {
+	f := &gatewayv1.HTTPRequestMirrorFilter{BackendRef: ref}
+	switch {
+	case percent == 0 || percent == 100:
+		// every request
+	case percent == math.Trunc(percent):
+		f.Percent = ptr(int32(percent))
+	default:
+		f.Fraction = &gatewayv1.Fraction{Numerator: int32(math.Round(percent * 1e4)), Denominator: ptr(int32(1e6))}
+	}
+	return f
+}
+
+// gatewayDuration writes d as Gateway API's Duration (GEP-2257): whole
+// seconds, or milliseconds.
+func gatewayDuration(d time.Duration) gatewayv1.Duration {
+	if d%time.Second == 0 {
+		return gatewayv1.Duration(strconv.FormatInt(int64(d/time.Second), 10) + "s")
+	}
+	return gatewayv1.Duration(fmt.Sprintf("%dms", d/time.Millisecond))
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// sortedKeys returns a map's keys in lexical order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,112 @@
+package routing_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/mlmesh/mlmesh/routing"
+)
+
+func gatewaySpec() routing.Spec {
+	return routing.Spec{
+		Name: "m", Namespace: "ml", Host: "m.ml.svc.cluster.local",
+		Ports: []uint32{8501}, Subsets: []routing.Subset{{Name: "v1", Labels: map[string]string{"version": "v1"}}, {Name: "v2", Labels: map[string]string{"version": "v2"}}},
+		Rules: []routing.Rule{
+			{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("yes")}}}, Split: []routing.Destination{{Subset: "v2"}}},
+			{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10}), Timeout: 1500 * time.Millisecond, Mirror: []routing.Mirror{{Subset: "v2", Percent: 5}}},
+		},
+	}
+}
+
+func p[T any](v T) *T { return &v }
+
+func TestGatewayRoutes(t *testing.T) {
+	routes, err := routing.GatewayRoutes(gatewaySpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(routes) != 1 || routes[0].Name != "m" {
+		t.Fatalf("routes %v", routes)
+	}
+	backend := func(name string, w int32) gatewayv1.HTTPBackendRef {
+		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: p(gatewayv1.PortNumber(8501))}, Weight: p(w)}}
+	}
+	want := gatewayv1.HTTPRouteSpec{
+		CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Group: p(gatewayv1.Group("")), Kind: p(gatewayv1.Kind("Service")), Name: "m", Port: p(gatewayv1.PortNumber(8501))}}},
+		Rules: []gatewayv1.HTTPRouteRule{
+			{
+				Matches: []gatewayv1.HTTPRouteMatch{{
+					Path:    &gatewayv1.HTTPPathMatch{Type: p(gatewayv1.PathMatchPathPrefix), Value: p("/")},
+					Headers: []gatewayv1.HTTPHeaderMatch{{Type: p(gatewayv1.HeaderMatchExact), Name: "x-canary", Value: "yes"}},
+				}},
+				BackendRefs: []gatewayv1.HTTPBackendRef{backend("m-v2", 1)},
+			},
+			{
+				BackendRefs: []gatewayv1.HTTPBackendRef{backend("m-v1", 90), backend("m-v2", 10)},
+				Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestMirror, RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{
+					BackendRef: gatewayv1.BackendObjectReference{Name: "m-v2", Port: p(gatewayv1.PortNumber(8501))}, Percent: p(int32(5)),
+				}}},
+				Timeouts: &gatewayv1.HTTPRouteTimeouts{Request: p(gatewayv1.Duration("1500ms"))},
+			},
+		},
+	}
+	if diff := cmp.Diff(want, routes[0].Spec); diff != "" {
+		t.Errorf("HTTPRoute (-want +got):\n%s", diff)
+	}
+	// Bound to a gateway: its hosts, and the Gateway as parent.
+	s := gatewaySpec()
+	s.Host, s.Gateways = "*", []string{"edge/public"}
+	for i := range s.Rules {
+		for k := range s.Rules[i].Split {
+			s.Rules[i].Split[k].Host = "m.ml.svc.cluster.local"
+		}
+		s.Rules[i].Mirror = nil
+	}
+	routes, err = routing.GatewayRoutes(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := routes[0].Spec.ParentRefs; len(got) != 1 || *got[0].Namespace != "edge" || got[0].Name != "public" || got[0].Kind != nil {
+		t.Errorf("gateway parent %+v", got)
+	}
+	if h := routes[0].Spec.Hostnames; len(h) != 0 {
+		t.Errorf("hostnames %v: \"*\" is every host of the listener, none written", h)
+	}
+	// Two ports: a route each.
+	s = gatewaySpec()
+	s.Ports, s.GRPCPorts = []uint32{8500, 8501}, []uint32{8500}
+	if names := routing.GatewayRouteNames(s); strings.Join(names, " ") != "m-8500 m-8501" {
+		t.Errorf("names %v", names)
+	}
+}
+
+func TestGatewayAPIRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(s *routing.Spec)
+		want   string
+	}{
+		{"fault", func(s *routing.Spec) { s.Rules[1].Fault = &routing.Fault{Abort: &routing.Abort{HTTPStatus: 503, Percent: 1}} }, "rules[1].fault: Forbidden: Gateway API has no fault injection"},
+		{"retries", func(s *routing.Spec) { s.Rules[1].Retries = &routing.Retries{Attempts: 2} }, "rules[1].retries: Forbidden: retries are experimental"},
+		{"header prefix", func(s *routing.Spec) {
+			s.Rules[0].Match[0].Headers = map[string]routing.StringMatch{"x-user": routing.Prefix("a")}
+		}, "rules[0].match[0].headers[x-user]: invalid value \"a\": exact or regex"},
+		{"segment prefix", func(s *routing.Spec) { u := routing.Prefix("/v1/models"); s.Rules[0].Match[0].URI = &u }, "rules[0].match[0].uri: invalid value \"/v1/models\": a prefix ending in \"/\""},
+		{"port match", func(s *routing.Spec) { s.Rules[0].Match[0].Port = 8501 }, "rules[0].match[0].port: Forbidden"},
+		{"egress destination", func(s *routing.Spec) { s.Rules[1].Split = []routing.Destination{{Host: "api.example.org", Weight: 100}} }, "rules[1].split[0].host: invalid value \"api.example.org\": a Service of the cluster"},
+		{"mesh and gateway", func(s *routing.Spec) { s.Gateways = []string{"mesh", "edge/public"} }, "gateways: invalid value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := gatewaySpec()
+			tc.mutate(&s)
+			_, err := routing.GatewayRoutes(s)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v\nwant: %s", err, tc.want)
+			}
+		})
+	}
+}
