@@ -133,7 +133,7 @@ func (p *plan) callersExist(rp *field.Path, r security.Rule, validates bool) fie
 // service account name of namespace ns.
 func (p *plan) gatewayRunsAs(ns, name string) bool {
 	for _, g := range p.gateways.specs {
-		if g.ServiceAccount() == ns+"/"+name {
+		if p.gatewayPods(g).serviceAccount == ns+"/"+name {
 			return true
 		}
 	}
@@ -218,10 +218,10 @@ func (p *plan) letsGatewayIn(g gatewayRoute) field.ErrorList {
 	}
 	var errs field.ErrorList
 	validates := len(m.Access.JWT) > 0
-	if len(m.Access.Allow) > 0 && !slices.ContainsFunc(m.Access.Allow, func(r security.Rule) bool { return admits(r, g, validates) }) {
+	if len(m.Access.Allow) > 0 && !slices.ContainsFunc(m.Access.Allow, func(r security.Rule) bool { return admits(r, g, p.gatewayPods(g.gw).serviceAccount, validates) }) {
 		errs = append(errs, field.Invalid(accessPath(g.model).Child("allow"), field.OmitValueType{}, fmt.Sprintf(
 			"no rule lets in gateway %q, which %s routes to the model: add {serviceAccount: %q} to a rule's from%s",
-			g.gw.Name, g.path(), g.gw.ServiceAccount(), portHint(g.port))))
+			g.gw.Name, g.path(), p.gatewayPods(g.gw).serviceAccount, portHint(g.port))))
 	}
 	for k, gj := range p.app.GatewayJWT {
 		if gj.Gateway != g.gw.Name {
@@ -244,15 +244,16 @@ func portHint(port uint32) string {
 	return fmt.Sprintf(" whose ports, if any, include %d", port)
 }
 
-// admits reports whether rule r can allow the gateway's requests on g.
-func admits(r security.Rule, g gatewayRoute, validates bool) bool {
+// admits reports whether rule r can allow the requests of the gateway of
+// g, whose pods run as service account sa ("namespace/name").
+func admits(r security.Rule, g gatewayRoute, sa string, validates bool) bool {
 	if g.port != 0 && len(r.Ports) > 0 && !slices.Contains(r.Ports, g.port) {
 		return false
 	}
 	if len(r.From) == 0 {
 		return true
 	}
-	ns, sa, _ := strings.Cut(g.gw.ServiceAccount(), "/")
+	ns, sa, _ := strings.Cut(sa, "/")
 	for _, c := range r.From {
 		switch {
 		case c.ServiceAccount == ns+"/"+sa, c.Namespace == ns:

@@ -34,12 +34,32 @@ type App struct {
 	// a gateway whose rules pick a model, by a header for instance (see
 	// HeaderSelector).
 	Routes []Route
+	// API is the dialect of the routing objects: Istio's own (the zero
+	// value) or Kubernetes' Gateway API.
+	API API
 	// GatewayJWT validates tokens on requests through a gateway of
 	// App.Gateways (a RequestAuthentication selecting its pods, in their
 	// namespace); Expose.RequireJWT then refuses a model's requests
 	// without one.
 	GatewayJWT []GatewayJWT
 }
+
+// API is the dialect an App's routing is written in.
+type API string
+
+const (
+	// IstioAPI routes with Istio's VirtualServices, DestinationRule
+	// subsets and Gateways. The zero value.
+	IstioAPI API = ""
+	// GatewayAPI routes with Kubernetes' Gateway API, as Istio recommends
+	// for new deployments: HTTPRoutes and GRPCRoutes attached to a model's
+	// Service (in the mesh) and to Gateways of class istio (at the edge),
+	// sending each version's share to a Service of its own,
+	// <model>-<version>; a traffic policy is a DestinationRule per version
+	// Service. What Gateway API's standard channel cannot say (fault
+	// injection, retries, header prefixes) is refused, with the field.
+	GatewayAPI API = "gateway"
+)
 
 // GatewayJWT is how one gateway validates tokens.
 type GatewayJWT struct {

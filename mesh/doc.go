@@ -35,6 +35,11 @@
 // no rules, and rules match their port whenever the Service has others.
 // Traffic.Port pins routing to one port instead.
 //
+// App.API chooses the routing dialect: Istio's own APIs (VirtualService,
+// DestinationRule subsets, Gateway), or Kubernetes' Gateway API (HTTPRoutes
+// attached to a model's Service and to Gateways of class istio, a Service
+// per version); gatewayapi.go holds what differs.
+//
 // The package is one file per object family (see compose.go); each derives
 // its objects from the App, checks them, and builds them.
 package mesh

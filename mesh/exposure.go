@@ -66,10 +66,15 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	errs = append(errs, p.gateways.served(xp, gw, hosts, p.ns)...)
 	spec := &p.routes.specs[i]
 	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, p.ns) {
-		// The gateway serves the Service's own name: one VirtualService
-		// for the mesh and the gateway.
-		spec.Gateways = []string{"mesh", gw.Ref()}
-		return routing.Spec{}, errs
+		if !p.gatewayAPI() {
+			// The gateway serves the Service's own name: one VirtualService
+			// for the mesh and the gateway.
+			spec.Gateways = []string{"mesh", gw.Ref()}
+			return routing.Spec{}, errs
+		}
+		// A Gateway API route attaches to the Service or to Gateways: the
+		// ingress route answers for the Service's name.
+		hosts = []string{spec.Host}
 	}
 	port := m.Expose.Port
 	if c := p.workloads.checked[i]; port != 0 && c != nil {
@@ -117,6 +122,7 @@ func (x *exposureFamily) check(p *plan) field.ErrorList {
 			errs = append(errs, p.exposureErrors(r.model, err)...)
 		}
 		x.checked[k] = c
+		errs = append(errs, p.gatewayAPIErrors(&r.spec, func(err error) field.ErrorList { return p.exposureErrors(r.model, err) })...)
 		errs = append(errs, p.gateways.claim(claimant{"models", r.model, "expose", len(p.app.Models[r.model].Expose.Hosts) > 0}, r.spec)...)
 	}
 	return errs
@@ -148,13 +154,22 @@ func (p *plan) exposureErrors(i int, err error) field.ErrorList {
 }
 
 func (x *exposureFamily) objects(p *plan, add adder) {
-	for k, r := range x.routes {
+	for k := range x.routes {
+		r := &x.routes[k]
+		if p.gatewayAPI() {
+			gatewayAPIRoutes(&r.spec, func(route string, j int) { add(kindHTTPRoute, p.ns, route, k, j) })
+			continue
+		}
 		add(kindVirtualService, p.ns, r.spec.Name, k, 0)
 	}
 }
 
 func (x *exposureFamily) build(p *plan, it *item) render.Object {
-	return modelLabel(x.checked[it.i].VirtualService(), p.app.Models[x.routes[it.i].model].Name)
+	c, model := x.checked[it.i], p.app.Models[x.routes[it.i].model].Name
+	if it.kind != kindVirtualService {
+		return modelLabel(gatewayAPIRoute(c, it.j), model)
+	}
+	return modelLabel(c.VirtualService(), model)
 }
 
 func (x *exposureFamily) from(_ *plan, it *item) *field.Path {

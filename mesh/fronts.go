@@ -47,6 +47,7 @@ func (f *frontFamily) check(p *plan) field.ErrorList {
 			errs = append(errs, p.frontErrors(i, err)...)
 		}
 		f.checked[i] = c
+		errs = append(errs, p.gatewayAPIErrors(spec, func(err error) field.ErrorList { return p.frontErrors(i, err) })...)
 		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts", true}, *spec)...)
 	}
 	return errs
@@ -75,12 +76,20 @@ func (p *plan) frontErrors(i int, err error) field.ErrorList {
 }
 
 func (f *frontFamily) objects(p *plan, add adder) {
-	for i, spec := range f.specs {
+	for i := range f.specs {
+		spec := &f.specs[i]
+		if p.gatewayAPI() {
+			gatewayAPIRoutes(spec, func(route string, j int) { add(kindHTTPRoute, p.ns, route, i, j) })
+			continue
+		}
 		add(kindVirtualService, p.ns, spec.Name, i, 0)
 	}
 }
 
 func (f *frontFamily) build(_ *plan, it *item) render.Object {
+	if it.kind != kindVirtualService {
+		return gatewayAPIRoute(f.checked[it.i], it.j)
+	}
 	return f.checked[it.i].VirtualService()
 }
 

@@ -65,6 +65,7 @@ func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 			gw.Namespace = p.ns
 		}
 		errs = append(errs, fielderr.Reroot(path, gw.Validate())...)
+		errs = append(errs, p.gatewayAPIGatewayErrors(i, gw)...)
 		if prev, dup := g.index[gw.Name]; dup {
 			errs = append(errs, fielderr.Duplicate(path.Child("name"), gw.Name, fmt.Sprintf("gateways[%d]", prev)))
 		} else if gw.Name != "" {
@@ -159,14 +160,31 @@ func subset(a, b map[string]string) bool {
 
 func (*gatewayFamily) check(*plan) field.ErrorList { return nil }
 
-func (g *gatewayFamily) objects(_ *plan, add adder) {
+func (g *gatewayFamily) objects(p *plan, add adder) {
 	for i, gw := range g.specs {
-		add(kindGateway, gw.Namespace, gw.Name, i, 0)
+		if !p.gatewayAPI() {
+			add(kindGateway, gw.Namespace, gw.Name, i, 0)
+			continue
+		}
+		add(kindGatewayAPIGateway, gw.Namespace, gw.Name, i, 0)
+		if slices.ContainsFunc(gw.Servers, func(s ingress.Server) bool { return s.HTTPSRedirect }) {
+			add(kindHTTPRoute, gw.Namespace, gw.Name+"-https-redirect", i, 1)
+		}
 	}
 }
 
-func (g *gatewayFamily) build(_ *plan, it *item) render.Object {
-	gw, _ := ingress.Gateway(g.specs[it.i]) // validated in derive
+// build builds a gateway validated in derive.
+func (g *gatewayFamily) build(p *plan, it *item) render.Object {
+	spec := g.specs[it.i]
+	switch {
+	case it.kind == kindGatewayAPIGateway:
+		gw, _ := ingress.GatewayAPIGateway(spec, p.ns)
+		return gw
+	case it.kind == kindHTTPRoute:
+		r, _ := ingress.HTTPSRedirectRoute(spec)
+		return r
+	}
+	gw, _ := ingress.Gateway(spec)
 	return gw
 }
 

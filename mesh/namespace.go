@@ -52,6 +52,7 @@ func (f *namespaceFamily) derive(p *plan) field.ErrorList {
 		errs = append(errs, field.NotSupported(path.Child("mtls"), ns.MTLS, []MTLS{MTLSStrict, MTLSPermissive}))
 	}
 	errs = append(errs, check.Labels(fieldpath.At(path).Child("labels"), ns.Labels)...)
+	errs = append(errs, checkAPI(p.app.API)...)
 	for i, sa := range ns.ServiceAccounts {
 		for _, msg := range check.DNS1123Subdomain(sa) {
 			errs = append(errs, field.Invalid(path.Child("serviceAccounts").Index(i), sa, msg))

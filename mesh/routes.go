@@ -60,6 +60,7 @@ func (r *routeFamily) check(p *plan) field.ErrorList {
 			errs = append(errs, p.modelRouteErrors(i, err)...)
 		}
 		r.checked[i] = c
+		errs = append(errs, p.gatewayAPIErrors(spec, func(err error) field.ErrorList { return p.modelRouteErrors(i, err) })...)
 		if len(spec.Gateways) > 0 { // bound to a gateway by exposure
 			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose", false}, *spec)...)
 		}
@@ -75,6 +76,11 @@ func exposePath(i int) *field.Path { return modelPath(i).Child("expose") }
 func (r *routeFamily) objects(p *plan, add adder) {
 	for i := range r.checked {
 		name := p.app.Models[i].Name
+		if p.gatewayAPI() {
+			p.versionPolicies(i, add)
+			gatewayAPIRoutes(&r.specs[i], func(route string, j int) { add(kindHTTPRoute, p.ns, route, i, j) })
+			continue
+		}
 		add(kindDestinationRule, p.ns, name, i, 0)
 		add(kindVirtualService, p.ns, name, i, 0)
 	}
@@ -82,10 +88,16 @@ func (r *routeFamily) objects(p *plan, add adder) {
 
 func (r *routeFamily) build(p *plan, it *item) render.Object {
 	c := r.checked[it.i]
-	if it.kind == kindDestinationRule {
-		return modelLabel(c.DestinationRule(), p.app.Models[it.i].Name)
+	name := p.app.Models[it.i].Name
+	switch {
+	case it.kind == kindDestinationRule && it.j > 0:
+		return p.versionPolicy(int(it.i), int(it.j)-1)
+	case it.kind == kindDestinationRule:
+		return modelLabel(c.DestinationRule(), name)
+	case it.kind == kindHTTPRoute:
+		return modelLabel(gatewayAPIRoute(c, it.j), name)
 	}
-	return modelLabel(c.VirtualService(), p.app.Models[it.i].Name)
+	return modelLabel(c.VirtualService(), name)
 }
 
 func (*routeFamily) from(_ *plan, it *item) *field.Path {

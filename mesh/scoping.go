@@ -173,6 +173,11 @@ func (f *scopingFamily) check(p *plan) field.ErrorList {
 				continue
 			}
 			s.Hosts = appendNew(s.Hosts, p.ns+"/"+ServiceHost(name, p.ns))
+			if p.gatewayAPI() { // the routes send to the versions' Services
+				for _, v := range p.app.Models[j].Versions {
+					s.Hosts = appendNew(s.Hosts, p.ns+"/"+ServiceHost(serving.DeploymentName(name, v.Name), p.ns))
+				}
+			}
 			for _, h := range destinations(p.routes.specs[j].Rules) {
 				if h != "" && !p.egress.hosts[h] {
 					s.Hosts = appendNew(s.Hosts, p.ns+"/"+h)

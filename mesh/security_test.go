@@ -168,3 +168,50 @@ func TestSecurityChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayAPIDialect: the same App in Gateway API objects, the gateway's
+// identity and policies in their Gateway API form, and what the dialect
+// cannot say refused at the field.
+func TestGatewayAPIDialect(t *testing.T) {
+	a := secureApp()
+	a.API = mesh.GatewayAPI
+	sa, ok := a.GatewayServiceAccount("gw")
+	if !ok || sa != "ranking/gw-istio" {
+		t.Fatalf("gateway service account %q", sa)
+	}
+	a.Models[0].Access.Allow[1].From[0].ServiceAccount = sa
+	objs, err := mesh.Build(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GetObjectKind().GroupVersionKind().Kind+" "+o.GetNamespace()+"/"+o.GetName())
+	}
+	for _, want := range []string{"Service ranking/ranker-v1", "Gateway ranking/gw", "HTTPRoute ranking/ranker-8500", "HTTPRoute ranking/ranker-8501",
+		"HTTPRoute ranking/ranker-ingress", "RequestAuthentication ranking/ranking-gw", "AuthorizationPolicy ranking/ranking-gw-require-jwt"} {
+		if !strings.Contains(strings.Join(got, "\n"), want) {
+			t.Errorf("no %s in:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	for _, o := range objs {
+		if k := o.GetObjectKind().GroupVersionKind().Kind; k == "VirtualService" || k == "DestinationRule" {
+			t.Errorf("%s %s in the Gateway API dialect", k, o.GetName())
+		}
+	}
+	// The Istio dialect's gateway identity is not the Gateway API's.
+	a.Models[0].Access.Allow[1].From[0].ServiceAccount = gatewaySA
+	if _, err := mesh.Build(a); err == nil || !strings.Contains(err.Error(), `add {serviceAccount: "ranking/gw-istio"}`) {
+		t.Errorf("got %v", err)
+	}
+	a.Models[0].Access.Allow[1].From[0].ServiceAccount = sa
+	a.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}, Retries: &routing.Retries{Attempts: 3}}}
+	if _, err := mesh.Build(a); err == nil || !strings.Contains(err.Error(), "models[0].traffic.rules[0].retries: Forbidden") {
+		t.Errorf("got %v", err)
+	}
+	a.Models[0].Traffic.Rules = nil
+	a.API = "gamma"
+	if _, err := mesh.Build(a); err == nil || !strings.Contains(err.Error(), `api: unsupported value "gamma"`) {
+		t.Errorf("got %v", err)
+	}
+}

@@ -60,7 +60,8 @@ func (f *tokenFamily) derive(p *plan) field.ErrorList {
 			errs = append(errs, field.Required(gp.Child("jwt"), "at least one issuer"))
 		}
 		errs = append(errs, issuerErrors(gp.Child("jwt"), gj.JWT)...)
-		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: gw.WorkloadNamespace(), Selector: gw.SelectorLabels(), JWT: gj.JWT})
+		pods := p.gatewayPods(gw)
+		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: pods.namespace, Selector: pods.selector, Gateway: pods.gateway, JWT: gj.JWT})
 	}
 	return append(errs, f.deriveRequirements(p, seen)...)
 }
@@ -88,8 +89,9 @@ func (f *tokenFamily) deriveRequirements(p *plan, configured map[string]int) fie
 		if !ok {
 			k = len(f.deny)
 			byGateway[gw.Name] = k
+			pods := p.gatewayPods(gw)
 			f.deny = append(f.deny, security.TokenPolicy{
-				Name: gatewayPolicyName(gw) + "-require-jwt", Namespace: gw.WorkloadNamespace(), Selector: gw.SelectorLabels(),
+				Name: gatewayPolicyName(gw) + "-require-jwt", Namespace: pods.namespace, Selector: pods.selector, Gateway: pods.gateway,
 			})
 			f.gateways = append(f.gateways, gw.Name)
 		}
@@ -104,7 +106,7 @@ func (f *tokenFamily) deriveRequirements(p *plan, configured map[string]int) fie
 					continue
 				}
 				served = true
-				if port := gw.TargetPort(s.Port); !slices.Contains(d.Ports, port) {
+				if port := p.gatewayTargetPort(gw, s.Port); !slices.Contains(d.Ports, port) {
 					d.Ports = append(d.Ports, port)
 				}
 			}

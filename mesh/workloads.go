@@ -82,11 +82,18 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 
 func (*workloadFamily) check(*plan) field.ErrorList { return nil }
 
-func (w *workloadFamily) objects(_ *plan, add adder) {
+func (w *workloadFamily) objects(p *plan, add adder) {
 	for i := range w.models {
 		m := &w.models[i]
 		add(kindService, m.Namespace, m.Name, i, 0)
 		c := w.checked[i]
+		if p.app.API == GatewayAPI {
+			// A Service per version, what Gateway API routes send to; j is
+			// the version's index plus one.
+			for k, v := range m.Versions {
+				add(kindService, m.Namespace, serving.DeploymentName(m.Name, v.Name), i, k+1)
+			}
+		}
 		for k, v := range m.Versions {
 			name := serving.DeploymentName(m.Name, v.Name)
 			add(kindDeployment, m.Namespace, name, i, k)
@@ -102,12 +109,14 @@ func (w *workloadFamily) objects(_ *plan, add adder) {
 
 func (w *workloadFamily) build(_ *plan, it *item) render.Object {
 	c := w.checked[it.i]
-	switch it.kind {
-	case kindService:
+	switch {
+	case it.kind == kindService && it.j > 0:
+		return c.VersionService(int(it.j) - 1)
+	case it.kind == kindService:
 		return c.Service()
-	case kindBudget:
+	case it.kind == kindBudget:
 		return c.DisruptionBudget(int(it.j))
-	case kindAutoscaler:
+	case it.kind == kindAutoscaler:
 		return c.Autoscaler(int(it.j))
 	}
 	if w.reuse {
@@ -117,7 +126,10 @@ func (w *workloadFamily) build(_ *plan, it *item) render.Object {
 }
 
 func (*workloadFamily) from(_ *plan, it *item) *field.Path {
-	if it.kind != kindService {
+	switch {
+	case it.kind == kindService && it.j > 0:
+		return modelPath(int(it.i)).Child("versions").Index(int(it.j) - 1).Child("name")
+	case it.kind != kindService:
 		return modelPath(int(it.i)).Child("versions").Index(int(it.j)).Child("name")
 	}
 	return modelPath(int(it.i)).Child("name")

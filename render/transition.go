@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sort"
 	"strings"
 	"time"
@@ -285,7 +286,8 @@ func available(u *unstructured.Unstructured) bool {
 // mlmesh applied before, for Transition's before. An App owns its
 // namespace: given this list, a Transition prunes every mlmesh object in the
 // namespace that the App no longer wants, so two Apps must not share a
-// namespace.
+// namespace. A kind the cluster does not serve (Gateway API's, where its
+// CRDs are not installed) is skipped: there is none of it.
 func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.GroupVersionKind) ([]Object, error) {
 	if len(kinds) == 0 {
 		kinds = order.Built
@@ -293,6 +295,9 @@ func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.Gr
 	var out []Object
 	for _, gvk := range kinds {
 		list, err := l.List(ctx, gvk, namespace, managedSelector())
+		if meta.IsNoMatchError(err) {
+			continue // the cluster does not serve the kind: none of it to find
+		}
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}

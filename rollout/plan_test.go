@@ -63,7 +63,7 @@ func itoa(i int32) string {
 }
 
 func TestPlanSteps(t *testing.T) {
-	app := scenarios.AlgorithmSelector(false) // 70/30 as written; the plan starts from 100/0
+	app := scenarios.AlgorithmSelector(false, mesh.IstioAPI) // 70/30 as written; the plan starts from 100/0
 	before, err := mesh.Build(app)
 	if err != nil {
 		t.Fatal(err)

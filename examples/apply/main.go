@@ -31,7 +31,8 @@ import (
 
 func run(ctx context.Context, w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	scenario := fs.String("scenario", "", "the example to apply: "+strings.Join(names(), ", "))
+	scenarioName := fs.String("scenario", "", "the example to apply: "+strings.Join(names(), ", "))
+	api := fs.String("api", "istio", `the routing dialect: "istio" or "gateway" (Kubernetes Gateway API)`)
 	promote := fs.Bool("promote", false, "apply the promoted state, where the scenario has one")
 	dryRun := fs.Bool("dry-run", false, "server-side dry run: validate, store nothing, print what would change")
 	force := fs.Bool("force", false, "take over fields another field manager owns")
@@ -40,11 +41,16 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	app, ok := scenarios.ByName[*scenario]
+	scenario, ok := scenarios.ByName[*scenarioName]
 	if !ok {
-		return fmt.Errorf("-scenario: %q is not one of %s", *scenario, strings.Join(names(), ", "))
+		return fmt.Errorf("-scenario: %q is not one of %s", *scenarioName, strings.Join(names(), ", "))
 	}
-	wanted, err := mesh.Build(app(*promote))
+	dialect, err := scenarios.ParseAPI(*api)
+	if err != nil {
+		return err
+	}
+	app := scenario(*promote, dialect)
+	wanted, err := mesh.Build(app)
 	if err != nil {
 		return err
 	}
@@ -62,7 +68,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		}
 	}}
 	if *prune {
-		before, err := render.Managed(ctx, a, app(*promote).Namespace.Name)
+		before, err := render.Managed(ctx, a, app.Namespace.Name)
 		if err != nil {
 			return err
 		}

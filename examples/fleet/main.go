@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/routing"
@@ -85,7 +86,12 @@ func Fleet(n int) mesh.App {
 func run(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
 	n := fs.Int("models", 1000, "number of models")
+	api := fs.String("api", "istio", `the routing dialect: "istio" or "gateway" (Kubernetes Gateway API)`)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dialect, err := scenarios.ParseAPI(*api)
+	if err != nil {
 		return err
 	}
 	if *n < 1 {
@@ -94,7 +100,9 @@ func run(w io.Writer, args []string) error {
 	// Stream: build and encode one object at a time, so memory does not
 	// grow with the fleet's objects.
 	bw := bufio.NewWriterSize(w, 1<<16)
-	if err := mesh.Render(bw, Fleet(*n)); err != nil {
+	app := Fleet(*n)
+	app.API = dialect
+	if err := mesh.Render(bw, app); err != nil {
 		return err
 	}
 	return bw.Flush()

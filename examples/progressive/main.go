@@ -96,7 +96,7 @@ func newPlan(o options) (*rollout.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rollout.NewPlan(scenarios.AlgorithmSelector(false), "algo-selector", "v2", rollout.Strategy{Steps: weights})
+	return rollout.NewPlan(scenarios.AlgorithmSelector(false, ""), "algo-selector", "v2", rollout.Strategy{Steps: weights})
 }
 
 // run returns the exit code.

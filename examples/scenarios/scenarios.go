@@ -22,9 +22,10 @@ import (
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-// ByName maps each example's name to its App; the bool asks for the
-// promoted state where a scenario has one (algorithm-selector).
-var ByName = map[string]func(promote bool) mesh.App{
+// ByName maps each example's name to its App in the routing dialect api;
+// the bool asks for the promoted state where a scenario has one
+// (algorithm-selector).
+var ByName = map[string]func(promote bool, api mesh.API) mesh.App{
 	"tfserving-canary":   TFServingCanary,
 	"smart-canary":       SmartCanary,
 	"multi-model":        MultiModel,
@@ -38,9 +39,10 @@ var ByName = map[string]func(promote bool) mesh.App{
 // TFServingCanary is a 90/10 canary between two versions of a TensorFlow
 // Serving model (seed 001): vjan-service v1 and v2, two replicas each, in a
 // namespace labelled for sidecar injection, with strict mTLS.
-func TFServingCanary(bool) mesh.App {
+func TFServingCanary(_ bool, api mesh.API) mesh.App {
 	replicas := int32(2)
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "vjan", MTLS: mesh.MTLSStrict},
 		Models: []mesh.Model{{
 			Model: serving.Model{
@@ -64,9 +66,10 @@ func TFServingCanary(bool) mesh.App {
 // SmartCanary is a "smart canary" (seed 001): requests whose user-agent
 // matches the RE2 regex .*chrome.* go to v2 of vjan-service, every other
 // request to v1.
-func SmartCanary(bool) mesh.App {
+func SmartCanary(_ bool, api mesh.API) mesh.App {
 	replicas := int32(2)
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "vjan"},
 		Models: []mesh.Model{{
 			Model: serving.Model{
@@ -102,8 +105,9 @@ func multiModel(name string) mesh.Model {
 	}}
 }
 
-func MultiModel(bool) mesh.App {
+func MultiModel(_ bool, api mesh.API) mesh.App {
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "models"},
 		Models:    []mesh.Model{multiModel("resnet"), multiModel("inception"), multiModel("mobilenet")},
 		Gateways: []ingress.Spec{{
@@ -129,12 +133,13 @@ func MultiModel(bool) mesh.App {
 // canary between v1 and v2. With -promote it prints the promoted state: all
 // traffic on v2, v1 kept running at weight 0 for a quick rollback.
 
-func AlgorithmSelector(promote bool) mesh.App {
+func AlgorithmSelector(promote bool, api mesh.API) mesh.App {
 	split := map[string]int32{"v1": 70, "v2": 30}
 	if promote {
 		split = map[string]int32{"v1": 0, "v2": 100}
 	}
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "algorithm-selector"},
 		Egress:    []egress.Spec{egress.S3("featurestore-s3", "", "us-east-1", "algorithm-selector-features")},
 		Gateways: []ingress.Spec{{
@@ -165,8 +170,9 @@ func AlgorithmSelector(promote bool) mesh.App {
 // served by TensorFlow Serving, the sidecar injected by pod annotation only
 // (the namespace is not labelled), egress to Google Cloud Storage for the
 // model files, and 5% of traffic moved to v2.
-func KubeflowInception(bool) mesh.App {
+func KubeflowInception(_ bool, api mesh.API) mesh.App {
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "kubeflow", Injection: mesh.InjectPods},
 		Egress:    []egress.Spec{egress.GCS("model-store-gcs", "")},
 		Models: []mesh.Model{{
@@ -190,8 +196,9 @@ func KubeflowInception(bool) mesh.App {
 // host. (The seed's sketch points its two destinations at two hosts, ml-
 // model-v1 and ml-model-v2, that no Service defines: Envoy would answer 503.)
 // The model speaks the Open Inference Protocol through MLServer.
-func PulumiCanary(bool) mesh.App {
+func PulumiCanary(_ bool, api mesh.API) mesh.App {
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "ml"},
 		Models: []mesh.Model{{
 			Model: serving.Model{
@@ -214,11 +221,16 @@ func PulumiCanary(bool) mesh.App {
 // Write validates and builds the named scenario and writes its YAML stream
 // to w.
 func Write(w io.Writer, name string, promote bool) error {
+	return WriteAPI(w, name, promote, mesh.IstioAPI)
+}
+
+// WriteAPI writes the manifests of a scenario in the routing dialect api.
+func WriteAPI(w io.Writer, name string, promote bool, api mesh.API) error {
 	app, ok := ByName[name]
 	if !ok {
 		return fmt.Errorf("no scenario %q", name)
 	}
-	objs, err := mesh.Build(app(promote))
+	objs, err := mesh.Build(app(promote, api))
 	if err != nil {
 		return err
 	}
@@ -233,19 +245,25 @@ func Write(w io.Writer, name string, promote bool) error {
 // run as their own service account, which assumes an IAM role on EKS to
 // read their S3 model store, and their proxies may reach that store and
 // nothing else.
-func SecureModel(bool) mesh.App {
+func SecureModel(_ bool, api mesh.API) mesh.App {
 	replicas := int32(2)
 	issuer := security.JWT{Issuer: "https://auth.example.com", JWKSURI: "https://auth.example.com/.well-known/jwks.json", Audiences: []string{"ranker"}}
+	ns := mesh.Namespace{Name: "ranking", MTLS: mesh.MTLSStrict, DefaultDeny: true, ScopeSidecars: true}
+	gateways := []ingress.Spec{{
+		Name: "ranking-gateway",
+		Servers: []ingress.Server{
+			{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"ranker.example.com"}, TLS: &ingress.ServerTLS{Mode: ingress.TLSSimple, CredentialName: "ranker-example-com"}},
+			{Port: 80, Hosts: []string{"ranker.example.com"}, HTTPSRedirect: true},
+		},
+	}}
+	// The gateway's identity: Istio's ingress gateway, or the Deployment
+	// Istio makes for a Gateway API Gateway.
+	gatewaySA, _ := mesh.App{API: api, Namespace: ns, Gateways: gateways}.GatewayServiceAccount("ranking-gateway")
 	return mesh.App{
-		Namespace: mesh.Namespace{Name: "ranking", MTLS: mesh.MTLSStrict, DefaultDeny: true, ScopeSidecars: true},
-		Egress:    []egress.Spec{egress.S3("model-store", "", "eu-west-1", "ranking-models")},
-		Gateways: []ingress.Spec{{
-			Name: "ranking-gateway",
-			Servers: []ingress.Server{
-				{Port: 443, Protocol: ingress.HTTPS, Hosts: []string{"ranker.example.com"}, TLS: &ingress.ServerTLS{Mode: ingress.TLSSimple, CredentialName: "ranker-example-com"}},
-				{Port: 80, Hosts: []string{"ranker.example.com"}, HTTPSRedirect: true},
-			},
-		}},
+		API:        api,
+		Namespace:  ns,
+		Egress:     []egress.Spec{egress.S3("model-store", "", "eu-west-1", "ranking-models")},
+		Gateways:   gateways,
 		GatewayJWT: []mesh.GatewayJWT{{Gateway: "ranking-gateway", JWT: []security.JWT{issuer}}},
 		Models: []mesh.Model{{
 			Model: serving.Model{
@@ -258,7 +276,7 @@ func SecureModel(bool) mesh.App {
 			Access: &mesh.Access{Allow: []security.Rule{
 				{From: []security.Caller{{ServiceAccount: "web/frontend"}}, Methods: []string{"POST"}},
 				{
-					From:    []security.Caller{{ServiceAccount: "istio-system/istio-ingressgateway-service-account"}},
+					From:    []security.Caller{{ServiceAccount: gatewaySA}},
 					Methods: []string{"POST"}, Paths: []string{"/v1/models/ranker:predict"}, Ports: []uint32{8501},
 				},
 			}},
@@ -274,7 +292,7 @@ func SecureModel(bool) mesh.App {
 // an 80Gi cache for the weights it downloads from Hugging Face (30 minutes
 // to load, 2 to drain), exposed on the gateway over HTTPS with a long
 // timeout and no retries: a retried generation is paid for twice.
-func LLM(bool) mesh.App {
+func LLM(_ bool, api mesh.API) mesh.App {
 	shm := resource.MustParse("8Gi")
 	version := func(name, uri string) serving.Version {
 		return serving.Version{
@@ -295,6 +313,7 @@ func LLM(bool) mesh.App {
 		}
 	}
 	return mesh.App{
+		API:       api,
 		Namespace: mesh.Namespace{Name: "llm", MTLS: mesh.MTLSStrict},
 		// Hugging Face: the API, and the CDNs the weights come from.
 		Egress: []egress.Spec{egress.API("huggingface", "", "huggingface.co", "cdn-lfs.huggingface.co", "cdn-lfs-us-1.hf.co", "cas-bridge.xethub.hf.co")},
@@ -331,9 +350,25 @@ func Main(name string) {
 	if name == "algorithm-selector" {
 		fs.BoolVar(&promote, "promote", false, "print the promoted state: 100% of traffic on v2")
 	}
+	api := fs.String("api", "istio", `the routing dialect: "istio" (VirtualServices, DestinationRule subsets, Istio Gateways) or "gateway" (Kubernetes Gateway API routes and Gateways)`)
 	_ = fs.Parse(os.Args[1:])
-	if err := Write(os.Stdout, name, promote); err != nil {
+	dialect, err := ParseAPI(*api)
+	if err == nil {
+		err = WriteAPI(os.Stdout, name, promote, dialect)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
+}
+
+// ParseAPI reads the -api flag of the example programs.
+func ParseAPI(s string) (mesh.API, error) {
+	switch s {
+	case "istio", "":
+		return mesh.IstioAPI, nil
+	case "gateway":
+		return mesh.GatewayAPI, nil
+	}
+	return "", fmt.Errorf("-api %q: want istio or gateway", s)
 }

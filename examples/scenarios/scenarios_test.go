@@ -3,7 +3,10 @@ package scenarios
 import (
 	"bytes"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/mlmesh/mlmesh/mesh"
 
 	"github.com/mlmesh/mlmesh/render/rendertest"
 )
@@ -24,6 +27,32 @@ func TestGolden(t *testing.T) {
 			}
 			rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", file))
 		}
+	}
+}
+
+// gatewayRefused are the scenarios that Gateway API cannot express, and
+// why: their error names the field.
+var gatewayRefused = map[string]string{
+	"algorithm-selector": "models[0].traffic.rules[0].retries: Forbidden: retries are experimental in Gateway API",
+}
+
+// TestGatewayGolden compares every example's output in the Gateway API
+// dialect with its golden file <name>.gateway.golden.yaml, or checks that
+// the dialect refuses it at the field it cannot express.
+func TestGatewayGolden(t *testing.T) {
+	for name := range ByName {
+		var out bytes.Buffer
+		err := WriteAPI(&out, name, false, mesh.GatewayAPI)
+		if why, refused := gatewayRefused[name]; refused {
+			if err == nil || !strings.Contains(err.Error(), why) {
+				t.Errorf("%s: %v, want a refusal with %q", name, err, why)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+".gateway.golden.yaml"))
 	}
 }
 

@@ -29,11 +29,11 @@ func TestAnalyzeExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture), credentialFixture(b))
+			msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture), credentialFixture(b), gatewayAPIFixture(b))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := expectedMessages[b.Name]
+			want := expectedMessages[strings.TrimSuffix(b.Name, ".gateway")]
 			seen := map[string]bool{}
 			for _, m := range msgs {
 				code := m.Type.Code()
@@ -69,6 +69,22 @@ func credentialFixture(b *Bundle) []byte {
 			crt, key := testCertificate()
 			fmt.Fprintf(&out, "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: istio-system\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n", name, crt, key)
 		}
+	}
+	return []byte(out.String())
+}
+
+// gatewayAPIFixture is the pods Istio deploys for the bundle's Gateway API
+// Gateways (a Deployment and Service <name>-istio in the Gateway's
+// namespace, its pods labelled with the Gateway's name), as they run once
+// Istio has programmed them.
+func gatewayAPIFixture(b *Bundle) []byte {
+	var out strings.Builder
+	for _, gw := range b.Objects {
+		if gw.GetKind() != "Gateway" || gw.GroupVersionKind().Group != "gateway.networking.k8s.io" {
+			continue
+		}
+		fmt.Fprintf(&out, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %[1]s-istio-0\n  namespace: %[2]s\n  labels:\n    gateway.networking.k8s.io/gateway-name: %[1]s\nspec:\n  serviceAccountName: %[1]s-istio\n  containers:\n  - name: istio-proxy\n    image: %[3]s\n",
+			gw.GetName(), gw.GetNamespace(), ProxyImage)
 	}
 	return []byte(out.String())
 }

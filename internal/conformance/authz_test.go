@@ -212,7 +212,7 @@ func TestSecureModelAuthorization(t *testing.T) {
 // it; the gateway in front forwards the token it validated.
 func TestModelTokenRequired(t *testing.T) {
 	issuer := security.JWT{Issuer: "https://auth.example.com", JWKSURI: "https://auth.example.com/.well-known/jwks.json", ForwardOriginalToken: true}
-	app := scenarios.SecureModel(false)
+	app := scenarios.SecureModel(false, mesh.IstioAPI)
 	app.GatewayJWT[0].JWT = []security.JWT{issuer}
 	app.Models[0].Access.JWT = []security.JWT{issuer}
 	app.Models[0].Access.RequireJWT = true

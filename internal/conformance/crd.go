@@ -81,15 +81,11 @@ var (
 	istioCRDsOnce sync.Once
 )
 
-// IstioCRDs loads Istio's CRDs once.
+// IstioCRDs loads once the CRDs of what mlmesh builds: Istio's, and the
+// standard channel of the Gateway API Istio pins (GatewayAPICRDs).
 func IstioCRDs() (*CRDs, error) {
 	istioCRDsOnce.Do(func() {
-		path, err := IstioCRDPath()
-		if err != nil {
-			istioCRDsErr = err
-			return
-		}
-		data, err := os.ReadFile(path)
+		data, err := MeshCRDs()
 		if err != nil {
 			istioCRDsErr = err
 			return
@@ -97,6 +93,71 @@ func IstioCRDs() (*CRDs, error) {
 		istioCRDs, istioCRDsErr = LoadCRDs(data)
 	})
 	return istioCRDs, istioCRDsErr
+}
+
+// MeshCRDs returns Istio's CRDs and the Gateway API's standard ones as one
+// YAML stream.
+func MeshCRDs() ([]byte, error) {
+	path, err := IstioCRDPath()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := GatewayAPICRDs()
+	if err != nil {
+		return nil, err
+	}
+	return append(append(data, "\n---\n"...), gw...), nil
+}
+
+// GatewayAPICRDs returns the standard channel's CRDs of the Gateway API
+// module that internal/conformance/go.mod requires (the version Istio
+// pins), from the module cache, as one YAML stream.
+func GatewayAPICRDs() ([]byte, error) {
+	version, err := moduleVersion("sigs.k8s.io/gateway-api")
+	if err != nil {
+		return nil, err
+	}
+	cache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(cache)), "sigs.k8s.io", "gateway-api@"+version, "config", "crd", "standard")
+	files, err := filepath.Glob(filepath.Join(dir, "gateway.networking.k8s.io_*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("the Gateway API's CRDs are not in the module cache at %s (go mod download sigs.k8s.io/gateway-api@%s): %v", dir, version, err)
+	}
+	var out []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(out, "\n---\n"...), b...)
+	}
+	return out, nil
+}
+
+// moduleVersion is the version of module that internal/conformance/go.mod
+// requires.
+func moduleVersion(module string) (string, error) {
+	gomod, err := os.ReadFile(filepath.Join(RepoRoot(), "internal", "conformance", "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(gomod), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == module {
+			return f[1], nil
+		}
+		if len(f) >= 3 && f[0] == "require" && f[1] == module {
+			return f[2], nil
+		}
+	}
+	return "", fmt.Errorf("internal/conformance/go.mod requires no %s", module)
 }
 
 // LoadCRDs reads a YAML stream of CustomResourceDefinitions.

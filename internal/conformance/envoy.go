@@ -43,6 +43,17 @@ func EnvoyRoutes(t test.Failer, b *Bundle, ns string, gateway bool) (sidecar, gw
 		return nil, nil, err
 	}
 	kube = append(kube, string(pods), ingressGatewayKube)
+	// A Gateway API Gateway is served by the Deployment Istio makes for it,
+	// behind its Service <name>-istio: the proxy is that Deployment's pod.
+	gwNS, gwLabels := "istio-system", map[string]string{"istio": "ingressgateway"}
+	for _, o := range b.Objects {
+		if o.GetKind() == "Gateway" && o.GroupVersionKind().Group == "gateway.networking.k8s.io" {
+			gwNS, gwLabels = o.GetNamespace(), map[string]string{"gateway.networking.k8s.io/gateway-name": o.GetName()}
+			kube = append(kube, managedGatewayKube(o), istioGatewayClass)
+			kube = append(kube, listenerSecrets(o)...)
+			gateway = true
+		}
+	}
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
 		KubernetesObjectString: strings.Join(kube, "\n---\n"),
 		ConfigString:           strings.Join(istio, "\n---\n"),
@@ -51,10 +62,10 @@ func EnvoyRoutes(t test.Failer, b *Bundle, ns string, gateway bool) (sidecar, gw
 	proxy := s.SetupProxy(&model.Proxy{ConfigNamespace: ns, Metadata: meta, IPAddresses: []string{"10.0.0.10"}})
 	sidecar = table(s.Routes(proxy))
 	if gateway {
-		gmeta := &model.NodeMetadata{IstioVersion: "1.31.1", Namespace: "istio-system", Labels: map[string]string{"istio": "ingressgateway"}}
+		gmeta := &model.NodeMetadata{IstioVersion: "1.31.1", Namespace: gwNS, Labels: gwLabels}
 		g := s.SetupProxy(&model.Proxy{
-			Type: model.Router, ConfigNamespace: "istio-system", Metadata: gmeta,
-			Labels: map[string]string{"istio": "ingressgateway"}, IPAddresses: []string{"10.0.0.20"},
+			Type: model.Router, ConfigNamespace: gwNS, Metadata: gmeta,
+			Labels: gwLabels, IPAddresses: []string{"10.0.0.20"},
 		})
 		gw = table(s.Routes(g))
 	}
@@ -193,4 +204,84 @@ func configStrings(b *Bundle, drop []string) (kube, istio []string, err error) {
 		}
 	}
 	return kube, istio, nil
+}
+
+// istioGatewayClass is the GatewayClass istiod installs for its gateways.
+const istioGatewayClass = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: istio
+spec:
+  controllerName: istio.io/gateway-controller
+`
+
+// managedGatewayKube is the Service and pod Istio deploys for a Gateway
+// API Gateway: <name>-istio in its namespace, a port per listener.
+func managedGatewayKube(gw *unstructured.Unstructured) string {
+	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
+	var ports strings.Builder
+	seen := map[int64]bool{}
+	for _, l := range listeners {
+		port, _, _ := unstructured.NestedInt64(l.(map[string]any), "port")
+		if seen[port] {
+			continue
+		}
+		seen[port] = true
+		fmt.Fprintf(&ports, "  - name: port-%d\n    port: %d\n", port, port)
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s-istio
+  namespace: %[2]s
+  labels:
+    gateway.networking.k8s.io/gateway-name: %[1]s
+spec:
+  selector:
+    gateway.networking.k8s.io/gateway-name: %[1]s
+  ports:
+%[3]s---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %[1]s-istio-0
+  namespace: %[2]s
+  labels:
+    gateway.networking.k8s.io/gateway-name: %[1]s
+spec:
+  serviceAccountName: %[1]s-istio
+  containers:
+  - name: istio-proxy
+    image: %[4]s
+status:
+  podIP: 10.0.0.20
+  podIPs:
+  - ip: 10.0.0.20
+  phase: Running
+  conditions:
+  - type: Ready
+    status: "True"
+`, gw.GetName(), gw.GetNamespace(), ports.String(), ProxyImage)
+}
+
+// listenerSecrets are the TLS Secrets a Gateway API Gateway's listeners
+// name, in its namespace, as the cluster's owner (or cert-manager) makes
+// them: without them Istio does not program the listeners.
+func listenerSecrets(gw *unstructured.Unstructured) []string {
+	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range listeners {
+		refs, _, _ := unstructured.NestedSlice(l.(map[string]any), "tls", "certificateRefs")
+		for _, r := range refs {
+			name, _, _ := unstructured.NestedString(r.(map[string]any), "name")
+			if name == "" || seen[name] {
+				continue
+			}
+			seen[name] = true
+			crt, key := testCertificate()
+			out = append(out, fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n", name, gw.GetNamespace(), crt, key))
+		}
+	}
+	return out
 }

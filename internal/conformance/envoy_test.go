@@ -139,6 +139,9 @@ func TestEnvoyRoutesExamples(t *testing.T) {
 	}
 	checked := 0
 	for _, b := range bundles {
+		if strings.HasSuffix(b.Name, ".gateway") {
+			continue // held to the Istio dialect's routes by TestGatewayAPIEquivalence
+		}
 		t.Run(b.Name, func(t *testing.T) {
 			wants, ok := expectations[b.Name]
 			if !ok {

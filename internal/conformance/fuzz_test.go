@@ -1,22 +1,13 @@
 package conformance
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -83,8 +74,15 @@ func checkApp(t *testing.T, app mesh.App) {
 		t.Fatalf("Istio's CRDs: %v", err)
 	}
 	for _, o := range b.Objects {
-		if IsIstio(o) {
+		switch {
+		case IsIstio(o):
 			istioClean(t, crds, o, stream)
+		case o.GroupVersionKind().Group == "gateway.networking.k8s.io":
+			// Gateway API objects: their CRD schemas and CEL rules, which
+			// is all the validation they have.
+			for _, e := range crds.Check(o) {
+				t.Fatalf("%s: CRD schema: %v\n%s", Describe(o), e, stream)
+			}
 		}
 	}
 	owned := []byte(nil)
@@ -113,7 +111,7 @@ func checkApp(t *testing.T, app mesh.App) {
 	if err != nil {
 		t.Fatalf("the pods of the bundle: %v", err)
 	}
-	msgs, err := Analyze(app.Namespace.Name, stream, pods, gatewayFixture(app), owned)
+	msgs, err := Analyze(app.Namespace.Name, stream, pods, gatewayFixture(app), owned, gatewayAPIFixture(b))
 	if err != nil {
 		t.Fatalf("analyze: %v", err)
 	}
@@ -221,30 +219,6 @@ func gatewayFixture(app mesh.App) []byte {
 	}
 	return []byte(b.String())
 }
-
-// testCertificate is a self-signed certificate and its key, base64 PEM,
-// made once.
-var testCertificate = sync.OnceValues(func() (string, string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "models.example.com"}, DNSNames: []string{"*.example.com", "models.example.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		panic(err)
-	}
-	enc := func(typ string, b []byte) string {
-		return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}))
-	}
-	return enc("CERTIFICATE", der), enc("PRIVATE KEY", kder)
-})
 
 // resolvePath reports whether a field path ("models[0].traffic.rules[1]",
 // "gateways[0].selector[istio]") names a field of v that exists: struct

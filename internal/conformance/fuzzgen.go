@@ -57,7 +57,7 @@ var (
 func fuzzTemplates() []mesh.App {
 	out := []mesh.App{fullApp()}
 	for _, name := range []string{"tfserving-canary", "smart-canary", "multi-model", "algorithm-selector", "kubeflow-inception", "pulumi-canary", "secure-model", "llm"} {
-		out = append(out, scenarios.ByName[name](false))
+		out = append(out, scenarios.ByName[name](false, ""))
 	}
 	return out
 }
@@ -328,4 +328,14 @@ func fuzzMatch(f *fuzzBytes) routing.Match {
 	}
 	value := pick(f, routing.Exact("v2"), routing.Prefix("Mozilla"), routing.Regex(".*chrome.*"), routing.Regex(strings.Repeat("a", 1025)), routing.Regex("(?=x)"), routing.Exact(""))
 	return routing.Match{Headers: map[string]routing.StringMatch{pick(f, "x-model-version", "user-agent", "X-Upper", "x header", strings.Repeat("h", 1100)): value}}
+}
+
+// The menus added since, in the order they came (issues 13, 14, 15), so
+// that the inputs kept in testdata keep their meaning: each appends. In
+// the Gateway API dialect, what mlmesh accepts must pass the Gateway API's
+// CRD schemas and CEL rules and Istio's analyzers.
+func init() {
+	mutations = append(mutations, securityMutation, workloadMutation, func(a *mesh.App, f *fuzzBytes) {
+		a.API = pick(f, mesh.IstioAPI, mesh.GatewayAPI, mesh.GatewayAPI, "gamma")
+	})
 }

@@ -47,50 +47,49 @@ func fuzzRule(f *fuzzBytes) security.Rule {
 	return r
 }
 
-func init() {
-	mutations = append(mutations, func(a *mesh.App, f *fuzzBytes) {
-		switch f.next() % 6 {
-		case 0:
-			a.Namespace.DefaultDeny = pick(f, true, false)
-			a.Namespace.ScopeSidecars = pick(f, true, false)
-			a.Namespace.ServiceAccounts = pick(f, nil, []string{"batch"}, []string{"Bad_Name"})
-		case 1:
-			m := someModel(a, f)
-			m.Identity = pick(f, nil, &security.Identity{}, &security.Identity{Name: "shared-sa"}, &security.Identity{Name: "Bad_Name"},
-				&security.Identity{AWSRoleARN: "arn:aws:iam::123456789012:role/reader"}, &security.Identity{AWSRoleARN: "arn:aws:iam::12:role/x"},
-				&security.Identity{GCPServiceAccount: "reader@project.iam.gserviceaccount.com"},
-				&security.Identity{AzureClientID: "00000000-0000-0000-0000-000000000001"}, &security.Identity{Namespace: "other"})
-			m.ServiceAccountName = pick(f, m.ServiceAccountName, "", "ranker", "other")
-		case 2:
-			m := someModel(a, f)
-			acc := &mesh.Access{}
-			for n := pick(f, 1, 2, 0); n > 0; n-- {
-				acc.Allow = append(acc.Allow, fuzzRule(f))
-			}
-			m.Access = pick(f, acc, nil)
-		case 3:
-			m := someModel(a, f)
-			if m.Access == nil {
-				m.Access = &mesh.Access{}
-			}
-			acc := *m.Access
-			acc.JWT = pick(f, nil, fuzzIssuers[:1], fuzzIssuers[2:3], fuzzIssuers[3:4], fuzzIssuers[4:5], fuzzIssuers[5:6], fuzzIssuers[6:7], []security.JWT{fuzzIssuers[0], fuzzIssuers[0]})
-			acc.RequireJWT = pick(f, true, false)
-			m.Access = &acc
-		case 4:
-			g := gateway(a, f)
-			a.GatewayJWT = pick(f, nil, []mesh.GatewayJWT{{Gateway: g.Name, JWT: []security.JWT{pick(f, fuzzIssuers...)}}},
-				[]mesh.GatewayJWT{{Gateway: "nowhere", JWT: fuzzIssuers[:1]}}, []mesh.GatewayJWT{{Gateway: g.Name}})
-			m := someModel(a, f)
-			if m.Expose != nil {
-				x := *m.Expose
-				x.RequireJWT = pick(f, true, false)
-				m.Expose = &x
-			}
-		case 5:
-			m := someModel(a, f)
-			other := a.Models[f.next()%len(a.Models)].Name
-			m.Calls = pick(f, nil, []string{other}, []string{"nowhere"})
+// securityMutation is the security menus' mutation.
+func securityMutation(a *mesh.App, f *fuzzBytes) {
+	switch f.next() % 6 {
+	case 0:
+		a.Namespace.DefaultDeny = pick(f, true, false)
+		a.Namespace.ScopeSidecars = pick(f, true, false)
+		a.Namespace.ServiceAccounts = pick(f, nil, []string{"batch"}, []string{"Bad_Name"})
+	case 1:
+		m := someModel(a, f)
+		m.Identity = pick(f, nil, &security.Identity{}, &security.Identity{Name: "shared-sa"}, &security.Identity{Name: "Bad_Name"},
+			&security.Identity{AWSRoleARN: "arn:aws:iam::123456789012:role/reader"}, &security.Identity{AWSRoleARN: "arn:aws:iam::12:role/x"},
+			&security.Identity{GCPServiceAccount: "reader@project.iam.gserviceaccount.com"},
+			&security.Identity{AzureClientID: "00000000-0000-0000-0000-000000000001"}, &security.Identity{Namespace: "other"})
+		m.ServiceAccountName = pick(f, m.ServiceAccountName, "", "ranker", "other")
+	case 2:
+		m := someModel(a, f)
+		acc := &mesh.Access{}
+		for n := pick(f, 1, 2, 0); n > 0; n-- {
+			acc.Allow = append(acc.Allow, fuzzRule(f))
 		}
-	})
+		m.Access = pick(f, acc, nil)
+	case 3:
+		m := someModel(a, f)
+		if m.Access == nil {
+			m.Access = &mesh.Access{}
+		}
+		acc := *m.Access
+		acc.JWT = pick(f, nil, fuzzIssuers[:1], fuzzIssuers[2:3], fuzzIssuers[3:4], fuzzIssuers[4:5], fuzzIssuers[5:6], fuzzIssuers[6:7], []security.JWT{fuzzIssuers[0], fuzzIssuers[0]})
+		acc.RequireJWT = pick(f, true, false)
+		m.Access = &acc
+	case 4:
+		g := gateway(a, f)
+		a.GatewayJWT = pick(f, nil, []mesh.GatewayJWT{{Gateway: g.Name, JWT: []security.JWT{pick(f, fuzzIssuers...)}}},
+			[]mesh.GatewayJWT{{Gateway: "nowhere", JWT: fuzzIssuers[:1]}}, []mesh.GatewayJWT{{Gateway: g.Name}})
+		m := someModel(a, f)
+		if m.Expose != nil {
+			x := *m.Expose
+			x.RequireJWT = pick(f, true, false)
+			m.Expose = &x
+		}
+	case 5:
+		m := someModel(a, f)
+		other := a.Models[f.next()%len(a.Models)].Name
+		m.Calls = pick(f, nil, []string{other}, []string{"nowhere"})
+	}
 }

@@ -131,7 +131,7 @@ func shares(vs *unstructured.Unstructured) (v1, v2, mirror float64) {
 // rolloutApp is algorithm-selector in its own namespace.
 func rolloutPlan(t *testing.T, ns string) *rollout.Plan {
 	t.Helper()
-	app := scenarios.AlgorithmSelector(false)
+	app := scenarios.AlgorithmSelector(false, "")
 	app.Namespace.Name = ns
 	p, err := rollout.NewPlan(app, "algo-selector", "v2", rollout.Strategy{Steps: []int32{10, 30, 50}})
 	if err != nil {
@@ -404,7 +404,7 @@ func TestRolloutStepsAreIstioClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := rollout.NewPlan(scenarios.AlgorithmSelector(false), "algo-selector", "v2", rollout.Strategy{
+	p, err := rollout.NewPlan(scenarios.AlgorithmSelector(false, ""), "algo-selector", "v2", rollout.Strategy{
 		Preview:       &routing.Match{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("always")}},
 		ShadowPercent: 20,
 		Steps:         []int32{25, 50},

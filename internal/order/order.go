@@ -30,7 +30,10 @@ var ranks = map[schema.GroupKind]int{
 	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: 54,
 	{Group: "networking.istio.io", Kind: "DestinationRule"}: 60,
 	{Group: "networking.istio.io", Kind: "Gateway"}:         70,
+	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:   72,
 	{Group: "networking.istio.io", Kind: "VirtualService"}:  80,
+	{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}: 82,
+	{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}: 84,
 }
 
 // DenyingPolicy is the rank of an AuthorizationPolicy that denies (action
@@ -82,5 +85,8 @@ var Built = []schema.GroupVersionKind{
 	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
 }

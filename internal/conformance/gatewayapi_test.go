@@ -1,0 +1,228 @@
+package conformance
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestGatewayAPIEquivalence feeds each example in both dialects to Istio's
+// config generator and holds the Gateway API routes to the Istio ones: for
+// every host a sidecar of the namespace and the ingress gateway route, the
+// same routes in the same order, with the same matchers, weights per
+// version and timeouts. Cluster names differ as they must: a subset
+// outbound|P|v|m.ns.svc.cluster.local is the version's Service
+// outbound|P||m-v.ns.svc.cluster.local.
+func TestGatewayAPIEquivalence(t *testing.T) {
+	bundles, err := ExampleBundles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*Bundle{}
+	for _, b := range bundles {
+		byName[b.Name] = b
+	}
+	compared := 0
+	for name, gb := range byName {
+		base, ok := strings.CutSuffix(name, ".gateway")
+		if !ok {
+			continue
+		}
+		t.Run(base, func(t *testing.T) {
+			ib := byName[base]
+			isc, igw, err := EnvoyRoutes(t, ib, ib.Namespace(), len(istioObjects(ib, "Gateway")) > 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gsc, ggw, err := EnvoyRoutes(t, gb, gb.Namespace(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range sameRoutes("sidecar", onServicePorts(ib, isc), gsc, true) {
+				t.Error(p)
+			}
+			if igw != nil {
+				for _, p := range sameRoutes("gateway", igw, ggw, false) {
+					t.Error(p)
+				}
+			}
+			compared++
+		})
+	}
+	if compared == 0 {
+		t.Fatal("no example has a Gateway API golden file")
+	}
+}
+
+// TestGatewayAPIEquivalenceCatches is the negative control: a version's
+// weight changed, a timeout dropped and a route left out of the Gateway
+// API bundle are each reported.
+func TestGatewayAPIEquivalenceCatches(t *testing.T) {
+	bundles, err := ExampleBundles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ib, gb *Bundle
+	for _, b := range bundles {
+		switch b.Name {
+		case "llm":
+			ib = b
+		case "llm.gateway":
+			gb = b
+		}
+	}
+	isc, _, err := EnvoyRoutes(t, ib, ib.Namespace(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, breakIt := range map[string]func(rules []any){
+		"weight": func(rules []any) {
+			refs, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+			refs[0].(map[string]any)["weight"] = int64(80)
+			_ = unstructured.SetNestedSlice(rules[0].(map[string]any), refs, "backendRefs")
+		},
+		"timeout": func(rules []any) { delete(rules[0].(map[string]any), "timeouts") },
+	} {
+		mutated := &Bundle{Name: gb.Name}
+		for _, o := range gb.Objects {
+			c := o.DeepCopy()
+			if c.GetKind() == "HTTPRoute" && c.GetName() == "chat" {
+				rules, _, _ := unstructured.NestedSlice(c.Object, "spec", "rules")
+				breakIt(rules)
+				_ = unstructured.SetNestedSlice(c.Object, rules, "spec", "rules")
+			}
+			mutated.Objects = append(mutated.Objects, c)
+		}
+		gsc, _, err := EnvoyRoutes(t, mutated, mutated.Namespace(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sameRoutes("sidecar", onServicePorts(ib, isc), gsc, true)) == 0 {
+			t.Errorf("a changed %s went unnoticed", name)
+		}
+	}
+	// The mesh route left out: the sidecar's routes are the Service's own.
+	dropped := &Bundle{Name: gb.Name}
+	for _, o := range gb.Objects {
+		if !(o.GetKind() == "HTTPRoute" && o.GetName() == "chat") {
+			dropped.Objects = append(dropped.Objects, o)
+		}
+	}
+	gsc, _, err := EnvoyRoutes(t, dropped, dropped.Namespace(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sameRoutes("sidecar", onServicePorts(ib, isc), gsc, true)) == 0 {
+		t.Error("a route left out went unnoticed")
+	}
+}
+
+var subsetCluster = regexp.MustCompile(`^outbound\|(\d+)\|([^|]+)\|([^.]+)\.(.+)$`)
+
+// versionCluster is the Gateway API cluster of an Istio subset cluster.
+func versionCluster(c string) string {
+	m := subsetCluster.FindStringSubmatch(c)
+	if m == nil {
+		return c
+	}
+	return fmt.Sprintf("outbound|%s||%s-%s.%s", m[1], m[3], m[2], m[4])
+}
+
+// sameRoutes compares the routes of every domain the Istio table serves
+// (byConfig: within the same route configuration, as a sidecar's are named
+// by port; otherwise by domain alone, as a gateway's are named by listener).
+func sameRoutes(proxy string, istio, gateway RouteTable, byConfig bool) []string {
+	var problems []string
+	flat := func(t RouteTable) map[string][]Route {
+		out := map[string][]Route{}
+		for rc, hosts := range t {
+			for domain, routes := range hosts {
+				key := domain
+				if byConfig {
+					key = rc + " " + domain
+				}
+				if len(routes) > 0 {
+					out[key] = routes
+				}
+			}
+		}
+		return out
+	}
+	want, got := flat(istio), flat(gateway)
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		wr := want[k]
+		if !strings.Contains(k, ".svc.cluster.local") && byConfig {
+			continue // the sidecar's routes to egress hosts are not the App's
+		}
+		gr, ok := got[k]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s %s: no routes in the Gateway API dialect", proxy, k))
+			continue
+		}
+		if len(gr) != len(wr) {
+			problems = append(problems, fmt.Sprintf("%s %s: %d routes, want %d:\n  got  %+v\n  want %+v", proxy, k, len(gr), len(wr), gr, wr))
+			continue
+		}
+		for i := range wr {
+			w, g := wr[i], gr[i]
+			clusters := map[string]uint32{}
+			for c, n := range w.Clusters {
+				clusters[versionCluster(c)] = n
+			}
+			if g.Match != w.Match || fmt.Sprint(g.Clusters) != fmt.Sprint(clusters) || g.Timeout != w.Timeout || fmt.Sprint(g.Mirrors) != fmt.Sprint(mapped(w.Mirrors)) {
+				problems = append(problems, fmt.Sprintf("%s %s route %d:\n  got  %+v\n  want %+v (clusters %v)", proxy, k, i, g, w, clusters))
+			}
+		}
+	}
+	return problems
+}
+
+func mapped(clusters []string) []string {
+	out := make([]string, len(clusters))
+	for i, c := range clusters {
+		out[i] = versionCluster(c)
+	}
+	return out
+}
+
+// onServicePorts keeps, of a sidecar's route table, the hosts of the
+// bundle's Services on their own ports: Istio also lists a VirtualService
+// that matches no port under route configurations of other services'
+// ports (80, where Istio's gateway listens), which no request for the
+// host reaches.
+func onServicePorts(b *Bundle, t RouteTable) RouteTable {
+	served := map[string]bool{}
+	for _, o := range b.Objects {
+		if o.GetKind() != "Service" {
+			continue
+		}
+		ports, _, _ := unstructured.NestedSlice(o.Object, "spec", "ports")
+		host := o.GetName() + "." + o.GetNamespace() + ".svc.cluster.local"
+		for _, p := range ports {
+			n, _, _ := unstructured.NestedInt64(p.(map[string]any), "port")
+			served[fmt.Sprintf("%d %s", n, host)] = true
+		}
+	}
+	out := RouteTable{}
+	for rc, hosts := range t {
+		for domain, routes := range hosts {
+			if !served[rc+" "+strings.TrimSuffix(domain, ".")] {
+				continue
+			}
+			if out[rc] == nil {
+				out[rc] = map[string][]Route{}
+			}
+			out[rc][domain] = routes
+		}
+	}
+	return out
+}
