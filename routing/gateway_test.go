@@ -90,14 +90,18 @@ func TestGatewayAPIRefusals(t *testing.T) {
 		mutate func(s *routing.Spec)
 		want   string
 	}{
-		{"fault", func(s *routing.Spec) { s.Rules[1].Fault = &routing.Fault{Abort: &routing.Abort{HTTPStatus: 503, Percent: 1}} }, "rules[1].fault: Forbidden: Gateway API has no fault injection"},
+		{"fault", func(s *routing.Spec) {
+			s.Rules[1].Fault = &routing.Fault{Abort: &routing.Abort{HTTPStatus: 503, Percent: 1}}
+		}, "rules[1].fault: Forbidden: Gateway API has no fault injection"},
 		{"retries", func(s *routing.Spec) { s.Rules[1].Retries = &routing.Retries{Attempts: 2} }, "rules[1].retries: Forbidden: retries are experimental"},
 		{"header prefix", func(s *routing.Spec) {
 			s.Rules[0].Match[0].Headers = map[string]routing.StringMatch{"x-user": routing.Prefix("a")}
 		}, "rules[0].match[0].headers[x-user]: invalid value \"a\": exact or regex"},
 		{"segment prefix", func(s *routing.Spec) { u := routing.Prefix("/v1/models"); s.Rules[0].Match[0].URI = &u }, "rules[0].match[0].uri: invalid value \"/v1/models\": a prefix ending in \"/\""},
 		{"port match", func(s *routing.Spec) { s.Rules[0].Match[0].Port = 8501 }, "rules[0].match[0].port: Forbidden"},
-		{"egress destination", func(s *routing.Spec) { s.Rules[1].Split = []routing.Destination{{Host: "api.example.org", Weight: 100}} }, "rules[1].split[0].host: invalid value \"api.example.org\": a Service of the cluster"},
+		{"egress destination", func(s *routing.Spec) {
+			s.Rules[1].Split = []routing.Destination{{Host: "api.example.org", Weight: 100}}
+		}, "rules[1].split[0].host: invalid value \"api.example.org\": a Service of the cluster"},
 		{"mesh and gateway", func(s *routing.Spec) { s.Gateways = []string{"mesh", "edge/public"} }, "gateways: invalid value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
