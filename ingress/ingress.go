@@ -288,15 +288,11 @@ func Gateway(g Spec) (*networkingv1.Gateway, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	sel := g.Selector
-	if len(sel) == 0 {
-		sel = DefaultSelector()
-	}
 	gw := &networkingv1.Gateway{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
 		ObjectMeta: g.meta(),
 	}
-	gw.Spec.Selector = labels.Merge(nil, sel)
+	gw.Spec.Selector = g.SelectorLabels()
 	for _, s := range g.Servers {
 		srv := &apiv1.Server{
 			Port:  &apiv1.Port{Number: s.Port, Name: s.name(), Protocol: string(s.protocol())},

@@ -84,14 +84,13 @@ func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 // flag it (IST0138), as the two servers' certificates would collide.
 func sharedCertificates(specs []ingress.Spec) field.ErrorList {
 	var errs field.ErrorList
-	selector := selectorOf
 	for j, b := range specs {
 		for k, s := range b.Servers {
 			if s.TLS == nil || s.TLS.CredentialName == "" {
 				continue
 			}
 			for i, a := range specs[:j] {
-				if !subset(selector(a), selector(b)) && !subset(selector(b), selector(a)) || a.Namespace != b.Namespace {
+				if !sameWorkload(a, b) {
 					continue
 				}
 				if slices.ContainsFunc(a.Servers, func(o ingress.Server) bool { return o.TLS != nil && o.TLS.CredentialName == s.TLS.CredentialName }) {
@@ -129,7 +128,7 @@ func conflictingServers(specs []ingress.Spec) field.ErrorList {
 // pods b does and serves host on port.
 func servedBefore(earlier []ingress.Spec, b ingress.Spec, port uint32, host string) (int, bool) {
 	for i, a := range earlier {
-		if a.Namespace != b.Namespace || !subset(selectorOf(a), selectorOf(b)) && !subset(selectorOf(b), selectorOf(a)) {
+		if !sameWorkload(a, b) {
 			continue
 		}
 		for _, s := range a.Servers {
@@ -141,11 +140,11 @@ func servedBefore(earlier []ingress.Spec, b ingress.Spec, port uint32, host stri
 	return 0, false
 }
 
-func selectorOf(g ingress.Spec) map[string]string {
-	if len(g.Selector) == 0 {
-		return ingress.DefaultSelector()
-	}
-	return g.Selector
+// sameWorkload reports whether two Gateways of one namespace may select
+// the same pods: one's selector within the other's.
+func sameWorkload(a, b ingress.Spec) bool {
+	sa, sb := a.SelectorLabels(), b.SelectorLabels()
+	return a.Namespace == b.Namespace && (subset(sa, sb) || subset(sb, sa))
 }
 
 // subset reports whether every label of a is in b.
