@@ -104,7 +104,7 @@ func (s Spec) validateGatewayRule(p fieldpath.Path, r Rule) field.ErrorList {
 		if m.Port != 0 {
 			errs = append(errs, field.Forbidden(mp.Child("port").Field(), "a Gateway API route attaches to ports, it does not match them"))
 		}
-		for _, k := range sortedKeys(m.Headers) {
+		for _, k := range m.headerNames() {
 			if m.Headers[k].Kind == MatchPrefix {
 				errs = append(errs, field.Invalid(mp.Child("headers").Key(k).Field(), m.Headers[k].Value, "exact or regex: Gateway API has no header prefix match"))
 			}
@@ -234,7 +234,7 @@ func (s Spec) httpRule(r Rule, port uint32) gatewayv1.HTTPRouteRule {
 	rule := gatewayv1.HTTPRouteRule{}
 	for _, m := range r.Match {
 		hm := gatewayv1.HTTPRouteMatch{}
-		for _, k := range sortedKeys(m.Headers) {
+		for _, k := range m.headerNames() {
 			t := gatewayv1.HeaderMatchExact
 			if m.Headers[k].Kind == MatchRegex {
 				t = gatewayv1.HeaderMatchRegularExpression
@@ -292,12 +292,12 @@ func gatewayDuration(d time.Duration) gatewayv1.Duration {
 
 func ptr[T any](v T) *T { return &v }
 
-// sortedKeys returns a map's keys in lexical order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// headerNames returns the names of the headers m matches, in lexical order.
+func (m Match) headerNames() []string {
+	names := make([]string, 0, len(m.Headers))
+	for h := range m.Headers {
+		names = append(names, h)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(names)
+	return names
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -192,12 +191,7 @@ func (s Spec) validateMatch(mp fieldpath.Path, m Match) field.ErrorList {
 	if m.Port != 0 && (len(s.Ports) > 1 || s.MatchPorts) {
 		errs = append(errs, field.Invalid(mp.Child("port").Field(), m.Port, "the spec routes several ports, so each rule is already matched per port"))
 	}
-	names := make([]string, 0, len(m.Headers))
-	for h := range m.Headers {
-		names = append(names, h)
-	}
-	sort.Strings(names)
-	for _, h := range names {
+	for _, h := range m.headerNames() {
 		hp := mp.Child("headers").Key(h)
 		if msgs := check.HTTPHeaderName(h); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(hp.Field(), h, "an HTTP header name: "+strings.Join(msgs, "; ")))
@@ -394,13 +388,8 @@ func duplicateMatches(rules []Rule) field.ErrorList {
 }
 
 func (m Match) key() string {
-	names := make([]string, 0, len(m.Headers))
-	for h := range m.Headers {
-		names = append(names, h)
-	}
-	sort.Strings(names)
 	var b strings.Builder
-	for _, h := range names {
+	for _, h := range m.headerNames() {
 		b.WriteString("h:" + strconv.Quote(h) + "=" + string(m.Headers[h].Kind) + ":" + strconv.Quote(m.Headers[h].Value) + ";")
 	}
 	if m.URI != nil {
