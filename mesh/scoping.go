@@ -105,7 +105,7 @@ func (p *plan) storesReachable(i int, hosts []string) field.ErrorList {
 	var errs field.ErrorList
 	m := p.workloads.models[i]
 	for k, v := range m.Versions {
-		store, hint := modelStore(v.ModelURI, m.Runtime.HubModels)
+		store, hint := modelStore(m.Runtime, v.ModelURI)
 		if store == "" || slices.ContainsFunc(hosts, func(h string) bool {
 			if h == security.ControlPlane {
 				return false // Istio's own services, not a store
@@ -125,13 +125,14 @@ func (p *plan) storesReachable(i int, hosts []string) field.ErrorList {
 // starts ("" for a path), and the egress that would reach it. An S3 bucket
 // is served by regional hosts: any host under amazonaws.com with s3 in it
 // counts (storeHost).
-func modelStore(uri string, hub bool) (host, hint string) {
+func modelStore(rt serving.Runtime, uri string) (host, hint string) {
+	if !serving.FetchedAtStart(rt, uri) {
+		return "", ""
+	}
 	scheme, rest, ok := strings.Cut(uri, "://")
 	switch {
-	case !ok && hub && uri != "" && !strings.HasPrefix(uri, "/"):
+	case !ok: // a model hub's id
 		return "huggingface.co", `egress.API("huggingface", "", "huggingface.co", ...) with the hub's download hosts`
-	case !ok:
-		return "", ""
 	case scheme == "s3":
 		return "s3.amazonaws.com", "egress.S3 of the bucket's region"
 	case scheme == "gs":

@@ -102,10 +102,14 @@ func (v Version) shutdownGrace(rt Runtime) time.Duration {
 }
 
 // downloads reports whether the server fetches its model over the network
-// when it starts (s3://, gs://, https://, or a model hub's id), which it
-// cannot do before the pod's Istio proxy is ready.
-func (v Version) downloads(rt Runtime) bool {
-	uri := v.modelURI()
+// when it starts, which it cannot do before the pod's Istio proxy is ready.
+func (v Version) downloads(rt Runtime) bool { return FetchedAtStart(rt, v.modelURI()) }
+
+// FetchedAtStart reports whether a server of runtime rt fetches the model
+// at uri over the network when it starts: a URI with a scheme (s3://,
+// gs://, https://), or, for a runtime with HubModels, a model hub's id
+// (anything but a path).
+func FetchedAtStart(rt Runtime, uri string) bool {
 	return strings.Contains(uri, "://") || rt.HubModels && uri != "" && !strings.HasPrefix(uri, "/")
 }
 
