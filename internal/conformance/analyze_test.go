@@ -66,8 +66,7 @@ func credentialFixture(b *Bundle) []byte {
 				continue
 			}
 			seen[name] = true
-			crt, key := testCertificate()
-			fmt.Fprintf(&out, "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: istio-system\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n", name, crt, key)
+			out.WriteString("---\n" + tlsSecret(name, "istio-system"))
 		}
 	}
 	return []byte(out.String())

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"sync"
 	"time"
@@ -36,3 +37,12 @@ var testCertificate = sync.OnceValues(func() (string, string) {
 	}
 	return enc("CERTIFICATE", der), enc("PRIVATE KEY", kder)
 })
+
+// tlsSecret is a TLS Secret of the test certificate, with it as its CA too
+// (for mutual TLS), as YAML: what the cluster's owner, or cert-manager,
+// makes for a gateway's credential.
+func tlsSecret(name, namespace string) string {
+	crt, key := testCertificate()
+	return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n  ca.crt: %s\n",
+		name, namespace, crt, key, crt)
+}

@@ -279,8 +279,7 @@ func listenerSecrets(gw *unstructured.Unstructured) []string {
 				continue
 			}
 			seen[name] = true
-			crt, key := testCertificate()
-			out = append(out, fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: %s\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n", name, gw.GetNamespace(), crt, key))
+			out = append(out, tlsSecret(name, gw.GetNamespace()))
 		}
 	}
 	return out

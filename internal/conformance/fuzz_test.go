@@ -212,9 +212,7 @@ func gatewayFixture(app mesh.App) []byte {
 				continue
 			}
 			seen[s.TLS.CredentialName] = true
-			crt, key := testCertificate()
-			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\n  namespace: istio-system\ntype: kubernetes.io/tls\ndata:\n  tls.crt: %s\n  tls.key: %s\n  ca.crt: %s\n",
-				s.TLS.CredentialName, crt, key, crt)
+			b.WriteString("---\n" + tlsSecret(s.TLS.CredentialName, "istio-system"))
 		}
 	}
 	return []byte(b.String())
