@@ -93,7 +93,7 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 	var ports []uint32
 	if c := p.workloads.checked[i]; c != nil {
 		for k := range c.NumPorts() {
-			if port := c.Port(k); port.Protocol != "TCP" && !port.Auxiliary {
+			if port := c.Port(k); port.Protocol != string(serving.TCP) && !port.Auxiliary {
 				ports = append(ports, uint32(port.Number))
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/security"
+	"github.com/mlmesh/mlmesh/serving"
 )
 
 // The access family's cross-checks: a rule's ports, methods and paths are
@@ -58,13 +59,13 @@ func ruleServed(rp *field.Path, r security.Rule, c checked.Model) field.ErrorLis
 	if len(protocols) == 0 {
 		return errs
 	}
-	http := protocols["HTTP"] || protocols["HTTP2"] || protocols["GRPC"]
+	http := protocols[string(serving.HTTP)] || protocols[string(serving.HTTP2)] || protocols[string(serving.GRPC)]
 	switch {
 	case !http && len(r.Methods) > 0:
 		errs = append(errs, field.Invalid(rp.Child("methods"), r.Methods, "the rule's ports speak TCP, which has no methods: the rule would never match"))
 	case !http && len(r.Paths) > 0:
 		errs = append(errs, field.Invalid(rp.Child("paths"), r.Paths, "the rule's ports speak TCP, which has no paths: the rule would never match"))
-	case len(protocols) == 1 && protocols["GRPC"] && len(r.Methods) > 0 && !slices.Contains(r.Methods, "POST"):
+	case len(protocols) == 1 && protocols[string(serving.GRPC)] && len(r.Methods) > 0 && !slices.Contains(r.Methods, "POST"):
 		errs = append(errs, field.Invalid(rp.Child("methods"), r.Methods, "the rule's ports speak gRPC, whose calls are all POST: the rule would never match"))
 	}
 	if prefixes := c.Paths(); len(prefixes) > 0 {
