@@ -11,6 +11,7 @@ import (
 	typeapi "istio.io/api/type/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -79,6 +80,11 @@ type Policy struct {
 	// applies to (a targetRef), instead of Selector: Istio ignores a
 	// selector of a Gateway API Gateway's pods.
 	Gateway string
+	// Services names Services of Namespace whose waypoint applies the
+	// policy to the requests for them (targetRefs, in ambient mode),
+	// instead of Selector or Gateway: a waypoint applies only policies that
+	// target it or its Services. At most 16.
+	Services []string
 	// Rules are the ways of being allowed. None allows nothing: every
 	// request to the selected pods is denied, unless another ALLOW policy
 	// allows it (a namespace's default deny is a Policy without Selector
@@ -103,6 +109,11 @@ type TokenPolicy struct {
 	// applies to (a targetRef), instead of Selector: Istio ignores a
 	// selector of a Gateway API Gateway's pods.
 	Gateway string
+	// Services names Services of Namespace whose waypoint applies the
+	// policy to the requests for them (targetRefs, in ambient mode),
+	// instead of Selector or Gateway: a waypoint applies only policies that
+	// target it or its Services. At most 16.
+	Services []string
 	// Hosts limits the requirement to requests for these Host headers (a
 	// gateway serving several hosts), each matched with and without a port
 	// ("h" and "h:*": a client may send either); empty means every request.
@@ -128,7 +139,7 @@ func namespaceOr(ns string) string {
 func (p Policy) Validate() error {
 	var errs field.ErrorList
 	errs = append(errs, checkMeta(p.Name, p.Namespace, p.Selector, p.Labels)...)
-	errs = append(errs, checkTarget(p.Gateway, p.Selector)...)
+	errs = append(errs, checkTarget(p.Gateway, p.Services, p.Selector)...)
 	for i, r := range p.Rules {
 		errs = append(errs, r.validate(fieldpath.New("rules").Index(i))...)
 	}
@@ -139,7 +150,7 @@ func (p Policy) Validate() error {
 func (p TokenPolicy) Validate() error {
 	var errs field.ErrorList
 	errs = append(errs, checkMeta(p.Name, p.Namespace, p.Selector, p.Labels)...)
-	errs = append(errs, checkTarget(p.Gateway, p.Selector)...)
+	errs = append(errs, checkTarget(p.Gateway, p.Services, p.Selector)...)
 	for i, h := range p.Hosts {
 		errs = append(errs, check.Host(fieldpath.New("hosts").Index(i), h, false, false)...)
 	}
@@ -150,27 +161,58 @@ func (p TokenPolicy) Validate() error {
 	return fielderr.New("security.TokenPolicy", errs)
 }
 
-// checkTarget checks a policy's Gateway target beside its selector.
-func checkTarget(gateway string, selector map[string]string) field.ErrorList {
-	if gateway == "" {
-		return nil
-	}
+// checkTarget checks a policy's Gateway or Services target beside its
+// selector: one of the three, or none.
+func checkTarget(gateway string, services []string, selector map[string]string) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range check.DNS1123Subdomain(gateway) {
-		errs = append(errs, field.Invalid(fieldpath.New("gateway").Field(), gateway, msg))
+	if gateway != "" {
+		for _, msg := range check.DNS1123Subdomain(gateway) {
+			errs = append(errs, field.Invalid(fieldpath.New("gateway").Field(), gateway, msg))
+		}
+		if len(selector) > 0 {
+			errs = append(errs, field.Invalid(fieldpath.New("selector").Field(), selector, "a selector or a gateway, not both"))
+		}
+		if len(services) > 0 {
+			errs = append(errs, field.Invalid(fieldpath.New("services").Field(), services, "a gateway or services, not both"))
+		}
+	}
+	if len(services) == 0 {
+		return errs
 	}
 	if len(selector) > 0 {
-		errs = append(errs, field.Invalid(fieldpath.New("selector").Field(), selector, "a selector or a gateway, not both"))
+		errs = append(errs, field.Invalid(fieldpath.New("selector").Field(), selector, "a selector or services, not both"))
+	}
+	if len(services) > maxTargetRefs {
+		errs = append(errs, field.TooMany(fieldpath.New("services").Field(), len(services), maxTargetRefs))
+	}
+	seen := make(map[string]bool, len(services))
+	for i, name := range services {
+		p := fieldpath.New("services").Index(i)
+		for _, msg := range validation.IsDNS1035Label(name) {
+			errs = append(errs, field.Invalid(p.Field(), name, msg))
+		}
+		if seen[name] {
+			errs = append(errs, field.Duplicate(p.Field(), name))
+		}
+		seen[name] = true
 	}
 	return errs
 }
 
-// targetRefs is the targetRefs of a policy on Gateway API Gateway name.
-func targetRefs(name string) []*typeapi.PolicyTargetReference {
-	if name == "" {
-		return nil
+// maxTargetRefs is the most targetRefs Istio's CRDs take.
+const maxTargetRefs = 16
+
+// targetRefs is the targetRefs of a policy on Gateway API Gateway gateway,
+// or on services.
+func targetRefs(gateway string, services []string) []*typeapi.PolicyTargetReference {
+	if gateway != "" {
+		return []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: gateway}}
 	}
-	return []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: name}}
+	var refs []*typeapi.PolicyTargetReference
+	for _, s := range services {
+		refs = append(refs, &typeapi.PolicyTargetReference{Kind: "Service", Name: s})
+	}
+	return refs
 }
 
 func checkMeta(name, namespace string, selector, lbls map[string]string) field.ErrorList {
@@ -396,7 +438,7 @@ func (p *Policy) authorizationPolicy() *securityv1.AuthorizationPolicy {
 		ObjectMeta: meta(p.Name, p.Namespace, p.Labels),
 	}
 	ap.Spec.Selector = selector(p.Selector)
-	ap.Spec.TargetRefs = targetRefs(p.Gateway)
+	ap.Spec.TargetRefs = targetRefs(p.Gateway, p.Services)
 	ap.Spec.Action = securityapi.AuthorizationPolicy_ALLOW
 	for _, r := range p.Rules {
 		ap.Spec.Rules = append(ap.Spec.Rules, r.rule())
@@ -465,7 +507,7 @@ func (p *TokenPolicy) tokenRequired() *securityv1.AuthorizationPolicy {
 		ObjectMeta: meta(p.Name, p.Namespace, p.Labels),
 	}
 	ap.Spec.Selector = selector(p.Selector)
-	ap.Spec.TargetRefs = targetRefs(p.Gateway)
+	ap.Spec.TargetRefs = targetRefs(p.Gateway, p.Services)
 	ap.Spec.Action = securityapi.AuthorizationPolicy_DENY
 	op := &securityapi.Operation{Ports: portStrings(p.Ports)}
 	for _, h := range p.Hosts {

@@ -72,6 +72,11 @@ type Authentication struct {
 	// applies to (a targetRef), instead of Selector: Istio ignores a
 	// selector of a Gateway API Gateway's pods.
 	Gateway string
+	// Services names Services of Namespace whose waypoint applies the
+	// authentication to the requests for them (targetRefs, in ambient mode),
+	// instead of Selector or Gateway: a waypoint applies only policies that
+	// target it or its Services. At most 16.
+	Services []string
 	// JWT are the accepted issuers, at least one, issuers unique.
 	JWT []JWT
 	// Labels are put on the object.
@@ -81,7 +86,7 @@ type Authentication struct {
 // Validate reports every problem in a at once, as a *ValidationError, or nil.
 func (a Authentication) Validate() error {
 	errs := checkMeta(a.Name, a.Namespace, a.Selector, a.Labels)
-	errs = append(errs, checkTarget(a.Gateway, a.Selector)...)
+	errs = append(errs, checkTarget(a.Gateway, a.Services, a.Selector)...)
 	if len(a.JWT) == 0 {
 		errs = append(errs, field.Required(fieldpath.New("jwt").Field(), "at least one issuer"))
 	}
@@ -162,7 +167,7 @@ func (a *Authentication) requestAuthentication() *securityv1.RequestAuthenticati
 		ObjectMeta: meta(a.Name, a.Namespace, a.Labels),
 	}
 	ra.Spec.Selector = selector(a.Selector)
-	ra.Spec.TargetRefs = targetRefs(a.Gateway)
+	ra.Spec.TargetRefs = targetRefs(a.Gateway, a.Services)
 	for _, j := range a.JWT {
 		r := &securityapi.JWTRule{
 			Issuer: j.Issuer, JwksUri: j.JWKSURI, Jwks: j.JWKS,

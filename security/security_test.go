@@ -45,6 +45,11 @@ func TestValidate(t *testing.T) {
 		{"sidecar host form", Scope{Name: "s", Hosts: []string{"s3.amazonaws.com"}}, []string{`hosts[0]: invalid value "s3.amazonaws.com": "<namespace>/<host>"`}},
 		{"sidecar without hosts", Scope{Name: "s"}, []string{`hosts: required`}},
 		{"peer mode", Peer{Name: "default", Mode: "DISABLE"}, []string{`mode: unsupported value "DISABLE"`}},
+		{"services target", Policy{Name: "p", Services: []string{"ranker", "ranker-v1"}}, nil},
+		{"services and selector", TokenPolicy{Name: "t", Ports: []uint32{8501}, Services: []string{"ranker"}, Selector: map[string]string{"app": "ranker"}}, []string{`selector: invalid value "map[app:ranker]": a selector or services, not both`}},
+		{"services and gateway", Authentication{Name: "a", JWT: []JWT{{Issuer: "i", JWKSURI: "https://x/k"}}, Gateway: "gw", Services: []string{"ranker"}}, []string{`services: invalid value "[ranker]": a gateway or services, not both`}},
+		{"service names", Policy{Name: "p", Services: []string{"Ranker", "a", "a"}}, []string{`services[0]: invalid value "Ranker"`, `services[2]: duplicate value "a"`}},
+		{"too many services", Policy{Name: "p", Services: strings.Split("a b c d e f g h i j k l m n o p q", " ")}, []string{`services: too many: 17: must have at most 16 items`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.spec.Validate()
@@ -69,6 +74,25 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServiceTargets: a policy on Services is attached to them by
+// targetRefs, without a selector.
+func TestServiceTargets(t *testing.T) {
+	p, err := AuthorizationPolicy(Policy{Name: "p", Namespace: "m", Services: []string{"ranker", "ranker-v1"}, Rules: []Rule{{From: []Caller{{Namespace: "web"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Spec.Selector != nil || len(p.Spec.TargetRefs) != 2 || p.Spec.TargetRefs[0].Kind != "Service" || p.Spec.TargetRefs[0].Group != "" || p.Spec.TargetRefs[1].Name != "ranker-v1" {
+		t.Errorf("targets %+v", p.Spec.TargetRefs)
+	}
+	ra, err := RequestAuthentication(Authentication{Name: "a", Services: []string{"ranker"}, JWT: []JWT{{Issuer: "i", JWKSURI: "https://x/k"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ra.Spec.TargetRefs) != 1 || ra.Spec.TargetRefs[0].Name != "ranker" {
+		t.Errorf("targets %+v", ra.Spec.TargetRefs)
 	}
 }
 
