@@ -125,7 +125,7 @@ func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version, prevStart
 		secs := int64(grace / time.Second)
 		ps.TerminationGracePeriodSeconds = &secs
 	}
-	if m.Sidecar == SidecarSkip {
+	if m.Sidecar == SidecarSkip || m.Sidecar == SidecarAmbient {
 		return
 	}
 	if cfg := proxyConfig(v.downloads(rt), grace); cfg != "" {

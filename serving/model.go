@@ -35,6 +35,10 @@ const (
 	SidecarInject Sidecar = "inject"
 	// SidecarSkip labels the pods sidecar.istio.io/inject: "false".
 	SidecarSkip Sidecar = "skip"
+	// SidecarAmbient puts no marker on the pods and none of the sidecar's
+	// settings (proxy.istio.io/config): they run in an ambient namespace,
+	// without a sidecar, their traffic carried by the node's ztunnel.
+	SidecarAmbient Sidecar = "ambient"
 )
 
 // Model is a model and the versions of it that are served. Each version

@@ -30,9 +30,9 @@ func (m Model) validate(root fieldpath.Path) field.ErrorList {
 		errs = append(errs, check.Label(root.Child("namespace"), m.Namespace)...)
 	}
 	switch m.Sidecar {
-	case SidecarDefault, SidecarInject, SidecarSkip:
+	case SidecarDefault, SidecarInject, SidecarSkip, SidecarAmbient:
 	default:
-		errs = append(errs, field.NotSupported(root.Child("sidecar").Field(), m.Sidecar, []Sidecar{SidecarDefault, SidecarInject, SidecarSkip}))
+		errs = append(errs, field.NotSupported(root.Child("sidecar").Field(), m.Sidecar, []Sidecar{SidecarDefault, SidecarInject, SidecarSkip, SidecarAmbient}))
 	}
 	if m.ServiceAccountName != "" {
 		for _, msg := range check.DNS1123Subdomain(m.ServiceAccountName) {
