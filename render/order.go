@@ -5,6 +5,7 @@ import (
 
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/mlmesh/mlmesh/internal/order"
 )
@@ -13,7 +14,7 @@ import (
 // make-before-break order (Namespace, security policy, ServiceEntry,
 // Service, Deployment, DestinationRule, Gateway, VirtualService, then other
 // kinds by group and kind; an AuthorizationPolicy that denies after those
-// that allow), then by namespace, then by name. It is stable
+// that allow; a waypoint before Services), then by namespace, then by name. It is stable
 // and sorts in place. Objects without a kind must have one set first (see
 // SetKinds).
 func Sort(objs []Object) {
@@ -53,8 +54,11 @@ type sortKey struct {
 func keyOf(o Object) sortKey {
 	gvk := o.GetObjectKind().GroupVersionKind()
 	k := sortKey{rank: order.Rank(gvk.GroupKind()), namespace: o.GetNamespace(), name: o.GetName()}
-	if gvk.GroupKind() == order.AuthorizationPolicy {
+	switch gvk.GroupKind() {
+	case order.AuthorizationPolicy:
 		k.rank = policyRank(o)
+	case order.GatewayAPIGateway:
+		k.rank = gatewayRank(o)
 	}
 	if k.rank == order.Unknown {
 		k.group, k.kind = gvk.Group, gvk.Kind
@@ -74,6 +78,19 @@ func (a sortKey) less(b sortKey) bool {
 		return a.namespace < b.namespace
 	}
 	return a.name < b.name
+}
+
+// gatewayRank is the rank of a Gateway API Gateway: a waypoint goes before
+// the Services that use it (order.GatewayRank).
+func gatewayRank(o Object) int {
+	switch g := o.(type) {
+	case *gatewayv1.Gateway:
+		return order.GatewayRank(string(g.Spec.GatewayClassName))
+	case *unstructured.Unstructured:
+		class, _, _ := unstructured.NestedString(g.Object, "spec", "gatewayClassName")
+		return order.GatewayRank(class)
+	}
+	return order.Rank(order.GatewayAPIGateway)
 }
 
 // policyRank is the rank of an AuthorizationPolicy: one that denies goes

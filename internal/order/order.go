@@ -21,7 +21,9 @@ var ranks = map[schema.GroupKind]int{
 	// (An AuthorizationPolicy that denies ranks DenyingPolicy, 23.)
 	{Group: "networking.istio.io", Kind: "ServiceEntry"}: 30,
 	{Group: "", Kind: "ServiceAccount"}:                  35,
-	{Group: "", Kind: "Service"}:                         40,
+	// (A Gateway API Gateway of class istio-waypoint ranks Waypoint, 38:
+	// before the Services that name it.)
+	{Group: "", Kind: "Service"}: 40,
 	// What a pod's proxy receives, before the pods start with it.
 	{Group: "networking.istio.io", Kind: "Sidecar"}: 45,
 	{Group: "apps", Kind: "Deployment"}:             50,
@@ -42,6 +44,27 @@ var ranks = map[schema.GroupKind]int{
 // effect before the policies that let traffic through, and is removed
 // before them.
 const DenyingPolicy = 23
+
+// Waypoint is the rank of a Gateway API Gateway of class istio-waypoint,
+// an ambient namespace's waypoint: before the Services whose
+// istio.io/use-waypoint label names it, since traffic to such a Service
+// waits for its waypoint, and removed after them.
+const Waypoint = 38
+
+// WaypointClass is the GatewayClass of Istio's waypoints.
+const WaypointClass = "istio-waypoint"
+
+// GatewayRank is the rank of a Gateway API Gateway of the given class.
+func GatewayRank(class string) int {
+	if class == WaypointClass {
+		return Waypoint
+	}
+	return ranks[GatewayAPIGateway]
+}
+
+// GatewayAPIGateway is the Gateway API's Gateway kind, whose rank depends
+// on its class (GatewayRank).
+var GatewayAPIGateway = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}
 
 // PolicyRank is the rank of an AuthorizationPolicy of the given action
 // ("" is ALLOW) and number of rules.
