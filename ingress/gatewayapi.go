@@ -10,6 +10,8 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/internal/order"
 )
 
 // The Gateway API dialect of a Spec: a Gateway of class "istio", which
@@ -154,4 +156,28 @@ func HTTPSRedirectRoute(g Spec) (*gatewayv1.HTTPRoute, error) {
 		RequestRedirect: &gatewayv1.HTTPRequestRedirectFilter{Scheme: &scheme, StatusCode: &code},
 	}}}}
 	return r, nil
+}
+
+// WaypointClass is the Gateway API class of Istio's waypoints.
+const WaypointClass = order.WaypointClass
+
+// WaypointPort is the HBONE port of a waypoint's listener.
+const WaypointPort = 15008
+
+// Waypoint returns the waypoint name of namespace for an ambient mesh: a
+// Gateway of class istio-waypoint with its HBONE listener, for the traffic
+// of Services (istio.io/waypoint-for: service), as `istioctl waypoint
+// generate` writes it. Istio deploys it, as a Deployment, Service and
+// service account of that name. Services use it through their
+// istio.io/use-waypoint label. name must be a DNS-1035 label (its Service's
+// name); Waypoint does not check it.
+func Waypoint(name, namespace string, extra map[string]string) *gatewayv1.Gateway {
+	gw := &gatewayv1.Gateway{
+		TypeMeta: metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
+			Labels: labels.Merge(extra, map[string]string{labels.ManagedBy: labels.Manager, labels.WaypointFor: "service"})},
+	}
+	gw.Spec.GatewayClassName = WaypointClass
+	gw.Spec.Listeners = []gatewayv1.Listener{{Name: "mesh", Port: WaypointPort, Protocol: "HBONE"}}
+	return gw
 }

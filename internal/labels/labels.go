@@ -24,6 +24,17 @@ const (
 	IstioInjection = "istio-injection"
 	// SidecarInject is the pod label that turns injection on or off.
 	SidecarInject = "sidecar.istio.io/inject"
+	// DataplaneMode is the namespace label that puts its pods in ambient
+	// mode ("ambient").
+	DataplaneMode = "istio.io/dataplane-mode"
+	// UseWaypoint is the label of a Service (or namespace) that names the
+	// waypoint its traffic goes through.
+	UseWaypoint = "istio.io/use-waypoint"
+	// IngressUseWaypoint ("true") on a Service makes Istio's gateways send
+	// its traffic through its waypoint too.
+	IngressUseWaypoint = "istio.io/ingress-use-waypoint"
+	// WaypointFor on a waypoint says which traffic it handles ("service").
+	WaypointFor = "istio.io/waypoint-for"
 )
 
 // Merge returns a new map holding base overlaid with extra; extra wins.
