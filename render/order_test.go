@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
 )
@@ -53,5 +54,30 @@ func TestDenyingPoliciesLast(t *testing.T) {
 	render.RemovalOrder(objs)
 	if got, want := names(), "m b-deny a-default-deny z-allow y-allow"; got != want {
 		t.Errorf("removal order %s, want %s", got, want)
+	}
+}
+
+// TestWaypointBeforeServices: a waypoint, typed or unstructured, goes
+// before the Services that use it, and other Gateway API Gateways after
+// the workloads, as before.
+func TestWaypointBeforeServices(t *testing.T) {
+	gw := func(name, class string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+			"metadata": map[string]any{"name": name, "namespace": "ns"},
+			"spec":     map[string]any{"gatewayClassName": class},
+		}}
+	}
+	svc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "svc", "namespace": "ns"},
+	}}
+	objs := []render.Object{gw("edge", "istio"), svc, ingress.Waypoint("typed-waypoint", "ns", nil), gw("waypoint", "istio-waypoint")}
+	render.Sort(objs)
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.GetName())
+	}
+	if got, want := strings.Join(names, " "), "typed-waypoint waypoint svc edge"; got != want {
+		t.Errorf("order %q, want %q", got, want)
 	}
 }
