@@ -69,20 +69,20 @@ func (f *accessFamily) derive(p *plan) field.ErrorList {
 func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 	var errs field.ErrorList
 	a, ap := m.Access, accessPath(i)
-	sel := map[string]string{labels.App: m.Name}
-	lbl := labels.Merge(m.Labels, sel)
+	sel, svcs := p.policyTargets(i)
+	lbl := labels.Merge(m.Labels, map[string]string{labels.App: m.Name})
 	for k, r := range a.Allow {
 		errs = append(errs, fielderr.Reroot(ap.Child("allow").Index(k), r.Validate())...)
 	}
 	switch {
 	case len(a.Allow) > 0:
-		f.allow[i] = security.Policy{Name: m.Name, Namespace: p.ns, Selector: sel, Rules: a.Allow, Labels: lbl}
+		f.allow[i] = security.Policy{Name: m.Name, Namespace: p.ns, Selector: sel, Services: svcs, Rules: a.Allow, Labels: lbl}
 	case p.app.Namespace.DefaultDeny:
 		errs = append(errs, field.Required(ap.Child("allow"), "namespace.defaultDeny denies every request to the model unless a rule lets callers in"))
 	}
 	errs = append(errs, issuerErrors(ap.Child("jwt"), a.JWT)...)
 	if len(a.JWT) > 0 {
-		f.authn[i] = security.Authentication{Name: m.Name, Namespace: p.ns, Selector: sel, JWT: a.JWT, Labels: lbl}
+		f.authn[i] = security.Authentication{Name: m.Name, Namespace: p.ns, Selector: sel, Services: svcs, JWT: a.JWT, Labels: lbl}
 	}
 	if !a.RequireJWT {
 		return errs
@@ -101,7 +101,7 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 			errs = append(errs, field.Invalid(ap.Child("requireJWT"), true, "the model serves no HTTP or gRPC inference port to require a token on"))
 		}
 	}
-	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: p.ns, Selector: sel, Ports: ports, Labels: lbl}
+	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: p.ns, Selector: sel, Services: svcs, Ports: ports, Labels: lbl}
 	return errs
 }
 
@@ -136,6 +136,9 @@ func (f *accessFamily) objects(p *plan, add adder) {
 	}
 	if p.app.Namespace.DefaultDeny {
 		add(kindDenyPolicy, p.ns, DefaultDenyName, -1, 0)
+		if p.ambient() {
+			add(kindAllowPolicy, p.ns, WaypointAllowName, -1, 0)
+		}
 	}
 }
 
@@ -145,6 +148,8 @@ func (f *accessFamily) build(p *plan, it *item) render.Object {
 	case it.kind == kindRequestAuthentication:
 		a := f.authn[i]
 		return checked.Security.RequestAuthentication(&a)
+	case it.kind == kindAllowPolicy && it.i < 0:
+		return checked.Security.AuthorizationPolicy(p.waypointAllow())
 	case it.kind == kindAllowPolicy:
 		a := f.allow[i]
 		return checked.Security.AuthorizationPolicy(&a)

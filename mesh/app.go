@@ -52,7 +52,7 @@ const (
 	// subsets and Gateways. The zero value.
 	IstioAPI API = ""
 	// GatewayAPI routes with Kubernetes' Gateway API, as Istio recommends
-	// for new deployments: HTTPRoutes and GRPCRoutes attached to a model's
+	// for new deployments: HTTPRoutes (for gRPC ports too) attached to a model's
 	// Service (in the mesh) and to Gateways of class istio (at the edge),
 	// sending each version's share to a Service of its own,
 	// <model>-<version>; a traffic policy is a DestinationRule per version
@@ -122,6 +122,19 @@ const (
 	InjectPods Injection = "pods"
 	// InjectNone marks nothing: injection is configured elsewhere.
 	InjectNone Injection = "none"
+	// InjectAmbient puts the namespace in Istio's ambient mode: it is
+	// labelled istio.io/dataplane-mode=ambient and its pods run without a
+	// sidecar, their traffic carried by the node's ztunnel (mTLS, L4
+	// policy). Routing between versions and the models' Access policies are
+	// applied by the namespace's waypoint (Namespace.Waypoint), which every
+	// model's Services use (istio.io/use-waypoint) and, for the models a
+	// gateway reaches, the gateway too (istio.io/ingress-use-waypoint), so
+	// that its requests meet the same policies. It needs App.API
+	// GatewayAPI: under ambient, VirtualService is alpha and mixing it with
+	// HTTPRoute is undefined; Sidecar resources are ignored, so
+	// ScopeSidecars is refused. Istio must be installed with the ambient
+	// profile.
+	InjectAmbient Injection = "ambient"
 )
 
 // MTLS is the namespace's peer authentication mode.
@@ -168,6 +181,12 @@ type Namespace struct {
 	// does not run models as (a batch job's, say) and that Access may name
 	// as callers.
 	ServiceAccounts []string
+	// Waypoint names the waypoint an ambient namespace (InjectAmbient)
+	// gets: a Gateway API Gateway of class istio-waypoint, for the
+	// namespace's Services, whose Deployment and service account Istio
+	// makes under the same name. Empty means "waypoint". Only with
+	// InjectAmbient.
+	Waypoint string
 }
 
 // Model is a served model and how traffic reaches its versions.

@@ -42,10 +42,11 @@ func (f *namespaceFamily) derive(p *plan) field.ErrorList {
 		p.ns = standInNamespace
 	}
 	switch ns.Injection {
-	case InjectNamespace, InjectPods, InjectNone:
+	case InjectNamespace, InjectPods, InjectNone, InjectAmbient:
 	default:
-		errs = append(errs, field.NotSupported(path.Child("injection"), ns.Injection, []Injection{InjectNamespace, InjectPods, InjectNone}))
+		errs = append(errs, field.NotSupported(path.Child("injection"), ns.Injection, []Injection{InjectNamespace, InjectPods, InjectNone, InjectAmbient}))
 	}
+	errs = append(errs, ambientErrors(p)...)
 	switch ns.MTLS {
 	case MTLSUnset, MTLSStrict, MTLSPermissive:
 	default:
@@ -70,26 +71,38 @@ func (*namespaceFamily) objects(p *plan, add adder) {
 	if p.app.Namespace.MTLS != MTLSUnset {
 		add(kindPeerAuthentication, p.ns, "default", 0, 0)
 	}
+	if p.ambient() {
+		add(kindWaypoint, p.ns, p.app.Namespace.waypoint(), 0, 0)
+	}
 }
 
 func (*namespaceFamily) build(p *plan, it *item) render.Object {
-	if it.kind == kindNamespace {
+	switch it.kind {
+	case kindNamespace:
 		return namespaceObject(p.app.Namespace)
+	case kindWaypoint:
+		return p.waypointObject()
 	}
 	return peerAuthentication(p.app.Namespace)
 }
 
 func (*namespaceFamily) from(_ *plan, it *item) *field.Path {
-	if it.kind == kindNamespace {
+	switch it.kind {
+	case kindNamespace:
 		return field.NewPath("namespace")
+	case kindWaypoint:
+		return field.NewPath("namespace", "injection")
 	}
 	return field.NewPath("namespace", "mtls")
 }
 
 func namespaceObject(ns Namespace) *corev1.Namespace {
 	l := labels.Merge(ns.Labels, map[string]string{labels.ManagedBy: labels.Manager})
-	if ns.Injection == InjectNamespace {
+	switch ns.Injection {
+	case InjectNamespace:
 		l[labels.IstioInjection] = "enabled"
+	case InjectAmbient:
+		l[labels.DataplaneMode] = "ambient"
 	}
 	return &corev1.Namespace{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},

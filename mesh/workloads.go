@@ -66,6 +66,7 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 		if sm.Sidecar == serving.SidecarDefault && p.app.Namespace.Injection == InjectPods {
 			sm.Sidecar = serving.SidecarInject
 		}
+		errs = append(errs, p.ambientModelErrors(i, sm)...)
 		c, err := checked.NewModel(sm)
 		if err != nil {
 			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
@@ -107,13 +108,13 @@ func (w *workloadFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (w *workloadFamily) build(_ *plan, it *item) render.Object {
+func (w *workloadFamily) build(p *plan, it *item) render.Object {
 	c := w.checked[it.i]
 	switch {
 	case it.kind == kindService && it.j > 0:
-		return c.VersionService(int(it.j) - 1)
+		return p.useWaypoint(c.VersionService(int(it.j) - 1))
 	case it.kind == kindService:
-		return c.Service()
+		return p.useWaypoint(c.Service())
 	case it.kind == kindBudget:
 		return c.DisruptionBudget(int(it.j))
 	case it.kind == kindAutoscaler:

@@ -32,7 +32,7 @@ import (
 func run(ctx context.Context, w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	scenarioName := fs.String("scenario", "", "the example to apply: "+strings.Join(names(), ", "))
-	api := fs.String("api", "istio", `the routing dialect: "istio" or "gateway" (Kubernetes Gateway API)`)
+	api := fs.String("api", "istio", scenarios.APIUsage)
 	promote := fs.Bool("promote", false, "apply the promoted state, where the scenario has one")
 	dryRun := fs.Bool("dry-run", false, "server-side dry run: validate, store nothing, print what would change")
 	force := fs.Bool("force", false, "take over fields another field manager owns")
@@ -41,15 +41,13 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	scenario, ok := scenarios.ByName[*scenarioName]
-	if !ok {
+	if _, ok := scenarios.ByName[*scenarioName]; !ok {
 		return fmt.Errorf("-scenario: %q is not one of %s", *scenarioName, strings.Join(names(), ", "))
 	}
-	dialect, err := scenarios.ParseAPI(*api)
+	app, err := scenarios.Dialect(*scenarioName, *promote, *api)
 	if err != nil {
 		return err
 	}
-	app := scenario(*promote, dialect)
 	wanted, err := mesh.Build(app)
 	if err != nil {
 		return err

@@ -86,9 +86,13 @@ func Fleet(n int) mesh.App {
 func run(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
 	n := fs.Int("models", 1000, "number of models")
-	api := fs.String("api", "istio", `the routing dialect: "istio" or "gateway" (Kubernetes Gateway API)`)
+	api := fs.String("api", "istio", scenarios.APIUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	ambient := *api == "ambient" // the Gateway API dialect, in an ambient namespace
+	if ambient {
+		*api = "gateway"
 	}
 	dialect, err := scenarios.ParseAPI(*api)
 	if err != nil {
@@ -102,6 +106,9 @@ func run(w io.Writer, args []string) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	app := Fleet(*n)
 	app.API = dialect
+	if ambient {
+		app = scenarios.Ambient(app)
+	}
 	if err := mesh.Render(bw, app); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -350,11 +351,14 @@ func Main(name string) {
 	if name == "algorithm-selector" {
 		fs.BoolVar(&promote, "promote", false, "print the promoted state: 100% of traffic on v2")
 	}
-	api := fs.String("api", "istio", `the routing dialect: "istio" (VirtualServices, DestinationRule subsets, Istio Gateways) or "gateway" (Kubernetes Gateway API routes and Gateways)`)
+	api := fs.String("api", "istio", APIUsage)
 	_ = fs.Parse(os.Args[1:])
-	dialect, err := ParseAPI(*api)
+	app, err := Dialect(name, promote, *api)
 	if err == nil {
-		err = WriteAPI(os.Stdout, name, promote, dialect)
+		var objs []render.Object
+		if objs, err = mesh.Build(app); err == nil {
+			err = render.WriteYAML(os.Stdout, objs)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -362,7 +366,42 @@ func Main(name string) {
 	}
 }
 
-// ParseAPI reads the -api flag of the example programs.
+// APIUsage is the usage of the example programs' -api flag.
+const APIUsage = `the routing dialect: "istio" (VirtualServices, DestinationRule subsets, Istio Gateways), "gateway" (Kubernetes Gateway API routes and Gateways) or "ambient" (the Gateway API's, in an ambient namespace with a waypoint)`
+
+// Dialect returns the named scenario's App in the dialect of the -api
+// flag (APIUsage).
+func Dialect(name string, promote bool, api string) (mesh.App, error) {
+	scenario, ok := ByName[name]
+	if !ok {
+		return mesh.App{}, fmt.Errorf("no scenario %q", name)
+	}
+	if api == "ambient" {
+		return Ambient(scenario(promote, mesh.GatewayAPI)), nil
+	}
+	dialect, err := ParseAPI(api)
+	if err != nil {
+		return mesh.App{}, err
+	}
+	return scenario(promote, dialect), nil
+}
+
+// Ambient moves an App to an ambient namespace: its routes and policies
+// applied by the namespace's waypoint, its pods without sidecars, and so
+// without the sidecars' settings (the pods' sidecar markers, and the
+// Sidecar resources of ScopeSidecars, which ambient mode ignores).
+func Ambient(app mesh.App) mesh.App {
+	app.Namespace.Injection = mesh.InjectAmbient
+	app.Namespace.ScopeSidecars = false
+	app.Models = slices.Clone(app.Models)
+	for i := range app.Models {
+		app.Models[i].Sidecar = serving.SidecarDefault
+	}
+	return app
+}
+
+// ParseAPI reads the -api flag of the example programs, but "ambient" (see
+// Dialect).
 func ParseAPI(s string) (mesh.API, error) {
 	switch s {
 	case "istio", "":
@@ -370,5 +409,5 @@ func ParseAPI(s string) (mesh.API, error) {
 	case "gateway":
 		return mesh.GatewayAPI, nil
 	}
-	return "", fmt.Errorf("-api %q: want istio or gateway", s)
+	return "", fmt.Errorf("-api %q: want istio, gateway or ambient", s)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/mesh"
 
+	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/rendertest"
 )
 
@@ -53,6 +54,34 @@ func TestGatewayGolden(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+".gateway.golden.yaml"))
+	}
+}
+
+// TestAmbientGolden compares every example's output in an ambient
+// namespace (the -api ambient of the example programs) with its golden
+// file <name>.ambient.golden.yaml; what the Gateway API dialect refuses,
+// ambient mode refuses too.
+func TestAmbientGolden(t *testing.T) {
+	for name := range ByName {
+		app, err := Dialect(name, false, "ambient")
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := mesh.Build(app)
+		if why, refused := gatewayRefused[name]; refused {
+			if err == nil || !strings.Contains(err.Error(), why) {
+				t.Errorf("%s: %v, want a refusal with %q", name, err, why)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var out bytes.Buffer
+		if err := render.WriteYAML(&out, objs); err != nil {
+			t.Fatal(err)
+		}
+		rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+".ambient.golden.yaml"))
 	}
 }
 

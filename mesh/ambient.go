@@ -1,0 +1,145 @@
+package mesh
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/internal/order"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/security"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// Ambient mode (Namespace.Injection InjectAmbient), across the families:
+// the namespace's dataplane-mode label and its waypoint (namespace.go);
+// pods without a sidecar and Services that use the waypoint
+// (workloads.go); the models' policies attached to their Services, where
+// the waypoint applies them, and, under a default deny, the policy that
+// lets the waypoint through the nodes' ztunnels (access.go).
+
+var kindWaypoint = newSplitKind("gateway.networking.k8s.io", "Gateway", order.Waypoint)
+
+// DefaultWaypoint is the name of an ambient namespace's waypoint when
+// Namespace.Waypoint is empty.
+const DefaultWaypoint = "waypoint"
+
+// WaypointAllowName is the name of the policy of an ambient namespace with
+// a default deny that lets its waypoint reach the pods: ztunnel applies the
+// default deny to every connection, the waypoint's own included, and the
+// waypoint applies the models' policies to the requests it forwards.
+const WaypointAllowName = "default-deny-waypoint"
+
+// maxPolicyTargets is the most Services a policy may target (Istio's
+// targetRefs take 16): the model's and one per version.
+const maxPolicyTargets = 16
+
+func (p *plan) ambient() bool { return p.app.Namespace.Injection == InjectAmbient }
+
+// waypoint is the name of the namespace's waypoint.
+func (ns Namespace) waypoint() string {
+	if ns.Waypoint == "" {
+		return DefaultWaypoint
+	}
+	return ns.Waypoint
+}
+
+// ambientErrors checks the namespace's ambient settings against the rest
+// of the App.
+func ambientErrors(p *plan) field.ErrorList {
+	ns, path := p.app.Namespace, field.NewPath("namespace")
+	if ns.Injection != InjectAmbient {
+		if ns.Waypoint != "" {
+			return field.ErrorList{field.Invalid(path.Child("waypoint"), ns.Waypoint, "a waypoint is for an ambient namespace only (injection: ambient)")}
+		}
+		return nil
+	}
+	var errs field.ErrorList
+	if p.app.API != GatewayAPI {
+		errs = append(errs, field.Invalid(path.Child("injection"), ns.Injection,
+			"ambient mode needs api: gateway: under ambient, Istio's VirtualService is alpha and mixing it with HTTPRoute is undefined"))
+	}
+	if ns.ScopeSidecars {
+		errs = append(errs, field.Invalid(path.Child("scopeSidecars"), true, "ambient mode ignores Sidecar resources: its pods have no sidecar to scope"))
+	}
+	if ns.Waypoint != "" {
+		for _, msg := range validation.IsDNS1035Label(ns.Waypoint) {
+			errs = append(errs, field.Invalid(path.Child("waypoint"), ns.Waypoint, msg+" (the name of the waypoint's Service)"))
+		}
+	}
+	return errs
+}
+
+// ambientModelErrors checks model i, whose serving model is sm, in an
+// ambient namespace: its pods get no sidecar, and its Services must not
+// take the waypoint's Service's name.
+func (p *plan) ambientModelErrors(i int, sm *serving.Model) field.ErrorList {
+	if !p.ambient() {
+		return nil
+	}
+	var errs field.ErrorList
+	switch sm.Sidecar {
+	case serving.SidecarDefault, serving.SidecarAmbient:
+		sm.Sidecar = serving.SidecarAmbient
+	default:
+		errs = append(errs, field.Invalid(modelPath(i).Child("sidecar"), sm.Sidecar, "the pods of an ambient namespace run without a sidecar: leave it unset"))
+	}
+	wp := p.app.Namespace.waypoint()
+	if sm.Name == wp {
+		errs = append(errs, field.Invalid(modelPath(i).Child("name"), sm.Name, fmt.Sprintf("the name of the namespace's waypoint, whose Service Istio makes (namespace.waypoint %q)", wp)))
+	}
+	for k, v := range sm.Versions {
+		if serving.DeploymentName(sm.Name, v.Name) == wp {
+			errs = append(errs, field.Invalid(modelPath(i).Child("versions").Index(k).Child("name"), v.Name, fmt.Sprintf("%s is the name of the namespace's waypoint, whose Service Istio makes", wp)))
+		}
+	}
+	if m := p.app.Models[i]; m.Access != nil && len(sm.Versions)+1 > maxPolicyTargets {
+		errs = append(errs, field.TooMany(modelPath(i).Child("versions"), len(sm.Versions), maxPolicyTargets-1))
+	}
+	return errs
+}
+
+// policyTargets sets where a policy of model i applies: its pods, or in
+// an ambient namespace its Services (the model's and its versions'), whose
+// waypoint applies it.
+func (p *plan) policyTargets(i int) (selector map[string]string, services []string) {
+	m := p.app.Models[i]
+	if !p.ambient() {
+		return map[string]string{labels.App: m.Name}, nil
+	}
+	services = append(services, m.Name)
+	for _, v := range m.Versions {
+		services = append(services, serving.DeploymentName(m.Name, v.Name))
+	}
+	return nil, services
+}
+
+// useWaypoint labels a model's Service, in an ambient namespace, with the
+// namespace's waypoint, for mesh clients and for gateways alike: the
+// waypoint applies the routes and policies of the Service.
+func (p *plan) useWaypoint(o render.Object) render.Object {
+	if !p.ambient() {
+		return o
+	}
+	o.SetLabels(labels.Merge(o.GetLabels(), map[string]string{
+		labels.UseWaypoint:        p.app.Namespace.waypoint(),
+		labels.IngressUseWaypoint: "true",
+	}))
+	return o
+}
+
+// waypointObject is the namespace's waypoint.
+func (p *plan) waypointObject() render.Object {
+	return ingress.Waypoint(p.app.Namespace.waypoint(), p.ns, nil)
+}
+
+// waypointAllow lets the waypoint's pods (service account of its name)
+// reach every workload of the namespace.
+func (p *plan) waypointAllow() *security.Policy {
+	return &security.Policy{Name: WaypointAllowName, Namespace: p.ns, Rules: []security.Rule{{
+		From: []security.Caller{{ServiceAccount: p.app.Namespace.waypoint()}},
+	}}}
+}
