@@ -47,17 +47,21 @@ type scenarioKey struct {
 	api  mesh.API
 }
 
-// scenarioApps is every scenario in both dialects, the Istio one first.
+// scenarioApps is every scenario in both dialects, and in an ambient
+// namespace (the Gateway API dialect's).
 func scenarioApps() map[scenarioKey]func(bool, mesh.API) mesh.App {
 	out := map[scenarioKey]func(bool, mesh.API) mesh.App{}
 	for name, app := range scenarios.ByName {
 		out[scenarioKey{name, mesh.IstioAPI}] = app
 		out[scenarioKey{name + ".gateway", mesh.GatewayAPI}] = app
+		out[scenarioKey{name + ".ambient", mesh.GatewayAPI}] = func(promote bool, api mesh.API) mesh.App {
+			return scenarios.Ambient(app(promote, api))
+		}
 	}
 	return out
 }
 
-// TestApplyExamples applies every scenario, in both dialects, through both
+// TestApplyExamples applies every scenario, in every dialect, through both
 // adapters: nothing is rejected, and a second Apply reports every object
 // unchanged.
 func TestApplyExamples(t *testing.T) {

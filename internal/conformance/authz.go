@@ -162,6 +162,13 @@ func principal(p *rbacv3.Principal, r Request) bool {
 		return !principal(id.NotId, r)
 	case *rbacv3.Principal_Authenticated_:
 		return r.Peer != "" && stringMatch(id.Authenticated.GetPrincipalName(), r.Peer)
+	case *rbacv3.Principal_FilterState:
+		// A waypoint's peer: the identity the HBONE tunnel carried, which
+		// it keeps as filter state rather than its own TLS peer's.
+		if id.FilterState.GetKey() != "io.istio.peer_principal" {
+			panic(fmt.Sprintf("RBAC filter state %q is not evaluated here", id.FilterState.GetKey()))
+		}
+		return r.Peer != "" && stringMatch(id.FilterState.GetStringMatch(), r.Peer)
 	case *rbacv3.Principal_Metadata:
 		// A validated token's claims, as the JWT filter leaves them.
 		m := id.Metadata

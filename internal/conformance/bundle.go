@@ -121,3 +121,11 @@ func ExampleBundles() ([]*Bundle, error) {
 	}
 	return out, nil
 }
+
+// dialectBase is the name of an example's bundle in the Istio dialect,
+// from the name of its bundle in any dialect: <name>.gateway and
+// <name>.ambient are <name>'s.
+func dialectBase(bundle string) string {
+	base, _, _ := strings.Cut(bundle, ".")
+	return base
+}

@@ -19,10 +19,11 @@ const ProxyImage = "docker.io/istio/proxyv2:1.31.1"
 // The analyzers that look at pods (subsets selecting no pods, missing
 // proxies, gateway selectors) need them.
 func Pods(b *Bundle) ([]byte, error) {
-	nsInjected := map[string]string{}
+	nsInjected, nsAmbient := map[string]string{}, map[string]bool{}
 	for _, o := range b.Objects {
 		if o.GetKind() == "Namespace" {
 			nsInjected[o.GetName()] = o.GetLabels()["istio-injection"]
+			nsAmbient[o.GetName()] = o.GetLabels()["istio.io/dataplane-mode"] == "ambient"
 		}
 	}
 	var out []byte
@@ -53,6 +54,15 @@ func Pods(b *Bundle) ([]byte, error) {
 			containers, _, _ := unstructured.NestedSlice(spec, "containers")
 			containers = append(containers, map[string]any{"name": "istio-proxy", "image": ProxyImage})
 			spec["containers"] = containers
+		}
+		if nsAmbient[o.GetNamespace()] {
+			// What Istio's CNI agent writes on a pod it captured.
+			ann, _, _ := unstructured.NestedStringMap(meta, "annotations")
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann["ambient.istio.io/redirection"] = "enabled"
+			_ = unstructured.SetNestedStringMap(meta, ann, "annotations")
 		}
 		pod := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 		// mlmesh's own encoder: it escapes what YAML does not allow raw

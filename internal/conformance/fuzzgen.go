@@ -337,5 +337,21 @@ func fuzzMatch(f *fuzzBytes) routing.Match {
 func init() {
 	mutations = append(mutations, securityMutation, workloadMutation, func(a *mesh.App, f *fuzzBytes) {
 		a.API = pick(f, mesh.IstioAPI, mesh.GatewayAPI, mesh.GatewayAPI, "gamma")
-	})
+	}, ambientMutation)
+}
+
+// ambientMutation puts the App in an ambient namespace, mostly in the
+// Gateway API dialect it needs, with the waypoint's name at times set,
+// clashing or invalid.
+func ambientMutation(a *mesh.App, f *fuzzBytes) {
+	a.Namespace.Injection = pick(f, mesh.InjectAmbient, mesh.InjectAmbient, a.Namespace.Injection)
+	if a.Namespace.Injection == mesh.InjectAmbient {
+		a.API = pick(f, mesh.GatewayAPI, mesh.GatewayAPI, mesh.GatewayAPI, a.API)
+		a.Namespace.ScopeSidecars = pick(f, false, false, a.Namespace.ScopeSidecars)
+	}
+	name := ""
+	if len(a.Models) > 0 {
+		name = a.Models[0].Name
+	}
+	a.Namespace.Waypoint = pick(f, "", "", "wp", "Waypoint", name)
 }
