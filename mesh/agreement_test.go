@@ -232,6 +232,13 @@ func refused(t *testing.T, break_ func(*mesh.App), want string, n int) {
 	t.Helper()
 	a := canary()
 	break_(&a)
+	refusedApp(t, a, want, n)
+}
+
+// refusedApp wants a refused with n messages, one of them containing want,
+// none ending in a bare colon.
+func refusedApp(t *testing.T, a mesh.App, want string, n int) {
+	t.Helper()
 	_, err := mesh.Build(a)
 	var ve *mesh.ValidationError
 	if !errors.As(err, &ve) {

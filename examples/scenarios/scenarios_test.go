@@ -37,51 +37,35 @@ var gatewayRefused = map[string]string{
 	"algorithm-selector": "models[0].traffic.rules[0].retries: Forbidden: retries are experimental in Gateway API",
 }
 
-// TestGatewayGolden compares every example's output in the Gateway API
-// dialect with its golden file <name>.gateway.golden.yaml, or checks that
-// the dialect refuses it at the field it cannot express.
-func TestGatewayGolden(t *testing.T) {
-	for name := range ByName {
-		var out bytes.Buffer
-		err := WriteAPI(&out, name, false, mesh.GatewayAPI)
-		if why, refused := gatewayRefused[name]; refused {
-			if err == nil || !strings.Contains(err.Error(), why) {
-				t.Errorf("%s: %v, want a refusal with %q", name, err, why)
+// TestDialectGolden compares every example's output in the Gateway API
+// dialect, and in an ambient namespace (the example programs' -api gateway
+// and -api ambient), with its golden files <name>.gateway.golden.yaml and
+// <name>.ambient.golden.yaml, or checks that the dialect refuses it at the
+// field it cannot express: ambient mode refuses what the Gateway API
+// dialect does.
+func TestDialectGolden(t *testing.T) {
+	for _, dialect := range []string{"gateway", "ambient"} {
+		for name := range ByName {
+			app, err := Dialect(name, false, dialect)
+			if err != nil {
+				t.Fatal(err)
 			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+".gateway.golden.yaml"))
-	}
-}
-
-// TestAmbientGolden compares every example's output in an ambient
-// namespace (the -api ambient of the example programs) with its golden
-// file <name>.ambient.golden.yaml; what the Gateway API dialect refuses,
-// ambient mode refuses too.
-func TestAmbientGolden(t *testing.T) {
-	for name := range ByName {
-		app, err := Dialect(name, false, "ambient")
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := mesh.Build(app)
-		if why, refused := gatewayRefused[name]; refused {
-			if err == nil || !strings.Contains(err.Error(), why) {
-				t.Errorf("%s: %v, want a refusal with %q", name, err, why)
+			objs, err := mesh.Build(app)
+			if why, refused := gatewayRefused[name]; refused {
+				if err == nil || !strings.Contains(err.Error(), why) {
+					t.Errorf("%s -api %s: %v, want a refusal with %q", name, dialect, err, why)
+				}
+				continue
 			}
-			continue
+			if err != nil {
+				t.Fatalf("%s -api %s: %v", name, dialect, err)
+			}
+			var out bytes.Buffer
+			if err := render.WriteYAML(&out, objs); err != nil {
+				t.Fatal(err)
+			}
+			rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+"."+dialect+".golden.yaml"))
 		}
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var out bytes.Buffer
-		if err := render.WriteYAML(&out, objs); err != nil {
-			t.Fatal(err)
-		}
-		rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+".ambient.golden.yaml"))
 	}
 }
 

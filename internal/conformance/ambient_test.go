@@ -17,46 +17,29 @@ import (
 // Service), timeouts and mirrors. The Gateway API gateway's routes are held
 // to the Istio gateway's likewise.
 func TestAmbientEquivalence(t *testing.T) {
-	byName := bundlesByName(t)
-	compared := 0
-	for name, ab := range byName {
-		base, ok := strings.CutSuffix(name, ".ambient")
-		if !ok {
-			continue
+	eachDialect(t, ".ambient", func(t *testing.T, ib, ab *Bundle, isc, igw RouteTable) {
+		m, err := NewAmbientMesh(t, ab)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(base, func(t *testing.T) {
-			ib := byName[base]
-			isc, igw, err := EnvoyRoutes(t, ib, ib.Namespace(), len(istioObjects(ib, "Gateway")) > 0)
-			if err != nil {
-				t.Fatal(err)
+		want := fqdnOnly(onServicePorts(ib, isc))
+		if routeCount(want) == 0 {
+			t.Fatal("no routes to compare")
+		}
+		for _, p := range sameRoutes("waypoint", want, m.WaypointRoutes(), true) {
+			t.Error(p)
+		}
+		if igw != nil {
+			ggw := m.GatewayRoutes()
+			if routeCount(ggw) == 0 {
+				t.Error("the gateway has no routes")
 			}
-			m, err := NewAmbientMesh(t, ab)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := fqdnOnly(onServicePorts(ib, isc))
-			if routeCount(want) == 0 {
-				t.Fatal("no routes to compare")
-			}
-			for _, p := range sameRoutes("waypoint", want, m.WaypointRoutes(), true) {
+			for _, p := range sameRoutes("gateway", igw, ggw, false) {
 				t.Error(p)
 			}
-			if igw != nil {
-				ggw := m.GatewayRoutes()
-				if routeCount(ggw) == 0 {
-					t.Error("the gateway has no routes")
-				}
-				for _, p := range sameRoutes("gateway", igw, ggw, false) {
-					t.Error(p)
-				}
-			}
-			t.Logf("waypoint: %d routes; gateway: %d", routeCount(want), routeCount(igw))
-			compared++
-		})
-	}
-	if compared == 0 {
-		t.Fatal("no example has an ambient golden file")
-	}
+		}
+		t.Logf("waypoint: %d routes; gateway: %d", routeCount(want), routeCount(igw))
+	})
 }
 
 // TestAmbientEquivalenceCatches is the negative control: a changed weight,

@@ -75,7 +75,7 @@ func TestApplyExamples(t *testing.T) {
 			name := key.name
 			objs, err := mesh.Build(app(false, key.api))
 			if err != nil && key.api == mesh.GatewayAPI {
-				continue // a scenario Gateway API cannot express (scenarios.TestGatewayGolden)
+				continue // a scenario Gateway API cannot express (scenarios.TestDialectGolden)
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -18,17 +18,31 @@ import (
 // outbound|P|v|m.ns.svc.cluster.local is the version's Service
 // outbound|P||m-v.ns.svc.cluster.local.
 func TestGatewayAPIEquivalence(t *testing.T) {
-	bundles, err := ExampleBundles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]*Bundle{}
-	for _, b := range bundles {
-		byName[b.Name] = b
-	}
+	eachDialect(t, ".gateway", func(t *testing.T, ib, gb *Bundle, isc, igw RouteTable) {
+		gsc, ggw, err := EnvoyRoutes(t, gb, gb.Namespace(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range sameRoutes("sidecar", onServicePorts(ib, isc), gsc, true) {
+			t.Error(p)
+		}
+		if igw != nil {
+			for _, p := range sameRoutes("gateway", igw, ggw, false) {
+				t.Error(p)
+			}
+		}
+	})
+}
+
+// eachDialect calls check for each example that has a bundle in a dialect
+// (its name ends in suffix, ".gateway" or ".ambient"), with its bundle in
+// the Istio dialect and the routes Istio's config generator gives the
+// latter's sidecar and gateway (nil without one).
+func eachDialect(t *testing.T, suffix string, check func(t *testing.T, ib, db *Bundle, isc, igw RouteTable)) {
+	byName := bundlesByName(t)
 	compared := 0
-	for name, gb := range byName {
-		base, ok := strings.CutSuffix(name, ".gateway")
+	for name, db := range byName {
+		base, ok := strings.CutSuffix(name, suffix)
 		if !ok {
 			continue
 		}
@@ -38,23 +52,12 @@ func TestGatewayAPIEquivalence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gsc, ggw, err := EnvoyRoutes(t, gb, gb.Namespace(), false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range sameRoutes("sidecar", onServicePorts(ib, isc), gsc, true) {
-				t.Error(p)
-			}
-			if igw != nil {
-				for _, p := range sameRoutes("gateway", igw, ggw, false) {
-					t.Error(p)
-				}
-			}
+			check(t, ib, db, isc, igw)
 			compared++
 		})
 	}
 	if compared == 0 {
-		t.Fatal("no example has a Gateway API golden file")
+		t.Fatalf("no example has a %s golden file", suffix)
 	}
 }
 
