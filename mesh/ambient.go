@@ -73,18 +73,15 @@ func ambientErrors(p *plan) field.ErrorList {
 	return errs
 }
 
-// ambientModelErrors checks model i, whose serving model is sm, in an
-// ambient namespace: its pods get no sidecar, and its Services must not
-// take the waypoint's Service's name.
+// ambientModelErrors checks model i, whose serving model with the App's
+// defaults is sm, in an ambient namespace: its pods run without a sidecar,
+// and its Services must not take the waypoint's Service's name.
 func (p *plan) ambientModelErrors(i int, sm *serving.Model) field.ErrorList {
 	if !p.ambient() {
 		return nil
 	}
 	var errs field.ErrorList
-	switch sm.Sidecar {
-	case serving.SidecarDefault, serving.SidecarAmbient:
-		sm.Sidecar = serving.SidecarAmbient
-	default:
+	if sm.Sidecar != serving.SidecarAmbient {
 		errs = append(errs, field.Invalid(modelPath(i).Child("sidecar"), sm.Sidecar, "the pods of an ambient namespace run without a sidecar: leave it unset"))
 	}
 	wp := p.app.Namespace.waypoint()

@@ -63,8 +63,13 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 				sm.Labels = labels.Merge(sm.Labels, l)
 			}
 		}
-		if sm.Sidecar == serving.SidecarDefault && p.app.Namespace.Injection == InjectPods {
-			sm.Sidecar = serving.SidecarInject
+		if sm.Sidecar == serving.SidecarDefault {
+			switch p.app.Namespace.Injection {
+			case InjectPods:
+				sm.Sidecar = serving.SidecarInject
+			case InjectAmbient:
+				sm.Sidecar = serving.SidecarAmbient
+			}
 		}
 		errs = append(errs, p.ambientModelErrors(i, sm)...)
 		c, err := checked.NewModel(sm)
