@@ -16,7 +16,9 @@ func Normalize(doc any, ours bool) any { return normalize(doc, 0, ours, "") }
 // only (ours), no zero that the canonical form writes on purpose: a
 // weighted destination's weight 0, a ServiceEntry's location and
 // resolution, a retry policy's attempts, a Sidecar's outbound mode
-// (alwaysWritten).
+// (alwaysWritten). A weight 0 is dropped on both sides: encoding/json
+// writes one too, for Kubernetes' weights (an affinity term's), which
+// have no omitempty.
 func normalize(v any, depth int, ours bool, parent string) any {
 	switch v := v.(type) {
 	case map[string]any:
@@ -25,7 +27,7 @@ func normalize(v any, depth int, ours bool, parent string) any {
 			if depth == 0 && k == "status" || parent == "metadata" && serverMetadata[k] {
 				continue
 			}
-			if ours && canonicalZero(k, x) {
+			if ours && canonicalZero(k, x) || k == "weight" && x == float64(0) {
 				continue
 			}
 			if n := normalize(x, depth+1, ours, k); n != nil {
@@ -53,15 +55,11 @@ func normalize(v any, depth int, ours bool, parent string) any {
 }
 
 // canonicalZero reports a zero value the canonical form writes and the
-// reference leaves out: the fields of weightedDestinations and
-// alwaysWritten, at their zero.
+// reference leaves out: the fields of alwaysWritten, at their zero.
 func canonicalZero(k string, x any) bool {
 	zero := x == float64(0) || x == "MESH_EXTERNAL" || x == "NONE" || x == "REGISTRY_ONLY"
 	if !zero {
 		return false
-	}
-	if k == "weight" {
-		return true
 	}
 	for _, fields := range alwaysWritten {
 		if fields[protoreflect.Name(k)] {
