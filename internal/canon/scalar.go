@@ -77,6 +77,12 @@ func plainSafe(s string) bool {
 // quotes a string that did not need it. TestNumberLike holds it to the
 // regular expression it replaces, which is too slow for the hot path.
 func numberLike(s string) bool {
+	// YAML 1.1 readers (sigs.k8s.io/yaml's) drop every underscore before
+	// they parse a number, wherever it is: "0_X0" reads as hex 0.
+	return numberLikeAsWritten(s) || strings.IndexByte(s, '_') >= 0 && numberLikeAsWritten(strings.ReplaceAll(s, "_", ""))
+}
+
+func numberLikeAsWritten(s string) bool {
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		i++
