@@ -9,6 +9,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	inferencev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 
 	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
@@ -207,6 +208,10 @@ func init() {
 }
 
 func (c checkedModel) Service() *corev1.Service { return service(*c.m) }
+
+func (c checkedModel) InferencePool(version string, port int32, picker any) *inferencev1.InferencePool {
+	return inferencePool(*c.m, version, port, *picker.(*EndpointPicker))
+}
 
 func (c checkedModel) Deployment(i int, d *appsv1.Deployment) *appsv1.Deployment {
 	if d == nil {

@@ -15,6 +15,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	inferencev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -25,6 +26,9 @@ type Model interface {
 	// VersionService is the i-th version's Service, as
 	// serving.VersionServices builds it.
 	VersionService(i int) *corev1.Service
+	// InferencePool is a version's pool on port, as serving.InferencePool
+	// builds it, with a validated *serving.EndpointPicker.
+	InferencePool(version string, port int32, picker any) *inferencev1.InferencePool
 	// Deployment builds the Deployment of the i-th version, as
 	// serving.Deployments does, into d, which is nil (a new Deployment) or
 	// the result of an earlier call whose storage it reuses.
