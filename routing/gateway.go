@@ -85,6 +85,9 @@ func (s Spec) validateGatewayAPI() field.ErrorList {
 	if _, ok := serviceOf(s.Host); !ok && s.meshBound() {
 		errs = append(errs, field.Invalid(fieldpath.New("host").Field(), s.Host, "a Service of the cluster: Gateway API mesh routes attach to the host's Service"))
 	}
+	if len(s.Pools) > 0 && s.meshBound() {
+		errs = append(errs, field.Forbidden(fieldpath.New("pools").Field(), "InferencePools are backends of routes on gateways: Istio does not route the mesh to them"))
+	}
 	for i, r := range s.Rules {
 		errs = append(errs, s.validateGatewayRule(fieldpath.New("rules").Index(i), r)...)
 	}
@@ -202,6 +205,17 @@ func (s Spec) backend(host, subset string, port, rulePort uint32) gatewayv1.Back
 	return ref
 }
 
+// PoolGroup is the API group of InferencePools.
+const PoolGroup = "inference.networking.k8s.io"
+
+// pooled reports whether host's subsets are InferencePools (Spec.Pools).
+func (s Spec) pooled(host string) bool {
+	if host == "" {
+		host = s.Host
+	}
+	return slices.Contains(s.Pools, host)
+}
+
 func (s Spec) namespace() string {
 	if s.Namespace == "" {
 		return "default"
@@ -225,7 +239,12 @@ func (s Spec) backendRefs(r Rule, port uint32) []gatewayv1.BackendRef {
 		if len(r.Split) == 1 && w == 0 {
 			w = 1 // the only destination takes every request
 		}
-		out = append(out, gatewayv1.BackendRef{BackendObjectReference: s.backend(d.Host, d.Subset, d.Port, port), Weight: ptr(w)})
+		ref := s.backend(d.Host, d.Subset, d.Port, port)
+		if s.pooled(d.Host) && d.Subset != "" {
+			// The pool of that name: its own target port, no port here.
+			ref.Group, ref.Kind, ref.Port = ptr(gatewayv1.Group(PoolGroup)), ptr(gatewayv1.Kind("InferencePool")), nil
+		}
+		out = append(out, gatewayv1.BackendRef{BackendObjectReference: ref, Weight: ptr(w)})
 	}
 	return out
 }

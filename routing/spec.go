@@ -50,6 +50,14 @@ type Spec struct {
 	// on such a port answers with a gRPC status: Abort.GRPCStatus, or, when
 	// only Abort.HTTPStatus is set, the status gRPC maps it to (see Abort).
 	GRPCPorts []uint32
+	// Pools lists hosts, as destinations name them, whose subsets are
+	// InferencePools in the Gateway API dialect: a route bound to gateways
+	// sends such a host's subset S to the pool SubsetService(service, S)
+	// (inference.networking.k8s.io) instead of the Service of that name,
+	// and the pool's endpoint picker chooses the pod. Istio routes to pools
+	// from its gateways only, so mesh routes refuse it. The Istio dialect
+	// ignores it.
+	Pools []string
 	// Subsets are the versions that can be routed to, in the order the
 	// DestinationRule lists them. Names unique.
 	Subsets []Subset
