@@ -30,12 +30,14 @@ var ranks = map[schema.GroupKind]int{
 	// What watches a Deployment's pods, once they exist.
 	{Group: "policy", Kind: "PodDisruptionBudget"}:          52,
 	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: 54,
-	{Group: "networking.istio.io", Kind: "DestinationRule"}: 60,
-	{Group: "networking.istio.io", Kind: "Gateway"}:         70,
-	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:   72,
-	{Group: "networking.istio.io", Kind: "VirtualService"}:  80,
-	{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}: 82,
-	{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}: 84,
+	// A version's pods as a backend, before the routes that send to it.
+	{Group: "inference.networking.k8s.io", Kind: "InferencePool"}: 56,
+	{Group: "networking.istio.io", Kind: "DestinationRule"}:       60,
+	{Group: "networking.istio.io", Kind: "Gateway"}:               70,
+	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:         72,
+	{Group: "networking.istio.io", Kind: "VirtualService"}:        80,
+	{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}:       82,
+	{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}:       84,
 }
 
 // DenyingPolicy is the rank of an AuthorizationPolicy that denies (action
@@ -106,6 +108,7 @@ var Built = []schema.GroupVersionKind{
 	{Group: "apps", Version: "v1", Kind: "Deployment"},
 	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
 	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
+	{Group: "inference.networking.k8s.io", Version: "v1", Kind: "InferencePool"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
