@@ -211,6 +211,10 @@ type Model struct {
 	// Calls names the other models of the App that the model's pods call
 	// (a pipeline's next step), for Namespace.ScopeSidecars.
 	Calls []string
+	// Inference sends a gateway's requests for the model through an
+	// InferencePool per version (see Inference); nil sends them to the
+	// versions' Services.
+	Inference *Inference
 	// Reaches are further hosts the model's pods call, for
 	// Namespace.ScopeSidecars, as a Sidecar lists them:
 	// "<namespace>/<host>" ("data/features.data.svc.cluster.local", a

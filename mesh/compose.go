@@ -81,6 +81,7 @@ type plan struct {
 	access    accessFamily
 	tokens    tokenFamily
 	scoping   scopingFamily
+	inference inferenceFamily
 
 	families []family
 }
@@ -97,6 +98,7 @@ func newPlan(a App) *plan {
 		&p.routes, // after workloads and egress: destinations name them
 		&p.exposure,
 		&p.fronts,
+		&p.inference, // after exposure and fronts: it checks that a gateway routes to the model
 		&p.identity,
 		&p.access, // after exposure and fronts: it checks the gateways that route to a model
 		&p.tokens,

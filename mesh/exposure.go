@@ -117,6 +117,7 @@ func (x *exposureFamily) check(p *plan) field.ErrorList {
 	x.checked = make([]checked.Route, len(x.routes))
 	for k := range x.routes {
 		r := &x.routes[k]
+		r.spec.Pools = p.inference.hosts
 		c, err := checked.NewRoute(&r.spec)
 		if err != nil {
 			errs = append(errs, p.exposureErrors(r.model, err)...)

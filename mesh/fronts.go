@@ -42,6 +42,7 @@ func (f *frontFamily) check(p *plan) field.ErrorList {
 			continue // reported: no hosts
 		}
 		errs = append(errs, p.modelSplits(i, spec.Rules)...)
+		spec.Pools = p.inference.hosts
 		c, err := checked.NewRoute(spec)
 		if err != nil {
 			errs = append(errs, p.frontErrors(i, err)...)
