@@ -78,9 +78,11 @@ func NewAmbientMesh(t test.Failer, b *Bundle) (*AmbientMesh, error) {
 		objs = append(objs, managedGatewayKube(gateway), istioGatewayClass)
 		objs = append(objs, listenerSecrets(gateway)...)
 	}
+	pools, withPools := inferencePoolKube(t, b)
+	objs = append(objs, pools...)
 	// The ambient index reads Istio's objects as Kubernetes objects too.
 	all := strings.Join(objs, "\n---\n")
-	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{KubernetesObjectString: all, ConfigString: all})
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{KubernetesObjectString: all, ConfigString: all, KubeClientModifier: withPools})
 	m := &AmbientMesh{Server: s}
 	ns := waypoint.GetNamespace()
 	wl := map[string]string{"gateway.networking.k8s.io/gateway-name": waypoint.GetName(), "gateway.istio.io/managed": "istio.io-mesh-controller"}

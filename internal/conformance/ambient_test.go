@@ -30,7 +30,7 @@ func TestAmbientEquivalence(t *testing.T) {
 			t.Error(p)
 		}
 		if igw != nil {
-			ggw := m.GatewayRoutes()
+			ggw := unpooled(ab, m.GatewayRoutes())
 			if routeCount(ggw) == 0 {
 				t.Error("the gateway has no routes")
 			}

@@ -84,6 +84,13 @@ func IsIstio(u *unstructured.Unstructured) bool {
 	return strings.HasSuffix(u.GroupVersionKind().Group, ".istio.io")
 }
 
+// HasCRD reports whether u is of a kind MeshCRDs defines: Istio's, the
+// Gateway API's, the Inference Extension's InferencePool.
+func HasCRD(u *unstructured.Unstructured) bool {
+	g := u.GroupVersionKind().Group
+	return IsIstio(u) || g == "gateway.networking.k8s.io" || g == "inference.networking.k8s.io"
+}
+
 // RepoRoot returns the mlmesh repository root, two levels up from this module.
 func RepoRoot() string {
 	wd, _ := os.Getwd()

@@ -95,8 +95,9 @@ func IstioCRDs() (*CRDs, error) {
 	return istioCRDs, istioCRDsErr
 }
 
-// MeshCRDs returns Istio's CRDs and the Gateway API's standard ones as one
-// YAML stream.
+// MeshCRDs returns, as one YAML stream, Istio's CRDs, the Gateway API's
+// standard ones and the Inference Extension's InferencePool, at the
+// versions internal/conformance/go.mod requires (those Istio pins).
 func MeshCRDs() ([]byte, error) {
 	path, err := IstioCRDPath()
 	if err != nil {
@@ -110,14 +111,25 @@ func MeshCRDs() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append(data, "\n---\n"...), gw...), nil
+	pool, err := moduleCRDs("sigs.k8s.io/gateway-api-inference-extension", "config/crd/bases/inference.networking.k8s.io_inferencepools.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(data, "\n---\n"...), gw...), pool...), nil
 }
 
 // GatewayAPICRDs returns the standard channel's CRDs of the Gateway API
 // module that internal/conformance/go.mod requires (the version Istio
 // pins), from the module cache, as one YAML stream.
 func GatewayAPICRDs() ([]byte, error) {
-	version, err := moduleVersion("sigs.k8s.io/gateway-api")
+	return moduleCRDs("sigs.k8s.io/gateway-api", "config/crd/standard/gateway.networking.k8s.io_*.yaml")
+}
+
+// moduleCRDs returns the files matching pattern (a path in the module) of
+// the version of module that internal/conformance/go.mod requires, from
+// the module cache, as one YAML stream.
+func moduleCRDs(module, pattern string) ([]byte, error) {
+	version, err := moduleVersion(module)
 	if err != nil {
 		return nil, err
 	}
@@ -125,10 +137,10 @@ func GatewayAPICRDs() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
 	}
-	dir := filepath.Join(strings.TrimSpace(string(cache)), "sigs.k8s.io", "gateway-api@"+version, "config", "crd", "standard")
-	files, err := filepath.Glob(filepath.Join(dir, "gateway.networking.k8s.io_*.yaml"))
+	dir := filepath.Join(strings.TrimSpace(string(cache)), filepath.FromSlash(module)+"@"+version)
+	files, err := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pattern)))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("the Gateway API's CRDs are not in the module cache at %s (go mod download sigs.k8s.io/gateway-api@%s): %v", dir, version, err)
+		return nil, fmt.Errorf("the CRDs %s are not in the module cache at %s (go mod download %s@%s): %v", pattern, dir, module, version, err)
 	}
 	var out []byte
 	for _, f := range files {

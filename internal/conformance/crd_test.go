@@ -4,8 +4,9 @@ import (
 	"testing"
 )
 
-// TestCRDSchemaExamples checks every Istio object of every example against
-// Istio's CRD schemas and CEL rules, offline, as the API server would.
+// TestCRDSchemaExamples checks every object of every example whose kind is
+// a CRD's (Istio's, the Gateway API's, InferencePool) against its schema
+// and CEL rules, offline, as the API server would.
 func TestCRDSchemaExamples(t *testing.T) {
 	crds, err := IstioCRDs()
 	if err != nil {
@@ -21,7 +22,7 @@ func TestCRDSchemaExamples(t *testing.T) {
 	n := 0
 	for _, b := range bundles {
 		for _, o := range b.Objects {
-			if !IsIstio(o) {
+			if !HasCRD(o) {
 				continue
 			}
 			n++

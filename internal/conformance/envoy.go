@@ -34,13 +34,37 @@ type RouteTable map[string]map[string][]Route
 // routes a sidecar in namespace ns receives and, if gateway is set, the routes
 // Istio's default ingress gateway receives.
 func EnvoyRoutes(t test.Failer, b *Bundle, ns string, gateway bool) (sidecar, gw RouteTable, err error) {
-	pods, err := Pods(b)
+	m, err := NewMesh(t, b, ns, gateway)
 	if err != nil {
 		return nil, nil, err
 	}
+	sidecar = table(m.Server.Routes(m.Sidecar))
+	if m.Gateway != nil {
+		gw = table(m.Server.Routes(m.Gateway))
+	}
+	return sidecar, gw, nil
+}
+
+// Mesh is Istio's config generator fed a bundle, with a sidecar proxy in a
+// namespace and the bundle's gateway's proxy (nil without one).
+type Mesh struct {
+	Server  *xds.FakeDiscoveryServer
+	Sidecar *model.Proxy
+	Gateway *model.Proxy
+}
+
+// NewMesh feeds bundle b to the config generator with what the cluster
+// would add (pods, gateway workloads, TLS Secrets, InferencePools' shadow
+// Services), and sets up a sidecar in namespace ns and, if gateway is set
+// or b has a Gateway API Gateway, the gateway's proxy.
+func NewMesh(t test.Failer, b *Bundle, ns string, gateway bool) (*Mesh, error) {
+	pods, err := Pods(b)
+	if err != nil {
+		return nil, err
+	}
 	kube, istio, err := configStrings(b, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	kube = append(kube, string(pods), ingressGatewayKube)
 	// A Gateway API Gateway is served by the Deployment Istio makes for it,
@@ -54,22 +78,23 @@ func EnvoyRoutes(t test.Failer, b *Bundle, ns string, gateway bool) (sidecar, gw
 			gateway = true
 		}
 	}
+	pools, withPools := inferencePoolKube(t, b)
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
-		KubernetesObjectString: strings.Join(kube, "\n---\n"),
+		KubernetesObjectString: strings.Join(append(kube, pools...), "\n---\n"),
 		ConfigString:           strings.Join(istio, "\n---\n"),
+		KubeClientModifier:     withPools,
 	})
 	meta := &model.NodeMetadata{IstioVersion: "1.31.1", Namespace: ns}
-	proxy := s.SetupProxy(&model.Proxy{ConfigNamespace: ns, Metadata: meta, IPAddresses: []string{"10.0.0.10"}})
-	sidecar = table(s.Routes(proxy))
+	m := &Mesh{Server: s}
+	m.Sidecar = s.SetupProxy(&model.Proxy{ConfigNamespace: ns, Metadata: meta, IPAddresses: []string{"10.0.0.10"}})
 	if gateway {
 		gmeta := &model.NodeMetadata{IstioVersion: "1.31.1", Namespace: gwNS, Labels: gwLabels}
-		g := s.SetupProxy(&model.Proxy{
+		m.Gateway = s.SetupProxy(&model.Proxy{
 			Type: model.Router, ConfigNamespace: gwNS, Metadata: gmeta,
 			Labels: gwLabels, IPAddresses: []string{"10.0.0.20"},
 		})
-		gw = table(s.Routes(g))
 	}
-	return sidecar, gw, nil
+	return m, nil
 }
 
 // ingressGatewayKube is the ingress gateway's Service and pod for the config

@@ -77,9 +77,9 @@ func checkApp(t *testing.T, app mesh.App) {
 		switch {
 		case IsIstio(o):
 			istioClean(t, crds, o, stream)
-		case o.GroupVersionKind().Group == "gateway.networking.k8s.io":
-			// Gateway API objects: their CRD schemas and CEL rules, which
-			// is all the validation they have.
+		case HasCRD(o):
+			// Gateway API objects and InferencePools: their CRD schemas
+			// and CEL rules, which is all the validation they have.
 			for _, e := range crds.Check(o) {
 				t.Fatalf("%s: CRD schema: %v\n%s", Describe(o), e, stream)
 			}

@@ -337,7 +337,34 @@ func fuzzMatch(f *fuzzBytes) routing.Match {
 func init() {
 	mutations = append(mutations, securityMutation, workloadMutation, func(a *mesh.App, f *fuzzBytes) {
 		a.API = pick(f, mesh.IstioAPI, mesh.GatewayAPI, mesh.GatewayAPI, "gamma")
-	}, ambientMutation)
+	}, ambientMutation, inferenceMutation)
+}
+
+// inferenceMutation gives a model InferencePools, with a picker per
+// version, at times one missing, invalid or of no version.
+func inferenceMutation(a *mesh.App, f *fuzzBytes) {
+	m := someModel(a, f)
+	pickers := map[string]serving.EndpointPicker{}
+	for _, v := range m.Versions {
+		pickers[v.Name] = serving.EndpointPicker{Service: m.Name + "-" + v.Name + "-epp", Port: pick[int32](f, 0, 0, 9002, 70000), FailOpen: pick(f, false, true)}
+	}
+	switch f.next() % 4 {
+	case 0:
+		pickers["v9"] = serving.EndpointPicker{Service: "epp"}
+	case 1:
+		for k := range pickers {
+			pickers[k] = serving.EndpointPicker{Service: pick(f, "", "Epp", "e.pp")}
+			break
+		}
+	}
+	m.Inference = pick(f, nil, &mesh.Inference{Pickers: pickers}, &mesh.Inference{Pickers: pickers}, &mesh.Inference{})
+	if pick(f, true, true, false) && len(m.Versions) > 0 {
+		// What pools need, mostly: the Gateway API dialect, a gateway
+		// route to the model, and one pool per rule.
+		a.API = mesh.GatewayAPI
+		m.Expose = &mesh.Expose{Gateway: gateway(a, f).Name}
+		m.Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: m.Versions[len(m.Versions)-1].Name}}}}
+	}
 }
 
 // ambientMutation puts the App in an ambient namespace, mostly in the
