@@ -99,8 +99,14 @@ func (s Spec) validateGatewayRule(p fieldpath.Path, r Rule) field.ErrorList {
 	if r.Fault != nil {
 		errs = append(errs, field.Forbidden(p.Child("fault").Field(), "Gateway API has no fault injection: use the Istio dialect"))
 	}
-	if r.Retries != nil && r.Retries.Attempts > 0 {
+	switch {
+	case r.Retries != nil && r.Retries.Attempts > 0:
 		errs = append(errs, field.Forbidden(p.Child("retries").Field(), "retries are experimental in Gateway API (not in the standard channel): leave them to the mesh's default, or use the Istio dialect"))
+	case r.Retries != nil:
+		// Turning retries off is the experimental retry field too: without
+		// it Istio retries the route as it does any (2 attempts on connect
+		// failures, refused streams and 503s).
+		errs = append(errs, field.Forbidden(p.Child("retries").Field(), "the Gateway API's standard channel cannot turn retries off: Istio's default (2 attempts on connect failures, refused streams and 503) would apply; leave retries unset, or use the Istio dialect"))
 	}
 	for j, m := range r.Match {
 		mp := p.Child("match").Index(j)

@@ -292,7 +292,9 @@ func SecureModel(_ bool, api mesh.API) mesh.App {
 // keeps a node drain from taking either to zero), with 8Gi of /dev/shm and
 // an 80Gi cache for the weights it downloads from Hugging Face (30 minutes
 // to load, 2 to drain), exposed on the gateway over HTTPS with a long
-// timeout and no retries: a retried generation is paid for twice.
+// timeout and no retries: a retried generation is paid for twice. (The
+// Gateway API's standard channel cannot turn retries off: in that dialect
+// Istio's default retries apply.)
 func LLM(_ bool, api mesh.API) mesh.App {
 	shm := resource.MustParse("8Gi")
 	version := func(name, uri string) serving.Version {
@@ -313,7 +315,7 @@ func LLM(_ bool, api mesh.API) mesh.App {
 			}},
 		}
 	}
-	return mesh.App{
+	app := mesh.App{
 		API:       api,
 		Namespace: mesh.Namespace{Name: "llm", MTLS: mesh.MTLSStrict},
 		// Hugging Face: the API, and the CDNs the weights come from.
@@ -340,6 +342,13 @@ func LLM(_ bool, api mesh.API) mesh.App {
 			Expose: &mesh.Expose{Gateway: "llm-gateway", Hosts: []string{"chat.example.com"}},
 		}},
 	}
+	if api != mesh.IstioAPI {
+		// The Gateway API's standard channel cannot turn retries off:
+		// Istio's default applies (2 attempts, on connect failures,
+		// refused streams and 503, before a generation has started).
+		app.Models[0].Traffic.Rules[0].Retries = nil
+	}
+	return app
 }
 
 // Main is the main function of the example program of a scenario: it
