@@ -148,7 +148,14 @@ func gatewayRoutes(s Spec) []*gatewayv1.HTTPRoute {
 			ObjectMeta: s.meta(),
 		}
 		hr.Name = names[i]
-		hr.Spec.ParentRefs = s.parents(port)
+		// One port without MatchPorts routes every port of the host to it,
+		// as a VirtualService without a port match does: the route
+		// attaches to the whole Service.
+		parentPort := port
+		if len(s.Ports) == 1 && !s.MatchPorts {
+			parentPort = 0
+		}
+		hr.Spec.ParentRefs = s.parents(parentPort)
 		hr.Spec.Hostnames = s.hostnames()
 		for _, r := range s.Rules {
 			hr.Spec.Rules = append(hr.Spec.Rules, s.httpRule(r, port))

@@ -14,7 +14,7 @@ import (
 func gatewaySpec() routing.Spec {
 	return routing.Spec{
 		Name: "m", Namespace: "ml", Host: "m.ml.svc.cluster.local",
-		Ports: []uint32{8501}, Subsets: []routing.Subset{{Name: "v1", Labels: map[string]string{"version": "v1"}}, {Name: "v2", Labels: map[string]string{"version": "v2"}}},
+		Ports: []uint32{8501}, MatchPorts: true, Subsets: []routing.Subset{{Name: "v1", Labels: map[string]string{"version": "v1"}}, {Name: "v2", Labels: map[string]string{"version": "v2"}}},
 		Rules: []routing.Rule{
 			{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("yes")}}}, Split: []routing.Destination{{Subset: "v2"}}},
 			{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10}), Timeout: 1500 * time.Millisecond, Mirror: []routing.Mirror{{Subset: "v2", Percent: 5}}},
@@ -23,6 +23,23 @@ func gatewaySpec() routing.Spec {
 }
 
 func p[T any](v T) *T { return &v }
+
+// TestGatewayRouteOnAllPorts: one port without MatchPorts routes every
+// port of the host to it, as the VirtualService without a port match does:
+// the route attaches to the whole Service and sends to that port.
+func TestGatewayRouteOnAllPorts(t *testing.T) {
+	s := gatewaySpec()
+	s.MatchPorts = false
+	routes, err := routing.GatewayRoutes(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := routes[0].Spec.ParentRefs[0]
+	backend := routes[0].Spec.Rules[1].BackendRefs[0]
+	if parent.Port != nil || parent.Name != "m" || backend.Port == nil || *backend.Port != 8501 {
+		t.Errorf("parent %+v, backend %+v", parent, backend)
+	}
+}
 
 func TestGatewayRoutes(t *testing.T) {
 	routes, err := routing.GatewayRoutes(gatewaySpec())
@@ -98,7 +115,7 @@ func TestGatewayAPIRefusals(t *testing.T) {
 			s.Rules[0].Match[0].Headers = map[string]routing.StringMatch{"x-user": routing.Prefix("a")}
 		}, "rules[0].match[0].headers[x-user]: invalid value \"a\": exact or regex"},
 		{"segment prefix", func(s *routing.Spec) { u := routing.Prefix("/v1/models"); s.Rules[0].Match[0].URI = &u }, "rules[0].match[0].uri: invalid value \"/v1/models\": a prefix ending in \"/\""},
-		{"port match", func(s *routing.Spec) { s.Rules[0].Match[0].Port = 8501 }, "rules[0].match[0].port: Forbidden"},
+		{"port match", func(s *routing.Spec) { s.MatchPorts = false; s.Rules[0].Match[0].Port = 8501 }, "rules[0].match[0].port: Forbidden"},
 		{"egress destination", func(s *routing.Spec) {
 			s.Rules[1].Split = []routing.Destination{{Host: "api.example.org", Weight: 100}}
 		}, "rules[1].split[0].host: invalid value \"api.example.org\": a Service of the cluster"},
