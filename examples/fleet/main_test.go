@@ -12,12 +12,17 @@ import (
 	"github.com/mlmesh/mlmesh/render/rendertest"
 )
 
+// TestGolden compares two models of the fleet, in each dialect, with the
+// golden files that the conformance suite checks (fleet.golden.yaml,
+// fleet.gateway.golden.yaml, fleet.ambient.golden.yaml).
 func TestGolden(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(&out, []string{"-models", "2"}); err != nil {
-		t.Fatal(err)
+	for api, file := range map[string]string{"istio": "fleet", "gateway": "fleet.gateway", "ambient": "fleet.ambient"} {
+		var out bytes.Buffer
+		if err := run(&out, []string{"-models", "2", "-api", api}); err != nil {
+			t.Fatal(err)
+		}
+		rendertest.GoldenBytes(t, out.Bytes(), "testdata/"+file+".golden.yaml")
 	}
-	rendertest.GoldenBytes(t, out.Bytes(), "testdata/fleet.golden.yaml")
 }
 
 // TestObjects checks the anchors' object list: 5N+2 objects.
