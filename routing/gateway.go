@@ -91,7 +91,7 @@ func (s Spec) validateGatewayAPI() field.ErrorList {
 	for i, r := range s.Rules {
 		errs = append(errs, s.validateGatewayRule(fieldpath.New("rules").Index(i), r)...)
 	}
-	return errs
+	return append(errs, s.orderErrors()...)
 }
 
 func (s Spec) validateGatewayRule(p fieldpath.Path, r Rule) field.ErrorList {
@@ -332,4 +332,108 @@ func (m Match) headerNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// precedence is the order in which Istio evaluates a Gateway API route's
+// matches (after the Gateway API's rules): exact paths, then prefixes,
+// then regular expressions; longer paths first; then more headers. The
+// Istio dialect evaluates rules as written.
+type precedence struct{ rank, length, headers int }
+
+func matchPrecedence(m Match) precedence {
+	p := precedence{rank: 2, length: 1, headers: len(m.Headers)} // the path "/" written out
+	if u := m.URI; u != nil {
+		switch u.Kind {
+		case MatchExact:
+			p.rank, p.length = 3, len(u.Value)
+		case MatchPrefix:
+			v := u.Value
+			if v != "/" {
+				v = strings.TrimSuffix(v, "/") // as Istio reads a PathPrefix
+			}
+			p.length = len(v)
+		case MatchRegex:
+			p.rank, p.length = 1, len(u.Value)
+		}
+	}
+	return p
+}
+
+// first reports whether Istio evaluates a match of precedence a before one
+// of b.
+func (a precedence) first(b precedence) bool {
+	switch {
+	case a.rank != b.rank:
+		return a.rank > b.rank
+	case a.length != b.length:
+		return a.length > b.length
+	}
+	return a.headers > b.headers
+}
+
+// overlap reports whether a request can match both a and b, erring on
+// the side of yes: regular expressions are taken to match anything.
+func overlap(a, b Match) bool {
+	path := func(m Match) StringMatch {
+		if m.URI == nil {
+			return StringMatch{Kind: MatchPrefix, Value: "/"}
+		}
+		return *m.URI
+	}
+	pa, pb := path(a), path(b)
+	switch {
+	case pa.Kind == MatchRegex || pb.Kind == MatchRegex:
+	case pa.Kind == MatchExact && pb.Kind == MatchExact:
+		if pa.Value != pb.Value {
+			return false
+		}
+	case pa.Kind == MatchExact:
+		if !strings.HasPrefix(pa.Value, pb.Value) {
+			return false
+		}
+	case pb.Kind == MatchExact:
+		if !strings.HasPrefix(pb.Value, pa.Value) {
+			return false
+		}
+	default:
+		if !strings.HasPrefix(pa.Value, pb.Value) && !strings.HasPrefix(pb.Value, pa.Value) {
+			return false
+		}
+	}
+	for name, ha := range a.Headers {
+		if hb, ok := b.Headers[name]; ok && ha.Kind == MatchExact && hb.Kind == MatchExact && ha.Value != hb.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// jumpsAhead returns the first rule before rule j with a match that m of
+// rule j would be evaluated before and that a request can match too.
+func (s Spec) jumpsAhead(j int, m Match) (int, bool) {
+	p := matchPrecedence(m)
+	for i := 0; i < j; i++ {
+		for _, mi := range s.Rules[i].Match {
+			if p.first(matchPrecedence(mi)) && overlap(mi, m) {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// orderErrors reports a match that Istio would evaluate, in the Gateway
+// API dialect, before a match of an earlier rule that a request can also
+// match: the rules would no longer be evaluated as written.
+func (s Spec) orderErrors() field.ErrorList {
+	var errs field.ErrorList
+	for j, rj := range s.Rules {
+		for k, mj := range rj.Match {
+			if i, ok := s.jumpsAhead(j, mj); ok {
+				errs = append(errs, field.Invalid(fieldpath.New("rules").Index(j).Child("match").Index(k).Field(), field.OmitValueType{}, fmt.Sprintf(
+					"Gateway API evaluates this match before rules[%d]'s (exact paths, then longer prefixes, then more headers go first) and a request can match both: put this rule first, or use the Istio dialect", i)))
+			}
+		}
+	}
+	return errs
 }

@@ -131,3 +131,37 @@ func TestGatewayAPIRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayRuleOrder: a rule that Gateway API's precedence would put
+// before an earlier one it overlaps is refused; one that overlaps nothing
+// earlier may move.
+func TestGatewayRuleOrder(t *testing.T) {
+	prefix := func(v string) []routing.Match {
+		return []routing.Match{{URI: &routing.StringMatch{Kind: routing.MatchPrefix, Value: v}}}
+	}
+	s := gatewaySpec()
+	s.Rules = []routing.Rule{
+		{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-canary": routing.Exact("yes")}}}, Split: []routing.Destination{{Subset: "v2"}}},
+		{Match: prefix("/v1/"), Split: []routing.Destination{{Subset: "v1"}}},
+		{Split: []routing.Destination{{Subset: "v1"}}},
+	}
+	if _, err := routing.GatewayRoutes(s); err == nil || !strings.Contains(err.Error(), "rules[1].match[0]: Gateway API evaluates this match before rules[0]'s") {
+		t.Errorf("a longer prefix after a header match: %v", err)
+	}
+	// Disjoint: the order does not matter.
+	s.Rules[0].Match = prefix("/v2/models/")
+	s.Rules[1].Match = append(prefix("/v1/"), routing.Match{URI: &routing.StringMatch{Kind: routing.MatchExact, Value: "/v2/models/x"}})
+	if _, err := routing.GatewayRoutes(s); err == nil || !strings.Contains(err.Error(), "rules[1].match[1]") || strings.Contains(err.Error(), "rules[1].match[0]") {
+		t.Errorf("an exact path under an earlier prefix, and a disjoint prefix: %v", err)
+	}
+	s.Rules[1].Match = prefix("/v1/")
+	if _, err := routing.GatewayRoutes(s); err != nil {
+		t.Errorf("disjoint prefixes: %v", err)
+	}
+	// Headers with different exact values are disjoint.
+	s.Rules[0].Match = []routing.Match{{Headers: map[string]routing.StringMatch{"x-model": routing.Exact("a")}}}
+	s.Rules[1].Match = []routing.Match{{URI: &routing.StringMatch{Kind: routing.MatchPrefix, Value: "/v1/"}, Headers: map[string]routing.StringMatch{"x-model": routing.Exact("b")}}}
+	if _, err := routing.GatewayRoutes(s); err != nil {
+		t.Errorf("disjoint headers: %v", err)
+	}
+}
