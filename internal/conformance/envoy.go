@@ -161,7 +161,8 @@ func simplify(r *route.Route) Route {
 	return out
 }
 
-// matchText writes a route match as "prefix=/ header[user-agent]~.*chrome.*".
+// matchText writes a route match as "prefix=/ header[user-agent]~.*chrome.*"
+// ("segments=/v1" for a prefix of whole path segments).
 func matchText(m *route.RouteMatch) string {
 	var parts []string
 	switch p := m.PathSpecifier.(type) {
@@ -172,7 +173,8 @@ func matchText(m *route.RouteMatch) string {
 	case *route.RouteMatch_SafeRegex:
 		parts = append(parts, "regex="+p.SafeRegex.Regex)
 	case *route.RouteMatch_PathSeparatedPrefix:
-		parts = append(parts, "prefix="+p.PathSeparatedPrefix)
+		// Whole path segments: "/v1" takes "/v1" and "/v1/...", not "/v1x".
+		parts = append(parts, "segments="+p.PathSeparatedPrefix)
 	}
 	var hs []string
 	for _, h := range m.Headers {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -163,6 +164,9 @@ func sameRoutesBut(proxy string, istio, gateway RouteTable, byConfig, ignoreRetr
 		return out
 	}
 	want, got := flat(istio), flat(gateway)
+	for k, routes := range want {
+		want[k] = inGatewayOrder(routes)
+	}
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
@@ -188,12 +192,77 @@ func sameRoutesBut(proxy string, istio, gateway RouteTable, byConfig, ignoreRetr
 			for c, n := range w.Clusters {
 				clusters[versionCluster(c)] = n
 			}
-			if g.Match != w.Match || fmt.Sprint(g.Clusters) != fmt.Sprint(clusters) || g.Timeout != w.Timeout || g.Retries != w.Retries && !ignoreRetries || fmt.Sprint(g.Mirrors) != fmt.Sprint(mapped(w.Mirrors)) {
+			if unsegmented(g.Match) != w.Match || fmt.Sprint(g.Clusters) != fmt.Sprint(clusters) || g.Timeout != w.Timeout || g.Retries != w.Retries && !ignoreRetries || fmt.Sprint(g.Mirrors) != fmt.Sprint(mapped(w.Mirrors)) {
 				problems = append(problems, fmt.Sprintf("%s %s route %d:\n  got  %+v\n  want %+v (clusters %v)", proxy, k, i, g, w, clusters))
 			}
 		}
 	}
 	return problems
+}
+
+// inGatewayOrder orders a virtual host's routes of the Istio dialect as
+// Istio orders a Gateway API route's (exact paths, then prefixes, then
+// regular expressions; longer first; then more headers), stably, the last
+// route kept last when it matches everything: mesh refuses a Gateway API
+// route whose order differs from the written one for two matches a request
+// can meet both (routing's orderErrors), so the orders agree on what they
+// route alike.
+func inGatewayOrder(routes []Route) []Route {
+	out := slices.Clone(routes)
+	n := len(out)
+	if n > 0 && out[n-1].Match == "prefix=/" {
+		n--
+	}
+	sort.SliceStable(out[:n], func(i, j int) bool { return matchKey(out[i].Match).first(matchKey(out[j].Match)) })
+	return out
+}
+
+type routeKey struct{ rank, length, headers int }
+
+func (a routeKey) first(b routeKey) bool {
+	switch {
+	case a.rank != b.rank:
+		return a.rank > b.rank
+	case a.length != b.length:
+		return a.length > b.length
+	}
+	return a.headers > b.headers
+}
+
+// matchKey reads the precedence of a match written by matchText.
+func matchKey(match string) routeKey {
+	k := routeKey{headers: strings.Count(match, "header[")}
+	path, _, _ := strings.Cut(match, " ")
+	kind, value, _ := strings.Cut(path, "=")
+	switch kind {
+	case "path":
+		k.rank = 3
+	case "prefix", "segments":
+		k.rank = 2
+		if value != "/" {
+			value = strings.TrimSuffix(value, "/")
+		}
+	case "regex":
+		k.rank = 1
+	}
+	k.length = len(value)
+	return k
+}
+
+// unsegmented writes a Gateway API prefix of whole segments as the Istio
+// dialect's prefix it stands for ("segments=/v1" is "prefix=/v1/"): the
+// two differ on the bare "/v1" alone, which the segment prefix also takes
+// (README, the Gateway API dialect).
+func unsegmented(match string) string {
+	if rest, ok := strings.CutPrefix(match, "segments="); ok {
+		path, headers, _ := strings.Cut(rest, " ")
+		out := "prefix=" + path + "/"
+		if headers != "" {
+			out += " " + headers
+		}
+		return out
+	}
+	return match
 }
 
 func mapped(clusters []string) []string {
