@@ -123,6 +123,7 @@ func (s Spec) httpRoute(r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
 		})
 	}
 	hr.Timeout = duration(r.Timeout)
+	hr.Headers = istioHeaders(r.Headers)
 	if rt := r.Retries; rt != nil {
 		hr.Retries = &apiv1.HTTPRetry{Attempts: rt.Attempts, PerTryTimeout: duration(rt.PerTryTimeout)}
 		for i, c := range rt.RetryOn {

@@ -127,6 +127,10 @@ func (s Spec) validateGatewayRule(p fieldpath.Path, r Rule) field.ErrorList {
 			errs = append(errs, field.Invalid(p.Child("split").Index(j).Child("host").Field(), d.Host, "a Service of the cluster: Gateway API routes send to Services"))
 		}
 	}
+	if h := r.Headers; h != nil {
+		errs = append(errs, gatewayHeaderErrors(p.Child("headers").Child("request"), h.Request)...)
+		errs = append(errs, gatewayHeaderErrors(p.Child("headers").Child("response"), h.Response)...)
+	}
 	for j, m := range r.Mirror {
 		if _, ok := serviceOf(m.Host); m.Host != "" && !ok {
 			errs = append(errs, field.Invalid(p.Child("mirror").Index(j).Child("host").Field(), m.Host, "a Service of the cluster: Gateway API routes mirror to Services"))
@@ -286,6 +290,7 @@ func (s Spec) httpRule(r Rule, port uint32) gatewayv1.HTTPRouteRule {
 	for _, d := range s.backendRefs(r, port) {
 		rule.BackendRefs = append(rule.BackendRefs, gatewayv1.HTTPBackendRef{BackendRef: d})
 	}
+	rule.Filters = append(rule.Filters, gatewayHeaderFilters(r.Headers)...)
 	for _, m := range r.Mirror {
 		rule.Filters = append(rule.Filters, gatewayv1.HTTPRouteFilter{
 			Type:          gatewayv1.HTTPRouteFilterRequestMirror,

@@ -107,6 +107,30 @@ type Rule struct {
 	Retries *Retries
 	// Fault injects delays or aborts, for testing how callers cope.
 	Fault *Fault
+	// Headers changes the matched requests' headers before they are sent,
+	// and their responses' before they are returned; nil changes none.
+	Headers *HeaderChanges
+}
+
+// HeaderChanges are the header changes of a rule: a VirtualService
+// route's headers, a Gateway API rule's RequestHeaderModifier and
+// ResponseHeaderModifier filters.
+type HeaderChanges struct {
+	Request  HeaderOps
+	Response HeaderOps
+}
+
+// HeaderOps changes headers. Names are lowercase HTTP field names, each in
+// at most one of Set, Add and Remove; Host and pseudo-headers (":path")
+// cannot be changed. Values are literal: no control characters,
+// and no '%', which Envoy reads as the start of a variable.
+type HeaderOps struct {
+	// Set replaces the header, or adds it.
+	Set map[string]string
+	// Add appends a value to the header.
+	Add map[string]string
+	// Remove removes the headers.
+	Remove []string
 }
 
 // Match is one condition set; all of its parts must hold.

@@ -176,6 +176,9 @@ func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) f
 	if r.Fault != nil {
 		errs = append(errs, r.Fault.validate(p.Child("fault"))...)
 	}
+	if r.Headers != nil {
+		errs = append(errs, r.Headers.validate(p.Child("headers"))...)
+	}
 	return errs
 }
 
