@@ -66,7 +66,8 @@ func (f *inferenceFamily) derive(p *plan) field.ErrorList {
 		for k, v := range m.Versions {
 			pk, ok := m.Inference.Pickers[v.Name]
 			if !ok {
-				errs = append(errs, field.Required(ip.Child("pickers").Key(v.Name), "the endpoint picker of version "+v.Name+"'s pool"))
+				// At the map, which has no such key to name.
+				errs = append(errs, field.Required(ip.Child("pickers"), "an endpoint picker for the pool of version "+v.Name))
 				continue
 			}
 			errs = append(errs, fielderr.Reroot(ip.Child("pickers").Key(v.Name), pk.Validate())...)

@@ -56,7 +56,7 @@ func TestInferenceChecks(t *testing.T) {
 		{"Istio dialect", func(a *mesh.App) { a.API = mesh.IstioAPI },
 			`models[0].inference: InferencePools are Gateway API backends: needs api: gateway`},
 		{"a version without a picker", func(a *mesh.App) { delete(a.Models[0].Inference.Pickers, "v2") },
-			`models[0].inference.pickers[v2]: required: the endpoint picker of version v2's pool`},
+			`models[0].inference.pickers: required: an endpoint picker for the pool of version v2`},
 		{"a picker of no version", func(a *mesh.App) { a.Models[0].Inference.Pickers["v3"] = serving.EndpointPicker{Service: "x"} },
 			`models[0].inference.pickers[v3]: "v3" not found`},
 		{"a picker's name", func(a *mesh.App) { a.Models[0].Inference.Pickers["v1"] = serving.EndpointPicker{Service: "Chat"} },
