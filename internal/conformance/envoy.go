@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
@@ -23,6 +24,7 @@ type Route struct {
 	Timeout  string
 	Retries  string
 	Mirrors  []string
+	Headers  string // the header changes: "request set x-a=1; response remove server"
 }
 
 // RouteTable is the routes a proxy receives: route configuration name
@@ -123,7 +125,7 @@ func table(rcs []*route.RouteConfiguration) RouteTable {
 }
 
 func simplify(r *route.Route) Route {
-	out := Route{Match: matchText(r.Match), Clusters: map[string]uint32{}}
+	out := Route{Match: matchText(r.Match), Clusters: map[string]uint32{}, Headers: headerChanges(r)}
 	ra := r.GetRoute()
 	if ra == nil {
 		switch {
@@ -159,6 +161,29 @@ func simplify(r *route.Route) Route {
 		out.Mirrors = append(out.Mirrors, m.Cluster+pct)
 	}
 	return out
+}
+
+// headerChanges writes a route's header changes, sorted: "request set
+// x-a=1", "request add x-b=2", "request remove x-c", and the same for the
+// response.
+func headerChanges(r *route.Route) string {
+	var out []string
+	add := func(dir string, hs []*core.HeaderValueOption, remove []string) {
+		for _, h := range hs {
+			op := "set"
+			if h.AppendAction == core.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD {
+				op = "add"
+			}
+			out = append(out, fmt.Sprintf("%s %s %s=%s", dir, op, h.Header.GetKey(), h.Header.GetValue()))
+		}
+		for _, n := range remove {
+			out = append(out, dir+" remove "+n)
+		}
+	}
+	add("request", r.RequestHeadersToAdd, r.RequestHeadersToRemove)
+	add("response", r.ResponseHeadersToAdd, r.ResponseHeadersToRemove)
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }
 
 // matchText writes a route match as "prefix=/ header[user-agent]~.*chrome.*"

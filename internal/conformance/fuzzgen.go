@@ -337,7 +337,22 @@ func fuzzMatch(f *fuzzBytes) routing.Match {
 func init() {
 	mutations = append(mutations, securityMutation, workloadMutation, func(a *mesh.App, f *fuzzBytes) {
 		a.API = pick(f, mesh.IstioAPI, mesh.GatewayAPI, mesh.GatewayAPI, "gamma")
-	}, ambientMutation, inferenceMutation)
+	}, ambientMutation, inferenceMutation, headersMutation)
+}
+
+// headersMutation changes headers on a rule, with names and values at
+// times invalid, upper-case, repeated or over the Gateway API's limits.
+func headersMutation(a *mesh.App, f *fuzzBytes) {
+	r := rule(a, f)
+	name := func() string {
+		return pick(f, "x-model", "x-tenant", "X-Upper", "host", ":path", "x header", strings.Repeat("h", 300), "cookie")
+	}
+	ops := routing.HeaderOps{
+		Set:    map[string]string{name(): pick(f, "a", "100%", "a\nb", "", strings.Repeat("v", 5000))},
+		Add:    map[string]string{name(): pick(f, "1", "%HOSTNAME%")},
+		Remove: []string{name()},
+	}
+	r.Headers = pick(f, nil, &routing.HeaderChanges{Request: ops}, &routing.HeaderChanges{Response: ops}, &routing.HeaderChanges{Request: ops, Response: ops})
 }
 
 // inferenceMutation gives a model InferencePools, with a picker per

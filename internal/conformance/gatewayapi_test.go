@@ -144,8 +144,8 @@ var retriesDiffer = map[string]bool{"llm": true}
 // sameRoutesBut compares the routes of every domain the Istio table serves
 // (byConfig: within the same route configuration, as a sidecar's are named
 // by port; otherwise by domain alone, as a gateway's are named by
-// listener): matchers, clusters and weights, timeouts, retries (unless
-// ignoreRetries) and mirrors.
+// listener): matchers, clusters and weights, timeouts, header changes,
+// retries (unless ignoreRetries) and mirrors.
 func sameRoutesBut(proxy string, istio, gateway RouteTable, byConfig, ignoreRetries bool) []string {
 	var problems []string
 	flat := func(t RouteTable) map[string][]Route {
@@ -192,7 +192,7 @@ func sameRoutesBut(proxy string, istio, gateway RouteTable, byConfig, ignoreRetr
 			for c, n := range w.Clusters {
 				clusters[versionCluster(c)] = n
 			}
-			if unsegmented(g.Match) != w.Match || fmt.Sprint(g.Clusters) != fmt.Sprint(clusters) || g.Timeout != w.Timeout || g.Retries != w.Retries && !ignoreRetries || fmt.Sprint(g.Mirrors) != fmt.Sprint(mapped(w.Mirrors)) {
+			if unsegmented(g.Match) != w.Match || fmt.Sprint(g.Clusters) != fmt.Sprint(clusters) || g.Timeout != w.Timeout || g.Headers != w.Headers || g.Retries != w.Retries && !ignoreRetries || fmt.Sprint(g.Mirrors) != fmt.Sprint(mapped(w.Mirrors)) {
 				problems = append(problems, fmt.Sprintf("%s %s route %d:\n  got  %+v\n  want %+v (clusters %v)", proxy, k, i, g, w, clusters))
 			}
 		}

@@ -163,6 +163,12 @@ func (g *Generator) Next(i int) Spec {
 			if nv > 1 && g.chance(0.2) {
 				last.Mirror = []routing.Mirror{{Subset: model.Versions[g.r.Intn(nv)].Name, Percent: float64(1 + g.r.Intn(100))}}
 			}
+			if g.chance(0.25) {
+				last.Headers = &routing.HeaderChanges{
+					Request:  routing.HeaderOps{Set: map[string]string{g.pick("x-model", "x-tenant"): name}, Remove: []string{g.pick("x-debug", "cookie")}},
+					Response: routing.HeaderOps{Add: map[string]string{"x-served-by": name}},
+				}
+			}
 			rules = append(rules, last)
 		}
 		model.Traffic.Rules = rules
