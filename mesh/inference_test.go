@@ -3,7 +3,6 @@ package mesh_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -11,18 +10,7 @@ import (
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-// inferenceApp is the llm example with a pool per version: v2 previewed by
-// a header, everything else on v1, each rule to one pool.
-func inferenceApp() mesh.App {
-	a := scenarios.LLM(false, mesh.GatewayAPI)
-	m := &a.Models[0]
-	m.Traffic.Rules = []routing.Rule{
-		{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-preview": routing.Exact("v2")}}}, Split: []routing.Destination{{Subset: "v2"}}, Timeout: 5 * time.Minute},
-		{Split: []routing.Destination{{Subset: "v1"}}, Timeout: 5 * time.Minute},
-	}
-	m.Inference = &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "chat-v1-epp"}, "v2": {Service: "chat-v2-epp"}}}
-	return a
-}
+func inferenceApp() mesh.App { return scenarios.LLMPools() }
 
 // TestInferenceObjects: a pool per version, before the routes; the
 // gateway's route sends to the pools, the mesh route to the versions'

@@ -5,6 +5,7 @@
 // a long timeout and retries off.
 //
 //	go run ./examples/llm
+//	go run ./examples/llm -pools   # InferencePools, in the Gateway API dialect
 package main
 
 import "github.com/mlmesh/mlmesh/examples/scenarios"

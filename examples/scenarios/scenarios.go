@@ -351,18 +351,41 @@ func LLM(_ bool, api mesh.API) mesh.App {
 	return app
 }
 
+// LLMPools is LLM in the Gateway API dialect with an InferencePool per
+// version, whose endpoint pickers (chat-v1-epp, chat-v2-epp, the latter
+// failing open) the platform deploys: v2 previewed by the header
+// x-preview: v2, every other request on v1, each rule to one pool (Istio
+// gives a rule one picker, so a weighted split between pools is refused).
+// It is not in ByName: the Istio dialect has no pools.
+func LLMPools() mesh.App {
+	a := LLM(false, mesh.GatewayAPI)
+	m := &a.Models[0]
+	m.Traffic.Rules = []routing.Rule{
+		{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-preview": routing.Exact("v2")}}}, Split: []routing.Destination{{Subset: "v2"}}, Timeout: 5 * time.Minute},
+		{Split: []routing.Destination{{Subset: "v1"}}, Timeout: 5 * time.Minute},
+	}
+	m.Inference = &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "chat-v1-epp"}, "v2": {Service: "chat-v2-epp", FailOpen: true}}}
+	return a
+}
+
 // Main is the main function of the example program of a scenario: it
 // prints the scenario's manifests on stdout. The algorithm-selector
-// program takes -promote.
+// program takes -promote, and llm -pools (LLMPools).
 func Main(name string) {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
-	promote := false
+	promote, pools := false, false
 	if name == "algorithm-selector" {
 		fs.BoolVar(&promote, "promote", false, "print the promoted state: 100% of traffic on v2")
+	}
+	if name == "llm" {
+		fs.BoolVar(&pools, "pools", false, "print the Gateway API dialect with an InferencePool per version (a header preview of v2)")
 	}
 	api := fs.String("api", "istio", APIUsage)
 	_ = fs.Parse(os.Args[1:])
 	app, err := Dialect(name, promote, *api)
+	if pools {
+		app, err = LLMPools(), nil
+	}
 	if err == nil {
 		var objs []render.Object
 		if objs, err = mesh.Build(app); err == nil {

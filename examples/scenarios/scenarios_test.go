@@ -69,6 +69,20 @@ func TestDialectGolden(t *testing.T) {
 	}
 }
 
+// TestPoolsGolden compares LLMPools (llm -pools) with its golden file,
+// which the conformance suite checks with the others.
+func TestPoolsGolden(t *testing.T) {
+	objs, err := mesh.Build(LLMPools())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := render.WriteYAML(&out, objs); err != nil {
+		t.Fatal(err)
+	}
+	rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", "llm", "testdata", "llm.pools.golden.yaml"))
+}
+
 // TestDeterministic renders every scenario twice: the same bytes.
 func TestDeterministic(t *testing.T) {
 	for name := range ByName {
