@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"istio.io/istio/pkg/config/analysis/diag"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -27,14 +28,7 @@ func TestAnalyzeExamples(t *testing.T) {
 	}
 	for _, b := range bundles {
 		t.Run(b.Name, func(t *testing.T) {
-			pods, err := Pods(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture), credentialFixture(b), gatewayAPIFixture(b))
-			if err != nil {
-				t.Fatal(err)
-			}
+			msgs := analyzeBundle(t, b)
 			want, ok := expectedMessages[b.Name]
 			if !ok {
 				want = expectedMessages[dialectBase(b.Name)]
@@ -55,6 +49,22 @@ func TestAnalyzeExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// analyzeBundle runs a bundle through Istio's analyzers with what the
+// cluster would hold beside it: its pods, the ingress gateway, the TLS
+// Secrets and Gateway API gateways' workloads it names.
+func analyzeBundle(t *testing.T, b *Bundle) diag.Messages {
+	t.Helper()
+	pods, err := Pods(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture), credentialFixture(b), gatewayAPIFixture(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
 }
 
 // credentialFixture is the TLS Secrets that the bundle's Gateways name, in

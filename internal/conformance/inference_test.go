@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extproc "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -13,23 +12,9 @@ import (
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-// poolApp is the llm example in the Gateway API dialect with an
-// InferencePool per version: v2 previewed by a header, every other request
-// on v1, each rule to one pool.
-func poolApp() mesh.App {
-	a := scenarios.LLM(false, mesh.GatewayAPI)
-	m := &a.Models[0]
-	m.Traffic.Rules = []routing.Rule{
-		{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-preview": routing.Exact("v2")}}}, Split: []routing.Destination{{Subset: "v2"}}, Timeout: 5 * time.Minute},
-		{Split: []routing.Destination{{Subset: "v1"}}, Timeout: 5 * time.Minute},
-	}
-	m.Inference = &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "chat-v1-epp"}, "v2": {Service: "chat-v2-epp", FailOpen: true}}}
-	return a
-}
+func poolApp() mesh.App { return scenarios.LLMPools() }
 
 func poolBundle(t *testing.T) *Bundle {
 	t.Helper()
@@ -114,15 +99,7 @@ func TestInferencePoolGateway(t *testing.T) {
 	if pools != 2 {
 		t.Fatalf("%d pools, want 2", pools)
 	}
-	pods, err := Pods(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := Analyze(b.Namespace(), b.YAML, pods, []byte(IngressGatewayFixture), credentialFixture(b), gatewayAPIFixture(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
+	for _, m := range analyzeBundle(t, b) {
 		t.Errorf("analyzer: %s", m.String())
 	}
 
