@@ -57,6 +57,13 @@ func (f *inferenceFamily) derive(p *plan) field.ErrorList {
 			errs = append(errs, field.Invalid(ip, field.OmitValueType{}, "InferencePools are Gateway API backends: needs api: gateway"))
 			continue
 		}
+		if p.ambient() && (m.Access != nil || p.app.Namespace.DefaultDeny) {
+			// The gateway sends to the pool's shadow Service, which no
+			// waypoint serves: the model's policies would not apply to its
+			// requests, and a default deny would refuse them.
+			errs = append(errs, field.Invalid(ip, field.OmitValueType{}, "in an ambient namespace a pool's traffic does not pass the waypoint, which applies the model's access and namespace.defaultDeny: leave them unset, or the pools"))
+			continue
+		}
 		for _, v := range sortedVersionKeys(m.Inference.Pickers) {
 			if !slices.ContainsFunc(m.Versions, func(sv serving.Version) bool { return sv.Name == v }) {
 				errs = append(errs, field.NotFound(ip.Child("pickers").Key(v), v))

@@ -7,6 +7,7 @@ import (
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
@@ -51,6 +52,11 @@ func TestInferenceChecks(t *testing.T) {
 			`models[0].inference.pickers[v1].service: invalid value "Chat"`},
 		{"no gateway route", func(a *mesh.App) { a.Models[0].Expose = nil },
 			`models[0].inference: no gateway route sends to the model`},
+		{"ambient with a default deny", func(a *mesh.App) {
+			*a = scenarios.Ambient(*a)
+			a.Namespace.DefaultDeny = true
+			a.Models[0].Access = &mesh.Access{Allow: []security.Rule{{From: []security.Caller{{Namespace: "web"}, {ServiceAccount: "llm/llm-gateway-istio"}}}}}
+		}, `models[0].inference: in an ambient namespace a pool's traffic does not pass the waypoint`},
 		{"a split between pools", func(a *mesh.App) {
 			a.Models[0].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}
 		}, `models[0].traffic.rules[0].split: a weighted split between InferencePools: Istio gives a rule one endpoint picker`},
