@@ -343,8 +343,8 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 		opts.Cache = nil
 	}
 	if lo.types != nil && opts.Cache != nil {
-		known = verdict{manager: opts.FieldManager, want: sha256.Sum256(y), types: lo.types}
-		if opts.Cache.holds(id, live, known) {
+		known = verdict{manager: opts.FieldManager, want: sha256.Sum256(y), types: lo.types.TypeConverter}
+		if opts.Cache.holds(id, live.Object, known) {
 			r.Outcome, r.Skipped = Unchanged, true
 			return nil
 		}
@@ -354,8 +354,8 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 		return err
 	}
 	if lo.types != nil {
-		if live != nil && upToDate(lo.types, live, u, opts.FieldManager) {
-			opts.Cache.remember(id, live, known)
+		if live.exists() && upToDate(lo.types, live, u, opts.FieldManager) {
+			opts.Cache.remember(id, live.Object, known)
 			r.Outcome, r.Skipped = Unchanged, true
 			return nil
 		}
@@ -370,18 +370,18 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 		// What the server stored is, most often, as wanted from now on: a
 		// Cache kept for the next call learns it here, beside the requests
 		// of the other workers, rather than on the next call's path.
-		if opts.Cache != nil && lo.types != nil && got != nil && upToDate(lo.types, got, u, opts.FieldManager) {
+		if opts.Cache != nil && lo.types != nil && got != nil && upToDate(lo.types, unstructuredLive(got), u, opts.FieldManager) {
 			opts.Cache.remember(id, got, known)
 		}
 	}
 	switch {
 	case !canRead:
 		r.Outcome = Applied
-	case live == nil:
+	case !live.exists():
 		r.Outcome = Created
 	case opts.DryRun:
 		r.Outcome = Unchanged
-		if d := liveDiff(live, got); d != "" {
+		if d := liveDiff(live.unstructured(), got); d != "" {
 			r.Outcome, r.Diff = Configured, d
 		}
 	case got != nil && got.GetResourceVersion() == live.GetResourceVersion():

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 )
@@ -51,7 +51,7 @@ func (c *Cache) Len() int {
 }
 
 // holds reports whether the cache knows live to be as wanted.
-func (c *Cache) holds(id string, live *unstructured.Unstructured, v verdict) bool {
+func (c *Cache) holds(id string, live metav1.Object, v verdict) bool {
 	if c == nil || live == nil {
 		return false
 	}
@@ -63,7 +63,7 @@ func (c *Cache) holds(id string, live *unstructured.Unstructured, v verdict) boo
 }
 
 // remember records that live is as wanted.
-func (c *Cache) remember(id string, live *unstructured.Unstructured, v verdict) {
+func (c *Cache) remember(id string, live metav1.Object, v verdict) {
 	if c == nil || live == nil || live.GetResourceVersion() == "" {
 		return
 	}

@@ -8,7 +8,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/managedfields"
+
+	"github.com/mlmesh/mlmesh/internal/adapter"
 )
 
 // liveObjects is what Apply and Transition know of the live objects, to
@@ -29,10 +30,10 @@ type liveObjects struct {
 	listed  map[listKey]bool          // read by List; absent: not yet, false: List failed
 	pending map[listKey]chan struct{} // closed when a prefetched List is done
 	lists   sync.WaitGroup
-	byID    map[listKey]map[string]*unstructured.Unstructured
+	byID    map[listKey]map[string]liveObject
 	// types, when set, tells whether a listed object is already as wanted
 	// (upToDate); nil sends every object. Set before the workers start.
-	types     managedfields.TypeConverter
+	types     *converter
 	cacheable bool
 }
 
@@ -56,7 +57,7 @@ func (lo *liveObjects) schemas(ctx context.Context, a Applier, steps []Step) {
 		return
 	}
 	if tc, err := s.TypeConverter(ctx, gvs); err == nil {
-		lo.types = tc
+		lo.types = newConverter(tc)
 		// A Cache keys verdicts by the converter, which must compare.
 		lo.cacheable = reflect.TypeOf(tc).Comparable()
 	}
@@ -68,7 +69,7 @@ type listKey struct {
 }
 
 func newLiveObjects(a Applier) *liveObjects {
-	lo := &liveObjects{listed: map[listKey]bool{}, pending: map[listKey]chan struct{}{}, byID: map[listKey]map[string]*unstructured.Unstructured{}}
+	lo := &liveObjects{listed: map[listKey]bool{}, pending: map[listKey]chan struct{}{}, byID: map[listKey]map[string]liveObject{}}
 	lo.getter, _ = a.(Getter)
 	lo.lister, _ = a.(Lister)
 	return lo
@@ -113,9 +114,9 @@ func (lo *liveObjects) prefetch(ctx context.Context, steps []Step, workers int) 
 // wait waits for the Lists prefetch started.
 func (lo *liveObjects) wait() { lo.lists.Wait() }
 
-// get returns the live object of r (nil when it does not exist), and
+// get returns the live object of r (absent when it does not exist), and
 // whether it could be read at all.
-func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstructured.Unstructured, known bool, err error) {
+func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live liveObject, known bool, err error) {
 	k := listKey{r.GVK.GroupKind(), r.Namespace}
 	if lo.lister != nil {
 		lo.mu.Lock()
@@ -125,7 +126,7 @@ func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstruct
 			select {
 			case <-done:
 			case <-ctx.Done():
-				return nil, false, ctx.Err()
+				return liveObject{}, false, ctx.Err()
 			}
 		}
 		lo.mu.Lock()
@@ -141,31 +142,57 @@ func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live *unstruct
 		}
 	}
 	if lo.getter == nil {
-		return nil, false, nil
+		return liveObject{}, false, nil
 	}
-	live, err = lo.getter.Get(ctx, r.GVK, r.Namespace, r.Name)
+	u, err := lo.getter.Get(ctx, r.GVK, r.Namespace, r.Name)
 	if apierrors.IsNotFound(err) {
-		return nil, true, nil
+		return liveObject{}, true, nil
 	}
-	return live, err == nil, err
+	return unstructuredLive(u), err == nil, err
 }
 
-// list reads every object of a kind in a namespace; on failure (a role that
-// may get but not list, say) the kind falls back to a Get per object.
+// list reads every object of a kind in a namespace, as typed objects when
+// the Lister can; on failure (a role that may get but not list, say) the
+// kind falls back to a Get per object.
 func (lo *liveObjects) list(ctx context.Context, k listKey, gvk schema.GroupVersionKind) bool {
-	items, err := lo.lister.List(ctx, gvk, k.namespace, nil)
+	byName, err := lo.read(ctx, k, gvk)
 	lo.mu.Lock()
 	defer lo.mu.Unlock()
 	if err != nil {
 		lo.listed[k] = false
 		return false
 	}
-	byName := make(map[string]*unstructured.Unstructured, len(items))
-	for _, u := range items {
-		byName[u.GetName()] = u
-	}
 	lo.listed[k], lo.byID[k] = true, byName
 	return true
+}
+
+func (lo *liveObjects) read(ctx context.Context, k listKey, gvk schema.GroupVersionKind) (map[string]liveObject, error) {
+	if tl, ok := lo.lister.(adapter.TypedLister); ok {
+		objs, ok, err := tl.ListTyped(ctx, gvk, k.namespace, nil)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			byName := make(map[string]liveObject, len(objs))
+			for _, obj := range objs {
+				l, err := typedLive(obj)
+				if err != nil {
+					return nil, err
+				}
+				byName[l.GetName()] = l
+			}
+			return byName, nil
+		}
+	}
+	items, err := lo.lister.List(ctx, gvk, k.namespace, nil)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]liveObject, len(items))
+	for _, u := range items {
+		byName[u.GetName()] = unstructuredLive(u)
+	}
+	return byName, nil
 }
 
 // applied records what the server stored for r.
@@ -173,7 +200,7 @@ func (lo *liveObjects) applied(r *ObjectResult, got *unstructured.Unstructured) 
 	lo.mu.Lock()
 	defer lo.mu.Unlock()
 	if m := lo.byID[listKey{r.GVK.GroupKind(), r.Namespace}]; m != nil && got != nil {
-		m[r.Name] = got
+		m[r.Name] = unstructuredLive(got)
 	}
 }
 

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,6 +33,16 @@ import (
 
 func dynamicApplier(s *APIServer) *dynamicapply.Applier {
 	return dynamicapply.New(s.Dynamic, s.Mapper).WithSchemas(s.OpenAPI)
+}
+
+// typedApplier is dynamicapply's Applier from NewForConfig, which lists
+// Kubernetes' own kinds over protobuf and hands them to render typed.
+func typedApplier(t *testing.T, s *APIServer) *dynamicapply.Applier {
+	a, err := dynamicapply.NewForConfig(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func crApplier(t *testing.T, s *APIServer) *crapply.Applier {
@@ -61,16 +73,17 @@ func scenarioApps() map[scenarioKey]func(bool, mesh.API) mesh.App {
 	return out
 }
 
-// TestApplyExamples applies every scenario, in every dialect, through both
-// adapters: nothing is rejected, and a second Apply reports every object
-// unchanged.
+// TestApplyExamples applies every scenario, in every dialect, through the
+// adapters (dynamicapply's New and NewForConfig, whose Lists of
+// Kubernetes' own kinds are protobuf and compared typed, and crapply):
+// nothing is rejected, and a second Apply reports every object unchanged.
 func TestApplyExamples(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
 	for _, adapter := range []struct {
 		name string
 		a    render.Applier
-	}{{"dynamic", dynamicApplier(s)}, {"controller-runtime", crApplier(t, s)}} {
+	}{{"dynamic", dynamicApplier(s)}, {"protobuf", typedApplier(t, s)}, {"controller-runtime", crApplier(t, s)}} {
 		for key, app := range scenarioApps() {
 			name := key.name
 			objs, err := mesh.Build(app(false, key.api))
@@ -433,6 +446,15 @@ func (r *requests) List(ctx context.Context, gvk schema.GroupVersionKind, namesp
 	return r.Applier.List(ctx, gvk, namespace, labels)
 }
 
+// ListTyped counts the Lists that dynamicapply makes as protobuf.
+func (r *requests) ListTyped(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]kruntime.Object, bool, error) {
+	objs, ok, err := r.Applier.ListTyped(ctx, gvk, namespace, labels)
+	if ok {
+		r.add(func(c *counts) { c.lists++ })
+	}
+	return objs, ok, err
+}
+
 type getOnly struct{ r *requests }
 
 func (g getOnly) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
@@ -512,18 +534,21 @@ func build(t *testing.T, app mesh.App) []render.Object {
 // everything.
 func TestSkipWhatIsAlreadySo(t *testing.T) {
 	s := apiServer(t)
-	t.Run("compared each time", func(t *testing.T) { skipWhatIsAlreadySo(t, s, "skip", nil) })
+	t.Run("compared each time", func(t *testing.T) { skipWhatIsAlreadySo(t, s, dynamicApplier(s), "skip", nil) })
+	// Kubernetes' own kinds listed over protobuf are compared typed: the
+	// same objects must be sent.
+	t.Run("typed", func(t *testing.T) { skipWhatIsAlreadySo(t, s, typedApplier(t, s), "skip-typed", nil) })
 	// A Cache kept across the calls must send exactly the same objects.
 	cache := &render.Cache{}
-	t.Run("with a Cache", func(t *testing.T) { skipWhatIsAlreadySo(t, s, "skip-cached", cache) })
+	t.Run("with a Cache", func(t *testing.T) { skipWhatIsAlreadySo(t, s, dynamicApplier(s), "skip-cached", cache) })
 	if n := cache.Len(); n < 100 {
 		t.Errorf("the cache knows %d objects", n)
 	}
 }
 
-func skipWhatIsAlreadySo(t *testing.T, s *APIServer, ns string, cache *render.Cache) {
+func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns string, cache *render.Cache) {
 	ctx := context.Background()
-	r := &requests{Applier: dynamicApplier(s)}
+	r := &requests{Applier: a}
 	apply := func(step string, app mesh.App, opts render.ApplyOptions, wantApplies int) render.Result {
 		t.Helper()
 		before := r.counts().applies
@@ -619,6 +644,38 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, ns string, cache *render.Ca
 	}
 	apply("Force", app, render.ApplyOptions{Force: true}, 1)
 	apply("after Force", app, render.ApplyOptions{}, 0)
+
+	// A Deployment's image changed by an update (kubectl set image, an
+	// editor), which takes the field from mlmesh: sent, and the conflict
+	// surfaces; Force restores the image.
+	d, err := other.Get(ctx, gvk("apps", "Deployment"), ns, "m004-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	image := containers[0].(map[string]any)["image"]
+	containers[0].(map[string]any)["image"] = "example.com/patched:1"
+	if err := unstructured.SetNestedSlice(d.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Dynamic.Resource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}).Namespace(ns).
+		Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"}); err != nil {
+		t.Fatal(err)
+	}
+	before = r.counts().applies
+	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{Cache: cache})
+	if !errors.As(err, &ce) || r.counts().applies-before != 1 || !strings.Contains(ce.Error(), "m004-v1") {
+		t.Fatalf("an updated image: want one object sent and a *ConflictError on m004-v1, got %d sent and %v", r.counts().applies-before, err)
+	}
+	apply("Force the image back", app, render.ApplyOptions{Force: true}, 1)
+	d, err = other.Get(ctx, gvk("apps", "Deployment"), ns, "m004-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if containers, _, _ = unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers"); containers[0].(map[string]any)["image"] != image {
+		t.Errorf("after Force the image is %v, want %v", containers[0].(map[string]any)["image"], image)
+	}
+	apply("after forcing the image", app, render.ApplyOptions{}, 0)
 
 	// SendAll sends everything, which changes nothing.
 	res = apply("SendAll", app, render.ApplyOptions{SendAll: true}, all)
