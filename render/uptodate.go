@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
+
+	"github.com/mlmesh/mlmesh/internal/adapter"
 )
 
 // Schemas is an optional capability of an Applier that is a Lister: the
@@ -81,6 +83,10 @@ func upToDate(types *converter, live liveObject, want *unstructured.Unstructured
 	// The API server validated live against the same schema when it was
 	// stored; validating it again was an eighth of the comparison's CPU.
 	liveTyped := typed.AsTypedUnvalidated(v, wantTyped.Schema(), wantTyped.TypeRef())
+	// What the server stores for want holds its schema's defaults too.
+	if d := types.defaulted(want); d != want {
+		wantTyped = typed.AsTypedUnvalidated(value.NewValueInterface(d.Object), wantTyped.Schema(), wantTyped.TypeRef())
+	}
 	cmp, err := wantTyped.Compare(liveTyped)
 	return err == nil && cmp.Removed.Empty() && cmp.Modified.Empty()
 }
@@ -96,6 +102,17 @@ type converter struct {
 
 func newConverter(tc managedfields.TypeConverter) *converter {
 	return &converter{TypeConverter: tc, kinds: map[schema.GroupVersionKind]*typed.TypedValue{}}
+}
+
+// defaulted returns want with the defaults of its kind's schema, when the
+// converter knows them (adapter.Defaulter): the API server sets them on
+// custom resources, inside atomic lists too, where the comparison would
+// otherwise see them as changes. Otherwise it returns want.
+func (c *converter) defaulted(want *unstructured.Unstructured) *unstructured.Unstructured {
+	if d, ok := c.TypeConverter.(adapter.Defaulter); ok {
+		return d.Defaulted(want)
+	}
+	return want
 }
 
 // wanted returns want as a typed value of its kind's type, unvalidated: the

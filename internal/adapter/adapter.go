@@ -1,12 +1,13 @@
 // Package adapter holds what render asks of its apply adapters
 // (render/dynamicapply, render/crapply) beyond render's public interfaces:
-// capabilities that make comparing live objects with wanted ones cheaper,
-// which a caller's own Applier need not have.
+// capabilities that make comparing live objects with wanted ones cheaper
+// or more exact, which a caller's own Applier need not have.
 package adapter
 
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -23,4 +24,14 @@ type TypedLister interface {
 	// client-go's scheme with their kind set. It returns ok false, and
 	// nothing else, for a kind it does not list as typed objects.
 	ListTyped(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) (objs []runtime.Object, ok bool, err error)
+}
+
+// Defaulter is an optional capability of the TypeConverter that a
+// render.Schemas returns: the defaults of custom resources' schemas.
+type Defaulter interface {
+	// Defaulted returns obj with the defaults its kind's schema declares
+	// set where obj has no value, as the API server sets them on a custom
+	// resource; obj itself when its kind declares none. It never changes
+	// obj.
+	Defaulted(obj *unstructured.Unstructured) *unstructured.Unstructured
 }

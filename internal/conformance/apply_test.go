@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,7 +78,8 @@ func scenarioApps() map[scenarioKey]func(bool, mesh.API) mesh.App {
 // TestApplyExamples applies every scenario, in every dialect, through the
 // adapters (dynamicapply's New and NewForConfig, whose Lists of
 // Kubernetes' own kinds are protobuf and compared typed, and crapply):
-// nothing is rejected, and a second Apply reports every object unchanged.
+// nothing is rejected, and a second Apply reports every object unchanged
+// without sending it.
 func TestApplyExamples(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
@@ -106,6 +109,11 @@ func TestApplyExamples(t *testing.T) {
 			}
 			if n := len(res.With(render.Unchanged)); n != len(objs) {
 				t.Errorf("%s %s: second apply: %d of %d unchanged: %v", adapter.name, name, n, len(objs), res.Objects)
+			}
+			for _, r := range res.Objects {
+				if !r.Skipped {
+					t.Errorf("%s %s: second apply: %s sent again", adapter.name, name, r.Object)
+				}
 			}
 		}
 	}
@@ -730,6 +738,85 @@ func TestTypedListsMatchDynamic(t *testing.T) {
 	for _, r := range res.Objects {
 		if !r.Skipped {
 			t.Errorf("%s sent again", r)
+		}
+	}
+}
+
+// TestSkipGatewayRoutes: the API server sets the defaults of the Gateway
+// API's schemas (a backendRef's group, kind and weight, a rule's match
+// of every path) inside atomic lists, which an apply owns whole. An
+// HTTPRoute applied again is still skipped, on both dynamicapply paths;
+// a change inside those lists, and a field dropped from them, are sent;
+// and a server-side dry run agrees that what was skipped is as wanted.
+func TestSkipGatewayRoutes(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	for _, adapter := range []struct {
+		name string
+		a    *dynamicapply.Applier
+	}{{"dynamic", dynamicApplier(s)}, {"protobuf", typedApplier(t, s)}} {
+		ns := "skip-routes-" + adapter.name
+		r := &requests{Applier: adapter.a}
+		sent := func(step string, app mesh.App) []string {
+			t.Helper()
+			res, err := render.Apply(ctx, r, build(t, app), render.ApplyOptions{})
+			if err != nil {
+				t.Fatalf("%s %s: %v", adapter.name, step, err)
+			}
+			var out []string
+			for _, o := range res.Objects {
+				if !o.Skipped {
+					out = append(out, o.Object)
+				}
+			}
+			return out
+		}
+		app := manyModels(ns, 3)
+		app.API = mesh.GatewayAPI
+		app.Models[1].Traffic.Rules[0].Timeout = 3 * time.Second
+		if got := sent("first apply", app); len(got) != len(build(t, app)) {
+			t.Fatalf("%s: first apply sent %d of %d", adapter.name, len(got), len(build(t, app)))
+		}
+		if got := sent("again", app); len(got) != 0 {
+			t.Errorf("%s: applied again, sent %v", adapter.name, got)
+		}
+		dry, err := render.Apply(ctx, dynamicapply.New(s.Dynamic, s.Mapper), build(t, app), render.ApplyOptions{DryRun: true})
+		if err != nil || len(dry.With(render.Configured)) != 0 {
+			t.Errorf("%s: a dry run of every object finds changes: %v %v", adapter.name, err, dry.With(render.Configured))
+		}
+		routes := func(model string) (out []string) {
+			for _, o := range build(t, app) {
+				if d := render.Describe(o); o.GetObjectKind().GroupVersionKind().Kind == "HTTPRoute" && strings.HasPrefix(o.GetName(), model) {
+					out = append(out, d)
+				}
+			}
+			sort.Strings(out)
+			return out
+		}
+		check := func(step string, want []string) {
+			t.Helper()
+			got := sent(step, app)
+			sort.Strings(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %s: sent %v, want %v", adapter.name, step, got, want)
+			}
+		}
+		// A weight inside a backendRef, in the atomic rules.
+		app.Models[0].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 50, "v2": 50})}}
+		check("one weight changed", routes("m000"))
+		// A timeout dropped from a rule, which has no default to fall back on.
+		app.Models[1].Traffic.Rules[0].Timeout = 0
+		check("a timeout dropped", routes("m001"))
+		check("again", nil)
+		for _, route := range routes("m001") {
+			name := strings.TrimPrefix(route, "HTTPRoute "+ns+"/")
+			live, err := adapter.a.Get(ctx, schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}, ns, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(fmt.Sprint(live.Object["spec"]), "timeouts") {
+				t.Errorf("%s: %s still has a timeout: %v", adapter.name, name, live.Object["spec"])
+			}
 		}
 	}
 }

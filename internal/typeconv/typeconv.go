@@ -1,6 +1,8 @@
 // Package typeconv builds managed fields' TypeConverters from the API
 // server's OpenAPI v3 documents, for the apply adapters' render.Schemas:
-// one download per group-version, kept for the adapter's life.
+// one download per group-version, kept for the adapter's life. They also
+// know the defaults that custom resources' schemas declare (see
+// Converter).
 package typeconv
 
 import (
@@ -26,13 +28,13 @@ type Cache struct {
 	mu         sync.Mutex
 	paths      map[string]openapi.GroupVersion
 	schemas    map[schema.GroupVersion]map[string]*spec.Schema
-	converters map[string]managedfields.TypeConverter
+	converters map[string]*Converter
 }
 
 // New returns a Cache reading through client (a discovery client's
 // OpenAPIV3()).
 func New(client openapi.Client) *Cache {
-	return &Cache{client: client, schemas: map[schema.GroupVersion]map[string]*spec.Schema{}, converters: map[string]managedfields.TypeConverter{}}
+	return &Cache{client: client, schemas: map[schema.GroupVersion]map[string]*spec.Schema{}, converters: map[string]*Converter{}}
 }
 
 // ErrNoSchemas is what a nil Cache answers: the adapter was given no
@@ -71,8 +73,9 @@ func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (man
 	if err != nil {
 		return nil, err
 	}
-	c.converters[key] = tc
-	return tc, nil
+	conv := &Converter{TypeConverter: tc, defaults: customDefaults(all)}
+	c.converters[key] = conv
+	return conv, nil
 }
 
 // read returns the component schemas of gv's OpenAPI v3 document.
