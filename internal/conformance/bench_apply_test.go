@@ -7,9 +7,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/dynamicapply"
 	"github.com/mlmesh/mlmesh/routing"
@@ -18,10 +26,13 @@ import (
 // TestApplyCost measures, side by side on one API server, kubectl apply
 // --server-side and render.Apply on the same 1,000-model App (5,001
 // objects): the first apply, the same objects again, and one model's
-// weights changed (Apply, and Transition from the previous state). Times
-// are wall time on a shared machine; request counts hold anywhere. It is a
-// benchmark program, not a test of speed: it runs only with
-// MLMESH_APPLY_BENCH=1 (about five minutes) and asserts correctness only.
+// weights changed (Apply, and Transition from the previous state). Each
+// mlmesh step gets a new Applier, as a new process would (a CI job):
+// discovery, the schemas and the Lists are in its time. Times are wall
+// time on a shared machine; the requests, as the API server counts them
+// (apiserver_request_total), hold anywhere. It is a benchmark program,
+// not a test of speed: it runs only with MLMESH_APPLY_BENCH=1 (about two
+// minutes) and asserts correctness only.
 func TestApplyCost(t *testing.T) {
 	if os.Getenv("MLMESH_APPLY_BENCH") == "" {
 		t.Skip("set MLMESH_APPLY_BENCH=1 to measure apply cost against kubectl")
@@ -35,19 +46,21 @@ func TestApplyCost(t *testing.T) {
 	}
 	kubectl := func(step, file string) {
 		t.Helper()
+		before := serverRequests(t, s)
 		start := time.Now()
 		cmd := exec.Command(filepath.Join(ToolsDir(), "kubectl"), "apply", "--server-side", "--field-manager=kubectl-bench", "-f", file)
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+kc)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("kubectl %s: %v\n%.2000s", step, err, out)
 		}
-		t.Logf("kubectl apply --server-side, %s: %v", step, time.Since(start).Round(10*time.Millisecond))
+		t.Logf("kubectl apply --server-side, %s: %v; requests: %s", step, time.Since(start).Round(10*time.Millisecond), serverRequests(t, s).since(before))
 	}
-	mlmesh := func(step string, r *requests, run func() (render.Result, error)) {
+	mlmesh := func(step string, run func() (render.Result, error)) {
 		t.Helper()
-		before := r.counts()
+		before := serverRequests(t, s)
 		start := time.Now()
 		res, err := run()
+		took := time.Since(start)
 		if err != nil {
 			t.Fatalf("mlmesh %s: %v", step, err)
 		}
@@ -57,109 +70,160 @@ func TestApplyCost(t *testing.T) {
 				sent++
 			}
 		}
-		t.Logf("mlmesh render.Apply, %s: %v, %d objects, %d sent; requests: %d applies, %d lists, %d gets",
-			step, time.Since(start).Round(10*time.Millisecond), len(res.Objects), sent,
-			r.counts().applies-before.applies, r.counts().lists-before.lists, r.counts().gets-before.gets)
+		t.Logf("mlmesh render.Apply, %s: %v, %d objects, %d sent; requests: %s",
+			step, took.Round(10*time.Millisecond), len(res.Objects), sent, serverRequests(t, s).since(before))
+	}
+	fresh := func() *dynamicapply.Applier { return typedApplier(t, s) }
+	plain := func() *dynamicapply.Applier {
+		dc, err := discovery.NewDiscoveryClientForConfig(s.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+		return dynamicapply.New(s.Dynamic, mapper).WithSchemas(dc.OpenAPIV3())
+	}
+	weights := func(app *mesh.App, v1 int32) {
+		app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": v1, "v2": 100 - v1})}}
 	}
 
 	// kubectl, in its own namespace, from the same rendered objects.
 	kapp := manyModels("bench-kubectl", n)
 	kfile := filepath.Join(t.TempDir(), "app.yaml")
-	stream, err := render.YAML(build(t, kapp))
-	if err != nil {
-		t.Fatal(err)
+	write := func(app mesh.App) {
+		stream, err := render.YAML(build(t, app))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(kfile, stream, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(kfile, stream, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	write(kapp)
 	kubectl("first apply", kfile)
 	kubectl("again, nothing changed", kfile)
-	kapp.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 50, "v2": 50})}}
-	stream, _ = render.YAML(build(t, kapp))
-	_ = os.WriteFile(kfile, stream, 0o644)
+	weights(&kapp, 50)
+	write(kapp)
 	kubectl("one model's weights changed", kfile)
 
-	// mlmesh, in its own namespace.
+	// mlmesh, in its own namespace, through dynamicapply.NewForConfig.
 	app := manyModels("bench-mlmesh", n)
 	objs := build(t, app)
-	r := &requests{Applier: dynamicApplier(s)}
-	mlmesh("first apply", r, func() (render.Result, error) { return render.Apply(ctx, r, objs, render.ApplyOptions{}) })
-	mlmesh("again, nothing changed", r, func() (render.Result, error) {
+	mlmesh("first apply", func() (render.Result, error) { return render.Apply(ctx, fresh(), objs, render.ApplyOptions{}) })
+	mlmesh("again, nothing changed", func() (render.Result, error) {
+		a := fresh()
 		// MLMESH_APPLY_PROFILE=FILE writes a CPU profile of this step.
 		defer cpuProfile(t, "")()
-		return render.Apply(ctx, r, objs, render.ApplyOptions{})
+		return render.Apply(ctx, a, objs, render.ApplyOptions{})
 	})
-	// The floor of any client that checks before it sends: reading the
-	// live objects alone.
-	start := time.Now()
-	live, err := render.Managed(ctx, r, "bench-mlmesh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("reading the live objects alone (render.Managed, one List per kind, one after another): %v, %d objects",
-		time.Since(start).Round(10*time.Millisecond), len(live))
-	mlmesh("again, SendAll", r, func() (render.Result, error) {
-		return render.Apply(ctx, r, objs, render.ApplyOptions{SendAll: true})
-	})
-	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 50, "v2": 50})}}
+	weights(&app, 50)
 	changed := build(t, app)
-	mlmesh("one model's weights changed (Apply)", r, func() (render.Result, error) {
-		return render.Apply(ctx, r, changed, render.ApplyOptions{})
+	mlmesh("one model's weights changed (Apply)", func() (render.Result, error) {
+		return render.Apply(ctx, fresh(), changed, render.ApplyOptions{})
 	})
-	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 20, "v2": 80})}}
+	weights(&app, 20)
 	next := build(t, app)
-	mlmesh("one model's weights changed (Transition)", r, func() (render.Result, error) {
-		return render.Transition(ctx, r, changed, next, render.TransitionOptions{})
+	mlmesh("one model's weights changed (Transition)", func() (render.Result, error) {
+		return render.Transition(ctx, fresh(), changed, next, render.TransitionOptions{})
+	})
+	mlmesh("again, SendAll", func() (render.Result, error) {
+		return render.Apply(ctx, fresh(), next, render.ApplyOptions{SendAll: true})
 	})
 
-	// A caller that keeps a render.Cache (a controller, a rollout): the
-	// first call compares and fills it, the next ones compare only what
-	// changed since.
-	cache := &render.Cache{}
-	mlmesh("again, filling a Cache", r, func() (render.Result, error) {
-		return render.Apply(ctx, r, next, render.ApplyOptions{Cache: cache})
+	// Through dynamicapply.New over a dynamic client: every List is JSON,
+	// and every object unstructured.
+	mlmesh("again, New (JSON Lists)", func() (render.Result, error) {
+		return render.Apply(ctx, plain(), next, render.ApplyOptions{})
 	})
-	mlmesh("again, with the Cache kept", r, func() (render.Result, error) {
-		return render.Apply(ctx, r, next, render.ApplyOptions{Cache: cache})
-	})
-	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 60, "v2": 40})}}
+	weights(&app, 60)
 	third := build(t, app)
-	mlmesh("one model's weights changed (Apply, with the Cache kept)", r, func() (render.Result, error) {
-		return render.Apply(ctx, r, third, render.ApplyOptions{Cache: cache})
+	mlmesh("one model's weights changed (Apply, New)", func() (render.Result, error) {
+		return render.Apply(ctx, plain(), third, render.ApplyOptions{})
 	})
 
-	// The same through dynamicapply.NewForConfig: Kubernetes' own kinds
-	// listed over protobuf.
-	typed, err := dynamicapply.NewForConfig(s.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &requests{Applier: typed}
-	mlmesh("again, protobuf Lists", rt, func() (render.Result, error) {
-		// and FILE.typed, a CPU profile of this step.
-		defer cpuProfile(t, ".typed")()
-		return render.Apply(ctx, rt, third, render.ApplyOptions{})
+	// A caller that keeps its Applier and a render.Cache (a controller, a
+	// rollout): the first call compares and fills the Cache, the next
+	// ones compare only what changed since. What is left is the Lists: the
+	// floor of any client that reads before it sends.
+	kept, cache := fresh(), &render.Cache{}
+	mlmesh("again, filling a Cache", func() (render.Result, error) {
+		return render.Apply(ctx, kept, third, render.ApplyOptions{Cache: cache})
 	})
-	tcache := &render.Cache{}
-	mlmesh("again, protobuf Lists, filling a Cache", rt, func() (render.Result, error) {
-		return render.Apply(ctx, rt, third, render.ApplyOptions{Cache: tcache})
+	mlmesh("again, Applier and Cache kept", func() (render.Result, error) {
+		return render.Apply(ctx, kept, third, render.ApplyOptions{Cache: cache})
 	})
-	mlmesh("again, protobuf Lists, Cache kept", rt, func() (render.Result, error) {
-		return render.Apply(ctx, rt, third, render.ApplyOptions{Cache: tcache})
-	})
-	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 70, "v2": 30})}}
+	weights(&app, 70)
 	fourth := build(t, app)
-	mlmesh("one model's weights changed (Apply, protobuf Lists, Cache kept)", rt, func() (render.Result, error) {
-		return render.Apply(ctx, rt, fourth, render.ApplyOptions{Cache: tcache})
+	mlmesh("one model's weights changed (Apply, Applier and Cache kept)", func() (render.Result, error) {
+		return render.Apply(ctx, kept, fourth, render.ApplyOptions{Cache: cache})
 	})
 
 	// What Workers buys on the first apply, on a smaller App per setting.
 	for _, w := range []int{1, 2, 4, 8, 16} {
 		objs := build(t, manyModels(fmt.Sprintf("bench-workers-%d", w), 200))
-		mlmesh(fmt.Sprintf("first apply of 200 models, Workers %d", w), r, func() (render.Result, error) {
-			return render.Apply(ctx, r, objs, render.ApplyOptions{Workers: w})
+		mlmesh(fmt.Sprintf("first apply of 200 models, Workers %d", w), func() (render.Result, error) {
+			return render.Apply(ctx, fresh(), objs, render.ApplyOptions{Workers: w})
 		})
 	}
+}
+
+// requestCounts are the requests the API server has served, by verb, as
+// its apiserver_request_total counts them: every client's, discovery and
+// schemas included.
+type requestCounts map[string]float64
+
+// serverRequests reads the API server's request counters.
+func serverRequests(t *testing.T, s *APIServer) requestCounts {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := dc.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := requestCounts{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		labels, value, ok := strings.Cut(strings.TrimPrefix(line, "apiserver_request_total{"), "} ")
+		if !ok {
+			continue
+		}
+		_, verb, _ := strings.Cut(labels, `verb="`)
+		verb, _, _ = strings.Cut(verb, `"`)
+		v, err := strconv.ParseFloat(value, 64)
+		if err == nil {
+			out[verb] += v
+		}
+	}
+	return out
+}
+
+// since returns what was served after before, minus the read of the
+// counters themselves, as "5001 APPLY, 5 LIST, 9 GET".
+func (c requestCounts) since(before requestCounts) string {
+	verbs := make([]string, 0, len(c))
+	for v := range c {
+		verbs = append(verbs, v)
+	}
+	sort.Slice(verbs, func(i, j int) bool {
+		return c[verbs[i]]-before[verbs[i]] > c[verbs[j]]-before[verbs[j]] || (c[verbs[i]]-before[verbs[i]] == c[verbs[j]]-before[verbs[j]] && verbs[i] < verbs[j])
+	})
+	var parts []string
+	total := 0.0
+	for _, v := range verbs {
+		d := c[v] - before[v]
+		if v == "GET" {
+			d-- // the /metrics read that took before
+		}
+		if d > 0 {
+			parts = append(parts, fmt.Sprintf("%.0f %s", d, v))
+			total += d
+		}
+	}
+	return fmt.Sprintf("%.0f (%s)", total, strings.Join(parts, ", "))
 }
 
 // cpuProfile starts a CPU profile into $MLMESH_APPLY_PROFILE+suffix, when
