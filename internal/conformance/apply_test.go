@@ -622,6 +622,17 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 
 	// A field dropped from the App is sent, and leaves the live object.
 	app.Models[11].Labels = map[string]string{"team": "a"}
+	// A dry run first: the live objects it diffs against were listed
+	// typed on the protobuf path.
+	res = apply("a label added, dry run", app, render.ApplyOptions{DryRun: true}, 3)
+	for _, c := range res.With(render.Configured) {
+		if !strings.Contains(c.Diff, "+    team: a") || strings.Contains(c.Diff, "+kind:") {
+			t.Errorf("dry run: %s: want a diff of the label alone:\n%s", c.Object, c.Diff)
+		}
+	}
+	if n := len(res.With(render.Configured)); n != 3 {
+		t.Errorf("dry run: %d configured, want 3: %v", n, res.With(render.Configured))
+	}
 	apply("a label added", app, render.ApplyOptions{}, 3) // the Service and two Deployments carry it
 	app.Models[11].Labels = nil
 	apply("the label dropped", app, render.ApplyOptions{}, 3)
