@@ -84,11 +84,23 @@ func upToDate(types *converter, live liveObject, want *unstructured.Unstructured
 	// stored; validating it again was an eighth of the comparison's CPU.
 	liveTyped := typed.AsTypedUnvalidated(v, wantTyped.Schema(), wantTyped.TypeRef())
 	// What the server stores for want holds its schema's defaults too.
-	if d := types.defaulted(want); d != want {
+	d := types.defaulted(want)
+	if d != want {
 		wantTyped = typed.AsTypedUnvalidated(value.NewValueInterface(d.Object), wantTyped.Schema(), wantTyped.TypeRef())
 	}
 	cmp, err := wantTyped.Compare(liveTyped)
-	return err == nil && cmp.Removed.Empty() && cmp.Modified.Empty()
+	if err != nil {
+		return false
+	}
+	differ := cmp.Removed.Union(cmp.Modified)
+	if d != want {
+		// A default outside want's own fields (in a list keyed by name,
+		// not inside one applied whole) is no field of the manager's:
+		// another manager may hold another value there, which an apply
+		// would leave as it is.
+		differ = differ.Intersection(wantSet)
+	}
+	return differ.Empty()
 }
 
 // converter is the TypeConverter of the kinds applied, with the type of

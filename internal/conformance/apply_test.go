@@ -758,7 +758,9 @@ func TestTypedListsMatchDynamic(t *testing.T) {
 // of every path) inside atomic lists, which an apply owns whole. An
 // HTTPRoute applied again is still skipped, on both dynamicapply paths;
 // a change inside those lists, and a field dropped from them, are sent;
-// and a server-side dry run agrees that what was skipped is as wanted.
+// a server-side dry run agrees that what was skipped is as wanted; and a
+// Gateway is not sent again for a defaulted field outside what mlmesh
+// applies (a listener's allowedRoutes) that another manager set otherwise.
 func TestSkipGatewayRoutes(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
@@ -819,6 +821,36 @@ func TestSkipGatewayRoutes(t *testing.T) {
 		app.Models[1].Traffic.Rules[0].Timeout = 0
 		check("a timeout dropped", routes("m001"))
 		check("again", nil)
+		// A default outside what mlmesh applies, in a list keyed by name,
+		// that another manager set otherwise: the object is not sent.
+		gw := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+			"metadata": map[string]any{"name": "edge", "namespace": ns},
+			"spec": map[string]any{"gatewayClassName": "istio", "listeners": []any{
+				map[string]any{"name": "http", "port": int64(80), "protocol": "HTTP"}}},
+		}}
+		edge := func(step string, want int) {
+			t.Helper()
+			before := r.counts().applies
+			if _, err := render.Apply(ctx, r, []render.Object{gw}, render.ApplyOptions{}); err != nil {
+				t.Fatalf("%s: %s: %v", adapter.name, step, err)
+			}
+			if n := r.counts().applies - before; n != want {
+				t.Errorf("%s: %s: %d sent, want %d", adapter.name, step, n, want)
+			}
+		}
+		edge("a Gateway", 1)
+		edge("the Gateway again", 0)
+		platform := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+			"metadata": map[string]any{"name": "edge", "namespace": ns},
+			"spec": map[string]any{"listeners": []any{map[string]any{"name": "http", "port": int64(80), "protocol": "HTTP",
+				"allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "All"}}}}},
+		}}
+		if _, err := adapter.a.Apply(ctx, platform, render.ApplyOptions{FieldManager: "platform"}); err != nil {
+			t.Fatal(err)
+		}
+		edge("the Gateway, another manager's allowedRoutes", 0)
 		for _, route := range routes("m001") {
 			name := strings.TrimPrefix(route, "HTTPRoute "+ns+"/")
 			live, err := adapter.a.Get(ctx, schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"}, ns, name)
