@@ -134,6 +134,9 @@ func TestApplyCost(t *testing.T) {
 	mlmesh("again, New (JSON Lists)", func() (render.Result, error) {
 		return render.Apply(ctx, plain(), next, render.ApplyOptions{})
 	})
+	mlmesh("again, crapply (controller-runtime's client, JSON Lists)", func() (render.Result, error) {
+		return render.Apply(ctx, crApplier(t, s), next, render.ApplyOptions{})
+	})
 	weights(&app, 60)
 	third := build(t, app)
 	mlmesh("one model's weights changed (Apply, New)", func() (render.Result, error) {

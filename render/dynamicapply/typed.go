@@ -25,8 +25,8 @@ import (
 // dynamic client, and which render.Apply compares as the typed objects
 // they decode to (ListTyped); the custom resources (Istio's, the Gateway
 // API's) are listed as JSON. It is the fastest way to re-apply: an
-// unchanged 1,000-model App, from a new Applier, took 0.41 s where New's
-// JSON Lists took 0.79 s (BENCHMARKS.md). Its requests are those of
+// unchanged 1,000-model App, from a new Applier, took 0.44 s where New's
+// JSON Lists took 0.71-0.76 s (BENCHMARKS.md). Its requests are those of
 // render.Apply, plus discovery and the schemas of each group-version
 // applied, read once per Applier: keep one for the life of a process.
 // Raise cfg's QPS and Burst from client-go's 5 and 10 (see render.Apply).
