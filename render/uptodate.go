@@ -266,11 +266,11 @@ func addFields(set *fieldpath.Set, path fieldpath.Path, fields map[string]any) (
 		}
 		child := append(path[:len(path):len(path)], pe)
 		sub, _ := v.(map[string]any)
-		any, err := addFields(set, child, sub)
+		below, err := addFields(set, child, sub)
 		if err != nil {
 			return false, err
 		}
-		if !any {
+		if !below {
 			set.Insert(child)
 		}
 		added = true
