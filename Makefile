@@ -17,7 +17,8 @@ check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
-	cd internal/conformance && go vet ./...
+	cd apply/crapply && go vet ./...
+	cd conformance && go vet ./...
 
 unit:
 	go test ./...
@@ -27,7 +28,7 @@ tools:
 	internal/tools/install.sh "$(TOOLS)"
 
 conformance: tools
-	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_REQUIRE_APISERVER=1 go test -count=1 -timeout 30m ./...
+	cd conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_REQUIRE_APISERVER=1 go test -count=1 -timeout 30m ./...
 
 # Refresh golden files after an intended output change.
 update:
@@ -38,19 +39,19 @@ bench:
 
 # Apply cost against kubectl on the suite's kube-apiserver (about 3 minutes).
 bench-apply: tools
-	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_APPLY_BENCH=1 go test -count=1 -timeout 30m -run TestApplyCost -v .
+	cd conformance && MLMESH_TOOLS="$(TOOLS)" MLMESH_APPLY_BENCH=1 go test -count=1 -timeout 30m -run TestApplyCost -v .
 
 # What one model's sidecar receives from Istio's config generator, in Apps of
 # 10 and 1,000 models, with and without Namespace.ScopeSidecars.
 bench-scope:
-	cd internal/conformance && MLMESH_SCOPE_BENCH=1 go test -count=1 -timeout 30m -run TestSidecarScopingCost -v .
+	cd conformance && MLMESH_SCOPE_BENCH=1 go test -count=1 -timeout 30m -run TestSidecarScopingCost -v .
 
 fuzz:
 	go test -run XXX -fuzz FuzzScalar -fuzztime 60s ./internal/canon/
 
-# Differential fuzzing of Apps against Istio (internal/conformance/fuzz_test.go):
+# Differential fuzzing of Apps against Istio (conformance/fuzz_test.go):
 # a bounded run in make test, and as long as FUZZTIME says (default 1h).
-# A finding is written to internal/conformance/testdata/fuzz/FuzzApp/; commit
+# A finding is written to conformance/testdata/fuzz/FuzzApp/; commit
 # it with the fix, and it runs in every test from then on.
 FUZZTIME ?= 1h
 # Fuzzing in make test starts from the seeds and the inputs kept in
@@ -60,12 +61,12 @@ FUZZTIME ?= 1h
 # coordinator can fail a duration-bounded run with "context deadline
 # exceeded" as the time runs out (go.dev/issue/75804, fixed in Go 1.27).
 fuzz-short: tools
-	d=$$(mktemp -d) && cd internal/conformance && \
+	d=$$(mktemp -d) && cd conformance && \
 	MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime 6000x . -args -test.fuzzcachedir=$$d/app && \
 	MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzLeafSpecs -fuzztime 8000x . -args -test.fuzzcachedir=$$d/leaf && \
-	cd ../canon && go test -run XXX -fuzz FuzzScalar -fuzztime 100000x . -args -test.fuzzcachedir=$$d/scalar && \
+	cd ../internal/canon && go test -run XXX -fuzz FuzzScalar -fuzztime 100000x . -args -test.fuzzcachedir=$$d/scalar && \
 	rm -rf $$d
 
 fuzz-long: tools
-	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime $(FUZZTIME) .
-	cd internal/conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzLeafSpecs -fuzztime $(FUZZTIME) .
+	cd conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzApp -fuzztime $(FUZZTIME) .
+	cd conformance && MLMESH_TOOLS="$(TOOLS)" go test -run XXX -fuzz FuzzLeafSpecs -fuzztime $(FUZZTIME) .

@@ -26,7 +26,7 @@
 //     and Sidecar.
 //   - render writes objects as a canonical YAML stream, JSON, or a file per
 //     object; render/rendertest helps downstream repositories keep golden
-//     files of what they build. render.Apply and render.Transition apply
+//     files of what they build. apply.Apply and apply.Transition apply
 //     them to a cluster, sending only what differs.
 //   - rollout, above mesh and render, plans a metric-gated canary of a
 //     model (a sequence of Apps) and drives a cluster through it, promoting
@@ -68,9 +68,9 @@
 //
 // render then writes the objects as canonical bytes (render.WriteYAML,
 // render.JSON, render.WriteDir), or applies them with server-side apply
-// through a render.Applier, in the same order (render.Apply), or moves a
+// through an apply.Client, in the same order (apply.Apply), or moves a
 // cluster from one App to the next without a broken route at any step
-// (render.Transition).
+// (apply.Transition).
 //
 // VERSIONING.md says what of all this is frozen within a major version:
 // output bytes, the apply order, defaults that show in output, error paths.

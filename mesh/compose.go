@@ -41,7 +41,7 @@ import (
 // newPlan that lists it. It reads what earlier families derived through the
 // plan (p.workloads for models, p.gateways for gateways). A kind mlmesh has
 // not built before also needs its place in internal/order (its rank, and
-// the Built list that render.Managed prunes from): TestKindsAreKnown fails
+// the Built list that apply.Managed prunes from): TestKindsAreKnown fails
 // until it has them.
 type family interface {
 	// derive validates the family's part of the App and derives the specs

@@ -40,7 +40,7 @@ func TestSubsetsSelectOneVersion(t *testing.T) {
 }
 
 // TestKindsAreKnown: every kind a family builds has a place in render's
-// apply order, and the namespaced ones are listed by render.Managed, so a
+// apply order, and the namespaced ones are listed by apply.Managed, so a
 // transition can prune them.
 func TestKindsAreKnown(t *testing.T) {
 	built := map[string]bool{}
@@ -52,7 +52,7 @@ func TestKindsAreKnown(t *testing.T) {
 			t.Errorf("%s has no rank in render's apply order", k.name)
 		}
 		if k.name != "Namespace" && !built[k.name] {
-			t.Errorf("%s is not in order.Built: render.Managed would not find it to prune", k.name)
+			t.Errorf("%s is not in order.Built: apply.Managed would not find it to prune", k.name)
 		}
 	}
 }

@@ -33,7 +33,7 @@ func FileName(position, count int, o Object) string {
 // left alone, so a caller that re-renders into the same directory should
 // start from an empty one.
 func WriteDir(dir string, objs []Object) ([]string, error) {
-	sorted, err := prepare(objs)
+	sorted, err := Sorted(objs)
 	if err != nil {
 		return nil, err
 	}

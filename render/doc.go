@@ -26,14 +26,6 @@
 // "kubectl apply -f DIR" applies them in order. An Encoder streams
 // documents for outputs too large to hold.
 //
-// Apply puts objects into a cluster through an Applier (server-side apply
-// of one object), in the same order, rank by rank with the objects of one
-// rank sent side by side (ApplyOptions.Workers), reporting per object what
-// happened, and, given the API server's schemas, sending nothing for an
-// object the field manager already applied as wanted (a Cache kept
-// between calls remembers which were);
-// Transition moves from the objects applied before to the objects wanted
-// now, safe at every step. The adapters for client-go's dynamic client and
-// controller-runtime live in render/dynamicapply and render/crapply, so
-// that rendering alone compiles neither.
+// Package apply puts the same objects into a cluster, in the same order;
+// render itself does no I/O but writing bytes.
 package render

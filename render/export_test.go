@@ -6,7 +6,3 @@ import "github.com/mlmesh/mlmesh/internal/canon"
 // from the reference encodings to a parsed document, ours or the
 // reference's (canon.Normalize).
 func CanonicalNormalize(doc any, ours bool) any { return canon.Normalize(doc, ours) }
-
-// UnstructuredOf reads a YAML document the general way, the reference that
-// Unstructured's fast reading of canonical YAML is held to.
-var UnstructuredOf = unstructuredOf

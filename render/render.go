@@ -8,6 +8,7 @@ import (
 	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
@@ -44,9 +45,11 @@ func SetKinds(objs []Object) error {
 	return nil
 }
 
-// prepare checks objects and returns them in canonical order, without
-// changing the caller's slice order.
-func prepare(objs []Object) ([]Object, error) {
+// Sorted returns the objects in the order of Sort, in a new slice, after
+// setting their kinds (SetKinds) and checking that each has a name and
+// none appears twice: the objects as YAML writes them and apply applies
+// them.
+func Sorted(objs []Object) ([]Object, error) {
 	if err := SetKinds(objs); err != nil {
 		return nil, err
 	}
@@ -77,6 +80,17 @@ func describe(o Object) string { return canon.Describe(o) }
 // Describe names an object for messages and logs: its kind, namespace and name.
 func Describe(o Object) string { return describe(o) }
 
+// Unstructured returns an object in its canonical form, as apply sends it:
+// the content of its canonical YAML. An explicit weight: 0 is part of it,
+// so the field manager owns a dark version's weight.
+func Unstructured(o Object) (*unstructured.Unstructured, error) {
+	y, err := MarshalYAML(o)
+	if err != nil {
+		return nil, err
+	}
+	return canon.Unstructured(y)
+}
+
 // MarshalYAML returns one object as a canonical YAML document (without a
 // "---" separator). apiVersion and kind must be set, or be known to SetKinds.
 func MarshalYAML(o Object) ([]byte, error) {
@@ -95,7 +109,7 @@ func MarshalYAML(o Object) ([]byte, error) {
 // same objects give the same bytes on every machine. Nothing is returned if
 // any object fails.
 func YAML(objs []Object) ([]byte, error) {
-	sorted, err := prepare(objs)
+	sorted, err := Sorted(objs)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +142,7 @@ func WriteYAML(w io.Writer, objs []Object) error {
 // items are in the order of Sort, keys sorted, two-space indent, the same
 // content as YAML. kubectl apply -f takes it as is.
 func JSON(objs []Object) ([]byte, error) {
-	sorted, err := prepare(objs)
+	sorted, err := Sorted(objs)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,8 @@
 // readable steps (Plan.String) and writes as one directory per step for a
 // GitOps repository (Plan.WriteDir).
 //
-// A Driver runs a plan through a render.Applier: every move between steps
-// is a render.Transition (make before break), each analysed step waits an
+// A Driver runs a plan through an apply.Client: every move between steps
+// is an apply.Transition (make before break), each analysed step waits an
 // interval and asks a Gate, and the run advances, holds (too little
 // traffic), or rolls back to the baseline after a number of failed
 // analyses. Runs are resumable: a run reads the live objects and goes on
@@ -23,6 +23,6 @@
 //
 //	plan, err := rollout.NewPlan(app, "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}})
 //	gate := promgate.New(promClient, promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond))
-//	d := rollout.Driver{Applier: applier, Gate: gate, Interval: time.Minute, Failures: 2}
+//	d := rollout.Driver{Client: client, Gate: gate, Interval: time.Minute, Failures: 2}
 //	report, err := d.Run(ctx, plan) // report.Outcome: rollout.Succeeded or rollout.RolledBack
 package rollout

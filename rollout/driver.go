@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -84,7 +85,7 @@ type Event struct {
 	// Failures counts the failed analyses of the run so far.
 	Failures int
 	// Result is what the move to Step did to each object, for Applied.
-	Result render.Result
+	Result apply.Result
 }
 
 // String reads like a log line: "analysed 03-canary-10: pass: success-rate
@@ -95,7 +96,7 @@ func (e Event) String() string {
 	case Analysed:
 		return fmt.Sprintf("analysed %s: %s", e.Step.Name(), e.Verdict)
 	case Applied:
-		changed := len(e.Result.With(render.Created, render.Configured, render.Applied, render.Deleted))
+		changed := len(e.Result.With(apply.Created, apply.Configured, apply.Applied, apply.Deleted))
 		return fmt.Sprintf("applied %s (%s): %d objects changed", e.Step.Name(), e.Step, changed)
 	case RollingBack:
 		return fmt.Sprintf("rolling back from %s after %d failed analyses", e.Step.Name(), e.Failures)
@@ -109,11 +110,10 @@ func (e Event) String() string {
 // so a run started again after a crash, a cancellation or an error never
 // jumps traffic. The zero value of each field is its documented default.
 type Driver struct {
-	// Applier applies the steps. It must also be a render.Lister (to find
-	// the step the cluster is at) and a render.Deleter (to retire the
-	// stable version), as the adapters in render/dynamicapply and
-	// render/crapply are.
-	Applier render.Applier
+	// Client reads the live objects (to find the step the cluster is at)
+	// and applies the steps: one of the adapters under apply, or a wrapper
+	// of one.
+	Client apply.Client
 	// Gate analyses the candidate at each analysed step; nil passes every
 	// analysis (a rollout stepped on time alone).
 	Gate Gate
@@ -137,11 +137,11 @@ type Driver struct {
 	Approve func(ctx context.Context, next Step) (Decision, error)
 	// Progress, if set, is told of each step found, applied and analysed.
 	Progress func(Event)
-	// Apply are the options of every move between steps (render.Transition):
+	// Apply are the options of every move between steps (apply.Transition):
 	// field manager, Force, WaitAvailable (wait for the candidate's
 	// Deployment before routing to it), Workers. A Cache is made for the
 	// run when none is given.
-	Apply render.TransitionOptions
+	Apply apply.TransitionOptions
 	// Sleep waits for d or until ctx is done; nil waits on a timer. It is
 	// the driver's only use of time.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -178,21 +178,20 @@ func (d *Driver) emit(e Event) {
 
 // Run carries out p from the step the cluster is at (the baseline when the
 // model is not deployed yet) to its end: promoted (Succeeded), rolled back,
-// or stopped by Approve. Moves between steps are render.Transitions, make before
+// or stopped by Approve. Moves between steps are apply.Transitions, make before
 // break, and are never cut short: when ctx is done Run lets the move under
 // way finish and returns ctx's error with the Report's Step where the
 // cluster is. An analysis error (Prometheus unreachable, say) ends the run
 // the same way; nothing is ever a pass for want of data.
 func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
-	lister, ok := d.Applier.(render.Lister)
-	if !ok {
-		return Report{}, fmt.Errorf("rollout: the Applier %T cannot list (it is no render.Lister), so a run cannot find the step the cluster is at", d.Applier)
+	if d.Client == nil {
+		return Report{}, errors.New("rollout: the Driver has no Client")
 	}
 	opts := d.Apply // the run's own copy: a Driver may run several plans
 	if opts.Cache == nil {
-		opts.Cache = &render.Cache{}
+		opts.Cache = &apply.Cache{}
 	}
-	live, err := render.Managed(ctx, lister, p.Namespace)
+	live, err := apply.Managed(ctx, d.Client, p.Namespace)
 	if err != nil {
 		return Report{}, fmt.Errorf("rollout: reading the live objects: %w", err)
 	}
@@ -252,8 +251,8 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 // move takes the cluster from before to step, whole even when ctx is done
 // meanwhile, and reports whether it got there, and then ctx's error, if
 // any.
-func (d *Driver) move(ctx context.Context, opts render.TransitionOptions, before []render.Object, step Step) (bool, error) {
-	res, err := render.Transition(context.WithoutCancel(ctx), d.Applier, before, step.Objects, opts)
+func (d *Driver) move(ctx context.Context, opts apply.TransitionOptions, before []render.Object, step Step) (bool, error) {
+	res, err := apply.Transition(context.WithoutCancel(ctx), d.Client, before, step.Objects, opts)
 	if err != nil {
 		return false, fmt.Errorf("rollout: moving to step %s: %w", step.Name(), err)
 	}
@@ -328,7 +327,7 @@ func (d *Driver) approve(ctx context.Context, next Step) (bool, error) {
 
 var virtualService = schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
 
-// Locate finds the step that the live objects (render.Managed's) are at:
+// Locate finds the step that the live objects (apply.Managed's) are at:
 // the step whose VirtualService for the model routes exactly as the live
 // one does. found is false when the model has no live VirtualService (the
 // rollout has not started: the baseline is 0). A live VirtualService that

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
-	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/applytest"
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/routing"
 )
@@ -21,7 +21,7 @@ func checkMove(t *testing.T, a, b rollout.Step) {
 	t.Helper()
 	ctx := context.Background()
 	c := applytest.NewCluster()
-	if _, err := render.Apply(ctx, c, a.Objects, render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(ctx, c, a.Objects, apply.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	c.OnChange = func(c *applytest.Cluster) {
@@ -29,7 +29,7 @@ func checkMove(t *testing.T, a, b rollout.Step) {
 			t.Errorf("%s to %s: %s", a.Name(), b.Name(), strings.Join(d, "; "))
 		}
 	}
-	if _, err := render.Transition(ctx, c, a.Objects, b.Objects, render.TransitionOptions{}); err != nil {
+	if _, err := apply.Transition(ctx, c, a.Objects, b.Objects, apply.TransitionOptions{}); err != nil {
 		t.Fatalf("%s to %s: %v", a.Name(), b.Name(), err)
 	}
 }
@@ -71,7 +71,7 @@ func plan(t *testing.T) *rollout.Plan {
 // liveStep returns the step the cluster is at.
 func liveStep(t *testing.T, c *applytest.Cluster, p *rollout.Plan) string {
 	t.Helper()
-	live, err := render.Managed(context.Background(), c, "ml")
+	live, err := apply.Managed(context.Background(), c, "ml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func liveStep(t *testing.T, c *applytest.Cluster, p *rollout.Plan) string {
 }
 
 func driver(c *applytest.Cluster, g rollout.Gate, events *[]string) *rollout.Driver {
-	return &rollout.Driver{Applier: c, Gate: g, Sleep: noSleep, Progress: func(e rollout.Event) {
+	return &rollout.Driver{Client: c, Gate: g, Sleep: noSleep, Progress: func(e rollout.Event) {
 		*events = append(*events, e.String())
 	}}
 }
@@ -287,7 +287,7 @@ func TestDriverRefusesAnUnknownState(t *testing.T) {
 	c := applytest.NewCluster()
 	hand := fraud()
 	hand.Models[0].Traffic.Rules[1].Split = routing.SplitOf(map[string]int32{"v1": 70, "v2": 30}) // no step routes so
-	if _, err := render.Apply(context.Background(), c, mustBuild(t, hand), render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(context.Background(), c, mustBuild(t, hand), apply.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var events []string

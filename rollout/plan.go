@@ -160,7 +160,7 @@ type Plan struct {
 // NewPlan returns the steps that take the model named model of app from
 // its stable version to candidate under s. Every step is a whole App that
 // mesh.Build accepts; moving from one step to the next with
-// render.Transition is make-before-break. The model's rules that split its
+// apply.Transition is make-before-break. The model's rules that split its
 // traffic between the two versions (the rules whose destinations name only
 // the stable and candidate versions of the model, the stable one among
 // them) carry the weights; its other rules are kept as they are. app is not

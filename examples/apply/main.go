@@ -23,10 +23,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
-	"github.com/mlmesh/mlmesh/render"
 )
 
 func run(ctx context.Context, w io.Writer, args []string) error {
@@ -52,12 +52,12 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := cluster.Applier()
+	a, err := cluster.Client()
 	if err != nil {
 		return err
 	}
-	opts := render.ApplyOptions{DryRun: *dryRun, Force: *force, Progress: func(r render.ObjectResult) {
-		if r.Outcome == render.Failed {
+	opts := apply.Options{DryRun: *dryRun, Force: *force, Progress: func(r apply.ObjectResult) {
+		if r.Outcome == apply.Failed {
 			return // reported with the error
 		}
 		fmt.Fprintln(w, r)
@@ -66,14 +66,14 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		}
 	}}
 	if *prune {
-		before, err := render.Managed(ctx, a, app.Namespace.Name)
+		before, err := apply.Managed(ctx, a, app.Namespace.Name)
 		if err != nil {
 			return err
 		}
-		_, err = render.Transition(ctx, a, before, wanted, render.TransitionOptions{ApplyOptions: opts, WaitAvailable: *wait})
+		_, err = apply.Transition(ctx, a, before, wanted, apply.TransitionOptions{Options: opts, WaitAvailable: *wait})
 		return err
 	}
-	_, err = render.Apply(ctx, a, wanted, opts)
+	_, err = apply.Apply(ctx, a, wanted, opts)
 	return err
 }
 
@@ -91,7 +91,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Stdout, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "apply:", err)
-		var conflict *render.ConflictError
+		var conflict *apply.ConflictError
 		if errors.As(err, &conflict) {
 			fmt.Fprintln(os.Stderr, "apply: rerun with -force to take those fields over")
 		}

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/render"
@@ -121,13 +122,13 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	a, err := cluster.Applier()
+	a, err := cluster.Client()
 	if err != nil {
 		return exitError, err
 	}
 	d := rollout.Driver{
-		Applier: a, Gate: gate, Interval: o.interval, Failures: o.failures, NoDataLimit: o.noData,
-		Apply:    render.TransitionOptions{WaitAvailable: o.wait},
+		Client: a, Gate: gate, Interval: o.interval, Failures: o.failures, NoDataLimit: o.noData,
+		Apply:    apply.TransitionOptions{WaitAvailable: o.wait},
 		Progress: func(e rollout.Event) { fmt.Fprintln(w, e) },
 	}
 	fmt.Fprint(w, plan)

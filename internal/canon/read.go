@@ -3,6 +3,9 @@ package canon
 import (
 	"bytes"
 	"strconv"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 // Read decodes one document that this package wrote into the values
@@ -289,4 +292,28 @@ func digits(s []byte, i int) (int, bool) {
 		i++
 	}
 	return i, i > start
+}
+
+// Unstructured reads one YAML document as an unstructured object: canonical
+// YAML by Read, anything else the general way (to JSON, then as
+// unstructured reads JSON), which gives the same for canonical YAML.
+func Unstructured(doc []byte) (*unstructured.Unstructured, error) {
+	if m, ok := Read(doc); ok {
+		return &unstructured.Unstructured{Object: m}, nil
+	}
+	return UnstructuredOf(doc)
+}
+
+// UnstructuredOf reads any YAML document the general way, the reference
+// that Read is held to.
+func UnstructuredOf(doc []byte) (*unstructured.Unstructured, error) {
+	j, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		return nil, err
+	}
+	return u, nil
 }

@@ -3,7 +3,14 @@
 // objects in it without sorting them twice).
 package order
 
-import "k8s.io/apimachinery/pkg/runtime/schema"
+import (
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
 
 // ranks is the make-before-break order: nothing is referenced before it
 // exists. It is the document order of every rendered stream and the apply
@@ -95,7 +102,7 @@ func Rank(gk schema.GroupKind) int {
 }
 
 // Built are the namespaced kinds mesh builds, in apply order: what
-// render.Managed lists by default. A family that builds a new kind adds it
+// apply.Managed lists by default. A family that builds a new kind adds it
 // here.
 var Built = []schema.GroupVersionKind{
 	{Group: "security.istio.io", Version: "v1", Kind: "PeerAuthentication"},
@@ -115,4 +122,79 @@ var Built = []schema.GroupVersionKind{
 	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
+}
+
+// Key is an object's place in the order: its rank, then, for kinds of no
+// rank, its group and kind, then its namespace and name.
+type Key struct {
+	Rank      int
+	Group     string
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// Object is an object with a kind and metadata, as render.Object is.
+type Object interface {
+	metav1.Object
+	runtime.Object
+}
+
+// KeyOf returns an object's key. Its kind must be set.
+func KeyOf(o Object) Key {
+	gvk := o.GetObjectKind().GroupVersionKind()
+	k := Key{Rank: Rank(gvk.GroupKind()), Namespace: o.GetNamespace(), Name: o.GetName()}
+	switch gvk.GroupKind() {
+	case AuthorizationPolicy:
+		k.Rank = policyRank(o)
+	case GatewayAPIGateway:
+		k.Rank = gatewayRank(o)
+	}
+	if k.Rank == Unknown {
+		k.Group, k.Kind = gvk.Group, gvk.Kind
+	}
+	return k
+}
+
+// Less reports whether a goes before b.
+func (a Key) Less(b Key) bool {
+	switch {
+	case a.Rank != b.Rank:
+		return a.Rank < b.Rank
+	case a.Group != b.Group:
+		return a.Group < b.Group
+	case a.Kind != b.Kind:
+		return a.Kind < b.Kind
+	case a.Namespace != b.Namespace:
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+// gatewayRank is the rank of a Gateway API Gateway: a waypoint goes before
+// the Services that use it (GatewayRank).
+func gatewayRank(o Object) int {
+	switch g := o.(type) {
+	case *gatewayv1.Gateway:
+		return GatewayRank(string(g.Spec.GatewayClassName))
+	case *unstructured.Unstructured:
+		class, _, _ := unstructured.NestedString(g.Object, "spec", "gatewayClassName")
+		return GatewayRank(class)
+	}
+	return Rank(GatewayAPIGateway)
+}
+
+// policyRank is the rank of an AuthorizationPolicy: one that denies goes
+// after those that allow (PolicyRank).
+func policyRank(o Object) int {
+	switch p := o.(type) {
+	case *securityv1.AuthorizationPolicy:
+		return PolicyRank(p.Spec.Action.String(), len(p.Spec.Rules))
+	case *unstructured.Unstructured:
+		action, _, _ := unstructured.NestedString(p.Object, "spec", "action")
+		rules, _, _ := unstructured.NestedFieldNoCopy(p.Object, "spec", "rules")
+		list, _ := rules.([]any)
+		return PolicyRank(action, len(list))
+	}
+	return Rank(AuthorizationPolicy)
 }

@@ -6,13 +6,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/kube-openapi/pkg/validation/spec"
-
-	"github.com/mlmesh/mlmesh/internal/adapter"
 )
 
 // Converter is a TypeConverter that also knows the defaults of custom
-// resources' schemas (adapter.Defaulter). The API server sets them on every
-// custom resource it stores, inside atomic lists too (an HTTPRoute's
+// resources' schemas (Defaulted, which package apply looks for). The API
+// server sets them on every custom resource it stores, inside atomic lists too (an HTTPRoute's
 // parentRefs and rules): a comparison with the object as applied would see
 // them as changes, and send it every time, where the server would store it
 // unchanged. Kubernetes' own kinds are defaulted by the server's code, not
@@ -22,9 +20,9 @@ type Converter struct {
 	defaults map[schema.GroupVersionKind]*spec.Schema
 }
 
-var _ adapter.Defaulter = (*Converter)(nil)
-
-// Defaulted implements adapter.Defaulter.
+// Defaulted returns obj with the defaults its kind's schema declares set
+// where obj has no value; obj itself when its kind declares none. It never
+// changes obj.
 func (c *Converter) Defaulted(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	s := c.defaults[obj.GroupVersionKind()]
 	if s == nil {

@@ -1,5 +1,5 @@
 // Package typeconv builds managed fields' TypeConverters from the API
-// server's OpenAPI v3 documents, for the apply adapters' render.Schemas:
+// server's OpenAPI v3 documents, for the apply adapters' apply.Schemas:
 // one download per group-version, kept for the adapter's life. They also
 // know the defaults that custom resources' schemas declare (see
 // Converter).
@@ -8,7 +8,6 @@ package typeconv
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"k8s.io/client-go/openapi"
 	"k8s.io/kube-openapi/pkg/spec3"
 	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	"github.com/mlmesh/mlmesh/apply"
 )
 
 // Cache reads and keeps the schemas of an API server.
@@ -37,16 +38,13 @@ func New(client openapi.Client) *Cache {
 	return &Cache{client: client, schemas: map[schema.GroupVersion]map[string]*spec.Schema{}, converters: map[string]*Converter{}}
 }
 
-// ErrNoSchemas is what a nil Cache answers: the adapter was given no
-// OpenAPI client, and render.Apply then sends every object.
-var ErrNoSchemas = errors.New("no OpenAPI client to read the API server's schemas (see WithSchemas)")
-
 // TypeConverter returns a converter that knows the types of the given
 // group-versions, reading the schemas it has not read yet. A nil Cache
-// returns ErrNoSchemas.
+// returns apply.ErrNoSchemas: the adapter was given no OpenAPI client, and
+// apply then sends every object.
 func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
 	if c == nil {
-		return nil, ErrNoSchemas
+		return nil, apply.ErrNoSchemas
 	}
 	names := make([]string, len(gvs))
 	for i, gv := range gvs {

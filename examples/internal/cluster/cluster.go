@@ -1,5 +1,5 @@
 // Package cluster gives the examples that reach a cluster their
-// render.Applier: dynamicapply.NewForConfig on $KUBECONFIG, with the
+// apply.Client: dynamicapply.NewForConfig on $KUBECONFIG, with the
 // server's schemas so that objects already as wanted are not sent.
 package cluster
 
@@ -8,12 +8,12 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/mlmesh/mlmesh/render/dynamicapply"
+	"github.com/mlmesh/mlmesh/apply/dynamicapply"
 )
 
-// Applier reaches the cluster of $KUBECONFIG (or ~/.kube/config), as
+// Client reaches the cluster of $KUBECONFIG (or ~/.kube/config), as
 // kubectl does.
-func Applier() (*dynamicapply.Applier, error) {
+func Client() (*dynamicapply.Client, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {

@@ -3,7 +3,7 @@
 // Package kube pins the Kubernetes control-plane binaries that the conformance
 // suite runs: kube-apiserver and kubectl, built from the Go module proxy at the
 // version in go.mod, and etcd at the version that Kubernetes release requires
-// of etcd's client. It holds no code of mlmesh's; see internal/conformance.
+// of etcd's client. It holds no code of mlmesh's; see conformance.
 package kube
 
 import (

@@ -91,7 +91,7 @@ func HasCRD(u *unstructured.Unstructured) bool {
 	return IsIstio(u) || g == "gateway.networking.k8s.io" || g == "inference.networking.k8s.io"
 }
 
-// RepoRoot returns the mlmesh repository root, two levels up from this module.
+// RepoRoot returns the mlmesh repository root, the parent of this module.
 func RepoRoot() string {
 	wd, _ := os.Getwd()
 	for d := wd; d != "/"; d = filepath.Dir(d) {
@@ -99,7 +99,7 @@ func RepoRoot() string {
 			return d
 		}
 	}
-	return filepath.Join(wd, "..", "..")
+	return filepath.Dir(wd)
 }
 
 // ExampleBundles loads every example's golden files: the examples' own

@@ -16,30 +16,33 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/crapply"
+	"github.com/mlmesh/mlmesh/apply/dynamicapply"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/crapply"
-	"github.com/mlmesh/mlmesh/render/dynamicapply"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-func dynamicApplier(s *APIServer) *dynamicapply.Applier {
+func dynamicClient(s *APIServer) *dynamicapply.Client {
 	return dynamicapply.New(s.Dynamic, s.Mapper).WithSchemas(s.OpenAPI)
 }
 
-// typedApplier is dynamicapply's Applier from NewForConfig, which lists
+// typedClient is dynamicapply's Client from NewForConfig, which lists
 // Kubernetes' own kinds over protobuf and hands them to render typed.
-func typedApplier(t *testing.T, s *APIServer) *dynamicapply.Applier {
+func typedClient(t *testing.T, s *APIServer) *dynamicapply.Client {
 	a, err := dynamicapply.NewForConfig(s.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +50,7 @@ func typedApplier(t *testing.T, s *APIServer) *dynamicapply.Applier {
 	return a
 }
 
-func crApplier(t *testing.T, s *APIServer) *crapply.Applier {
+func crClient(t *testing.T, s *APIServer) *crapply.Client {
 	c, err := client.New(s.Config, client.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +88,8 @@ func TestApplyExamples(t *testing.T) {
 	ctx := context.Background()
 	for _, adapter := range []struct {
 		name string
-		a    render.Applier
-	}{{"dynamic", dynamicApplier(s)}, {"protobuf", typedApplier(t, s)}, {"controller-runtime", crApplier(t, s)}} {
+		a    apply.Client
+	}{{"dynamic", dynamicClient(s)}, {"protobuf", typedClient(t, s)}, {"controller-runtime", crClient(t, s)}} {
 		for key, app := range scenarioApps() {
 			name := key.name
 			objs, err := mesh.Build(app(false, key.api))
@@ -98,16 +101,16 @@ func TestApplyExamples(t *testing.T) {
 			}
 			// Both adapters apply as the default field manager: two managers
 			// setting different values on one field conflict by design.
-			if _, err := render.Apply(ctx, adapter.a, objs, render.ApplyOptions{}); err != nil {
+			if _, err := apply.Apply(ctx, adapter.a, objs, apply.Options{}); err != nil {
 				t.Errorf("%s %s: %v", adapter.name, name, err)
 				continue
 			}
-			res, err := render.Apply(ctx, adapter.a, objs, render.ApplyOptions{})
+			res, err := apply.Apply(ctx, adapter.a, objs, apply.Options{})
 			if err != nil {
 				t.Errorf("%s %s: second apply: %v", adapter.name, name, err)
 				continue
 			}
-			if n := len(res.With(render.Unchanged)); n != len(objs) {
+			if n := len(res.With(apply.Unchanged)); n != len(objs) {
 				t.Errorf("%s %s: second apply: %d of %d unchanged: %v", adapter.name, name, n, len(objs), res.Objects)
 			}
 			for _, r := range res.Objects {
@@ -123,14 +126,15 @@ func TestApplyExamples(t *testing.T) {
 // routes depend on.
 func liveObjects(t *testing.T, s *APIServer, ns string) []*unstructured.Unstructured {
 	t.Helper()
-	a := dynamicApplier(s)
+	a := dynamicClient(s)
 	var out []*unstructured.Unstructured
 	for _, gvk := range order.Built {
 		list, err := a.List(context.Background(), gvk, ns, nil)
 		if err != nil {
 			t.Fatalf("listing %s: %v", gvk.Kind, err)
 		}
-		for _, u := range list {
+		for _, obj := range list {
+			u := obj.(*unstructured.Unstructured) // New's Client lists every kind unstructured
 			u.SetGroupVersionKind(gvk)
 			out = append(out, u)
 		}
@@ -157,23 +161,23 @@ func stageObjects(t *testing.T, ns string, weights map[string]int32) []render.Ob
 func TestTransitionOnAPIServer(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
-	a := dynamicApplier(s)
+	a := dynamicClient(s)
 	const ns = "rollout"
 	stages := []map[string]int32{{"v1": 100}, {"v1": 90, "v2": 10}, {"v1": 0, "v2": 100}, {"v2": 100}}
 	steps := 0
 	for i, st := range stages {
 		wanted := stageObjects(t, ns, st)
-		before, err := render.Managed(ctx, a, ns)
+		before, err := apply.Managed(ctx, a, ns)
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := render.TransitionOptions{ApplyOptions: render.ApplyOptions{Progress: func(r render.ObjectResult) {
+		opts := apply.TransitionOptions{Options: apply.Options{Progress: func(r apply.ObjectResult) {
 			steps++
 			if d := meshcheck.Dangling(liveObjects(t, s, ns)); len(d) > 0 {
 				t.Errorf("stage %d, after %s: %s", i, r, strings.Join(d, "; "))
 			}
 		}}}
-		if _, err := render.Transition(ctx, a, before, wanted, opts); err != nil {
+		if _, err := apply.Transition(ctx, a, before, wanted, opts); err != nil {
 			t.Fatalf("stage %d: %v", i, err)
 		}
 	}
@@ -186,18 +190,18 @@ func TestTransitionOnAPIServer(t *testing.T) {
 	t.Logf("transition: %d steps checked on the API server", steps)
 }
 
-// failAt wraps an Applier so that its k-th Apply fails.
+// failAt wraps a Client so that its k-th Apply fails.
 type failAt struct {
-	*dynamicapply.Applier
+	*dynamicapply.Client
 	k int
 	n atomic.Int64
 }
 
-func (f *failAt) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (f *failAt) Apply(ctx context.Context, u *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	if int(f.n.Add(1)) == f.k {
 		return nil, fmt.Errorf("injected failure at object %d", f.k)
 	}
-	return f.Applier.Apply(ctx, u, opts)
+	return f.Client.Apply(ctx, u, opts)
 }
 
 // TestFailureAtEveryObject fails the k-th object of a scenario, for every
@@ -210,17 +214,17 @@ func TestFailureAtEveryObject(t *testing.T) {
 	for k := 1; k <= len(base); k++ {
 		ns := fmt.Sprintf("fail-%d", k)
 		objs := stageObjects(t, ns, map[string]int32{"v1": 90, "v2": 10})
-		f := &failAt{Applier: dynamicApplier(s), k: k}
-		_, err := render.Apply(ctx, f, objs, render.ApplyOptions{Workers: 1})
-		var ae *render.ApplyError
-		if !errors.As(err, &ae) || len(ae.Result.With(render.Created)) != k-1 {
+		f := &failAt{Client: dynamicClient(s), k: k}
+		_, err := apply.Apply(ctx, f, objs, apply.Options{Workers: 1})
+		var ae *apply.Error
+		if !errors.As(err, &ae) || len(ae.Result.With(apply.Created)) != k-1 {
 			t.Fatalf("k=%d: want an *ApplyError after %d created, got %v", k, k-1, err)
 		}
-		if _, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{}); err != nil {
+		if _, err := apply.Apply(ctx, dynamicClient(s), objs, apply.Options{}); err != nil {
 			t.Fatalf("k=%d: apply after the failure: %v", k, err)
 		}
-		res, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{})
-		if err != nil || len(res.With(render.Unchanged)) != len(objs) {
+		res, err := apply.Apply(ctx, dynamicClient(s), objs, apply.Options{})
+		if err != nil || len(res.With(apply.Unchanged)) != len(objs) {
 			t.Errorf("k=%d: not converged: %v %v", k, err, res.Objects)
 		}
 	}
@@ -236,9 +240,9 @@ func TestFailureMidRank(t *testing.T) {
 	for _, k := range []int{25, 40} { // among the 40 Deployments (calls 22-61)
 		ns := fmt.Sprintf("midrank-%d", k)
 		objs := build(t, manyModels(ns, 20))
-		f := &failAt{Applier: dynamicApplier(s), k: k}
-		res, err := render.Apply(ctx, f, objs, render.ApplyOptions{Workers: 6})
-		var ae *render.ApplyError
+		f := &failAt{Client: dynamicClient(s), k: k}
+		res, err := apply.Apply(ctx, f, objs, apply.Options{Workers: 6})
+		var ae *apply.Error
 		if !errors.As(err, &ae) || ae.Failed.GVK.Kind != "Deployment" {
 			t.Fatalf("call %d: want a Deployment's injected failure, got %v", k, err)
 		}
@@ -248,14 +252,14 @@ func TestFailureMidRank(t *testing.T) {
 		}
 		notAttempted := 0
 		for _, r := range res.Objects {
-			done := r.Outcome == render.Created
+			done := r.Outcome == apply.Created
 			if done != stored[r.Object] && r.GVK.Kind != "Namespace" {
 				t.Errorf("call %d: %s reported %s; stored: %v", k, r.Object, r.Outcome, stored[r.Object])
 			}
-			if r.Outcome == render.NotAttempted {
+			if r.Outcome == apply.NotAttempted {
 				notAttempted++
 			}
-			if (r.GVK.Kind == "DestinationRule" || r.GVK.Kind == "VirtualService") && r.Outcome != render.NotAttempted {
+			if (r.GVK.Kind == "DestinationRule" || r.GVK.Kind == "VirtualService") && r.Outcome != apply.NotAttempted {
 				t.Errorf("call %d: %s attempted after a Deployment failed", k, r)
 			}
 		}
@@ -263,11 +267,11 @@ func TestFailureMidRank(t *testing.T) {
 			t.Errorf("call %d: nothing reported not attempted: %v", k, err)
 		}
 		t.Logf("call %d: %v", k, firstLine(err.Error(), 200))
-		if _, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{}); err != nil {
+		if _, err := apply.Apply(ctx, dynamicClient(s), objs, apply.Options{}); err != nil {
 			t.Fatalf("call %d: apply after the failure: %v", k, err)
 		}
-		res, err = render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{})
-		if err != nil || len(res.With(render.Unchanged)) != len(objs) {
+		res, err = apply.Apply(ctx, dynamicClient(s), objs, apply.Options{})
+		if err != nil || len(res.With(apply.Unchanged)) != len(objs) {
 			t.Errorf("call %d: not converged: %v", k, err)
 		}
 	}
@@ -287,12 +291,12 @@ func TestAPIServerStopsMidApply(t *testing.T) {
 	ctx := context.Background()
 	objs := stageObjects(t, "outage", map[string]int32{"v1": 50, "v2": 50})
 	n := 0
-	_, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{Progress: func(r render.ObjectResult) {
+	_, err := apply.Apply(ctx, dynamicClient(s), objs, apply.Options{Progress: func(r apply.ObjectResult) {
 		if n++; n == 3 {
 			s.StopAPIServer()
 		}
 	}})
-	var ae *render.ApplyError
+	var ae *apply.Error
 	if !errors.As(err, &ae) {
 		t.Fatalf("want an *ApplyError, got %v", err)
 	}
@@ -303,11 +307,11 @@ func TestAPIServerStopsMidApply(t *testing.T) {
 	if err := s.RestartAPIServer(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(ctx, dynamicClient(s), objs, apply.Options{}); err != nil {
 		t.Fatalf("apply after the restart: %v", err)
 	}
-	res, err := render.Apply(ctx, dynamicApplier(s), objs, render.ApplyOptions{})
-	if err != nil || len(res.With(render.Unchanged)) != len(objs) {
+	res, err := apply.Apply(ctx, dynamicClient(s), objs, apply.Options{})
+	if err != nil || len(res.With(apply.Unchanged)) != len(objs) {
 		t.Errorf("not converged after the restart: %v %v", err, res.Objects)
 	}
 }
@@ -318,14 +322,14 @@ func TestAPIServerStopsMidApply(t *testing.T) {
 func TestConflictAndForce(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
-	a := dynamicApplier(s)
+	a := dynamicClient(s)
 	ours := stageObjects(t, "conflict", map[string]int32{"v1": 90, "v2": 10})
 	theirs := stageObjects(t, "conflict", map[string]int32{"v1": 50, "v2": 50})
-	if _, err := render.Apply(ctx, a, theirs, render.ApplyOptions{FieldManager: "argocd"}); err != nil {
+	if _, err := apply.Apply(ctx, a, theirs, apply.Options{FieldManager: "argocd"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := render.Apply(ctx, a, ours, render.ApplyOptions{})
-	var ce *render.ConflictError
+	_, err := apply.Apply(ctx, a, ours, apply.Options{})
+	var ce *apply.ConflictError
 	if !errors.As(err, &ce) {
 		t.Fatalf("want a *ConflictError, got %v", err)
 	}
@@ -335,7 +339,7 @@ func TestConflictAndForce(t *testing.T) {
 		t.Errorf("the conflict does not name the manager and the field: %v", err)
 	}
 	t.Logf("conflict: %v", err)
-	if _, err := render.Apply(ctx, a, ours, render.ApplyOptions{Force: true}); err != nil {
+	if _, err := apply.Apply(ctx, a, ours, apply.Options{Force: true}); err != nil {
 		t.Fatalf("with Force: %v", err)
 	}
 	vs, err := a.Get(ctx, schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}, "conflict", "fraud")
@@ -398,27 +402,32 @@ func TestAdapterContract(t *testing.T) {
 	bad := brokenVS(t, unknownField).Objects[0]
 	for _, adapter := range []struct {
 		name string
-		a    interface {
-			render.Applier
-			render.Deleter
-		}
-	}{{"dynamic", dynamicApplier(s)}, {"controller-runtime", crApplier(t, s)}} {
-		if _, err := adapter.a.Apply(ctx, bad.DeepCopy(), render.ApplyOptions{FieldManager: "contract"}); err == nil {
+		a    apply.Client
+	}{{"dynamic", dynamicClient(s)}, {"controller-runtime", crClient(t, s)}} {
+		if _, err := adapter.a.Apply(ctx, bad.DeepCopy(), apply.PatchOptions{FieldManager: "contract"}); err == nil {
 			t.Errorf("%s: a VirtualService with an unknown field was applied", adapter.name)
 		} else if !strings.Contains(err.Error(), "canaryWeight") {
 			t.Errorf("%s: the error does not name the unknown field: %v", adapter.name, err)
 		}
 		gvk := schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-		if err := adapter.a.Delete(ctx, gvk, "neg", "never-created", render.ApplyOptions{}); err != nil {
+		if err := adapter.a.Delete(ctx, gvk, "neg", "never-created", apply.DeleteOptions{}); err != nil {
 			t.Errorf("%s: deleting a missing object: %v", adapter.name, err)
 		}
 	}
 }
 
-// requests counts what an Applier sends, by verb (render.Apply calls it
-// from several goroutines); getOnly hides the List.
+// requests counts what a Client sends, by verb (apply.Apply calls it from
+// several goroutines); with listForbidden its Lists fail, as for a role
+// that may get but not list, and are not counted.
 type requests struct {
-	*dynamicapply.Applier
+	*dynamicapply.Client
+	listForbidden bool
+	tally         *tally
+}
+
+// tally is what requests count, shared by the requests that wrap one
+// Client.
+type tally struct {
 	mu sync.Mutex
 	n  counts
 }
@@ -428,49 +437,33 @@ type counts struct{ applies, gets, lists int }
 
 // counts returns the requests so far.
 func (r *requests) counts() counts {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.n
+	r.tally.mu.Lock()
+	defer r.tally.mu.Unlock()
+	return r.tally.n
 }
 
 func (r *requests) add(f func(*counts)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	f(&r.n)
+	r.tally.mu.Lock()
+	defer r.tally.mu.Unlock()
+	f(&r.tally.n)
 }
 
-func (r *requests) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (r *requests) Apply(ctx context.Context, u *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	r.add(func(c *counts) { c.applies++ })
-	return r.Applier.Apply(ctx, u, opts)
+	return r.Client.Apply(ctx, u, opts)
 }
 
 func (r *requests) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
 	r.add(func(c *counts) { c.gets++ })
-	return r.Applier.Get(ctx, gvk, namespace, name)
+	return r.Client.Get(ctx, gvk, namespace, name)
 }
 
-func (r *requests) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
-	r.add(func(c *counts) { c.lists++ })
-	return r.Applier.List(ctx, gvk, namespace, labels)
-}
-
-// ListTyped counts the Lists that dynamicapply makes as protobuf.
-func (r *requests) ListTyped(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]kruntime.Object, bool, error) {
-	objs, ok, err := r.Applier.ListTyped(ctx, gvk, namespace, labels)
-	if ok {
-		r.add(func(c *counts) { c.lists++ })
+func (r *requests) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]kruntime.Object, error) {
+	if r.listForbidden {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, "", errors.New("may get, not list"))
 	}
-	return objs, ok, err
-}
-
-type getOnly struct{ r *requests }
-
-func (g getOnly) Apply(ctx context.Context, u *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
-	return g.r.Apply(ctx, u, opts)
-}
-
-func (g getOnly) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	return g.r.Get(ctx, gvk, namespace, name)
+	r.add(func(c *counts) { c.lists++ })
+	return r.Client.List(ctx, gvk, namespace, labels)
 }
 
 // TestApplyReadsByList: on the real API server, Apply reads the live
@@ -485,11 +478,11 @@ func TestApplyReadsByList(t *testing.T) {
 	for _, o := range objs {
 		kinds[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetNamespace()] = true
 	}
-	run := func(name string, a render.Applier, r *requests, want render.Outcome) {
+	run := func(name string, a apply.Client, r *requests, want apply.Outcome) {
 		t.Helper()
 		before := r.counts()
 		start := time.Now()
-		res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
+		res, err := apply.Apply(ctx, a, objs, apply.Options{})
 		took := time.Since(start)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -500,13 +493,14 @@ func TestApplyReadsByList(t *testing.T) {
 		t.Logf("%s: %d objects in %v: %d applies, %d gets, %d lists", name, len(objs), took.Round(time.Millisecond),
 			r.counts().applies-before.applies, r.counts().gets-before.gets, r.counts().lists-before.lists)
 	}
-	r := &requests{Applier: dynamicApplier(s)}
-	run("first apply, by List", r, r, render.Created)
+	r := &requests{Client: dynamicClient(s), tally: &tally{}}
+	getOnly := &requests{Client: r.Client, listForbidden: true, tally: r.tally}
+	run("first apply, by List", r, r, apply.Created)
 	if r.counts().gets != 0 || r.counts().lists > len(kinds) {
 		t.Errorf("first apply: %d gets and %d lists for %d kinds and namespaces", r.counts().gets, r.counts().lists, len(kinds))
 	}
-	run("again, by List", r, r, render.Unchanged)
-	run("again, by Get", getOnly{r}, r, render.Unchanged)
+	run("again, by List", r, r, apply.Unchanged)
+	run("again, by Get", getOnly, r, apply.Unchanged)
 	if r.counts().gets != len(objs) {
 		t.Errorf("the Get path made %d gets for %d objects", r.counts().gets, len(objs))
 	}
@@ -542,28 +536,28 @@ func build(t *testing.T, app mesh.App) []render.Object {
 // everything.
 func TestSkipWhatIsAlreadySo(t *testing.T) {
 	s := apiServer(t)
-	t.Run("compared each time", func(t *testing.T) { skipWhatIsAlreadySo(t, s, dynamicApplier(s), "skip", nil) })
+	t.Run("compared each time", func(t *testing.T) { skipWhatIsAlreadySo(t, s, dynamicClient(s), "skip", nil) })
 	// Kubernetes' own kinds listed over protobuf are compared typed: the
 	// same objects must be sent.
-	t.Run("typed", func(t *testing.T) { skipWhatIsAlreadySo(t, s, typedApplier(t, s), "skip-typed", nil) })
+	t.Run("typed", func(t *testing.T) { skipWhatIsAlreadySo(t, s, typedClient(t, s), "skip-typed", nil) })
 	// A Cache kept across the calls must send exactly the same objects.
-	cache := &render.Cache{}
-	t.Run("with a Cache", func(t *testing.T) { skipWhatIsAlreadySo(t, s, dynamicApplier(s), "skip-cached", cache) })
+	cache := &apply.Cache{}
+	t.Run("with a Cache", func(t *testing.T) { skipWhatIsAlreadySo(t, s, dynamicClient(s), "skip-cached", cache) })
 	if n := cache.Len(); n < 100 {
 		t.Errorf("the cache knows %d objects", n)
 	}
 }
 
-func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns string, cache *render.Cache) {
+func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Client, ns string, cache *apply.Cache) {
 	ctx := context.Background()
-	r := &requests{Applier: a}
-	apply := func(step string, app mesh.App, opts render.ApplyOptions, wantApplies int) render.Result {
+	r := &requests{Client: a, tally: &tally{}}
+	step := func(name string, app mesh.App, opts apply.Options, wantApplies int) apply.Result {
 		t.Helper()
 		before := r.counts().applies
 		opts.Cache = cache
-		res, err := render.Apply(ctx, r, build(t, app), opts)
+		res, err := apply.Apply(ctx, r, build(t, app), opts)
 		if err != nil {
-			t.Fatalf("%s: %v", step, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		if n := r.counts().applies - before; n != wantApplies {
 			var sent []string
@@ -572,7 +566,7 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 					sent = append(sent, o.String())
 				}
 			}
-			t.Errorf("%s: %d objects sent, want %d: %v", step, n, wantApplies, sent)
+			t.Errorf("%s: %d objects sent, want %d: %v", name, n, wantApplies, sent)
 		}
 		return res
 	}
@@ -581,21 +575,21 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 	}
 	app := manyModels(ns, 20)
 	all := len(build(t, app))
-	apply("first apply", app, render.ApplyOptions{}, all)
-	res := apply("again", app, render.ApplyOptions{}, 0)
-	if n := len(res.With(render.Unchanged)); n != all {
+	step("first apply", app, apply.Options{}, all)
+	res := step("again", app, apply.Options{}, 0)
+	if n := len(res.With(apply.Unchanged)); n != all {
 		t.Errorf("again: %d of %d unchanged", n, all)
 	}
 	// The skipped objects really are as wanted: the API server agrees.
-	dry, err := render.Apply(ctx, dynamicapply.New(s.Dynamic, s.Mapper), build(t, app), render.ApplyOptions{DryRun: true})
-	if err != nil || len(dry.With(render.Unchanged)) != all {
-		t.Errorf("a dry run of every object finds changes: %v %v", err, dry.With(render.Configured))
+	dry, err := apply.Apply(ctx, dynamicapply.New(s.Dynamic, s.Mapper), build(t, app), apply.Options{DryRun: true})
+	if err != nil || len(dry.With(apply.Unchanged)) != all {
+		t.Errorf("a dry run of every object finds changes: %v %v", err, dry.With(apply.Configured))
 	}
 
 	// One model's weights change: its VirtualService alone is sent.
 	app.Models[7].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 50, "v2": 50})}}
-	res = apply("one weight changed", app, render.ApplyOptions{}, 1)
-	if c := res.With(render.Configured); len(c) != 1 || c[0].Object != "VirtualService "+ns+"/m007" {
+	res = step("one weight changed", app, apply.Options{}, 1)
+	if c := res.With(apply.Configured); len(c) != 1 || c[0].Object != "VirtualService "+ns+"/m007" {
 		t.Errorf("one weight changed: configured %v", c)
 	}
 
@@ -606,17 +600,17 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 	note.SetNamespace(ns)
 	note.SetName("m003")
 	note.SetAnnotations(map[string]string{"example.com/owner": "team-a"})
-	if _, err := other.Apply(ctx, note, render.ApplyOptions{FieldManager: "annotator"}); err != nil {
+	if _, err := other.Apply(ctx, note, apply.PatchOptions{FieldManager: "annotator"}); err != nil {
 		t.Fatal(err)
 	}
-	apply("another manager's annotation", app, render.ApplyOptions{}, 0)
+	step("another manager's annotation", app, apply.Options{}, 0)
 
 	// A deleted object is created again.
-	if err := other.Delete(ctx, gvk("apps", "Deployment"), ns, "m009-v1", render.ApplyOptions{}); err != nil {
+	if err := other.Delete(ctx, gvk("apps", "Deployment"), ns, "m009-v1", apply.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res = apply("a Deployment deleted", app, render.ApplyOptions{}, 1)
-	if c := res.With(render.Created); len(c) != 1 || c[0].Object != "Deployment "+ns+"/m009-v1" {
+	res = step("a Deployment deleted", app, apply.Options{}, 1)
+	if c := res.With(apply.Created); len(c) != 1 || c[0].Object != "Deployment "+ns+"/m009-v1" {
 		t.Errorf("a Deployment deleted: created %v", c)
 	}
 
@@ -624,18 +618,18 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 	app.Models[11].Labels = map[string]string{"team": "a"}
 	// A dry run first: the live objects it diffs against were listed
 	// typed on the protobuf path.
-	res = apply("a label added, dry run", app, render.ApplyOptions{DryRun: true}, 3)
-	for _, c := range res.With(render.Configured) {
+	res = step("a label added, dry run", app, apply.Options{DryRun: true}, 3)
+	for _, c := range res.With(apply.Configured) {
 		if !strings.Contains(c.Diff, "+    team: a") || strings.Contains(c.Diff, "+kind:") {
 			t.Errorf("dry run: %s: want a diff of the label alone:\n%s", c.Object, c.Diff)
 		}
 	}
-	if n := len(res.With(render.Configured)); n != 3 {
-		t.Errorf("dry run: %d configured, want 3: %v", n, res.With(render.Configured))
+	if n := len(res.With(apply.Configured)); n != 3 {
+		t.Errorf("dry run: %d configured, want 3: %v", n, res.With(apply.Configured))
 	}
-	apply("a label added", app, render.ApplyOptions{}, 3) // the Service and two Deployments carry it
+	step("a label added", app, apply.Options{}, 3) // the Service and two Deployments carry it
 	app.Models[11].Labels = nil
-	apply("the label dropped", app, render.ApplyOptions{}, 3)
+	step("the label dropped", app, apply.Options{}, 3)
 	svc, err := other.Get(ctx, gvk("", "Service"), ns, "m011")
 	if err != nil {
 		t.Fatal(err)
@@ -650,19 +644,19 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 	theirs.Models[5].Traffic.Rules = []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 0, "v2": 100})}}
 	for _, o := range build(t, theirs) {
 		if render.Describe(o) == "VirtualService "+ns+"/m005" {
-			if _, err := render.Apply(ctx, other, []render.Object{o}, render.ApplyOptions{FieldManager: "argocd", Force: true}); err != nil {
+			if _, err := apply.Apply(ctx, other, []render.Object{o}, apply.Options{FieldManager: "argocd", Force: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	before := r.counts().applies
-	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{Cache: cache})
-	var ce *render.ConflictError
+	_, err = apply.Apply(ctx, r, build(t, app), apply.Options{Cache: cache})
+	var ce *apply.ConflictError
 	if !errors.As(err, &ce) || r.counts().applies-before != 1 {
 		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.counts().applies-before, err)
 	}
-	apply("Force", app, render.ApplyOptions{Force: true}, 1)
-	apply("after Force", app, render.ApplyOptions{}, 0)
+	step("Force", app, apply.Options{Force: true}, 1)
+	step("after Force", app, apply.Options{}, 0)
 
 	// A Deployment's image changed by an update (kubectl set image, an
 	// editor), which takes the field from mlmesh: sent, and the conflict
@@ -682,11 +676,11 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 		t.Fatal(err)
 	}
 	before = r.counts().applies
-	_, err = render.Apply(ctx, r, build(t, app), render.ApplyOptions{Cache: cache})
+	_, err = apply.Apply(ctx, r, build(t, app), apply.Options{Cache: cache})
 	if !errors.As(err, &ce) || r.counts().applies-before != 1 || !strings.Contains(ce.Error(), "m004-v1") {
 		t.Fatalf("an updated image: want one object sent and a *ConflictError on m004-v1, got %d sent and %v", r.counts().applies-before, err)
 	}
-	apply("Force the image back", app, render.ApplyOptions{Force: true}, 1)
+	step("Force the image back", app, apply.Options{Force: true}, 1)
 	d, err = other.Get(ctx, gvk("apps", "Deployment"), ns, "m004-v1")
 	if err != nil {
 		t.Fatal(err)
@@ -694,16 +688,16 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Applier, ns
 	if containers, _, _ = unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers"); containers[0].(map[string]any)["image"] != image {
 		t.Errorf("after Force the image is %v, want %v", containers[0].(map[string]any)["image"], image)
 	}
-	apply("after forcing the image", app, render.ApplyOptions{}, 0)
+	step("after forcing the image", app, apply.Options{}, 0)
 
 	// SendAll sends everything, which changes nothing.
-	res = apply("SendAll", app, render.ApplyOptions{SendAll: true}, all)
-	if n := len(res.With(render.Unchanged)); n != all {
+	res = step("SendAll", app, apply.Options{SendAll: true}, all)
+	if n := len(res.With(apply.Unchanged)); n != all {
 		t.Errorf("SendAll: %d of %d unchanged", n, all)
 	}
 }
 
-// TestTypedListsMatchDynamic: the Applier of dynamicapply.NewForConfig
+// TestTypedListsMatchDynamic: the Client of dynamicapply.NewForConfig
 // lists Kubernetes' own kinds over protobuf; what it returns equals what
 // the dynamic client decodes from JSON, and Apply through it skips, on the
 // second apply, every object the first applied.
@@ -716,33 +710,43 @@ func TestTypedListsMatchDynamic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := render.Apply(ctx, typed, objs, render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(ctx, typed, objs, apply.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	plain := dynamicApplier(s)
+	plain := dynamicClient(s)
 	for _, gvk := range order.Built {
-		a, err := typed.List(ctx, gvk, ns, nil)
+		listed, err := typed.List(ctx, gvk, ns, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := plain.List(ctx, gvk, ns, nil)
+		if _, isTyped := scheme.Scheme.New(gvk); isTyped == nil && len(listed) > 0 {
+			if _, un := listed[0].(*unstructured.Unstructured); un {
+				t.Errorf("%s: listed unstructured, not typed over protobuf", gvk.Kind)
+			}
+		}
+		a, err := apply.Managed(ctx, typed, ns, gvk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(a) != len(b) {
-			t.Fatalf("%s: %d by protobuf, %d by JSON", gvk.Kind, len(a), len(b))
+		b, err := apply.Managed(ctx, plain, ns, gvk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) != len(b) || len(a) != len(listed) {
+			t.Fatalf("%s: %d by protobuf, %d by JSON, %d listed", gvk.Kind, len(a), len(b), len(listed))
 		}
 		byName := map[string]*unstructured.Unstructured{}
-		for _, u := range b {
-			byName[u.GetName()] = u
+		for _, o := range b {
+			byName[o.GetName()] = o.(*unstructured.Unstructured)
 		}
-		for _, u := range a {
+		for _, o := range a {
+			u := o.(*unstructured.Unstructured)
 			if d := cmp.Diff(byName[u.GetName()].Object, u.Object); d != "" {
 				t.Errorf("%s %s differs (-JSON +protobuf):\n%s", gvk.Kind, u.GetName(), d)
 			}
 		}
 	}
-	res, err := render.Apply(ctx, typed, objs, render.ApplyOptions{})
+	res, err := apply.Apply(ctx, typed, objs, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,13 +770,13 @@ func TestSkipGatewayRoutes(t *testing.T) {
 	ctx := context.Background()
 	for _, adapter := range []struct {
 		name string
-		a    *dynamicapply.Applier
-	}{{"dynamic", dynamicApplier(s)}, {"protobuf", typedApplier(t, s)}} {
+		a    *dynamicapply.Client
+	}{{"dynamic", dynamicClient(s)}, {"protobuf", typedClient(t, s)}} {
 		ns := "skip-routes-" + adapter.name
-		r := &requests{Applier: adapter.a}
+		r := &requests{Client: adapter.a, tally: &tally{}}
 		sent := func(step string, app mesh.App) []string {
 			t.Helper()
-			res, err := render.Apply(ctx, r, build(t, app), render.ApplyOptions{})
+			res, err := apply.Apply(ctx, r, build(t, app), apply.Options{})
 			if err != nil {
 				t.Fatalf("%s %s: %v", adapter.name, step, err)
 			}
@@ -793,9 +797,9 @@ func TestSkipGatewayRoutes(t *testing.T) {
 		if got := sent("again", app); len(got) != 0 {
 			t.Errorf("%s: applied again, sent %v", adapter.name, got)
 		}
-		dry, err := render.Apply(ctx, dynamicapply.New(s.Dynamic, s.Mapper), build(t, app), render.ApplyOptions{DryRun: true})
-		if err != nil || len(dry.With(render.Configured)) != 0 {
-			t.Errorf("%s: a dry run of every object finds changes: %v %v", adapter.name, err, dry.With(render.Configured))
+		dry, err := apply.Apply(ctx, dynamicapply.New(s.Dynamic, s.Mapper), build(t, app), apply.Options{DryRun: true})
+		if err != nil || len(dry.With(apply.Configured)) != 0 {
+			t.Errorf("%s: a dry run of every object finds changes: %v %v", adapter.name, err, dry.With(apply.Configured))
 		}
 		routes := func(model string) (out []string) {
 			for _, o := range build(t, app) {
@@ -832,7 +836,7 @@ func TestSkipGatewayRoutes(t *testing.T) {
 		edge := func(step string, want int) {
 			t.Helper()
 			before := r.counts().applies
-			if _, err := render.Apply(ctx, r, []render.Object{gw}, render.ApplyOptions{}); err != nil {
+			if _, err := apply.Apply(ctx, r, []render.Object{gw}, apply.Options{}); err != nil {
 				t.Fatalf("%s: %s: %v", adapter.name, step, err)
 			}
 			if n := r.counts().applies - before; n != want {
@@ -847,7 +851,7 @@ func TestSkipGatewayRoutes(t *testing.T) {
 			"spec": map[string]any{"listeners": []any{map[string]any{"name": "http", "port": int64(80), "protocol": "HTTP",
 				"allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "All"}}}}},
 		}}
-		if _, err := adapter.a.Apply(ctx, platform, render.ApplyOptions{FieldManager: "platform"}); err != nil {
+		if _, err := adapter.a.Apply(ctx, platform, apply.PatchOptions{FieldManager: "platform"}); err != nil {
 			t.Fatal(err)
 		}
 		edge("the Gateway, another manager's allowedRoutes", 0)

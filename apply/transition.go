@@ -1,4 +1,4 @@
-package render
+package apply
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/internal/order"
+	"github.com/mlmesh/mlmesh/render"
 )
 
 // Op is what a Step does.
@@ -32,7 +33,7 @@ const (
 // Step is one operation of a transition, on one object.
 type Step struct {
 	Op     Op
-	Object Object
+	Object render.Object
 	// Note says why the step is there when its Op does not: a
 	// DestinationRule applied twice is first "widened: keeps subsets v1
 	// while routes move", then "narrowed: drops subsets v1".
@@ -42,7 +43,7 @@ type Step struct {
 // String reads "apply DestinationRule ml/fraud (widened: keeps subsets v1
 // while routes move)".
 func (s Step) String() string {
-	out := string(s.Op) + " " + describe(s.Object)
+	out := string(s.Op) + " " + render.Describe(s.Object)
 	if s.Note != "" {
 		out += " (" + s.Note + ")"
 	}
@@ -57,10 +58,10 @@ func managedSelector() map[string]string {
 
 // TransitionOptions are the options of Transition.
 type TransitionOptions struct {
-	ApplyOptions
+	Options
 	// WaitAvailable waits, before any route is changed, until every
 	// Deployment that is new or changed reports Available, so that traffic
-	// never moves to pods that are not ready. It needs a Getter.
+	// never moves to pods that are not ready.
 	WaitAvailable bool
 	// WaitTimeout bounds each wait; 0 means 5 minutes.
 	WaitTimeout time.Duration
@@ -91,15 +92,15 @@ type TransitionOptions struct {
 //
 // before may be what a previous render returned, or what Managed finds in
 // the cluster.
-func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, error) {
-	if err := SetKinds(before); err != nil {
+func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]Step, error) {
+	if err := render.SetKinds(before); err != nil {
 		return nil, err
 	}
-	wantedSorted, err := prepare(wanted)
+	wantedSorted, err := render.Sorted(wanted)
 	if err != nil {
 		return nil, err
 	}
-	old := map[string]Object{}
+	old := map[string]render.Object{}
 	for _, o := range before {
 		old[identity(o)] = o
 	}
@@ -138,7 +139,7 @@ func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, er
 	for _, o := range wantedSorted {
 		wantedIDs[identity(o)] = true
 	}
-	var gone []Object
+	var gone []render.Object
 	for _, o := range before {
 		if wantedIDs[identity(o)] || o.GetLabels()[labels.ManagedBy] != labels.Manager {
 			continue
@@ -148,7 +149,7 @@ func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, er
 		}
 		gone = append(gone, o)
 	}
-	RemovalOrder(gone)
+	render.RemovalOrder(gone)
 	for _, o := range gone {
 		steps = append(steps, Step{Op: OpDelete, Object: o})
 	}
@@ -159,12 +160,12 @@ func PlanTransition(before, wanted []Object, opts TransitionOptions) ([]Step, er
 // The same canonical YAML means the same content (Unstructured is read from
 // it); only when the bytes differ (a live object against a typed one, say)
 // is the content compared, which costs a round trip through JSON.
-func changed(prev, next Object) bool {
+func changed(prev, next render.Object) bool {
 	if prev == nil {
 		return true
 	}
-	if a, err := MarshalYAML(prev); err == nil {
-		if b, err := MarshalYAML(next); err == nil && bytes.Equal(a, b) {
+	if a, err := render.MarshalYAML(prev); err == nil {
+		if b, err := render.MarshalYAML(next); err == nil && bytes.Equal(a, b) {
 			return false
 		}
 	}
@@ -173,23 +174,23 @@ func changed(prev, next Object) bool {
 	return err1 != nil || err2 != nil || a != b
 }
 
-func canonicalContent(o Object) (string, error) {
-	u, err := Unstructured(o)
+func canonicalContent(o render.Object) (string, error) {
+	u, err := render.Unstructured(o)
 	if err != nil {
 		return "", err
 	}
-	b, err := MarshalYAML(u)
+	b, err := render.MarshalYAML(u)
 	return string(b), err
 }
 
 // widen returns next with the subsets of prev it lacks appended, and their
 // names; none when next has every subset of prev.
-func widen(prev, next Object) (Object, []string, error) {
-	p, err := Unstructured(prev)
+func widen(prev, next render.Object) (render.Object, []string, error) {
+	p, err := render.Unstructured(prev)
 	if err != nil {
 		return nil, nil, err
 	}
-	n, err := Unstructured(next)
+	n, err := render.Unstructured(next)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -222,12 +223,12 @@ func widen(prev, next Object) (Object, []string, error) {
 	return n, names, nil
 }
 
-// Transition carries out PlanTransition(before, wanted) with a: a new
+// Transition carries out PlanTransition(before, wanted) with c: a new
 // version is applied and subsetted before any route sends it traffic, and a
 // removed one loses its routes, then its subset, then its workload. On
-// failure the *ApplyError says where it stopped; running the same
+// failure the *Error says where it stopped; running the same
 // Transition again (or an Apply of wanted) converges.
-func Transition(ctx context.Context, a Applier, before, wanted []Object, opts TransitionOptions) (Result, error) {
+func Transition(ctx context.Context, c Client, before, wanted []render.Object, opts TransitionOptions) (Result, error) {
 	steps, err := PlanTransition(before, wanted, opts)
 	if err != nil {
 		return Result{}, err
@@ -235,15 +236,11 @@ func Transition(ctx context.Context, a Applier, before, wanted []Object, opts Tr
 	if opts.WaitTimeout == 0 {
 		opts.WaitTimeout = 5 * time.Minute
 	}
-	return run(ctx, a, steps, opts.ApplyOptions, opts.WaitTimeout)
+	return run(ctx, c, steps, opts.Options, opts.WaitTimeout)
 }
 
 // waitAvailable polls a Deployment until its Available condition is True.
-func waitAvailable(ctx context.Context, a Applier, opts ApplyOptions, waitTimeout time.Duration, r *ObjectResult) error {
-	g, ok := a.(Getter)
-	if !ok {
-		return fmt.Errorf("waiting needs an Applier that is a render.Getter; %T is not", a)
-	}
+func waitAvailable(ctx context.Context, c Reader, opts Options, waitTimeout time.Duration, r *ObjectResult) error {
 	if opts.DryRun {
 		r.Outcome = NotWaited // a dry run stores nothing to wait for
 		return nil
@@ -253,7 +250,7 @@ func waitAvailable(ctx context.Context, a Applier, opts ApplyOptions, waitTimeou
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		u, err := g.Get(ctx, r.GVK, r.Namespace, r.Name)
+		u, err := c.Get(ctx, r.GVK, r.Namespace, r.Name)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
@@ -280,28 +277,33 @@ func available(u *unstructured.Unstructured) bool {
 	return false
 }
 
-// Managed lists, with a Lister, the objects in namespace that carry
+// Managed lists the objects in namespace that carry
 // mlmesh's managed-by label, of the given kinds or, with none given, of
 // every namespaced kind mlmesh builds (one List request per kind): what
 // mlmesh applied before, for Transition's before. An App owns its
 // namespace: given this list, a Transition prunes every mlmesh object in the
 // namespace that the App no longer wants, so two Apps must not share a
 // namespace. A kind the cluster does not serve (Gateway API's, where its
-// CRDs are not installed) is skipped: there is none of it.
-func Managed(ctx context.Context, l Lister, namespace string, kinds ...schema.GroupVersionKind) ([]Object, error) {
+// CRDs are not installed) is skipped: there is none of it. The objects are
+// unstructured, whatever the Reader listed them as.
+func Managed(ctx context.Context, r Reader, namespace string, kinds ...schema.GroupVersionKind) ([]render.Object, error) {
 	if len(kinds) == 0 {
 		kinds = order.Built
 	}
-	var out []Object
+	var out []render.Object
 	for _, gvk := range kinds {
-		list, err := l.List(ctx, gvk, namespace, managedSelector())
+		list, err := r.List(ctx, gvk, namespace, managedSelector())
 		if meta.IsNoMatchError(err) {
 			continue // the cluster does not serve the kind: none of it to find
 		}
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
-		for _, u := range list {
+		for _, obj := range list {
+			u, err := asUnstructured(obj)
+			if err != nil {
+				return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+			}
 			u.SetGroupVersionKind(gvk)
 			out = append(out, u)
 		}

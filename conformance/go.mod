@@ -1,4 +1,4 @@
-module github.com/mlmesh/mlmesh/internal/conformance
+module github.com/mlmesh/mlmesh/conformance
 
 go 1.26.0
 
@@ -84,6 +84,7 @@ require (
 	github.com/miekg/dns v1.1.73 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
+	github.com/mlmesh/mlmesh/apply/crapply v0.0.0-00010101000000-000000000000
 	github.com/moby/spdystream v0.5.1 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect
@@ -159,7 +160,9 @@ require (
 replace (
 	github.com/envoyproxy/go-control-plane/contrib => github.com/envoyproxy/go-control-plane/contrib v1.36.1-0.20260729145720-a2d8c7492908
 	github.com/envoyproxy/go-control-plane/envoy => github.com/envoyproxy/go-control-plane/envoy v1.39.0
-	github.com/mlmesh/mlmesh => ../..
+	github.com/mlmesh/mlmesh => ..
 	istio.io/api => istio.io/api v1.31.1
 	istio.io/client-go => istio.io/client-go v1.31.1
 )
+
+replace github.com/mlmesh/mlmesh/apply/crapply => ../apply/crapply

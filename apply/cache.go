@@ -1,4 +1,4 @@
-package render
+package apply
 
 import (
 	"crypto/sha256"
@@ -20,7 +20,7 @@ import (
 // or changed object is seen.
 //
 // Keep one for the life of a controller, a rollout or any caller that
-// applies the same objects again and again (see ApplyOptions.Cache): a
+// applies the same objects again and again (see Options.Cache): a
 // re-apply then costs its Lists alone. It holds one small entry per object
 // applied (about 150 bytes), is safe for concurrent use, and its zero value
 // is ready to use.

@@ -32,7 +32,7 @@ const CRDFile = "manifests/charts/base/files/crd-all.gen.yaml"
 // version's .info, which the module proxy refuses for Istio's
 // pseudo-versions on an empty cache.
 func IstioCRDPath() (string, error) {
-	gomod, err := os.ReadFile(filepath.Join(RepoRoot(), "internal", "conformance", "go.mod"))
+	gomod, err := os.ReadFile(filepath.Join(RepoRoot(), "conformance", "go.mod"))
 	if err != nil {
 		return "", err
 	}
@@ -46,7 +46,7 @@ func IstioCRDPath() (string, error) {
 		}
 	}
 	if version == "" {
-		return "", fmt.Errorf("internal/conformance/go.mod requires no istio.io/istio")
+		return "", fmt.Errorf("conformance/go.mod requires no istio.io/istio")
 	}
 	cache, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
@@ -97,7 +97,7 @@ func IstioCRDs() (*CRDs, error) {
 
 // MeshCRDs returns, as one YAML stream, Istio's CRDs, the Gateway API's
 // standard ones and the Inference Extension's InferencePool, at the
-// versions internal/conformance/go.mod requires (those Istio pins).
+// versions conformance/go.mod requires (those Istio pins).
 func MeshCRDs() ([]byte, error) {
 	path, err := IstioCRDPath()
 	if err != nil {
@@ -119,14 +119,14 @@ func MeshCRDs() ([]byte, error) {
 }
 
 // GatewayAPICRDs returns the standard channel's CRDs of the Gateway API
-// module that internal/conformance/go.mod requires (the version Istio
+// module that conformance/go.mod requires (the version Istio
 // pins), from the module cache, as one YAML stream.
 func GatewayAPICRDs() ([]byte, error) {
 	return moduleCRDs("sigs.k8s.io/gateway-api", "config/crd/standard/gateway.networking.k8s.io_*.yaml")
 }
 
 // moduleCRDs returns the files matching pattern (a path in the module) of
-// the version of module that internal/conformance/go.mod requires, from
+// the version of module that conformance/go.mod requires, from
 // the module cache, as one YAML stream.
 func moduleCRDs(module, pattern string) ([]byte, error) {
 	version, err := moduleVersion(module)
@@ -153,10 +153,10 @@ func moduleCRDs(module, pattern string) ([]byte, error) {
 	return out, nil
 }
 
-// moduleVersion is the version of module that internal/conformance/go.mod
+// moduleVersion is the version of module that conformance/go.mod
 // requires.
 func moduleVersion(module string) (string, error) {
-	gomod, err := os.ReadFile(filepath.Join(RepoRoot(), "internal", "conformance", "go.mod"))
+	gomod, err := os.ReadFile(filepath.Join(RepoRoot(), "conformance", "go.mod"))
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +169,7 @@ func moduleVersion(module string) (string, error) {
 			return f[2], nil
 		}
 	}
-	return "", fmt.Errorf("internal/conformance/go.mod requires no %s", module)
+	return "", fmt.Errorf("conformance/go.mod requires no %s", module)
 }
 
 // LoadCRDs reads a YAML stream of CustomResourceDefinitions.

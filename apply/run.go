@@ -1,19 +1,21 @@
-package render
+package apply
 
 import (
 	"context"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mlmesh/mlmesh/render"
 )
 
 // DefaultWorkers is how many objects of one rank Apply and Transition send
-// at once when ApplyOptions.Workers is 0: enough to keep a remote API
+// at once when Options.Workers is 0: enough to keep a remote API
 // server busy across its round trips, few enough to stay well inside its
 // priority and fairness share.
 const DefaultWorkers = 8
 
-func (o ApplyOptions) workers() int {
+func (o Options) workers() int {
 	if o.Workers <= 0 {
 		return DefaultWorkers
 	}
@@ -23,18 +25,18 @@ func (o ApplyOptions) workers() int {
 // run carries out steps: rank after rank in the order given, the steps of
 // one rank by up to opts.Workers at once. At the first failure (or when ctx
 // is done) no further step starts; the steps already under way finish, and
-// the *ApplyError names the first failed step in order. Progress is called
+// the *Error names the first failed step in order. Progress is called
 // in step order, from this goroutine, for every step that was attempted.
-func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTimeout time.Duration) (Result, error) {
+func run(ctx context.Context, c Client, steps []Step, opts Options, waitTimeout time.Duration) (Result, error) {
 	res := Result{Objects: make([]ObjectResult, len(steps))}
 	for i, s := range steps {
 		gvk := s.Object.GetObjectKind().GroupVersionKind()
-		res.Objects[i] = ObjectResult{Object: describe(s.Object), Op: s.Op, Note: s.Note, GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
+		res.Objects[i] = ObjectResult{Object: render.Describe(s.Object), Op: s.Op, Note: s.Note, GVK: gvk, Namespace: s.Object.GetNamespace(), Name: s.Object.GetName(), Outcome: NotAttempted, DryRun: opts.DryRun}
 	}
 	opts.FieldManager = opts.fieldManager()
-	live := newLiveObjects(a)
+	live := newLiveObjects(c)
 	if !opts.SendAll {
-		live.schemas(ctx, a, steps)
+		live.schemas(ctx, c, steps)
 	}
 	if ctx.Err() == nil {
 		live.prefetch(ctx, steps, opts.workers())
@@ -47,23 +49,23 @@ func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTi
 		}
 		switch s.Op {
 		case OpApply:
-			return applyOne(ctx, a, live, s.Object, opts, r)
+			return applyOne(ctx, c, live, s.Object, opts, r)
 		case OpDelete:
-			err := deleteOne(ctx, a, s.Object, opts, r)
+			err := deleteOne(ctx, c, s.Object, opts, r)
 			if err == nil && !opts.DryRun {
 				live.gone(r)
 				opts.Cache.forget(identity(s.Object))
 			}
 			return err
 		case OpWait:
-			return waitAvailable(ctx, a, opts, waitTimeout, r)
+			return waitAvailable(ctx, c, opts, waitTimeout, r)
 		}
 		return nil
 	}
 	for start := 0; start < len(steps); {
 		end := rankEnd(steps, start)
 		if failed := runRank(res.Objects[start:end], opts, func(i int) error { return one(start + i) }); failed >= 0 {
-			return res, &ApplyError{Result: res, Failed: res.Objects[start+failed]}
+			return res, &Error{Result: res, Failed: res.Objects[start+failed]}
 		}
 		start = end
 	}
@@ -76,14 +78,12 @@ func run(ctx context.Context, a Applier, steps []Step, opts ApplyOptions, waitTi
 // two steps that must stay in order).
 func rankEnd(steps []Step, start int) int {
 	first := steps[start]
-	key := keyOf(first.Object)
 	seen := map[string]bool{identity(first.Object): true}
 	end := start + 1
 	for ; end < len(steps); end++ {
 		s := steps[end]
-		k := keyOf(s.Object)
 		id := identity(s.Object)
-		if s.Op != first.Op || k.rank != key.rank || k.group != key.group || k.kind != key.kind || seen[id] {
+		if s.Op != first.Op || !sameRank(first.Object, s.Object) || seen[id] {
 			break
 		}
 		seen[id] = true
@@ -94,7 +94,7 @@ func rankEnd(steps []Step, start int) int {
 // runRank carries out one rank's steps with up to opts.Workers at once and
 // reports them to opts.Progress in order as soon as every step before them
 // is reported. It returns the index of the first failed step, or -1.
-func runRank(results []ObjectResult, opts ApplyOptions, do func(i int) error) int {
+func runRank(results []ObjectResult, opts Options, do func(i int) error) int {
 	done := make(chan int, len(results))
 	var stop atomic.Bool
 	go func() {
@@ -129,7 +129,7 @@ func runRank(results []ObjectResult, opts ApplyOptions, do func(i int) error) in
 	return failed
 }
 
-func report(r ObjectResult, opts ApplyOptions, failed *int, i int) {
+func report(r ObjectResult, opts Options, failed *int, i int) {
 	if r.Outcome == Failed && *failed < 0 {
 		*failed = i
 	}

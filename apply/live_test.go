@@ -1,31 +1,37 @@
-package render_test
+package apply_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/applytest"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-// counts are the requests an Applier received, by verb.
+// counts are the requests a Client received, by verb.
 type counts struct{ applies, gets, lists, deletes int }
 
-// counting counts the requests an Applier receives, by verb; Apply calls it
-// from several goroutines.
+// counting counts the requests a Client receives, by verb; Apply calls it
+// from several goroutines. With listForbidden its Lists fail, as for a
+// role that may get but not list, and are not counted.
 type counting struct {
-	c  *applytest.Cluster
-	mu sync.Mutex
-	n  counts
+	*applytest.Cluster
+	listForbidden bool
+	mu            sync.Mutex
+	n             counts
 }
 
 func (n *counting) add(f func(*counts)) {
@@ -41,38 +47,39 @@ func (n *counting) counts() counts {
 	return n.n
 }
 
-func (n *counting) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (n *counting) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	n.add(func(c *counts) { c.applies++ })
-	return n.c.Apply(ctx, obj, opts)
+	return n.Cluster.Apply(ctx, obj, opts)
 }
 
 func (n *counting) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
 	n.add(func(c *counts) { c.gets++ })
-	return n.c.Get(ctx, gvk, namespace, name)
+	return n.Cluster.Get(ctx, gvk, namespace, name)
 }
 
-func (n *counting) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+func (n *counting) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
 	n.add(func(c *counts) { c.deletes++ })
-	return n.c.Delete(ctx, gvk, namespace, name, opts)
+	return n.Cluster.Delete(ctx, gvk, namespace, name, opts)
 }
 
-// listing is counting with a Lister.
-type listing struct{ *counting }
-
-func (n listing) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
+func (n *counting) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]runtime.Object, error) {
+	if n.listForbidden {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, "", errors.New("may get, not list"))
+	}
 	n.add(func(c *counts) { c.lists++ })
-	return n.c.List(ctx, gvk, namespace, labels)
+	return n.Cluster.List(ctx, gvk, namespace, labels)
 }
 
-// TestLiveObjectsListedOnce: with a Lister, Apply and Transition read the
-// live objects with one List per kind and namespace instead of a Get per
-// object, and report exactly what the Get-per-object path reports, through
+// TestLiveObjectsListedOnce: Apply and Transition read the live objects
+// with one List per kind and namespace instead of a Get per object, and
+// report exactly what the Get-per-object path (taken when Lists are
+// forbidden) reports, through
 // a first apply, a second (unchanged), a dry run, a change and a transition
 // that widens, moves, narrows and deletes.
 func TestLiveObjectsListedOnce(t *testing.T) {
 	ctx := context.Background()
-	byGet := &counting{c: applytest.NewCluster()}
-	byList := listing{&counting{c: applytest.NewCluster()}}
+	byGet := &counting{Cluster: applytest.NewCluster(), listForbidden: true}
+	byList := &counting{Cluster: applytest.NewCluster()}
 	kinds := func(objs []render.Object) int {
 		seen := map[string]bool{}
 		for _, o := range objs {
@@ -82,22 +89,22 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 	}
 	canary := stage(t, map[string]int32{"v1": 90, "v2": 10})
 	promoted := stage(t, map[string]int32{"v2": 100})
-	type call func(a render.Applier) (render.Result, error)
+	type call func(a apply.Client) (apply.Result, error)
 	for _, step := range []struct {
 		name string
 		do   call
 	}{
-		{"first apply", func(a render.Applier) (render.Result, error) {
-			return render.Apply(ctx, a, canary, render.ApplyOptions{})
+		{"first apply", func(a apply.Client) (apply.Result, error) {
+			return apply.Apply(ctx, a, canary, apply.Options{})
 		}},
-		{"again", func(a render.Applier) (render.Result, error) {
-			return render.Apply(ctx, a, canary, render.ApplyOptions{})
+		{"again", func(a apply.Client) (apply.Result, error) {
+			return apply.Apply(ctx, a, canary, apply.Options{})
 		}},
-		{"dry run of the promotion", func(a render.Applier) (render.Result, error) {
-			return render.Apply(ctx, a, promoted, render.ApplyOptions{DryRun: true})
+		{"dry run of the promotion", func(a apply.Client) (apply.Result, error) {
+			return apply.Apply(ctx, a, promoted, apply.Options{DryRun: true})
 		}},
-		{"promotion", func(a render.Applier) (render.Result, error) {
-			return render.Transition(ctx, a, canary, promoted, render.TransitionOptions{})
+		{"promotion", func(a apply.Client) (apply.Result, error) {
+			return apply.Transition(ctx, a, canary, promoted, apply.TransitionOptions{})
 		}},
 	} {
 		before := byList.counts()
@@ -118,7 +125,7 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 			}
 		}
 		if n := byList.counts().gets - before.gets; n != 0 {
-			t.Errorf("%s: %d Gets with a Lister, want 0", step.name, n)
+			t.Errorf("%s: %d Gets where Lists work, want 0", step.name, n)
 		}
 		objs := canary
 		if step.name != "first apply" && step.name != "again" {
@@ -173,7 +180,7 @@ func TestPlanTouchesOnlyWhatDiffers(t *testing.T) {
 			"apply Deployment ml/m07-v3", "apply DestinationRule ml/m07", "wait Deployment ml/m07-v3", "apply VirtualService ml/m07"}},
 		{"nothing", map[string]int32{"v1": 90, "v2": 10}, nil},
 	} {
-		steps, err := render.PlanTransition(before, build(app(tc.weights)), render.TransitionOptions{WaitAvailable: true})
+		steps, err := apply.PlanTransition(before, build(app(tc.weights)), apply.TransitionOptions{WaitAvailable: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,7 @@ import (
 // must read back as the objects built; if mlmesh refuses it, every problem
 // must name a field of the App as the user wrote it.
 //
-//	cd internal/conformance && go test -run XXX -fuzz FuzzApp -fuzztime 10m .
+//	cd conformance && go test -run XXX -fuzz FuzzApp -fuzztime 10m .
 //
 // make test runs it for a bounded time (make fuzz-short); make fuzz-long
 // for as long as FUZZTIME says.

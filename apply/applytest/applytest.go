@@ -1,6 +1,5 @@
 // Package applytest provides an in-memory cluster for tests of code that
-// applies mlmesh objects: it implements render.Applier, render.Getter,
-// render.Deleter and render.Lister, bumps an object's resourceVersion only
+// applies mlmesh objects: it implements apply.Client, bumps an object's resourceVersion only
 // when its content changes, and can fail on a chosen call. It is a fake for
 // unit speed: it does not merge fields as server-side apply does, check
 // field ownership or run admission; test against a real API server too.
@@ -15,10 +14,15 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/render"
 )
+
+var _ apply.Client = (*Cluster)(nil)
 
 // Cluster is an in-memory store of objects.
 type Cluster struct {
@@ -70,7 +74,7 @@ func (c *Cluster) fail() error {
 
 // Apply stores obj (replacing what was there), bumping the resourceVersion
 // when the content changed.
-func (c *Cluster) Apply(_ context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (c *Cluster) Apply(_ context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	c.mu.Lock()
 	if err := c.fail(); err != nil {
 		c.mu.Unlock()
@@ -107,8 +111,8 @@ func (c *Cluster) Get(_ context.Context, gvk schema.GroupVersionKind, namespace,
 }
 
 // Delete removes an object; a missing one is not an error, as
-// render.Deleter asks.
-func (c *Cluster) Delete(_ context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+// apply.Writer asks.
+func (c *Cluster) Delete(_ context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
 	c.mu.Lock()
 	if err := c.fail(); err != nil {
 		c.mu.Unlock()
@@ -130,7 +134,7 @@ func (c *Cluster) Delete(_ context.Context, gvk schema.GroupVersionKind, namespa
 }
 
 // List returns the objects of a kind in namespace carrying the labels.
-func (c *Cluster) List(_ context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error) {
+func (c *Cluster) List(_ context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]runtime.Object, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*unstructured.Unstructured
@@ -149,7 +153,17 @@ func (c *Cluster) List(_ context.Context, gvk schema.GroupVersionKind, namespace
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
-	return out, nil
+	objs := make([]runtime.Object, len(out))
+	for i, u := range out {
+		objs[i] = u
+	}
+	return objs, nil
+}
+
+// TypeConverter answers apply.ErrNoSchemas: a Cluster does not keep
+// managed fields, so apply sends every object to it.
+func (c *Cluster) TypeConverter(context.Context, []schema.GroupVersion) (managedfields.TypeConverter, error) {
+	return nil, apply.ErrNoSchemas
 }
 
 // Objects returns copies of every stored object, sorted by kind, namespace

@@ -17,17 +17,18 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/dynamicapply"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/dynamicapply"
 	"github.com/mlmesh/mlmesh/routing"
 )
 
 // TestApplyCost measures, side by side on one API server, kubectl apply
-// --server-side and render.Apply on the same 1,000-model App (5,001
+// --server-side and apply.Apply on the same 1,000-model App (5,001
 // objects): the first apply, the same objects again, and one model's
 // weights changed (Apply, and Transition from the previous state). Each
-// mlmesh step gets a new Applier, as a new process would (a CI job):
+// mlmesh step gets a new Client, as a new process would (a CI job):
 // discovery, the schemas and the Lists are in its time. Times are wall
 // time on a shared machine; the requests, as the API server counts them
 // (apiserver_request_total), hold anywhere. It is a benchmark program,
@@ -55,7 +56,7 @@ func TestApplyCost(t *testing.T) {
 		}
 		t.Logf("kubectl apply --server-side, %s: %v; requests: %s", step, time.Since(start).Round(10*time.Millisecond), serverRequests(t, s).since(before))
 	}
-	mlmesh := func(step string, run func() (render.Result, error)) {
+	mlmesh := func(step string, run func() (apply.Result, error)) {
 		t.Helper()
 		before := serverRequests(t, s)
 		start := time.Now()
@@ -70,11 +71,11 @@ func TestApplyCost(t *testing.T) {
 				sent++
 			}
 		}
-		t.Logf("mlmesh render.Apply, %s: %v, %d objects, %d sent; requests: %s",
+		t.Logf("mlmesh apply.Apply, %s: %v, %d objects, %d sent; requests: %s",
 			step, took.Round(10*time.Millisecond), len(res.Objects), sent, serverRequests(t, s).since(before))
 	}
-	fresh := func() *dynamicapply.Applier { return typedApplier(t, s) }
-	plain := func() *dynamicapply.Applier {
+	fresh := func() *dynamicapply.Client { return typedClient(t, s) }
+	plain := func() *dynamicapply.Client {
 		dc, err := discovery.NewDiscoveryClientForConfig(s.Config)
 		if err != nil {
 			t.Fatal(err)
@@ -108,63 +109,63 @@ func TestApplyCost(t *testing.T) {
 	// mlmesh, in its own namespace, through dynamicapply.NewForConfig.
 	app := manyModels("bench-mlmesh", n)
 	objs := build(t, app)
-	mlmesh("first apply", func() (render.Result, error) { return render.Apply(ctx, fresh(), objs, render.ApplyOptions{}) })
-	mlmesh("again, nothing changed", func() (render.Result, error) {
+	mlmesh("first apply", func() (apply.Result, error) { return apply.Apply(ctx, fresh(), objs, apply.Options{}) })
+	mlmesh("again, nothing changed", func() (apply.Result, error) {
 		a := fresh()
 		// MLMESH_APPLY_PROFILE=FILE writes a CPU profile of this step.
 		defer cpuProfile(t, "")()
-		return render.Apply(ctx, a, objs, render.ApplyOptions{})
+		return apply.Apply(ctx, a, objs, apply.Options{})
 	})
 	weights(&app, 50)
 	changed := build(t, app)
-	mlmesh("one model's weights changed (Apply)", func() (render.Result, error) {
-		return render.Apply(ctx, fresh(), changed, render.ApplyOptions{})
+	mlmesh("one model's weights changed (Apply)", func() (apply.Result, error) {
+		return apply.Apply(ctx, fresh(), changed, apply.Options{})
 	})
 	weights(&app, 20)
 	next := build(t, app)
-	mlmesh("one model's weights changed (Transition)", func() (render.Result, error) {
-		return render.Transition(ctx, fresh(), changed, next, render.TransitionOptions{})
+	mlmesh("one model's weights changed (Transition)", func() (apply.Result, error) {
+		return apply.Transition(ctx, fresh(), changed, next, apply.TransitionOptions{})
 	})
-	mlmesh("again, SendAll", func() (render.Result, error) {
-		return render.Apply(ctx, fresh(), next, render.ApplyOptions{SendAll: true})
+	mlmesh("again, SendAll", func() (apply.Result, error) {
+		return apply.Apply(ctx, fresh(), next, apply.Options{SendAll: true})
 	})
 
 	// Through dynamicapply.New over a dynamic client: every List is JSON,
 	// and every object unstructured.
-	mlmesh("again, New (JSON Lists)", func() (render.Result, error) {
-		return render.Apply(ctx, plain(), next, render.ApplyOptions{})
+	mlmesh("again, New (JSON Lists)", func() (apply.Result, error) {
+		return apply.Apply(ctx, plain(), next, apply.Options{})
 	})
-	mlmesh("again, crapply (controller-runtime's client, JSON Lists)", func() (render.Result, error) {
-		return render.Apply(ctx, crApplier(t, s), next, render.ApplyOptions{})
+	mlmesh("again, crapply (controller-runtime's client, JSON Lists)", func() (apply.Result, error) {
+		return apply.Apply(ctx, crClient(t, s), next, apply.Options{})
 	})
 	weights(&app, 60)
 	third := build(t, app)
-	mlmesh("one model's weights changed (Apply, New)", func() (render.Result, error) {
-		return render.Apply(ctx, plain(), third, render.ApplyOptions{})
+	mlmesh("one model's weights changed (Apply, New)", func() (apply.Result, error) {
+		return apply.Apply(ctx, plain(), third, apply.Options{})
 	})
 
-	// A caller that keeps its Applier and a render.Cache (a controller, a
+	// A caller that keeps its Client and an apply.Cache (a controller, a
 	// rollout): the first call compares and fills the Cache, the next
 	// ones compare only what changed since. What is left is the Lists: the
 	// floor of any client that reads before it sends.
-	kept, cache := fresh(), &render.Cache{}
-	mlmesh("again, filling a Cache", func() (render.Result, error) {
-		return render.Apply(ctx, kept, third, render.ApplyOptions{Cache: cache})
+	kept, cache := fresh(), &apply.Cache{}
+	mlmesh("again, filling a Cache", func() (apply.Result, error) {
+		return apply.Apply(ctx, kept, third, apply.Options{Cache: cache})
 	})
-	mlmesh("again, Applier and Cache kept", func() (render.Result, error) {
-		return render.Apply(ctx, kept, third, render.ApplyOptions{Cache: cache})
+	mlmesh("again, Client and Cache kept", func() (apply.Result, error) {
+		return apply.Apply(ctx, kept, third, apply.Options{Cache: cache})
 	})
 	weights(&app, 70)
 	fourth := build(t, app)
-	mlmesh("one model's weights changed (Apply, Applier and Cache kept)", func() (render.Result, error) {
-		return render.Apply(ctx, kept, fourth, render.ApplyOptions{Cache: cache})
+	mlmesh("one model's weights changed (Apply, Client and Cache kept)", func() (apply.Result, error) {
+		return apply.Apply(ctx, kept, fourth, apply.Options{Cache: cache})
 	})
 
 	// What Workers buys on the first apply, on a smaller App per setting.
 	for _, w := range []int{1, 2, 4, 8, 16} {
 		objs := build(t, manyModels(fmt.Sprintf("bench-workers-%d", w), 200))
-		mlmesh(fmt.Sprintf("first apply of 200 models, Workers %d", w), func() (render.Result, error) {
-			return render.Apply(ctx, fresh(), objs, render.ApplyOptions{Workers: w})
+		mlmesh(fmt.Sprintf("first apply of 200 models, Workers %d", w), func() (apply.Result, error) {
+			return apply.Apply(ctx, fresh(), objs, apply.Options{Workers: w})
 		})
 	}
 }

@@ -1,20 +1,21 @@
 // Package crapply adapts controller-runtime's client.Client to
-// render.Applier (with render.Getter, render.Deleter and render.Lister), for
-// controllers built with controller-runtime:
+// apply.Client, for controllers built with controller-runtime:
 //
-//	res, err := render.Apply(ctx, crapply.New(mgr.GetClient()), objs, render.ApplyOptions{FieldManager: "my-controller"})
+//	res, err := apply.Apply(ctx, crapply.New(mgr.GetClient()), objs, apply.Options{FieldManager: "my-controller"})
 //
-// It lives in its own package so that users who only render do not compile
-// controller-runtime. With WithSchemas (a discovery client's OpenAPIV3()),
-// render.Apply sends nothing for objects already as wanted. It sends one
+// It is a module of its own (github.com/mlmesh/mlmesh/apply/crapply), so
+// that a program that imports mlmesh without it neither compiles
+// controller-runtime nor has its version chosen by mlmesh's go.mod.
+//
+// With WithSchemas (a discovery client's OpenAPIV3()), apply.Apply sends
+// nothing for objects already as wanted. It sends one
 // apply per other object and one List per kind and namespace (a manager's
 // client reads unstructured objects from the API server unless its cache
 // is set to hold them; a cached view may lag, which changes only the
-// outcome reported). Those Lists are JSON: re-applying an unchanged
-// 1,000-model App took 0.72-0.78 s, where dynamicapply.NewForConfig, which
-// lists Kubernetes' own kinds as protobuf, took 0.44 s (BENCHMARKS.md). client-go's default
-// client-side limit (rest.Config QPS 5, Burst 10) makes a large App slow:
-// raise them on the manager's config.
+// outcome reported). Those Lists are JSON, slower to decode than the
+// protobuf Lists of dynamicapply.NewForConfig (BENCHMARKS.md). client-go's
+// default client-side limit (rest.Config QPS 5, Burst 10) makes a large
+// App slow: raise them on the manager's config.
 package crapply
 
 import (
@@ -22,52 +23,47 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/openapi"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/typeconv"
-	"github.com/mlmesh/mlmesh/render"
 )
 
-// Applier applies through a controller-runtime client.
-type Applier struct {
+// Client applies through a controller-runtime client.
+type Client struct {
 	c     client.Client
 	types *typeconv.Cache
 }
 
-var (
-	_ render.Applier = (*Applier)(nil)
-	_ render.Getter  = (*Applier)(nil)
-	_ render.Deleter = (*Applier)(nil)
-	_ render.Lister  = (*Applier)(nil)
-	_ render.Schemas = (*Applier)(nil)
-)
+var _ apply.Client = (*Client)(nil)
 
-// New returns an Applier using c. The client needs no scheme for the
+// New returns a Client using c. The client needs no scheme for the
 // Istio types: objects travel as unstructured.
-func New(c client.Client) *Applier { return &Applier{c: c} }
+func New(c client.Client) *Client { return &Client{c: c} }
 
-// WithSchemas lets render.Apply read the API server's schemas through
+// WithSchemas lets apply.Apply read the API server's schemas through
 // openAPI (a discovery client's OpenAPIV3()), so that it sends nothing for
 // objects already as wanted; it returns a. The schemas of each
 // group-version are read once, when first needed.
-func (a *Applier) WithSchemas(openAPI openapi.Client) *Applier {
+func (a *Client) WithSchemas(openAPI openapi.Client) *Client {
 	a.types = typeconv.New(openAPI)
 	return a
 }
 
-// TypeConverter implements render.Schemas; without WithSchemas it fails,
-// and render.Apply then sends every object.
-func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+// TypeConverter implements apply.Schemas; without WithSchemas it answers
+// apply.ErrNoSchemas, and apply.Apply then sends every object.
+func (a *Client) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
 	return a.types.TypeConverter(ctx, gvs)
 }
 
 // Apply server-side applies obj with client.Client.Apply. Field
 // validation is strict, as for every apply request through
 // controller-runtime: an unknown field is an error, never dropped.
-func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (a *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	u := obj.DeepCopy()
 	ao := []client.ApplyOption{client.FieldOwner(opts.FieldManager)}
 	if opts.Force {
@@ -83,7 +79,7 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opt
 }
 
 // Get reads an object.
-func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+func (a *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
 	if err := a.c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, u); err != nil {
@@ -94,7 +90,7 @@ func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespac
 
 // Delete deletes an object, letting the garbage collector remove what it
 // owns. An object that does not exist is not an error.
-func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+func (a *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
 	u.SetNamespace(namespace)
@@ -107,13 +103,13 @@ func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, names
 }
 
 // List lists the objects of a kind in namespace that carry the labels.
-func (a *Applier) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]*unstructured.Unstructured, error) {
+func (a *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]runtime.Object, error) {
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := a.c.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(match)); err != nil {
 		return nil, err
 	}
-	out := make([]*unstructured.Unstructured, len(list.Items))
+	out := make([]runtime.Object, len(list.Items))
 	for i := range list.Items {
 		out[i] = &list.Items[i]
 	}

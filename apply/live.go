@@ -1,4 +1,4 @@
-package render
+package apply
 
 import (
 	"context"
@@ -8,23 +8,19 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/mlmesh/mlmesh/internal/adapter"
 )
 
 // liveObjects is what Apply and Transition know of the live objects, to
-// tell created, configured and unchanged apart. With a Lister it reads each
-// kind in each namespace that the steps apply with one List, all of them
-// side by side from the start (a kind's objects change only through its
-// own steps, which keep what was read current, and a step waits only for
-// its own kind's List), so N objects of K kinds and namespaces cost N
-// applies and K Lists. Without a Lister, or when a List
-// fails, it asks a Getter for each object (2N requests), and without a
-// Getter it knows nothing. It is safe for concurrent use by the workers of
-// one rank.
+// tell created, configured and unchanged apart. It reads each kind in each
+// namespace that the steps apply with one List, all of them side by side
+// from the start (a kind's objects change only through its own steps, which
+// keep what was read current, and a step waits only for its own kind's
+// List), so N objects of K kinds and namespaces cost N applies and K Lists.
+// When a kind's List fails (a role that may get but not list, say) it Gets
+// each object of that kind (2N requests). It is safe for concurrent use by
+// the workers of one rank.
 type liveObjects struct {
-	getter Getter
-	lister Lister
+	reader Reader
 
 	mu      sync.Mutex
 	listed  map[listKey]bool          // read by List; absent: not yet, false: List failed
@@ -37,14 +33,10 @@ type liveObjects struct {
 	cacheable bool
 }
 
-// schemas asks a Lister with Schemas for the types of the objects the steps
-// apply, so that objects already as wanted need not be sent. Without them,
-// or when the schemas cannot be read, every object is sent.
-func (lo *liveObjects) schemas(ctx context.Context, a Applier, steps []Step) {
-	s, ok := a.(Schemas)
-	if !ok || lo.lister == nil {
-		return
-	}
+// schemas asks the Client for the types of the objects the steps apply, so
+// that objects already as wanted need not be sent. When the schemas cannot
+// be read, every object is sent.
+func (lo *liveObjects) schemas(ctx context.Context, s Schemas, steps []Step) {
 	seen := map[schema.GroupVersion]bool{}
 	var gvs []schema.GroupVersion
 	for _, st := range steps {
@@ -68,11 +60,8 @@ type listKey struct {
 	namespace string
 }
 
-func newLiveObjects(a Applier) *liveObjects {
-	lo := &liveObjects{listed: map[listKey]bool{}, pending: map[listKey]chan struct{}{}, byID: map[listKey]map[string]liveObject{}}
-	lo.getter, _ = a.(Getter)
-	lo.lister, _ = a.(Lister)
-	return lo
+func newLiveObjects(r Reader) *liveObjects {
+	return &liveObjects{reader: r, listed: map[listKey]bool{}, pending: map[listKey]chan struct{}{}, byID: map[listKey]map[string]liveObject{}}
 }
 
 // prefetch starts listing, with up to workers Lists at once, every kind
@@ -80,9 +69,6 @@ func newLiveObjects(a Applier) *liveObjects {
 // encodes one List while the client decodes another and compares the
 // objects of the kinds already read. wait waits for them to end.
 func (lo *liveObjects) prefetch(ctx context.Context, steps []Step, workers int) {
-	if lo.lister == nil {
-		return
-	}
 	type job struct {
 		k    listKey
 		gvk  schema.GroupVersionKind
@@ -118,41 +104,35 @@ func (lo *liveObjects) wait() { lo.lists.Wait() }
 // whether it could be read at all.
 func (lo *liveObjects) get(ctx context.Context, r *ObjectResult) (live liveObject, known bool, err error) {
 	k := listKey{r.GVK.GroupKind(), r.Namespace}
-	if lo.lister != nil {
-		lo.mu.Lock()
-		done := lo.pending[k]
-		lo.mu.Unlock()
-		if done != nil {
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return liveObject{}, false, ctx.Err()
-			}
-		}
-		lo.mu.Lock()
-		ok, tried := lo.listed[k]
-		lo.mu.Unlock()
-		if !tried {
-			ok = lo.list(ctx, k, r.GVK)
-		}
-		if ok {
-			lo.mu.Lock()
-			defer lo.mu.Unlock()
-			return lo.byID[k][r.Name], true, nil
+	lo.mu.Lock()
+	done := lo.pending[k]
+	lo.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return liveObject{}, false, ctx.Err()
 		}
 	}
-	if lo.getter == nil {
-		return liveObject{}, false, nil
+	lo.mu.Lock()
+	ok, tried := lo.listed[k]
+	lo.mu.Unlock()
+	if !tried {
+		ok = lo.list(ctx, k, r.GVK)
 	}
-	u, err := lo.getter.Get(ctx, r.GVK, r.Namespace, r.Name)
+	if ok {
+		lo.mu.Lock()
+		defer lo.mu.Unlock()
+		return lo.byID[k][r.Name], true, nil
+	}
+	u, err := lo.reader.Get(ctx, r.GVK, r.Namespace, r.Name)
 	if apierrors.IsNotFound(err) {
 		return liveObject{}, true, nil
 	}
 	return unstructuredLive(u), err == nil, err
 }
 
-// list reads every object of a kind in a namespace, as typed objects when
-// the Lister can; on failure (a role that may get but not list, say) the
+// list reads every object of a kind in a namespace; on failure (a role that may get but not list, say) the
 // kind falls back to a Get per object.
 func (lo *liveObjects) list(ctx context.Context, k listKey, gvk schema.GroupVersionKind) bool {
 	byName, err := lo.read(ctx, k, gvk)
@@ -167,30 +147,17 @@ func (lo *liveObjects) list(ctx context.Context, k listKey, gvk schema.GroupVers
 }
 
 func (lo *liveObjects) read(ctx context.Context, k listKey, gvk schema.GroupVersionKind) (map[string]liveObject, error) {
-	if tl, ok := lo.lister.(adapter.TypedLister); ok {
-		objs, ok, err := tl.ListTyped(ctx, gvk, k.namespace, nil)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			byName := make(map[string]liveObject, len(objs))
-			for _, obj := range objs {
-				l, err := typedLive(obj)
-				if err != nil {
-					return nil, err
-				}
-				byName[l.GetName()] = l
-			}
-			return byName, nil
-		}
-	}
-	items, err := lo.lister.List(ctx, gvk, k.namespace, nil)
+	items, err := lo.reader.List(ctx, gvk, k.namespace, nil)
 	if err != nil {
 		return nil, err
 	}
 	byName := make(map[string]liveObject, len(items))
-	for _, u := range items {
-		byName[u.GetName()] = unstructuredLive(u)
+	for _, obj := range items {
+		l, err := listedLive(obj)
+		if err != nil {
+			return nil, err
+		}
+		byName[l.GetName()] = l
 	}
 	return byName, nil
 }

@@ -1,4 +1,4 @@
-package render
+package apply
 
 import (
 	"context"
@@ -11,61 +11,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 
 	"github.com/mlmesh/mlmesh/internal/canon"
 	"github.com/mlmesh/mlmesh/internal/textdiff"
+	"github.com/mlmesh/mlmesh/render"
 )
 
-// DefaultFieldManager is the field manager Apply uses when none is given.
-const DefaultFieldManager = "mlmesh"
-
-// Applier is what Apply needs from a cluster: a server-side apply of one
-// object. Implementations apply obj with opts.FieldManager, forcing
-// conflicts when opts.Force is set and as a server-side dry run when
-// opts.DryRun is set, and return the object as the server stored it (or
-// would have). A conflict with another field manager must be returned as
-// the API server's error (apierrors.IsConflict).
-//
-// The adapters in render/dynamicapply (client-go's dynamic client) and
-// render/crapply (controller-runtime's client.Client) implement Applier and
-// the optional Getter, Deleter and Lister.
-type Applier interface {
-	Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error)
-}
-
-// ApplierFunc adapts a function to Applier.
-type ApplierFunc func(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error)
-
-// Apply calls f.
-func (f ApplierFunc) Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error) {
-	return f(ctx, obj, opts)
-}
-
-// Getter is an optional capability of an Applier: reading an object, to
-// tell created, configured and unchanged apart, to diff a dry run and to
-// wait for Deployments. It returns an error satisfying apierrors.IsNotFound
-// when the object does not exist.
-type Getter interface {
-	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
-}
-
-// Deleter is an optional capability of an Applier, needed to remove objects
-// in a Transition. Deleting an object that does not exist is not an error.
-type Deleter interface {
-	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts ApplyOptions) error
-}
-
-// Lister is an optional capability of an Applier: listing the objects of a
-// kind in a namespace that carry labels, to find what mlmesh applied before
-// (see Managed).
-type Lister interface {
-	List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]*unstructured.Unstructured, error)
-}
-
-// ApplyOptions are the options of Apply and Transition. The zero value
-// applies for real, with field manager "mlmesh", without forcing.
-type ApplyOptions struct {
+// Options are the options of Apply and Transition. The zero value applies
+// for real, with field manager "mlmesh", without forcing, eight objects at
+// a time, sending only what differs from the live objects.
+type Options struct {
 	// FieldManager names the owner of the applied fields; empty means
 	// DefaultFieldManager.
 	FieldManager string
@@ -74,8 +29,8 @@ type ApplyOptions struct {
 	// when mlmesh is meant to own those fields from now on.
 	Force bool
 	// DryRun asks the server to validate and admit each object without
-	// storing it; with a Getter, each configured object's result carries a
-	// diff of what would change. A dry run creates no Namespace, so objects
+	// storing it; each configured object's result carries a diff of what
+	// would change. A dry run creates no Namespace, so objects
 	// in a namespace that does not exist yet fail it.
 	DryRun bool
 	// Progress, if set, is called with each object's result, in apply
@@ -91,14 +46,19 @@ type ApplyOptions struct {
 	// when every object of this one is done. 0 means DefaultWorkers; 1
 	// sends one object at a time. The requests are the same either way.
 	Workers int
-	// SendAll sends every object. By default, with an Applier that is a
-	// Lister and has Schemas, an object whose live state already holds,
-	// owned by the field manager, exactly the fields and values wanted is
-	// not sent (its result is unchanged, Skipped).
+	// SendAll sends every object. By default, when the Client has the
+	// server's schemas, an object whose live state already holds, owned by
+	// the field manager, exactly the fields and values wanted is not sent
+	// (its result is unchanged, Skipped).
 	SendAll bool
 }
 
-func (o ApplyOptions) fieldManager() string {
+// patch is what the Client's Apply is asked to do.
+func (o Options) patch() PatchOptions {
+	return PatchOptions{FieldManager: o.fieldManager(), Force: o.Force, DryRun: o.DryRun}
+}
+
+func (o Options) fieldManager() string {
 	if o.FieldManager == "" {
 		return DefaultFieldManager
 	}
@@ -113,7 +73,7 @@ const (
 	Created      Outcome = "created"
 	Configured   Outcome = "configured"
 	Unchanged    Outcome = "unchanged"
-	Applied      Outcome = "applied" // without a Getter, created or configured cannot be told apart
+	Applied      Outcome = "applied" // the live object could not be read: created or configured cannot be told apart
 	Deleted      Outcome = "deleted"
 	Available    Outcome = "available"  // a wait (OpWait) that saw the Deployment available
 	NotWaited    Outcome = "not waited" // a wait in a dry run, which stores nothing to wait for
@@ -137,10 +97,10 @@ type ObjectResult struct {
 	// DryRun is set when nothing was stored.
 	DryRun bool
 	// Skipped is set when nothing was sent: the live object was already as
-	// wanted (see ApplyOptions.SendAll).
+	// wanted (see Options.SendAll).
 	Skipped bool
-	// Diff is, for a configured object of a dry run with a Getter, a
-	// unified diff of its canonical YAML (-live +applied).
+	// Diff is, for a configured object of a dry run, a unified diff of its
+	// canonical YAML (-live +applied).
 	Diff string
 	// Err is why the object failed.
 	Err error
@@ -183,20 +143,20 @@ func (r Result) With(outcomes ...Outcome) []ObjectResult {
 	return out
 }
 
-// ApplyError is returned when an object fails: it names that object (the
+// Error is returned when an object fails: it names that object (the
 // first to fail, in apply order) and why, and carries the Result, which
 // says what was done and what was not attempted. Objects of earlier ranks
 // are all done; objects of the same rank may be done, failed or not
-// attempted, as they are sent side by side (see ApplyOptions.Workers); no
+// attempted, as they are sent side by side (see Options.Workers); no
 // object of a later rank is attempted. A later Apply of the same objects
 // converges.
-type ApplyError struct {
+type Error struct {
 	Result Result
 	// Failed is the object that failed.
 	Failed ObjectResult
 }
 
-func (e *ApplyError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apply: %s failed: %v", e.Failed.Object, e.Failed.Err)
 	done := e.Result.With(Created, Configured, Unchanged, Applied, Deleted, Available, NotWaited)
@@ -213,11 +173,11 @@ func (e *ApplyError) Error() string {
 }
 
 // Unwrap returns the failed object's error.
-func (e *ApplyError) Unwrap() error { return e.Failed.Err }
+func (e *Error) Unwrap() error { return e.Failed.Err }
 
 // ConflictError is a server-side apply conflict: fields of the object are
 // owned by another field manager (a GitOps tool, a controller). Set
-// ApplyOptions.Force to take them over. Istio's CRDs make a VirtualService's
+// Options.Force to take them over. Istio's CRDs make a VirtualService's
 // spec.http an atomic list, so a tool that set one weight owns all the
 // routes, and the conflict names .spec.http.
 type ConflictError struct {
@@ -229,7 +189,7 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("%s: fields owned by another field manager: %s (ApplyOptions.Force takes them over)",
+	return fmt.Sprintf("%s: fields owned by another field manager: %s (Options.Force takes them over)",
 		e.Object, strings.Join(e.Conflicts, "; "))
 }
 
@@ -260,64 +220,30 @@ func asConflict(object string, err error) error {
 	return ce
 }
 
-// Unstructured returns an object in its canonical form, as Apply sends it:
-// the content of its canonical YAML. An explicit weight: 0 is part of it,
-// so the field manager owns a dark version's weight.
-func Unstructured(o Object) (*unstructured.Unstructured, error) {
-	y, err := MarshalYAML(o)
-	if err != nil {
-		return nil, err
-	}
-	return unstructuredFrom(y)
-}
-
-// unstructuredFrom reads canonical YAML.
-func unstructuredFrom(y []byte) (*unstructured.Unstructured, error) {
-	if m, ok := canon.Read(y); ok {
-		return &unstructured.Unstructured{Object: m}, nil
-	}
-	return unstructuredOf(y)
-}
-
-// unstructuredOf reads any YAML document the general way: to JSON, then
-// as unstructured reads JSON. canon.Read gives the same for canonical YAML.
-func unstructuredOf(y []byte) (*unstructured.Unstructured, error) {
-	j, err := yaml.YAMLToJSON(y)
-	if err != nil {
-		return nil, err
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(j); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
 // Apply server-side applies objects in the frozen make-before-break order of
-// Sort, rank by rank (all Namespaces, then all security policy, …, then all
-// VirtualServices), the objects of one rank up to ApplyOptions.Workers at
-// once, and returns what happened to each, in that order. Applying the
-// same objects again changes nothing and reports them unchanged (with a
-// Getter or a Lister). At the first failure, or when ctx is done, it starts
-// no further object, lets those under way finish, and returns an
-// *ApplyError naming the failed object and listing what was not attempted.
+// render.Sort, rank by rank (all Namespaces, then all security policy, …,
+// then all VirtualServices), the objects of one rank up to Options.Workers
+// at once, and returns what happened to each, in that order. Applying the
+// same objects again changes nothing and reports them unchanged. At the
+// first failure, or when ctx is done, it starts no further object, lets
+// those under way finish, and returns an *Error naming the failed object
+// and listing what was not attempted.
 //
-// Requests: one List per kind and namespace when a is a Lister (both
-// adapters are), else one Get per object, to tell created, configured and
-// unchanged apart; and one apply per object, except that with Schemas too
-// (an adapter given the server's OpenAPI client) an object whose live state
-// already holds, owned by the field manager, exactly the fields and values
-// wanted is not sent (ApplyOptions.SendAll sends it). Up to
-// ApplyOptions.Workers requests are in flight at once. Re-applying an
-// unchanged 1,000-model App of five kinds in one namespace is thus 5 Lists
-// (and the schemas, once); a first apply about 5,005 requests, or 10,006
-// without a Lister. Client-side rate limits apply to all of them:
-// client-go's default of 5 requests a second (burst 10) would make that 17
-// minutes whatever the workers, so give the adapters a rest.Config with QPS
-// and Burst raised (200 and 400, say) to what the API server's priority and
-// fairness allows the caller.
-func Apply(ctx context.Context, a Applier, objs []Object, opts ApplyOptions) (Result, error) {
-	sorted, err := prepare(objs)
+// Requests: one List per kind and namespace, to tell created, configured
+// and unchanged apart (a Get per object of a kind whose List fails), and
+// one apply per object, except that when the Client has the server's
+// schemas an object whose live state already holds, owned by the field
+// manager, exactly the fields and values wanted is not sent
+// (Options.SendAll sends it). Up to Options.Workers requests are in flight
+// at once. Re-applying an unchanged App of five kinds in one namespace is
+// thus 5 Lists, whatever its size. Client-side rate limits apply to every
+// request: client-go's default of 5 requests a second (burst 10) makes a
+// first apply of thousands of objects take minutes whatever the workers,
+// so give the adapters a rest.Config with QPS and Burst raised (200 and
+// 400, say) to what the API server's priority and fairness allows the
+// caller.
+func Apply(ctx context.Context, c Client, objs []render.Object, opts Options) (Result, error) {
+	sorted, err := render.Sorted(objs)
 	if err != nil {
 		return Result{}, err
 	}
@@ -325,11 +251,11 @@ func Apply(ctx context.Context, a Applier, objs []Object, opts ApplyOptions) (Re
 	for i, o := range sorted {
 		steps[i] = Step{Op: OpApply, Object: o}
 	}
-	return run(ctx, a, steps, opts, 0)
+	return run(ctx, c, steps, opts, 0)
 }
 
-func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts ApplyOptions, r *ObjectResult) error {
-	y, err := MarshalYAML(o)
+func applyOne(ctx context.Context, c Client, lo *liveObjects, o render.Object, opts Options, r *ObjectResult) error {
+	y, err := render.MarshalYAML(o)
 	if err != nil {
 		return err
 	}
@@ -349,7 +275,7 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 			return nil
 		}
 	}
-	u, err := unstructuredFrom(y)
+	u, err := canon.Unstructured(y)
 	if err != nil {
 		return err
 	}
@@ -361,7 +287,7 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 		}
 		opts.Cache.forget(id)
 	}
-	got, err := a.Apply(ctx, u, opts)
+	got, err := c.Apply(ctx, u, opts.patch())
 	if err != nil {
 		return asConflict(r.Object, err)
 	}
@@ -392,12 +318,8 @@ func applyOne(ctx context.Context, a Applier, lo *liveObjects, o Object, opts Ap
 	return nil
 }
 
-func deleteOne(ctx context.Context, a Applier, o Object, opts ApplyOptions, r *ObjectResult) error {
-	d, ok := a.(Deleter)
-	if !ok {
-		return fmt.Errorf("the Applier %T cannot delete (it is no render.Deleter)", a)
-	}
-	if err := d.Delete(ctx, r.GVK, r.Namespace, r.Name, opts); err != nil && !apierrors.IsNotFound(err) {
+func deleteOne(ctx context.Context, c Client, o render.Object, opts Options, r *ObjectResult) error {
+	if err := c.Delete(ctx, r.GVK, r.Namespace, r.Name, DeleteOptions{DryRun: opts.DryRun}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	r.Outcome = Deleted
@@ -423,7 +345,7 @@ func comparable(u *unstructured.Unstructured) string {
 	for _, f := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"} {
 		unstructured.RemoveNestedField(c.Object, "metadata", f)
 	}
-	b, err := MarshalYAML(c)
+	b, err := render.MarshalYAML(c)
 	if err != nil {
 		return err.Error()
 	}

@@ -1,24 +1,22 @@
-// Package dynamicapply adapts client-go's dynamic client to render.Applier
-// (with render.Getter, render.Deleter and render.Lister), so that
-// render.Apply and render.Transition can use a client a Go service already
-// has:
+// Package dynamicapply adapts client-go's dynamic client to apply.Client,
+// so that apply.Apply and apply.Transition can use a client a Go service
+// already has:
 //
-//	a, err := dynamicapply.NewForConfig(restConfig)
-//	res, err := render.Apply(ctx, a, objs, render.ApplyOptions{})
+//	c, err := dynamicapply.NewForConfig(restConfig)
+//	res, err := apply.Apply(ctx, c, objs, apply.Options{})
 //
 // NewForConfig sets up everything: the dynamic client, a RESTMapper, the
-// server's schemas (with which render.Apply sends nothing for objects the
+// server's schemas (with which apply.Apply sends nothing for objects the
 // field manager already applied as wanted) and protobuf Lists of
 // Kubernetes' own kinds, compared typed. New takes a dynamic client and
 // mapper a service has already, and WithSchemas adds the schemas; its
-// Lists are all JSON, which costs about twice as much to re-apply.
+// Lists are all JSON, which decode more slowly.
 //
 // It lives in its own package so that users who only render do not compile
-// client-go. render.Apply sends one apply per object that is not already as
+// client-go. apply.Apply sends one apply per object that is not already as
 // wanted and one List per kind and namespace; client-go's default
-// client-side limit (rest.Config QPS 5,
-// Burst 10) makes a large App slow: raise them on the config the dynamic
-// client is made from.
+// client-side limit (rest.Config QPS 5, Burst 10) makes a large App slow:
+// raise them on the config the dynamic client is made from.
 package dynamicapply
 
 import (
@@ -37,52 +35,43 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/openapi"
 
-	"github.com/mlmesh/mlmesh/internal/adapter"
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/typeconv"
-	"github.com/mlmesh/mlmesh/render"
 )
 
-// Applier applies through a dynamic client, mapping kinds to resources with
+// Client applies through a dynamic client, mapping kinds to resources with
 // a RESTMapper.
-type Applier struct {
+type Client struct {
 	client dynamic.Interface
 	mapper meta.RESTMapper
 	types  *typeconv.Cache
 	typed  *typedLists // set by NewForConfig
 }
 
-var (
-	_ render.Applier = (*Applier)(nil)
-	_ render.Getter  = (*Applier)(nil)
-	_ render.Deleter = (*Applier)(nil)
-	_ render.Lister  = (*Applier)(nil)
-	_ render.Schemas = (*Applier)(nil)
+var _ apply.Client = (*Client)(nil)
 
-	_ adapter.TypedLister = (*Applier)(nil)
-)
-
-// New returns an Applier using client and mapper (for instance
+// New returns a Client using client and mapper (for instance
 // restmapper.NewDeferredDiscoveryRESTMapper over a cached discovery client).
-func New(client dynamic.Interface, mapper meta.RESTMapper) *Applier {
-	return &Applier{client: client, mapper: mapper}
+func New(client dynamic.Interface, mapper meta.RESTMapper) *Client {
+	return &Client{client: client, mapper: mapper}
 }
 
-// WithSchemas lets render.Apply read the API server's schemas through
+// WithSchemas lets apply.Apply read the API server's schemas through
 // openAPI (a discovery client's OpenAPIV3()), so that it sends nothing for
 // objects already as wanted; it returns a. The schemas of each
 // group-version are read once, when first needed.
-func (a *Applier) WithSchemas(openAPI openapi.Client) *Applier {
+func (a *Client) WithSchemas(openAPI openapi.Client) *Client {
 	a.types = typeconv.New(openAPI)
 	return a
 }
 
-// TypeConverter implements render.Schemas; without WithSchemas it fails,
-// and render.Apply then sends every object.
-func (a *Applier) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+// TypeConverter implements apply.Schemas; without WithSchemas it answers
+// apply.ErrNoSchemas, and apply.Apply then sends every object.
+func (a *Client) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
 	return a.types.TypeConverter(ctx, gvs)
 }
 
-func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+func (a *Client) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		if r, ok := a.mapper.(meta.ResettableRESTMapper); ok {
@@ -97,7 +86,7 @@ func (a *Applier) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error
 	return m, nil
 }
 
-func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+func (a *Client) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
 	m, err := a.mapping(gvk)
 	if err != nil {
 		return nil, err
@@ -109,7 +98,7 @@ func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynam
 }
 
 // Apply server-side applies obj.
-func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (a *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	ri, err := a.resource(obj.GroupVersionKind(), obj.GetNamespace())
 	if err != nil {
 		return nil, err
@@ -130,7 +119,7 @@ func (a *Applier) Apply(ctx context.Context, obj *unstructured.Unstructured, opt
 }
 
 // Get reads an object.
-func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+func (a *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
 	ri, err := a.resource(gvk, namespace)
 	if err != nil {
 		return nil, err
@@ -140,7 +129,7 @@ func (a *Applier) Get(ctx context.Context, gvk schema.GroupVersionKind, namespac
 
 // Delete deletes an object, letting the garbage collector remove what it
 // owns. An object that does not exist is not an error.
-func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts render.ApplyOptions) error {
+func (a *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
 	ri, err := a.resource(gvk, namespace)
 	if err != nil {
 		return err
@@ -156,14 +145,13 @@ func (a *Applier) Delete(ctx context.Context, gvk schema.GroupVersionKind, names
 	return nil
 }
 
-// List lists the objects of a kind in namespace that carry the labels.
-func (a *Applier) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]*unstructured.Unstructured, error) {
-	items, ok, err := a.ListTyped(ctx, gvk, namespace, match)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		return unstructuredList(gvk, items)
+// List lists the objects of a kind in namespace that carry the labels:
+// Kubernetes' own kinds as typed objects when the Client came from
+// NewForConfig (see apply.Reader), everything else as unstructured ones.
+func (a *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]runtime.Object, error) {
+	items, ok, err := a.listTyped(ctx, gvk, namespace, match)
+	if err != nil || ok {
+		return items, err
 	}
 	selector := labels.SelectorFromSet(match).String()
 	ri, err := a.resource(gvk, namespace)
@@ -174,17 +162,17 @@ func (a *Applier) List(ctx context.Context, gvk schema.GroupVersionKind, namespa
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*unstructured.Unstructured, len(list.Items))
+	out := make([]runtime.Object, len(list.Items))
 	for i := range list.Items {
 		out[i] = &list.Items[i]
 	}
 	return out, nil
 }
 
-// ListTyped lists Kubernetes' own kinds as typed objects over protobuf,
-// when the Applier came from NewForConfig; render compares them as they
-// are. For other kinds, or an Applier from New, it answers ok false.
-func (a *Applier) ListTyped(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]runtime.Object, bool, error) {
+// listTyped lists Kubernetes' own kinds as typed objects over protobuf,
+// when the Client came from NewForConfig; apply compares them as they
+// are. For other kinds, or a Client from New, it answers ok false.
+func (a *Client) listTyped(ctx context.Context, gvk schema.GroupVersionKind, namespace string, match map[string]string) ([]runtime.Object, bool, error) {
 	if !a.typed.knows(gvk) {
 		return nil, false, nil
 	}

@@ -9,6 +9,7 @@ import (
 	extproc "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
@@ -116,16 +117,16 @@ func TestInferencePoolGateway(t *testing.T) {
 		return
 	}
 	s := apiServer(t)
-	a := dynamicApplier(s)
+	a := dynamicClient(s)
 	objs := build(t, poolApp())
-	if _, err := render.Apply(context.Background(), a, objs, render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(context.Background(), a, objs, apply.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := render.Apply(context.Background(), a, objs, render.ApplyOptions{})
+	res, err := apply.Apply(context.Background(), a, objs, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(res.With(render.Unchanged)); n != len(objs) {
+	if n := len(res.With(apply.Unchanged)); n != len(objs) {
 		t.Errorf("second apply: %d of %d unchanged", n, len(objs))
 	}
 }

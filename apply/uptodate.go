@@ -1,8 +1,7 @@
-package render
+package apply
 
 import (
 	"bytes"
-	"context"
 	"reflect"
 	"sync"
 
@@ -15,19 +14,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
-
-	"github.com/mlmesh/mlmesh/internal/adapter"
 )
-
-// Schemas is an optional capability of an Applier that is a Lister: the
-// API server's schemas of the given group-versions, as managed-fields'
-// TypeConverter. With it, Apply and Transition send nothing for an object
-// whose live state already holds, owned by the field manager, exactly the
-// fields wanted with the values wanted (see ApplyOptions.SendAll). The
-// adapters implement it when given the server's OpenAPI v3 client.
-type Schemas interface {
-	TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error)
-}
 
 // untracked are the fields server-side apply never records as managed, as
 // the API server's field manager strips them (managedfields' stripmeta).
@@ -103,6 +90,16 @@ func upToDate(types *converter, live liveObject, want *unstructured.Unstructured
 	return differ.Empty()
 }
 
+// defaulter is what a TypeConverter may do beyond managedfields': set the
+// defaults of custom resources' schemas (internal/typeconv's does).
+type defaulter interface {
+	// Defaulted returns obj with the defaults its kind's schema declares
+	// set where obj has no value, as the API server sets them on a custom
+	// resource; obj itself when its kind declares none. It never changes
+	// obj.
+	Defaulted(obj *unstructured.Unstructured) *unstructured.Unstructured
+}
+
 // converter is the TypeConverter of the kinds applied, with the type of
 // each kind it was asked for.
 type converter struct {
@@ -117,11 +114,11 @@ func newConverter(tc managedfields.TypeConverter) *converter {
 }
 
 // defaulted returns want with the defaults of its kind's schema, when the
-// converter knows them (adapter.Defaulter): the API server sets them on
+// converter knows them (a defaulter): the API server sets them on
 // custom resources, inside atomic lists too, where the comparison would
 // otherwise see them as changes. Otherwise it returns want.
 func (c *converter) defaulted(want *unstructured.Unstructured) *unstructured.Unstructured {
-	if d, ok := c.TypeConverter.(adapter.Defaulter); ok {
+	if d, ok := c.TypeConverter.(defaulter); ok {
 		return d.Defaulted(want)
 	}
 	return want
@@ -154,7 +151,7 @@ func (c *converter) wanted(want *unstructured.Unstructured) (*typed.TypedValue, 
 
 // liveObject is a live object as listed or as the server returned it:
 // unstructured, or typed (one of Kubernetes' own kinds, which an adapter
-// decoded from protobuf: see internal/adapter), compared as it is and
+// decoded from protobuf: see Reader.List), compared as it is and
 // converted to unstructured only for a dry run's diff. The zero value is
 // an object that does not exist.
 type liveObject struct {
@@ -170,7 +167,11 @@ func unstructuredLive(u *unstructured.Unstructured) liveObject {
 	return liveObject{Object: u, u: u}
 }
 
-func typedLive(obj runtime.Object) (liveObject, error) {
+// listedLive is an object as a Reader listed it.
+func listedLive(obj runtime.Object) (liveObject, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return unstructuredLive(u), nil
+	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return liveObject{}, err

@@ -2,12 +2,10 @@ package dynamicapply
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -18,19 +16,18 @@ import (
 	"k8s.io/client-go/restmapper"
 )
 
-// NewForConfig returns an Applier for the cluster of cfg: a dynamic client,
+// NewForConfig returns a Client for the cluster of cfg: a dynamic client,
 // a RESTMapper over cached discovery, the server's schemas (WithSchemas),
 // and Lists of Kubernetes' own kinds (Deployments, Services, …) read as
 // protobuf, which decodes several times faster than the JSON of the
-// dynamic client, and which render.Apply compares as the typed objects
-// they decode to (ListTyped); the custom resources (Istio's, the Gateway
-// API's) are listed as JSON. It is the fastest way to re-apply: an
-// unchanged 1,000-model App, from a new Applier, took 0.44 s where New's
-// JSON Lists took 0.71-0.76 s (BENCHMARKS.md). Its requests are those of
-// render.Apply, plus discovery and the schemas of each group-version
-// applied, read once per Applier: keep one for the life of a process.
-// Raise cfg's QPS and Burst from client-go's 5 and 10 (see render.Apply).
-func NewForConfig(cfg *rest.Config) (*Applier, error) {
+// dynamic client, and which apply.Apply compares as the typed objects
+// they decode to; the custom resources (Istio's, the Gateway API's) are
+// listed as JSON. It is the fastest way to re-apply (BENCHMARKS.md). Its
+// requests are those of apply.Apply, plus discovery and the schemas of
+// each group-version applied, read once per Client: keep one for the life
+// of a process. Raise cfg's QPS and Burst from client-go's 5 and 10 (see
+// apply.Apply).
+func NewForConfig(cfg *rest.Config) (*Client, error) {
 	dc, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -108,20 +105,4 @@ func (t *typedLists) list(ctx context.Context, m *meta.RESTMapping, namespace, s
 		item.GetObjectKind().SetGroupVersionKind(gvk)
 	}
 	return items, nil
-}
-
-// unstructuredList returns typed objects as unstructured ones, as the
-// dynamic client would have decoded them from JSON.
-func unstructuredList(gvk schema.GroupVersionKind, items []runtime.Object) ([]*unstructured.Unstructured, error) {
-	out := make([]*unstructured.Unstructured, len(items))
-	for i, item := range items {
-		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(item)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", gvk.Kind, err)
-		}
-		u := &unstructured.Unstructured{Object: obj}
-		u.SetGroupVersionKind(gvk)
-		out[i] = u
-	}
-	return out, nil
 }

@@ -29,9 +29,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/dynamicapply"
 	"github.com/mlmesh/mlmesh/internal/typeconv"
-	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/dynamicapply"
 )
 
 // ToolsDir is where internal/tools/install.sh puts etcd, kube-apiserver and
@@ -338,7 +338,7 @@ func (s *APIServer) InstallCRDs(ctx context.Context, stream []byte) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	// And the OpenAPI documents, which the server publishes some seconds
-	// after a CRD is established: without them render.Apply compares
+	// after a CRD is established: without them apply.Apply compares
 	// nothing and sends every object, and a test would depend on the tests
 	// run before it.
 	var kinds []schema.GroupVersionKind
@@ -366,7 +366,7 @@ func (s *APIServer) InstallCRDs(ctx context.Context, stream []byte) error {
 }
 
 // schemasServed reports whether the server's OpenAPI v3 documents know
-// every kind, as render.Apply reads them.
+// every kind, as apply.Apply reads them.
 func schemasServed(ctx context.Context, client openapi.Client, kinds []schema.GroupVersionKind) error {
 	seen := map[schema.GroupVersion]bool{}
 	var gvs []schema.GroupVersion
@@ -406,5 +406,5 @@ func established(u *unstructured.Unstructured) bool {
 // strict field validation, through mlmesh's own dynamic-client adapter, and
 // returns the object the server stored.
 func (s *APIServer) Apply(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	return dynamicapply.New(s.Dynamic, s.Mapper).Apply(ctx, u, render.ApplyOptions{FieldManager: render.DefaultFieldManager})
+	return dynamicapply.New(s.Dynamic, s.Mapper).Apply(ctx, u, apply.PatchOptions{FieldManager: apply.DefaultFieldManager})
 }

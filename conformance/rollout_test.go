@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/examples/scenarios"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/render"
@@ -78,7 +79,7 @@ func (e *rolloutEnv) follow(ctx context.Context, ns, model string, v1, v2 Traffi
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a := dynamicApplier(e.s)
+		a := dynamicClient(e.s)
 		for ctx.Err() == nil {
 			w1, w2, mirror := 100.0, 0.0, 0.0
 			if vs, err := a.Get(ctx, vsGVK, ns, model); err == nil {
@@ -159,7 +160,7 @@ func (e *rolloutEnv) gate(t *testing.T) *promgate.Gate {
 // names a missing host, subset or pods; events go to the log.
 func (e *rolloutEnv) driver(t *testing.T, p *rollout.Plan, events *[]string) *rollout.Driver {
 	return &rollout.Driver{
-		Applier: dynamicApplier(e.s), Gate: e.gate(t), Interval: rolloutInterval, Failures: 2, NoDataLimit: 3,
+		Client: dynamicClient(e.s), Gate: e.gate(t), Interval: rolloutInterval, Failures: 2, NoDataLimit: 3,
 		Progress: func(ev rollout.Event) {
 			*events = append(*events, ev.String())
 			t.Logf("%s: %s", p.Namespace, ev)
@@ -334,13 +335,13 @@ func TestProgressiveExample(t *testing.T) {
 	ctx := context.Background()
 	const ns = "algorithm-selector"
 	// Other tests apply the scenario's own state here; start from nothing.
-	a := dynamicApplier(e.s)
-	live, err := render.Managed(ctx, a, ns)
+	a := dynamicClient(e.s)
+	live, err := apply.Managed(ctx, a, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range live {
-		if err := a.Delete(ctx, o.GetObjectKind().GroupVersionKind(), ns, o.GetName(), render.ApplyOptions{}); err != nil {
+		if err := a.Delete(ctx, o.GetObjectKind().GroupVersionKind(), ns, o.GetName(), apply.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package render_test
+package apply_test
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/render/applytest"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -39,36 +40,36 @@ func TestApplyOutcomes(t *testing.T) {
 	c := applytest.NewCluster()
 	objs := stage(t, map[string]int32{"v1": 100})
 	var progress []string
-	res, err := render.Apply(ctx, c, objs, render.ApplyOptions{Progress: func(r render.ObjectResult) { progress = append(progress, r.String()) }})
+	res, err := apply.Apply(ctx, c, objs, apply.Options{Progress: func(r apply.ObjectResult) { progress = append(progress, r.String()) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(res.With(render.Created)); n != len(objs) {
+	if n := len(res.With(apply.Created)); n != len(objs) {
 		t.Errorf("first apply: %d created, want %d: %v", n, len(objs), res.Objects)
 	}
 	if len(progress) != len(objs) || progress[0] != "Namespace ml created" {
 		t.Errorf("progress: %q", progress)
 	}
-	res, err = render.Apply(ctx, c, objs, render.ApplyOptions{})
+	res, err = apply.Apply(ctx, c, objs, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(res.With(render.Unchanged)); n != len(objs) {
+	if n := len(res.With(apply.Unchanged)); n != len(objs) {
 		t.Errorf("second apply: %d unchanged, want %d: %v", n, len(objs), res.Objects)
 	}
 	// A dry run of a change stores nothing and shows the diff.
 	next := stage(t, map[string]int32{"v1": 90, "v2": 10})
-	res, err = render.Apply(ctx, c, next, render.ApplyOptions{DryRun: true})
+	res, err = apply.Apply(ctx, c, next, apply.Options{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vs render.ObjectResult
+	var vs apply.ObjectResult
 	for _, r := range res.Objects {
 		if r.Object == "VirtualService ml/fraud" {
 			vs = r
 		}
 	}
-	if vs.Outcome != render.Configured || !strings.Contains(vs.Diff, "+      weight: 10") {
+	if vs.Outcome != apply.Configured || !strings.Contains(vs.Diff, "+      weight: 10") {
 		t.Errorf("dry run of the VirtualService: %s\n%s", vs, vs.Diff)
 	}
 	if len(c.Objects()) != len(objs) {
@@ -80,19 +81,19 @@ func TestApplyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := applytest.NewCluster()
 	objs := stage(t, map[string]int32{"v1": 100})
-	res, err := render.Apply(ctx, c, objs, render.ApplyOptions{Progress: func(r render.ObjectResult) {
-		if r.Outcome == render.Created && strings.HasPrefix(r.Object, "Service ") {
+	res, err := apply.Apply(ctx, c, objs, apply.Options{Progress: func(r apply.ObjectResult) {
+		if r.Outcome == apply.Created && strings.HasPrefix(r.Object, "Service ") {
 			cancel()
 		}
 	}})
-	var ae *render.ApplyError
+	var ae *apply.Error
 	if !errors.As(err, &ae) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("want an *ApplyError wrapping context.Canceled, got %v", err)
 	}
-	if got := len(res.With(render.Created)); got != 2 {
+	if got := len(res.With(apply.Created)); got != 2 {
 		t.Errorf("%d created before the cancellation, want 2 (Namespace, Service)", got)
 	}
-	if got := len(res.With(render.NotAttempted)); got != len(objs)-3 {
+	if got := len(res.With(apply.NotAttempted)); got != len(objs)-3 {
 		t.Errorf("%d not attempted, want %d", got, len(objs)-3)
 	}
 	if !strings.Contains(err.Error(), "not attempted") {
@@ -108,20 +109,20 @@ func TestApplyFailureAtEveryObject(t *testing.T) {
 	for k := 1; k <= len(objs); k++ {
 		c := applytest.NewCluster()
 		c.FailOn = k
-		_, err := render.Apply(ctx, c, objs, render.ApplyOptions{Workers: 1})
-		var ae *render.ApplyError
+		_, err := apply.Apply(ctx, c, objs, apply.Options{Workers: 1})
+		var ae *apply.Error
 		if !errors.As(err, &ae) || !errors.Is(err, applytest.ErrInjected) {
 			t.Fatalf("k=%d: want the injected failure, got %v", k, err)
 		}
-		if got := len(ae.Result.With(render.Created)); got != k-1 {
+		if got := len(ae.Result.With(apply.Created)); got != k-1 {
 			t.Errorf("k=%d: %d created before the failure", k, got)
 		}
 		c.FailOn = 0
-		if _, err := render.Apply(ctx, c, objs, render.ApplyOptions{}); err != nil {
+		if _, err := apply.Apply(ctx, c, objs, apply.Options{}); err != nil {
 			t.Fatalf("k=%d: second apply: %v", k, err)
 		}
-		res, _ := render.Apply(ctx, c, objs, render.ApplyOptions{})
-		if n := len(res.With(render.Unchanged)); n != len(objs) {
+		res, _ := apply.Apply(ctx, c, objs, apply.Options{})
+		if n := len(res.With(apply.Unchanged)); n != len(objs) {
 			t.Errorf("k=%d: not converged: %v", k, res.Objects)
 		}
 	}
@@ -148,7 +149,7 @@ func many(t testing.TB, n int) []render.Object {
 // rank finish in another order than they started.
 type jittered struct{ *applytest.Cluster }
 
-func (j jittered) Apply(ctx context.Context, obj *unstructured.Unstructured, opts render.ApplyOptions) (*unstructured.Unstructured, error) {
+func (j jittered) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	h := fnv.New32a()
 	h.Write([]byte(obj.GetName()))
 	time.Sleep(time.Duration(h.Sum32()%2000) * time.Microsecond)
@@ -186,7 +187,7 @@ func TestProgressInApplyOrder(t *testing.T) {
 			}
 		}
 	}
-	res, err := render.Apply(ctx, jittered{c}, objs, render.ApplyOptions{Workers: 6, Progress: func(r render.ObjectResult) {
+	res, err := apply.Apply(ctx, jittered{c}, objs, apply.Options{Workers: 6, Progress: func(r apply.ObjectResult) {
 		progress = append(progress, r.Object)
 	}})
 	if err != nil {
@@ -235,10 +236,10 @@ func TestApplyFailureMidRank(t *testing.T) {
 		c := applytest.NewCluster()
 		c.FailOn = k
 		var progress []string
-		res, err := render.Apply(ctx, jittered{c}, objs, render.ApplyOptions{Workers: 4, Progress: func(r render.ObjectResult) {
+		res, err := apply.Apply(ctx, jittered{c}, objs, apply.Options{Workers: 4, Progress: func(r apply.ObjectResult) {
 			progress = append(progress, r.Object)
 		}})
-		var ae *render.ApplyError
+		var ae *apply.Error
 		if !errors.As(err, &ae) || !errors.Is(err, applytest.ErrInjected) || !strings.HasPrefix(ae.Failed.Object, "Deployment ") {
 			t.Fatalf("call %d: want the injected failure of a Deployment, got %v", k, err)
 		}
@@ -249,15 +250,15 @@ func TestApplyFailureMidRank(t *testing.T) {
 		var attempted []string
 		for _, r := range res.Objects {
 			switch r.Outcome {
-			case render.Created:
+			case apply.Created:
 				if !stored[r.Object] {
 					t.Errorf("call %d: %s reported created, not in the cluster", k, r.Object)
 				}
-			case render.Failed, render.NotAttempted:
+			case apply.Failed, apply.NotAttempted:
 				if stored[r.Object] {
 					t.Errorf("call %d: %s reported %s, yet in the cluster", k, r.Object, r.Outcome)
 				}
-				if r.Outcome == render.NotAttempted {
+				if r.Outcome == apply.NotAttempted {
 					continue
 				}
 			default:
@@ -271,14 +272,14 @@ func TestApplyFailureMidRank(t *testing.T) {
 		if strings.Join(progress, ",") != strings.Join(attempted, ",") {
 			t.Errorf("call %d: progress\n  %v\nwant the attempted objects in order\n  %v", k, progress, attempted)
 		}
-		if len(ae.Result.With(render.NotAttempted)) == 0 || !strings.Contains(err.Error(), "not attempted (") {
+		if len(ae.Result.With(apply.NotAttempted)) == 0 || !strings.Contains(err.Error(), "not attempted (") {
 			t.Errorf("call %d: the error lists nothing not attempted: %v", k, err)
 		}
 		c.FailOn = 0
-		if _, err := render.Apply(ctx, c, objs, render.ApplyOptions{}); err != nil {
+		if _, err := apply.Apply(ctx, c, objs, apply.Options{}); err != nil {
 			t.Fatalf("call %d: apply after the failure: %v", k, err)
 		}
-		if res, _ := render.Apply(ctx, c, objs, render.ApplyOptions{}); len(res.With(render.Unchanged)) != len(objs) {
+		if res, _ := apply.Apply(ctx, c, objs, apply.Options{}); len(res.With(apply.Unchanged)) != len(objs) {
 			t.Errorf("call %d: not converged", k)
 		}
 	}
@@ -292,7 +293,7 @@ func TestApplyCancelledMidRank(t *testing.T) {
 	objs := many(t, 30)
 	c := applytest.NewCluster()
 	n := 0
-	res, err := render.Apply(ctx, jittered{c}, objs, render.ApplyOptions{Workers: 4, Progress: func(r render.ObjectResult) {
+	res, err := apply.Apply(ctx, jittered{c}, objs, apply.Options{Workers: 4, Progress: func(r apply.ObjectResult) {
 		if n++; n == 40 { // among the Deployments
 			cancel()
 		}
@@ -301,12 +302,12 @@ func TestApplyCancelledMidRank(t *testing.T) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
 	stored := len(c.Objects())
-	done := len(res.With(render.Created))
+	done := len(res.With(apply.Created))
 	if done != stored || done < 40 {
 		t.Errorf("%d reported created, %d in the cluster, cancelled after the 40th", done, stored)
 	}
 	for _, r := range res.Objects {
-		if r.GVK.Kind == "VirtualService" && r.Outcome != render.NotAttempted {
+		if r.GVK.Kind == "VirtualService" && r.Outcome != apply.NotAttempted {
 			t.Errorf("%s after the cancellation", r)
 		}
 	}
@@ -336,11 +337,11 @@ func TestTransitionSafeAtEveryStep(t *testing.T) {
 	var before []render.Object
 	for i, s := range stages {
 		wanted := stage(t, s)
-		steps, err := render.PlanTransition(before, wanted, render.TransitionOptions{})
+		steps, err := apply.PlanTransition(before, wanted, apply.TransitionOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := render.Transition(ctx, c, before, wanted, render.TransitionOptions{}); err != nil {
+		if _, err := apply.Transition(ctx, c, before, wanted, apply.TransitionOptions{}); err != nil {
 			t.Fatalf("stage %d: %v", i, err)
 		}
 		if i == 3 {
@@ -377,12 +378,12 @@ func TestPruneOnlyManaged(t *testing.T) {
 			o.SetLabels(l)
 		}
 	}
-	steps, err := render.PlanTransition(before, stage(t, map[string]int32{"v2": 100}), render.TransitionOptions{})
+	steps, err := apply.PlanTransition(before, stage(t, map[string]int32{"v2": 100}), apply.TransitionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range steps {
-		if s.Op == render.OpDelete {
+		if s.Op == apply.OpDelete {
 			t.Errorf("deletes %s, which mlmesh did not label", s)
 		}
 	}
@@ -397,11 +398,11 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 	wanted := stage(t, map[string]int32{"v1": 90, "v2": 10})
 
 	c := applytest.NewCluster()
-	if _, err := render.Apply(ctx, c, before, render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(ctx, c, before, apply.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	c.SetAvailable("ml", "fraud-v1", true)
-	steps, err := render.PlanTransition(before, wanted, render.TransitionOptions{WaitAvailable: true})
+	steps, err := apply.PlanTransition(before, wanted, apply.TransitionOptions{WaitAvailable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,13 +422,13 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 			c.SetAvailable("ml", "fraud-v2", true)
 		}()
 	}
-	res, err := render.Transition(ctx, c, before, wanted, render.TransitionOptions{WaitAvailable: true})
+	res, err := apply.Transition(ctx, c, before, wanted, apply.TransitionOptions{WaitAvailable: true})
 	if err != nil {
 		t.Fatalf("transition with an available Deployment: %v", err)
 	}
 	var waits []string
 	for _, r := range res.Objects {
-		if r.Op == render.OpWait {
+		if r.Op == apply.OpWait {
 			waits = append(waits, r.String())
 		}
 	}
@@ -437,16 +438,16 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 
 	// Never available: it stops before the VirtualService.
 	c2 := applytest.NewCluster()
-	if _, err := render.Apply(ctx, c2, before, render.ApplyOptions{}); err != nil {
+	if _, err := apply.Apply(ctx, c2, before, apply.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = render.Transition(ctx, c2, before, wanted, render.TransitionOptions{WaitAvailable: true, WaitTimeout: time.Second})
-	var ae *render.ApplyError
+	res, err = apply.Transition(ctx, c2, before, wanted, apply.TransitionOptions{WaitAvailable: true, WaitTimeout: time.Second})
+	var ae *apply.Error
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "Deployment ml/fraud-v2 failed: not available after 1s") {
 		t.Fatalf("want a wait failure on fraud-v2, got %v", err)
 	}
 	for _, r := range res.Objects {
-		if r.Object == "VirtualService ml/fraud" && r.Outcome != render.NotAttempted {
+		if r.Object == "VirtualService ml/fraud" && r.Outcome != apply.NotAttempted {
 			t.Errorf("the route moved to a version that never became available: %s", r)
 		}
 	}
