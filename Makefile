@@ -32,7 +32,7 @@ conformance: tools
 
 # Refresh golden files after an intended output change.
 update:
-	go test ./... -update
+	MLMESH_UPDATE_GOLDEN=1 go test ./...
 
 bench:
 	go test -run XXX -bench . -benchmem ./examples/fleet/

@@ -9,8 +9,15 @@
 //		rendertest.Golden(t, objs, "testdata/app.golden.yaml")
 //	}
 //
-// Run "go test ./... -update" to write the golden files afresh. The -update
-// flag is shared with any other package of the test binary that defines it.
+// To write the golden files afresh, run "go test -update" where the test
+// package defines the flag, as golden-file tests commonly do:
+//
+//	var update = flag.Bool("update", false, "write golden files")
+//
+// or set MLMESH_UPDATE_GOLDEN=1 ("MLMESH_UPDATE_GOLDEN=1 go test ./..."),
+// which needs no flag. rendertest defines no flag itself: a library that
+// registered "update" would make every test package that defines its own
+// panic at start ("flag redefined: update").
 package rendertest
 
 import (
@@ -18,37 +25,36 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/mlmesh/mlmesh/internal/textdiff"
 	"github.com/mlmesh/mlmesh/render"
 )
 
-const updateFlag = "update"
+// UpdateEnv is the environment variable that, set to a true value ("1",
+// "true"), makes Golden and GoldenBytes write golden files.
+const UpdateEnv = "MLMESH_UPDATE_GOLDEN"
 
-func init() {
-	if flag.Lookup(updateFlag) == nil {
-		flag.Bool(updateFlag, false, "write golden files instead of comparing with them")
-	}
-}
-
-// Updating reports whether the test binary runs with -update.
+// Updating reports whether golden files are to be written instead of
+// compared: when the test binary has a flag named "update" (the test
+// package's own) set to true, or when UpdateEnv is true. It reads both at
+// each call.
 func Updating() bool {
-	f := flag.Lookup(updateFlag)
+	if b, err := strconv.ParseBool(os.Getenv(UpdateEnv)); err == nil && b {
+		return true
+	}
+	f := flag.Lookup("update")
 	if f == nil {
 		return false
 	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return f.Value.String() == "true"
-	}
-	b, _ := g.Get().(bool)
+	b, _ := strconv.ParseBool(f.Value.String())
 	return b
 }
 
 // Golden renders objs as a canonical YAML stream and compares it with the
 // golden file at path, failing t with a unified diff when they differ. With
-// -update it writes the file instead.
+// -update (see Updating) it writes the file instead.
 func Golden(t testing.TB, objs []render.Object, path string) {
 	t.Helper()
 	got, err := render.YAML(objs)
@@ -74,11 +80,11 @@ func GoldenBytes(t testing.TB, got []byte, path string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("golden file %s: %v (run go test with -update to create it)", path, err)
+		t.Fatalf("golden file %s: %v (run go test with -update or %s=1 to create it)", path, err, UpdateEnv)
 	}
 	want = bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n"))
 	if !bytes.Equal(want, got) {
-		t.Errorf("output differs from %s (-want +got); run go test with -update if the change is intended:\n%s", path, Diff(string(want), string(got)))
+		t.Errorf("output differs from %s (-want +got); run go test with -update or %s=1 if the change is intended:\n%s", path, UpdateEnv, Diff(string(want), string(got)))
 	}
 }
 
