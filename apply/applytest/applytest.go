@@ -1,8 +1,15 @@
 // Package applytest provides an in-memory cluster for tests of code that
-// applies mlmesh objects: it implements apply.Client, bumps an object's resourceVersion only
-// when its content changes, and can fail on a chosen call. It is a fake for
-// unit speed: it does not merge fields as server-side apply does, check
-// field ownership or run admission; test against a real API server too.
+// applies mlmesh objects: it implements apply.Client, bumps an object's
+// resourceVersion only when its content changes, and can fail on a chosen
+// call.
+//
+// NewCluster stores what it is given, replacing what was there.
+// NewServerSideCluster applies as the API server does, with
+// apimachinery's field manager (the server-side apply code the API server
+// runs): it merges, records managedFields per manager, reports conflicts
+// and serves types, so that apply skips what is already as wanted. Both
+// are fakes for unit speed: neither runs validation, admission or
+// controllers; test against a real API server too.
 package applytest
 
 import (
@@ -16,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 
 	"github.com/mlmesh/mlmesh/apply"
@@ -36,7 +44,13 @@ type Cluster struct {
 	// OnChange, if set, is called after every change, with the cluster,
 	// one call at a time even when objects are applied concurrently.
 	OnChange func(*Cluster)
+	// Default, if set, is called on every object before it is stored, as
+	// the API server sets defaults (of a custom resource's schema, say).
+	Default  func(*unstructured.Unstructured)
 	changeMu sync.Mutex
+
+	types    managedfields.TypeConverter // set: server-side apply
+	managers map[schema.GroupVersionKind]*managedfields.FieldManager
 }
 
 func (c *Cluster) changed() {
@@ -50,8 +64,41 @@ func (c *Cluster) changed() {
 // ErrInjected is the error a Cluster fails with on FailOn.
 var ErrInjected = fmt.Errorf("applytest: injected failure")
 
-// NewCluster returns an empty Cluster.
+// NewCluster returns an empty Cluster that stores each object applied as
+// it is, replacing what was there. Its TypeConverter answers
+// apply.ErrNoSchemas, so apply sends it every object.
 func NewCluster() *Cluster { return &Cluster{objects: map[string]*unstructured.Unstructured{}} }
+
+// NewServerSideCluster returns an empty Cluster that applies as the API
+// server does: apimachinery's field manager merges each apply into the
+// live object, records the fields each manager owns in managedFields, and
+// answers an apply that would change another manager's fields with a
+// conflict (apierrors.IsConflict) unless it is forced. Its TypeConverter
+// serves types, so apply.Apply sends nothing for an object already as
+// wanted. types are the kinds' schemas; nil deduces them from the objects
+// (maps merged key by key, lists replaced whole), as the API server does
+// for a custom resource without a schema.
+func NewServerSideCluster(types managedfields.TypeConverter) *Cluster {
+	if types == nil {
+		types = managedfields.NewDeducedTypeConverter()
+	}
+	c := NewCluster()
+	c.types, c.managers = types, map[schema.GroupVersionKind]*managedfields.FieldManager{}
+	return c
+}
+
+// fieldManager is the field manager of a kind, made on first use.
+func (c *Cluster) fieldManager(gvk schema.GroupVersionKind) (*managedfields.FieldManager, error) {
+	if m, ok := c.managers[gvk]; ok {
+		return m, nil
+	}
+	m, err := managedfields.NewDefaultFieldManager(c.types, unconverted{}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	c.managers[gvk] = m
+	return m, nil
+}
 
 func key(gvk schema.GroupVersionKind, namespace, name string) string {
 	return gvk.Group + "/" + gvk.Kind + "/" + namespace + "/" + name
@@ -64,6 +111,60 @@ func content(u *unstructured.Unstructured) string {
 	return string(b)
 }
 
+// unchanged reports whether storing next leaves old as it is: the same
+// content, and under server-side apply the same managedFields.
+func (c *Cluster) unchanged(old, next *unstructured.Unstructured) bool {
+	if old == nil {
+		return false
+	}
+	if c.types == nil {
+		return content(old) == content(next)
+	}
+	return stored(old) == stored(next)
+}
+
+// stored is all of a stored object but its resourceVersion.
+func stored(u *unstructured.Unstructured) string {
+	c := u.DeepCopy()
+	c.SetResourceVersion("")
+	b, _ := c.MarshalJSON()
+	return string(b)
+}
+
+// The field manager's conversions: a Cluster stores every kind as it is
+// applied, at its own version, unstructured.
+type (
+	unconverted         struct{}
+	noDefaults          struct{}
+	unstructuredCreater struct{}
+)
+
+func (unconverted) Convert(in, out, _ any) error {
+	u, ok1 := in.(*unstructured.Unstructured)
+	o, ok2 := out.(*unstructured.Unstructured)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("applytest: cannot convert %T to %T", in, out)
+	}
+	o.Object = u.DeepCopy().Object
+	return nil
+}
+
+func (unconverted) ConvertToVersion(in runtime.Object, _ runtime.GroupVersioner) (runtime.Object, error) {
+	return in, nil
+}
+
+func (unconverted) ConvertFieldLabel(_ schema.GroupVersionKind, label, value string) (string, string, error) {
+	return label, value, nil
+}
+
+func (noDefaults) Default(runtime.Object) {}
+
+func (unstructuredCreater) New(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
 func (c *Cluster) fail() error {
 	c.calls++
 	if c.FailOn > 0 && c.calls == c.FailOn {
@@ -72,25 +173,88 @@ func (c *Cluster) fail() error {
 	return nil
 }
 
-// Apply stores obj (replacing what was there), bumping the resourceVersion
-// when the content changed.
+// Apply stores obj, bumping the resourceVersion when what is stored
+// changed: as it is (NewCluster), or merged into the live object by
+// server-side apply as opts.FieldManager (NewServerSideCluster).
 func (c *Cluster) Apply(_ context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	c.mu.Lock()
 	if err := c.fail(); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
-	k := key(obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
+	next, err := c.merge(obj, func(m *managedfields.FieldManager, live *unstructured.Unstructured) (runtime.Object, error) {
+		return m.Apply(live, obj.DeepCopy(), opts.FieldManager, opts.Force)
+	})
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	return c.store(next, opts.DryRun)
+}
+
+// Update writes obj as a non-apply write of manager (kubectl edit, a
+// controller's update): the fields it changes become manager's. On a
+// NewCluster it stores obj as Apply does.
+func (c *Cluster) Update(_ context.Context, obj *unstructured.Unstructured, manager string) (*unstructured.Unstructured, error) {
+	c.mu.Lock()
+	next, err := c.merge(obj, func(m *managedfields.FieldManager, live *unstructured.Unstructured) (runtime.Object, error) {
+		return m.Update(live, obj.DeepCopy(), manager)
+	})
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	return c.store(next, false)
+}
+
+// merge returns what writing obj makes of the live object, with c.mu held.
+func (c *Cluster) merge(obj *unstructured.Unstructured, write func(*managedfields.FieldManager, *unstructured.Unstructured) (runtime.Object, error)) (*unstructured.Unstructured, error) {
+	if c.types == nil {
+		return obj.DeepCopy(), nil
+	}
+	gvk := obj.GroupVersionKind()
+	m, err := c.fieldManager(gvk)
+	if err != nil {
+		return nil, err
+	}
+	live := c.objects[key(gvk, obj.GetNamespace(), obj.GetName())]
+	if live == nil {
+		live = &unstructured.Unstructured{}
+		live.SetGroupVersionKind(gvk)
+		live.SetNamespace(obj.GetNamespace())
+		live.SetName(obj.GetName())
+	}
+	out, err := write(m, live.DeepCopy())
+	if err != nil {
+		return nil, err
+	}
+	u, ok := out.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("applytest: the field manager returned a %T", out)
+	}
+	return u, nil
+}
+
+// store stores next, with c.mu held, and releases it.
+func (c *Cluster) store(next *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	if c.Default != nil {
+		c.Default(next)
+	}
+	k := key(next.GroupVersionKind(), next.GetNamespace(), next.GetName())
 	old := c.objects[k]
-	next := obj.DeepCopy()
-	if old != nil && content(old) == content(next) {
+	if c.unchanged(old, next) {
 		out := old.DeepCopy()
 		c.mu.Unlock()
 		return out, nil
 	}
 	c.version++
 	next.SetResourceVersion(strconv.Itoa(c.version))
-	if opts.DryRun {
+	if old == nil {
+		next.SetUID(types.UID("uid-" + strconv.Itoa(c.version)))
+	} else {
+		next.SetUID(old.GetUID())
+	}
+	if dryRun {
 		c.mu.Unlock()
 		return next, nil
 	}
@@ -160,10 +324,14 @@ func (c *Cluster) List(_ context.Context, gvk schema.GroupVersionKind, namespace
 	return objs, nil
 }
 
-// TypeConverter answers apply.ErrNoSchemas: a Cluster does not keep
-// managed fields, so apply sends every object to it.
+// TypeConverter returns the types of a NewServerSideCluster. A NewCluster
+// keeps no managed fields and answers apply.ErrNoSchemas, so apply sends
+// every object to it.
 func (c *Cluster) TypeConverter(context.Context, []schema.GroupVersion) (managedfields.TypeConverter, error) {
-	return nil, apply.ErrNoSchemas
+	if c.types == nil {
+		return nil, apply.ErrNoSchemas
+	}
+	return c.types, nil
 }
 
 // Objects returns copies of every stored object, sorted by kind, namespace
