@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/internal/order"
@@ -91,9 +90,9 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 		errs = append(errs, field.Required(ap.Child("jwt"), "requireJWT is set: the issuers whose tokens are valid"))
 	}
 	var ports []uint32
-	if c := p.workloads.checked[i]; c != nil {
+	if c := p.workloads.checked[i]; c.Model() != nil {
 		for k := range c.NumPorts() {
-			if port := c.Port(k); port.Protocol != string(serving.TCP) && !port.Auxiliary {
+			if port := c.Port(k); port.Protocol != serving.TCP && !port.Auxiliary {
 				ports = append(ports, uint32(port.Number))
 			}
 		}
@@ -142,22 +141,19 @@ func (f *accessFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (f *accessFamily) build(p *plan, it *item) render.Object {
+func (f *accessFamily) build(p *plan, it *item) (render.Object, error) {
 	i := int(it.i)
 	switch {
 	case it.kind == kindRequestAuthentication:
-		a := f.authn[i]
-		return checked.Security.RequestAuthentication(&a)
+		return security.RequestAuthentication(f.authn[i])
 	case it.kind == kindAllowPolicy && it.i < 0:
-		return checked.Security.AuthorizationPolicy(p.waypointAllow())
+		return security.AuthorizationPolicy(*p.waypointAllow())
 	case it.kind == kindAllowPolicy:
-		a := f.allow[i]
-		return checked.Security.AuthorizationPolicy(&a)
+		return security.AuthorizationPolicy(f.allow[i])
 	case it.i < 0:
-		return checked.Security.AuthorizationPolicy(&security.Policy{Name: DefaultDenyName, Namespace: p.ns})
+		return security.AuthorizationPolicy(security.Policy{Name: DefaultDenyName, Namespace: p.ns})
 	}
-	t := f.token[i]
-	return checked.Security.TokenRequired(&t)
+	return security.TokenRequired(f.token[i])
 }
 
 func (*accessFamily) from(_ *plan, it *item) *field.Path {

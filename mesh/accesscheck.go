@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/ingress"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -25,7 +24,7 @@ func (f *accessFamily) check(p *plan) field.ErrorList {
 		}
 		for k, r := range m.Access.Allow {
 			rp := accessPath(i).Child("allow").Index(k)
-			if c := p.workloads.checked[i]; c != nil {
+			if c := p.workloads.checked[i]; c.Model() != nil {
 				errs = append(errs, ruleServed(rp, r, c)...)
 			}
 			errs = append(errs, p.callersExist(rp, r, len(m.Access.JWT) > 0)...)
@@ -40,10 +39,10 @@ func (f *accessFamily) check(p *plan) field.ErrorList {
 // ruleServed reports a rule's ports that the model does not serve, and
 // methods and paths it can never match: on TCP ports (no HTTP request), a
 // method other than POST on gRPC ports, a path outside the runtime's API.
-func ruleServed(rp *field.Path, r security.Rule, c checked.Model) field.ErrorList {
+func ruleServed(rp *field.Path, r security.Rule, c serving.Checked) field.ErrorList {
 	var errs field.ErrorList
 	var served []string
-	protocols := map[string]bool{}
+	protocols := map[serving.Protocol]bool{}
 	for k := range c.NumPorts() {
 		port := c.Port(k)
 		served = append(served, fmt.Sprint(port.Number))
@@ -59,13 +58,13 @@ func ruleServed(rp *field.Path, r security.Rule, c checked.Model) field.ErrorLis
 	if len(protocols) == 0 {
 		return errs
 	}
-	http := protocols[string(serving.HTTP)] || protocols[string(serving.HTTP2)] || protocols[string(serving.GRPC)]
+	http := protocols[serving.HTTP] || protocols[serving.HTTP2] || protocols[serving.GRPC]
 	switch {
 	case !http && len(r.Methods) > 0:
 		errs = append(errs, field.Invalid(rp.Child("methods"), r.Methods, "the rule's ports speak TCP, which has no methods: the rule would never match"))
 	case !http && len(r.Paths) > 0:
 		errs = append(errs, field.Invalid(rp.Child("paths"), r.Paths, "the rule's ports speak TCP, which has no paths: the rule would never match"))
-	case len(protocols) == 1 && protocols[string(serving.GRPC)] && len(r.Methods) > 0 && !slices.Contains(r.Methods, "POST"):
+	case len(protocols) == 1 && protocols[serving.GRPC] && len(r.Methods) > 0 && !slices.Contains(r.Methods, "POST"):
 		errs = append(errs, field.Invalid(rp.Child("methods"), r.Methods, "the rule's ports speak gRPC, whose calls are all POST: the rule would never match"))
 	}
 	if prefixes := c.Paths(); len(prefixes) > 0 {

@@ -56,8 +56,9 @@ type family interface {
 	// and from will be given back in the item.
 	objects(p *plan, add adder)
 	// build builds the object of one of the family's items. It is called
-	// only when derive and check reported nothing.
-	build(p *plan, it *item) render.Object
+	// only when derive and check reported nothing, and then fails only on
+	// a defect of mlmesh's own.
+	build(p *plan, it *item) (render.Object, error)
 	// from is the spec element an item derives from, for errors that name
 	// the object (two objects of one name).
 	from(p *plan, it *item) *field.Path
@@ -172,7 +173,9 @@ func Build(a App) ([]render.Object, error) {
 	}
 	objs := make([]render.Object, len(items))
 	for i := range items {
-		objs[i] = p.build(&items[i])
+		if objs[i], err = p.build(&items[i]); err != nil {
+			return nil, err
+		}
 	}
 	return objs, nil
 }
@@ -202,15 +205,26 @@ func each(a App, yield func(render.Object) error, reuse bool) error {
 	}
 	p.workloads.reuse = reuse
 	for i := range items {
-		if err := yield(p.build(&items[i])); err != nil {
+		o, err := p.build(&items[i])
+		if err != nil {
+			return err
+		}
+		if err := yield(o); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *plan) build(it *item) render.Object {
-	return p.families[it.family].build(p, it)
+// build builds one item. The App was validated whole before, so a failure
+// is a defect of mlmesh's: it is reported as one, naming the object,
+// rather than written half.
+func (p *plan) build(it *item) (render.Object, error) {
+	o, err := p.families[it.family].build(p, it)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: building %s %s/%s of a valid App failed (a defect of mlmesh's: please report it): %w", it.kind, it.namespace, it.name, err)
+	}
+	return o, nil
 }
 
 // plan derives and checks every family of the App and lists its objects in

@@ -60,14 +60,15 @@ func (e *egressFamily) objects(_ *plan, add adder) {
 	}
 }
 
-func (e *egressFamily) build(_ *plan, it *item) render.Object {
-	// Validated in derive: the builders cannot fail.
+func (e *egressFamily) build(_ *plan, it *item) (render.Object, error) {
 	if it.kind == kindServiceEntry {
-		se, _ := egress.ServiceEntry(e.specs[it.i])
-		return se
+		return egress.ServiceEntry(e.specs[it.i])
 	}
-	drs, _ := egress.DestinationRules(e.specs[it.i])
-	return drs[it.j]
+	drs, err := egress.DestinationRules(e.specs[it.i])
+	if err != nil {
+		return nil, err
+	}
+	return drs[it.j], nil
 }
 
 func (*egressFamily) from(_ *plan, it *item) *field.Path {

@@ -6,7 +6,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -22,7 +21,7 @@ import (
 
 type exposureFamily struct {
 	routes  []ingressRoute
-	checked []checked.Route
+	checked []routing.Checked
 }
 
 type ingressRoute struct {
@@ -77,7 +76,7 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 		hosts = []string{spec.Host}
 	}
 	port := m.Expose.Port
-	if c := p.workloads.checked[i]; port != 0 && c != nil {
+	if c := p.workloads.checked[i]; port != 0 && c.Model() != nil {
 		if perrs := modelPort(xp.Child("port"), port, c); len(perrs) > 0 {
 			return routing.Spec{}, append(errs, perrs...)
 		}
@@ -114,11 +113,11 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 
 func (x *exposureFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	x.checked = make([]checked.Route, len(x.routes))
+	x.checked = make([]routing.Checked, len(x.routes))
 	for k := range x.routes {
 		r := &x.routes[k]
 		r.spec.Pools = p.inference.hosts
-		c, err := checked.NewRoute(&r.spec)
+		c, err := routing.Check(&r.spec)
 		if err != nil {
 			errs = append(errs, p.exposureErrors(r.model, err)...)
 		}
@@ -165,12 +164,13 @@ func (x *exposureFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (x *exposureFamily) build(p *plan, it *item) render.Object {
+func (x *exposureFamily) build(p *plan, it *item) (render.Object, error) {
 	c, model := x.checked[it.i], p.app.Models[x.routes[it.i].model].Name
 	if it.kind != kindVirtualService {
-		return modelLabel(gatewayAPIRoute(c, it.j), model)
+		o, err := gatewayAPIRoute(c, it.j)
+		return modelLabel(o, model), err
 	}
-	return modelLabel(c.VirtualService(), model)
+	return modelLabel(c.VirtualService(), model), nil
 }
 
 func (x *exposureFamily) from(_ *plan, it *item) *field.Path {

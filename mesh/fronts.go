@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -18,7 +17,7 @@ import (
 
 type frontFamily struct {
 	specs   []routing.Spec // Host empty where the route has no hosts
-	checked []checked.Route
+	checked []routing.Checked
 }
 
 func routePath(i int) *field.Path { return field.NewPath("routes").Index(i) }
@@ -35,7 +34,7 @@ func (f *frontFamily) derive(p *plan) field.ErrorList {
 
 func (f *frontFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	f.checked = make([]checked.Route, len(f.specs))
+	f.checked = make([]routing.Checked, len(f.specs))
 	for i := range f.specs {
 		spec := &f.specs[i]
 		if spec.Host == "" {
@@ -43,7 +42,7 @@ func (f *frontFamily) check(p *plan) field.ErrorList {
 		}
 		errs = append(errs, p.modelSplits(i, spec.Rules)...)
 		spec.Pools = p.inference.hosts
-		c, err := checked.NewRoute(spec)
+		c, err := routing.Check(spec)
 		if err != nil {
 			errs = append(errs, p.frontErrors(i, err)...)
 		}
@@ -87,11 +86,11 @@ func (f *frontFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (f *frontFamily) build(_ *plan, it *item) render.Object {
+func (f *frontFamily) build(_ *plan, it *item) (render.Object, error) {
 	if it.kind != kindVirtualService {
 		return gatewayAPIRoute(f.checked[it.i], it.j)
 	}
-	return f.checked[it.i].VirtualService()
+	return f.checked[it.i].VirtualService(), nil
 }
 
 func (*frontFamily) from(_ *plan, it *item) *field.Path {
@@ -135,7 +134,7 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 				errs = append(errs, fe)
 			}
 			rule.Split[k].Host = ServiceHost(m.Name, p.ns)
-			if c := p.workloads.checked[mi]; c != nil {
+			if c := p.workloads.checked[mi]; c.Model() != nil {
 				switch {
 				case d.Port != 0:
 					errs = append(errs, modelPort(dp.Child("port"), d.Port, c)...)

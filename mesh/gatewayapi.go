@@ -4,7 +4,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/ingress"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -40,8 +39,12 @@ func gatewayAPIRoutes(spec *routing.Spec, add func(name string, j int)) {
 }
 
 // gatewayAPIRoute builds route j of a checked spec.
-func gatewayAPIRoute(c checked.Route, j int32) render.Object {
-	return c.GatewayRoutes()[j]
+func gatewayAPIRoute(c routing.Checked, j int32) (render.Object, error) {
+	routes, err := c.GatewayRoutes()
+	if err != nil {
+		return nil, err
+	}
+	return routes[j], nil
 }
 
 // versionPolicies lists a DestinationRule per version Service of model i,

@@ -173,18 +173,15 @@ func (g *gatewayFamily) objects(p *plan, add adder) {
 }
 
 // build builds a gateway validated in derive.
-func (g *gatewayFamily) build(p *plan, it *item) render.Object {
+func (g *gatewayFamily) build(p *plan, it *item) (render.Object, error) {
 	spec := g.specs[it.i]
 	switch {
 	case it.kind == kindGatewayAPIGateway:
-		gw, _ := ingress.GatewayAPIGateway(spec, p.ns)
-		return gw
+		return ingress.GatewayAPIGateway(spec, p.ns)
 	case it.kind == kindHTTPRoute:
-		r, _ := ingress.HTTPSRedirectRoute(spec)
-		return r
+		return ingress.HTTPSRedirectRoute(spec)
 	}
-	gw, _ := ingress.Gateway(spec)
-	return gw
+	return ingress.Gateway(spec)
 }
 
 func (*gatewayFamily) from(_ *plan, it *item) *field.Path {

@@ -5,7 +5,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
@@ -73,9 +72,8 @@ func (f *identityFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (f *identityFamily) build(_ *plan, it *item) render.Object {
-	id := f.specs[int(it.i)]
-	return checked.Security.ServiceAccount(&id)
+func (f *identityFamily) build(_ *plan, it *item) (render.Object, error) {
+	return security.ServiceAccount(f.specs[int(it.i)])
 }
 
 func (*identityFamily) from(_ *plan, it *item) *field.Path { return identityPath(int(it.i)) }

@@ -193,10 +193,10 @@ func (f *inferenceFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (f *inferenceFamily) build(p *plan, it *item) render.Object {
+func (f *inferenceFamily) build(p *plan, it *item) (render.Object, error) {
 	i, k := int(it.i), int(it.j)
 	pk := f.pick[i][k]
-	return p.workloads.checked[i].InferencePool(p.app.Models[i].Versions[k].Name, f.ports[i], &pk)
+	return p.workloads.checked[i].InferencePool(p.app.Models[i].Versions[k].Name, f.ports[i], pk)
 }
 
 func (*inferenceFamily) from(p *plan, it *item) *field.Path {

@@ -6,7 +6,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
@@ -76,14 +75,15 @@ func (*namespaceFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (*namespaceFamily) build(p *plan, it *item) render.Object {
+func (*namespaceFamily) build(p *plan, it *item) (render.Object, error) {
 	switch it.kind {
 	case kindNamespace:
-		return namespaceObject(p.app.Namespace)
+		return namespaceObject(p.app.Namespace), nil
 	case kindWaypoint:
-		return p.waypointObject()
+		return p.waypointObject(), nil
 	}
-	return peerAuthentication(p.app.Namespace)
+	ns := p.app.Namespace
+	return security.PeerAuthentication(security.Peer{Name: "default", Namespace: ns.Name, Mode: security.MTLS(ns.MTLS)})
 }
 
 func (*namespaceFamily) from(_ *plan, it *item) *field.Path {
@@ -108,8 +108,4 @@ func namespaceObject(ns Namespace) *corev1.Namespace {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 		ObjectMeta: metav1.ObjectMeta{Name: ns.Name, Labels: l},
 	}
-}
-
-func peerAuthentication(ns Namespace) render.Object {
-	return checked.Security.PeerAuthentication(&security.Peer{Name: "default", Namespace: ns.Name, Mode: security.MTLS(ns.MTLS)})
 }

@@ -7,7 +7,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -21,12 +20,12 @@ import (
 var kindVirtualService = newKind("networking.istio.io", "VirtualService")
 
 type routeFamily struct {
-	specs   []routing.Spec  // one per model; exposure may bind them to a gateway
-	checked []checked.Route // one per model; nil where its routes failed their checks
+	specs   []routing.Spec    // one per model; exposure may bind them to a gateway
+	checked []routing.Checked // one per model; the zero value where its routes failed their checks
 }
 
 // valid reports whether model i's routes passed their checks.
-func (r *routeFamily) valid(i int) bool { return r.checked[i] != nil }
+func (r *routeFamily) valid(i int) bool { return r.checked[i].Spec() != nil }
 
 // ServiceHost returns the FQDN of a model's Service: name.namespace.svc.cluster.local.
 func ServiceHost(model, namespace string) string {
@@ -41,7 +40,7 @@ func (r *routeFamily) derive(p *plan) field.ErrorList {
 		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
 			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
-		if c := p.workloads.checked[i]; m.Traffic.Port != 0 && c != nil {
+		if c := p.workloads.checked[i]; m.Traffic.Port != 0 && c.Model() != nil {
 			errs = append(errs, modelPort(modelPath(i).Child("traffic", "port"), m.Traffic.Port, c)...)
 		}
 		errs = append(errs, p.checkDestinations(i, spec)...)
@@ -52,10 +51,10 @@ func (r *routeFamily) derive(p *plan) field.ErrorList {
 
 func (r *routeFamily) check(p *plan) field.ErrorList {
 	var errs field.ErrorList
-	r.checked = make([]checked.Route, len(r.specs))
+	r.checked = make([]routing.Checked, len(r.specs))
 	for i := range r.specs {
 		spec := &r.specs[i]
-		c, err := checked.NewRoute(spec)
+		c, err := routing.Check(spec)
 		if err != nil {
 			errs = append(errs, p.modelRouteErrors(i, err)...)
 		}
@@ -86,18 +85,19 @@ func (r *routeFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (r *routeFamily) build(p *plan, it *item) render.Object {
+func (r *routeFamily) build(p *plan, it *item) (render.Object, error) {
 	c := r.checked[it.i]
 	name := p.app.Models[it.i].Name
 	switch {
 	case it.kind == kindDestinationRule && it.j > 0:
-		return p.versionPolicy(int(it.i), int(it.j)-1)
+		return p.versionPolicy(int(it.i), int(it.j)-1), nil
 	case it.kind == kindDestinationRule:
-		return modelLabel(c.DestinationRule(), name)
+		return modelLabel(c.DestinationRule(), name), nil
 	case it.kind == kindHTTPRoute:
-		return modelLabel(gatewayAPIRoute(c, it.j), name)
+		o, err := gatewayAPIRoute(c, it.j)
+		return modelLabel(o, name), err
 	}
-	return modelLabel(c.VirtualService(), name)
+	return modelLabel(c.VirtualService(), name), nil
 }
 
 func (*routeFamily) from(_ *plan, it *item) *field.Path {
@@ -107,6 +107,9 @@ func (*routeFamily) from(_ *plan, it *item) *field.Path {
 // modelLabel labels a model's routing object with app=<model>, as its
 // Service and Deployments are labelled.
 func modelLabel(o render.Object, model string) render.Object {
+	if o == nil {
+		return nil
+	}
 	l := o.GetLabels()
 	if l == nil {
 		l = map[string]string{}
@@ -119,7 +122,7 @@ func modelLabel(o render.Object, model string) render.Object {
 // routeSpec derives the routing spec of a model: its FQDN as host, one
 // subset per version, destinations that name a model by its short name
 // resolved to that model's FQDN.
-func (p *plan) routeSpec(m Model, c checked.Model) routing.Spec {
+func (p *plan) routeSpec(m Model, c serving.Checked) routing.Spec {
 	spec := routing.Spec{
 		Name:      m.Name,
 		Namespace: p.ns,
@@ -179,21 +182,21 @@ func namesHosts(rules []routing.Rule) bool {
 // them that serve gRPC, and whether the Service has other ports: the pinned
 // Traffic.Port, or every inference port of its runtime that speaks HTTP,
 // HTTP/2 or gRPC. A TCP port takes no HTTP routes; an auxiliary one
-// (metrics, management) takes no traffic rules. An invalid model (c nil)
-// has none but its pinned port.
-func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
+// (metrics, management) takes no traffic rules. An invalid model (c the
+// zero value) has none but its pinned port.
+func routedPorts(m Model, c serving.Checked) (ports, grpc []uint32, others bool) {
 	all := 0
-	if c != nil {
+	if c.Model() != nil {
 		all = c.NumPorts()
 	}
 	for i := range all {
 		p := c.Port(i)
 		n := uint32(p.Number)
-		if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == string(serving.TCP) || p.Auxiliary) {
+		if m.Traffic.Port != 0 && n != m.Traffic.Port || m.Traffic.Port == 0 && (p.Protocol == serving.TCP || p.Auxiliary) {
 			continue
 		}
 		ports = append(ports, n)
-		if p.Protocol == string(serving.GRPC) {
+		if p.Protocol == serving.GRPC {
 			grpc = append(grpc, n)
 		}
 	}
@@ -206,7 +209,7 @@ func routedPorts(m Model, c checked.Model) (ports, grpc []uint32, others bool) {
 
 // modelPort reports a port that is not one of the model's ports (a port out
 // of range is routing's to report).
-func modelPort(path *field.Path, port uint32, c checked.Model) field.ErrorList {
+func modelPort(path *field.Path, port uint32, c serving.Checked) field.ErrorList {
 	if port > 65535 {
 		return nil // out of range: routing says so
 	}
@@ -294,7 +297,7 @@ func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
 // DestinationRule selects, among the pods its Service selects, those of
 // exactly one Deployment. It compares the labels the builders put on the
 // objects (the pods' labels, the Service selector, the subset labels).
-func subsetsSelectOneVersion(model int, subsets []routing.Subset, m serving.Model, c checked.Model) field.ErrorList {
+func subsetsSelectOneVersion(model int, subsets []routing.Subset, m serving.Model, c serving.Checked) field.ErrorList {
 	var errs field.ErrorList
 	// The Service selects app=<model>; a subset without labels selects
 	// version=<subset>.

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
@@ -206,9 +205,8 @@ func (f *scopingFamily) objects(p *plan, add adder) {
 	}
 }
 
-func (f *scopingFamily) build(_ *plan, it *item) render.Object {
-	s := f.specs[int(it.i)]
-	return checked.Security.Sidecar(&s)
+func (f *scopingFamily) build(_ *plan, it *item) (render.Object, error) {
+	return security.Sidecar(f.specs[int(it.i)])
 }
 
 func (*scopingFamily) from(_ *plan, it *item) *field.Path {

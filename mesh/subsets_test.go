@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -21,7 +20,7 @@ func TestSubsetsSelectOneVersion(t *testing.T) {
 		{Name: "none", Labels: map[string]string{"version": "v9"}},
 		{Name: "both", Labels: map[string]string{"app": "bert"}},
 	}}
-	c, err := checked.NewModel(&m)
+	c, err := serving.Check(&m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/check"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -219,11 +218,11 @@ func (f *tokenFamily) objects(_ *plan, add adder) {
 	}
 }
 
-func (f *tokenFamily) build(_ *plan, it *item) render.Object {
+func (f *tokenFamily) build(_ *plan, it *item) (render.Object, error) {
 	if it.j == 0 {
-		return checked.Security.RequestAuthentication(&f.authn[it.i])
+		return security.RequestAuthentication(f.authn[it.i])
 	}
-	return checked.Security.TokenRequired(&f.deny[it.i])
+	return security.TokenRequired(f.deny[it.i])
 }
 
 func (f *tokenFamily) from(_ *plan, it *item) *field.Path {

@@ -7,7 +7,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/render"
@@ -26,9 +25,9 @@ var (
 )
 
 type workloadFamily struct {
-	models  []serving.Model // one per App.Models, the App's defaults applied
-	checked []checked.Model // one per model; nil where invalid
-	index   map[string]int  // a model's name to its first index
+	models  []serving.Model   // one per App.Models, the App's defaults applied
+	checked []serving.Checked // one per model; the zero value where invalid
+	index   map[string]int    // a model's name to its first index
 
 	// reuse builds each Deployment into the last one (dep), for a renderer
 	// that is done with each object when the next is built.
@@ -45,7 +44,7 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 	w.index = make(map[string]int, len(p.app.Models))
 	// Sized once: the checked models point into it.
 	w.models = make([]serving.Model, len(p.app.Models))
-	w.checked = make([]checked.Model, len(p.app.Models))
+	w.checked = make([]serving.Checked, len(p.app.Models))
 	for i, m := range p.app.Models {
 		sm := &w.models[i]
 		*sm = m.Model
@@ -72,7 +71,7 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 			}
 		}
 		errs = append(errs, p.ambientModelErrors(i, sm)...)
-		c, err := checked.NewModel(sm)
+		c, err := serving.Check(sm)
 		if err != nil {
 			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
 		}
@@ -103,32 +102,32 @@ func (w *workloadFamily) objects(p *plan, add adder) {
 		for k, v := range m.Versions {
 			name := serving.DeploymentName(m.Name, v.Name)
 			add(kindDeployment, m.Namespace, name, i, k)
-			if c != nil && c.Budgeted(k) {
+			if c.Model() != nil && c.HasDisruptionBudget(k) {
 				add(kindBudget, m.Namespace, name, i, k)
 			}
-			if c != nil && c.Autoscaled(k) {
+			if c.Model() != nil && c.HasAutoscaler(k) {
 				add(kindAutoscaler, m.Namespace, name, i, k)
 			}
 		}
 	}
 }
 
-func (w *workloadFamily) build(p *plan, it *item) render.Object {
+func (w *workloadFamily) build(p *plan, it *item) (render.Object, error) {
 	c := w.checked[it.i]
 	switch {
 	case it.kind == kindService && it.j > 0:
-		return p.useWaypoint(c.VersionService(int(it.j) - 1))
+		return p.useWaypoint(c.VersionService(int(it.j) - 1)), nil
 	case it.kind == kindService:
-		return p.useWaypoint(c.Service())
+		return p.useWaypoint(c.Service()), nil
 	case it.kind == kindBudget:
-		return c.DisruptionBudget(int(it.j))
+		return c.DisruptionBudget(int(it.j)), nil
 	case it.kind == kindAutoscaler:
-		return c.Autoscaler(int(it.j))
+		return c.Autoscaler(int(it.j)), nil
 	}
 	if w.reuse {
-		return c.Deployment(int(it.j), &w.dep)
+		return c.Deployment(int(it.j), &w.dep), nil
 	}
-	return c.Deployment(int(it.j), nil)
+	return c.Deployment(int(it.j), nil), nil
 }
 
 func (*workloadFamily) from(_ *plan, it *item) *field.Path {
@@ -152,4 +151,4 @@ func (w *workloadFamily) byName(name string) (int, bool) {
 }
 
 // valid reports whether App.Models[i] passed serving's checks.
-func (w *workloadFamily) valid(i int) bool { return w.checked[i] != nil }
+func (w *workloadFamily) valid(i int) bool { return w.checked[i].Model() != nil }

@@ -10,9 +10,7 @@ import (
 	"istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
@@ -20,19 +18,21 @@ import (
 // Hosts, the gateways as given, and one HTTP route per rule, in order. Every
 // destination of a route carries an explicit weight.
 func VirtualService(s Spec) (*networkingv1.VirtualService, error) {
-	if err := s.Validate(); err != nil {
+	c, err := Check(&s)
+	if err != nil {
 		return nil, err
 	}
-	return virtualService(s), nil
+	return c.VirtualService(), nil
 }
 
 // DestinationRule validates s and returns its DestinationRule: host Host, one
 // subset per Subsets entry, and the traffic policy.
 func DestinationRule(s Spec) (*networkingv1.DestinationRule, error) {
-	if err := s.Validate(); err != nil {
+	c, err := Check(&s)
+	if err != nil {
 		return nil, err
 	}
-	return destinationRule(s), nil
+	return c.DestinationRule(), nil
 }
 
 func (s Spec) meta() metav1.ObjectMeta {
@@ -267,23 +267,3 @@ func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
 	}
 	return out
 }
-
-// checkedSpec is a Spec that passed validation, for mesh (see
-// internal/checked). It holds mesh's copy of the Spec, which never changes.
-type checkedSpec struct{ s *Spec }
-
-func init() {
-	checked.NewRoute = func(spec any) (checked.Route, error) {
-		s := spec.(*Spec)
-		if err := s.Validate(); err != nil {
-			return nil, err
-		}
-		return checkedSpec{s}, nil
-	}
-}
-
-func (c checkedSpec) VirtualService() *networkingv1.VirtualService { return virtualService(*c.s) }
-
-func (c checkedSpec) DestinationRule() *networkingv1.DestinationRule { return destinationRule(*c.s) }
-
-func (c checkedSpec) GatewayRoutes() []*gatewayv1.HTTPRoute { return gatewayRoutes(*c.s) }

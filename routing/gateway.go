@@ -38,13 +38,11 @@ func SubsetService(service, subset string) string { return service + "-" + subse
 // HTTPRoute per port of Ports (one for all when it names none), named
 // Name, or <Name>-<port> when there are several (see GatewayRouteNames).
 func GatewayRoutes(s Spec) ([]*gatewayv1.HTTPRoute, error) {
-	if err := s.Validate(); err != nil {
+	c, err := Check(&s)
+	if err != nil {
 		return nil, err
 	}
-	if err := fielderr.New("routing.Spec", s.validateGatewayAPI()); err != nil {
-		return nil, err
-	}
-	return gatewayRoutes(s), nil
+	return c.GatewayRoutes()
 }
 
 // GatewayRouteNames returns the names of the HTTPRoutes GatewayRoutes

@@ -4,14 +4,10 @@ import (
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	inferencev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 
-	"github.com/mlmesh/mlmesh/internal/checked"
 	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
@@ -24,12 +20,13 @@ const defaultUser int64 = 1000
 // Deployments validates m and returns one Deployment per version, in the
 // order of m.Versions. Nothing is returned if m is invalid.
 func Deployments(m Model) ([]*appsv1.Deployment, error) {
-	if err := m.Validate(); err != nil {
+	c, err := Check(&m)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]*appsv1.Deployment, len(m.Versions))
-	for i, v := range m.Versions {
-		out[i] = deployment(m, v)
+	for i := range m.Versions {
+		out[i] = c.Deployment(i, nil)
 	}
 	return out, nil
 }
@@ -38,10 +35,11 @@ func Deployments(m Model) ([]*appsv1.Deployment, error) {
 // it: named after the model, selecting app=<model>, one port per runtime
 // port, each named for Istio's protocol selection and with appProtocol set.
 func Service(m Model) (*corev1.Service, error) {
-	if err := m.Validate(); err != nil {
+	c, err := Check(&m)
+	if err != nil {
 		return nil, err
 	}
-	return service(m), nil
+	return c.Service(), nil
 }
 
 func modelLabelsInto(l map[string]string, m Model) map[string]string {
@@ -192,59 +190,3 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// checkedModel is a Model that passed validation, for mesh (see
-// internal/checked). It holds mesh's copy of the Model, which never changes.
-type checkedModel struct{ m *Model }
-
-func init() {
-	checked.NewModel = func(model any) (checked.Model, error) {
-		m := model.(*Model)
-		if err := m.Validate(); err != nil {
-			return nil, err
-		}
-		return checkedModel{m}, nil
-	}
-}
-
-func (c checkedModel) Service() *corev1.Service { return service(*c.m) }
-
-func (c checkedModel) InferencePool(version string, port int32, picker any) *inferencev1.InferencePool {
-	return inferencePool(*c.m, version, port, *picker.(*EndpointPicker))
-}
-
-func (c checkedModel) Deployment(i int, d *appsv1.Deployment) *appsv1.Deployment {
-	if d == nil {
-		d = new(appsv1.Deployment)
-	}
-	deploymentInto(d, *c.m, c.m.Versions[i])
-	return d
-}
-
-func (c checkedModel) PodLabel(version, key string) (string, bool) {
-	return podLabel(*c.m, version, key)
-}
-
-func (c checkedModel) NumPorts() int { return len(c.m.runtime().Ports) }
-
-func (c checkedModel) Port(i int) checked.Port {
-	p := c.m.runtime().Ports[i]
-	return checked.Port{Number: p.Number, Protocol: string(p.protocol()), Auxiliary: p.Auxiliary}
-}
-
-func (c checkedModel) Paths() []string { return c.m.runtime().Paths }
-
-func (c checkedModel) Autoscaled(i int) bool { return c.m.Versions[i].Autoscaling != nil }
-
-func (c checkedModel) Budgeted(i int) bool { return c.m.Versions[i].budget() != nil }
-
-func (c checkedModel) Autoscaler(i int) *autoscalingv2.HorizontalPodAutoscaler {
-	return horizontalPodAutoscaler(*c.m, c.m.Versions[i])
-}
-
-func (c checkedModel) DisruptionBudget(i int) *policyv1.PodDisruptionBudget {
-	v := c.m.Versions[i]
-	return podDisruptionBudget(*c.m, v, v.budget())
-}
-
-func (c checkedModel) VersionService(i int) *corev1.Service { return versionService(*c.m, i) }

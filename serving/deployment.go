@@ -13,12 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-func deployment(m Model, v Version) *appsv1.Deployment {
-	d := new(appsv1.Deployment)
-	deploymentInto(d, m, v)
-	return d
-}
-
 // reuseMap returns m emptied, or a new map with room for n entries.
 func reuseMap[K comparable, V any](m map[K]V, n int) map[K]V {
 	if m == nil {

@@ -8,8 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/mlmesh/mlmesh/internal/checked"
 )
 
 // deploymentVariants are models whose Deployments differ in every part
@@ -55,9 +53,9 @@ func deploymentVariants() []Model {
 // equality: nil and empty differ too), and the models to be unchanged.
 func TestDeploymentIntoEqualsFresh(t *testing.T) {
 	models := deploymentVariants()
-	var built []checked.Model
+	var built []Checked
 	for i := range models {
-		c, err := checked.NewModel(&models[i])
+		c, err := Check(&models[i])
 		if err != nil {
 			t.Fatalf("%s: %v", models[i].Name, err)
 		}
@@ -87,7 +85,7 @@ func TestDeploymentIntoEqualsFresh(t *testing.T) {
 // what building a fresh one allocates.
 func TestDeploymentIntoAllocatesLittle(t *testing.T) {
 	m := deploymentVariants()[0]
-	c, err := checked.NewModel(&m)
+	c, err := Check(&m)
 	if err != nil {
 		t.Fatal(err)
 	}

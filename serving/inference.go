@@ -62,9 +62,17 @@ func (p EndpointPicker) validate(path fieldpath.Path) field.ErrorList {
 // version of m: named as the version's Service (DeploymentName), selecting
 // the version's pods, on m's Service port port (which is the pods' port).
 func InferencePool(m Model, version string, port int32, picker EndpointPicker) (*inferencev1.InferencePool, error) {
-	if err := m.Validate(); err != nil {
+	c, err := Check(&m)
+	if err != nil {
 		return nil, err
 	}
+	return c.InferencePool(version, port, picker)
+}
+
+// InferencePool is a version's pool, as the package's InferencePool builds
+// it, after checking its arguments as that does.
+func (c Checked) InferencePool(version string, port int32, picker EndpointPicker) (*inferencev1.InferencePool, error) {
+	m := *c.m
 	errs := picker.validate(fieldpath.New("picker"))
 	found := false
 	for _, v := range m.Versions {
