@@ -8,7 +8,6 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
-	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
@@ -22,12 +21,6 @@ import (
 // (accesscheck.go) hold each rule to the model it guards and to the
 // gateways that route to the model.
 
-var (
-	kindRequestAuthentication = newKind("security.istio.io", "RequestAuthentication")
-	kindAllowPolicy           = newSplitKind("security.istio.io", "AuthorizationPolicy", order.Rank(order.AuthorizationPolicy))
-	kindDenyPolicy            = newSplitKind("security.istio.io", "AuthorizationPolicy", order.DenyingPolicy)
-)
-
 // DefaultDenyName is the name of a namespace's allow-nothing policy.
 const DefaultDenyName = "default-deny"
 
@@ -36,6 +29,9 @@ const DefaultDenyName = "default-deny"
 func RequireJWTName(model string) string { return model + "-require-jwt" }
 
 type accessFamily struct {
+	env       *appEnv
+	workloads *workloadFamily
+	refs      refs[int] // the model of each object, -1 for the namespace's
 	// By model index, for the models that build them: most build none.
 	allow map[int]security.Policy
 	authn map[int]security.Authentication
@@ -44,44 +40,45 @@ type accessFamily struct {
 
 func accessPath(i int) *field.Path { return modelPath(i).Child("access") }
 
-func (f *accessFamily) derive(p *plan) field.ErrorList {
+func deriveAccess(env *appEnv, workloads *workloadFamily) (*accessFamily, field.ErrorList) {
 	var errs field.ErrorList
-	f.allow, f.authn, f.token = map[int]security.Policy{}, map[int]security.Authentication{}, map[int]security.TokenPolicy{}
-	for i, m := range p.app.Models {
-		if p.workloads.models[i].Sidecar == serving.SidecarSkip && (m.Access != nil || p.app.Namespace.DefaultDeny) {
+	f := &accessFamily{env: env, workloads: workloads,
+		allow: map[int]security.Policy{}, authn: map[int]security.Authentication{}, token: map[int]security.TokenPolicy{}}
+	for i, m := range env.app.Models {
+		if workloads.models[i].Sidecar == serving.SidecarSkip && (m.Access != nil || env.app.Namespace.DefaultDeny) {
 			// Nothing would enforce a policy on the model's pods.
 			errs = append(errs, field.Invalid(modelPath(i).Child("sidecar"), serving.SidecarSkip,
 				"the pods run without an Istio proxy, which enforces access and namespace.defaultDeny: no policy would protect them"))
 			continue
 		}
 		if m.Access == nil {
-			if p.app.Namespace.DefaultDeny {
+			if env.app.Namespace.DefaultDeny {
 				errs = append(errs, field.Required(accessPath(i), "namespace.defaultDeny denies every request to the model: say who may call it (access.allow)"))
 			}
 			continue
 		}
-		errs = append(errs, f.deriveModel(p, i, m)...)
+		errs = append(errs, f.deriveModel(i, m)...)
 	}
-	return errs
+	return f, errs
 }
 
-func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
+func (f *accessFamily) deriveModel(i int, m Model) field.ErrorList {
 	var errs field.ErrorList
 	a, ap := m.Access, accessPath(i)
-	sel, svcs := p.policyTargets(i)
+	sel, svcs := f.env.policyTargets(i)
 	lbl := labels.Merge(m.Labels, map[string]string{labels.App: m.Name})
 	for k, r := range a.Allow {
 		errs = append(errs, fielderr.Reroot(ap.Child("allow").Index(k), r.Validate())...)
 	}
 	switch {
 	case len(a.Allow) > 0:
-		f.allow[i] = security.Policy{Name: m.Name, Namespace: p.ns, Selector: sel, Services: svcs, Rules: a.Allow, Labels: lbl}
-	case p.app.Namespace.DefaultDeny:
+		f.allow[i] = security.Policy{Name: m.Name, Namespace: f.env.ns, Selector: sel, Services: svcs, Rules: a.Allow, Labels: lbl}
+	case f.env.app.Namespace.DefaultDeny:
 		errs = append(errs, field.Required(ap.Child("allow"), "namespace.defaultDeny denies every request to the model unless a rule lets callers in"))
 	}
 	errs = append(errs, issuerErrors(ap.Child("jwt"), a.JWT)...)
 	if len(a.JWT) > 0 {
-		f.authn[i] = security.Authentication{Name: m.Name, Namespace: p.ns, Selector: sel, Services: svcs, JWT: a.JWT, Labels: lbl}
+		f.authn[i] = security.Authentication{Name: m.Name, Namespace: f.env.ns, Selector: sel, Services: svcs, JWT: a.JWT, Labels: lbl}
 	}
 	if !a.RequireJWT {
 		return errs
@@ -90,7 +87,7 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 		errs = append(errs, field.Required(ap.Child("jwt"), "requireJWT is set: the issuers whose tokens are valid"))
 	}
 	var ports []uint32
-	if c := p.workloads.checked[i]; c.Model() != nil {
+	if c := f.workloads.checked[i]; c.Model() != nil {
 		for k := range c.NumPorts() {
 			if port := c.Port(k); port.Protocol != serving.TCP && !port.Auxiliary {
 				ports = append(ports, uint32(port.Number))
@@ -100,7 +97,7 @@ func (f *accessFamily) deriveModel(p *plan, i int, m Model) field.ErrorList {
 			errs = append(errs, field.Invalid(ap.Child("requireJWT"), true, "the model serves no HTTP or gRPC inference port to require a token on"))
 		}
 	}
-	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: p.ns, Selector: sel, Services: svcs, Ports: ports, Labels: lbl}
+	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: f.env.ns, Selector: sel, Services: svcs, Ports: ports, Labels: lbl}
 	return errs
 }
 
@@ -118,52 +115,56 @@ func issuerErrors(path *field.Path, jwts []security.JWT) field.ErrorList {
 	return errs
 }
 
-func (f *accessFamily) objects(p *plan, add adder) {
-	for i := range p.app.Models {
-		if p.app.Models[i].Access == nil {
+func (f *accessFamily) objects(add adder) {
+	env := f.env
+	for i := range env.app.Models {
+		if env.app.Models[i].Access == nil {
 			continue
 		}
+		ref := f.refs.add(i)
 		if a, ok := f.authn[i]; ok {
-			add(kindRequestAuthentication, p.ns, a.Name, i, 0)
+			add(kindRequestAuthentication, env.ns, a.Name, ref)
 		}
 		if a, ok := f.allow[i]; ok {
-			add(kindAllowPolicy, p.ns, a.Name, i, 0)
+			add(kindAllowPolicy, env.ns, a.Name, ref)
 		}
 		if t, ok := f.token[i]; ok {
-			add(kindDenyPolicy, p.ns, t.Name, i, 0)
+			add(kindDenyPolicy, env.ns, t.Name, ref)
 		}
 	}
-	if p.app.Namespace.DefaultDeny {
-		add(kindDenyPolicy, p.ns, DefaultDenyName, -1, 0)
-		if p.ambient() {
-			add(kindAllowPolicy, p.ns, WaypointAllowName, -1, 0)
+	if env.app.Namespace.DefaultDeny {
+		ref := f.refs.add(-1)
+		add(kindDenyPolicy, env.ns, DefaultDenyName, ref)
+		if env.ambient() {
+			add(kindAllowPolicy, env.ns, WaypointAllowName, ref)
 		}
 	}
 }
 
-func (f *accessFamily) build(p *plan, it *item) (render.Object, error) {
-	i := int(it.i)
+func (f *accessFamily) build(k kind, ref int32) (render.Object, error) {
+	i := f.refs[ref]
 	switch {
-	case it.kind == kindRequestAuthentication:
+	case k == kindRequestAuthentication:
 		return security.RequestAuthentication(f.authn[i])
-	case it.kind == kindAllowPolicy && it.i < 0:
-		return security.AuthorizationPolicy(*p.waypointAllow())
-	case it.kind == kindAllowPolicy:
+	case k == kindAllowPolicy && i < 0:
+		return security.AuthorizationPolicy(f.env.waypointAllow())
+	case k == kindAllowPolicy:
 		return security.AuthorizationPolicy(f.allow[i])
-	case it.i < 0:
-		return security.AuthorizationPolicy(security.Policy{Name: DefaultDenyName, Namespace: p.ns})
+	case i < 0:
+		return security.AuthorizationPolicy(security.Policy{Name: DefaultDenyName, Namespace: f.env.ns})
 	}
 	return security.TokenRequired(f.token[i])
 }
 
-func (*accessFamily) from(_ *plan, it *item) *field.Path {
+func (f *accessFamily) from(k kind, ref int32) *field.Path {
+	i := f.refs[ref]
 	switch {
-	case it.i < 0:
+	case i < 0:
 		return field.NewPath("namespace", "defaultDeny")
-	case it.kind == kindRequestAuthentication:
-		return accessPath(int(it.i)).Child("jwt")
-	case it.kind == kindAllowPolicy:
-		return accessPath(int(it.i)).Child("allow")
+	case k == kindRequestAuthentication:
+		return accessPath(i).Child("jwt")
+	case k == kindAllowPolicy:
+		return accessPath(i).Child("allow")
 	}
-	return accessPath(int(it.i)).Child("requireJWT")
+	return accessPath(i).Child("requireJWT")
 }

@@ -16,22 +16,22 @@ import (
 // the model's, its callers exist, and a gateway that routes to the model
 // is let in and keeps the tokens the model checks.
 
-func (f *accessFamily) check(p *plan) field.ErrorList {
+func (f *accessFamily) check(gateways *gatewayFamily, exposure *exposureFamily, fronts *frontFamily) field.ErrorList {
 	var errs field.ErrorList
-	for i, m := range p.app.Models {
+	for i, m := range f.env.app.Models {
 		if m.Access == nil {
 			continue
 		}
 		for k, r := range m.Access.Allow {
 			rp := accessPath(i).Child("allow").Index(k)
-			if c := p.workloads.checked[i]; c.Model() != nil {
+			if c := f.workloads.checked[i]; c.Model() != nil {
 				errs = append(errs, ruleServed(rp, r, c)...)
 			}
-			errs = append(errs, p.callersExist(rp, r, len(m.Access.JWT) > 0)...)
+			errs = append(errs, f.callersExist(gateways, rp, r, len(m.Access.JWT) > 0)...)
 		}
 	}
-	for _, g := range p.gatewayRoutes() {
-		errs = append(errs, p.letsGatewayIn(g)...)
+	for _, g := range f.gatewayRoutes(gateways, exposure, fronts) {
+		errs = append(errs, f.letsGatewayIn(g)...)
 	}
 	return errs
 }
@@ -99,7 +99,7 @@ func pathServed(path string, prefixes []string) bool {
 // callersExist reports callers that name a service account of the App's
 // namespace that no model runs as (nor Namespace.ServiceAccounts lists),
 // and request principals of a model that validates no token.
-func (p *plan) callersExist(rp *field.Path, r security.Rule, validates bool) field.ErrorList {
+func (f *accessFamily) callersExist(gateways *gatewayFamily, rp *field.Path, r security.Rule, validates bool) field.ErrorList {
 	var errs field.ErrorList
 	for c, caller := range r.From {
 		cp := rp.Child("from").Index(c)
@@ -109,7 +109,7 @@ func (p *plan) callersExist(rp *field.Path, r security.Rule, validates bool) fie
 			cp = cp.Child("serviceAccount")
 			ns, name, _ = strings.Cut(caller.ServiceAccount, "/")
 			if name == "" {
-				ns, name = p.ns, ns
+				ns, name = f.env.ns, ns
 			}
 		case caller.Principal != "" && !strings.Contains(caller.Principal, "*"):
 			cp = cp.Child("principal")
@@ -120,7 +120,7 @@ func (p *plan) callersExist(rp *field.Path, r security.Rule, validates bool) fie
 			errs = append(errs, field.Invalid(cp.Child("requestPrincipal"), caller.RequestPrincipal,
 				"access.jwt is empty: without a RequestAuthentication no request has a principal, and the rule would never match"))
 		}
-		if ns != p.ns || p.runsAs(name) || p.gatewayRunsAs(ns, name) {
+		if ns != f.env.ns || f.workloads.runsAs(name) || gateways.runAs(ns, name) {
 			continue
 		}
 		errs = append(errs, field.Invalid(cp, field.OmitValueType{}, fmt.Sprintf(
@@ -131,9 +131,9 @@ func (p *plan) callersExist(rp *field.Path, r security.Rule, validates bool) fie
 
 // gatewayRunsAs reports whether the pods of one of App.Gateways run as
 // service account name of namespace ns.
-func (p *plan) gatewayRunsAs(ns, name string) bool {
-	for _, g := range p.gateways.specs {
-		if p.gatewayPods(g).serviceAccount == ns+"/"+name {
+func (g *gatewayFamily) runAs(ns, name string) bool {
+	for _, spec := range g.specs {
+		if g.env.gatewayPods(spec).serviceAccount == ns+"/"+name {
 			return true
 		}
 	}
@@ -160,9 +160,9 @@ func (r gatewayRoute) path() *field.Path {
 // gatewayRoutes lists every route by which a gateway calls a model that
 // says who may call it: exposed models, the models their rules send to,
 // and the destinations of front routes; one per model and gateway.
-func (p *plan) gatewayRoutes() []gatewayRoute {
+func (f *accessFamily) gatewayRoutes(gateways *gatewayFamily, exposure *exposureFamily, fronts *frontFamily) []gatewayRoute {
 	guarded := false
-	for _, m := range p.app.Models {
+	for _, m := range f.env.app.Models {
 		guarded = guarded || m.Access != nil
 	}
 	if !guarded {
@@ -175,34 +175,34 @@ func (p *plan) gatewayRoutes() []gatewayRoute {
 	}
 	seen := map[key]bool{}
 	add := func(gwName string, via int, front bool, host string, port uint32) {
-		i, ok := p.modelOfHost(host)
-		if !ok || p.app.Models[i].Access == nil || seen[key{i, gwName}] {
+		i, ok := f.workloads.modelOfHost(host)
+		if !ok || f.env.app.Models[i].Access == nil || seen[key{i, gwName}] {
 			return // the first route names it
 		}
-		gk, ok := p.gateways.index[gwName]
+		gk, ok := gateways.index[gwName]
 		if !ok {
 			return // reported by exposure and fronts
 		}
 		seen[key{i, gwName}] = true
-		out = append(out, gatewayRoute{model: i, gw: p.gateways.specs[gk], port: port, via: via, front: front})
+		out = append(out, gatewayRoute{model: i, gw: gateways.specs[gk], port: port, via: via, front: front})
 	}
 	routed := map[int]bool{}
-	for _, r := range p.exposure.routes {
-		m := p.app.Models[r.model]
+	for _, r := range exposure.routes {
+		m := f.env.app.Models[r.model]
 		routed[r.model] = true
-		add(m.Expose.Gateway, r.model, false, ServiceHost(m.Name, p.ns), r.spec.Ports[0])
+		add(m.Expose.Gateway, r.model, false, ServiceHost(m.Name, f.env.ns), r.spec.Ports[0])
 		for _, d := range destinations(r.spec.Rules) {
 			add(m.Expose.Gateway, r.model, false, d, 0)
 		}
 	}
-	for i, m := range p.app.Models {
+	for i, m := range f.env.app.Models {
 		if m.Expose != nil && !routed[i] {
-			add(m.Expose.Gateway, i, false, ServiceHost(m.Name, p.ns), m.Traffic.Port) // its own VirtualService is bound
+			add(m.Expose.Gateway, i, false, ServiceHost(m.Name, f.env.ns), m.Traffic.Port) // its own VirtualService is bound
 		}
 	}
-	for k, spec := range p.fronts.specs {
+	for k, spec := range fronts.specs {
 		for _, d := range destinations(spec.Rules) {
-			add(p.app.Routes[k].Gateway, k, true, d, 0)
+			add(f.env.app.Routes[k].Gateway, k, true, d, 0)
 		}
 	}
 	return out
@@ -211,19 +211,19 @@ func (p *plan) gatewayRoutes() []gatewayRoute {
 // letsGatewayIn reports a model whose ALLOW policy does not let in a
 // gateway that calls it, and a gateway that removes a token the model
 // validates again.
-func (p *plan) letsGatewayIn(g gatewayRoute) field.ErrorList {
-	m := p.app.Models[g.model]
+func (f *accessFamily) letsGatewayIn(g gatewayRoute) field.ErrorList {
+	m := f.env.app.Models[g.model]
 	if m.Access == nil {
 		return nil
 	}
 	var errs field.ErrorList
 	validates := len(m.Access.JWT) > 0
-	if len(m.Access.Allow) > 0 && !slices.ContainsFunc(m.Access.Allow, func(r security.Rule) bool { return admits(r, g, p.gatewayPods(g.gw).serviceAccount, validates) }) {
+	if len(m.Access.Allow) > 0 && !slices.ContainsFunc(m.Access.Allow, func(r security.Rule) bool { return admits(r, g, f.env.gatewayPods(g.gw).serviceAccount, validates) }) {
 		errs = append(errs, field.Invalid(accessPath(g.model).Child("allow"), field.OmitValueType{}, fmt.Sprintf(
 			"no rule lets in gateway %q, which %s routes to the model: add {serviceAccount: %q} to a rule's from%s",
-			g.gw.Name, g.path(), p.gatewayPods(g.gw).serviceAccount, portHint(g.port))))
+			g.gw.Name, g.path(), f.env.gatewayPods(g.gw).serviceAccount, portHint(g.port))))
 	}
-	for k, gj := range p.app.GatewayJWT {
+	for k, gj := range f.env.app.GatewayJWT {
 		if gj.Gateway != g.gw.Name {
 			continue
 		}

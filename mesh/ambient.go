@@ -8,7 +8,6 @@ import (
 
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/labels"
-	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
@@ -20,8 +19,6 @@ import (
 // (workloads.go); the models' policies attached to their Services, where
 // the waypoint applies them, and, under a default deny, the policy that
 // lets the waypoint through the nodes' ztunnels (access.go).
-
-var kindWaypoint = newSplitKind("gateway.networking.k8s.io", "Gateway", order.Waypoint)
 
 // DefaultWaypoint is the name of an ambient namespace's waypoint when
 // Namespace.Waypoint is empty.
@@ -37,8 +34,6 @@ const WaypointAllowName = "default-deny-waypoint"
 // targetRefs take 16): the model's and one per version.
 const maxPolicyTargets = 16
 
-func (p *plan) ambient() bool { return p.app.Namespace.Injection == InjectAmbient }
-
 // waypoint is the name of the namespace's waypoint.
 func (ns Namespace) waypoint() string {
 	if ns.Waypoint == "" {
@@ -49,8 +44,8 @@ func (ns Namespace) waypoint() string {
 
 // ambientErrors checks the namespace's ambient settings against the rest
 // of the App.
-func ambientErrors(p *plan) field.ErrorList {
-	ns, path := p.app.Namespace, field.NewPath("namespace")
+func ambientErrors(env *appEnv) field.ErrorList {
+	ns, path := env.app.Namespace, field.NewPath("namespace")
 	if ns.Injection != InjectAmbient {
 		if ns.Waypoint != "" {
 			return field.ErrorList{field.Invalid(path.Child("waypoint"), ns.Waypoint, "a waypoint is for an ambient namespace only (injection: ambient)")}
@@ -58,7 +53,7 @@ func ambientErrors(p *plan) field.ErrorList {
 		return nil
 	}
 	var errs field.ErrorList
-	if p.app.API != GatewayAPI {
+	if env.app.API != GatewayAPI {
 		errs = append(errs, field.Invalid(path.Child("injection"), ns.Injection,
 			"ambient mode needs api: gateway: under ambient, Istio's VirtualService is alpha and mixing it with HTTPRoute is undefined"))
 	}
@@ -76,15 +71,15 @@ func ambientErrors(p *plan) field.ErrorList {
 // ambientModelErrors checks model i, whose serving model with the App's
 // defaults is sm, in an ambient namespace: its pods run without a sidecar,
 // and its Services must not take the waypoint's Service's name.
-func (p *plan) ambientModelErrors(i int, sm *serving.Model) field.ErrorList {
-	if !p.ambient() {
+func (env *appEnv) ambientModelErrors(i int, sm *serving.Model) field.ErrorList {
+	if !env.ambient() {
 		return nil
 	}
 	var errs field.ErrorList
 	if sm.Sidecar != serving.SidecarAmbient {
 		errs = append(errs, field.Invalid(modelPath(i).Child("sidecar"), sm.Sidecar, "the pods of an ambient namespace run without a sidecar: leave it unset"))
 	}
-	wp := p.app.Namespace.waypoint()
+	wp := env.app.Namespace.waypoint()
 	if sm.Name == wp {
 		errs = append(errs, field.Invalid(modelPath(i).Child("name"), sm.Name, fmt.Sprintf("the name of the namespace's waypoint, whose Service Istio makes (namespace.waypoint %q)", wp)))
 	}
@@ -93,7 +88,7 @@ func (p *plan) ambientModelErrors(i int, sm *serving.Model) field.ErrorList {
 			errs = append(errs, field.Invalid(modelPath(i).Child("versions").Index(k).Child("name"), v.Name, fmt.Sprintf("%s is the name of the namespace's waypoint, whose Service Istio makes", wp)))
 		}
 	}
-	if m := p.app.Models[i]; m.Access != nil && len(sm.Versions)+1 > maxPolicyTargets {
+	if m := env.app.Models[i]; m.Access != nil && len(sm.Versions)+1 > maxPolicyTargets {
 		errs = append(errs, field.TooMany(modelPath(i).Child("versions"), len(sm.Versions), maxPolicyTargets-1))
 	}
 	return errs
@@ -102,9 +97,9 @@ func (p *plan) ambientModelErrors(i int, sm *serving.Model) field.ErrorList {
 // policyTargets sets where a policy of model i applies: its pods, or in
 // an ambient namespace its Services (the model's and its versions'), whose
 // waypoint applies it.
-func (p *plan) policyTargets(i int) (selector map[string]string, services []string) {
-	m := p.app.Models[i]
-	if !p.ambient() {
+func (env *appEnv) policyTargets(i int) (selector map[string]string, services []string) {
+	m := env.app.Models[i]
+	if !env.ambient() {
 		return map[string]string{labels.App: m.Name}, nil
 	}
 	services = append(services, m.Name)
@@ -117,26 +112,26 @@ func (p *plan) policyTargets(i int) (selector map[string]string, services []stri
 // useWaypoint labels a model's Service, in an ambient namespace, with the
 // namespace's waypoint, for mesh clients and for gateways alike: the
 // waypoint applies the routes and policies of the Service.
-func (p *plan) useWaypoint(o render.Object) render.Object {
-	if !p.ambient() {
+func (env *appEnv) useWaypoint(o render.Object) render.Object {
+	if !env.ambient() {
 		return o
 	}
 	o.SetLabels(labels.Merge(o.GetLabels(), map[string]string{
-		labels.UseWaypoint:        p.app.Namespace.waypoint(),
+		labels.UseWaypoint:        env.app.Namespace.waypoint(),
 		labels.IngressUseWaypoint: "true",
 	}))
 	return o
 }
 
 // waypointObject is the namespace's waypoint.
-func (p *plan) waypointObject() render.Object {
-	return ingress.Waypoint(p.app.Namespace.waypoint(), p.ns, nil)
+func (env *appEnv) waypointObject() (render.Object, error) {
+	return ingress.Waypoint(env.app.Namespace.waypoint(), env.ns, nil), nil
 }
 
 // waypointAllow lets the waypoint's pods (service account of its name)
 // reach every workload of the namespace.
-func (p *plan) waypointAllow() *security.Policy {
-	return &security.Policy{Name: WaypointAllowName, Namespace: p.ns, Rules: []security.Rule{{
-		From: []security.Caller{{ServiceAccount: p.app.Namespace.waypoint()}},
+func (env *appEnv) waypointAllow() security.Policy {
+	return security.Policy{Name: WaypointAllowName, Namespace: env.ns, Rules: []security.Rule{{
+		From: []security.Caller{{ServiceAccount: env.app.Namespace.waypoint()}},
 	}}}
 }

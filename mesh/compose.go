@@ -7,11 +7,11 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
-	"github.com/mlmesh/mlmesh/internal/order"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/render"
 )
 
@@ -26,6 +26,7 @@ import (
 //	routes.go      a model's DestinationRule and mesh VirtualService
 //	exposure.go    a model's VirtualService on a gateway Model.Expose
 //	fronts.go      front VirtualServices                 App.Routes
+//	inference.go   an InferencePool per version          Model.Inference
 //	identity.go    a model's ServiceAccount              Model.Identity
 //	access.go      a model's AuthorizationPolicies and   Model.Access,
 //	               RequestAuthentication, default deny   Namespace.DefaultDeny
@@ -33,123 +34,129 @@ import (
 //	               and token requirement                 Expose.RequireJWT
 //	scoping.go     a model's Sidecar                     Namespace.ScopeSidecars
 //
-// The composer (this file) knows no family: it derives each in turn, checks
-// each, collects their objects in apply order and builds them one by one.
+// compose (below) is the one place that says in which order the families
+// are derived and checked, and what each takes from the others: a family's
+// derive function takes the App (appEnv) and the families it reads, and
+// returns its own result and problems; no family writes another's state.
+// What a later family decides for an earlier one (exposure binding a
+// model's routes to a gateway) is returned and handed over in compose.
 //
-// Adding a family (an AuthorizationPolicy per model, say) is a new file that
-// declares its kinds with newKind and implements family, and one line in
-// newPlan that lists it. It reads what earlier families derived through the
-// plan (p.workloads for models, p.gateways for gateways). A kind mlmesh has
-// not built before also needs its place in internal/order (its rank, and
-// the Built list that apply.Managed prunes from): TestKindsAreKnown fails
-// until it has them.
+// Adding a family is a file with a derive function and a type that
+// implements family, and its lines in compose. A kind mlmesh has not built
+// before is a line in kinds.go.
 type family interface {
-	// derive validates the family's part of the App and derives the specs
-	// of its objects. Families derive in the order newPlan lists them, so a
-	// family may use what those before it derived; it may also bind specs
-	// of an earlier family (exposure binds a model's routes to a gateway).
-	derive(p *plan) field.ErrorList
-	// check makes the checks that need every family derived: a model's
-	// routes are checked once exposure has bound them, say.
-	check(p *plan) field.ErrorList
-	// objects lists the family's objects, each with the indices that build
-	// and from will be given back in the item.
-	objects(p *plan, add adder)
-	// build builds the object of one of the family's items. It is called
-	// only when derive and check reported nothing, and then fails only on
-	// a defect of mlmesh's own.
-	build(p *plan, it *item) (render.Object, error)
-	// from is the spec element an item derives from, for errors that name
-	// the object (two objects of one name).
-	from(p *plan, it *item) *field.Path
+	// objects lists the family's objects; ref is the family's own
+	// reference to each (an index in a list of typed references it keeps),
+	// which build and from are given back.
+	objects(add adder)
+	// build builds one of the family's objects. It is called only when
+	// every family was derived and checked without a problem, and then
+	// fails only on a defect of mlmesh's own.
+	build(k kind, ref int32) (render.Object, error)
+	// from is the spec element an object derives from, for errors that
+	// name the object (two objects of one name).
+	from(k kind, ref int32) *field.Path
 }
 
-// plan is an App with its defaults applied and every family derived and
-// checked. Objects are built from it lazily, in apply order, so that a large
-// App can be rendered without holding all of its objects.
-type plan struct {
-	app App
-	ns  string
+// adder lists one object of a family, with the family's reference to it.
+type adder func(k kind, namespace, name string, ref int)
 
-	namespace namespaceFamily
-	gateways  gatewayFamily
-	egress    egressFamily
-	workloads workloadFamily
-	routes    routeFamily
-	exposure  exposureFamily
-	fronts    frontFamily
-	identity  identityFamily
-	access    accessFamily
-	tokens    tokenFamily
-	scoping   scopingFamily
-	inference inferenceFamily
+// refs are a family's typed references to the objects it lists.
+type refs[R any] []R
 
-	families []family
+// add appends a reference and returns its index, the ref the composer
+// hands back to build and from.
+func (r *refs[R]) add(ref R) int {
+	*r = append(*r, ref)
+	return len(*r) - 1
 }
 
-func newPlan(a App) *plan {
-	p := &plan{app: a, ns: a.Namespace.Name}
-	// The order in which families derive and check. It is not the apply
-	// order, which is by kind (newKind).
-	p.families = []family{
-		&p.namespace,
-		&p.gateways,
-		&p.egress,
-		&p.workloads,
-		&p.routes, // after workloads and egress: destinations name them
-		&p.exposure,
-		&p.fronts,
-		&p.inference, // after exposure and fronts: it checks that a gateway routes to the model
-		&p.identity,
-		&p.access, // after exposure and fronts: it checks the gateways that route to a model
-		&p.tokens,
-		&p.scoping,
+// appEnv is the App as every family reads it: the App itself, its
+// namespace's name (a stand-in where the name is invalid, so that the
+// families still find their own problems) and its dialect. compose makes
+// it; nothing writes it after.
+type appEnv struct {
+	app     App
+	ns      string
+	nsValid bool // the namespace's name is valid: what the families derive from it is
+}
+
+// standInNamespace replaces an invalid App namespace while the other
+// families derive, so that they report their own problems, not the
+// namespace's again.
+const standInNamespace = "invalid-namespace"
+
+func newAppEnv(a App) *appEnv {
+	env := &appEnv{app: a, ns: a.Namespace.Name}
+	env.nsValid = len(check.Name(fieldpath.New("name"), a.Namespace.Name)) == 0
+	if !env.nsValid {
+		env.ns = standInNamespace
 	}
-	return p
+	return env
 }
 
-// kind is a kind of object a family builds, registered with newKind.
-type kind uint8
+func (env *appEnv) gatewayAPI() bool { return env.app.API == GatewayAPI }
+func (env *appEnv) ambient() bool    { return env.app.Namespace.Injection == InjectAmbient }
 
-type kindInfo struct {
-	name  string
-	rank  uint16 // in render's apply order
-	split bool   // one of several kinds of one name, ranked apart
+// compose derives every family of the App, in order, then makes the
+// checks that need families derived after the one they check. Every
+// problem is returned; the families are only built from when there is
+// none.
+func compose(a App) (*plan, field.ErrorList) {
+	env := newAppEnv(a)
+
+	// Derive, each family from the App and the families before it.
+	namespace, e0 := deriveNamespace(env)
+	gateways, e1 := deriveGateways(env)
+	egress, e2 := deriveEgress(env)
+	workloads, e3 := deriveWorkloads(env)
+	routes, e4 := deriveRoutes(env, workloads, egress)
+	exposure, e5 := deriveExposure(env, gateways, workloads, routes)
+	routes.bind(exposure.bound) // models whose own VirtualService the gateway uses
+	fronts, e6 := deriveFronts(env, gateways, workloads)
+	inference, e7 := deriveInference(env, workloads)
+	identity, e8 := deriveIdentity(env)
+	access, e9 := deriveAccess(env, workloads)
+	tokens, e10 := deriveTokens(env, gateways)
+	scoping, e11 := deriveScoping(env, workloads, egress)
+	errs := slices.Concat(e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11)
+
+	// Check what needs the later families. Routes claim their hosts on
+	// gateways in this order, so that the later of two is reported.
+	claims := hostClaims{}
+	errs = append(errs, routes.check(gateways.valid, claims)...)
+	errs = append(errs, exposure.check(inference.hosts, claims)...)
+	errs = append(errs, fronts.check(routes, inference.hosts, claims)...)
+	errs = append(errs, inference.check(exposure, fronts)...)
+	errs = append(errs, access.check(gateways, exposure, fronts)...)
+	errs = append(errs, tokens.check(workloads, fronts)...)
+	errs = append(errs, scoping.check(routes)...)
+
+	return &plan{
+		families:  []family{namespace, gateways, egress, workloads, routes, exposure, fronts, inference, identity, access, tokens, scoping},
+		workloads: workloads,
+	}, errs
 }
 
-var kinds []kindInfo
-
-// newKind registers a kind of object that a family builds, with its rank in
-// render's apply order.
-func newKind(group, name string) kind {
-	kinds = append(kinds, kindInfo{name: name, rank: uint16(order.Rank(schema.GroupKind{Group: group, Kind: name}))})
-	return kind(len(kinds) - 1)
+// plan is an App's families, derived and checked. Objects are built from
+// it lazily, in apply order, so that a large App can be rendered without
+// holding all of its objects.
+type plan struct {
+	families  []family
+	workloads *workloadFamily // to build Deployments into reused storage
 }
 
-// newSplitKind registers objects of a kind that render ranks by their
-// content, here rank: AuthorizationPolicies that deny go after those that
-// allow (render.Sort). Each of the kinds of one name is registered with it.
-func newSplitKind(group, name string, rank int) kind {
-	kinds = append(kinds, kindInfo{name: name, rank: uint16(rank), split: true})
-	return kind(len(kinds) - 1)
-}
-
-func (k kind) String() string { return kinds[k].name }
-
-// item is one object to build: its identity, the family that builds it, and
-// two indices whose meaning is the family's (a model and a version, say).
+// item is one object to build: its identity, the family that builds it and
+// the family's reference to it.
 type item struct {
 	namespace string
 	name      string
-	i, j      int32
+	ref       int32
 	seq       int32 // order of listing, the last sort key
 	rank      uint16
 	kind      kind
 	family    uint8 // index in plan.families
 }
-
-// adder lists one object of a family; i and j come back in the item.
-type adder func(k kind, namespace, name string, i, j int)
 
 // Validate reports every problem in the App at once, including the
 // cross-checks that Build makes, as a *ValidationError, or nil.
@@ -220,7 +227,7 @@ func each(a App, yield func(render.Object) error, reuse bool) error {
 // is a defect of mlmesh's: it is reported as one, naming the object,
 // rather than written half.
 func (p *plan) build(it *item) (render.Object, error) {
-	o, err := p.families[it.family].build(p, it)
+	o, err := p.families[it.family].build(it.kind, it.ref)
 	if err != nil {
 		return nil, fmt.Errorf("mesh: building %s %s/%s of a valid App failed (a defect of mlmesh's: please report it): %w", it.kind, it.namespace, it.name, err)
 	}
@@ -230,14 +237,7 @@ func (p *plan) build(it *item) (render.Object, error) {
 // plan derives and checks every family of the App and lists its objects in
 // apply order.
 func (a App) plan() (*plan, []item, error) {
-	p := newPlan(a)
-	var errs field.ErrorList
-	for _, f := range p.families {
-		errs = append(errs, f.derive(p)...)
-	}
-	for _, f := range p.families {
-		errs = append(errs, f.check(p)...)
-	}
+	p, errs := compose(a)
 	if len(errs) > 0 {
 		return nil, nil, fielderr.New("mesh.App", once(errs))
 	}
@@ -251,10 +251,10 @@ func (a App) plan() (*plan, []item, error) {
 // items lists the objects of every family in apply order: by kind (render's
 // frozen order), namespace and name.
 func (p *plan) items() []item {
-	items := make([]item, 0, 2+len(p.app.Egress)+5*len(p.app.Models)+len(p.app.Routes)+len(p.app.Gateways))
+	items := make([]item, 0, 2+5*len(p.workloads.models))
 	for fi, f := range p.families {
-		f.objects(p, func(k kind, namespace, name string, i, j int) {
-			items = append(items, item{namespace: namespace, name: name, i: int32(i), j: int32(j),
+		f.objects(func(k kind, namespace, name string, ref int) {
+			items = append(items, item{namespace: namespace, name: name, ref: int32(ref),
 				seq: int32(len(items)), rank: kinds[k].rank, kind: k, family: uint8(fi)})
 		})
 	}
@@ -324,7 +324,7 @@ func (p *plan) sameObject(x, y *item) *field.Error {
 }
 
 func (p *plan) from(it *item) *field.Path {
-	return p.families[it.family].from(p, it)
+	return p.families[it.family].from(it.kind, it.ref)
 }
 
 // once drops the repeats of a problem: two objects derived from one field

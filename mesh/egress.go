@@ -13,26 +13,26 @@ import (
 // The egress family: a ServiceEntry per App.Egress, and the DestinationRules
 // of those that originate TLS.
 
-var (
-	kindServiceEntry    = newKind("networking.istio.io", "ServiceEntry")
-	kindDestinationRule = newKind("networking.istio.io", "DestinationRule")
-)
-
 type egressFamily struct {
 	specs []egress.Spec // namespace defaulted
 	hosts map[string]bool
+	refs  refs[egressRef]
 }
 
-func (e *egressFamily) derive(p *plan) field.ErrorList {
+// egressRef is an egress's ServiceEntry (rule -1) or the DestinationRule
+// of one of its hosts that originate TLS.
+type egressRef struct{ egress, rule int }
+
+func deriveEgress(env *appEnv) (*egressFamily, field.ErrorList) {
 	var errs field.ErrorList
 	names := map[string]int{}
-	e.hosts = map[string]bool{}
-	for i, s := range p.app.Egress {
+	e := &egressFamily{hosts: map[string]bool{}}
+	for i, s := range env.app.Egress {
 		path := field.NewPath("egress").Index(i)
 		if s.Namespace == "" {
-			s.Namespace = p.ns
-		} else if s.Namespace != p.ns {
-			errs = append(errs, field.Invalid(path.Child("namespace"), s.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
+			s.Namespace = env.ns
+		} else if s.Namespace != env.ns {
+			errs = append(errs, field.Invalid(path.Child("namespace"), s.Namespace, fmt.Sprintf("empty or the App's namespace %q", env.ns)))
 		}
 		errs = append(errs, fielderr.Reroot(path, s.Validate())...)
 		if prev, dup := names[s.Name]; dup {
@@ -45,34 +45,33 @@ func (e *egressFamily) derive(p *plan) field.ErrorList {
 		}
 		e.specs = append(e.specs, s)
 	}
-	return errs
+	return e, errs
 }
 
-func (*egressFamily) check(*plan) field.ErrorList { return nil }
-
-func (e *egressFamily) objects(_ *plan, add adder) {
+func (e *egressFamily) objects(add adder) {
 	for i, s := range e.specs {
-		add(kindServiceEntry, s.Namespace, s.Name, i, 0)
-		drs, _ := egress.DestinationRules(s)
+		add(kindServiceEntry, s.Namespace, s.Name, e.refs.add(egressRef{i, -1}))
+		drs, _ := egress.DestinationRules(s) // nil for an invalid spec, never built
 		for k, dr := range drs {
-			add(kindDestinationRule, dr.Namespace, dr.Name, i, k)
+			add(kindDestinationRule, dr.Namespace, dr.Name, e.refs.add(egressRef{i, k}))
 		}
 	}
 }
 
-func (e *egressFamily) build(_ *plan, it *item) (render.Object, error) {
-	if it.kind == kindServiceEntry {
-		return egress.ServiceEntry(e.specs[it.i])
+func (e *egressFamily) build(_ kind, ref int32) (render.Object, error) {
+	r := e.refs[ref]
+	if r.rule < 0 {
+		return egress.ServiceEntry(e.specs[r.egress])
 	}
-	drs, err := egress.DestinationRules(e.specs[it.i])
+	drs, err := egress.DestinationRules(e.specs[r.egress])
 	if err != nil {
 		return nil, err
 	}
-	return drs[it.j], nil
+	return drs[r.rule], nil
 }
 
-func (*egressFamily) from(_ *plan, it *item) *field.Path {
-	return field.NewPath("egress").Index(int(it.i))
+func (e *egressFamily) from(_ kind, ref int32) *field.Path {
+	return field.NewPath("egress").Index(e.refs[ref].egress)
 }
 
 // hasHost reports whether an egress of the App serves host.

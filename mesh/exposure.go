@@ -20,9 +20,21 @@ import (
 // bound to the gateway too instead.
 
 type exposureFamily struct {
-	routes  []ingressRoute
-	checked []routing.Checked
+	env       *appEnv
+	gateways  *gatewayFamily
+	workloads *workloadFamily
+	models    *routeFamily // the models' own routes
+	routes    []ingressRoute
+	checked   []routing.Checked
+	// bound are the models whose own VirtualService the gateway uses
+	// instead (its reference, by model): compose binds them.
+	bound map[int]string
+	refs  refs[exposureRef]
 }
+
+// exposureRef is an ingress route's VirtualService, or one of its
+// HTTPRoutes.
+type exposureRef struct{ route, gatewayRoute int32 }
 
 type ingressRoute struct {
 	model int // index in App.Models
@@ -33,28 +45,29 @@ type ingressRoute struct {
 // model to its gateway when the model's routes keep each request's port.
 func IngressName(model string) string { return model + "-ingress" }
 
-func (x *exposureFamily) derive(p *plan) field.ErrorList {
+func deriveExposure(env *appEnv, gateways *gatewayFamily, workloads *workloadFamily, models *routeFamily) (*exposureFamily, field.ErrorList) {
 	var errs field.ErrorList
-	for i, m := range p.app.Models {
+	x := &exposureFamily{env: env, gateways: gateways, workloads: workloads, models: models, bound: map[int]string{}}
+	for i, m := range env.app.Models {
 		if m.Expose == nil {
 			continue
 		}
-		route, rerrs := p.expose(i, m)
+		route, rerrs := x.expose(i, m)
 		errs = append(errs, rerrs...)
 		if route.Host != "" {
 			x.routes = append(x.routes, ingressRoute{model: i, spec: route})
 		}
 	}
-	return errs
+	return x, errs
 }
 
 // expose binds model i to its gateway. It returns the spec of the model's
 // ingress VirtualService, or a zero spec when the model's own VirtualService
 // is bound instead (or nothing can be built).
-func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
+func (x *exposureFamily) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	var errs field.ErrorList
 	xp := exposePath(i)
-	gw, fe := p.gateways.lookup(xp, m.Expose.Gateway)
+	gw, fe := x.gateways.lookup(xp, m.Expose.Gateway)
 	if fe != nil {
 		return routing.Spec{}, field.ErrorList{fe}
 	}
@@ -62,13 +75,13 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	for j, h := range hosts {
 		errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
 	}
-	errs = append(errs, p.gateways.served(xp, gw, hosts, p.ns)...)
-	spec := &p.routes.specs[i]
-	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, p.ns) {
-		if !p.gatewayAPI() {
+	errs = append(errs, x.gateways.served(xp, gw, hosts, x.env.ns)...)
+	spec := &x.models.specs[i]
+	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, x.env.ns) {
+		if !x.env.gatewayAPI() {
 			// The gateway serves the Service's own name: one VirtualService
 			// for the mesh and the gateway.
-			spec.Gateways = []string{"mesh", gw.Ref()}
+			x.bound[i] = gw.Ref()
 			return routing.Spec{}, errs
 		}
 		// A Gateway API route attaches to the Service or to Gateways: the
@@ -76,13 +89,13 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 		hosts = []string{spec.Host}
 	}
 	port := m.Expose.Port
-	if c := p.workloads.checked[i]; port != 0 && c.Model() != nil {
+	if c := x.workloads.checked[i]; port != 0 && c.Model() != nil {
 		if perrs := modelPort(xp.Child("port"), port, c); len(perrs) > 0 {
 			return routing.Spec{}, append(errs, perrs...)
 		}
 	}
 	if port == 0 {
-		n, ok := serving.ServicePort(p.workloads.model(i), serving.HTTP)
+		n, ok := serving.ServicePort(x.workloads.model(i), serving.HTTP)
 		if !ok {
 			errs = append(errs, field.Required(xp.Child("port"), "the model has no HTTP port; name the Service port the gateway routes to"))
 			return routing.Spec{}, errs
@@ -99,7 +112,7 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	}
 	ing := routing.Spec{
 		Name:      IngressName(m.Name),
-		Namespace: p.ns,
+		Namespace: x.env.ns,
 		Host:      hosts[0],
 		Hosts:     hosts[1:],
 		Gateways:  []string{gw.Ref()},
@@ -111,19 +124,19 @@ func (p *plan) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	return ing, errs
 }
 
-func (x *exposureFamily) check(p *plan) field.ErrorList {
+func (x *exposureFamily) check(poolHosts []string, claims hostClaims) field.ErrorList {
 	var errs field.ErrorList
 	x.checked = make([]routing.Checked, len(x.routes))
 	for k := range x.routes {
 		r := &x.routes[k]
-		r.spec.Pools = p.inference.hosts
+		r.spec.Pools = poolHosts
 		c, err := routing.Check(&r.spec)
 		if err != nil {
-			errs = append(errs, p.exposureErrors(r.model, err)...)
+			errs = append(errs, x.exposureErrors(r.model, err)...)
 		}
 		x.checked[k] = c
-		errs = append(errs, p.gatewayAPIErrors(&r.spec, func(err error) field.ErrorList { return p.exposureErrors(r.model, err) })...)
-		errs = append(errs, p.gateways.claim(claimant{"models", r.model, "expose", len(p.app.Models[r.model].Expose.Hosts) > 0}, r.spec)...)
+		errs = append(errs, x.env.gatewayAPIErrors(&r.spec, func(err error) field.ErrorList { return x.exposureErrors(r.model, err) })...)
+		errs = append(errs, claims.claim(claimant{"models", r.model, "expose", len(x.env.app.Models[r.model].Expose.Hosts) > 0}, r.spec)...)
 	}
 	return errs
 }
@@ -131,10 +144,10 @@ func (x *exposureFamily) check(p *plan) field.ErrorList {
 // exposureErrors re-roots the problems of model i's ingress routing.Spec:
 // its hosts and port are Expose's; its rules are the model's own, reported
 // once by modelRouteErrors.
-func (p *plan) exposureErrors(i int, err error) field.ErrorList {
+func (x *exposureFamily) exposureErrors(i int, err error) field.ErrorList {
 	xp := exposePath(i)
-	userHosts := len(p.app.Models[i].Expose.Hosts) > 0
-	return rerootRoute(err, xp, p.derivedValid(i), func(step string, k int) *field.Path {
+	userHosts := len(x.env.app.Models[i].Expose.Hosts) > 0
+	return rerootRoute(err, xp, x.workloads.derivedValid(i, x.gateways.valid), func(step string, k int) *field.Path {
 		switch {
 		case step == "host" && userHosts:
 			return xp.Child("hosts").Index(0)
@@ -144,7 +157,7 @@ func (p *plan) exposureErrors(i int, err error) field.ErrorList {
 			return xp.Child("gateway")
 		case step == "ports":
 			return xp.Child("port")
-		case step == "rules" && !p.routes.valid(i):
+		case step == "rules" && !x.models.valid(i):
 			return skipError // the model's own routes report their rules' problems
 		case step == "rules":
 			return indexed(modelPath(i).Child("traffic", "rules"), k)
@@ -153,28 +166,31 @@ func (p *plan) exposureErrors(i int, err error) field.ErrorList {
 	})
 }
 
-func (x *exposureFamily) objects(p *plan, add adder) {
+func (x *exposureFamily) objects(add adder) {
 	for k := range x.routes {
 		r := &x.routes[k]
-		if p.gatewayAPI() {
-			gatewayAPIRoutes(&r.spec, func(route string, j int) { add(kindHTTPRoute, p.ns, route, k, j) })
+		if x.env.gatewayAPI() {
+			gatewayAPIRoutes(&r.spec, func(route string, j int) {
+				add(kindHTTPRoute, x.env.ns, route, x.refs.add(exposureRef{int32(k), int32(j)}))
+			})
 			continue
 		}
-		add(kindVirtualService, p.ns, r.spec.Name, k, 0)
+		add(kindVirtualService, x.env.ns, r.spec.Name, x.refs.add(exposureRef{route: int32(k)}))
 	}
 }
 
-func (x *exposureFamily) build(p *plan, it *item) (render.Object, error) {
-	c, model := x.checked[it.i], p.app.Models[x.routes[it.i].model].Name
-	if it.kind != kindVirtualService {
-		o, err := gatewayAPIRoute(c, it.j)
+func (x *exposureFamily) build(k kind, ref int32) (render.Object, error) {
+	r := x.refs[ref]
+	c, model := x.checked[r.route], x.env.app.Models[x.routes[r.route].model].Name
+	if k != kindVirtualService {
+		o, err := gatewayAPIRoute(c, r.gatewayRoute)
 		return modelLabel(o, model), err
 	}
 	return modelLabel(c.VirtualService(), model), nil
 }
 
-func (x *exposureFamily) from(_ *plan, it *item) *field.Path {
-	return exposePath(x.routes[it.i].model)
+func (x *exposureFamily) from(_ kind, ref int32) *field.Path {
+	return exposePath(x.routes[x.refs[ref].route].model)
 }
 
 // broadest drops the hosts that another of hosts covers ("a.example.com"

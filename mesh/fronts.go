@@ -16,23 +16,31 @@ import (
 // rules name (by a header, say: see HeaderSelector).
 
 type frontFamily struct {
-	specs   []routing.Spec // Host empty where the route has no hosts
-	checked []routing.Checked
+	env       *appEnv
+	gateways  *gatewayFamily
+	workloads *workloadFamily
+	specs     []routing.Spec // Host empty where the route has no hosts
+	checked   []routing.Checked
+	refs      refs[frontRef]
 }
+
+// frontRef is a front route's VirtualService, or one of its HTTPRoutes.
+type frontRef struct{ route, gatewayRoute int32 }
 
 func routePath(i int) *field.Path { return field.NewPath("routes").Index(i) }
 
-func (f *frontFamily) derive(p *plan) field.ErrorList {
+func deriveFronts(env *appEnv, gateways *gatewayFamily, workloads *workloadFamily) (*frontFamily, field.ErrorList) {
 	var errs field.ErrorList
-	for i, r := range p.app.Routes {
-		spec, rerrs := p.frontRoute(routePath(i), r)
+	f := &frontFamily{env: env, gateways: gateways, workloads: workloads}
+	for i, r := range env.app.Routes {
+		spec, rerrs := f.frontRoute(routePath(i), r)
 		errs = append(errs, rerrs...)
 		f.specs = append(f.specs, spec)
 	}
-	return errs
+	return f, errs
 }
 
-func (f *frontFamily) check(p *plan) field.ErrorList {
+func (f *frontFamily) check(models *routeFamily, poolHosts []string, claims hostClaims) field.ErrorList {
 	var errs field.ErrorList
 	f.checked = make([]routing.Checked, len(f.specs))
 	for i := range f.specs {
@@ -40,24 +48,24 @@ func (f *frontFamily) check(p *plan) field.ErrorList {
 		if spec.Host == "" {
 			continue // reported: no hosts
 		}
-		errs = append(errs, p.modelSplits(i, spec.Rules)...)
-		spec.Pools = p.inference.hosts
+		errs = append(errs, f.modelSplits(models, i, spec.Rules)...)
+		spec.Pools = poolHosts
 		c, err := routing.Check(spec)
 		if err != nil {
-			errs = append(errs, p.frontErrors(i, err)...)
+			errs = append(errs, f.frontErrors(i, err)...)
 		}
 		f.checked[i] = c
-		errs = append(errs, p.gatewayAPIErrors(spec, func(err error) field.ErrorList { return p.frontErrors(i, err) })...)
-		errs = append(errs, p.gateways.claim(claimant{"routes", i, "hosts", true}, *spec)...)
+		errs = append(errs, f.env.gatewayAPIErrors(spec, func(err error) field.ErrorList { return f.frontErrors(i, err) })...)
+		errs = append(errs, claims.claim(claimant{"routes", i, "hosts", true}, *spec)...)
 	}
 	return errs
 }
 
 // frontErrors re-roots the problems of route i's routing.Spec at the
 // fields of App.Routes[i].
-func (p *plan) frontErrors(i int, err error) field.ErrorList {
+func (f *frontFamily) frontErrors(i int, err error) field.ErrorList {
 	rp := routePath(i)
-	derivedOK := p.namespace.valid && p.gateways.valid
+	derivedOK := f.env.nsValid && f.gateways.valid
 	return rerootRoute(err, rp, derivedOK, func(step string, k int) *field.Path {
 		switch step {
 		case "name", "rules":
@@ -75,32 +83,35 @@ func (p *plan) frontErrors(i int, err error) field.ErrorList {
 	})
 }
 
-func (f *frontFamily) objects(p *plan, add adder) {
+func (f *frontFamily) objects(add adder) {
 	for i := range f.specs {
 		spec := &f.specs[i]
-		if p.gatewayAPI() {
-			gatewayAPIRoutes(spec, func(route string, j int) { add(kindHTTPRoute, p.ns, route, i, j) })
+		if f.env.gatewayAPI() {
+			gatewayAPIRoutes(spec, func(route string, j int) {
+				add(kindHTTPRoute, f.env.ns, route, f.refs.add(frontRef{int32(i), int32(j)}))
+			})
 			continue
 		}
-		add(kindVirtualService, p.ns, spec.Name, i, 0)
+		add(kindVirtualService, f.env.ns, spec.Name, f.refs.add(frontRef{route: int32(i)}))
 	}
 }
 
-func (f *frontFamily) build(_ *plan, it *item) (render.Object, error) {
-	if it.kind != kindVirtualService {
-		return gatewayAPIRoute(f.checked[it.i], it.j)
+func (f *frontFamily) build(k kind, ref int32) (render.Object, error) {
+	r := f.refs[ref]
+	if k != kindVirtualService {
+		return gatewayAPIRoute(f.checked[r.route], r.gatewayRoute)
 	}
-	return f.checked[it.i].VirtualService(), nil
+	return f.checked[r.route].VirtualService(), nil
 }
 
-func (*frontFamily) from(_ *plan, it *item) *field.Path {
-	return routePath(int(it.i)).Child("name")
+func (f *frontFamily) from(_ kind, ref int32) *field.Path {
+	return routePath(int(f.refs[ref].route)).Child("name")
 }
 
 // frontRoute derives the VirtualService spec of an App.Route.
-func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorList) {
+func (f *frontFamily) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorList) {
 	var errs field.ErrorList
-	spec := routing.Spec{Name: r.Name, Namespace: p.ns}
+	spec := routing.Spec{Name: r.Name, Namespace: f.env.ns}
 	if r.Port != 0 {
 		spec.Ports = []uint32{r.Port}
 	}
@@ -109,32 +120,32 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 	} else {
 		spec.Host, spec.Hosts = r.Hosts[0], r.Hosts[1:]
 	}
-	if gw, fe := p.gateways.lookup(rp, r.Gateway); fe != nil {
+	if gw, fe := f.gateways.lookup(rp, r.Gateway); fe != nil {
 		errs = append(errs, fe)
 	} else {
 		spec.Gateways = []string{gw.Ref()}
-		errs = append(errs, p.gateways.served(rp, gw, r.Hosts, p.ns)...)
+		errs = append(errs, f.gateways.served(rp, gw, r.Hosts, f.env.ns)...)
 	}
 	portReported := false // Route.Port is reported once, not per destination
 	for i, rule := range r.Rules {
 		rule.Split = append([]routing.Destination(nil), rule.Split...)
 		for k, d := range rule.Split {
 			dp := rp.Child("rules").Index(i).Child("split").Index(k)
-			mi, found := p.workloads.byName(d.Host)
+			mi, found := f.workloads.byName(d.Host)
 			if !found {
 				fe := field.NotFound(dp.Child("host"), d.Host)
 				fe.Detail = "a front route's destinations name models of the App"
 				errs = append(errs, fe)
 				continue
 			}
-			m := p.app.Models[mi]
+			m := f.env.app.Models[mi]
 			if d.Subset != "" && !m.HasVersion(d.Subset) {
 				fe := field.NotFound(dp.Child("subset"), d.Subset)
 				fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
 				errs = append(errs, fe)
 			}
-			rule.Split[k].Host = ServiceHost(m.Name, p.ns)
-			if c := p.workloads.checked[mi]; c.Model() != nil {
+			rule.Split[k].Host = ServiceHost(m.Name, f.env.ns)
+			if c := f.workloads.checked[mi]; c.Model() != nil {
 				switch {
 				case d.Port != 0:
 					errs = append(errs, modelPort(dp.Child("port"), d.Port, c)...)
@@ -144,7 +155,7 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 				}
 			}
 			if d.Port == 0 && r.Port == 0 {
-				n, ok := serving.ServicePort(p.workloads.model(mi), serving.HTTP)
+				n, ok := serving.ServicePort(f.workloads.model(mi), serving.HTTP)
 				if !ok {
 					errs = append(errs, field.Required(dp.Child("port"), fmt.Sprintf("model %q has no HTTP port; name the port", m.Name)))
 				}
@@ -159,20 +170,20 @@ func (p *plan) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorLis
 // modelSplits replaces each destination that names a model alone (no
 // subset, the only one of its rule) with that model's split, where the
 // model's own routes passed their checks: a problem of those is the model's.
-func (p *plan) modelSplits(route int, rules []routing.Rule) field.ErrorList {
+func (f *frontFamily) modelSplits(models *routeFamily, route int, rules []routing.Rule) field.ErrorList {
 	var errs field.ErrorList
 	for i, rule := range rules {
 		if len(rule.Split) != 1 || rule.Split[0].Subset != "" {
 			continue
 		}
-		mi, ok := p.modelOfHost(rule.Split[0].Host)
-		if !ok || !p.routes.valid(mi) {
+		mi, ok := f.workloads.modelOfHost(rule.Split[0].Host)
+		if !ok || !models.valid(mi) {
 			continue
 		}
-		split, ok := p.modelSplit(mi, rule.Split[0])
+		split, ok := f.modelSplit(mi, rule.Split[0])
 		if !ok {
-			errs = append(errs, field.Invalid(routePath(route).Child("rules").Index(i).Child("split").Index(0).Child("host"), p.app.Routes[route].Rules[i].Split[0].Host,
-				fmt.Sprintf("model %q routes its requests by conditions (its traffic rules match), which a gateway does not apply and a front route cannot follow (Istio: IST0140): name a version (subset), or publish the model with Expose", p.app.Models[mi].Name)))
+			errs = append(errs, field.Invalid(routePath(route).Child("rules").Index(i).Child("split").Index(0).Child("host"), f.env.app.Routes[route].Rules[i].Split[0].Host,
+				fmt.Sprintf("model %q routes its requests by conditions (its traffic rules match), which a gateway does not apply and a front route cannot follow (Istio: IST0140): name a version (subset), or publish the model with Expose", f.env.app.Models[mi].Name)))
 			continue
 		}
 		rules[i].Split = split
@@ -185,8 +196,8 @@ func (p *plan) modelSplits(route int, rules []routing.Rule) field.ErrorList {
 // model's mesh VirtualService, so its subsets must be named here. That is
 // possible when the model routes every request alike (one version, or one
 // rule without conditions); otherwise it answers false.
-func (p *plan) modelSplit(mi int, d routing.Destination) ([]routing.Destination, bool) {
-	m := p.app.Models[mi]
+func (f *frontFamily) modelSplit(mi int, d routing.Destination) ([]routing.Destination, bool) {
+	m := f.env.app.Models[mi]
 	rules := m.Traffic.Rules
 	switch {
 	case len(rules) == 0 && len(m.Versions) == 1:
@@ -195,7 +206,7 @@ func (p *plan) modelSplit(mi int, d routing.Destination) ([]routing.Destination,
 	case len(rules) == 1 && len(rules[0].Match) == 0:
 		out := make([]routing.Destination, 0, len(rules[0].Split))
 		for _, sd := range rules[0].Split {
-			if sd.Host != "" && p.qualify(sd.Host) != d.Host {
+			if sd.Host != "" && f.workloads.qualify(sd.Host) != d.Host {
 				return nil, false
 			}
 			out = append(out, routing.Destination{Host: d.Host, Port: d.Port, Subset: sd.Subset, Weight: sd.Weight})

@@ -15,13 +15,6 @@ import (
 // the same specs; the workload family adds a Service per version. The
 // checks are the same, plus what Gateway API cannot say.
 
-var (
-	kindHTTPRoute         = newKind("gateway.networking.k8s.io", "HTTPRoute")
-	kindGatewayAPIGateway = newKind("gateway.networking.k8s.io", "Gateway")
-)
-
-func (p *plan) gatewayAPI() bool { return p.app.API == GatewayAPI }
-
 func checkAPI(api API) field.ErrorList {
 	switch api {
 	case IstioAPI, GatewayAPI:
@@ -50,32 +43,32 @@ func gatewayAPIRoute(c routing.Checked, j int32) (render.Object, error) {
 // versionPolicies lists a DestinationRule per version Service of model i,
 // for its traffic policy: in the Gateway API dialect traffic reaches a
 // version through its own Service, which the model's host does not cover.
-func (p *plan) versionPolicies(i int, add adder) {
-	m := p.app.Models[i]
+func (r *routeFamily) versionPolicies(i int, add adder) {
+	m := r.env.app.Models[i]
 	if m.Traffic.Policy == nil {
 		return
 	}
 	for k, v := range m.Versions {
-		add(kindDestinationRule, p.ns, serving.DeploymentName(m.Name, v.Name), i, k+1)
+		add(kindDestinationRule, r.env.ns, serving.DeploymentName(m.Name, v.Name), r.refs.add(routeRef{model: int32(i), version: int32(k)}))
 	}
 }
 
 // versionPolicy builds the DestinationRule of version k of model i: the
 // model's own, for the version's Service and without subsets.
-func (p *plan) versionPolicy(i, k int) render.Object {
-	m := p.app.Models[i]
+func (r *routeFamily) versionPolicy(i, k int) render.Object {
+	m := r.env.app.Models[i]
 	name := serving.DeploymentName(m.Name, m.Versions[k].Name)
-	dr := p.routes.checked[i].DestinationRule()
+	dr := r.checked[i].DestinationRule()
 	dr.Name = name
-	dr.Spec.Host = ServiceHost(name, p.ns)
+	dr.Spec.Host = ServiceHost(name, r.env.ns)
 	dr.Spec.Subsets = nil
 	return modelLabel(dr, m.Name)
 }
 
 // gatewayAPIErrors checks what of spec the Gateway API dialect cannot say,
 // re-rooted by reroot as the spec's other problems are.
-func (p *plan) gatewayAPIErrors(spec *routing.Spec, reroot func(error) field.ErrorList) field.ErrorList {
-	if !p.gatewayAPI() {
+func (env *appEnv) gatewayAPIErrors(spec *routing.Spec, reroot func(error) field.ErrorList) field.ErrorList {
+	if !env.gatewayAPI() {
 		return nil
 	}
 	if err := spec.ValidateGatewayAPI(); err != nil {
@@ -85,8 +78,8 @@ func (p *plan) gatewayAPIErrors(spec *routing.Spec, reroot func(error) field.Err
 }
 
 // gatewayAPIGateway checks gateway i in the Gateway API dialect.
-func (p *plan) gatewayAPIGatewayErrors(i int, g ingress.Spec) field.ErrorList {
-	if !p.gatewayAPI() {
+func (env *appEnv) gatewayAPIGatewayErrors(i int, g ingress.Spec) field.ErrorList {
+	if !env.gatewayAPI() {
 		return nil
 	}
 	return fielderr.Reroot(field.NewPath("gateways").Index(i), g.ValidateGatewayAPI())
@@ -104,16 +97,16 @@ type gatewayIdentity struct {
 	gateway        string            // the Gateway API Gateway, policies' target
 }
 
-func (p *plan) gatewayPods(g ingress.Spec) gatewayIdentity {
-	if !p.gatewayAPI() {
+func (env *appEnv) gatewayPods(g ingress.Spec) gatewayIdentity {
+	if !env.gatewayAPI() {
 		return gatewayIdentity{serviceAccount: g.ServiceAccount(), namespace: g.WorkloadNamespace(), selector: g.SelectorLabels()}
 	}
 	ns := g.Namespace
 	return gatewayIdentity{serviceAccount: ns + "/" + g.Name + "-" + ingress.GatewayClass, namespace: ns, gateway: g.Name}
 }
 
-func (p *plan) gatewayTargetPort(g ingress.Spec, port uint32) uint32 {
-	if p.gatewayAPI() {
+func (env *appEnv) gatewayTargetPort(g ingress.Spec, port uint32) uint32 {
+	if env.gatewayAPI() {
 		return port
 	}
 	return g.TargetPort(port)
@@ -133,8 +126,7 @@ func (a App) GatewayServiceAccount(name string) (string, bool) {
 		if g.Namespace == "" {
 			g.Namespace = a.Namespace.Name
 		}
-		p := &plan{app: a}
-		return p.gatewayPods(g).serviceAccount, true
+		return (&appEnv{app: a}).gatewayPods(g).serviceAccount, true
 	}
 	return "", false
 }

@@ -20,15 +20,24 @@ import (
 // host is answered twice on one gateway by the VirtualServices of the other
 // families.
 
-var kindGateway = newKind("networking.istio.io", "Gateway")
-
 type gatewayFamily struct {
+	env   *appEnv
 	specs []ingress.Spec // namespace defaulted
 	index map[string]int // by name
 	valid bool           // every gateway passed its checks
-	// claims records which route answers each host on each gateway.
-	claims map[gatewayHost]claimant
+	refs  refs[gatewayRef]
 }
+
+// gatewayRef is a gateway, or (redirect) its HTTPRoute that redirects to
+// HTTPS in the Gateway API dialect.
+type gatewayRef struct {
+	gateway  int
+	redirect bool
+}
+
+// hostClaims records which route answers each host on each gateway, as
+// the route families claim their hosts (claim), in compose's order.
+type hostClaims map[gatewayHost]claimant
 
 type gatewayHost struct{ gateway, host string }
 
@@ -56,16 +65,16 @@ func (c claimant) hostPath(k int) *field.Path {
 	return c.path().Child("gateway")
 }
 
-func (g *gatewayFamily) derive(p *plan) field.ErrorList {
+func deriveGateways(env *appEnv) (*gatewayFamily, field.ErrorList) {
 	var errs field.ErrorList
-	g.index = make(map[string]int, len(p.app.Gateways))
-	for i, gw := range p.app.Gateways {
+	g := &gatewayFamily{env: env, index: make(map[string]int, len(env.app.Gateways))}
+	for i, gw := range env.app.Gateways {
 		path := field.NewPath("gateways").Index(i)
 		if gw.Namespace == "" {
-			gw.Namespace = p.ns
+			gw.Namespace = env.ns
 		}
 		errs = append(errs, fielderr.Reroot(path, gw.Validate())...)
-		errs = append(errs, p.gatewayAPIGatewayErrors(i, gw)...)
+		errs = append(errs, env.gatewayAPIGatewayErrors(i, gw)...)
 		if prev, dup := g.index[gw.Name]; dup {
 			errs = append(errs, fielderr.Duplicate(path.Child("name"), gw.Name, fmt.Sprintf("gateways[%d]", prev)))
 		} else if gw.Name != "" {
@@ -76,7 +85,7 @@ func (g *gatewayFamily) derive(p *plan) field.ErrorList {
 	errs = append(errs, sharedCertificates(g.specs)...)
 	errs = append(errs, conflictingServers(g.specs)...)
 	g.valid = len(errs) == 0
-	return errs
+	return g, errs
 }
 
 // sharedCertificates reports a TLS Secret served by two gateways of one
@@ -157,35 +166,34 @@ func subset(a, b map[string]string) bool {
 	return true
 }
 
-func (*gatewayFamily) check(*plan) field.ErrorList { return nil }
-
-func (g *gatewayFamily) objects(p *plan, add adder) {
+func (g *gatewayFamily) objects(add adder) {
 	for i, gw := range g.specs {
-		if !p.gatewayAPI() {
-			add(kindGateway, gw.Namespace, gw.Name, i, 0)
+		if !g.env.gatewayAPI() {
+			add(kindGateway, gw.Namespace, gw.Name, g.refs.add(gatewayRef{gateway: i}))
 			continue
 		}
-		add(kindGatewayAPIGateway, gw.Namespace, gw.Name, i, 0)
+		add(kindGatewayAPIGateway, gw.Namespace, gw.Name, g.refs.add(gatewayRef{gateway: i}))
 		if slices.ContainsFunc(gw.Servers, func(s ingress.Server) bool { return s.HTTPSRedirect }) {
-			add(kindHTTPRoute, gw.Namespace, gw.Name+"-https-redirect", i, 1)
+			add(kindHTTPRoute, gw.Namespace, gw.Name+"-https-redirect", g.refs.add(gatewayRef{gateway: i, redirect: true}))
 		}
 	}
 }
 
 // build builds a gateway validated in derive.
-func (g *gatewayFamily) build(p *plan, it *item) (render.Object, error) {
-	spec := g.specs[it.i]
+func (g *gatewayFamily) build(k kind, ref int32) (render.Object, error) {
+	r := g.refs[ref]
+	spec := g.specs[r.gateway]
 	switch {
-	case it.kind == kindGatewayAPIGateway:
-		return ingress.GatewayAPIGateway(spec, p.ns)
-	case it.kind == kindHTTPRoute:
+	case r.redirect:
 		return ingress.HTTPSRedirectRoute(spec)
+	case k == kindGatewayAPIGateway:
+		return ingress.GatewayAPIGateway(spec, g.env.ns)
 	}
 	return ingress.Gateway(spec)
 }
 
-func (*gatewayFamily) from(_ *plan, it *item) *field.Path {
-	return field.NewPath("gateways").Index(int(it.i)).Child("name")
+func (g *gatewayFamily) from(_ kind, ref int32) *field.Path {
+	return field.NewPath("gateways").Index(g.refs[ref].gateway).Child("name")
 }
 
 // lookup returns the gateway that a route or an exposure names at
@@ -233,7 +241,7 @@ func (g *gatewayFamily) served(parent *field.Path, gw ingress.Spec, hosts []stri
 // claim records that a route answers its hosts on the gateways it is bound
 // to, and reports a host another route answers there already: Istio merges
 // the two in creation order, so the rules of the second are never reached.
-func (g *gatewayFamily) claim(c claimant, spec routing.Spec) field.ErrorList {
+func (claims hostClaims) claim(c claimant, spec routing.Spec) field.ErrorList {
 	var errs field.ErrorList
 	for _, gw := range spec.Gateways {
 		if gw == "mesh" {
@@ -245,16 +253,13 @@ func (g *gatewayFamily) claim(c claimant, spec routing.Spec) field.ErrorList {
 				h = spec.Hosts[k]
 			}
 			key := gatewayHost{gw, h}
-			if prev, dup := g.claims[key]; dup {
+			if prev, dup := claims[key]; dup {
 				if prev != c { // a route listing a host twice is routing's to report
 					errs = append(errs, field.Invalid(c.hostPath(k+1), h, fmt.Sprintf("host %q on gateway %s is already answered by %s; Istio would merge the two and never reach the second", h, gw, prev.path())))
 				}
 				continue
 			}
-			if g.claims == nil {
-				g.claims = map[gatewayHost]claimant{}
-			}
-			g.claims[key] = c
+			claims[key] = c
 		}
 	}
 	return errs

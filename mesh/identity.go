@@ -15,10 +15,10 @@ import (
 // from Model.Identity; the workload family runs the model's pods as it
 // (identityName) and gives them the labels it needs.
 
-var kindServiceAccount = newKind("", "ServiceAccount")
-
 type identityFamily struct {
+	env   *appEnv
 	specs map[int]security.Identity // by model index, for the models with one
+	refs  refs[int]                 // the model of each ServiceAccount
 }
 
 // identityName is the ServiceAccount a model with an Identity runs as.
@@ -31,19 +31,19 @@ func identityName(m Model) string {
 
 func identityPath(i int) *field.Path { return modelPath(i).Child("identity") }
 
-func (f *identityFamily) derive(p *plan) field.ErrorList {
+func deriveIdentity(env *appEnv) (*identityFamily, field.ErrorList) {
 	var errs field.ErrorList
-	f.specs = map[int]security.Identity{}
-	for i, m := range p.app.Models {
+	f := &identityFamily{env: env, specs: map[int]security.Identity{}}
+	for i, m := range env.app.Models {
 		if m.Identity == nil {
 			continue
 		}
 		id := *m.Identity
 		id.Name = identityName(m)
-		if id.Namespace != "" && id.Namespace != p.ns {
-			errs = append(errs, field.Invalid(identityPath(i).Child("namespace"), id.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
+		if id.Namespace != "" && id.Namespace != env.ns {
+			errs = append(errs, field.Invalid(identityPath(i).Child("namespace"), id.Namespace, fmt.Sprintf("empty or the App's namespace %q", env.ns)))
 		}
-		id.Namespace = p.ns
+		id.Namespace = env.ns
 		// Validated as the user wrote it: a name derived from the model's,
 		// and the model's labels, are the model's to report.
 		own := id
@@ -59,34 +59,32 @@ func (f *identityFamily) derive(p *plan) field.ErrorList {
 		}
 		f.specs[i] = id
 	}
-	return errs
+	return f, errs
 }
 
-func (*identityFamily) check(*plan) field.ErrorList { return nil }
-
-func (f *identityFamily) objects(p *plan, add adder) {
-	for i, m := range p.app.Models {
+func (f *identityFamily) objects(add adder) {
+	for i, m := range f.env.app.Models {
 		if m.Identity != nil {
-			add(kindServiceAccount, p.ns, f.specs[i].Name, i, 0)
+			add(kindServiceAccount, f.env.ns, f.specs[i].Name, f.refs.add(i))
 		}
 	}
 }
 
-func (f *identityFamily) build(_ *plan, it *item) (render.Object, error) {
-	return security.ServiceAccount(f.specs[int(it.i)])
+func (f *identityFamily) build(_ kind, ref int32) (render.Object, error) {
+	return security.ServiceAccount(f.specs[f.refs[ref]])
 }
 
-func (*identityFamily) from(_ *plan, it *item) *field.Path { return identityPath(int(it.i)) }
+func (f *identityFamily) from(_ kind, ref int32) *field.Path { return identityPath(f.refs[ref]) }
 
 // runsAs reports whether a model of the App runs as service account name
 // of the App's namespace, or the App says it exists there.
-func (p *plan) runsAs(name string) bool {
-	for i, m := range p.app.Models {
-		if m.Identity != nil && identityName(m) == name || p.workloads.models[i].ServiceAccountName == name {
+func (w *workloadFamily) runsAs(name string) bool {
+	for i, m := range w.env.app.Models {
+		if m.Identity != nil && identityName(m) == name || w.models[i].ServiceAccountName == name {
 			return true
 		}
 	}
-	for _, sa := range p.app.Namespace.ServiceAccounts {
+	for _, sa := range w.env.app.Namespace.ServiceAccounts {
 		if sa == name {
 			return true
 		}

@@ -17,8 +17,6 @@ import (
 // (routing.Spec.Pools); mesh routes still send to the version Services,
 // which Istio's sidecars and waypoints route to.
 
-var kindInferencePool = newKind("inference.networking.k8s.io", "InferencePool")
-
 // Inference sends the requests a gateway routes to a model through
 // InferencePools of the Gateway API Inference Extension
 // (inference.networking.k8s.io/v1): one per version, named as the
@@ -38,6 +36,10 @@ type Inference struct {
 }
 
 type inferenceFamily struct {
+	env       *appEnv
+	workloads *workloadFamily
+	refs      refs[poolRef]
+
 	hosts []string                         // the hosts of the models with pools
 	ports map[int]int32                    // the pools' target port, by model
 	pick  map[int][]serving.EndpointPicker // by model, by version
@@ -45,19 +47,22 @@ type inferenceFamily struct {
 
 func inferencePath(i int) *field.Path { return modelPath(i).Child("inference") }
 
-func (f *inferenceFamily) derive(p *plan) field.ErrorList {
+// poolRef is a version's pool.
+type poolRef struct{ model, version int }
+
+func deriveInference(env *appEnv, workloads *workloadFamily) (*inferenceFamily, field.ErrorList) {
 	var errs field.ErrorList
-	f.ports, f.pick = map[int]int32{}, map[int][]serving.EndpointPicker{}
-	for i, m := range p.app.Models {
+	f := &inferenceFamily{env: env, workloads: workloads, ports: map[int]int32{}, pick: map[int][]serving.EndpointPicker{}}
+	for i, m := range env.app.Models {
 		if m.Inference == nil {
 			continue
 		}
 		ip := inferencePath(i)
-		if !p.gatewayAPI() {
+		if !env.gatewayAPI() {
 			errs = append(errs, field.Invalid(ip, field.OmitValueType{}, "InferencePools are Gateway API backends: needs api: gateway"))
 			continue
 		}
-		if p.ambient() && (m.Access != nil || p.app.Namespace.DefaultDeny) {
+		if env.ambient() && (m.Access != nil || env.app.Namespace.DefaultDeny) {
 			// The gateway sends to the pool's shadow Service, which no
 			// waypoint serves: the model's policies would not apply to its
 			// requests, and a default deny would refuse them.
@@ -80,24 +85,24 @@ func (f *inferenceFamily) derive(p *plan) field.ErrorList {
 			errs = append(errs, fielderr.Reroot(ip.Child("pickers").Key(v.Name), pk.Validate())...)
 			pickers[k] = pk
 		}
-		port, ok := f.targetPort(p, i, m)
+		port, ok := f.targetPort(i, m)
 		if !ok {
 			errs = append(errs, field.Invalid(ip, field.OmitValueType{}, "the model has no HTTP port for the pools to target"))
 			continue
 		}
 		f.ports[i], f.pick[i] = port, pickers
-		f.hosts = append(f.hosts, ServiceHost(m.Name, p.ns))
+		f.hosts = append(f.hosts, ServiceHost(m.Name, env.ns))
 	}
-	return errs
+	return f, errs
 }
 
 // targetPort is the port model i's pools target: the one its gateway
 // routes to (Expose.Port), else its first HTTP inference port.
-func (f *inferenceFamily) targetPort(p *plan, i int, m Model) (int32, bool) {
+func (f *inferenceFamily) targetPort(i int, m Model) (int32, bool) {
 	if m.Expose != nil && m.Expose.Port != 0 {
 		return int32(m.Expose.Port), true
 	}
-	return serving.ServicePort(p.workloads.model(i), serving.HTTP)
+	return serving.ServicePort(f.workloads.model(i), serving.HTTP)
 }
 
 func sortedVersionKeys(m map[string]serving.EndpointPicker) []string {
@@ -112,10 +117,10 @@ func sortedVersionKeys(m map[string]serving.EndpointPicker) []string {
 // check reports a model with pools that no gateway route sends to (pools
 // are backends of gateway routes only), and a gateway route's rule that
 // splits between pools.
-func (f *inferenceFamily) check(p *plan) field.ErrorList {
+func (f *inferenceFamily) check(exposure *exposureFamily, fronts *frontFamily) field.ErrorList {
 	var errs field.ErrorList
 	for _, i := range sortedModels(f.pick) {
-		if !p.gatewayRouted(i) {
+		if !f.gatewayRouted(i, exposure, fronts) {
 			errs = append(errs, field.Invalid(inferencePath(i), field.OmitValueType{},
 				"no gateway route sends to the model, and only gateways route to InferencePools: expose it, or name it in a route of App.Routes"))
 		}
@@ -123,12 +128,12 @@ func (f *inferenceFamily) check(p *plan) field.ErrorList {
 	if len(f.hosts) == 0 {
 		return errs
 	}
-	for _, r := range p.exposure.routes {
+	for _, r := range exposure.routes {
 		for k, rule := range r.spec.Rules {
 			errs = append(errs, f.splitErrors(modelPath(r.model).Child("traffic", "rules").Index(k).Child("split"), rule.Split)...)
 		}
 	}
-	for i, spec := range p.fronts.specs {
+	for i, spec := range fronts.specs {
 		for k, rule := range spec.Rules {
 			errs = append(errs, f.splitErrors(routePath(i).Child("rules").Index(k).Child("split"), rule.Split)...)
 		}
@@ -167,14 +172,14 @@ func sortedModels(m map[int][]serving.EndpointPicker) []int {
 }
 
 // gatewayRouted reports whether an ingress or front route sends to model i.
-func (p *plan) gatewayRouted(i int) bool {
-	host := ServiceHost(p.app.Models[i].Name, p.ns)
-	for _, r := range p.exposure.routes {
+func (f *inferenceFamily) gatewayRouted(i int, exposure *exposureFamily, fronts *frontFamily) bool {
+	host := ServiceHost(f.env.app.Models[i].Name, f.env.ns)
+	for _, r := range exposure.routes {
 		if r.model == i || slices.Contains(destinations(r.spec.Rules), host) {
 			return true
 		}
 	}
-	for _, spec := range p.fronts.specs {
+	for _, spec := range fronts.specs {
 		if slices.Contains(destinations(spec.Rules), host) {
 			return true
 		}
@@ -182,23 +187,23 @@ func (p *plan) gatewayRouted(i int) bool {
 	return false
 }
 
-func (f *inferenceFamily) objects(p *plan, add adder) {
-	for i, m := range p.app.Models {
+func (f *inferenceFamily) objects(add adder) {
+	for i, m := range f.env.app.Models {
 		if _, ok := f.pick[i]; !ok {
 			continue
 		}
 		for k, v := range m.Versions {
-			add(kindInferencePool, p.ns, serving.DeploymentName(m.Name, v.Name), i, k)
+			add(kindInferencePool, f.env.ns, serving.DeploymentName(m.Name, v.Name), f.refs.add(poolRef{i, k}))
 		}
 	}
 }
 
-func (f *inferenceFamily) build(p *plan, it *item) (render.Object, error) {
-	i, k := int(it.i), int(it.j)
-	pk := f.pick[i][k]
-	return p.workloads.checked[i].InferencePool(p.app.Models[i].Versions[k].Name, f.ports[i], pk)
+func (f *inferenceFamily) build(_ kind, ref int32) (render.Object, error) {
+	r := f.refs[ref]
+	return f.workloads.checked[r.model].InferencePool(f.env.app.Models[r.model].Versions[r.version].Name, f.ports[r.model], f.pick[r.model][r.version])
 }
 
-func (*inferenceFamily) from(p *plan, it *item) *field.Path {
-	return inferencePath(int(it.i)).Child("pickers").Key(p.app.Models[it.i].Versions[it.j].Name)
+func (f *inferenceFamily) from(_ kind, ref int32) *field.Path {
+	r := f.refs[ref]
+	return inferencePath(r.model).Child("pickers").Key(f.env.app.Models[r.model].Versions[r.version].Name)
 }

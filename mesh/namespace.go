@@ -15,79 +15,63 @@ import (
 // The namespace family: the App's Namespace (unless it exists already) and
 // its PeerAuthentication (when an mTLS mode is set), from App.Namespace.
 
-var (
-	kindNamespace          = newKind("", "Namespace")
-	kindPeerAuthentication = newKind("security.istio.io", "PeerAuthentication")
-)
+// namespaceFamily builds the App's Namespace, its PeerAuthentication and,
+// in ambient mode, its waypoint.
+type namespaceFamily struct{ env *appEnv }
 
-// standInNamespace replaces an invalid App namespace while the other
-// families derive.
-const standInNamespace = "invalid-namespace"
-
-type namespaceFamily struct {
-	valid bool // the name is valid: what other families derive from it
-}
-
-func (f *namespaceFamily) derive(p *plan) field.ErrorList {
+func deriveNamespace(env *appEnv) (*namespaceFamily, field.ErrorList) {
 	var errs field.ErrorList
-	ns := p.app.Namespace
+	ns := env.app.Namespace
 	path := field.NewPath("namespace")
 	errs = append(errs, check.Name(fieldpath.At(path).Child("name"), ns.Name)...)
-	f.valid = len(errs) == 0
-	if !f.valid {
-		// Reported once, here. The other families derive with a stand-in,
-		// so that their specs are checked for their own problems and not
-		// again for this one (nothing is built while there is an error).
-		p.ns = standInNamespace
-	}
 	switch ns.Injection {
 	case InjectNamespace, InjectPods, InjectNone, InjectAmbient:
 	default:
 		errs = append(errs, field.NotSupported(path.Child("injection"), ns.Injection, []Injection{InjectNamespace, InjectPods, InjectNone, InjectAmbient}))
 	}
-	errs = append(errs, ambientErrors(p)...)
+	errs = append(errs, ambientErrors(env)...)
 	switch ns.MTLS {
 	case MTLSUnset, MTLSStrict, MTLSPermissive:
 	default:
 		errs = append(errs, field.NotSupported(path.Child("mtls"), ns.MTLS, []MTLS{MTLSStrict, MTLSPermissive}))
 	}
 	errs = append(errs, check.Labels(fieldpath.At(path).Child("labels"), ns.Labels)...)
-	errs = append(errs, checkAPI(p.app.API)...)
+	errs = append(errs, checkAPI(env.app.API)...)
 	for i, sa := range ns.ServiceAccounts {
 		for _, msg := range check.DNS1123Subdomain(sa) {
 			errs = append(errs, field.Invalid(path.Child("serviceAccounts").Index(i), sa, msg))
 		}
 	}
-	return errs
+	return &namespaceFamily{env}, errs
 }
 
-func (*namespaceFamily) check(*plan) field.ErrorList { return nil }
-
-func (*namespaceFamily) objects(p *plan, add adder) {
-	if !p.app.Namespace.Existing {
-		add(kindNamespace, "", p.ns, 0, 0)
+// Its objects are one of each kind: the kind is the reference.
+func (f *namespaceFamily) objects(add adder) {
+	env := f.env
+	if !env.app.Namespace.Existing {
+		add(kindNamespace, "", env.ns, 0)
 	}
-	if p.app.Namespace.MTLS != MTLSUnset {
-		add(kindPeerAuthentication, p.ns, "default", 0, 0)
+	if env.app.Namespace.MTLS != MTLSUnset {
+		add(kindPeerAuthentication, env.ns, "default", 0)
 	}
-	if p.ambient() {
-		add(kindWaypoint, p.ns, p.app.Namespace.waypoint(), 0, 0)
+	if env.ambient() {
+		add(kindWaypoint, env.ns, env.app.Namespace.waypoint(), 0)
 	}
 }
 
-func (*namespaceFamily) build(p *plan, it *item) (render.Object, error) {
-	switch it.kind {
+func (f *namespaceFamily) build(k kind, _ int32) (render.Object, error) {
+	ns := f.env.app.Namespace
+	switch k {
 	case kindNamespace:
-		return namespaceObject(p.app.Namespace), nil
+		return namespaceObject(ns), nil
 	case kindWaypoint:
-		return p.waypointObject(), nil
+		return f.env.waypointObject()
 	}
-	ns := p.app.Namespace
 	return security.PeerAuthentication(security.Peer{Name: "default", Namespace: ns.Name, Mode: security.MTLS(ns.MTLS)})
 }
 
-func (*namespaceFamily) from(_ *plan, it *item) *field.Path {
-	switch it.kind {
+func (*namespaceFamily) from(k kind, _ int32) *field.Path {
+	switch k {
 	case kindNamespace:
 		return field.NewPath("namespace")
 	case kindWaypoint:

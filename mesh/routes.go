@@ -17,12 +17,18 @@ import (
 // version, the traffic policy) and its VirtualService for the mesh (the
 // rules of Model.Traffic on every routed port), both named after the model.
 
-var kindVirtualService = newKind("networking.istio.io", "VirtualService")
-
 type routeFamily struct {
-	specs   []routing.Spec    // one per model; exposure may bind them to a gateway
-	checked []routing.Checked // one per model; the zero value where its routes failed their checks
+	env       *appEnv
+	workloads *workloadFamily
+	specs     []routing.Spec    // one per model; bind may bind them to a gateway
+	checked   []routing.Checked // one per model; the zero value where its routes failed their checks
+	refs      refs[routeRef]
 }
+
+// routeRef is one of a model's route objects: its DestinationRule, its
+// VirtualService or one of its HTTPRoutes (route, by the kind), or a
+// version's DestinationRule in the Gateway API dialect (version).
+type routeRef struct{ model, version, route int32 } // version -1: the model's own
 
 // valid reports whether model i's routes passed their checks.
 func (r *routeFamily) valid(i int) bool { return r.checked[i].Spec() != nil }
@@ -32,39 +38,48 @@ func ServiceHost(model, namespace string) string {
 	return model + "." + namespace + ".svc.cluster.local"
 }
 
-func (r *routeFamily) derive(p *plan) field.ErrorList {
+func deriveRoutes(env *appEnv, workloads *workloadFamily, egress *egressFamily) (*routeFamily, field.ErrorList) {
 	var errs field.ErrorList
-	r.specs = make([]routing.Spec, 0, len(p.app.Models))
-	for i, m := range p.app.Models {
-		spec := p.routeSpec(m, p.workloads.checked[i])
+	r := &routeFamily{env: env, workloads: workloads, specs: make([]routing.Spec, 0, len(env.app.Models))}
+	for i, m := range env.app.Models {
+		spec := r.routeSpec(m, workloads.checked[i])
 		if len(m.Traffic.Rules) == 0 && len(m.Versions) > 1 {
 			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
-		if c := p.workloads.checked[i]; m.Traffic.Port != 0 && c.Model() != nil {
+		if c := workloads.checked[i]; m.Traffic.Port != 0 && c.Model() != nil {
 			errs = append(errs, modelPort(modelPath(i).Child("traffic", "port"), m.Traffic.Port, c)...)
 		}
-		errs = append(errs, p.checkDestinations(i, spec)...)
+		errs = append(errs, checkDestinations(i, spec, workloads, egress)...)
 		r.specs = append(r.specs, spec)
 	}
-	return errs
+	return r, errs
 }
 
-func (r *routeFamily) check(p *plan) field.ErrorList {
+// bind binds the mesh VirtualService of each model of bound to its
+// gateway too (exposure decides which: see deriveExposure).
+func (r *routeFamily) bind(bound map[int]string) {
+	for i, gw := range bound {
+		r.specs[i].Gateways = []string{"mesh", gw}
+	}
+}
+
+func (r *routeFamily) check(gatewaysValid bool, claims hostClaims) field.ErrorList {
 	var errs field.ErrorList
+	wl := r.workloads
 	r.checked = make([]routing.Checked, len(r.specs))
 	for i := range r.specs {
 		spec := &r.specs[i]
 		c, err := routing.Check(spec)
 		if err != nil {
-			errs = append(errs, p.modelRouteErrors(i, err)...)
+			errs = append(errs, r.modelRouteErrors(i, gatewaysValid, err)...)
 		}
 		r.checked[i] = c
-		errs = append(errs, p.gatewayAPIErrors(spec, func(err error) field.ErrorList { return p.modelRouteErrors(i, err) })...)
+		errs = append(errs, r.env.gatewayAPIErrors(spec, func(err error) field.ErrorList { return r.modelRouteErrors(i, gatewaysValid, err) })...)
 		if len(spec.Gateways) > 0 { // bound to a gateway by exposure
-			errs = append(errs, p.gateways.claim(claimant{"models", i, "expose", false}, *spec)...)
+			errs = append(errs, claims.claim(claimant{"models", i, "expose", false}, *spec)...)
 		}
-		if p.workloads.valid(i) {
-			errs = append(errs, subsetsSelectOneVersion(i, spec.Subsets, p.workloads.model(i), p.workloads.checked[i])...)
+		if wl.valid(i) {
+			errs = append(errs, subsetsSelectOneVersion(i, spec.Subsets, wl.model(i), wl.checked[i])...)
 		}
 	}
 	return errs
@@ -72,36 +87,41 @@ func (r *routeFamily) check(p *plan) field.ErrorList {
 
 func exposePath(i int) *field.Path { return modelPath(i).Child("expose") }
 
-func (r *routeFamily) objects(p *plan, add adder) {
+func (r *routeFamily) objects(add adder) {
+	env := r.env
 	for i := range r.checked {
-		name := p.app.Models[i].Name
-		if p.gatewayAPI() {
-			p.versionPolicies(i, add)
-			gatewayAPIRoutes(&r.specs[i], func(route string, j int) { add(kindHTTPRoute, p.ns, route, i, j) })
+		name := env.app.Models[i].Name
+		if env.gatewayAPI() {
+			r.versionPolicies(i, add)
+			gatewayAPIRoutes(&r.specs[i], func(route string, j int) {
+				add(kindHTTPRoute, env.ns, route, r.refs.add(routeRef{model: int32(i), version: -1, route: int32(j)}))
+			})
 			continue
 		}
-		add(kindDestinationRule, p.ns, name, i, 0)
-		add(kindVirtualService, p.ns, name, i, 0)
+		ref := r.refs.add(routeRef{model: int32(i), version: -1})
+		add(kindDestinationRule, env.ns, name, ref)
+		add(kindVirtualService, env.ns, name, ref)
 	}
 }
 
-func (r *routeFamily) build(p *plan, it *item) (render.Object, error) {
-	c := r.checked[it.i]
-	name := p.app.Models[it.i].Name
+func (r *routeFamily) build(k kind, ref int32) (render.Object, error) {
+	rf := r.refs[ref]
+	c := r.checked[rf.model]
+	name := r.env.app.Models[rf.model].Name
 	switch {
-	case it.kind == kindDestinationRule && it.j > 0:
-		return p.versionPolicy(int(it.i), int(it.j)-1), nil
-	case it.kind == kindDestinationRule:
+	case k == kindDestinationRule && rf.version >= 0:
+		return r.versionPolicy(int(rf.model), int(rf.version)), nil
+	case k == kindDestinationRule:
 		return modelLabel(c.DestinationRule(), name), nil
-	case it.kind == kindHTTPRoute:
-		o, err := gatewayAPIRoute(c, it.j)
+	case k == kindHTTPRoute:
+		o, err := gatewayAPIRoute(c, rf.route)
 		return modelLabel(o, name), err
 	}
 	return modelLabel(c.VirtualService(), name), nil
 }
 
-func (*routeFamily) from(_ *plan, it *item) *field.Path {
-	return modelPath(int(it.i)).Child("name")
+func (r *routeFamily) from(_ kind, ref int32) *field.Path {
+	return modelPath(int(r.refs[ref].model)).Child("name")
 }
 
 // modelLabel labels a model's routing object with app=<model>, as its
@@ -122,11 +142,11 @@ func modelLabel(o render.Object, model string) render.Object {
 // routeSpec derives the routing spec of a model: its FQDN as host, one
 // subset per version, destinations that name a model by its short name
 // resolved to that model's FQDN.
-func (p *plan) routeSpec(m Model, c serving.Checked) routing.Spec {
+func (r *routeFamily) routeSpec(m Model, c serving.Checked) routing.Spec {
 	spec := routing.Spec{
 		Name:      m.Name,
-		Namespace: p.ns,
-		Host:      ServiceHost(m.Name, p.ns),
+		Namespace: r.env.ns,
+		Host:      ServiceHost(m.Name, r.env.ns),
 		Policy:    m.Traffic.Policy,
 		// Labels stay nil: build adds app=<model> to each object.
 	}
@@ -146,16 +166,16 @@ func (p *plan) routeSpec(m Model, c serving.Checked) routing.Spec {
 		spec.Rules = m.Traffic.Rules // nothing to qualify: shared, never written
 		return spec
 	}
-	for _, r := range m.Traffic.Rules {
-		r.Split = append([]routing.Destination(nil), r.Split...)
-		for k := range r.Split {
-			r.Split[k].Host = p.qualify(r.Split[k].Host)
+	for _, rule := range m.Traffic.Rules {
+		rule.Split = append([]routing.Destination(nil), rule.Split...)
+		for k := range rule.Split {
+			rule.Split[k].Host = r.workloads.qualify(rule.Split[k].Host)
 		}
-		r.Mirror = append([]routing.Mirror(nil), r.Mirror...)
-		for k := range r.Mirror {
-			r.Mirror[k].Host = p.qualify(r.Mirror[k].Host)
+		rule.Mirror = append([]routing.Mirror(nil), rule.Mirror...)
+		for k := range rule.Mirror {
+			rule.Mirror[k].Host = r.workloads.qualify(rule.Mirror[k].Host)
 		}
-		spec.Rules = append(spec.Rules, r)
+		spec.Rules = append(spec.Rules, rule)
 	}
 	return spec
 }
@@ -226,35 +246,36 @@ func modelPort(path *field.Path, port uint32, c serving.Checked) field.ErrorList
 // qualify turns a destination host naming a model of the App by a short
 // name (model, model.namespace or model.namespace.svc) into that model's
 // FQDN.
-func (p *plan) qualify(h string) string {
+func (w *workloadFamily) qualify(h string) string {
 	if h == "" {
 		return ""
 	}
+	ns := w.env.ns
 	name := h
-	if n, ok := strings.CutSuffix(h, "."+p.ns+".svc"); ok {
+	if n, ok := strings.CutSuffix(h, "."+ns+".svc"); ok {
 		name = n
-	} else if n, ok := strings.CutSuffix(h, "."+p.ns); ok {
+	} else if n, ok := strings.CutSuffix(h, "."+ns); ok {
 		name = n
 	}
-	if _, ok := p.workloads.byName(name); ok {
-		return ServiceHost(name, p.ns)
+	if _, ok := w.byName(name); ok {
+		return ServiceHost(name, ns)
 	}
 	return h
 }
 
 // modelOfHost returns the index of the model whose Service host is h.
-func (p *plan) modelOfHost(h string) (int, bool) {
-	name, ok := strings.CutSuffix(h, "."+p.ns+".svc.cluster.local")
+func (w *workloadFamily) modelOfHost(h string) (int, bool) {
+	name, ok := strings.CutSuffix(h, "."+w.env.ns+".svc.cluster.local")
 	if !ok {
 		return 0, false
 	}
-	return p.workloads.byName(name)
+	return w.byName(name)
 }
 
 // checkDestinations checks that every destination host of a model's rules
 // is a model or an egress host of the App and that the subsets it names
 // are versions of that model.
-func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
+func checkDestinations(model int, spec routing.Spec, workloads *workloadFamily, egress *egressFamily) field.ErrorList {
 	var errs field.ErrorList
 	checkOne := func(rule int, list string, k int, host, subset string) {
 		if host == "" || host == spec.Host {
@@ -263,8 +284,8 @@ func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
 		dp := func() *field.Path {
 			return modelPath(model).Child("traffic", "rules").Index(rule).Child(list).Index(k)
 		}
-		if mi, ok := p.modelOfHost(host); ok {
-			m := p.app.Models[mi]
+		if mi, ok := workloads.modelOfHost(host); ok {
+			m := workloads.env.app.Models[mi]
 			if subset != "" && !m.HasVersion(subset) {
 				fe := field.NotFound(dp().Child("subset"), subset)
 				fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
@@ -272,7 +293,7 @@ func (p *plan) checkDestinations(model int, spec routing.Spec) field.ErrorList {
 			}
 			return
 		}
-		if p.egress.hasHost(host) {
+		if egress.hasHost(host) {
 			if subset != "" {
 				errs = append(errs, field.Invalid(dp().Child("subset"), subset, "an external host has no subsets"))
 			}
@@ -342,10 +363,10 @@ func subsetsSelectOneVersion(model int, subsets []routing.Subset, m serving.Mode
 // at the fields of the App they come from: its rules, policy and pinned port
 // are Model.Traffic's; its name, host and subsets derive from the model's
 // name and versions, which serving has checked.
-func (p *plan) modelRouteErrors(i int, err error) field.ErrorList {
+func (r *routeFamily) modelRouteErrors(i int, gatewaysValid bool, err error) field.ErrorList {
 	traffic := modelPath(i).Child("traffic")
-	m := p.app.Models[i]
-	return rerootRoute(err, modelPath(i), p.derivedValid(i), func(step string, k int) *field.Path {
+	m := r.env.app.Models[i]
+	return rerootRoute(err, modelPath(i), r.workloads.derivedValid(i, gatewaysValid), func(step string, k int) *field.Path {
 		switch step {
 		case "rules":
 			if k < 0 && len(m.Traffic.Rules) == 0 {
@@ -363,6 +384,6 @@ func (p *plan) modelRouteErrors(i int, err error) field.ErrorList {
 
 // derivedValid reports whether what model i's routes derive from passed
 // its own checks: the namespace, the gateways and the model.
-func (p *plan) derivedValid(i int) bool {
-	return p.namespace.valid && p.gateways.valid && p.workloads.valid(i)
+func (w *workloadFamily) derivedValid(i int, gatewaysValid bool) bool {
+	return w.env.nsValid && gatewaysValid && w.valid(i)
 }

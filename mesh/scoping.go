@@ -23,17 +23,19 @@ import (
 // send to. Its size does not grow with the number of models in the App or
 // the mesh.
 
-var kindSidecar = newKind("networking.istio.io", "Sidecar")
-
 type scopingFamily struct {
-	specs map[int]security.Scope // by model index, for the models with one
+	env       *appEnv
+	workloads *workloadFamily
+	egress    *egressFamily
+	specs     map[int]security.Scope // by model index, for the models with one
+	refs      refs[int]              // the model of each Sidecar
 }
 
-func (f *scopingFamily) derive(p *plan) field.ErrorList {
+func deriveScoping(env *appEnv, workloads *workloadFamily, egress *egressFamily) (*scopingFamily, field.ErrorList) {
 	var errs field.ErrorList
-	f.specs = map[int]security.Scope{}
-	if p.app.Namespace.ScopeSidecars {
-		for i, e := range p.app.Egress {
+	f := &scopingFamily{env: env, workloads: workloads, egress: egress, specs: map[int]security.Scope{}}
+	if env.app.Namespace.ScopeSidecars {
+		for i, e := range env.app.Egress {
 			for k, h := range e.Hosts {
 				if strings.Contains(h, ".") {
 					continue
@@ -43,25 +45,25 @@ func (f *scopingFamily) derive(p *plan) field.ErrorList {
 			}
 		}
 	}
-	for i, m := range p.app.Models {
+	for i, m := range env.app.Models {
 		for k, h := range m.Reaches {
 			errs = append(errs, reachable(modelPath(i).Child("reaches").Index(k), h)...)
 		}
 		for k, name := range m.Calls {
-			if _, ok := p.workloads.byName(name); !ok || name == m.Name {
+			if _, ok := workloads.byName(name); !ok || name == m.Name {
 				errs = append(errs, field.NotFound(modelPath(i).Child("calls").Index(k), name))
 			}
 		}
-		if !p.app.Namespace.ScopeSidecars || p.workloads.models[i].Sidecar == serving.SidecarSkip {
+		if !env.app.Namespace.ScopeSidecars || workloads.models[i].Sidecar == serving.SidecarSkip {
 			continue
 		}
 		s := security.Scope{
-			Name: m.Name, Namespace: p.ns,
+			Name: m.Name, Namespace: env.ns,
 			Selector: map[string]string{labels.App: m.Name},
 			Hosts:    []string{security.ControlPlane},
 			Labels:   labels.Merge(m.Labels, map[string]string{labels.App: m.Name}),
 		}
-		for _, e := range p.egress.specs {
+		for _, e := range egress.specs {
 			for _, h := range e.Hosts {
 				if strings.Contains(h, ".") { // short names are reported above
 					s.Hosts = appendNew(s.Hosts, e.Namespace+"/"+h)
@@ -75,7 +77,7 @@ func (f *scopingFamily) derive(p *plan) field.ErrorList {
 		}
 		f.specs[i] = s
 	}
-	return errs
+	return f, errs
 }
 
 // reachable checks one of Model.Reaches as security.Scope checks its hosts,
@@ -100,9 +102,9 @@ func reachable(path *field.Path, host string) field.ErrorList {
 // storesReachable reports the versions of model i whose model is fetched
 // at start from a store that the scoped Sidecar's hosts do not include:
 // REGISTRY_ONLY would refuse the download, and the pods would never start.
-func (p *plan) storesReachable(i int, hosts []string) field.ErrorList {
+func (f *scopingFamily) storesReachable(i int, hosts []string) field.ErrorList {
 	var errs field.ErrorList
-	m := p.workloads.models[i]
+	m := f.workloads.models[i]
 	for k, v := range m.Versions {
 		store, hint := modelStore(m.Runtime, v.ModelURI)
 		if store == "" || slices.ContainsFunc(hosts, func(h string) bool {
@@ -159,37 +161,36 @@ func appendNew(list []string, v string) []string {
 }
 
 // check adds the hosts of the called models' routes, which routes derived.
-func (f *scopingFamily) check(p *plan) field.ErrorList {
+func (f *scopingFamily) check(routes *routeFamily) field.ErrorList {
 	var errs field.ErrorList
-	for i := range p.app.Models {
+	env := f.env
+	for i := range env.app.Models {
 		spec, ok := f.specs[i]
 		if !ok {
 			continue
 		}
 		s := &spec
-		for _, name := range p.app.Models[i].Calls {
-			j, ok := p.workloads.byName(name)
+		for _, name := range env.app.Models[i].Calls {
+			j, ok := f.workloads.byName(name)
 			if !ok {
 				continue
 			}
-			s.Hosts = appendNew(s.Hosts, p.ns+"/"+ServiceHost(name, p.ns))
-			if p.gatewayAPI() { // the routes send to the versions' Services
-				for _, v := range p.app.Models[j].Versions {
-					s.Hosts = appendNew(s.Hosts, p.ns+"/"+ServiceHost(serving.DeploymentName(name, v.Name), p.ns))
+			s.Hosts = appendNew(s.Hosts, env.ns+"/"+ServiceHost(name, env.ns))
+			if env.gatewayAPI() { // the routes send to the versions' Services
+				for _, v := range env.app.Models[j].Versions {
+					s.Hosts = appendNew(s.Hosts, env.ns+"/"+ServiceHost(serving.DeploymentName(name, v.Name), env.ns))
 				}
 			}
-			for _, h := range destinations(p.routes.specs[j].Rules) {
-				if h != "" && !p.egress.hosts[h] {
-					s.Hosts = appendNew(s.Hosts, p.ns+"/"+h)
+			for _, h := range destinations(routes.specs[j].Rules) {
+				if h != "" && !f.egress.hosts[h] {
+					s.Hosts = appendNew(s.Hosts, env.ns+"/"+h)
 				}
 			}
 		}
-		errs = append(errs, p.storesReachable(i, s.Hosts)...)
-		// Every host was checked where it came from, the name and labels
-		// are the model's: what is left to report is mlmesh's own mistake.
+		errs = append(errs, f.storesReachable(i, s.Hosts)...)
 		v := *s
 		v.Labels = nil
-		if err := v.Validate(); err != nil && p.workloads.valid(i) {
+		if err := v.Validate(); err != nil && f.workloads.valid(i) {
 			errs = append(errs, field.InternalError(modelPath(i).Child("name"), fmt.Errorf("the Sidecar derived for namespace.scopeSidecars: %w", err)))
 		}
 		f.specs[i] = spec
@@ -197,18 +198,18 @@ func (f *scopingFamily) check(p *plan) field.ErrorList {
 	return errs
 }
 
-func (f *scopingFamily) objects(p *plan, add adder) {
-	for i := range p.app.Models {
+func (f *scopingFamily) objects(add adder) {
+	for i := range f.env.app.Models {
 		if s, ok := f.specs[i]; ok {
-			add(kindSidecar, p.ns, s.Name, i, 0)
+			add(kindSidecar, f.env.ns, s.Name, f.refs.add(i))
 		}
 	}
 }
 
-func (f *scopingFamily) build(_ *plan, it *item) (render.Object, error) {
-	return security.Sidecar(f.specs[int(it.i)])
+func (f *scopingFamily) build(_ kind, ref int32) (render.Object, error) {
+	return security.Sidecar(f.specs[f.refs[ref]])
 }
 
-func (*scopingFamily) from(_ *plan, it *item) *field.Path {
-	return modelPath(int(it.i)).Child("name")
+func (f *scopingFamily) from(_ kind, ref int32) *field.Path {
+	return modelPath(f.refs[ref]).Child("name")
 }

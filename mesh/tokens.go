@@ -23,6 +23,9 @@ import (
 // namespace and name so that Apps sharing the gateway do not collide.
 
 type tokenFamily struct {
+	env      *appEnv
+	gateway  *gatewayFamily
+	refs     refs[tokenRef]
 	authn    []security.Authentication // one per App.GatewayJWT
 	deny     []security.TokenPolicy    // one per gateway with models requiring a token
 	gateways []string                  // the gateway of each of deny
@@ -39,12 +42,20 @@ func gatewayPolicyName(g ingress.Spec) string {
 	return ns + "-" + g.Name
 }
 
-func (f *tokenFamily) derive(p *plan) field.ErrorList {
+// tokenRef is a gateway's RequestAuthentication (an index in authn) or
+// token requirement (require: an index in deny).
+type tokenRef struct {
+	index   int
+	require bool
+}
+
+func deriveTokens(env *appEnv, gateways *gatewayFamily) (*tokenFamily, field.ErrorList) {
 	var errs field.ErrorList
+	f := &tokenFamily{env: env, gateway: gateways}
 	seen := map[string]int{}
-	for k, gj := range p.app.GatewayJWT {
+	for k, gj := range env.app.GatewayJWT {
 		gp := gatewayJWTPath(k)
-		gw, fe := p.gateways.lookup(gp, gj.Gateway)
+		gw, fe := gateways.lookup(gp, gj.Gateway)
 		if fe != nil {
 			errs = append(errs, fe)
 			continue
@@ -59,24 +70,24 @@ func (f *tokenFamily) derive(p *plan) field.ErrorList {
 			errs = append(errs, field.Required(gp.Child("jwt"), "at least one issuer"))
 		}
 		errs = append(errs, issuerErrors(gp.Child("jwt"), gj.JWT)...)
-		pods := p.gatewayPods(gw)
+		pods := env.gatewayPods(gw)
 		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: pods.namespace, Selector: pods.selector, Gateway: pods.gateway, JWT: gj.JWT})
 	}
-	return append(errs, f.deriveRequirements(p, seen)...)
+	return f, append(errs, f.deriveRequirements(seen)...)
 }
 
 // deriveRequirements derives one DENY policy per gateway for the hosts of
 // the models exposed on it with RequireJWT, on the gateway pods' ports of
 // the servers that serve those hosts.
-func (f *tokenFamily) deriveRequirements(p *plan, configured map[string]int) field.ErrorList {
+func (f *tokenFamily) deriveRequirements(configured map[string]int) field.ErrorList {
 	var errs field.ErrorList
 	byGateway := map[string]int{} // index in f.deny
-	for i, m := range p.app.Models {
+	for i, m := range f.env.app.Models {
 		if m.Expose == nil || !m.Expose.RequireJWT {
 			continue
 		}
 		xp := exposePath(i)
-		gw, fe := p.gateways.lookup(xp, m.Expose.Gateway)
+		gw, fe := f.gateway.lookup(xp, m.Expose.Gateway)
 		if fe != nil {
 			continue // reported by exposure
 		}
@@ -88,7 +99,7 @@ func (f *tokenFamily) deriveRequirements(p *plan, configured map[string]int) fie
 		if !ok {
 			k = len(f.deny)
 			byGateway[gw.Name] = k
-			pods := p.gatewayPods(gw)
+			pods := f.env.gatewayPods(gw)
 			f.deny = append(f.deny, security.TokenPolicy{
 				Name: gatewayPolicyName(gw) + "-require-jwt", Namespace: pods.namespace, Selector: pods.selector, Gateway: pods.gateway,
 			})
@@ -105,7 +116,7 @@ func (f *tokenFamily) deriveRequirements(p *plan, configured map[string]int) fie
 					continue
 				}
 				served = true
-				if port := p.gatewayTargetPort(gw, s.Port); !slices.Contains(d.Ports, port) {
+				if port := f.env.gatewayTargetPort(gw, s.Port); !slices.Contains(d.Ports, port) {
 					d.Ports = append(d.Ports, port)
 				}
 			}
@@ -159,16 +170,14 @@ func servesHost(s ingress.Server, host string) bool {
 	return false
 }
 
-func (f *tokenFamily) check(p *plan) field.ErrorList {
-	errs := f.frontsRequireTokens(p)
-	// A requirement for a wildcard host must not fall on a model exposed
-	// on the gateway without one.
+func (f *tokenFamily) check(workloads *workloadFamily, fronts *frontFamily) field.ErrorList {
+	errs := f.frontsRequireTokens(workloads, fronts)
 	for k, d := range f.deny {
-		for i, m := range p.app.Models {
+		for i, m := range f.env.app.Models {
 			if m.Expose == nil || m.Expose.RequireJWT || m.Expose.Gateway != f.gateways[k] {
 				continue
 			}
-			gw, _ := p.gateways.lookup(exposePath(i), f.gateways[k])
+			gw, _ := f.gateway.lookup(exposePath(i), f.gateways[k])
 			for _, h := range exposedHosts(m, gw) {
 				if len(d.Hosts) == 0 || slices.ContainsFunc(d.Hosts, func(w string) bool { return check.Covers(w, h) }) {
 					errs = append(errs, field.Invalid(exposePath(i).Child("requireJWT"), false, fmt.Sprintf(
@@ -184,17 +193,18 @@ func (f *tokenFamily) check(p *plan) field.ErrorList {
 // frontsRequireTokens reports a front route that sends requests to a model
 // requiring a token on the route's gateway through a host the requirement
 // does not cover: that host would let requests in without one.
-func (f *tokenFamily) frontsRequireTokens(p *plan) field.ErrorList {
+func (f *tokenFamily) frontsRequireTokens(workloads *workloadFamily, fronts *frontFamily) field.ErrorList {
 	var errs field.ErrorList
-	for k, spec := range p.fronts.specs {
-		r := p.app.Routes[k]
+	models := f.env.app.Models
+	for k, spec := range fronts.specs {
+		r := f.env.app.Routes[k]
 		d := slices.Index(f.gateways, r.Gateway)
 		if d < 0 || f.deny[d].Hosts == nil {
 			continue // no requirement on the gateway, or one for every host
 		}
 		for _, host := range destinations(spec.Rules) {
-			i, ok := p.modelOfHost(host)
-			if !ok || p.app.Models[i].Expose == nil || !p.app.Models[i].Expose.RequireJWT || p.app.Models[i].Expose.Gateway != r.Gateway {
+			i, ok := workloads.modelOfHost(host)
+			if !ok || models[i].Expose == nil || !models[i].Expose.RequireJWT || models[i].Expose.Gateway != r.Gateway {
 				continue
 			}
 			for j, h := range r.Hosts {
@@ -209,25 +219,26 @@ func (f *tokenFamily) frontsRequireTokens(p *plan) field.ErrorList {
 	return errs
 }
 
-func (f *tokenFamily) objects(_ *plan, add adder) {
+func (f *tokenFamily) objects(add adder) {
 	for k, a := range f.authn {
-		add(kindRequestAuthentication, a.Namespace, a.Name, k, 0)
+		add(kindRequestAuthentication, a.Namespace, a.Name, f.refs.add(tokenRef{index: k}))
 	}
 	for k, d := range f.deny {
-		add(kindDenyPolicy, d.Namespace, d.Name, k, 1)
+		add(kindDenyPolicy, d.Namespace, d.Name, f.refs.add(tokenRef{index: k, require: true}))
 	}
 }
 
-func (f *tokenFamily) build(_ *plan, it *item) (render.Object, error) {
-	if it.j == 0 {
-		return security.RequestAuthentication(f.authn[it.i])
+func (f *tokenFamily) build(_ kind, ref int32) (render.Object, error) {
+	r := f.refs[ref]
+	if !r.require {
+		return security.RequestAuthentication(f.authn[r.index])
 	}
-	return security.TokenRequired(f.deny[it.i])
+	return security.TokenRequired(f.deny[r.index])
 }
 
-func (f *tokenFamily) from(_ *plan, it *item) *field.Path {
-	if it.j == 0 {
-		return gatewayJWTPath(int(it.i))
+func (f *tokenFamily) from(_ kind, ref int32) *field.Path {
+	if r := f.refs[ref]; !r.require {
+		return gatewayJWTPath(r.index)
 	}
 	return field.NewPath("gatewayJWT")
 }

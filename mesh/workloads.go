@@ -17,14 +17,8 @@ import (
 // from the serving.Model of each App.Models, with the App's namespace and
 // injection applied.
 
-var (
-	kindService    = newKind("", "Service")
-	kindDeployment = newKind("apps", "Deployment")
-	kindBudget     = newKind("policy", "PodDisruptionBudget")
-	kindAutoscaler = newKind("autoscaling", "HorizontalPodAutoscaler")
-)
-
 type workloadFamily struct {
+	env     *appEnv
 	models  []serving.Model   // one per App.Models, the App's defaults applied
 	checked []serving.Checked // one per model; the zero value where invalid
 	index   map[string]int    // a model's name to its first index
@@ -33,25 +27,31 @@ type workloadFamily struct {
 	// that is done with each object when the next is built.
 	reuse bool
 	dep   appsv1.Deployment
+
+	refs refs[workloadRef]
 }
+
+// workloadRef is one of a model's workloads: the Service of the model
+// (version -1) or of a version, or a version's Deployment,
+// PodDisruptionBudget or HorizontalPodAutoscaler (by the kind).
+type workloadRef struct{ model, version int32 }
 
 // modelPath is the path of App.Models[i]. Paths are made only for errors:
 // a large App has many models.
 func modelPath(i int) *field.Path { return field.NewPath("models").Index(i) }
 
-func (w *workloadFamily) derive(p *plan) field.ErrorList {
+func deriveWorkloads(env *appEnv) (*workloadFamily, field.ErrorList) {
 	var errs field.ErrorList
-	w.index = make(map[string]int, len(p.app.Models))
-	// Sized once: the checked models point into it.
-	w.models = make([]serving.Model, len(p.app.Models))
-	w.checked = make([]serving.Checked, len(p.app.Models))
-	for i, m := range p.app.Models {
+	n := len(env.app.Models)
+	// models is sized once: the checked models point into it.
+	w := &workloadFamily{env: env, index: make(map[string]int, n), models: make([]serving.Model, n), checked: make([]serving.Checked, n)}
+	for i, m := range env.app.Models {
 		sm := &w.models[i]
 		*sm = m.Model
 		if sm.Namespace == "" {
-			sm.Namespace = p.ns
-		} else if sm.Namespace != p.ns {
-			errs = append(errs, field.Invalid(modelPath(i).Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", p.ns)))
+			sm.Namespace = env.ns
+		} else if sm.Namespace != env.ns {
+			errs = append(errs, field.Invalid(modelPath(i).Child("namespace"), sm.Namespace, fmt.Sprintf("empty or the App's namespace %q", env.ns)))
 		}
 		if m.Identity != nil {
 			// Checked by the identity family (or the model's name check).
@@ -63,14 +63,14 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 			}
 		}
 		if sm.Sidecar == serving.SidecarDefault {
-			switch p.app.Namespace.Injection {
+			switch env.app.Namespace.Injection {
 			case InjectPods:
 				sm.Sidecar = serving.SidecarInject
 			case InjectAmbient:
 				sm.Sidecar = serving.SidecarAmbient
 			}
 		}
-		errs = append(errs, p.ambientModelErrors(i, sm)...)
+		errs = append(errs, env.ambientModelErrors(i, sm)...)
 		c, err := serving.Check(sm)
 		if err != nil {
 			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
@@ -82,62 +82,60 @@ func (w *workloadFamily) derive(p *plan) field.ErrorList {
 			w.index[m.Name] = i
 		}
 	}
-	return errs
+	return w, errs
 }
 
-func (*workloadFamily) check(*plan) field.ErrorList { return nil }
-
-func (w *workloadFamily) objects(p *plan, add adder) {
+func (w *workloadFamily) objects(add adder) {
+	w.refs = make(refs[workloadRef], 0, 2*len(w.models))
 	for i := range w.models {
 		m := &w.models[i]
-		add(kindService, m.Namespace, m.Name, i, 0)
+		add(kindService, m.Namespace, m.Name, w.refs.add(workloadRef{int32(i), -1}))
 		c := w.checked[i]
-		if p.app.API == GatewayAPI {
-			// A Service per version, what Gateway API routes send to; j is
-			// the version's index plus one.
+		if w.env.gatewayAPI() {
+			// A Service per version, what Gateway API routes send to.
 			for k, v := range m.Versions {
-				add(kindService, m.Namespace, serving.DeploymentName(m.Name, v.Name), i, k+1)
+				add(kindService, m.Namespace, serving.DeploymentName(m.Name, v.Name), w.refs.add(workloadRef{int32(i), int32(k)}))
 			}
 		}
 		for k, v := range m.Versions {
 			name := serving.DeploymentName(m.Name, v.Name)
-			add(kindDeployment, m.Namespace, name, i, k)
+			ref := w.refs.add(workloadRef{int32(i), int32(k)})
+			add(kindDeployment, m.Namespace, name, ref)
 			if c.Model() != nil && c.HasDisruptionBudget(k) {
-				add(kindBudget, m.Namespace, name, i, k)
+				add(kindBudget, m.Namespace, name, ref)
 			}
 			if c.Model() != nil && c.HasAutoscaler(k) {
-				add(kindAutoscaler, m.Namespace, name, i, k)
+				add(kindAutoscaler, m.Namespace, name, ref)
 			}
 		}
 	}
 }
 
-func (w *workloadFamily) build(p *plan, it *item) (render.Object, error) {
-	c := w.checked[it.i]
+func (w *workloadFamily) build(k kind, ref int32) (render.Object, error) {
+	r := w.refs[ref]
+	c, v := w.checked[r.model], int(r.version)
 	switch {
-	case it.kind == kindService && it.j > 0:
-		return p.useWaypoint(c.VersionService(int(it.j) - 1)), nil
-	case it.kind == kindService:
-		return p.useWaypoint(c.Service()), nil
-	case it.kind == kindBudget:
-		return c.DisruptionBudget(int(it.j)), nil
-	case it.kind == kindAutoscaler:
-		return c.Autoscaler(int(it.j)), nil
+	case k == kindService && v >= 0:
+		return w.env.useWaypoint(c.VersionService(v)), nil
+	case k == kindService:
+		return w.env.useWaypoint(c.Service()), nil
+	case k == kindBudget:
+		return c.DisruptionBudget(v), nil
+	case k == kindAutoscaler:
+		return c.Autoscaler(v), nil
 	}
 	if w.reuse {
-		return c.Deployment(int(it.j), &w.dep), nil
+		return c.Deployment(v, &w.dep), nil
 	}
-	return c.Deployment(int(it.j), nil), nil
+	return c.Deployment(v, nil), nil
 }
 
-func (*workloadFamily) from(_ *plan, it *item) *field.Path {
-	switch {
-	case it.kind == kindService && it.j > 0:
-		return modelPath(int(it.i)).Child("versions").Index(int(it.j) - 1).Child("name")
-	case it.kind != kindService:
-		return modelPath(int(it.i)).Child("versions").Index(int(it.j)).Child("name")
+func (w *workloadFamily) from(_ kind, ref int32) *field.Path {
+	r := w.refs[ref]
+	if r.version < 0 {
+		return modelPath(int(r.model)).Child("name")
 	}
-	return modelPath(int(it.i)).Child("name")
+	return modelPath(int(r.model)).Child("versions").Index(int(r.version)).Child("name")
 }
 
 // model returns App.Models[i]'s serving.Model with the App's defaults
