@@ -247,9 +247,9 @@ func Apply(ctx context.Context, c Client, objs []render.Object, opts Options) (R
 	if err != nil {
 		return Result{}, err
 	}
-	steps := make([]Step, len(sorted))
+	steps := make([]Action, len(sorted))
 	for i, o := range sorted {
-		steps[i] = Step{Op: OpApply, Object: o}
+		steps[i] = Action{Op: OpApply, Object: o}
 	}
 	return run(ctx, c, steps, opts, 0)
 }

@@ -22,7 +22,7 @@ import (
 // Keep one for the life of a controller, a rollout or any caller that
 // applies the same objects again and again (see Options.Cache): a
 // re-apply then costs its Lists alone. It holds one small entry per object
-// applied (about 150 bytes), is safe for concurrent use, and its zero value
+// applied, is safe for concurrent use, and its zero value
 // is ready to use.
 type Cache struct {
 	mu sync.Mutex

@@ -36,7 +36,7 @@ type liveObjects struct {
 // schemas asks the Client for the types of the objects the steps apply, so
 // that objects already as wanted need not be sent. When the schemas cannot
 // be read, every object is sent.
-func (lo *liveObjects) schemas(ctx context.Context, s Schemas, steps []Step) {
+func (lo *liveObjects) schemas(ctx context.Context, s Schemas, steps []Action) {
 	seen := map[schema.GroupVersion]bool{}
 	var gvs []schema.GroupVersion
 	for _, st := range steps {
@@ -68,7 +68,7 @@ func newLiveObjects(r Reader) *liveObjects {
 // and namespace that the steps apply, in their order, so that the server
 // encodes one List while the client decodes another and compares the
 // objects of the kinds already read. wait waits for them to end.
-func (lo *liveObjects) prefetch(ctx context.Context, steps []Step, workers int) {
+func (lo *liveObjects) prefetch(ctx context.Context, steps []Action, workers int) {
 	type job struct {
 		k    listKey
 		gvk  schema.GroupVersionKind

@@ -27,7 +27,7 @@ func (o Options) workers() int {
 // is done) no further step starts; the steps already under way finish, and
 // the *Error names the first failed step in order. Progress is called
 // in step order, from this goroutine, for every step that was attempted.
-func run(ctx context.Context, c Client, steps []Step, opts Options, waitTimeout time.Duration) (Result, error) {
+func run(ctx context.Context, c Client, steps []Action, opts Options, waitTimeout time.Duration) (Result, error) {
 	res := Result{Objects: make([]ObjectResult, len(steps))}
 	for i, s := range steps {
 		gvk := s.Object.GetObjectKind().GroupVersionKind()
@@ -76,7 +76,7 @@ func run(ctx context.Context, c Client, steps []Step, opts Options, waitTimeout 
 // carried out at once: the same operation on objects of the same rank and
 // kind, none of them twice (a DestinationRule widened and then narrowed is
 // two steps that must stay in order).
-func rankEnd(steps []Step, start int) int {
+func rankEnd(steps []Action, start int) int {
 	first := steps[start]
 	seen := map[string]bool{identity(first.Object): true}
 	end := start + 1

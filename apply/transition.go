@@ -18,7 +18,7 @@ import (
 	"github.com/mlmesh/mlmesh/render"
 )
 
-// Op is what a Step does.
+// Op is what an Action does.
 type Op string
 
 // The operations of a transition.
@@ -30,11 +30,11 @@ const (
 	OpWait Op = "wait"
 )
 
-// Step is one operation of a transition, on one object.
-type Step struct {
+// Action is one operation of a transition, on one object.
+type Action struct {
 	Op     Op
 	Object render.Object
-	// Note says why the step is there when its Op does not: a
+	// Note says why the action is there when its Op does not: a
 	// DestinationRule applied twice is first "widened: keeps subsets v1
 	// while routes move", then "narrowed: drops subsets v1".
 	Note string
@@ -42,7 +42,7 @@ type Step struct {
 
 // String reads "apply DestinationRule ml/fraud (widened: keeps subsets v1
 // while routes move)".
-func (s Step) String() string {
+func (s Action) String() string {
 	out := string(s.Op) + " " + render.Describe(s.Object)
 	if s.Note != "" {
 		out += " (" + s.Note + ")"
@@ -71,7 +71,7 @@ type TransitionOptions struct {
 	PruneNamespaces bool
 }
 
-// PlanTransition returns the steps that take a cluster from the objects
+// PlanTransition returns the actions that take a cluster from the objects
 // applied before to the objects wanted now, safe at every step, touching
 // only what differs: an object the same in before and wanted is not in the
 // plan (Transition moves between two states; Apply also corrects what
@@ -92,7 +92,7 @@ type TransitionOptions struct {
 //
 // before may be what a previous render returned, or what Managed finds in
 // the cluster.
-func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]Step, error) {
+func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]Action, error) {
 	if err := render.SetKinds(before); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]S
 	for _, o := range before {
 		old[identity(o)] = o
 	}
-	var steps, narrow []Step
+	var steps, narrow []Action
 	waited := false
 	for _, o := range wantedSorted {
 		prev := old[identity(o)]
@@ -118,7 +118,7 @@ func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]S
 			// ones (Deployments come before routes in apply order).
 			for _, st := range steps {
 				if st.Object.GetObjectKind().GroupVersionKind().GroupKind() == (schema.GroupKind{Group: "apps", Kind: "Deployment"}) {
-					steps = append(steps, Step{Op: OpWait, Object: st.Object})
+					steps = append(steps, Action{Op: OpWait, Object: st.Object})
 				}
 			}
 		}
@@ -127,12 +127,12 @@ func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]S
 				return nil, err
 			} else if len(kept) > 0 {
 				subsets := strings.Join(kept, ", ")
-				steps = append(steps, Step{Op: OpApply, Object: wide, Note: "widened: keeps subsets " + subsets + " while routes move"})
-				narrow = append(narrow, Step{Op: OpApply, Object: o, Note: "narrowed: drops subsets " + subsets})
+				steps = append(steps, Action{Op: OpApply, Object: wide, Note: "widened: keeps subsets " + subsets + " while routes move"})
+				narrow = append(narrow, Action{Op: OpApply, Object: o, Note: "narrowed: drops subsets " + subsets})
 				continue
 			}
 		}
-		steps = append(steps, Step{Op: OpApply, Object: o})
+		steps = append(steps, Action{Op: OpApply, Object: o})
 	}
 	steps = append(steps, narrow...)
 	wantedIDs := map[string]bool{}
@@ -151,7 +151,7 @@ func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]S
 	}
 	render.RemovalOrder(gone)
 	for _, o := range gone {
-		steps = append(steps, Step{Op: OpDelete, Object: o})
+		steps = append(steps, Action{Op: OpDelete, Object: o})
 	}
 	return steps, nil
 }

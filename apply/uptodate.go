@@ -127,8 +127,8 @@ func (c *converter) defaulted(want *unstructured.Unstructured) *unstructured.Uns
 // wanted returns want as a typed value of its kind's type, unvalidated: the
 // API server validates it when it is sent, and an object the schema does
 // not describe has fields that no apply entry owns, so it is sent.
-// Validating the 5,001 objects of a 1,000-model App on the client too took
-// 90 ms of CPU, an eighth of a re-apply's.
+// Validating every object on the client too would cost a large share of a
+// re-apply (BENCHMARKS.md).
 func (c *converter) wanted(want *unstructured.Unstructured) (*typed.TypedValue, error) {
 	gvk := want.GroupVersionKind()
 	c.mu.Lock()

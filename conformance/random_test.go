@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -119,7 +120,7 @@ func TestRandomSpecsAgree(t *testing.T) {
 func splitProblems(app mesh.App, sidecar RouteTable) []string {
 	var problems []string
 	for _, m := range app.Models {
-		host := mesh.ServiceHost(m.Name, app.Namespace.Name)
+		host := names.ServiceHost(m.Name, app.Namespace.Name)
 		rules := m.Traffic.Rules
 		if len(rules) == 0 {
 			continue

@@ -215,7 +215,7 @@ func TestRollout(t *testing.T) {
 		for _, tc := range []struct {
 			name    string
 			v2      Traffic
-			want    rollout.Outcome
+			want    rollout.RunOutcome
 			verdict string
 		}{
 			{"healthy", healthy, rollout.Succeeded, "success-rate 100% (pass"},

@@ -11,16 +11,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh"
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // ValidationError reports every problem in a spec, each with its field path.
 // Its Unwrap method returns each problem as a *field.Error
 // (k8s.io/apimachinery/pkg/util/validation/field).
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // Resolution is how the sidecar finds the addresses of the hosts.
 type Resolution string
@@ -378,9 +380,7 @@ func DestinationRules(s Spec) ([]*networkingv1.DestinationRule, error) {
 			TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
 			ObjectMeta: s.meta(),
 		}
-		if len(s.Hosts) > 1 {
-			dr.Name = fmt.Sprintf("%s-%d", s.Name, i)
-		}
+		dr.Name = names.EgressDestinationRule(s.Name, i, len(s.Hosts))
 		dr.Spec.Host = h
 		dr.Spec.ExportTo = append([]string(nil), s.ExportTo...)
 		dr.Spec.TrafficPolicy = &apiv1.TrafficPolicy{}

@@ -5,13 +5,16 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/internal/order"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // The Gateway API dialect of a Spec: a Gateway of class "istio", which
@@ -25,9 +28,9 @@ import (
 // GatewayClass is the Gateway API class of Istio's gateways.
 const GatewayClass = "istio"
 
-// ListenerName is the name of listener k (a host) of server s: the
+// listenerName is the name of listener k (a host) of server s: the
 // server's name, and the host's index when it has several.
-func ListenerName(s Server, k int) string {
+func listenerName(s Server, k int) string {
 	if len(s.Hosts) <= 1 {
 		return s.name()
 	}
@@ -82,7 +85,7 @@ func GatewayAPIGateway(g Spec, routeNamespace string) (*gatewayv1.Gateway, error
 }
 
 func (g Spec) listener(s Server, k int, host, routeNamespace string) gatewayv1.Listener {
-	l := gatewayv1.Listener{Name: gatewayv1.SectionName(ListenerName(s, k)), Port: gatewayv1.PortNumber(s.Port)}
+	l := gatewayv1.Listener{Name: gatewayv1.SectionName(listenerName(s, k)), Port: gatewayv1.PortNumber(s.Port)}
 	if host != "*" {
 		h := gatewayv1.Hostname(host)
 		l.Hostname = &h
@@ -137,7 +140,7 @@ func HTTPSRedirectRoute(g Spec) (*gatewayv1.HTTPRoute, error) {
 			continue
 		}
 		for k := range s.Hosts {
-			section := gatewayv1.SectionName(ListenerName(s, k))
+			section := gatewayv1.SectionName(listenerName(s, k))
 			parents = append(parents, gatewayv1.ParentReference{Namespace: &ns, Name: gatewayv1.ObjectName(g.Name), SectionName: &section})
 		}
 	}
@@ -148,7 +151,7 @@ func HTTPSRedirectRoute(g Spec) (*gatewayv1.HTTPRoute, error) {
 		TypeMeta:   metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute"},
 		ObjectMeta: g.meta(),
 	}
-	r.Name = g.Name + "-https-redirect"
+	r.Name = names.HTTPSRedirect(g.Name)
 	r.Spec.ParentRefs = parents
 	scheme, code := "https", 301
 	r.Spec.Rules = []gatewayv1.HTTPRouteRule{{Filters: []gatewayv1.HTTPRouteFilter{{
@@ -158,26 +161,61 @@ func HTTPSRedirectRoute(g Spec) (*gatewayv1.HTTPRoute, error) {
 	return r, nil
 }
 
-// WaypointClass is the Gateway API class of Istio's waypoints.
-const WaypointClass = order.WaypointClass
-
 // WaypointPort is the HBONE port of a waypoint's listener.
 const WaypointPort = 15008
 
-// Waypoint returns the waypoint name of namespace for an ambient mesh: a
+// WaypointSpec is an ambient namespace's waypoint. The zero value is the
+// waypoint "waypoint" of namespace "default".
+type WaypointSpec struct {
+	// Name is the waypoint's name, and that of the Deployment, Service and
+	// service account Istio makes for it: a DNS-1035 label. Empty means
+	// names.Waypoint.
+	Name string
+	// Namespace is the namespace whose Services use it; empty means
+	// "default".
+	Namespace string
+	// Labels are added to the Gateway's own.
+	Labels map[string]string
+}
+
+// Validate reports every problem of s at once, as a *ValidationError, or
+// nil.
+func (s WaypointSpec) Validate() error {
+	var errs field.ErrorList
+	if s.Name != "" {
+		for _, msg := range validation.IsDNS1035Label(s.Name) {
+			errs = append(errs, field.Invalid(field.NewPath("name"), s.Name, msg+" (the name of the waypoint's Service)"))
+		}
+	}
+	if s.Namespace != "" {
+		errs = append(errs, check.Name(fieldpath.New("namespace"), s.Namespace)...)
+	}
+	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
+	return fielderr.New("ingress.WaypointSpec", errs)
+}
+
+// Waypoint validates s and returns the waypoint of an ambient namespace: a
 // Gateway of class istio-waypoint with its HBONE listener, for the traffic
 // of Services (istio.io/waypoint-for: service), as `istioctl waypoint
 // generate` writes it. Istio deploys it, as a Deployment, Service and
-// service account of that name. Services use it through their
-// istio.io/use-waypoint label. name must be a DNS-1035 label (its Service's
-// name); Waypoint does not check it.
-func Waypoint(name, namespace string, extra map[string]string) *gatewayv1.Gateway {
+// service account of its name. Services use it through their
+// istio.io/use-waypoint label.
+func Waypoint(s WaypointSpec) (*gatewayv1.Gateway, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if s.Name == "" {
+		s.Name = names.Waypoint
+	}
+	if s.Namespace == "" {
+		s.Namespace = "default"
+	}
 	gw := &gatewayv1.Gateway{
 		TypeMeta: metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
-			Labels: labels.Merge(extra, map[string]string{labels.ManagedBy: labels.Manager, labels.WaypointFor: "service"})},
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace,
+			Labels: labels.Merge(s.Labels, map[string]string{labels.ManagedBy: labels.Manager, labels.WaypointFor: "service"})},
 	}
-	gw.Spec.GatewayClassName = WaypointClass
+	gw.Spec.GatewayClassName = order.WaypointClass
 	gw.Spec.Listeners = []gatewayv1.Listener{{Name: "mesh", Port: WaypointPort, Protocol: "HBONE"}}
-	return gw
+	return gw, nil
 }

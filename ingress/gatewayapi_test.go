@@ -51,3 +51,24 @@ func TestGatewayAPIGateway(t *testing.T) {
 		}
 	}
 }
+
+// TestWaypoint: the zero spec is the namespace "default"'s waypoint
+// "waypoint"; a name that cannot name a Service is refused at its field.
+func TestWaypoint(t *testing.T) {
+	gw, err := ingress.Waypoint(ingress.WaypointSpec{})
+	if err != nil || gw.Name != "waypoint" || gw.Namespace != "default" || gw.Spec.GatewayClassName != "istio-waypoint" {
+		t.Fatalf("zero spec: %v %v", gw, err)
+	}
+	for _, tc := range []struct {
+		spec ingress.WaypointSpec
+		want string
+	}{
+		{ingress.WaypointSpec{Name: "1waypoint"}, "name: invalid value \"1waypoint\""},
+		{ingress.WaypointSpec{Name: "wp", Namespace: "Bad_NS"}, "namespace: invalid value \"Bad_NS\""},
+		{ingress.WaypointSpec{Name: "wp", Labels: map[string]string{"a b": "c"}}, "labels[a b]: invalid value"},
+	} {
+		if _, err := ingress.Waypoint(tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh"
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
@@ -19,7 +20,7 @@ import (
 // ValidationError reports every problem in a spec, each with its field path.
 // Its Unwrap method returns each problem as a *field.Error
 // (k8s.io/apimachinery/pkg/util/validation/field).
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // Protocol is what a gateway server speaks on its port.
 type Protocol string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
@@ -20,13 +21,6 @@ import (
 // "default-deny", applied after every policy that allows). Its checks
 // (accesscheck.go) hold each rule to the model it guards and to the
 // gateways that route to the model.
-
-// DefaultDenyName is the name of a namespace's allow-nothing policy.
-const DefaultDenyName = "default-deny"
-
-// RequireJWTName is the name of the policy that refuses a model's requests
-// without a valid token.
-func RequireJWTName(model string) string { return model + "-require-jwt" }
 
 type accessFamily struct {
 	env       *appEnv
@@ -97,7 +91,7 @@ func (f *accessFamily) deriveModel(i int, m Model) field.ErrorList {
 			errs = append(errs, field.Invalid(ap.Child("requireJWT"), true, "the model serves no HTTP or gRPC inference port to require a token on"))
 		}
 	}
-	f.token[i] = security.TokenPolicy{Name: RequireJWTName(m.Name), Namespace: f.env.ns, Selector: sel, Services: svcs, Ports: ports, Labels: lbl}
+	f.token[i] = security.TokenPolicy{Name: names.RequireJWT(m.Name), Namespace: f.env.ns, Selector: sel, Services: svcs, Ports: ports, Labels: lbl}
 	return errs
 }
 
@@ -134,9 +128,9 @@ func (f *accessFamily) objects(add adder) {
 	}
 	if env.app.Namespace.DefaultDeny {
 		ref := f.refs.add(-1)
-		add(kindDenyPolicy, env.ns, DefaultDenyName, ref)
+		add(kindDenyPolicy, env.ns, names.DefaultDeny, ref)
 		if env.ambient() {
-			add(kindAllowPolicy, env.ns, WaypointAllowName, ref)
+			add(kindAllowPolicy, env.ns, names.WaypointAllow, ref)
 		}
 	}
 }
@@ -151,7 +145,7 @@ func (f *accessFamily) build(k kind, ref int32) (render.Object, error) {
 	case k == kindAllowPolicy:
 		return security.AuthorizationPolicy(f.allow[i])
 	case i < 0:
-		return security.AuthorizationPolicy(security.Policy{Name: DefaultDenyName, Namespace: f.env.ns})
+		return security.AuthorizationPolicy(security.Policy{Name: names.DefaultDeny, Namespace: f.env.ns})
 	}
 	return security.TokenRequired(f.token[i])
 }

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/ingress"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -190,14 +191,14 @@ func (f *accessFamily) gatewayRoutes(gateways *gatewayFamily, exposure *exposure
 	for _, r := range exposure.routes {
 		m := f.env.app.Models[r.model]
 		routed[r.model] = true
-		add(m.Expose.Gateway, r.model, false, ServiceHost(m.Name, f.env.ns), r.spec.Ports[0])
+		add(m.Expose.Gateway, r.model, false, names.ServiceHost(m.Name, f.env.ns), r.spec.Ports[0])
 		for _, d := range destinations(r.spec.Rules) {
 			add(m.Expose.Gateway, r.model, false, d, 0)
 		}
 	}
 	for i, m := range f.env.app.Models {
 		if m.Expose != nil && !routed[i] {
-			add(m.Expose.Gateway, i, false, ServiceHost(m.Name, f.env.ns), m.Traffic.Port) // its own VirtualService is bound
+			add(m.Expose.Gateway, i, false, names.ServiceHost(m.Name, f.env.ns), m.Traffic.Port) // its own VirtualService is bound
 		}
 	}
 	for k, spec := range fronts.specs {

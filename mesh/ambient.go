@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
@@ -20,16 +21,6 @@ import (
 // the waypoint applies them, and, under a default deny, the policy that
 // lets the waypoint through the nodes' ztunnels (access.go).
 
-// DefaultWaypoint is the name of an ambient namespace's waypoint when
-// Namespace.Waypoint is empty.
-const DefaultWaypoint = "waypoint"
-
-// WaypointAllowName is the name of the policy of an ambient namespace with
-// a default deny that lets its waypoint reach the pods: ztunnel applies the
-// default deny to every connection, the waypoint's own included, and the
-// waypoint applies the models' policies to the requests it forwards.
-const WaypointAllowName = "default-deny-waypoint"
-
 // maxPolicyTargets is the most Services a policy may target (Istio's
 // targetRefs take 16): the model's and one per version.
 const maxPolicyTargets = 16
@@ -37,7 +28,7 @@ const maxPolicyTargets = 16
 // waypoint is the name of the namespace's waypoint.
 func (ns Namespace) waypoint() string {
 	if ns.Waypoint == "" {
-		return DefaultWaypoint
+		return names.Waypoint
 	}
 	return ns.Waypoint
 }
@@ -84,7 +75,7 @@ func (env *appEnv) ambientModelErrors(i int, sm *serving.Model) field.ErrorList 
 		errs = append(errs, field.Invalid(modelPath(i).Child("name"), sm.Name, fmt.Sprintf("the name of the namespace's waypoint, whose Service Istio makes (namespace.waypoint %q)", wp)))
 	}
 	for k, v := range sm.Versions {
-		if serving.DeploymentName(sm.Name, v.Name) == wp {
+		if names.Deployment(sm.Name, v.Name) == wp {
 			errs = append(errs, field.Invalid(modelPath(i).Child("versions").Index(k).Child("name"), v.Name, fmt.Sprintf("%s is the name of the namespace's waypoint, whose Service Istio makes", wp)))
 		}
 	}
@@ -104,7 +95,7 @@ func (env *appEnv) policyTargets(i int) (selector map[string]string, services []
 	}
 	services = append(services, m.Name)
 	for _, v := range m.Versions {
-		services = append(services, serving.DeploymentName(m.Name, v.Name))
+		services = append(services, names.Deployment(m.Name, v.Name))
 	}
 	return nil, services
 }
@@ -125,13 +116,13 @@ func (env *appEnv) useWaypoint(o render.Object) render.Object {
 
 // waypointObject is the namespace's waypoint.
 func (env *appEnv) waypointObject() (render.Object, error) {
-	return ingress.Waypoint(env.app.Namespace.waypoint(), env.ns, nil), nil
+	return ingress.Waypoint(ingress.WaypointSpec{Name: env.app.Namespace.waypoint(), Namespace: env.ns})
 }
 
 // waypointAllow lets the waypoint's pods (service account of its name)
 // reach every workload of the namespace.
 func (env *appEnv) waypointAllow() security.Policy {
-	return security.Policy{Name: WaypointAllowName, Namespace: env.ns, Rules: []security.Rule{{
+	return security.Policy{Name: names.WaypointAllow, Namespace: env.ns, Rules: []security.Rule{{
 		From: []security.Caller{{ServiceAccount: env.app.Namespace.waypoint()}},
 	}}}
 }

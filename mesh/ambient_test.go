@@ -10,6 +10,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
@@ -68,7 +69,7 @@ func TestAmbientObjects(t *testing.T) {
 	if p == nil || p.Spec.Selector != nil || len(p.Spec.TargetRefs) != 2 || p.Spec.TargetRefs[0].Kind != "Service" || p.Spec.TargetRefs[1].Name != "ranker-v1" {
 		t.Errorf("the model's policy must target its Services: %+v", p)
 	}
-	w := policies[mesh.WaypointAllowName]
+	w := policies[names.WaypointAllow]
 	if w == nil || w.Spec.Selector != nil || len(w.Spec.Rules) != 1 || w.Spec.Rules[0].From[0].Source.ServiceAccounts[0] != "waypoint" {
 		t.Errorf("the waypoint must be let through the default deny: %+v", w)
 	}

@@ -3,9 +3,9 @@ package mesh
 import (
 	"sort"
 
+	"github.com/mlmesh/mlmesh"
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
-	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
@@ -15,7 +15,7 @@ import (
 // from the App's root ("models[0].traffic.rules[1].split"). Its Unwrap method
 // returns each problem as a *field.Error
 // (k8s.io/apimachinery/pkg/util/validation/field).
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // App is one application's models and the mesh around them, all in one
 // namespace.

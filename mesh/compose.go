@@ -187,14 +187,6 @@ func Build(a App) ([]render.Object, error) {
 	return objs, nil
 }
 
-// Each validates the App like Build, then builds its objects one at a time
-// in apply order and passes each to yield, without holding them: the
-// objects of a large App need never all be in memory. It stops at yield's
-// first error and returns it.
-func Each(a App, yield func(render.Object) error) error {
-	return each(a, yield, false)
-}
-
 // Render validates the App and writes its canonical YAML stream to w, the
 // same bytes as render.WriteYAML(w, Build(a)), building and encoding one
 // object at a time. Nothing is written if the App is invalid.
@@ -203,8 +195,10 @@ func Render(w io.Writer, a App) error {
 	return each(a, enc.Encode, true) // Encode is done with each object when it returns
 }
 
-// each is Each; with reuse, families may build each object into the storage
-// of the one before, for a yield that is done with an object when it returns.
+// each validates the App, then builds its objects one at a time in apply
+// order and passes each to yield, stopping at yield's first error. With
+// reuse, families may build each object into the storage of the one before,
+// for a yield that is done with an object when it returns.
 func each(a App, yield func(render.Object) error, reuse bool) error {
 	p, items, err := a.plan()
 	if err != nil {

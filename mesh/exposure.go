@@ -7,6 +7,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -40,10 +41,6 @@ type ingressRoute struct {
 	model int // index in App.Models
 	spec  routing.Spec
 }
-
-// IngressName is the name of the VirtualService that binds an exposed
-// model to its gateway when the model's routes keep each request's port.
-func IngressName(model string) string { return model + "-ingress" }
 
 func deriveExposure(env *appEnv, gateways *gatewayFamily, workloads *workloadFamily, models *routeFamily) (*exposureFamily, field.ErrorList) {
 	var errs field.ErrorList
@@ -111,7 +108,7 @@ func (x *exposureFamily) expose(i int, m Model) (routing.Spec, field.ErrorList) 
 		return routing.Spec{}, errs // the gateway's own validation reports its missing hosts
 	}
 	ing := routing.Spec{
-		Name:      IngressName(m.Name),
+		Name:      names.Ingress(m.Name),
 		Namespace: x.env.ns,
 		Host:      hosts[0],
 		Hosts:     hosts[1:],

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -144,7 +145,7 @@ func (f *frontFamily) frontRoute(rp *field.Path, r Route) (routing.Spec, field.E
 				fe.Detail = fmt.Sprintf("model %q has versions %s", m.Name, strings.Join(m.VersionNames(), ", "))
 				errs = append(errs, fe)
 			}
-			rule.Split[k].Host = ServiceHost(m.Name, f.env.ns)
+			rule.Split[k].Host = names.ServiceHost(m.Name, f.env.ns)
 			if c := f.workloads.checked[mi]; c.Model() != nil {
 				switch {
 				case d.Port != 0:

@@ -5,9 +5,9 @@ import (
 
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
 // The Gateway API dialect (App.API): the route families (routes, exposure,
@@ -49,7 +49,7 @@ func (r *routeFamily) versionPolicies(i int, add adder) {
 		return
 	}
 	for k, v := range m.Versions {
-		add(kindDestinationRule, r.env.ns, serving.DeploymentName(m.Name, v.Name), r.refs.add(routeRef{model: int32(i), version: int32(k)}))
+		add(kindDestinationRule, r.env.ns, names.Deployment(m.Name, v.Name), r.refs.add(routeRef{model: int32(i), version: int32(k)}))
 	}
 }
 
@@ -57,10 +57,10 @@ func (r *routeFamily) versionPolicies(i int, add adder) {
 // model's own, for the version's Service and without subsets.
 func (r *routeFamily) versionPolicy(i, k int) render.Object {
 	m := r.env.app.Models[i]
-	name := serving.DeploymentName(m.Name, m.Versions[k].Name)
+	name := names.Deployment(m.Name, m.Versions[k].Name)
 	dr := r.checked[i].DestinationRule()
 	dr.Name = name
-	dr.Spec.Host = ServiceHost(name, r.env.ns)
+	dr.Spec.Host = names.ServiceHost(name, r.env.ns)
 	dr.Spec.Subsets = nil
 	return modelLabel(dr, m.Name)
 }
@@ -102,7 +102,7 @@ func (env *appEnv) gatewayPods(g ingress.Spec) gatewayIdentity {
 		return gatewayIdentity{serviceAccount: g.ServiceAccount(), namespace: g.WorkloadNamespace(), selector: g.SelectorLabels()}
 	}
 	ns := g.Namespace
-	return gatewayIdentity{serviceAccount: ns + "/" + g.Name + "-" + ingress.GatewayClass, namespace: ns, gateway: g.Name}
+	return gatewayIdentity{serviceAccount: ns + "/" + names.GatewayService(g.Name, ingress.GatewayClass), namespace: ns, gateway: g.Name}
 }
 
 func (env *appEnv) gatewayTargetPort(g ingress.Spec, port uint32) uint32 {

@@ -12,6 +12,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 )
@@ -174,7 +175,7 @@ func (g *gatewayFamily) objects(add adder) {
 		}
 		add(kindGatewayAPIGateway, gw.Namespace, gw.Name, g.refs.add(gatewayRef{gateway: i}))
 		if slices.ContainsFunc(gw.Servers, func(s ingress.Server) bool { return s.HTTPSRedirect }) {
-			add(kindHTTPRoute, gw.Namespace, gw.Name+"-https-redirect", g.refs.add(gatewayRef{gateway: i, redirect: true}))
+			add(kindHTTPRoute, gw.Namespace, names.HTTPSRedirect(gw.Name), g.refs.add(gatewayRef{gateway: i, redirect: true}))
 		}
 	}
 }

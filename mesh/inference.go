@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -91,7 +92,7 @@ func deriveInference(env *appEnv, workloads *workloadFamily) (*inferenceFamily, 
 			continue
 		}
 		f.ports[i], f.pick[i] = port, pickers
-		f.hosts = append(f.hosts, ServiceHost(m.Name, env.ns))
+		f.hosts = append(f.hosts, names.ServiceHost(m.Name, env.ns))
 	}
 	return f, errs
 }
@@ -173,7 +174,7 @@ func sortedModels(m map[int][]serving.EndpointPicker) []int {
 
 // gatewayRouted reports whether an ingress or front route sends to model i.
 func (f *inferenceFamily) gatewayRouted(i int, exposure *exposureFamily, fronts *frontFamily) bool {
-	host := ServiceHost(f.env.app.Models[i].Name, f.env.ns)
+	host := names.ServiceHost(f.env.app.Models[i].Name, f.env.ns)
 	for _, r := range exposure.routes {
 		if r.model == i || slices.Contains(destinations(r.spec.Rules), host) {
 			return true
@@ -193,7 +194,7 @@ func (f *inferenceFamily) objects(add adder) {
 			continue
 		}
 		for k, v := range m.Versions {
-			add(kindInferencePool, f.env.ns, serving.DeploymentName(m.Name, v.Name), f.refs.add(poolRef{i, k}))
+			add(kindInferencePool, f.env.ns, names.Deployment(m.Name, v.Name), f.refs.add(poolRef{i, k}))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -32,11 +33,6 @@ type routeRef struct{ model, version, route int32 } // version -1: the model's o
 
 // valid reports whether model i's routes passed their checks.
 func (r *routeFamily) valid(i int) bool { return r.checked[i].Spec() != nil }
-
-// ServiceHost returns the FQDN of a model's Service: name.namespace.svc.cluster.local.
-func ServiceHost(model, namespace string) string {
-	return model + "." + namespace + ".svc.cluster.local"
-}
 
 func deriveRoutes(env *appEnv, workloads *workloadFamily, egress *egressFamily) (*routeFamily, field.ErrorList) {
 	var errs field.ErrorList
@@ -146,7 +142,7 @@ func (r *routeFamily) routeSpec(m Model, c serving.Checked) routing.Spec {
 	spec := routing.Spec{
 		Name:      m.Name,
 		Namespace: r.env.ns,
-		Host:      ServiceHost(m.Name, r.env.ns),
+		Host:      names.ServiceHost(m.Name, r.env.ns),
 		Policy:    m.Traffic.Policy,
 		// Labels stay nil: build adds app=<model> to each object.
 	}
@@ -258,7 +254,7 @@ func (w *workloadFamily) qualify(h string) string {
 		name = n
 	}
 	if _, ok := w.byName(name); ok {
-		return ServiceHost(name, ns)
+		return names.ServiceHost(name, ns)
 	}
 	return h
 }
@@ -349,7 +345,7 @@ func subsetsSelectOneVersion(model int, subsets []routing.Subset, m serving.Mode
 			var matched []string
 			for k, v := range m.Versions {
 				if selected(k, sub) {
-					matched = append(matched, serving.DeploymentName(m.Name, v.Name))
+					matched = append(matched, names.Deployment(m.Name, v.Name))
 				}
 			}
 			errs = append(errs, field.Invalid(modelPath(model).Child("versions").Index(i), sub.Name,

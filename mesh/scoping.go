@@ -11,6 +11,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
@@ -175,10 +176,10 @@ func (f *scopingFamily) check(routes *routeFamily) field.ErrorList {
 			if !ok {
 				continue
 			}
-			s.Hosts = appendNew(s.Hosts, env.ns+"/"+ServiceHost(name, env.ns))
+			s.Hosts = appendNew(s.Hosts, env.ns+"/"+names.ServiceHost(name, env.ns))
 			if env.gatewayAPI() { // the routes send to the versions' Services
 				for _, v := range env.app.Models[j].Versions {
-					s.Hosts = appendNew(s.Hosts, env.ns+"/"+ServiceHost(serving.DeploymentName(name, v.Name), env.ns))
+					s.Hosts = appendNew(s.Hosts, env.ns+"/"+names.ServiceHost(names.Deployment(name, v.Name), env.ns))
 				}
 			}
 			for _, h := range destinations(routes.specs[j].Rules) {

@@ -10,6 +10,7 @@ import (
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
@@ -34,13 +35,7 @@ type tokenFamily struct {
 func gatewayJWTPath(k int) *field.Path { return field.NewPath("gatewayJWT").Index(k) }
 
 // gatewayPolicyName names a policy on the pods of gateway g.
-func gatewayPolicyName(g ingress.Spec) string {
-	ns := g.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	return ns + "-" + g.Name
-}
+func gatewayPolicyName(g ingress.Spec) string { return names.GatewayPolicy(g.Namespace, g.Name) }
 
 // tokenRef is a gateway's RequestAuthentication (an index in authn) or
 // token requirement (require: an index in deny).

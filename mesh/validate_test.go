@@ -11,6 +11,7 @@ import (
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/rendertest"
 	"github.com/mlmesh/mlmesh/routing"
@@ -230,12 +231,12 @@ func TestExposeDefaults(t *testing.T) {
 		}
 		found := false
 		for _, o := range objs {
-			if o.GetName() == mesh.IngressName("m") {
+			if o.GetName() == names.Ingress("m") {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("gateway host %q: no %s VirtualService", host, mesh.IngressName("m"))
+			t.Errorf("gateway host %q: no %s VirtualService", host, names.Ingress("m"))
 		}
 	}
 }

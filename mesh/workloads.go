@@ -9,6 +9,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -94,11 +95,11 @@ func (w *workloadFamily) objects(add adder) {
 		if w.env.gatewayAPI() {
 			// A Service per version, what Gateway API routes send to.
 			for k, v := range m.Versions {
-				add(kindService, m.Namespace, serving.DeploymentName(m.Name, v.Name), w.refs.add(workloadRef{int32(i), int32(k)}))
+				add(kindService, m.Namespace, names.Deployment(m.Name, v.Name), w.refs.add(workloadRef{int32(i), int32(k)}))
 			}
 		}
 		for k, v := range m.Versions {
-			name := serving.DeploymentName(m.Name, v.Name)
+			name := names.Deployment(m.Name, v.Name)
 			ref := w.refs.add(workloadRef{int32(i), int32(k)})
 			add(kindDeployment, m.Namespace, name, ref)
 			if c.Model() != nil && c.HasDisruptionBudget(k) {

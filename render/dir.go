@@ -10,13 +10,13 @@ import (
 	"github.com/mlmesh/mlmesh/internal/canon"
 )
 
-// FileName returns the file WriteDir writes an object to: its position in
+// fileName returns the file WriteDir writes an object to: its position in
 // apply order (1 to count), kind, namespace and name, so that "kubectl apply
 // -f DIR", which reads files in lexical order, applies them
 // make-before-break. Positions are zero-padded to the width of count, and
 // to at least three digits: "001-…" for a set of up to 999 objects,
 // "0001-…" for one of up to 9,999.
-func FileName(position, count int, o Object) string {
+func fileName(position, count int, o Object) string {
 	width := max(3, len(strconv.Itoa(count)))
 	kind := strings.ToLower(o.GetObjectKind().GroupVersionKind().Kind)
 	if o.GetNamespace() == "" {
@@ -26,7 +26,7 @@ func FileName(position, count int, o Object) string {
 }
 
 // WriteDir writes each object as a canonical YAML document to its own file
-// in dir (created if missing), named by FileName, and returns the paths in
+// in dir (created if missing), named by fileName, and returns the paths in
 // apply order. Every object is encoded before any file is written, and each
 // file is written whole (to a temporary name, then renamed); if writing
 // fails, the files this call wrote are removed. Files already in dir are
@@ -55,7 +55,7 @@ func WriteDir(dir string, objs []Object) ([]string, error) {
 		}
 	}
 	for i, o := range sorted {
-		path := filepath.Join(dir, FileName(i+1, len(sorted), o))
+		path := filepath.Join(dir, fileName(i+1, len(sorted), o))
 		tmp, err := os.CreateTemp(dir, ".render-*")
 		if err != nil {
 			undo()

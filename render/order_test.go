@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/render"
@@ -71,7 +72,7 @@ func TestWaypointBeforeServices(t *testing.T) {
 	svc := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "svc", "namespace": "ns"},
 	}}
-	objs := []render.Object{gw("edge", "istio"), svc, ingress.Waypoint("typed-waypoint", "ns", nil), gw("waypoint", "istio-waypoint")}
+	objs := []render.Object{gw("edge", "istio"), svc, waypoint(t, "typed-waypoint"), gw("waypoint", "istio-waypoint")}
 	render.Sort(objs)
 	var names []string
 	for _, o := range objs {
@@ -80,4 +81,13 @@ func TestWaypointBeforeServices(t *testing.T) {
 	if got, want := strings.Join(names, " "), "typed-waypoint waypoint svc edge"; got != want {
 		t.Errorf("order %q, want %q", got, want)
 	}
+}
+
+func waypoint(t *testing.T, name string) *gatewayv1.Gateway {
+	t.Helper()
+	gw, err := ingress.Waypoint(ingress.WaypointSpec{Name: name, Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gw
 }

@@ -5,22 +5,24 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/mlmesh/mlmesh/internal/figure"
 )
 
-// Result is what an analysis concluded.
-type Result string
+// Conclusion is what an analysis concluded.
+type Conclusion string
 
 // The results of an analysis.
 const (
 	// Pass: every check held.
-	Pass Result = "pass"
+	Pass Conclusion = "pass"
 	// Fail: a check did not hold.
-	Fail Result = "fail"
+	Fail Conclusion = "fail"
 	// NoData: too little traffic reached the candidate to judge it (fewer
 	// requests than the gate asks for, or none at all). The rollout holds
 	// its step; too many of these in a row count as a failure (see
 	// Driver.NoDataLimit).
-	NoData Result = "no data"
+	NoData Conclusion = "no data"
 )
 
 // Target is what a gate analyses: the candidate at one step of a plan,
@@ -48,7 +50,7 @@ type Measurement struct {
 	Bound float64
 	// Unit is the figures' unit: "%", "ms", or a custom check's.
 	Unit   string
-	Result Result
+	Result Conclusion
 	// Detail says why, in words: "99.1% >= 99%", "412 ms > 400 ms (the
 	// stable version's 320 ms + 25%)", "12 requests < 50".
 	Detail string
@@ -59,24 +61,12 @@ func (m Measurement) String() string {
 	if math.IsNaN(m.Value) {
 		return fmt.Sprintf("%s (%s: %s)", m.Name, m.Result, m.Detail)
 	}
-	return fmt.Sprintf("%s %s (%s: %s)", m.Name, Figure(m.Value, m.Unit), m.Result, m.Detail)
-}
-
-// Figure formats a value with its unit: "99.1%", "412 ms", "0.35 s".
-func Figure(v float64, unit string) string {
-	s := fmt.Sprintf("%.4g", v)
-	switch unit {
-	case "":
-		return s
-	case "%":
-		return s + "%"
-	}
-	return s + " " + unit
+	return fmt.Sprintf("%s %s (%s: %s)", m.Name, figure.Format(m.Value, m.Unit), m.Result, m.Detail)
 }
 
 // Verdict is a gate's answer for one analysis.
 type Verdict struct {
-	Result       Result
+	Result       Conclusion
 	Measurements []Measurement
 }
 

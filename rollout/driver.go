@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
 // Decision is a manual gate's answer before a step.
@@ -29,25 +29,25 @@ const (
 	Stop
 )
 
-// Outcome is how a run ended.
-type Outcome string
+// RunOutcome is how a run ended.
+type RunOutcome string
 
 // The outcomes of a run.
 const (
 	// Succeeded: the candidate was promoted and takes all traffic (and,
 	// unless Strategy.KeepStable, the stable version is retired).
-	Succeeded Outcome = "succeeded"
+	Succeeded RunOutcome = "succeeded"
 	// RolledBack: an analysis failed often enough; all traffic is back on
 	// the stable version, and the candidate is still deployed, dark, for
 	// inspection.
-	RolledBack Outcome = "rolled back"
+	RolledBack RunOutcome = "rolled back"
 	// Stopped: Driver.Approve said Stop.
-	Stopped Outcome = "stopped"
+	Stopped RunOutcome = "stopped"
 )
 
 // Report is what a run did.
 type Report struct {
-	Outcome Outcome
+	Outcome RunOutcome
 	// Step is the step the cluster is at: the last when promoted, the
 	// baseline when rolled back, and where the run ended on an error or a
 	// stop (the step to resume from).
@@ -268,7 +268,7 @@ func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, failures *int, re
 		gate = GateFunc(func(context.Context, Target) (Verdict, error) { return Verdict{Result: Pass}, nil })
 	}
 	t := Target{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate,
-		StableWorkload: serving.DeploymentName(p.Model, p.Stable), CandidateWorkload: serving.DeploymentName(p.Model, p.Candidate), Step: s}
+		StableWorkload: names.Deployment(p.Model, p.Stable), CandidateWorkload: names.Deployment(p.Model, p.Candidate), Step: s}
 	passes, noData := 0, 0
 	for passes < orDefault(d.Passes, 1) {
 		if err := d.sleep(ctx, d.interval()); err != nil {

@@ -37,7 +37,7 @@ func checkMove(t *testing.T, a, b rollout.Step) {
 // scripted is a gate answering from a script, then passing; it records
 // the steps it analysed.
 type scripted struct {
-	answers  []rollout.Result
+	answers  []rollout.Conclusion
 	err      error
 	analysed []string
 }
@@ -140,7 +140,7 @@ func TestDriverPromotes(t *testing.T) {
 func TestDriverRollsBack(t *testing.T) {
 	p := plan(t)
 	c := applytest.NewCluster()
-	g := &scripted{answers: []rollout.Result{rollout.Pass, rollout.Fail, rollout.Pass, rollout.Fail}}
+	g := &scripted{answers: []rollout.Conclusion{rollout.Pass, rollout.Fail, rollout.Pass, rollout.Fail}}
 	var events []string
 	d := driver(c, g, &events)
 	d.Failures, d.Passes = 2, 2
@@ -180,7 +180,7 @@ func TestDriverNoData(t *testing.T) {
 	p := plan(t)
 	// No data holds: three NoData then a pass go on.
 	c := applytest.NewCluster()
-	g := &scripted{answers: []rollout.Result{rollout.NoData, rollout.NoData, rollout.NoData}}
+	g := &scripted{answers: []rollout.Conclusion{rollout.NoData, rollout.NoData, rollout.NoData}}
 	var events []string
 	d := driver(c, g, &events)
 	d.NoDataLimit = 4
@@ -189,7 +189,7 @@ func TestDriverNoData(t *testing.T) {
 	}
 	// ...and fails at its limit.
 	c = applytest.NewCluster()
-	g = &scripted{answers: []rollout.Result{rollout.NoData, rollout.NoData, rollout.NoData, rollout.NoData}}
+	g = &scripted{answers: []rollout.Conclusion{rollout.NoData, rollout.NoData, rollout.NoData, rollout.NoData}}
 	d = driver(c, g, &events)
 	d.NoDataLimit = 4
 	rep, err := d.Run(context.Background(), p)

@@ -9,8 +9,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh"
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/serving"
@@ -18,7 +19,7 @@ import (
 
 // ValidationError reports every problem of a Strategy at once, each with
 // its field path; it unwraps to *field.Error.
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // Strategy is how a candidate version takes over a model's traffic from
 // the stable version. The zero value steps the candidate through 10, 20,
@@ -321,7 +322,7 @@ func checkWeights(s Strategy) field.ErrorList {
 func (p *Plan) weightedRules(app mesh.App, mi int, mp *field.Path) ([]int, field.ErrorList) {
 	m := app.Models[mi]
 	own := func(d string) bool {
-		return d == "" || d == p.Model || d == mesh.ServiceHost(p.Model, app.Namespace.Name)
+		return d == "" || d == p.Model || d == names.ServiceHost(p.Model, app.Namespace.Name)
 	}
 	var weighted []int
 	var errs field.ErrorList

@@ -14,12 +14,13 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // The Gateway API dialect of a Spec: the same routing as Kubernetes'
 // Gateway API routes, which send to Services rather than subsets.
 //
-// A subset S of a host's Service V is the Service SubsetService(V, S),
+// A subset S of a host's Service V is the Service names.Deployment(V, S),
 // which selects that version's pods (mesh builds it). Routes whose
 // Gateways are "mesh" (or none) attach to the host's own Service (GAMMA),
 // an HTTPRoute per port: gRPC is HTTP/2, and an HTTPRoute carries it with
@@ -29,10 +30,6 @@ import (
 // standard channel cannot say is refused, with the field: fault injection,
 // retries (experimental), header prefix matches, port matches (a route
 // attaches to ports instead), destinations outside the cluster.
-
-// SubsetService is the name of the Service that selects the pods of
-// subset of the Service service, in the Gateway API dialect.
-func SubsetService(service, subset string) string { return service + "-" + subset }
 
 // GatewayRoutes validates s and returns its Gateway API routes: an
 // HTTPRoute per port of Ports (one for all when it names none), named
@@ -53,7 +50,7 @@ func GatewayRouteNames(s Spec) []string {
 	}
 	out := make([]string, len(s.Ports))
 	for i, p := range s.Ports {
-		out[i] = s.Name + "-" + strconv.FormatUint(uint64(p), 10)
+		out[i] = names.GatewayRoute(s.Name, p, len(s.Ports))
 	}
 	return out
 }
@@ -208,7 +205,7 @@ func (s Spec) backend(host, subset string, port, rulePort uint32) gatewayv1.Back
 	}
 	svc, _ := serviceOf(host)
 	if subset != "" {
-		svc = SubsetService(svc, subset)
+		svc = names.Deployment(svc, subset)
 	}
 	ref := gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(svc)}
 	if port != 0 {

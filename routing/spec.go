@@ -4,13 +4,13 @@ import (
 	"sort"
 	"time"
 
-	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh"
 )
 
 // ValidationError reports every problem in a spec, each with its field path.
 // Its Unwrap method returns each problem as a *field.Error
 // (k8s.io/apimachinery/pkg/util/validation/field).
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // Spec is how traffic for one host reaches the versions behind it. It builds
 // into a VirtualService (the rules) and a DestinationRule (the subsets and the
@@ -52,7 +52,7 @@ type Spec struct {
 	GRPCPorts []uint32
 	// Pools lists hosts, as destinations name them, whose subsets are
 	// InferencePools in the Gateway API dialect: a route bound to gateways
-	// sends such a host's subset S to the pool SubsetService(service, S)
+	// sends such a host's subset S to the pool names.Deployment(service, S)
 	// (inference.networking.k8s.io) instead of the Service of that name,
 	// and the pool's endpoint picker chooses the pod. Istio routes to pools
 	// from its gateways only, so mesh routes refuse it. The Istio dialect

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh"
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
@@ -23,7 +24,7 @@ import (
 // ValidationError reports every problem in a spec, each with its field path.
 // Its Unwrap method returns each problem as a *field.Error
 // (k8s.io/apimachinery/pkg/util/validation/field).
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // Caller is who may call: exactly one of its fields is set. Every field
 // but RequestPrincipal names a peer identity, which Istio reads from the

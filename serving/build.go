@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // GPUResource is the extended resource GPUs are requested as.
@@ -64,7 +65,7 @@ func versionLabelsInto(l map[string]string, m Model, version, deployment string)
 // PodLabels returns the labels of a version's pods: those of its Deployment and,
 // when the model asks for it, sidecar.istio.io/inject.
 func PodLabels(m Model, version string) map[string]string {
-	return podLabels(m, versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, DeploymentName(m.Name, version)))
+	return podLabels(m, versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, names.Deployment(m.Name, version)))
 }
 
 // podLabels adds the pod-only labels to a version's labels.
@@ -96,7 +97,7 @@ func podLabel(m Model, version, key string) (string, bool) {
 	case labels.Version, labels.VersionK8s:
 		return version, true
 	case labels.Instance:
-		return DeploymentName(m.Name, version), true
+		return names.Deployment(m.Name, version), true
 	case labels.App, labels.Name:
 		return m.Name, true
 	case labels.Component:
@@ -164,7 +165,7 @@ func VersionServices(m Model) ([]*corev1.Service, error) {
 func versionService(m Model, i int) *corev1.Service {
 	s := service(m)
 	v := m.Versions[i].Name
-	s.Name = DeploymentName(m.Name, v)
+	s.Name = names.Deployment(m.Name, v)
 	s.Labels = versionLabelsInto(s.Labels, m, v, s.Name)
 	s.Spec.Selector = selectorLabelsInto(s.Spec.Selector, m.Name, v)
 	return s

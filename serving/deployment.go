@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // reuseMap returns m emptied, or a new map with room for n entries.
@@ -52,7 +54,7 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 	*d = appsv1.Deployment{}
 
 	rt := m.runtime()
-	name := DeploymentName(m.Name, v.Name)
+	name := names.Deployment(m.Name, v.Name)
 	versionLabels := versionLabelsInto(reuseMap(prevLabels, len(m.Labels)+8), m, v.Name, name)
 	var pl map[string]string
 	if prevPodLabels == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // An InferencePool (Gateway API Inference Extension, GA as
@@ -95,7 +96,7 @@ func (c Checked) InferencePool(version string, port int32, picker EndpointPicker
 }
 
 func inferencePool(m Model, version string, port int32, picker EndpointPicker) *inferencev1.InferencePool {
-	name := DeploymentName(m.Name, version)
+	name := names.Deployment(m.Name, version)
 	p := &inferencev1.InferencePool{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "inference.networking.k8s.io/v1", Kind: "InferencePool"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, name)},

@@ -8,13 +8,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh"
 )
 
 // ValidationError reports every problem in a spec, each with its field path.
 // Its Unwrap method returns each problem as a *field.Error
 // (k8s.io/apimachinery/pkg/util/validation/field).
-type ValidationError = fielderr.Error
+type ValidationError = mlmesh.ValidationError
 
 // Sidecar says how a model's pods ask for the Istio sidecar.
 //
@@ -158,9 +158,6 @@ func (m Model) runtime() Runtime {
 	}
 	return m.Runtime
 }
-
-// DeploymentName returns the name of a version's Deployment: <model>-<version>.
-func DeploymentName(model, version string) string { return model + "-" + version }
 
 // VersionNames returns the model's version names in the order given.
 func (m Model) VersionNames() []string {

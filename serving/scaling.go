@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // Autoscaling is a HorizontalPodAutoscaler (autoscaling/v2) for a
@@ -199,7 +200,7 @@ func budgetCount(v intstr.IntOrString) (int, error) {
 
 func horizontalPodAutoscaler(m Model, v Version) *autoscalingv2.HorizontalPodAutoscaler {
 	a := v.Autoscaling
-	name := DeploymentName(m.Name, v.Name)
+	name := names.Deployment(m.Name, v.Name)
 	h := &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(map[string]string{}, m, v.Name, name)},
@@ -230,7 +231,7 @@ func horizontalPodAutoscaler(m Model, v Version) *autoscalingv2.HorizontalPodAut
 }
 
 func podDisruptionBudget(m Model, v Version, d *Disruption) *policyv1.PodDisruptionBudget {
-	name := DeploymentName(m.Name, v.Name)
+	name := names.Deployment(m.Name, v.Name)
 	b := &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(map[string]string{}, m, v.Name, name)},

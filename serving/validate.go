@@ -13,6 +13,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // Validate reports every problem in m at once, as a *ValidationError, or nil.
@@ -65,7 +66,7 @@ func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool
 		seen[v.Name] = true
 		if m.Name != "" {
 			if n := len(m.Name) + 1 + len(v.Name); n > validation.DNS1123LabelMaxLength {
-				d := DeploymentName(m.Name, v.Name)
+				d := names.Deployment(m.Name, v.Name)
 				errs = append(errs, field.Invalid(p.Child("name").Field(), v.Name,
 					fmt.Sprintf("the Deployment name %q is %d characters, want at most %d", d, n, validation.DNS1123LabelMaxLength)))
 			}

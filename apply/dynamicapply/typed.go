@@ -19,7 +19,7 @@ import (
 // NewForConfig returns a Client for the cluster of cfg: a dynamic client,
 // a RESTMapper over cached discovery, the server's schemas (WithSchemas),
 // and Lists of Kubernetes' own kinds (Deployments, Services, …) read as
-// protobuf, which decodes several times faster than the JSON of the
+// protobuf, which decodes faster than the JSON of the
 // dynamic client, and which apply.Apply compares as the typed objects
 // they decode to; the custom resources (Istio's, the Gateway API's) are
 // listed as JSON. It is the fastest way to re-apply (BENCHMARKS.md). Its

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// TestMessage: how ValidationError words each kind of problem.
 func TestMessage(t *testing.T) {
 	p := field.NewPath("runtime", "readinessPort")
 	for _, tc := range []struct {
@@ -20,7 +21,7 @@ func TestMessage(t *testing.T) {
 		{field.TooLong(p, "", 10), `runtime.readinessPort: too long: may not be more than 10 bytes`},
 		{field.TooMany(p, 3, 2), `runtime.readinessPort: too many: 3: must have at most 2 items`},
 	} {
-		if got := Message(tc.fe); got != tc.want {
+		if got := (&Error{Spec: "x", Errors: field.ErrorList{tc.fe}}).Error(); got != "invalid x: "+tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
 	}

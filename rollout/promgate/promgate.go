@@ -30,6 +30,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/mlmesh/mlmesh/internal/figure"
 	"github.com/mlmesh/mlmesh/rollout"
 )
 
@@ -297,7 +298,7 @@ func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target 
 		}
 		if math.IsNaN(bound) || c.Better == HigherIsBetter && rel > bound || c.Better == LowerIsBetter && rel < bound {
 			bound = rel
-			why = fmt.Sprintf("the stable version's %s %s %g%%", rollout.Figure(s, c.Unit), map[Direction]string{HigherIsBetter: "-", LowerIsBetter: "+"}[c.Better], c.Tolerance*100)
+			why = fmt.Sprintf("the stable version's %s %s %g%%", figure.Format(s, c.Unit), map[Direction]string{HigherIsBetter: "-", LowerIsBetter: "+"}[c.Better], c.Tolerance*100)
 		}
 	}
 	m.Bound = bound
@@ -310,6 +311,6 @@ func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target 
 	if !pass {
 		m.Result, op = rollout.Fail, nop
 	}
-	m.Detail = fmt.Sprintf("%s %s %s (%s)", rollout.Figure(v, c.Unit), op, rollout.Figure(bound, c.Unit), why)
+	m.Detail = fmt.Sprintf("%s %s %s (%s)", figure.Format(v, c.Unit), op, figure.Format(bound, c.Unit), why)
 	return m, nil
 }

@@ -65,7 +65,7 @@ func TestVerdicts(t *testing.T) {
 		name   string
 		answer func(string) (float64, bool)
 		checks []promgate.Check
-		want   rollout.Result
+		want   rollout.Conclusion
 		detail string
 	}{
 		{"healthy", figures(120, 100, 24.9, 24.9), []promgate.Check{promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond)}, rollout.Pass, "100% >= 99% (threshold)"},
