@@ -177,9 +177,10 @@ type Namespace struct {
 	// (security.ControlPlane); anything else is refused (REGISTRY_ONLY).
 	// A proxy's configuration then no longer grows with the mesh.
 	ScopeSidecars bool
-	// ServiceAccounts are service accounts of the namespace that the App
-	// does not run models as (a batch job's, say) and that Access may name
-	// as callers.
+	// ServiceAccounts are service accounts that exist in the namespace
+	// already, made by something other than this App (a batch job's, a
+	// team's): Access may name them as callers, and a model without an
+	// Identity may run as one (ServiceAccountName).
 	ServiceAccounts []string
 	// Waypoint names the waypoint an ambient namespace (InjectAmbient)
 	// gets: a Gateway API Gateway of class istio-waypoint, for the

@@ -152,6 +152,8 @@ func (x *exposureFamily) exposureErrors(i int, err error) field.ErrorList {
 			return indexed(xp.Child("hosts"), k+1)
 		case step == "host" || step == "hosts" || step == "gateways":
 			return xp.Child("gateway")
+		case step == "ports" && x.env.app.Models[i].Expose.Port == 0:
+			return skipError // the runtime's port, which serving reports
 		case step == "ports":
 			return xp.Child("port")
 		case step == "rules" && !x.models.valid(i):

@@ -67,7 +67,7 @@ func (f *frontFamily) check(models *routeFamily, poolHosts []string, claims host
 func (f *frontFamily) frontErrors(i int, err error) field.ErrorList {
 	rp := routePath(i)
 	derivedOK := f.env.nsValid && f.gateways.valid
-	return rerootRoute(err, rp, derivedOK, func(step string, k int) *field.Path {
+	errs := rerootRoute(err, rp, derivedOK, func(step string, k int) *field.Path {
 		switch step {
 		case "name", "rules":
 			return indexed(rp.Child(step), k)
@@ -82,6 +82,22 @@ func (f *frontFamily) frontErrors(i int, err error) field.ErrorList {
 		}
 		return nil
 	})
+	// A rule's one destination to a model became the model's split
+	// (modelSplits): its problems are the destination's the user wrote.
+	for k, rule := range f.env.app.Routes[i].Rules {
+		if len(rule.Split) != 1 {
+			continue
+		}
+		prefix := rp.Child("rules").Index(k).Child("split").String() + "["
+		for _, fe := range errs {
+			if rest, ok := strings.CutPrefix(fe.Field, prefix); ok {
+				if _, after, ok := strings.Cut(rest, "]"); ok {
+					fe.Field = prefix + "0]" + after
+				}
+			}
+		}
+	}
+	return errs
 }
 
 func (f *frontFamily) objects(add adder) {

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -36,6 +37,12 @@ func deriveIdentity(env *appEnv) (*identityFamily, field.ErrorList) {
 	f := &identityFamily{env: env, specs: map[int]security.Identity{}}
 	for i, m := range env.app.Models {
 		if m.Identity == nil {
+			if sa := m.ServiceAccountName; sa != "" && !slices.Contains(env.app.Namespace.ServiceAccounts, sa) {
+				// Pods under an account that does not exist are never
+				// created: say which account is meant.
+				errs = append(errs, field.Invalid(modelPath(i).Child("serviceAccountName"), sa,
+					"a service account the App neither creates nor declares: give the model an identity (mlmesh creates its ServiceAccount), or list the account in namespace.serviceAccounts if it exists already"))
+			}
 			continue
 		}
 		id := *m.Identity

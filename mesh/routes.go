@@ -365,13 +365,19 @@ func (r *routeFamily) modelRouteErrors(i int, gatewaysValid bool, err error) fie
 	return rerootRoute(err, modelPath(i), r.workloads.derivedValid(i, gatewaysValid), func(step string, k int) *field.Path {
 		switch step {
 		case "rules":
-			if k < 0 && len(m.Traffic.Rules) == 0 {
-				return skipError // derive reports the missing rules, saying why
+			if len(m.Traffic.Rules) == 0 {
+				// The rule was derived (one version takes everything), or
+				// derive reports the missing rules, saying why: its
+				// problems are the versions' own, reported there.
+				return skipError
 			}
 			return indexed(traffic.Child("rules"), k)
 		case "policy":
 			return traffic.Child("policy")
 		case "ports":
+			if m.Traffic.Port == 0 {
+				return skipError // the runtime's ports, which serving reports
+			}
 			return traffic.Child("port") // one pinned port
 		}
 		return nil

@@ -278,3 +278,62 @@ func TestRenderEqualsBuild(t *testing.T) {
 		t.Errorf("an invalid App: err %v, %d bytes written", err, out.Len())
 	}
 }
+
+// TestErrorsNameWrittenFields: each problem is reported once, at a field
+// the user wrote (or a default that is explained), never at a field of a
+// spec mlmesh derived: the default route of a one-version model, the port
+// a gateway takes from the runtime, the split a front route's one
+// destination becomes.
+func TestErrorsNameWrittenFields(t *testing.T) {
+	one := func(name, version string) mesh.Model {
+		return mesh.Model{Model: serving.Model{Name: name, Versions: []serving.Version{{Name: version, ModelURI: "s3://m/1"}}}}
+	}
+	gateway := []ingress.Spec{{Name: "gw", Servers: []ingress.Server{{Port: 80, Hosts: []string{"a.example.com"}}}}}
+	for _, tc := range []struct {
+		name string
+		app  mesh.App
+		want []string // the paths of the problems, exactly
+	}{
+		{"a version name that is no subset name", mesh.App{Namespace: mesh.Namespace{Name: "ml"}, Models: []mesh.Model{one("m", "V1")}},
+			[]string{"models[0].versions[0].name"}},
+		{"a model name that is no host", mesh.App{Namespace: mesh.Namespace{Name: "ml"}, Models: []mesh.Model{one("*.m", "v1")}},
+			[]string{"models[0].name"}},
+		{"a runtime port out of range, exposed", mesh.App{Namespace: mesh.Namespace{Name: "ml"}, Gateways: gateway,
+			Models: []mesh.Model{{Model: serving.Model{Name: "m", Runtime: serving.Custom("example.com/x:1", serving.Port{Number: 70000}), Versions: []serving.Version{{Name: "v1"}}},
+				Expose: &mesh.Expose{Gateway: "gw"}}}},
+			[]string{"models[0].runtime.ports[0].number"}},
+		{"a front route's one destination to a model of two versions", func() mesh.App {
+			a := canary()
+			a.Models[0].Expose = nil
+			a.Models[0].Traffic.Rules = a.Models[0].Traffic.Rules[1:]
+			a.Routes = []mesh.Route{{Name: "front", Gateway: "gw", Hosts: []string{"models.example.com"},
+				Rules: []routing.Rule{{Split: []routing.Destination{{Host: "m", Port: 70000}}}}}}
+			return a
+		}(), []string{"routes[0].rules[0].split[0].port"}},
+		{"an account nobody makes", mesh.App{Namespace: mesh.Namespace{Name: "ml"}, Models: []mesh.Model{func() mesh.Model {
+			m := one("m", "v1")
+			m.ServiceAccountName = "runner"
+			return m
+		}()}}, []string{"models[0].serviceAccountName"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ve *mesh.ValidationError
+			if err := tc.app.Validate(); !errors.As(err, &ve) {
+				t.Fatalf("want a *mesh.ValidationError, got %v", err)
+			}
+			var got []string
+			for _, fe := range ve.Errors {
+				got = append(got, fe.Field)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems at\n%s\nwant\n%s\n(%v)", strings.Join(got, "\n"), strings.Join(tc.want, "\n"), ve)
+			}
+		})
+	}
+	// A declared account is accepted.
+	a := mesh.App{Namespace: mesh.Namespace{Name: "ml", ServiceAccounts: []string{"runner"}}, Models: []mesh.Model{one("m", "v1")}}
+	a.Models[0].ServiceAccountName = "runner"
+	if err := a.Validate(); err != nil {
+		t.Errorf("a model running as a declared account: %v", err)
+	}
+}

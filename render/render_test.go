@@ -36,7 +36,7 @@ func kitchenSink(t testing.TB) []render.Object {
 	t.Helper()
 	three := int32(3)
 	app := mesh.App{
-		Namespace: mesh.Namespace{Name: "sink", MTLS: mesh.MTLSPermissive, Labels: map[string]string{"team": "ml"}},
+		Namespace: mesh.Namespace{Name: "sink", MTLS: mesh.MTLSPermissive, Labels: map[string]string{"team": "ml"}, ServiceAccounts: []string{"bert"}},
 		Gateways: []ingress.Spec{{
 			Name:     "public",
 			Selector: map[string]string{"istio": "public-gateway"},

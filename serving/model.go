@@ -62,7 +62,10 @@ type Model struct {
 	Labels map[string]string
 	// ServiceAccountName runs the pods under this service account (the
 	// identity Istio's mTLS and authorization policies see); empty means the
-	// namespace's default.
+	// namespace's default. The account must exist: pods under an unknown
+	// account are never created. In a mesh.App it is the model's Identity
+	// (which mlmesh creates) or one of Namespace.ServiceAccounts (which
+	// exist already); any other is refused.
 	ServiceAccountName string
 }
 
