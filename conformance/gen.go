@@ -152,7 +152,15 @@ func (g *Generator) Next(i int) Spec {
 			}
 			last := routing.Rule{Split: split}
 			if g.chance(0.3) {
-				last.Timeout = time.Duration(1+g.r.Intn(30000)) * time.Millisecond
+				v := 1 + g.r.Intn(30000)
+				last.Timeout = time.Duration(v) * time.Millisecond
+				if v%7 == 0 {
+					// Some long, with a millisecond part: the Gateway API
+					// writes those in several parts (GEP-2257), which its
+					// CRD's pattern holds. Derived from v, so the stream of
+					// random numbers, and every later spec, is unchanged.
+					last.Timeout = time.Duration(v)*time.Second + time.Duration(v%1000)*time.Millisecond
+				}
 			}
 			if g.chance(0.3) {
 				last.Retries = &routing.Retries{Attempts: int32(g.r.Intn(3)), RetryOn: nil}

@@ -19,6 +19,23 @@ import (
 func TestRandomAppsEquivalence(t *testing.T) {
 	n := envInt("MLMESH_EQUIV_SPECS", 400)
 	seed := int64(envInt("MLMESH_SEED", 20261122))
+	crds, err := IstioCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What either dialect accepts, the CRDs (schemas and CEL rules) accept:
+	// Istio's, the Gateway API's and the InferencePool's, as the API server
+	// enforces them.
+	schemaClean := func(name string, b *Bundle) {
+		for _, o := range b.Objects {
+			if !HasCRD(o) {
+				continue
+			}
+			for _, e := range crds.Check(o) {
+				t.Errorf("%s: %s: CRD schema: %v", name, Describe(o), e)
+			}
+		}
+	}
 	gen := NewGenerator(seed)
 	compared, ambient, refused := 0, 0, 0
 	bundle := func(name string, app mesh.App) (*Bundle, bool) {
@@ -56,6 +73,7 @@ func TestRandomAppsEquivalence(t *testing.T) {
 			}
 			continue
 		}
+		schemaClean(name+" (gateway)", gb)
 		isc, igw, err := EnvoyRoutes(t, ib, ib.Namespace(), len(istioObjects(ib, "Gateway")) > 0)
 		if err != nil {
 			t.Fatal(err)
@@ -81,6 +99,7 @@ func TestRandomAppsEquivalence(t *testing.T) {
 		if !ok {
 			continue
 		}
+		schemaClean(name+" (ambient)", ab)
 		m, err := NewAmbientMesh(t, ab)
 		if err != nil {
 			t.Fatal(err)

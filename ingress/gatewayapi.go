@@ -50,8 +50,13 @@ func (g Spec) ValidateGatewayAPI() error {
 			errs = append(errs, field.Forbidden(p.Child("tls").Child("mode").Field(), "mutual TLS on a Gateway API listener is experimental: use the Istio dialect"))
 		}
 		for k, h := range s.Hosts {
-			if strings.Contains(h, "/") {
+			switch {
+			case strings.Contains(h, "/"):
 				errs = append(errs, field.Invalid(p.Child("hosts").Index(k).Field(), h, "a host without a namespace: Gateway API admits routes by namespace itself"))
+			case s.protocol() == TCP && h != "*":
+				// The Gateway API's CRD: "hostname must not be specified
+				// for protocols TCP, UDP".
+				errs = append(errs, field.Invalid(p.Child("hosts").Index(k).Field(), h, "\"*\": a Gateway API TCP listener has no hostname, it takes every connection on its port"))
 			}
 		}
 		if s.protocol() == GRPC || s.protocol() == HTTP2 {

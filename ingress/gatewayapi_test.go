@@ -72,3 +72,23 @@ func TestWaypoint(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayAPITCPListener: a TCP listener of the Gateway API has no
+// hostname (its CRD refuses one): a TCP server's hosts must be "*" there.
+func TestGatewayAPITCPListener(t *testing.T) {
+	g := ingress.Spec{Name: "tcp", Namespace: "edge", Servers: []ingress.Server{{Port: 15443, Protocol: ingress.TCP, Hosts: []string{"a.example.com"}}}}
+	if err := g.Validate(); err != nil {
+		t.Fatalf("the Istio dialect refuses it: %v", err)
+	}
+	if err := g.ValidateGatewayAPI(); err == nil || !strings.Contains(err.Error(), "servers[0].hosts[0]") {
+		t.Errorf("a TCP listener with a hostname: %v, want a problem at servers[0].hosts[0]", err)
+	}
+	g.Servers[0].Hosts = []string{"*"}
+	gw, err := ingress.GatewayAPIGateway(g, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := gw.Spec.Listeners[0]; l.Hostname != nil {
+		t.Errorf("a TCP listener for \"*\" has hostname %q", *l.Hostname)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/serving"
@@ -96,6 +97,10 @@ func TestAmbientChecks(t *testing.T) {
 			`models[0].name: invalid value "ranker": the name of the namespace's waypoint`},
 		{"sidecar asked for", func(a *mesh.App) { a.Models[0].Sidecar = serving.SidecarInject },
 			`models[0].sidecar: invalid value "inject": the pods of an ambient namespace run without a sidecar`},
+		{"TLS originated for egress", func(a *mesh.App) {
+			a.Egress = append(a.Egress, egress.API("models-api", "", "api.example.com"))
+			a.Egress[len(a.Egress)-1].Ports = egress.OriginateTLS()
+		}, `ports[0].originateTLS: invalid value "true": an ambient namespace originates no TLS for egress`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := ambientApp()

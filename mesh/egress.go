@@ -35,6 +35,17 @@ func deriveEgress(env *appEnv) (*egressFamily, field.ErrorList) {
 			errs = append(errs, field.Invalid(path.Child("namespace"), s.Namespace, fmt.Sprintf("empty or the App's namespace %q", env.ns)))
 		}
 		errs = append(errs, fielderr.Reroot(path, s.Validate())...)
+		if env.ambient() {
+			for k, port := range s.Ports {
+				if port.OriginateTLS {
+					// ztunnel carries connections at layer 4 and originates
+					// no TLS, and no waypoint serves the ServiceEntry: the
+					// application's plain HTTP would leave unencrypted.
+					errs = append(errs, field.Invalid(path.Child("ports").Index(k).Child("originateTLS"), true,
+						"an ambient namespace originates no TLS for egress (ztunnel works at layer 4, and no waypoint serves the external host): let the application speak TLS itself (port 443, protocol TLS)"))
+				}
+			}
+		}
 		if prev, dup := names[s.Name]; dup {
 			errs = append(errs, fielderr.Duplicate(path.Child("name"), s.Name, fmt.Sprintf("egress[%d]", prev)))
 		} else if s.Name != "" {

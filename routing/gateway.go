@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,6 +117,14 @@ func (s Spec) validateGatewayRule(p fieldpath.Path, r Rule) field.ErrorList {
 		if u := m.URI; u != nil && u.Kind == MatchPrefix && u.Value != "/" && !strings.HasSuffix(u.Value, "/") {
 			errs = append(errs, field.Invalid(mp.Child("uri").Field(), u.Value, "a prefix ending in \"/\": Gateway API prefixes match whole path segments, so \"/v1/models\" would also take \"/v1/models/x\" but not \"/v1/modelsx\""))
 		}
+		if u := m.URI; u != nil && u.Kind != MatchRegex {
+			if why := gatewayPathProblem(u.Value); why != "" {
+				errs = append(errs, field.Invalid(mp.Child("uri").Field(), u.Value, why))
+			}
+		}
+	}
+	if r.Timeout > maxGatewayDuration {
+		errs = append(errs, field.Invalid(p.Child("timeout").Field(), r.Timeout.String(), "at most 99999h59m59.999s, the longest a Gateway API duration says"))
 	}
 	for j, d := range r.Split {
 		if _, ok := serviceOf(d.Host); d.Host != "" && !ok {
@@ -316,11 +325,33 @@ func mirror(ref gatewayv1.BackendObjectReference, percent float64) *gatewayv1.HT
 // gatewayDuration writes d as Gateway API's Duration (GEP-2257): whole
 // seconds, or milliseconds.
 func gatewayDuration(d time.Duration) gatewayv1.Duration {
-	if d%time.Second == 0 {
+	switch {
+	case d%time.Second == 0 && d/time.Second <= maxDurationPart:
 		return gatewayv1.Duration(strconv.FormatInt(int64(d/time.Second), 10) + "s")
+	case d/time.Millisecond <= maxDurationPart:
+		return gatewayv1.Duration(fmt.Sprintf("%dms", d/time.Millisecond))
 	}
-	return gatewayv1.Duration(fmt.Sprintf("%dms", d/time.Millisecond))
+	// Longer: hours, minutes, seconds and milliseconds, as GEP-2257
+	// allows at most five digits a part ("27h46m40s", "1h1m1s1ms").
+	var b strings.Builder
+	for _, part := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
+		if n := d / part.unit; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + part.name)
+			d -= n * part.unit
+		}
+	}
+	return gatewayv1.Duration(b.String())
 }
+
+// maxDurationPart is the largest number one part of a Gateway API
+// Duration may hold (GEP-2257: at most five digits).
+const maxDurationPart = 99999
+
+// maxGatewayDuration is the longest duration a Gateway API Duration holds.
+const maxGatewayDuration = maxDurationPart*time.Hour + 59*time.Minute + 59*time.Second + 999*time.Millisecond
 
 func ptr[T any](v T) *T { return &v }
 
@@ -436,4 +467,23 @@ func (s Spec) orderErrors() field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// gatewayPath is what an HTTPRoute's exact or prefix path may hold (its
+// CRD's pattern): URI path characters, and others percent-encoded.
+var gatewayPath = regexp.MustCompile(`^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$`)
+
+// gatewayPathProblem says why the Gateway API's CRD refuses an exact or
+// prefix path, or "" when it accepts it.
+func gatewayPathProblem(path string) string {
+	switch {
+	case !gatewayPath.MatchString(path):
+		return "URI path characters only (A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ /), others percent-encoded: the Gateway API's HTTPRoute refuses the rest"
+	case strings.Contains(path, "//"), strings.Contains(path, "/./"), strings.Contains(path, "/../"),
+		strings.HasSuffix(path, "/.."), strings.HasSuffix(path, "/."):
+		return "a normalized path (no \"//\", \"/./\" or \"/../\" and no trailing \"/.\" or \"/..\"): the Gateway API's HTTPRoute refuses it"
+	case strings.Contains(strings.ToLower(path), "%2f"), strings.Contains(path, "#"):
+		return "no encoded slash (%2F) and no \"#\": the Gateway API's HTTPRoute refuses them"
+	}
+	return ""
 }

@@ -1,6 +1,8 @@
 package routing_test
 
 import (
+	"math/rand"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +165,73 @@ func TestGatewayRuleOrder(t *testing.T) {
 	s.Rules[1].Match = []routing.Match{{URI: &routing.StringMatch{Kind: routing.MatchPrefix, Value: "/v1/"}, Headers: map[string]routing.StringMatch{"x-model": routing.Exact("b")}}}
 	if _, err := routing.GatewayRoutes(s); err != nil {
 		t.Errorf("disjoint headers: %v", err)
+	}
+}
+
+// TestGatewayDurations: every timeout the dialect accepts is written in
+// the form the Gateway API's CRD accepts (GEP-2257: at most four parts of
+// at most five digits) and reads back as the same duration; durations
+// that fit one part keep their one-part form.
+func TestGatewayDurations(t *testing.T) {
+	pattern := regexp.MustCompile(`^([0-9]{1,5}(h|m|s|ms)){1,4}$`)
+	route := func(d time.Duration) (string, error) {
+		s := routing.Spec{Name: "m", Namespace: "ml", Host: "m", Subsets: []routing.Subset{{Name: "v1"}},
+			Rules: []routing.Rule{{Timeout: d, Split: []routing.Destination{{Subset: "v1", Weight: 100}}}}}
+		routes, err := routing.GatewayRoutes(s)
+		if err != nil {
+			return "", err
+		}
+		return string(*routes[0].Spec.Rules[0].Timeouts.Request), nil
+	}
+	for d, want := range map[time.Duration]string{
+		90 * time.Second:                   "90s",
+		1500 * time.Millisecond:            "1500ms",
+		99999 * time.Second:                "99999s",
+		100000 * time.Second:               "27h46m40s",
+		3661001 * time.Millisecond:         "1h1m1s1ms",
+		100*time.Second + time.Millisecond: "1m40s1ms",
+		99999*time.Hour + 59*time.Minute + 59*time.Second + 999*time.Millisecond: "99999h59m59s999ms",
+	} {
+		if got, err := route(d); err != nil || got != want {
+			t.Errorf("%v: %q (%v), want %q", d, got, err, want)
+		}
+	}
+	r := rand.New(rand.NewSource(1))
+	for range 2000 {
+		d := time.Duration(r.Int63n(int64(99999*time.Hour))).Truncate(time.Millisecond) + time.Millisecond
+		got, err := route(d)
+		if err != nil {
+			t.Fatalf("%v: %v", d, err)
+		}
+		back, err := time.ParseDuration(got)
+		if !pattern.MatchString(got) || err != nil || back != d {
+			t.Fatalf("%v written %q: pattern %v, reads back %v (%v)", d, got, pattern.MatchString(got), back, err)
+		}
+	}
+	if _, err := route(100000 * time.Hour); err == nil || !strings.Contains(err.Error(), "rules[0].timeout") {
+		t.Errorf("a timeout longer than a Gateway API duration holds: %v", err)
+	}
+}
+
+// TestGatewayPaths: exact and prefix paths the HTTPRoute CRD refuses are
+// refused at the match's uri; the Istio dialect still takes them.
+func TestGatewayPaths(t *testing.T) {
+	spec := func(uri routing.StringMatch) routing.Spec {
+		return routing.Spec{Name: "m", Namespace: "ml", Host: "m", Subsets: []routing.Subset{{Name: "v1"}},
+			Rules: []routing.Rule{{Match: []routing.Match{{URI: &uri}}, Split: []routing.Destination{{Subset: "v1", Weight: 100}}}}}
+	}
+	for _, uri := range []routing.StringMatch{routing.Exact("/predictü"), routing.Exact("/a b"), routing.Exact("/a//b"), routing.Prefix("/a/../b/"), routing.Exact("/a%2Fb"), routing.Exact("/a#b")} {
+		s := spec(uri)
+		if err := s.Validate(); err != nil {
+			t.Errorf("%q: the Istio dialect refuses it: %v", uri.Value, err)
+		}
+		if err := s.ValidateGatewayAPI(); err == nil || !strings.Contains(err.Error(), "rules[0].match[0].uri") {
+			t.Errorf("%q: %v, want a problem at rules[0].match[0].uri", uri.Value, err)
+		}
+	}
+	for _, uri := range []routing.StringMatch{routing.Exact("/v1/models/m:predict"), routing.Exact("/predict%C3%BC"), routing.Prefix("/v2/"), routing.Regex("/a b.*")} {
+		if err := spec(uri).ValidateGatewayAPI(); err != nil {
+			t.Errorf("%q: %v", uri.Value, err)
+		}
 	}
 }
