@@ -4,14 +4,39 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlmesh/mlmesh/examples/scenarios"
+	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-func inferenceApp() mesh.App { return scenarios.LLMPools() }
+// inferenceApp is a model on vLLM behind a gateway in the Gateway API
+// dialect, with an InferencePool per version: v2 previewed by a header,
+// every other request on v1, each rule to one pool.
+func inferenceApp() mesh.App {
+	return mesh.App{
+		API:       mesh.GatewayAPI,
+		Namespace: mesh.Namespace{Name: "llm"},
+		Gateways:  []ingress.Spec{{Name: "llm-gateway", Servers: []ingress.Server{{Port: 80, Hosts: []string{"chat.example.com"}}}}},
+		Models: []mesh.Model{{
+			Model: serving.Model{Name: "chat", Runtime: serving.VLLM(), Versions: []serving.Version{
+				{Name: "v1", ModelURI: "org/model-1"}, {Name: "v2", ModelURI: "org/model-2"}}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{
+				{Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-preview": routing.Exact("v2")}}}, Split: []routing.Destination{{Subset: "v2"}}},
+				{Split: []routing.Destination{{Subset: "v1"}}},
+			}},
+			Expose:    &mesh.Expose{Gateway: "llm-gateway", Hosts: []string{"chat.example.com"}},
+			Inference: &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "chat-v1-epp"}, "v2": {Service: "chat-v2-epp"}}},
+		}},
+	}
+}
+
+// ambient moves an App to an ambient namespace.
+func ambient(a mesh.App) mesh.App {
+	a.Namespace.Injection = mesh.InjectAmbient
+	return a
+}
 
 // TestInferenceObjects: a pool per version, before the routes; the
 // gateway's route sends to the pools, the mesh route to the versions'
@@ -53,7 +78,7 @@ func TestInferenceChecks(t *testing.T) {
 		{"no gateway route", func(a *mesh.App) { a.Models[0].Expose = nil },
 			`models[0].inference: no gateway route sends to the model`},
 		{"ambient with a default deny", func(a *mesh.App) {
-			*a = scenarios.Ambient(*a)
+			*a = ambient(*a)
 			a.Namespace.DefaultDeny = true
 			a.Models[0].Access = &mesh.Access{Allow: []security.Rule{{From: []security.Caller{{Namespace: "web"}, {ServiceAccount: "llm/llm-gateway-istio"}}}}}
 		}, `models[0].inference: in an ambient namespace a pool's traffic does not pass the waypoint`},

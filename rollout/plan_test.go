@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/mlmesh/mlmesh/examples/scenarios"
+	"github.com/mlmesh/mlmesh/egress"
+	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
@@ -63,7 +65,7 @@ func itoa(i int32) string {
 }
 
 func TestPlanSteps(t *testing.T) {
-	app := scenarios.AlgorithmSelector(false, mesh.IstioAPI) // 70/30 as written; the plan starts from 100/0
+	app := algorithmSelector() // 70/30 as written; the plan starts from 100/0
 	before, err := mesh.Build(app)
 	if err != nil {
 		t.Fatal(err)
@@ -256,5 +258,27 @@ func TestPlanWriteDir(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "weight: 50") {
 		t.Errorf("canary-50's VirtualService:\n%s", b)
+	}
+}
+
+// algorithmSelector is a 70/30 canary of a model behind a gateway, with an
+// egress to its model store: the shape of the seeds' algorithm selector.
+func algorithmSelector() mesh.App {
+	return mesh.App{
+		Namespace: mesh.Namespace{Name: "algorithm-selector"},
+		Egress:    []egress.Spec{egress.S3("featurestore-s3", "", "us-east-1", "algorithm-selector-features")},
+		Gateways:  []ingress.Spec{{Name: "algorithm-selector-gateway", Servers: []ingress.Server{{Port: 31400, Hosts: []string{"*"}}}}},
+		Models: []mesh.Model{{
+			Model: serving.Model{Name: "algo-selector", Versions: []serving.Version{
+				{Name: "v1", ModelURI: "s3://algorithm-selector-models/algo-selector/1"},
+				{Name: "v2", ModelURI: "s3://algorithm-selector-models/algo-selector/2"},
+			}},
+			Traffic: mesh.Traffic{Rules: []routing.Rule{{
+				Split:   routing.SplitOf(map[string]int32{"v1": 70, "v2": 30}),
+				Timeout: 10 * time.Second,
+				Retries: &routing.Retries{Attempts: 1, RetryOn: []string{"connect-failure", "refused-stream"}},
+			}}},
+			Expose: &mesh.Expose{Gateway: "algorithm-selector-gateway"},
+		}},
 	}
 }

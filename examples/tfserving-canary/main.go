@@ -4,8 +4,35 @@
 // strict mTLS.
 //
 //	go run ./examples/tfserving-canary
+//
+// The App is scenarios.TFServingCanary, in internal/scenarios: the same value the
+// golden files of testdata pin and the conformance suite checks.
 package main
 
-import "github.com/mlmesh/mlmesh/examples/scenarios"
+import (
+	"flag"
+	"fmt"
+	"os"
 
-func main() { scenarios.Main("tfserving-canary") }
+	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/mesh"
+)
+
+func main() {
+	api := flag.String("api", "istio", scenarios.APIUsage)
+	flag.Parse()
+
+	// The scenario's mesh.App (scenarios.TFServingCanary), in the routing dialect asked
+	// for.
+	app, err := scenarios.Dialect("tfserving-canary", false, *api)
+	if err == nil {
+		// Render validates the App (every problem at once, each at the
+		// field it names), cross-checks its objects and writes them as a
+		// canonical YAML stream in apply order.
+		err = mesh.Render(os.Stdout, app)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tfserving-canary:", err)
+		os.Exit(1)
+	}
+}

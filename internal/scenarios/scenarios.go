@@ -1,12 +1,13 @@
-// Package scenarios holds the Apps of the seed scenarios, shared by the
-// example programs that print them and by examples/apply, which applies them.
+// Package scenarios holds the Apps of the seed scenarios: the fixtures that
+// the example programs print (examples/<name>), examples/apply applies, the
+// golden files of examples/<name>/testdata pin and the conformance suite
+// holds to Istio and a real API server. The library's own tests do not use
+// them.
 package scenarios
 
 import (
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -133,7 +134,6 @@ func MultiModel(_ bool, api mesh.API) mesh.App {
 // read the S3 feature store, an ingress Gateway on port 31400, and a 70/30
 // canary between v1 and v2. With -promote it prints the promoted state: all
 // traffic on v2, v1 kept running at weight 0 for a quick rollback.
-
 func AlgorithmSelector(promote bool, api mesh.API) mesh.App {
 	split := map[string]int32{"v1": 70, "v2": 30}
 	if promote {
@@ -366,36 +366,6 @@ func LLMPools() mesh.App {
 	}
 	m.Inference = &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "chat-v1-epp"}, "v2": {Service: "chat-v2-epp", FailOpen: true}}}
 	return a
-}
-
-// Main is the main function of the example program of a scenario: it
-// prints the scenario's manifests on stdout. The algorithm-selector
-// program takes -promote, and llm -pools (LLMPools).
-func Main(name string) {
-	fs := flag.NewFlagSet(name, flag.ExitOnError)
-	promote, pools := false, false
-	if name == "algorithm-selector" {
-		fs.BoolVar(&promote, "promote", false, "print the promoted state: 100% of traffic on v2")
-	}
-	if name == "llm" {
-		fs.BoolVar(&pools, "pools", false, "print the Gateway API dialect with an InferencePool per version (a header preview of v2)")
-	}
-	api := fs.String("api", "istio", APIUsage)
-	_ = fs.Parse(os.Args[1:])
-	app, err := Dialect(name, promote, *api)
-	if pools {
-		app, err = LLMPools(), nil
-	}
-	if err == nil {
-		var objs []render.Object
-		if objs, err = mesh.Build(app); err == nil {
-			err = render.WriteYAML(os.Stdout, objs)
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
-	}
 }
 
 // APIUsage is the usage of the example programs' -api flag.

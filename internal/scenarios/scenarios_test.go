@@ -26,7 +26,7 @@ func TestGolden(t *testing.T) {
 			if err := Write(&out, name, promote); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", file))
+			rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", "..", "examples", name, "testdata", file))
 		}
 	}
 }
@@ -64,7 +64,7 @@ func TestDialectGolden(t *testing.T) {
 			if err := render.WriteYAML(&out, objs); err != nil {
 				t.Fatal(err)
 			}
-			rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", name, "testdata", name+"."+dialect+".golden.yaml"))
+			rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", "..", "examples", name, "testdata", name+"."+dialect+".golden.yaml"))
 		}
 	}
 }
@@ -80,7 +80,7 @@ func TestPoolsGolden(t *testing.T) {
 	if err := render.WriteYAML(&out, objs); err != nil {
 		t.Fatal(err)
 	}
-	rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", "llm", "testdata", "llm.pools.golden.yaml"))
+	rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", "..", "examples", "llm", "testdata", "llm.pools.golden.yaml"))
 }
 
 // TestDeterministic renders every scenario twice: the same bytes.
