@@ -8,6 +8,7 @@ package typeconv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,8 +19,6 @@ import (
 	"k8s.io/client-go/openapi"
 	"k8s.io/kube-openapi/pkg/spec3"
 	"k8s.io/kube-openapi/pkg/validation/spec"
-
-	"github.com/mlmesh/mlmesh/apply"
 )
 
 // Cache reads and keeps the schemas of an API server.
@@ -39,12 +38,12 @@ func New(client openapi.Client) *Cache {
 }
 
 // TypeConverter returns a converter that knows the types of the given
-// group-versions, reading the schemas it has not read yet. A nil Cache
-// returns apply.ErrNoSchemas: the adapter was given no OpenAPI client, and
-// apply then sends every object.
+// group-versions, reading the schemas it has not read yet. A nil Cache (an
+// adapter given no OpenAPI client) has none: the adapters answer
+// apply.ErrNoSchemas before asking it.
 func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
 	if c == nil {
-		return nil, apply.ErrNoSchemas
+		return nil, errors.New("typeconv: no OpenAPI client")
 	}
 	names := make([]string, len(gvs))
 	for i, gv := range gvs {
