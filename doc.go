@@ -26,8 +26,13 @@
 //     and Sidecar.
 //   - render writes objects as a canonical YAML stream, JSON, or a file per
 //     object; render/rendertest helps downstream repositories keep golden
-//     files of what they build. apply.Apply and apply.Transition apply
-//     them to a cluster, sending only what differs.
+//     files of what they build. render does no I/O but writing bytes.
+//   - apply puts objects into a cluster through an apply.Client (adapters
+//     for client-go, controller-runtime and an in-memory cluster under it):
+//     apply.Apply, apply.Transition (from one App to the next, safe at
+//     every step) and apply.Managed, sending only what differs.
+//   - names holds the names mlmesh gives objects; ValidationError (in this
+//     package) is the error of every spec package.
 //   - rollout, above mesh and render, plans a metric-gated canary of a
 //     model (a sequence of Apps) and drives a cluster through it, promoting
 //     or rolling back on a Gate's verdicts; rollout/promgate is a Gate on
@@ -48,12 +53,14 @@
 //
 //  1. Derive. Each object family of the App is one file of package mesh:
 //     the namespace and its policy, gateways, egress, model workloads,
-//     model routes, exposure on gateways, front routes, identities, access
-//     policies, gateway tokens, sidecar scoping. A family turns its
-//     part of the App into the specs of the leaf packages (a serving.Model
-//     with the App's namespace, a routing.Spec per model with one subset
-//     per version) and validates them there, re-rooting each problem at the
-//     field of the App the user wrote.
+//     model routes, exposure on gateways, front routes, inference pools,
+//     identities, access policies, gateway tokens, sidecar scoping. A
+//     family turns its part of the App into the specs of the leaf packages
+//     (a serving.Model with the App's namespace, a routing.Spec per model
+//     with one subset per version) and checks them there (serving.Check,
+//     routing.Check), re-rooting each problem at the field of the App the
+//     user wrote. One function, compose, derives the families in order,
+//     each from the App and the families before it.
 //  2. Cross-check, once every family is derived: a route's destination is
 //     a model or egress host of the App and names one of its versions;
 //     each subset selects the pods of exactly one Deployment; an exposed
@@ -67,7 +74,7 @@
 //     typed objects of k8s.io/api and istio.io/client-go.
 //
 // render then writes the objects as canonical bytes (render.WriteYAML,
-// render.JSON, render.WriteDir), or applies them with server-side apply
+// render.JSON, render.WriteDir); apply applies them with server-side apply
 // through an apply.Client, in the same order (apply.Apply), or moves a
 // cluster from one App to the next without a broken route at any step
 // (apply.Transition).
