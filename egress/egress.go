@@ -36,15 +36,16 @@ const (
 	None Resolution = "NONE"
 )
 
-// Protocol is what a port of an external service speaks.
-type Protocol string
+// Protocol is what a port of an external service speaks: mlmesh.Protocol,
+// the type serving and ingress use too.
+type Protocol = mlmesh.Protocol
 
 // External port protocols.
 const (
-	TLS   Protocol = "TLS"
-	HTTPS Protocol = "HTTPS"
-	HTTP  Protocol = "HTTP"
-	TCP   Protocol = "TCP"
+	TLS   = mlmesh.TLS
+	HTTPS = mlmesh.HTTPS
+	HTTP  = mlmesh.HTTP
+	TCP   = mlmesh.TCP
 )
 
 // Port is one port of an external service.

@@ -22,20 +22,23 @@ import (
 // (k8s.io/apimachinery/pkg/util/validation/field).
 type ValidationError = mlmesh.ValidationError
 
-// Protocol is what a gateway server speaks on its port.
-type Protocol string
+// Protocol is what a gateway server speaks on its port: mlmesh.Protocol,
+// the type serving and egress use too.
+type Protocol = mlmesh.Protocol
 
 // Gateway server protocols.
 const (
-	HTTP  Protocol = "HTTP"
-	HTTPS Protocol = "HTTPS"
-	GRPC  Protocol = "GRPC"
-	HTTP2 Protocol = "HTTP2"
-	TLS   Protocol = "TLS"
-	TCP   Protocol = "TCP"
+	HTTP  = mlmesh.HTTP
+	HTTPS = mlmesh.HTTPS
+	GRPC  = mlmesh.GRPC
+	HTTP2 = mlmesh.HTTP2
+	TLS   = mlmesh.TLS
+	TCP   = mlmesh.TCP
 )
 
-// TLSMode is how a server terminates TLS.
+// TLSMode is how a server terminates TLS: Istio's ServerTLSSettings mode.
+// It is not routing.TLSMode, a client's: Istio has two enums, and a value
+// of one is no value of the other.
 type TLSMode string
 
 // Server TLS modes.

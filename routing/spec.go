@@ -253,7 +253,10 @@ func grpcStatusOf(http int32) string {
 	return "UNKNOWN"
 }
 
-// TLSMode is the TLS a client sidecar uses towards the host.
+// TLSMode is the TLS a client sidecar uses towards the host: Istio's
+// ClientTLSSettings mode (DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL). It is not
+// ingress.TLSMode, a server's (PASSTHROUGH among them): Istio has two enums,
+// and a value of one is no value of the other.
 type TLSMode string
 
 // The TLS modes of a DestinationRule.

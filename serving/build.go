@@ -135,7 +135,7 @@ func service(m Model) *corev1.Service {
 		},
 	}
 	for _, p := range rt.Ports {
-		ap := p.protocol().lower()
+		ap := lower(p.protocol())
 		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{
 			Name:        p.ServiceName(),
 			Port:        p.Number,

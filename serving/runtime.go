@@ -6,25 +6,27 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/mlmesh/mlmesh"
 )
 
-// Protocol is the application protocol of a served port. It decides the
-// Service port's name prefix and appProtocol (its value in lowercase),
-// which is how Istio picks the protocol for the port. The values are
-// Istio's spelling, the same as ingress's and egress's protocols.
-type Protocol string
+// Protocol is the application protocol of a served port: mlmesh.Protocol,
+// the type ingress and egress use too. It decides the Service port's name
+// prefix and appProtocol (its value in lowercase), which is how Istio
+// picks the protocol for the port.
+type Protocol = mlmesh.Protocol
 
 // Protocols a model server port may speak.
 const (
-	HTTP  Protocol = "HTTP"
-	HTTP2 Protocol = "HTTP2"
-	GRPC  Protocol = "GRPC"
-	TCP   Protocol = "TCP"
+	HTTP  = mlmesh.HTTP
+	HTTP2 = mlmesh.HTTP2
+	GRPC  = mlmesh.GRPC
+	TCP   = mlmesh.TCP
 )
 
 // lower is the protocol as a Service port name prefix and appProtocol:
 // constants for the known ones, as it is on every port of every build.
-func (p Protocol) lower() string {
+func lower(p Protocol) string {
 	switch p {
 	case HTTP:
 		return "http"
@@ -58,7 +60,7 @@ type Port struct {
 // ServiceName is the name of the port on the Service and the container:
 // the protocol, or the protocol and the Name joined with a dash.
 func (p Port) ServiceName() string {
-	proto := p.protocol().lower()
+	proto := lower(p.protocol())
 	switch {
 	case p.Name == "":
 		return proto
