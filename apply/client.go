@@ -2,12 +2,13 @@ package apply
 
 import (
 	"context"
-	"errors"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+
+	"github.com/mlmesh/mlmesh/internal/typeconv"
 )
 
 // DefaultFieldManager is the field manager Apply uses when none is given.
@@ -66,8 +67,8 @@ type Schemas interface {
 }
 
 // ErrNoSchemas is what a Client without the server's schemas returns from
-// TypeConverter.
-var ErrNoSchemas = errors.New("apply: no schemas of the API server (an OpenAPI v3 client is needed)")
+// TypeConverter (the adapters do when given no OpenAPI client).
+var ErrNoSchemas = typeconv.ErrNoSchemas
 
 // PatchOptions are what a Writer's Apply is asked to do with one object.
 type PatchOptions struct {

@@ -2,16 +2,9 @@ package apply_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/apply/applytest"
@@ -21,53 +14,16 @@ import (
 	"github.com/mlmesh/mlmesh/serving"
 )
 
-// counts are the requests a Client received, by verb.
-type counts struct{ applies, gets, lists, deletes int }
-
-// counting counts the requests a Client receives, by verb; Apply calls it
-// from several goroutines. With listForbidden its Lists fail, as for a
-// role that may get but not list, and are not counted.
+// counting is a Cluster behind an applytest.Counter: the code under test
+// goes through the Counter; a test acts as another manager on the Cluster
+// itself.
 type counting struct {
-	*applytest.Cluster
-	listForbidden bool
-	mu            sync.Mutex
-	n             counts
+	*applytest.Counter
+	Cluster *applytest.Cluster
 }
 
-func (n *counting) add(f func(*counts)) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	f(&n.n)
-}
-
-// counts returns the requests so far.
-func (n *counting) counts() counts {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.n
-}
-
-func (n *counting) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
-	n.add(func(c *counts) { c.applies++ })
-	return n.Cluster.Apply(ctx, obj, opts)
-}
-
-func (n *counting) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	n.add(func(c *counts) { c.gets++ })
-	return n.Cluster.Get(ctx, gvk, namespace, name)
-}
-
-func (n *counting) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
-	n.add(func(c *counts) { c.deletes++ })
-	return n.Cluster.Delete(ctx, gvk, namespace, name, opts)
-}
-
-func (n *counting) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]runtime.Object, error) {
-	if n.listForbidden {
-		return nil, apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, "", errors.New("may get, not list"))
-	}
-	n.add(func(c *counts) { c.lists++ })
-	return n.Cluster.List(ctx, gvk, namespace, labels)
+func newCounting(c *applytest.Cluster) *counting {
+	return &counting{Counter: applytest.NewCounter(c), Cluster: c}
 }
 
 // TestLiveObjectsListedOnce: Apply and Transition read the live objects
@@ -78,8 +34,8 @@ func (n *counting) List(ctx context.Context, gvk schema.GroupVersionKind, namesp
 // that widens, moves, narrows and deletes.
 func TestLiveObjectsListedOnce(t *testing.T) {
 	ctx := context.Background()
-	byGet := &counting{Cluster: applytest.NewCluster(), listForbidden: true}
-	byList := &counting{Cluster: applytest.NewCluster()}
+	byGet, byList := newCounting(applytest.NewCluster()), newCounting(applytest.NewCluster())
+	byGet.ListForbidden = true
 	kinds := func(objs []render.Object) int {
 		seen := map[string]bool{}
 		for _, o := range objs {
@@ -107,7 +63,7 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 			return apply.Transition(ctx, a, canary, promoted, apply.TransitionOptions{})
 		}},
 	} {
-		before := byList.counts()
+		before := byList.Counts()
 		want, err := step.do(byGet)
 		if err != nil {
 			t.Fatalf("%s, by Get: %v", step.name, err)
@@ -124,22 +80,22 @@ func TestLiveObjectsListedOnce(t *testing.T) {
 				t.Errorf("%s: by List %q, by Get %q", step.name, g, w)
 			}
 		}
-		if n := byList.counts().gets - before.gets; n != 0 {
+		if n := byList.Counts().Gets - before.Gets; n != 0 {
 			t.Errorf("%s: %d Gets where Lists work, want 0", step.name, n)
 		}
 		objs := canary
 		if step.name != "first apply" && step.name != "again" {
 			objs = promoted
 		}
-		if n := byList.counts().lists - before.lists; n > kinds(objs) || n == 0 {
+		if n := byList.Counts().Lists - before.Lists; n > kinds(objs) || n == 0 {
 			t.Errorf("%s: %d Lists for %d kinds and namespaces", step.name, n, kinds(objs))
 		}
 	}
-	g, l := byGet.counts(), byList.counts()
-	if g.gets == 0 || g.lists != 0 {
-		t.Fatalf("the Get path made %d Gets and %d Lists", g.gets, g.lists)
+	g, l := byGet.Counts(), byList.Counts()
+	if g.Gets == 0 || g.Lists != 0 {
+		t.Fatalf("the Get path made %d Gets and %d Lists", g.Gets, g.Lists)
 	}
-	t.Logf("requests by Get: %d applies, %d gets; by List: %d applies, %d lists", g.applies, g.gets, l.applies, l.lists)
+	t.Logf("requests by Get: %d applies, %d gets; by List: %d applies, %d lists", g.Applies, g.Gets, l.Applies, l.Lists)
 }
 
 // TestPlanTouchesOnlyWhatDiffers: moving one model of many lists that

@@ -28,12 +28,12 @@ import (
 // result and how many objects were sent.
 func sent(t *testing.T, c *counting, objs []render.Object, opts apply.Options) (apply.Result, int) {
 	t.Helper()
-	before := c.counts().applies
+	before := c.Counts().Applies
 	res, err := apply.Apply(context.Background(), c, objs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, c.counts().applies - before
+	return res, c.Counts().Applies - before
 }
 
 // sentObjects are the objects of res that were sent.
@@ -48,7 +48,7 @@ func sentObjects(res apply.Result) []string {
 }
 
 func serverSide(types managedfields.TypeConverter) *counting {
-	return &counting{Cluster: applytest.NewServerSideCluster(types)}
+	return newCounting(applytest.NewServerSideCluster(types))
 }
 
 // get reads an object from the cluster.
@@ -192,7 +192,7 @@ func TestServerDefaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := serverSide(tc.types)
-			c.Default = retries
+			c.Cluster.Default = retries
 			sent(t, c, objs, apply.Options{})
 			if res, n := sent(t, c, objs, apply.Options{}); n != tc.want {
 				t.Fatalf("again: sent %v, want %d", sentObjects(res), tc.want)

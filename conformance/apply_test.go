@@ -10,21 +10,19 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/apply/crapply"
 	"github.com/mlmesh/mlmesh/apply/dynamicapply"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
@@ -416,56 +414,6 @@ func TestAdapterContract(t *testing.T) {
 	}
 }
 
-// requests counts what a Client sends, by verb (apply.Apply calls it from
-// several goroutines); with listForbidden its Lists fail, as for a role
-// that may get but not list, and are not counted.
-type requests struct {
-	*dynamicapply.Client
-	listForbidden bool
-	tally         *tally
-}
-
-// tally is what requests count, shared by the requests that wrap one
-// Client.
-type tally struct {
-	mu sync.Mutex
-	n  counts
-}
-
-// counts are requests by verb.
-type counts struct{ applies, gets, lists int }
-
-// counts returns the requests so far.
-func (r *requests) counts() counts {
-	r.tally.mu.Lock()
-	defer r.tally.mu.Unlock()
-	return r.tally.n
-}
-
-func (r *requests) add(f func(*counts)) {
-	r.tally.mu.Lock()
-	defer r.tally.mu.Unlock()
-	f(&r.tally.n)
-}
-
-func (r *requests) Apply(ctx context.Context, u *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
-	r.add(func(c *counts) { c.applies++ })
-	return r.Client.Apply(ctx, u, opts)
-}
-
-func (r *requests) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	r.add(func(c *counts) { c.gets++ })
-	return r.Client.Get(ctx, gvk, namespace, name)
-}
-
-func (r *requests) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]kruntime.Object, error) {
-	if r.listForbidden {
-		return nil, apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, "", errors.New("may get, not list"))
-	}
-	r.add(func(c *counts) { c.lists++ })
-	return r.Client.List(ctx, gvk, namespace, labels)
-}
-
 // TestApplyReadsByList: on the real API server, Apply reads the live
 // objects with one List per kind and namespace (no Get per object) and
 // reports what the Get-per-object path reports. It logs the requests and
@@ -478,9 +426,9 @@ func TestApplyReadsByList(t *testing.T) {
 	for _, o := range objs {
 		kinds[o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetNamespace()] = true
 	}
-	run := func(name string, a apply.Client, r *requests, want apply.Outcome) {
+	run := func(name string, a apply.Client, r *applytest.Counter, want apply.Outcome) {
 		t.Helper()
-		before := r.counts()
+		before := r.Counts()
 		start := time.Now()
 		res, err := apply.Apply(ctx, a, objs, apply.Options{})
 		took := time.Since(start)
@@ -491,18 +439,19 @@ func TestApplyReadsByList(t *testing.T) {
 			t.Errorf("%s: %d of %d %s", name, n, len(objs), want)
 		}
 		t.Logf("%s: %d objects in %v: %d applies, %d gets, %d lists", name, len(objs), took.Round(time.Millisecond),
-			r.counts().applies-before.applies, r.counts().gets-before.gets, r.counts().lists-before.lists)
+			r.Counts().Applies-before.Applies, r.Counts().Gets-before.Gets, r.Counts().Lists-before.Lists)
 	}
-	r := &requests{Client: dynamicClient(s), tally: &tally{}}
-	getOnly := &requests{Client: r.Client, listForbidden: true, tally: r.tally}
+	r := applytest.NewCounter(dynamicClient(s))
 	run("first apply, by List", r, r, apply.Created)
-	if r.counts().gets != 0 || r.counts().lists > len(kinds) {
-		t.Errorf("first apply: %d gets and %d lists for %d kinds and namespaces", r.counts().gets, r.counts().lists, len(kinds))
+	if r.Counts().Gets != 0 || r.Counts().Lists > len(kinds) {
+		t.Errorf("first apply: %d gets and %d lists for %d kinds and namespaces", r.Counts().Gets, r.Counts().Lists, len(kinds))
 	}
 	run("again, by List", r, r, apply.Unchanged)
-	run("again, by Get", getOnly, r, apply.Unchanged)
-	if r.counts().gets != len(objs) {
-		t.Errorf("the Get path made %d gets for %d objects", r.counts().gets, len(objs))
+	r.ListForbidden = true // as for a role that may get but not list
+	run("again, by Get", r, r, apply.Unchanged)
+	r.ListForbidden = false
+	if r.Counts().Gets != len(objs) {
+		t.Errorf("the Get path made %d gets for %d objects", r.Counts().Gets, len(objs))
 	}
 }
 
@@ -550,16 +499,16 @@ func TestSkipWhatIsAlreadySo(t *testing.T) {
 
 func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Client, ns string, cache *apply.Cache) {
 	ctx := context.Background()
-	r := &requests{Client: a, tally: &tally{}}
+	r := applytest.NewCounter(a)
 	step := func(name string, app mesh.App, opts apply.Options, wantApplies int) apply.Result {
 		t.Helper()
-		before := r.counts().applies
+		before := r.Counts().Applies
 		opts.Cache = cache
 		res, err := apply.Apply(ctx, r, build(t, app), opts)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if n := r.counts().applies - before; n != wantApplies {
+		if n := r.Counts().Applies - before; n != wantApplies {
 			var sent []string
 			for _, o := range res.Objects {
 				if !o.Skipped {
@@ -649,11 +598,11 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Client, ns 
 			}
 		}
 	}
-	before := r.counts().applies
+	before := r.Counts().Applies
 	_, err = apply.Apply(ctx, r, build(t, app), apply.Options{Cache: cache})
 	var ce *apply.ConflictError
-	if !errors.As(err, &ce) || r.counts().applies-before != 1 {
-		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.counts().applies-before, err)
+	if !errors.As(err, &ce) || r.Counts().Applies-before != 1 {
+		t.Fatalf("a taken field: want one object sent and a *ConflictError, got %d sent and %v", r.Counts().Applies-before, err)
 	}
 	step("Force", app, apply.Options{Force: true}, 1)
 	step("after Force", app, apply.Options{}, 0)
@@ -675,10 +624,10 @@ func skipWhatIsAlreadySo(t *testing.T, s *APIServer, a *dynamicapply.Client, ns 
 		Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"}); err != nil {
 		t.Fatal(err)
 	}
-	before = r.counts().applies
+	before = r.Counts().Applies
 	_, err = apply.Apply(ctx, r, build(t, app), apply.Options{Cache: cache})
-	if !errors.As(err, &ce) || r.counts().applies-before != 1 || !strings.Contains(ce.Error(), "m004-v1") {
-		t.Fatalf("an updated image: want one object sent and a *ConflictError on m004-v1, got %d sent and %v", r.counts().applies-before, err)
+	if !errors.As(err, &ce) || r.Counts().Applies-before != 1 || !strings.Contains(ce.Error(), "m004-v1") {
+		t.Fatalf("an updated image: want one object sent and a *ConflictError on m004-v1, got %d sent and %v", r.Counts().Applies-before, err)
 	}
 	step("Force the image back", app, apply.Options{Force: true}, 1)
 	d, err = other.Get(ctx, gvk("apps", "Deployment"), ns, "m004-v1")
@@ -773,7 +722,7 @@ func TestSkipGatewayRoutes(t *testing.T) {
 		a    *dynamicapply.Client
 	}{{"dynamic", dynamicClient(s)}, {"protobuf", typedClient(t, s)}} {
 		ns := "skip-routes-" + adapter.name
-		r := &requests{Client: adapter.a, tally: &tally{}}
+		r := applytest.NewCounter(adapter.a)
 		sent := func(step string, app mesh.App) []string {
 			t.Helper()
 			res, err := apply.Apply(ctx, r, build(t, app), apply.Options{})
@@ -835,11 +784,11 @@ func TestSkipGatewayRoutes(t *testing.T) {
 		}}
 		edge := func(step string, want int) {
 			t.Helper()
-			before := r.counts().applies
+			before := r.Counts().Applies
 			if _, err := apply.Apply(ctx, r, []render.Object{gw}, apply.Options{}); err != nil {
 				t.Fatalf("%s: %s: %v", adapter.name, step, err)
 			}
-			if n := r.counts().applies - before; n != want {
+			if n := r.Counts().Applies - before; n != want {
 				t.Errorf("%s: %s: %d sent, want %d", adapter.name, step, n, want)
 			}
 		}

@@ -369,3 +369,62 @@ func (c *Cluster) SetAvailable(namespace, name string, available bool) bool {
 	_ = unstructured.SetNestedField(u.Object, u.GetGeneration(), "status", "observedGeneration")
 	return true
 }
+
+// Counts are the requests a Counter passed on, by verb.
+type Counts struct{ Applies, Gets, Lists, Deletes int }
+
+// Counter wraps a Client and counts the requests it passes on, by verb:
+// how a test holds code to its request budget (one List per kind, nothing
+// sent for what is already as wanted). It is safe for concurrent use, as
+// apply.Apply's workers use it. With ListForbidden set its Lists fail, as
+// for a role that may get but not list, and are not counted.
+type Counter struct {
+	apply.Client
+	ListForbidden bool
+
+	mu sync.Mutex
+	n  Counts
+}
+
+// NewCounter returns a Counter passing requests on to c.
+func NewCounter(c apply.Client) *Counter { return &Counter{Client: c} }
+
+// Counts returns the requests counted so far.
+func (c *Counter) Counts() Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *Counter) count(f func(*Counts)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.n)
+}
+
+// Apply counts and passes on.
+func (c *Counter) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
+	c.count(func(n *Counts) { n.Applies++ })
+	return c.Client.Apply(ctx, obj, opts)
+}
+
+// Get counts and passes on.
+func (c *Counter) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	c.count(func(n *Counts) { n.Gets++ })
+	return c.Client.Get(ctx, gvk, namespace, name)
+}
+
+// Delete counts and passes on.
+func (c *Counter) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
+	c.count(func(n *Counts) { n.Deletes++ })
+	return c.Client.Delete(ctx, gvk, namespace, name, opts)
+}
+
+// List counts and passes on, or fails as forbidden (ListForbidden).
+func (c *Counter) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string, labels map[string]string) ([]runtime.Object, error) {
+	if c.ListForbidden {
+		return nil, apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, "", fmt.Errorf("may get, not list"))
+	}
+	c.count(func(n *Counts) { n.Lists++ })
+	return c.Client.List(ctx, gvk, namespace, labels)
+}

@@ -68,9 +68,6 @@ func (a *Client) WithSchemas(openAPI openapi.Client) *Client {
 // TypeConverter implements apply.Schemas; without WithSchemas it answers
 // apply.ErrNoSchemas, and apply.Apply then sends every object.
 func (a *Client) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
-	if a.types == nil {
-		return nil, apply.ErrNoSchemas
-	}
 	return a.types.TypeConverter(ctx, gvs)
 }
 

@@ -6,36 +6,20 @@
 // rollback.
 //
 //	go run ./examples/algorithm-selector [-promote]
-//
-// The App is scenarios.AlgorithmSelector, in internal/scenarios: the same value the
-// golden files of testdata pin and the conformance suite checks.
 package main
 
 import (
 	"flag"
-	"fmt"
-	"os"
 
 	"github.com/mlmesh/mlmesh/internal/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
 )
 
+// The App is scenarios.AlgorithmSelector (internal/scenarios): the value the golden files
+// of testdata pin and the conformance suite checks, in the routing dialect
+// of -api. Print renders it with mesh.Render, or says what is wrong.
 func main() {
 	promote := flag.Bool("promote", false, "print the promoted state: 100% of traffic on v2")
-	api := flag.String("api", "istio", scenarios.APIUsage)
-	flag.Parse()
-
-	// The scenario's mesh.App (scenarios.AlgorithmSelector), in the routing dialect asked
-	// for.
-	app, err := scenarios.Dialect("algorithm-selector", *promote, *api)
-	if err == nil {
-		// Render validates the App (every problem at once, each at the
-		// field it names), cross-checks its objects and writes them as a
-		// canonical YAML stream in apply order.
-		err = mesh.Render(os.Stdout, app)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "algorithm-selector:", err)
-		os.Exit(1)
-	}
+	api := scenarios.APIFlag() // after the program's own flags: it parses them all
+	app, err := scenarios.Dialect("algorithm-selector", *promote, api)
+	scenarios.Print("algorithm-selector", app, err)
 }

@@ -4,35 +4,14 @@
 // Google Cloud Storage for the model files, and 5% of traffic moved to v2.
 //
 //	go run ./examples/kubeflow-inception
-//
-// The App is scenarios.KubeflowInception, in internal/scenarios: the same value the
-// golden files of testdata pin and the conformance suite checks.
 package main
 
-import (
-	"flag"
-	"fmt"
-	"os"
+import "github.com/mlmesh/mlmesh/internal/scenarios"
 
-	"github.com/mlmesh/mlmesh/internal/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
-)
-
+// The App is scenarios.KubeflowInception (internal/scenarios): the value the golden files
+// of testdata pin and the conformance suite checks, in the routing dialect
+// of -api. Print renders it with mesh.Render, or says what is wrong.
 func main() {
-	api := flag.String("api", "istio", scenarios.APIUsage)
-	flag.Parse()
-
-	// The scenario's mesh.App (scenarios.KubeflowInception), in the routing dialect asked
-	// for.
-	app, err := scenarios.Dialect("kubeflow-inception", false, *api)
-	if err == nil {
-		// Render validates the App (every problem at once, each at the
-		// field it names), cross-checks its objects and writes them as a
-		// canonical YAML stream in apply order.
-		err = mesh.Render(os.Stdout, app)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kubeflow-inception:", err)
-		os.Exit(1)
-	}
+	app, err := scenarios.Dialect("kubeflow-inception", false, scenarios.APIFlag())
+	scenarios.Print("kubeflow-inception", app, err)
 }

@@ -6,39 +6,23 @@
 //
 //	go run ./examples/llm
 //	go run ./examples/llm -pools   # InferencePools, in the Gateway API dialect
-//
-// The App is scenarios.LLM, in internal/scenarios: the same value the
-// golden files of testdata pin and the conformance suite checks.
 package main
 
 import (
 	"flag"
-	"fmt"
-	"os"
 
 	"github.com/mlmesh/mlmesh/internal/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
 )
 
+// The App is scenarios.LLM (internal/scenarios): the value the golden files
+// of testdata pin and the conformance suite checks, in the routing dialect
+// of -api. Print renders it with mesh.Render, or says what is wrong.
 func main() {
 	pools := flag.Bool("pools", false, "print the Gateway API dialect with an InferencePool per version (a header preview of v2)")
-	api := flag.String("api", "istio", scenarios.APIUsage)
-	flag.Parse()
-
-	// The scenario's mesh.App (scenarios.LLM), in the routing dialect asked
-	// for.
-	app, err := scenarios.Dialect("llm", false, *api)
-	if *pools {
-		app, err = scenarios.LLMPools(), nil
-	}
-	if err == nil {
-		// Render validates the App (every problem at once, each at the
-		// field it names), cross-checks its objects and writes them as a
-		// canonical YAML stream in apply order.
-		err = mesh.Render(os.Stdout, app)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "llm:", err)
-		os.Exit(1)
+	if api := scenarios.APIFlag(); *pools {
+		scenarios.Print("llm", scenarios.LLMPools(), nil)
+	} else {
+		app, err := scenarios.Dialect("llm", false, api)
+		scenarios.Print("llm", app, err)
 	}
 }

@@ -5,35 +5,14 @@
 // answer 503.) The model speaks the Open Inference Protocol through MLServer.
 //
 //	go run ./examples/pulumi-canary
-//
-// The App is scenarios.PulumiCanary, in internal/scenarios: the same value the
-// golden files of testdata pin and the conformance suite checks.
 package main
 
-import (
-	"flag"
-	"fmt"
-	"os"
+import "github.com/mlmesh/mlmesh/internal/scenarios"
 
-	"github.com/mlmesh/mlmesh/internal/scenarios"
-	"github.com/mlmesh/mlmesh/mesh"
-)
-
+// The App is scenarios.PulumiCanary (internal/scenarios): the value the golden files
+// of testdata pin and the conformance suite checks, in the routing dialect
+// of -api. Print renders it with mesh.Render, or says what is wrong.
 func main() {
-	api := flag.String("api", "istio", scenarios.APIUsage)
-	flag.Parse()
-
-	// The scenario's mesh.App (scenarios.PulumiCanary), in the routing dialect asked
-	// for.
-	app, err := scenarios.Dialect("pulumi-canary", false, *api)
-	if err == nil {
-		// Render validates the App (every problem at once, each at the
-		// field it names), cross-checks its objects and writes them as a
-		// canonical YAML stream in apply order.
-		err = mesh.Render(os.Stdout, app)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pulumi-canary:", err)
-		os.Exit(1)
-	}
+	app, err := scenarios.Dialect("pulumi-canary", false, scenarios.APIFlag())
+	scenarios.Print("pulumi-canary", app, err)
 }

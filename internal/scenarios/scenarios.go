@@ -6,8 +6,10 @@
 package scenarios
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -366,6 +368,29 @@ func LLMPools() mesh.App {
 	}
 	m.Inference = &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "chat-v1-epp"}, "v2": {Service: "chat-v2-epp", FailOpen: true}}}
 	return a
+}
+
+// Print is how an example program ends: it writes app's manifests on
+// stdout with mesh.Render (which validates the App and cross-checks its
+// objects first), or, when err or the App has a problem, says so on
+// stderr, named by the program, and exits 1.
+func Print(program string, app mesh.App, err error) {
+	if err == nil {
+		err = mesh.Render(os.Stdout, app)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, program+":", err)
+		os.Exit(1)
+	}
+}
+
+// APIFlag defines the example programs' -api flag (APIUsage), parses the
+// command line and returns the flag's value: define a program's other
+// flags before calling it.
+func APIFlag() string {
+	api := flag.String("api", "istio", APIUsage)
+	flag.Parse()
+	return *api
 }
 
 // APIUsage is the usage of the example programs' -api flag.

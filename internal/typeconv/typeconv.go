@@ -37,13 +37,16 @@ func New(client openapi.Client) *Cache {
 	return &Cache{client: client, schemas: map[schema.GroupVersion]map[string]*spec.Schema{}, converters: map[string]*Converter{}}
 }
 
+// ErrNoSchemas is what a nil Cache answers: the adapter was given no
+// OpenAPI client. Package apply exports it as apply.ErrNoSchemas.
+var ErrNoSchemas = errors.New("apply: no schemas of the API server (an OpenAPI v3 client is needed)")
+
 // TypeConverter returns a converter that knows the types of the given
-// group-versions, reading the schemas it has not read yet. A nil Cache (an
-// adapter given no OpenAPI client) has none: the adapters answer
-// apply.ErrNoSchemas before asking it.
+// group-versions, reading the schemas it has not read yet. A nil Cache
+// returns ErrNoSchemas.
 func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
 	if c == nil {
-		return nil, errors.New("typeconv: no OpenAPI client")
+		return nil, ErrNoSchemas
 	}
 	names := make([]string, len(gvs))
 	for i, gv := range gvs {
