@@ -7,7 +7,10 @@
 // Each type is compiled on first use into a codec (codec.go for Go structs,
 // protocodec.go for Istio's protobuf messages); what no codec covers
 // (interfaces, marshalers, unstructured content) takes the reflection walk
-// (encode.go, proto.go), which the tests also hold the codecs to.
+// (encode.go, proto.go), which the tests also hold the codecs to. The walk
+// is product code, not only the codecs' oracle: every unstructured object
+// goes through it (what package apply sends, reads back and diffs, and any
+// unstructured object a caller renders).
 package canon
 
 import (
