@@ -452,3 +452,57 @@ func TestTransitionWaitsForAvailable(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitBeforeRoutesInEveryDialect: with WaitAvailable, a new version's
+// Deployment is waited for before the first route that could send it
+// traffic, whatever kind the dialect routes with: a VirtualService, an
+// HTTPRoute, or an HTTPRoute a waypoint applies.
+func TestWaitBeforeRoutesInEveryDialect(t *testing.T) {
+	app := func(api mesh.API, ambient bool, weights map[string]int32) []render.Object {
+		m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(weights)}}}}
+		for _, d := range routing.SplitOf(weights) {
+			m.Versions = append(m.Versions, serving.Version{Name: d.Subset, ModelURI: "s3://m/" + d.Subset})
+		}
+		a := mesh.App{API: api, Namespace: mesh.Namespace{Name: "ml"}, Models: []mesh.Model{m}}
+		if ambient {
+			a.Namespace.Injection = mesh.InjectAmbient
+		}
+		objs, err := mesh.Build(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs
+	}
+	for _, tc := range []struct {
+		name    string
+		api     mesh.API
+		ambient bool
+		route   string
+	}{
+		{"istio", mesh.IstioAPI, false, "VirtualService"},
+		{"gateway", mesh.GatewayAPI, false, "HTTPRoute"},
+		{"ambient", mesh.GatewayAPI, true, "HTTPRoute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := app(tc.api, tc.ambient, map[string]int32{"v1": 100})
+			wanted := app(tc.api, tc.ambient, map[string]int32{"v1": 90, "v2": 10})
+			actions, err := apply.PlanTransition(before, wanted, apply.TransitionOptions{WaitAvailable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait, firstRoute := -1, -1
+			for i, a := range actions {
+				kind := a.Object.GetObjectKind().GroupVersionKind().Kind
+				switch {
+				case a.Op == apply.OpWait && a.Object.GetName() == "fraud-v2":
+					wait = i
+				case a.Op == apply.OpApply && kind == tc.route && firstRoute < 0:
+					firstRoute = i
+				}
+			}
+			if wait < 0 || firstRoute < 0 || wait > firstRoute {
+				t.Errorf("want the wait for fraud-v2 (at %d) before the first %s (at %d): %v", wait, tc.route, firstRoute, actions)
+			}
+		})
+	}
+}

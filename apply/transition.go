@@ -81,8 +81,8 @@ type TransitionOptions struct {
 //     DestinationRule is first applied with the union of its old and new
 //     subsets, so that routes still naming an old subset keep working;
 //  2. with WaitAvailable, new or changed Deployments are waited for before
-//     the first VirtualService is applied;
-//  3. VirtualServices move traffic (they come last in the apply order);
+//     the first route (VirtualService, HTTPRoute or GRPCRoute) is applied;
+//  3. routes move traffic (they come last in the apply order);
 //  4. DestinationRules that were widened are applied as wanted, dropping the
 //     old subsets no route names any more;
 //  5. objects applied before and no longer wanted are deleted, routes first
@@ -112,7 +112,7 @@ func PlanTransition(before, wanted []render.Object, opts TransitionOptions) ([]A
 			continue // the same before and after: nothing to move
 		}
 		gk := o.GetObjectKind().GroupVersionKind().GroupKind()
-		if gk == (schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}) && opts.WaitAvailable && !waited {
+		if order.IsRoute(gk) && opts.WaitAvailable && !waited {
 			waited = true
 			// The Deployments in the plan so far are the new and changed
 			// ones (Deployments come before routes in apply order).

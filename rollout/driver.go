@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
-
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/names"
@@ -323,46 +320,4 @@ func (d *Driver) approve(ctx context.Context, next Step) (bool, error) {
 			return false, err
 		}
 	}
-}
-
-var virtualService = schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
-
-// Locate finds the step that the live objects (apply.Managed's) are at:
-// the step whose VirtualService for the model routes exactly as the live
-// one does. found is false when the model has no live VirtualService (the
-// rollout has not started: the baseline is 0). A live VirtualService that
-// routes as no step does (routes changed by hand, or another plan's) is an
-// error, for a run must not jump traffic to a step it guesses.
-func (p *Plan) Locate(live []render.Object) (index int, found bool, err error) {
-	var got map[string]any
-	for _, o := range live {
-		if o.GetObjectKind().GroupVersionKind().GroupKind() == virtualService && o.GetName() == p.Model && o.GetNamespace() == p.Namespace {
-			u, err := render.Unstructured(o)
-			if err != nil {
-				return 0, false, fmt.Errorf("rollout: reading the live VirtualService: %w", err)
-			}
-			got, _ = u.Object["spec"].(map[string]any)
-			if got == nil {
-				got = map[string]any{}
-			}
-		}
-	}
-	if got == nil {
-		return 0, false, nil
-	}
-	for i, s := range p.Steps {
-		for _, o := range s.Objects {
-			if o.GetObjectKind().GroupVersionKind().GroupKind() != virtualService || o.GetName() != p.Model {
-				continue
-			}
-			u, err := render.Unstructured(o)
-			if err != nil {
-				return 0, false, err
-			}
-			if reflect.DeepEqual(u.Object["spec"], got) {
-				return i, true, nil
-			}
-		}
-	}
-	return 0, false, fmt.Errorf("rollout: the live VirtualService %s/%s routes as no step of the plan does (changed by hand, or by another rollout): apply one of the plan's steps first, the baseline being %s", p.Namespace, p.Model, p.Steps[0])
 }

@@ -292,7 +292,7 @@ func TestDriverRefusesAnUnknownState(t *testing.T) {
 	}
 	var events []string
 	_, err := driver(c, &scripted{}, &events).Run(context.Background(), p)
-	if err == nil || !strings.Contains(err.Error(), "routes as no step of the plan does") {
+	if err == nil || !strings.Contains(err.Error(), "route as no step of the plan does") {
 		t.Fatalf("want a refusal, got %v", err)
 	}
 	if len(events) != 0 {

@@ -88,6 +88,21 @@ func PolicyRank(action string, rules int) int {
 // depends on the policy (PolicyRank).
 var AuthorizationPolicy = schema.GroupKind{Group: "security.istio.io", Kind: "AuthorizationPolicy"}
 
+// IsRoute reports whether objects of a kind route traffic to workloads:
+// Istio's VirtualService and the Gateway API's HTTPRoute and GRPCRoute,
+// last in the apply order. Applying one is what moves traffic, so a
+// transition waits for new workloads before the first (apply), and a
+// rollout knows where a model's traffic goes by them (rollout).
+func IsRoute(gk schema.GroupKind) bool {
+	switch gk {
+	case schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"},
+		schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"},
+		schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}:
+		return true
+	}
+	return false
+}
+
 // Unknown is the rank of kinds mlmesh does not know: after all known ones,
 // ordered among themselves by group and kind.
 const Unknown = 1000
