@@ -251,6 +251,11 @@ func waitAvailable(ctx context.Context, c Reader, opts Options, waitTimeout time
 	defer tick.Stop()
 	for {
 		u, err := c.Get(ctx, r.GVK, r.Namespace, r.Name)
+		if err != nil && ctx.Err() != nil {
+			// The deadline passed during the Get (a client's rate limiter
+			// says so in its own words): the Deployment was not available.
+			return fmt.Errorf("not available after %s: %w", waitTimeout, ctx.Err())
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}

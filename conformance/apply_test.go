@@ -142,15 +142,16 @@ func liveObjects(t *testing.T, s *APIServer, ns string) []*unstructured.Unstruct
 
 func stageObjects(t *testing.T, ns string, weights map[string]int32) []render.Object {
 	t.Helper()
+	return build(t, stageApp(ns, weights))
+}
+
+// stageApp is the App of model fraud with the versions and weights given.
+func stageApp(ns string, weights map[string]int32) mesh.App {
 	m := mesh.Model{Model: serving.Model{Name: "fraud"}, Traffic: mesh.Traffic{Rules: []routing.Rule{{Split: routing.SplitOf(weights)}}}}
 	for _, d := range routing.SplitOf(weights) {
 		m.Versions = append(m.Versions, serving.Version{Name: d.Subset, ModelURI: "s3://m/" + d.Subset})
 	}
-	objs, err := mesh.Build(mesh.App{Namespace: mesh.Namespace{Name: ns}, Models: []mesh.Model{m}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return objs
+	return mesh.App{Namespace: mesh.Namespace{Name: ns}, Models: []mesh.Model{m}}
 }
 
 // TestTransitionOnAPIServer runs canary, promotion and removal of the old

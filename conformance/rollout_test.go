@@ -12,12 +12,15 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
+	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/rollout/promgate"
@@ -473,6 +476,127 @@ func TestRolloutStepsAreIstioClean(t *testing.T) {
 		}
 		for _, problem := range compareRoutes(sidecar, gw, ws) {
 			t.Errorf("%s: %s", s.Name(), problem)
+		}
+	}
+}
+
+// TestLocateOnAPIServer: in each dialect, the step a cluster is at is
+// found from the objects the API server holds (with the defaults it sets
+// on the Gateway API's routes), at every step of a plan; the App before
+// the candidate existed is a start; and a transition with WaitAvailable
+// changes no route before the candidate's Deployment reports available.
+func TestLocateOnAPIServer(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	c := typedClient(t, s)
+	for _, d := range []struct {
+		name    string
+		api     mesh.API
+		ambient bool
+	}{{"istio", mesh.IstioAPI, false}, {"gateway", mesh.GatewayAPI, false}, {"ambient", mesh.GatewayAPI, true}} {
+		t.Run(d.name, func(t *testing.T) {
+			ns := "locate-" + d.name
+			app := func(weights map[string]int32) mesh.App {
+				a := stageApp(ns, weights)
+				a.API = d.api
+				if d.ambient {
+					a.Namespace.Injection = mesh.InjectAmbient
+				}
+				return a
+			}
+			live := func() []render.Object {
+				t.Helper()
+				objs, err := apply.Managed(ctx, c, ns)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return objs
+			}
+			// v1 alone, running (its Deployment available, as the
+			// Deployment controller would have said): a start, not an
+			// error.
+			if _, err := apply.Apply(ctx, c, build(t, app(map[string]int32{"v1": 100})), apply.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			setAvailable(t, s, ns, "fraud-v1")
+			p, err := rollout.NewPlan(app(map[string]int32{"v1": 90, "v2": 10}), "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i, found, err := p.Locate(live()); err != nil || found || i != 0 {
+				t.Fatalf("v1 alone: located %d, %v (%v), want a start", i, found, err)
+			}
+			// The baseline, with the candidate's Deployment waited for: no
+			// route changes while it is not available.
+			before := live()
+			done := make(chan error, 1)
+			go func() {
+				_, err := apply.Transition(ctx, c, before, p.Steps[0].Objects, apply.TransitionOptions{WaitAvailable: true, WaitTimeout: time.Minute})
+				done <- err
+			}()
+			routeChanged := func() bool {
+				for _, o := range live() {
+					if !order.IsRoute(o.GetObjectKind().GroupVersionKind().GroupKind()) {
+						continue
+					}
+					if y, err := render.MarshalYAML(o); err != nil || strings.Contains(string(y), "v2") {
+						return true
+					}
+				}
+				return false
+			}
+			waitFor(t, func() bool { return deploymentExists(ctx, s, ns, "fraud-v2") })
+			time.Sleep(500 * time.Millisecond)
+			if routeChanged() {
+				t.Fatal("a route names v2 before its Deployment is available")
+			}
+			setAvailable(t, s, ns, "fraud-v2")
+			if err := <-done; err != nil {
+				t.Fatalf("the transition to the baseline: %v", err)
+			}
+			// Every step, as the API server holds it.
+			for k, step := range p.Steps {
+				if _, err := apply.Transition(ctx, c, live(), step.Objects, apply.TransitionOptions{}); err != nil {
+					t.Fatalf("moving to %s: %v", step.Name(), err)
+				}
+				if i, found, err := p.Locate(live()); err != nil || !found || i != k {
+					t.Errorf("at %s: located %d, %v (%v)", step.Name(), i, found, err)
+				}
+			}
+		})
+	}
+}
+
+var deploymentGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+
+// deploymentExists reports whether the API server holds the Deployment.
+func deploymentExists(ctx context.Context, s *APIServer, ns, name string) bool {
+	_, err := s.Dynamic.Resource(deploymentGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	return err == nil
+}
+
+// setAvailable sets a Deployment's status as the Deployment controller
+// does once its pods are ready (the suite runs no controllers).
+func setAvailable(t *testing.T, s *APIServer, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.Dynamic.Resource(deploymentGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}}, "status", "conditions")
+	_ = unstructured.SetNestedField(u.Object, u.GetGeneration(), "status", "observedGeneration")
+	if _, err := s.Dynamic.Resource(deploymentGVR).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 30 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
 		}
 	}
 }
