@@ -22,7 +22,9 @@
 // The smallest use:
 //
 //	plan, err := rollout.NewPlan(app, "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}})
-//	gate := promgate.New(promClient, promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond))
+//	api, err := promgate.NewAPI("http://prometheus.istio-system:9090")
+//	gate, err := promgate.New(api, promgate.Options{Window: time.Minute},
+//		promgate.SuccessRate(99), promgate.Latency(0.99, 500*time.Millisecond))
 //	d := rollout.Driver{Client: client, Gate: gate, Interval: time.Minute, Failures: 2}
 //	report, err := d.Run(ctx, plan) // report.Outcome: rollout.Succeeded or rollout.RolledBack
 package rollout

@@ -47,7 +47,8 @@ type Report struct {
 	Outcome RunOutcome
 	// Step is the step the cluster is at: the last when promoted, the
 	// baseline when rolled back, and where the run ended on an error or a
-	// stop (the step to resume from).
+	// stop (the step to resume from). It is the zero Step, named
+	// "unknown", when the run could not read where the cluster is.
 	Step Step
 	// Resumed is the step the run found the cluster at, when it found it
 	// at one.
@@ -94,9 +95,9 @@ func (e Event) String() string {
 		return fmt.Sprintf("analysed %s: %s", e.Step.Name(), e.Verdict)
 	case Applied:
 		changed := len(e.Result.With(apply.Created, apply.Configured, apply.Applied, apply.Deleted))
-		return fmt.Sprintf("applied %s (%s): %d objects changed", e.Step.Name(), e.Step, changed)
+		return fmt.Sprintf("applied %s (%s): %s changed", e.Step.Name(), e.Step, count(changed, "object", "objects"))
 	case RollingBack:
-		return fmt.Sprintf("rolling back from %s after %d failed analyses", e.Step.Name(), e.Failures)
+		return fmt.Sprintf("rolling back from %s after %s", e.Step.Name(), count(e.Failures, "failed analysis", "failed analyses"))
 	}
 	return fmt.Sprintf("%s %s (%s)", e.Kind, e.Step.Name(), e.Step)
 }
@@ -320,4 +321,12 @@ func (d *Driver) approve(ctx context.Context, next Step) (bool, error) {
 			return false, err
 		}
 	}
+}
+
+// count writes n with the noun's singular or plural: "1 object", "2 objects".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +300,30 @@ func TestDriverRefusesAnUnknownState(t *testing.T) {
 	if len(events) != 0 {
 		t.Errorf("it acted: %v", events)
 	}
+}
+
+// TestEventWords: one object, one failed analysis, in the singular; a
+// run that cannot read the cluster reports its step as unknown.
+func TestEventWords(t *testing.T) {
+	p := plan(t)
+	applied := rollout.Event{Kind: rollout.Applied, Step: p.Steps[1], Result: apply.Result{Objects: []apply.ObjectResult{{Object: "VirtualService ml/fraud", Outcome: apply.Configured}}}}
+	if got := applied.String(); !strings.HasSuffix(got, ": 1 object changed") {
+		t.Errorf("applied: %q", got)
+	}
+	back := rollout.Event{Kind: rollout.RollingBack, Step: p.Steps[1], Failures: 1}
+	if got := back.String(); !strings.HasSuffix(got, "after 1 failed analysis") {
+		t.Errorf("rolling back: %q", got)
+	}
+	failing := failingLists{applytest.NewCluster()}
+	rep, err := (&rollout.Driver{Client: failing, Sleep: noSleep}).Run(context.Background(), p)
+	if err == nil || rep.Step.Name() != "unknown" {
+		t.Errorf("a run that cannot list: %v at %q, want an error at step unknown", err, rep.Step.Name())
+	}
+}
+
+// failingLists is a cluster whose Lists fail.
+type failingLists struct{ *applytest.Cluster }
+
+func (failingLists) List(context.Context, schema.GroupVersionKind, string, map[string]string) ([]runtime.Object, error) {
+	return nil, errors.New("the API server is unreachable")
 }

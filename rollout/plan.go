@@ -97,7 +97,10 @@ func (s Step) Analysed() bool {
 // Name is the step's directory name in WriteDir and its short name in
 // messages: "00-baseline", "03-canary-10".
 func (s Step) Name() string {
-	if s.Phase == Canary {
+	switch {
+	case s.Phase == "":
+		return "unknown" // the zero Step: where the cluster is is not known
+	case s.Phase == Canary:
 		return fmt.Sprintf("%02d-%s-%d", s.Index, s.Phase, s.Weight)
 	}
 	return fmt.Sprintf("%02d-%s", s.Index, s.Phase)
@@ -312,7 +315,17 @@ func checkWeights(s Strategy) field.ErrorList {
 		errs = append(errs, field.Invalid(field.NewPath("maxWeight"), s.MaxWeight, "must be from 1 to 99 (0 means 50); promotion to 100 follows it"))
 	}
 	if len(errs) == 0 && len(weights(s)) == 0 {
-		errs = append(errs, field.Invalid(field.NewPath("maxWeight"), s.MaxWeight, fmt.Sprintf("is below the first step (%d): no canary step", s.StepWeight)))
+		// Said at the field the user wrote: a stepWeight above the
+		// default maxWeight, or a maxWeight below the stepWeight.
+		if s.MaxWeight == 0 {
+			errs = append(errs, field.Invalid(field.NewPath("stepWeight"), s.StepWeight, "is above maxWeight's default, 50: no canary step; set maxWeight"))
+		} else {
+			step := s.StepWeight
+			if step == 0 {
+				step = 10
+			}
+			errs = append(errs, field.Invalid(field.NewPath("maxWeight"), s.MaxWeight, fmt.Sprintf("is below the first step (%d): no canary step", step)))
+		}
 	}
 	return errs
 }

@@ -282,3 +282,22 @@ func algorithmSelector() mesh.App {
 		}},
 	}
 }
+
+// TestStrategyWeightsErrors: a stepWeight above the default maxWeight is
+// reported at stepWeight, naming the default it is above; a maxWeight the
+// user wrote below the first step, at maxWeight.
+func TestStrategyWeightsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		s    rollout.Strategy
+		want string
+	}{
+		{rollout.Strategy{StepWeight: 60}, `stepWeight: invalid value "60": is above maxWeight's default, 50`},
+		{rollout.Strategy{StepWeight: 30, MaxWeight: 20}, `maxWeight: invalid value "20": is below the first step (30)`},
+		{rollout.Strategy{MaxWeight: 5}, `maxWeight: invalid value "5": is below the first step (10)`},
+	} {
+		_, err := rollout.NewPlan(fraud(), "fraud", "v2", tc.s)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), `maxWeight: invalid value "0"`) {
+			t.Errorf("%+v: %v, want %q", tc.s, err, tc.want)
+		}
+	}
+}
