@@ -10,6 +10,9 @@
 // and serves types, so that apply skips what is already as wanted. Both
 // are fakes for unit speed: neither runs validation, admission or
 // controllers; test against a real API server too.
+//
+// Counter wraps any apply.Client and counts its requests by verb, to hold
+// code to a request budget.
 package applytest
 
 import (
