@@ -330,9 +330,10 @@ func TestRollout(t *testing.T) {
 }
 
 // TestProgressiveExample runs examples/progressive as a user would, against
-// the suite's API server and Prometheus: a faulty v2 rolls back (exit 3),
-// a healthy one then starts again from the baseline and is promoted (exit
-// 0), and a third run finds it promoted (exit 0).
+// the suite's API server and Prometheus: a faulty v2 rolls back (exit 3);
+// run again as it is, the rollout record refuses it (exit 1) and -status
+// says why; with -retry a healthy v2 starts again from the baseline and is
+// promoted (exit 0); a last run finds it promoted (exit 0).
 func TestProgressiveExample(t *testing.T) {
 	e := startRolloutEnv(t)
 	ctx := context.Background()
@@ -348,6 +349,9 @@ func TestProgressiveExample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := a.Delete(ctx, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, rollout.RecordName("algo-selector"), apply.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(t.TempDir(), "progressive")
 	build := exec.Command("go", "build", "-o", bin, "./examples/progressive")
 	build.Dir = RepoRoot()
@@ -358,13 +362,13 @@ func TestProgressiveExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(v2 Traffic) (int, string) {
+	run := func(v2 Traffic, flags ...string) (int, string) {
 		fctx, stop := context.WithCancel(ctx)
 		wg := e.follow(fctx, ns, "algo-selector", healthy, v2)
 		defer wg.Wait()
 		defer stop()
-		cmd := exec.Command(bin, "-prometheus", e.prom.URL, "-steps", "10,50,100", "-interval", rolloutInterval.String(),
-			"-window", rolloutWindow.String(), "-min-requests", "5", "-failures", "1")
+		cmd := exec.Command(bin, append([]string{"-prometheus", e.prom.URL, "-steps", "10,50,100", "-interval", rolloutInterval.String(),
+			"-window", rolloutWindow.String(), "-min-requests", "5", "-failures", "1"}, flags...)...)
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+kc)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -382,9 +386,17 @@ func TestProgressiveExample(t *testing.T) {
 	if code, out := run(Traffic{RPS: 1, ErrorRatio: 0.2, Latency: 20 * time.Millisecond}); code != 3 || !strings.Contains(out, "rolled back: v1 takes all traffic") {
 		t.Errorf("a faulty v2: exit %d", code)
 	}
-	code, out := run(healthy)
+	// The record says v2 was rolled back: run again as it is, it is
+	// refused, and -status says why; -retry canaries it again.
+	if code, out := run(healthy); code != 1 || !strings.Contains(out, "was rolled back") {
+		t.Errorf("the rolled-back v2 again: exit %d", code)
+	}
+	if code, out := run(healthy, "-status"); code != 0 || !strings.Contains(out, "rolled back (after 1 failed analysis)") || !strings.Contains(out, "01-canary-10 fail: success-rate") {
+		t.Errorf("-status after the rollback: exit %d", code)
+	}
+	code, out := run(healthy, "-retry")
 	if code != 0 || !strings.Contains(out, "resumed 00-baseline") || !strings.Contains(out, "promoted: v2 takes all traffic; v1 retired") {
-		t.Errorf("a healthy v2 after the rollback: exit %d", code)
+		t.Errorf("a healthy v2 after the rollback, retried: exit %d", code)
 	}
 	for _, step := range []string{"applied 01-canary-10", "analysed 01-canary-10: pass", "applied 02-canary-50", "applied 04-retired"} {
 		if !strings.Contains(out, step) {

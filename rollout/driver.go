@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mlmesh/mlmesh/apply"
@@ -70,7 +71,8 @@ const (
 	Analysed EventKind = "analysed"
 	// Held: Driver.Approve held the rollout before Step.
 	Held EventKind = "held"
-	// RollingBack: Step's analyses failed Driver.Failures times.
+	// RollingBack: Step's analyses failed Driver.Failures times, or the
+	// live routes drifted from the record (Reason says which).
 	RollingBack EventKind = "rolling back"
 )
 
@@ -84,6 +86,11 @@ type Event struct {
 	Failures int
 	// Result is what the move to Step did to each object, for Applied.
 	Result apply.Result
+	// Reason is why, for RollingBack: the failed analyses, or the drift.
+	Reason string
+	// TookFrom are the field managers whose route fields a rollback took
+	// over, for RollingBack: a rollback always wins.
+	TookFrom []string
 }
 
 // String reads like a log line: "analysed 03-canary-10: pass: success-rate
@@ -97,7 +104,15 @@ func (e Event) String() string {
 		changed := len(e.Result.With(apply.Created, apply.Configured, apply.Applied, apply.Deleted))
 		return fmt.Sprintf("applied %s (%s): %s changed", e.Step.Name(), e.Step, count(changed, "object", "objects"))
 	case RollingBack:
-		return fmt.Sprintf("rolling back from %s after %s", e.Step.Name(), count(e.Failures, "failed analysis", "failed analyses"))
+		reason := e.Reason
+		if reason == "" {
+			reason = "after " + count(e.Failures, "failed analysis", "failed analyses")
+		}
+		s := fmt.Sprintf("rolling back from %s: %s", e.Step.Name(), reason)
+		if len(e.TookFrom) > 0 {
+			s += " (taking the routes' fields from " + strings.Join(e.TookFrom, ", ") + ")"
+		}
+		return s
 	}
 	return fmt.Sprintf("%s %s (%s)", e.Kind, e.Step.Name(), e.Step)
 }
@@ -123,8 +138,9 @@ type Driver struct {
 	// Passes is how many passing analyses a step needs before the rollout
 	// goes on; 0 means 1.
 	Passes int
-	// Failures is how many failed analyses, over the whole run, roll the
-	// rollout back; 0 means 1. A run started again counts afresh.
+	// Failures is how many failed analyses, over the whole rollout, roll
+	// it back; 0 means 1. The rollout record keeps the count: a run
+	// started again (after a crash, a cancellation) goes on counting.
 	Failures int
 	// NoDataLimit is how many analyses in a row may find too little
 	// traffic to judge (NoData) before that counts as one failed analysis;
@@ -140,9 +156,18 @@ type Driver struct {
 	// Deployment before routing to it), Workers. A Cache is made for the
 	// run when none is given.
 	Apply apply.TransitionOptions
-	// Sleep waits for d or until ctx is done; nil waits on a timer. It is
-	// the driver's only use of time.
+	// Sleep waits for d or until ctx is done; nil waits on a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the time the rollout record stamps on verdicts and writes;
+	// nil is time.Now. Sleep and Now are the driver's only uses of time.
+	Now func() time.Time
+}
+
+func (d *Driver) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
 }
 
 func (d *Driver) interval() time.Duration { return orDefault(d.Interval, time.Minute) }
@@ -189,13 +214,23 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	if opts.Cache == nil {
 		opts.Cache = &apply.Cache{}
 	}
+	if opts.FieldManager == "" {
+		opts.FieldManager = apply.DefaultFieldManager
+	}
+	r, err := d.open(ctx, p)
+	if err != nil {
+		return Report{}, err
+	}
 	live, err := apply.Managed(ctx, d.Client, p.Namespace)
 	if err != nil {
 		return Report{}, fmt.Errorf("rollout: reading the live objects: %w", err)
 	}
-	at, found, err := p.Locate(live)
-	if err != nil {
-		return Report{}, err
+	at, found, lerr := p.Locate(live)
+	if drift := r.drift(p, at, found, lerr); drift != "" {
+		return d.drifted(ctx, opts, p, r, live, drift)
+	}
+	if lerr != nil {
+		return Report{}, lerr
 	}
 	rep := Report{Step: p.Steps[at]}
 	if found {
@@ -204,39 +239,35 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	}
 	// Bring the cluster exactly to the step: correct drift, finish a move
 	// cut short, prune what an interrupted retirement left.
-	if _, err := d.move(ctx, opts, live, p.Steps[at]); err != nil {
+	if _, err := d.moveTo(ctx, opts, r, live, p.Steps[at]); err != nil {
 		return rep, err
 	}
-	failures := 0
 	for i := at; ; i++ {
 		s := p.Steps[i]
 		rep.Step = s
 		if i == len(p.Steps)-1 {
 			rep.Outcome = Succeeded
-			return rep, nil
+			return rep, r.end(ctx, Succeeded, "")
 		}
 		if s.Analysed() {
-			ok, err := d.analyse(ctx, p, s, &failures, &rep)
+			ok, err := d.analyse(ctx, p, s, r, &rep)
 			if err != nil {
 				return rep, err
 			}
 			if !ok {
-				d.emit(Event{Kind: RollingBack, Step: s, Failures: failures})
-				moved, err := d.move(ctx, opts, s.Objects, p.Steps[0])
-				if moved {
-					rep.Outcome, rep.Step = RolledBack, p.Steps[0]
-				}
-				return rep, err
+				reason := fmt.Sprintf("after %s", count(r.rec.Failures, "failed analysis", "failed analyses"))
+				return d.rollBack(ctx, opts, p, r, s, s.Objects, reason, &rep)
 			}
 		}
 		next := p.Steps[i+1]
 		if stop, err := d.approve(ctx, next); err != nil || stop {
 			if stop {
 				rep.Outcome = Stopped
+				err = r.end(ctx, Stopped, "stopped by Approve")
 			}
 			return rep, err
 		}
-		moved, err := d.move(ctx, opts, s.Objects, next)
+		moved, err := d.moveTo(ctx, opts, r, s.Objects, next)
 		if moved {
 			rep.Step = next
 		}
@@ -260,7 +291,7 @@ func (d *Driver) move(ctx context.Context, opts apply.TransitionOptions, before 
 
 // analyse analyses step until it passes d.Passes times (true), or the run's
 // failures reach d.Failures (false).
-func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, failures *int, rep *Report) (bool, error) {
+func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, j *journal, rep *Report) (bool, error) {
 	gate := d.Gate
 	if gate == nil {
 		gate = GateFunc(func(context.Context, Target) (Verdict, error) { return Verdict{Result: Pass}, nil })
@@ -286,13 +317,17 @@ func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, failures *int, re
 		case NoData:
 			if noData++; noData >= orDefault(d.NoDataLimit, 5) {
 				noData = 0
-				*failures++
+				j.rec.Failures++
 			}
 		default:
-			*failures++
+			j.rec.Failures++
 		}
-		d.emit(Event{Kind: Analysed, Step: s, Verdict: &v, Failures: *failures})
-		if *failures >= orDefault(d.Failures, 1) {
+		j.recordVerdict(s, v)
+		if err := j.save(ctx); err != nil {
+			return false, err
+		}
+		d.emit(Event{Kind: Analysed, Step: s, Verdict: &v, Failures: j.rec.Failures})
+		if j.rec.Failures >= orDefault(d.Failures, 1) {
 			return false, nil
 		}
 	}

@@ -167,14 +167,26 @@ func TestDriverRollsBack(t *testing.T) {
 	if !kept {
 		t.Error("the candidate's Deployment was not kept for inspection")
 	}
-	if !strings.Contains(strings.Join(events, "\n"), "rolling back from 02-canary-50 after 2 failed analyses") {
+	if !strings.Contains(strings.Join(events, "\n"), "rolling back from 02-canary-50: after 2 failed analyses") {
 		t.Errorf("events:\n%s", strings.Join(events, "\n"))
 	}
-	// After a rollback a new run starts the canary again from the baseline.
+	// The record says v2 was rolled back: a new run refuses it as it is.
+	rec, found, err := rollout.Status(context.Background(), c, "ml", "fraud")
+	if err != nil || !found || rec.Outcome != rollout.RolledBack || rec.Failures != 2 || rec.At != "00-baseline" || len(rec.Verdicts) != 4 {
+		t.Fatalf("record after the rollback: %+v %v %v", rec, found, err)
+	}
 	g2 := &scripted{}
-	rep, err = driver(c, g2, &events).Run(context.Background(), p)
+	if _, err := driver(c, g2, &events).Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "was rolled back") || len(g2.analysed) != 0 {
+		t.Errorf("run after the rollback: %v, %d analyses; want a refusal", err, len(g2.analysed))
+	}
+	// Asked to (Strategy.RetryRolledBack), it starts again from the baseline.
+	retry, err := rollout.NewPlan(fraud(), "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}, RetryRolledBack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = driver(c, g2, &events).Run(context.Background(), retry)
 	if err != nil || rep.Outcome != rollout.Succeeded || rep.Resumed.Name() != "00-baseline" {
-		t.Errorf("run after the rollback: %+v %v", rep, err)
+		t.Errorf("run after the rollback, retried: %+v %v", rep, err)
 	}
 }
 
@@ -311,7 +323,7 @@ func TestEventWords(t *testing.T) {
 		t.Errorf("applied: %q", got)
 	}
 	back := rollout.Event{Kind: rollout.RollingBack, Step: p.Steps[1], Failures: 1}
-	if got := back.String(); !strings.HasSuffix(got, "after 1 failed analysis") {
+	if got := back.String(); !strings.HasSuffix(got, ": after 1 failed analysis") {
 		t.Errorf("rolling back: %q", got)
 	}
 	failing := failingLists{applytest.NewCluster()}

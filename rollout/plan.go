@@ -49,7 +49,30 @@ type Strategy struct {
 	// dark (weight 0). By default it is retired: its routes, then its
 	// subset, then its Deployment are removed.
 	KeepStable bool
+	// RetryRolledBack canaries again a candidate that the model's rollout
+	// record says was rolled back. By default a run refuses it until the
+	// candidate changes (its pods' template: image, model, arguments,
+	// resources), which makes it a new candidate.
+	RetryRolledBack bool
+	// OnDrift is what a run does when the live routes are not where the
+	// rollout record says the rollout is (another manager changed them: a
+	// GitOps tool, a hand): DriftRollBack (the default) or DriftHold. A
+	// drift is never promoted.
+	OnDrift DriftPolicy
 }
+
+// DriftPolicy is what a run does about routes another manager changed.
+type DriftPolicy string
+
+// The drift policies.
+const (
+	// DriftRollBack moves the model to the baseline, taking ownership of
+	// the fields of the routes it must restore from whoever holds them.
+	DriftRollBack DriftPolicy = ""
+	// DriftHold changes nothing and ends the run with an error, for a
+	// person to decide.
+	DriftHold DriftPolicy = "hold"
+)
 
 // Phase is what a step of a rollout does.
 type Phase string
@@ -109,6 +132,9 @@ func (s Step) Name() string {
 // String says what the step routes where: "canary: v2 10%, v1 90%".
 func (s Step) String() string {
 	p := s.plan
+	if p == nil {
+		return "unknown" // the zero Step
+	}
 	c, st := p.Candidate, p.Stable
 	switch s.Phase {
 	case Baseline:

@@ -5,11 +5,14 @@
 //	go run ./examples/progressive -prometheus http://localhost:9090
 //	go run ./examples/progressive -prometheus URL -steps 10,30,50,100 -interval 30s -min-success 99 -max-p99 500ms -failures 2
 //	go run ./examples/progressive -plan     # the steps' manifests, offline
+//	go run ./examples/progressive -status   # the rollout record, and exit
 //
-// It starts from whatever is live in the namespace: nothing (it applies v1
-// at 100% with v2 deployed dark first), a rollout it was running (it
-// resumes at that step), or the end of an earlier run (after a rollback, the
-// canary starts again from the first step). It prints one line per step and
+// It starts from whatever is live in the namespace and what the rollout
+// record (ConfigMap algo-selector-rollout) says: nothing or v1 alone (it
+// applies v1 at 100% with v2 deployed dark first), a rollout it was running
+// (it resumes at that step, its failed analyses counted), routes another
+// manager changed (it rolls back). After a rollback it refuses v2 as it is
+// unless -retry is given. It prints one line per step and
 // per analysis, and exits 0 when v2 is promoted and v1 retired, 3 when it
 // rolled back (all traffic on v1, v2's Deployment kept for inspection), and
 // 1 on an error (the cluster stays at the step it reached; run it again to
@@ -54,6 +57,7 @@ type options struct {
 	failures, noData     int
 	minRequests          float64
 	planOnly, wait, show bool
+	retry, status        bool
 }
 
 func parse(args []string) (options, error) {
@@ -70,10 +74,12 @@ func parse(args []string) (options, error) {
 	fs.Float64Var(&o.minRequests, "min-requests", 10, "requests to the candidate in the window needed to judge it")
 	fs.BoolVar(&o.planOnly, "plan", false, "print the plan and each step's manifests, offline, and exit")
 	fs.BoolVar(&o.wait, "wait", false, "wait for new Deployments to be available before routing to them")
+	fs.BoolVar(&o.retry, "retry", false, "canary again a candidate the rollout record says was rolled back")
+	fs.BoolVar(&o.status, "status", false, "print the model's rollout record (step, failures, verdicts, outcome) and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if !o.planOnly && o.prometheus == "" {
+	if !o.planOnly && !o.status && o.prometheus == "" {
 		return o, errors.New("-prometheus: required (or -plan to print the plan offline)")
 	}
 	return o, nil
@@ -97,7 +103,7 @@ func newPlan(o options) (*rollout.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rollout.NewPlan(scenarios.AlgorithmSelector(false, ""), "algo-selector", "v2", rollout.Strategy{Steps: weights})
+	return rollout.NewPlan(scenarios.AlgorithmSelector(false, ""), "algo-selector", "v2", rollout.Strategy{Steps: weights, RetryRolledBack: o.retry})
 }
 
 // run returns the exit code.
@@ -112,6 +118,9 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 	}
 	if o.planOnly {
 		return exitPromoted, printPlan(w, plan)
+	}
+	if o.status {
+		return printStatus(ctx, w, plan)
 	}
 	api, err := promgate.NewAPI(o.prometheus)
 	if err != nil {
@@ -145,6 +154,43 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 		return exitRolledBack, nil
 	}
 	return exitError, fmt.Errorf("stopped at step %s", rep.Step.Name())
+}
+
+// printStatus writes the model's rollout record.
+func printStatus(ctx context.Context, w io.Writer, p *rollout.Plan) (int, error) {
+	a, err := cluster.Client()
+	if err != nil {
+		return exitError, err
+	}
+	rec, found, err := rollout.Status(ctx, a, p.Namespace, p.Model)
+	if err != nil {
+		return exitError, err
+	}
+	if !found {
+		fmt.Fprintf(w, "no rollout of %s/%s has run\n", p.Namespace, p.Model)
+		return exitPromoted, nil
+	}
+	outcome := string(rec.Outcome)
+	if outcome == "" {
+		outcome = "running"
+	}
+	fmt.Fprintf(w, "rollout of %s/%s: %s to %s (candidate %.12s)\nat %s", rec.Namespace, rec.Model, rec.Stable, rec.Candidate, rec.Digest, rec.At)
+	if rec.Moving != "" {
+		fmt.Fprintf(w, ", moving to %s", rec.Moving)
+	}
+	analyses := "analyses"
+	if rec.Failures == 1 {
+		analyses = "analysis"
+	}
+	fmt.Fprintf(w, "; %d failed %s; %s", rec.Failures, analyses, outcome)
+	if rec.Reason != "" {
+		fmt.Fprintf(w, " (%s)", rec.Reason)
+	}
+	fmt.Fprintf(w, "; updated %s\n", rec.Updated.Format(time.RFC3339))
+	for _, v := range rec.Verdicts {
+		fmt.Fprintf(w, "  %s %s %s\n", v.Time.Format(time.RFC3339), v.Step, v.Summary)
+	}
+	return exitPromoted, nil
 }
 
 // printPlan writes the plan and each step's manifests.
