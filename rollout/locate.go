@@ -149,8 +149,9 @@ func (p *Plan) stableAlone(routes map[string]any) bool {
 }
 
 // versionsRouted lists the versions of the model that a route's spec
-// sends or mirrors requests to: subsets of a VirtualService, the version
-// Services and pools (<model>-<version>) of a Gateway API route.
+// sends or mirrors requests to: subsets of a VirtualService, the stable's
+// and candidate's Services and pools (<model>-<version>) of a Gateway API
+// route.
 func (p *Plan) versionsRouted(virtualService bool, spec any) []string {
 	var out []string
 	var walk func(key string, v any, backend bool)
@@ -169,8 +170,10 @@ func (p *Plan) versionsRouted(virtualService bool, spec any) []string {
 			case virtualService && key == "subset":
 				out = append(out, x)
 			case !virtualService && backend && key == "name":
-				if v, ok := strings.CutPrefix(x, names.Deployment(p.Model, "")); ok && v != "" {
-					out = append(out, v)
+				for _, v := range []string{p.Stable, p.Candidate} {
+					if x == names.Deployment(p.Model, v) {
+						out = append(out, v)
+					}
 				}
 			}
 		}
