@@ -106,7 +106,7 @@ func (e Event) String() string {
 	case RollingBack:
 		reason := e.Reason
 		if reason == "" {
-			reason = "after " + count(e.Failures, "failed analysis", "failed analyses")
+			reason = failedAnalyses(e.Failures)
 		}
 		s := fmt.Sprintf("rolling back from %s: %s", e.Step.Name(), reason)
 		if len(e.TookFrom) > 0 {
@@ -217,7 +217,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	if opts.FieldManager == "" {
 		opts.FieldManager = apply.DefaultFieldManager
 	}
-	r, err := d.open(ctx, p)
+	r, err := d.open(ctx, p, opts.FieldManager)
 	if err != nil {
 		return Report{}, err
 	}
@@ -255,8 +255,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 				return rep, err
 			}
 			if !ok {
-				reason := fmt.Sprintf("after %s", count(r.rec.Failures, "failed analysis", "failed analyses"))
-				return d.rollBack(ctx, opts, p, r, s, s.Objects, reason, &rep)
+				return d.rollBack(ctx, opts, p, r, s, s.Objects, failedAnalyses(r.rec.Failures), &rep)
 			}
 		}
 		next := p.Steps[i+1]
@@ -356,6 +355,12 @@ func (d *Driver) approve(ctx context.Context, next Step) (bool, error) {
 			return false, err
 		}
 	}
+}
+
+// failedAnalyses is the reason of a rollback for failed analyses: "after 2
+// failed analyses".
+func failedAnalyses(n int) string {
+	return "after " + count(n, "failed analysis", "failed analyses")
 }
 
 // count writes n with the noun's singular or plural: "1 object", "2 objects".

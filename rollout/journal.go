@@ -31,15 +31,11 @@ type journal struct {
 // with a rollout of the same candidate (its failed analyses counted), or
 // start afresh (no record, another candidate, a changed one, or
 // Strategy.RetryRolledBack); a candidate the record says was rolled back
-// is refused.
-func (d *Driver) open(ctx context.Context, p *Plan) (*journal, error) {
+// is refused. The journal writes the record as manager.
+func (d *Driver) open(ctx context.Context, p *Plan, manager string) (*journal, error) {
 	digest, err := p.candidateDigest()
 	if err != nil {
 		return nil, err
-	}
-	manager := d.Apply.FieldManager
-	if manager == "" {
-		manager = apply.DefaultFieldManager
 	}
 	old, found, err := Status(ctx, d.Client, p.Namespace, p.Model)
 	if err != nil {
