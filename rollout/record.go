@@ -66,7 +66,7 @@ func RecordName(model string) string { return model + "-rollout" }
 
 const recordKey = "record.json"
 
-// recordObject is the record as the ConfigMap that holds it.
+// object is the record as the ConfigMap that holds it.
 func (r *Record) object() (*corev1.ConfigMap, error) {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
