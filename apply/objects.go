@@ -14,10 +14,9 @@ func identity(o render.Object) string {
 	return gvk.Group + "/" + gvk.Kind + "/" + o.GetNamespace() + "/" + o.GetName()
 }
 
-// sameRank reports whether two objects are of one rank of the apply order
-// and one kind: objects that may be sent side by side.
-func sameRank(a, b render.Object) bool {
-	x, y := order.KeyOf(a), order.KeyOf(b)
+// sameRank reports whether two objects' keys are of one rank of the apply
+// order and one kind: objects that may be sent side by side.
+func sameRank(x, y order.Key) bool {
 	return x.Rank == y.Rank && x.Group == y.Group && x.Kind == y.Kind
 }
 

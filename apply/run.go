@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/render"
 )
 
@@ -78,12 +79,13 @@ func run(ctx context.Context, c Client, steps []Action, opts Options, waitTimeou
 // two steps that must stay in order).
 func rankEnd(steps []Action, start int) int {
 	first := steps[start]
+	key := order.KeyOf(first.Object)
 	seen := map[string]bool{identity(first.Object): true}
 	end := start + 1
 	for ; end < len(steps); end++ {
 		s := steps[end]
 		id := identity(s.Object)
-		if s.Op != first.Op || !sameRank(first.Object, s.Object) || seen[id] {
+		if s.Op != first.Op || !sameRank(key, order.KeyOf(s.Object)) || seen[id] {
 			break
 		}
 		seen[id] = true
