@@ -74,6 +74,10 @@ const (
 	// RollingBack: Step's analyses failed Driver.Failures times, or the
 	// live routes drifted from the record (Reason says which).
 	RollingBack EventKind = "rolling back"
+	// Restarting: the candidate changed under a rollout the record says is
+	// at Step, and the run starts it over from the baseline (Reason says
+	// what changed).
+	Restarting EventKind = "restarting"
 )
 
 // Event is one thing a run did, for Driver.Progress.
@@ -86,7 +90,8 @@ type Event struct {
 	Failures int
 	// Result is what the move to Step did to each object, for Applied.
 	Result apply.Result
-	// Reason is why, for RollingBack: the failed analyses, or the drift.
+	// Reason is why, for RollingBack (the failed analyses, or the drift)
+	// and Restarting (the change).
 	Reason string
 	// TookFrom are the field managers whose route fields a rollback took
 	// over, for RollingBack: a rollback always wins.
@@ -113,6 +118,8 @@ func (e Event) String() string {
 			s += " (taking the routes' fields from " + strings.Join(e.TookFrom, ", ") + ")"
 		}
 		return s
+	case Restarting:
+		return fmt.Sprintf("restarting from %s: %s", e.Step.Name(), e.Reason)
 	}
 	return fmt.Sprintf("%s %s (%s)", e.Kind, e.Step.Name(), e.Step)
 }
@@ -231,6 +238,10 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	}
 	if lerr != nil {
 		return Report{}, lerr
+	}
+	if r.restart != "" && found && at > 0 {
+		d.emit(Event{Kind: Restarting, Step: p.Steps[at], Reason: r.restart})
+		at, found = 0, false
 	}
 	rep := Report{Step: p.Steps[at]}
 	if found {

@@ -25,13 +25,17 @@ type journal struct {
 	// ended (or was stopped, to be resumed), so the live routes must be
 	// where it says.
 	running bool
+	// restart says why the run starts the rollout over from the baseline:
+	// the record was of a running rollout of this candidate, since changed.
+	restart string
 }
 
 // open reads the model's record and decides what this run may do: go on
 // with a rollout of the same candidate (its failed analyses counted), or
 // start afresh (no record, another candidate, a changed one, or
 // Strategy.RetryRolledBack); a candidate the record says was rolled back
-// is refused. The journal writes the record as manager.
+// is refused. A candidate changed under a running rollout starts over from
+// the baseline: it has earned none of the traffic the old one had. The journal writes the record as manager.
 func (d *Driver) open(ctx context.Context, p *Plan, manager string) (*journal, error) {
 	digest, err := p.candidateDigest()
 	if err != nil {
@@ -43,15 +47,19 @@ func (d *Driver) open(ctx context.Context, p *Plan, manager string) (*journal, e
 	}
 	fresh := Record{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate, Digest: digest}
 	j := &journal{d: d, manager: manager, rec: fresh}
-	same := found && old.Stable == p.Stable && old.Candidate == p.Candidate && old.Digest == digest
+	ended := old.Outcome != "" && old.Outcome != Stopped
+	sameVersions := found && old.Stable == p.Stable && old.Candidate == p.Candidate
 	switch {
-	case !same || old.Outcome == RolledBack && p.strategy.RetryRolledBack:
+	case sameVersions && old.Digest != digest && !ended:
+		j.restart = p.Candidate + " changed since the rollout reached " + old.At
+		return j, nil
+	case !sameVersions || old.Digest != digest || old.Outcome == RolledBack && p.strategy.RetryRolledBack:
 		return j, nil
 	case old.Outcome == RolledBack:
 		return nil, fmt.Errorf("rollout: %s of %s/%s was rolled back (%s, %s): it is not canaried again as it is; change it, or set Strategy.RetryRolledBack",
 			p.Candidate, p.Namespace, p.Model, old.Reason, old.Updated.Format("2006-01-02 15:04:05Z07:00"))
 	}
-	j.rec, j.running = old, old.Outcome == "" || old.Outcome == Stopped
+	j.rec, j.running = old, !ended
 	j.rec.Outcome, j.rec.Reason = "", ""
 	return j, nil
 }

@@ -32,7 +32,8 @@ type Record struct {
 	Stable, Candidate string
 	// Digest identifies the candidate: a hash of its pods' template
 	// (image, model, arguments, environment, resources), so that a
-	// candidate changed since it was rolled back is a new candidate.
+	// candidate changed since it was rolled back is a new candidate, and
+	// one changed under a running rollout starts over from the baseline.
 	Digest string
 	// At is the step the cluster was last moved to; Moving is the step a
 	// move under way goes to (empty when none is).

@@ -190,3 +190,54 @@ func TestRecordDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordRestartsAChangedCandidate: a canary stopped at 50% whose
+// candidate then changes (a new model URI) starts over from the baseline
+// and is analysed at 10% first: the changed candidate never takes the
+// traffic the old one earned. Without the record the run resumes the
+// changed candidate at 50%.
+func TestRecordRestartsAChangedCandidate(t *testing.T) {
+	for _, remember := range []bool{true, false} {
+		c := applytest.NewServerSideCluster(nil)
+		var events []string
+		stopBefore := func(step string) func(context.Context, rollout.Step) (rollout.Decision, error) {
+			return func(_ context.Context, next rollout.Step) (rollout.Decision, error) {
+				if next.Name() == step {
+					return rollout.Stop, nil
+				}
+				return rollout.Approve, nil
+			}
+		}
+		d := driver(c, &scripted{}, &events)
+		d.Approve = stopBefore("03-promoted")
+		if rep, err := d.Run(context.Background(), plan(t)); err != nil || rep.Outcome != rollout.Stopped {
+			t.Fatalf("first run: %s %v", rep.Outcome, err)
+		}
+		if !remember {
+			forget(t, c)
+		}
+		changed := fraud()
+		changed.Models[0].Versions[1].ModelURI = "s3://m/2-retrained"
+		p, err := rollout.NewPlan(changed, "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = nil
+		gate := &scripted{}
+		d2 := driver(c, gate, &events)
+		d2.Approve = stopBefore("02-canary-50")
+		rep, err := d2.Run(context.Background(), p)
+		log := strings.Join(events, "\n")
+		restarted := err == nil && rep.Outcome == rollout.Stopped && rep.Resumed == nil &&
+			strings.Contains(log, "restarting from 02-canary-50: v2 changed since the rollout reached 02-canary-50") &&
+			strings.Contains(log, "applied 00-baseline") && len(gate.analysed) == 1 && gate.analysed[0] == "01-canary-10"
+		if remember && !restarted {
+			t.Errorf("with the record: %s (%v); want a restart from the baseline, 10%% analysed, stopped before 50%%; events:\n%s", rep.Outcome, err, log)
+		}
+		// Without memory the changed candidate resumes at 50% and is
+		// promoted after one analysis there.
+		if !remember && (restarted || rep.Resumed == nil || rep.Resumed.Name() != "02-canary-50" || rep.Outcome != rollout.Succeeded) {
+			t.Errorf("without the record: %s, resumed at %v (%v); the negative control does not hold; events:\n%s", rep.Outcome, rep.Resumed, err, log)
+		}
+	}
+}
