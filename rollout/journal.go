@@ -35,7 +35,8 @@ type journal struct {
 // start afresh (no record, another candidate, a changed one, or
 // Strategy.RetryRolledBack); a candidate the record says was rolled back
 // is refused. A candidate changed under a running rollout starts over from
-// the baseline: it has earned none of the traffic the old one had. The journal writes the record as manager.
+// the baseline: it has earned none of the traffic the old one had. The
+// journal writes the record as manager.
 func (d *Driver) open(ctx context.Context, p *Plan, manager string) (*journal, error) {
 	digest, err := p.candidateDigest()
 	if err != nil {
