@@ -3,6 +3,7 @@ package apply
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sort"
@@ -239,14 +240,39 @@ func Transition(ctx context.Context, c Client, before, wanted []render.Object, o
 	return run(ctx, c, steps, opts.Options, opts.WaitTimeout)
 }
 
+// ErrNotAvailable is the error of a wait (TransitionOptions.WaitAvailable)
+// whose Deployment did not report Available within WaitTimeout; an *Error
+// of a Transition unwraps to it.
+var ErrNotAvailable = errors.New("not available")
+
+// WaitAvailable waits until the Deployment namespace/name reports
+// Available for its current generation, as Transition's waits do, for at
+// most timeout (0 means 5 minutes); past it the error wraps
+// ErrNotAvailable. A rollout waits so for its candidate before every step
+// that sends it traffic, changed or not.
+func WaitAvailable(ctx context.Context, c Reader, namespace, name string, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	r := ObjectResult{GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, Namespace: namespace, Name: name}
+	return waitAvailable(ctx, c, Options{}, timeout, &r)
+}
+
 // waitAvailable polls a Deployment until its Available condition is True.
 func waitAvailable(ctx context.Context, c Reader, opts Options, waitTimeout time.Duration, r *ObjectResult) error {
 	if opts.DryRun {
 		r.Outcome = NotWaited // a dry run stores nothing to wait for
 		return nil
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
+	notAvailable := func() error {
+		if parent.Err() != nil {
+			return parent.Err() // cancelled: no verdict on the Deployment
+		}
+		return fmt.Errorf("%w after %s: %w", ErrNotAvailable, waitTimeout, ctx.Err())
+	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -254,7 +280,7 @@ func waitAvailable(ctx context.Context, c Reader, opts Options, waitTimeout time
 		if err != nil && ctx.Err() != nil {
 			// The deadline passed during the Get (a client's rate limiter
 			// says so in its own words): the Deployment was not available.
-			return fmt.Errorf("not available after %s: %w", waitTimeout, ctx.Err())
+			return notAvailable()
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
@@ -265,7 +291,7 @@ func waitAvailable(ctx context.Context, c Reader, opts Options, waitTimeout time
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not available after %s: %w", waitTimeout, ctx.Err())
+			return notAvailable()
 		case <-tick.C:
 		}
 	}
