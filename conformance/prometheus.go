@@ -151,9 +151,10 @@ type Traffic struct {
 // test sets and changes while a rollout runs. Counters grow with time at
 // the rates set.
 type IstioExporter struct {
-	mu       sync.Mutex
-	versions map[exportKey]*exported
-	srv      *http.Server
+	mu        sync.Mutex
+	versions  map[exportKey]*exported
+	reporters map[string]string // by namespace; "destination" when unset
+	srv       *http.Server
 	// Addr is host:port of the /metrics endpoint.
 	Addr string
 }
@@ -177,7 +178,7 @@ func StartIstioExporter() (*IstioExporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &IstioExporter{versions: map[exportKey]*exported{}, Addr: l.Addr().String()}
+	e := &IstioExporter{versions: map[exportKey]*exported{}, reporters: map[string]string{}, Addr: l.Addr().String()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", e.serve)
 	e.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -187,6 +188,15 @@ func StartIstioExporter() (*IstioExporter, error) {
 
 // Close stops serving.
 func (e *IstioExporter) Close() { e.srv.Close() }
+
+// SetReporter makes the namespace's series report as reporter:
+// "waypoint" for an ambient namespace, whose waypoint reports instead of
+// sidecars.
+func (e *IstioExporter) SetReporter(namespace, reporter string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reporters[namespace] = reporter
+}
 
 // Set changes what a version receives from now on.
 func (e *IstioExporter) Set(namespace, model, version string, t Traffic) {
@@ -236,25 +246,35 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 	for _, k := range keys {
 		v := e.versions[k]
 		v.advance(now)
-		fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"200\"} %g\n", labels(k), v.ok)
-		fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"503\"} %g\n", labels(k), v.failed)
+		// As a proxy does, a series exists once a request got its code.
+		if v.ok > 0 {
+			fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"200\"} %g\n", e.labels(k), v.ok)
+		}
+		if v.failed > 0 {
+			fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"503\"} %g\n", e.labels(k), v.failed)
+		}
 	}
 	b.WriteString("# TYPE istio_request_duration_milliseconds histogram\n")
 	for _, k := range keys {
 		v := e.versions[k]
 		for i, le := range istioBuckets {
-			fmt.Fprintf(&b, "istio_request_duration_milliseconds_bucket{%s,le=\"%g\"} %g\n", labels(k), le, v.buckets[i])
+			fmt.Fprintf(&b, "istio_request_duration_milliseconds_bucket{%s,le=\"%g\"} %g\n", e.labels(k), le, v.buckets[i])
 		}
-		fmt.Fprintf(&b, "istio_request_duration_milliseconds_bucket{%s,le=\"+Inf\"} %g\n", labels(k), v.countReqs)
-		fmt.Fprintf(&b, "istio_request_duration_milliseconds_sum{%s} %g\n", labels(k), v.sumMs)
-		fmt.Fprintf(&b, "istio_request_duration_milliseconds_count{%s} %g\n", labels(k), v.countReqs)
+		fmt.Fprintf(&b, "istio_request_duration_milliseconds_bucket{%s,le=\"+Inf\"} %g\n", e.labels(k), v.countReqs)
+		fmt.Fprintf(&b, "istio_request_duration_milliseconds_sum{%s} %g\n", e.labels(k), v.sumMs)
+		fmt.Fprintf(&b, "istio_request_duration_milliseconds_count{%s} %g\n", e.labels(k), v.countReqs)
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprint(w, b.String())
 }
 
-// labels are the labels a destination sidecar puts on a version's series.
-func labels(k exportKey) string {
-	return fmt.Sprintf(`reporter="destination",source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`,
+// labels are the labels a destination sidecar (or a waypoint) puts on a
+// version's series.
+func (e *IstioExporter) labels(k exportKey) string {
+	reporter := e.reporters[k.namespace]
+	if reporter == "" {
+		reporter = "destination"
+	}
+	return fmt.Sprintf(`reporter=%q,source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`, reporter,
 		k.model+"-"+k.version, k.namespace, k.version, k.model+"."+k.namespace+".svc.cluster.local", k.model)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/mlmesh/mlmesh/internal/figure"
 )
@@ -35,6 +36,11 @@ type Target struct {
 	// which Istio reports as destination_workload.
 	StableWorkload, CandidateWorkload string
 	Step                              Step
+	// Since is when the cluster reached Step (its weights were applied),
+	// from the rollout record, so it holds across runs; zero when unknown.
+	// A gate looks no further back than Since: what came before is
+	// another step's traffic.
+	Since time.Time
 }
 
 // Measurement is one figure a gate measured, and what it was held to.
@@ -98,8 +104,9 @@ func Combine(ms []Measurement) Verdict {
 }
 
 // Gate analyses the candidate at a step. An error (the metrics backend
-// unreachable, a query refused) is never a pass: the driver stops with it,
-// leaving the cluster at the step it reached. Package rollout/promgate
+// unreachable, a query refused) is never a pass: the driver tries again
+// after its Interval and rolls back after Driver.ErrorLimit errors in a
+// row. Package rollout/promgate
 // implements Gate on Istio's standard metrics in Prometheus.
 type Gate interface {
 	Analyse(ctx context.Context, t Target) (Verdict, error)

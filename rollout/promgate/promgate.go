@@ -12,7 +12,10 @@
 //		promgate.Latency(0.99, 500*time.Millisecond).RelativeToStable(0.25))
 //
 // Below Options.MinRequests requests to the candidate in the window, the
-// verdict is rollout.NoData, not a pass or a fail. A query that fails, or a
+// verdict is rollout.NoData, not a pass or a fail; with enough requests, a
+// check that has no value for the candidate fails (a candidate that
+// answers every request with a 5xx has a success rate of 0%). The window
+// never reaches before the step under analysis (rollout.Target.Since). A query that fails, or a
 // Prometheus that cannot be reached, is an error, never a pass.
 package promgate
 
@@ -57,13 +60,18 @@ const (
 // Options are a Gate's settings. The zero value queries one minute of the
 // destination's reports and needs 10 requests to judge.
 type Options struct {
-	// Window is the range of every query ([1m]); 0 means one minute. Give
-	// it at least two scrape intervals, and keep it no longer than the
-	// driver's Interval, so that an analysis sees its own step only.
+	// Window is the longest range of a query ([1m]); 0 means one minute.
+	// Give it at least two scrape intervals. An analysis never looks
+	// before its step: when the step's weights were applied less than
+	// Window ago (rollout.Target.Since), the range is cut to that age, so a
+	// previous step's or run's traffic can neither fail nor pass the
+	// candidate.
 	Window time.Duration
 	// Reporter is the reporter label of Istio's metrics: "destination"
 	// (the default), "source", or "waypoint" under ambient.
 	Reporter string
+	// Now is the time an analysis ends at; nil is time.Now.
+	Now func() time.Time
 	// MinRequests is how many requests the candidate must have received in
 	// the window for its figures to mean something; below it the verdict is
 	// rollout.NoData. 0 means 10.
@@ -121,7 +129,9 @@ const selector = `reporter="{{.Reporter}}",destination_workload_namespace="{{.Na
 func SuccessRate(min float64) Check {
 	return Check{
 		Name: "success-rate",
-		Query: `sum(rate(istio_requests_total{` + selector + `,response_code!~"5.."}[{{.Window}}]))` +
+		// "or vector(0)": a candidate that answers every request with a 5xx
+		// has no other series at all; its success rate is 0%, not unknown.
+		Query: `(sum(rate(istio_requests_total{` + selector + `,response_code!~"5.."}[{{.Window}}])) or vector(0))` +
 			` / sum(rate(istio_requests_total{` + selector + `}[{{.Window}}])) * 100`,
 		Unit: "%", Better: HigherIsBetter, Threshold: Bound(min),
 	}
@@ -201,14 +211,21 @@ func New(api promv1.API, opts Options, checks ...Check) (*Gate, error) {
 	return g, nil
 }
 
+func (g *Gate) now() time.Time {
+	if g.opts.Now != nil {
+		return g.opts.Now()
+	}
+	return time.Now()
+}
+
 // params are a query template's fields.
 type params struct {
 	Namespace, Workload, Model, Version, Window, Reporter string
 }
 
-func (g *Gate) params(t rollout.Target, stable bool) params {
+func (g *Gate) params(t rollout.Target, window time.Duration, stable bool) params {
 	p := params{Namespace: t.Namespace, Workload: t.CandidateWorkload, Model: t.Model, Version: t.Candidate,
-		Window: model.Duration(g.opts.Window).String(), Reporter: g.opts.Reporter}
+		Window: model.Duration(window).String(), Reporter: g.opts.Reporter}
 	if stable {
 		p.Workload, p.Version = t.StableWorkload, t.Stable
 	}
@@ -217,13 +234,28 @@ func (g *Gate) params(t rollout.Target, stable bool) params {
 
 // query runs one template and returns its one value, NaN when the result
 // is empty (no series yet).
-func (g *Gate) query(ctx context.Context, t *template.Template, p params) (float64, string, error) {
+// window is the range of an analysis at now: Options.Window, cut to the
+// time since the step's weights were applied (to the millisecond,
+// Prometheus's resolution).
+func (g *Gate) window(t rollout.Target, now time.Time) time.Duration {
+	w := g.opts.Window
+	if !t.Since.IsZero() {
+		if age := now.Sub(t.Since).Truncate(time.Millisecond); age < w {
+			w = age
+		}
+	}
+	return w
+}
+
+// query runs one template at now and returns its one value, NaN when the
+// result is empty (no series yet).
+func (g *Gate) query(ctx context.Context, t *template.Template, p params, now time.Time) (float64, string, error) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, p); err != nil {
 		return 0, "", fmt.Errorf("promgate: check %s: %w", t.Name(), err)
 	}
 	q := b.String()
-	v, _, _, err := g.api.Query(ctx, q, time.Time{})
+	v, _, _, err := g.api.Query(ctx, q, now)
 	if err != nil {
 		return 0, q, fmt.Errorf("promgate: query %s: %w", q, err)
 	}
@@ -244,8 +276,16 @@ func (g *Gate) query(ctx context.Context, t *template.Template, p params) (float
 
 // Analyse implements rollout.Gate: the candidate's request count first,
 // then every check.
+// Analyse implements rollout.Gate: the candidate's request count first,
+// then every check, all over the same range ending now.
 func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, error) {
-	n, _, err := g.query(ctx, g.count, g.params(t, false))
+	now := g.now()
+	w := g.window(t, now)
+	if w < time.Second {
+		return rollout.Combine([]rollout.Measurement{{Name: "requests", Value: math.NaN(), Stable: math.NaN(), Bound: g.opts.MinRequests, Result: rollout.NoData,
+			Detail: fmt.Sprintf("the step began %s ago, too little to judge", w)}}), nil
+	}
+	n, _, err := g.query(ctx, g.count, g.params(t, w, false), now)
 	if err != nil {
 		return rollout.Verdict{}, err
 	}
@@ -254,11 +294,11 @@ func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, 
 			n = 0
 		}
 		return rollout.Combine([]rollout.Measurement{{Name: "requests", Value: n, Stable: math.NaN(), Bound: g.opts.MinRequests, Result: rollout.NoData,
-			Detail: fmt.Sprintf("%.0f requests to %s in %s, fewer than the %.0f needed to judge", n, t.CandidateWorkload, model.Duration(g.opts.Window), g.opts.MinRequests)}}), nil
+			Detail: fmt.Sprintf("%.0f requests to %s in %s, fewer than the %.0f needed to judge", n, t.CandidateWorkload, model.Duration(w), g.opts.MinRequests)}}), nil
 	}
 	ms := make([]rollout.Measurement, 0, len(g.checks))
 	for i, c := range g.checks {
-		m, err := g.check(ctx, c, g.tmpl[i], t)
+		m, err := g.check(ctx, c, g.tmpl[i], t, w, now, n)
 		if err != nil {
 			return rollout.Verdict{}, err
 		}
@@ -267,15 +307,18 @@ func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, 
 	return rollout.Combine(ms), nil
 }
 
-func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target rollout.Target) (rollout.Measurement, error) {
+// check measures one check of the candidate, which received n requests in
+// the window w: enough to judge it, so a check with no value for it fails
+// (a figure that cannot be read cannot be held to its bound).
+func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target rollout.Target, w time.Duration, now time.Time, n float64) (rollout.Measurement, error) {
 	m := rollout.Measurement{Name: c.Name, Unit: c.Unit, Stable: math.NaN()}
-	v, _, err := g.query(ctx, t, g.params(target, false))
+	v, _, err := g.query(ctx, t, g.params(target, w, false), now)
 	if err != nil {
 		return m, err
 	}
 	m.Value = v
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		m.Result, m.Detail = rollout.NoData, "no value for the candidate"
+		m.Result, m.Detail = rollout.Fail, fmt.Sprintf("no value for the candidate, which received %.0f requests in %s", n, model.Duration(w))
 		return m, nil
 	}
 	bound, why := math.NaN(), ""
@@ -283,7 +326,7 @@ func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target 
 		bound, why = *c.Threshold, "threshold"
 	}
 	if c.Tolerance > 0 {
-		s, _, err := g.query(ctx, t, g.params(target, true))
+		s, _, err := g.query(ctx, t, g.params(target, w, true), now)
 		if err != nil {
 			return m, err
 		}

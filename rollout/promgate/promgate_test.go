@@ -77,6 +77,13 @@ func TestVerdicts(t *testing.T) {
 			"300 ms > 250 ms (the stable version's 200 ms + 25%)"},
 		{"within the stable version's", figures(120, 100, 240, 200), []promgate.Check{promgate.Latency(0.99, time.Second).RelativeToStable(0.25)}, rollout.Pass, "240 ms <= 250 ms"},
 		{"the threshold is stricter", figures(120, 100, 240, 200), []promgate.Check{promgate.Latency(0.99, 230*time.Millisecond).RelativeToStable(0.25)}, rollout.Fail, "240 ms > 230 ms (threshold)"},
+		// Only 5xx answers: Istio has no other series, and the success
+		// query's "or vector(0)" makes the rate 0, as Prometheus answers it.
+		{"only 5xx", figures(120, 0, 24.9, 24.9), []promgate.Check{promgate.SuccessRate(99)}, rollout.Fail, "0% < 99% (threshold)"},
+		// Enough requests, and a check with no value: a fail, not no data.
+		{"no value with requests", func(q string) (float64, bool) { return 120, strings.HasPrefix(q, "sum(increase(") },
+			[]promgate.Check{promgate.Custom("ttft", `avg(vllm:time_to_first_token_seconds{pod=~"{{.Workload}}-.*"})`, "ms", promgate.LowerIsBetter, 200)},
+			rollout.Fail, "no value for the candidate, which received 120 requests in 1m"},
 		{"custom", func(q string) (float64, bool) {
 			if strings.HasPrefix(q, "sum(increase(") {
 				return 50, true
@@ -116,11 +123,55 @@ func TestQueriesUseIstioLabels(t *testing.T) {
 	}
 	want := []string{
 		`sum(increase(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s]))`,
-		`sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2",response_code!~"5.."}[30s])) / sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) * 100`,
+		`(sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2",response_code!~"5.."}[30s])) or vector(0)) / sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) * 100`,
 		`histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) by (le))`,
 	}
 	if strings.Join(*queries, "\n") != strings.Join(want, "\n") {
 		t.Errorf("queries:\n  %s\nwant\n  %s", strings.Join(*queries, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestWindowNeverReachesBeforeTheStep: a step applied 10 s ago is judged
+// on 10 s, at the gate's own time, though the window is a minute; one
+// older than the window on the window; one under a second old is not
+// judged at all.
+func TestWindowNeverReachesBeforeTheStep(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		age, window string
+		want        rollout.Conclusion
+	}{
+		{"10s", "10s", rollout.Pass},
+		{"10.25s", "10s250ms", rollout.Pass},
+		{"5m", "1m", rollout.Pass},
+		{"0s", "1m", rollout.Pass}, // Since unknown (zero): the configured window
+		{"500ms", "", rollout.NoData},
+	} {
+		url, queries := fakeAPI(t, figures(120, 100, 20, 20))
+		api, _ := promgate.NewAPI(url)
+		g, err := promgate.New(api, promgate.Options{Now: func() time.Time { return now }}, promgate.SuccessRate(99))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg := target
+		if age, _ := time.ParseDuration(tc.age); age > 0 {
+			tg.Since = now.Add(-age)
+		}
+		v, err := g.Analyse(context.Background(), tg)
+		if err != nil || v.Result != tc.want {
+			t.Errorf("step %s old: %s, %v; want %s", tc.age, v, err, tc.want)
+		}
+		for _, q := range *queries {
+			if !strings.Contains(q, "["+tc.window+"]") || strings.Count(q, "[") != strings.Count(q, "["+tc.window+"]") {
+				t.Errorf("step %s old: query %s, want every range [%s]", tc.age, q, tc.window)
+			}
+		}
+		if tc.window == "" && len(*queries) != 0 {
+			t.Errorf("a step under a second old was queried: %v", *queries)
+		}
+		if tc.window != "" && len(*queries) == 0 {
+			t.Errorf("step %s old: nothing queried", tc.age)
+		}
 	}
 }
 
