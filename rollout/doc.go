@@ -15,9 +15,16 @@
 // is an apply.Transition (make before break), each analysed step waits an
 // interval and asks a Gate, and the run advances, holds (too little
 // traffic), or rolls back to the baseline after a number of failed
-// analyses. Runs are resumable: a run reads the live objects and goes on
-// from the step the cluster is at. Package rollout/promgate is a Gate on
-// Istio's standard metrics in Prometheus.
+// analyses (or of analyses that could not be made). The candidate gets
+// traffic only once its Deployment is Available, and with
+// Strategy.RetireAfter the stable version is retired only after a bake
+// time. The driver keeps a record of each rollout in the cluster (Record,
+// Status): a run resumes from it and the live objects, so failures count
+// across restarts, a rolled-back candidate is not canaried again as it is,
+// and routes another manager changed are rolled back, never promoted.
+// Package rollout/promgate is a Gate on Istio's standard metrics in
+// Prometheus, in every routing dialect (the sidecars', the Gateway API's,
+// an ambient waypoint's reports).
 //
 // The smallest use:
 //

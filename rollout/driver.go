@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -78,6 +79,12 @@ const (
 	// at Step, and the run starts it over from the baseline (Reason says
 	// what changed).
 	Restarting EventKind = "restarting"
+	// Unanalysed: the gate could not analyse Step (Err says why); Errors
+	// counts such analyses in a row, toward Driver.ErrorLimit.
+	Unanalysed EventKind = "unanalysed"
+	// Baking: the candidate is promoted (Step) and the stable version is
+	// retired after Strategy.RetireAfter; Left is what remains of it.
+	Baking EventKind = "baking"
 )
 
 // Event is one thing a run did, for Driver.Progress.
@@ -86,8 +93,14 @@ type Event struct {
 	Step Step
 	// Verdict is the analysis, for Analysed.
 	Verdict *Verdict
-	// Failures counts the failed analyses of the run so far.
+	// Failures counts the failed analyses of the rollout so far.
 	Failures int
+	// Errors counts the analyses in a row that could not be made, for
+	// Unanalysed; Err is the last one's error.
+	Errors int
+	Err    error
+	// Left is what remains of the bake time, for Baking.
+	Left time.Duration
 	// Result is what the move to Step did to each object, for Applied.
 	Result apply.Result
 	// Reason is why, for RollingBack (the failed analyses, or the drift)
@@ -120,6 +133,10 @@ func (e Event) String() string {
 		return s
 	case Restarting:
 		return fmt.Sprintf("restarting from %s: %s", e.Step.Name(), e.Reason)
+	case Unanalysed:
+		return fmt.Sprintf("could not analyse %s (%s in a row): %v", e.Step.Name(), count(e.Errors, "error", "errors"), e.Err)
+	case Baking:
+		return fmt.Sprintf("baking %s: %s is retired in %s unless an analysis fails", e.Step.Name(), e.Step.plan.Stable, e.Left)
 	}
 	return fmt.Sprintf("%s %s (%s)", e.Kind, e.Step.Name(), e.Step)
 }
@@ -138,9 +155,9 @@ type Driver struct {
 	// analysis (a rollout stepped on time alone).
 	Gate Gate
 	// Interval is the time between applying a step and its first analysis,
-	// and between analyses; 0 means one minute. Keep the gate's query window
-	// no longer than it (promgate.Options.Window), so that an analysis sees
-	// the step it judges and not the one before, and give it a few scrapes.
+	// and between analyses; 0 means one minute. Give it a few of the
+	// metrics' scrapes: an analysis looks no further back than the time the
+	// step was reached (Target.Since).
 	Interval time.Duration
 	// Passes is how many passing analyses a step needs before the rollout
 	// goes on; 0 means 1.
@@ -149,6 +166,12 @@ type Driver struct {
 	// it back; 0 means 1. The rollout record keeps the count: a run
 	// started again (after a crash, a cancellation) goes on counting.
 	Failures int
+	// ErrorLimit is how many analyses in a row may fail to be made (the
+	// metrics backend unreachable, a query refused) before the rollout is
+	// rolled back; 0 means 3. Each is tried again after Interval; the
+	// rollout record keeps the count across runs. An error is never a pass,
+	// and a rollout never stays on a candidate it cannot judge.
+	ErrorLimit int
 	// NoDataLimit is how many analyses in a row may find too little
 	// traffic to judge (NoData) before that counts as one failed analysis;
 	// 0 means 5. Until then the rollout holds its step.
@@ -159,10 +182,16 @@ type Driver struct {
 	// Progress, if set, is told of each step found, applied and analysed.
 	Progress func(Event)
 	// Apply are the options of every move between steps (apply.Transition):
-	// field manager, Force, WaitAvailable (wait for the candidate's
-	// Deployment before routing to it), Workers. A Cache is made for the
-	// run when none is given.
+	// field manager, Force, WaitTimeout, Workers. A Cache is made for the
+	// run when none is given. WaitAvailable is the driver's to set: see
+	// SkipAvailability.
 	Apply apply.TransitionOptions
+	// SkipAvailability routes traffic to a new or changed Deployment
+	// without waiting for it to report Available: only for clusters with no
+	// controllers (an API server alone). By default every move waits,
+	// before any route changes, for the Deployments it changed, and a wait
+	// past Apply.WaitTimeout counts as a failed analysis of the candidate.
+	SkipAvailability bool
 	// Sleep waits for d or until ctx is done; nil waits on a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the time the rollout record stamps on verdicts and writes;
@@ -211,8 +240,10 @@ func (d *Driver) emit(e Event) {
 // or stopped by Approve. Moves between steps are apply.Transitions, make before
 // break, and are never cut short: when ctx is done Run lets the move under
 // way finish and returns ctx's error with the Report's Step where the
-// cluster is. An analysis error (Prometheus unreachable, say) ends the run
-// the same way; nothing is ever a pass for want of data.
+// cluster is. An analysis that cannot be made (Prometheus unreachable, say)
+// is tried again after Interval, and ErrorLimit of them in a row roll back:
+// nothing is ever a pass for want of data, and no candidate keeps traffic
+// it cannot be judged on.
 func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	if d.Client == nil {
 		return Report{}, errors.New("rollout: the Driver has no Client")
@@ -224,6 +255,7 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	if opts.FieldManager == "" {
 		opts.FieldManager = apply.DefaultFieldManager
 	}
+	opts.WaitAvailable = !d.SkipAvailability
 	r, err := d.open(ctx, p, opts.FieldManager)
 	if err != nil {
 		return Report{}, err
@@ -250,7 +282,9 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	}
 	// Bring the cluster exactly to the step: correct drift, finish a move
 	// cut short, prune what an interrupted retirement left.
-	if _, err := d.moveTo(ctx, opts, r, live, p.Steps[at]); err != nil {
+	if failed, err := d.advance(ctx, opts, r, live, p.Steps[at], &rep); failed != "" {
+		return d.rollBack(ctx, opts, p, r, p.Steps[at], live, failed, &rep)
+	} else if err != nil {
 		return rep, err
 	}
 	for i := at; ; i++ {
@@ -260,16 +294,21 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 			rep.Outcome = Succeeded
 			return rep, r.end(ctx, Succeeded, "")
 		}
-		if s.Analysed() {
-			ok, err := d.analyse(ctx, p, s, r, &rep)
-			if err != nil {
-				return rep, err
-			}
-			if !ok {
-				return d.rollBack(ctx, opts, p, r, s, s.Objects, failedAnalyses(r.rec.Failures), &rep)
-			}
-		}
 		next := p.Steps[i+1]
+		var failed string
+		var err error
+		switch {
+		case s.Analysed():
+			failed, err = d.analyse(ctx, p, s, r, &rep)
+		case next.Phase == Retired:
+			failed, err = d.bake(ctx, p, s, r, &rep)
+		}
+		if err != nil {
+			return rep, err
+		}
+		if failed != "" {
+			return d.rollBack(ctx, opts, p, r, s, s.Objects, failed, &rep)
+		}
 		if stop, err := d.approve(ctx, next); err != nil || stop {
 			if stop {
 				rep.Outcome = Stopped
@@ -277,12 +316,43 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 			}
 			return rep, err
 		}
-		moved, err := d.moveTo(ctx, opts, r, s.Objects, next)
-		if moved {
-			rep.Step = next
-		}
-		if err != nil {
+		if failed, err = d.advance(ctx, opts, r, s.Objects, next, &rep); err != nil {
 			return rep, err
+		}
+		if failed != "" {
+			return d.rollBack(ctx, opts, p, r, s, s.Objects, failed, &rep)
+		}
+	}
+}
+
+// advance moves the cluster from before to next. A move whose Deployments
+// do not become Available in time changes no route; it counts as a failed
+// analysis of the candidate and is tried again after Interval, until the
+// failures reach Driver.Failures (the reason to roll back is returned).
+func (d *Driver) advance(ctx context.Context, opts apply.TransitionOptions, j *journal, before []render.Object, next Step, rep *Report) (string, error) {
+	p := next.plan
+	for {
+		err := d.candidateAvailable(ctx, opts, next)
+		if err == nil {
+			var moved bool
+			moved, err = d.moveTo(ctx, opts, j, before, next)
+			if moved {
+				rep.Step = next
+			}
+		}
+		if !errors.Is(err, apply.ErrNotAvailable) {
+			return "", err
+		}
+		detail := "Deployment " + p.Namespace + "/" + names.Deployment(p.Model, p.Candidate) + " " + err.Error()
+		if ae := (*apply.Error)(nil); errors.As(err, &ae) {
+			detail = ae.Failed.Object + " " + ae.Failed.Err.Error()
+		}
+		v := Verdict{Result: Fail, Measurements: []Measurement{{Name: "available", Value: math.NaN(), Stable: math.NaN(), Result: Fail, Detail: detail}}}
+		if failed, err := d.judged(ctx, next, j, v, true, rep); failed != "" || err != nil {
+			return failed, err
+		}
+		if err := d.sleep(ctx, d.interval()); err != nil {
+			return "", err
 		}
 	}
 }
@@ -301,47 +371,145 @@ func (d *Driver) move(ctx context.Context, opts apply.TransitionOptions, before 
 
 // analyse analyses step until it passes d.Passes times (true), or the run's
 // failures reach d.Failures (false).
-func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, j *journal, rep *Report) (bool, error) {
-	gate := d.Gate
-	if gate == nil {
-		gate = GateFunc(func(context.Context, Target) (Verdict, error) { return Verdict{Result: Pass}, nil })
+// candidateAvailable waits, unless d.SkipAvailability, for the candidate's
+// Deployment before a move to a step that sends it traffic (every step
+// but the baseline), whether or not the move changes it: a Deployment the
+// last move created, or one that lost its pods since, is not ready just
+// because it is unchanged.
+func (d *Driver) candidateAvailable(ctx context.Context, opts apply.TransitionOptions, next Step) error {
+	if !opts.WaitAvailable || next.Phase == Baseline {
+		return nil
 	}
-	t := Target{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate,
-		StableWorkload: names.Deployment(p.Model, p.Stable), CandidateWorkload: names.Deployment(p.Model, p.Candidate), Step: s}
+	p := next.plan
+	return apply.WaitAvailable(ctx, d.Client, p.Namespace, names.Deployment(p.Model, p.Candidate), opts.WaitTimeout)
+}
+
+// target is what the gate analyses at s: the cluster reached s at the
+// record's Since.
+func (p *Plan) target(s Step, since time.Time) Target {
+	return Target{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate,
+		StableWorkload: names.Deployment(p.Model, p.Stable), CandidateWorkload: names.Deployment(p.Model, p.Candidate), Step: s, Since: since}
+}
+
+// analyse analyses step s until it passes d.Passes times (""), or returns
+// why the rollout must roll back: the failures reached d.Failures, or the
+// analyses that could not be made reached d.ErrorLimit.
+func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, j *journal, rep *Report) (string, error) {
 	passes, noData := 0, 0
 	for passes < orDefault(d.Passes, 1) {
 		if err := d.sleep(ctx, d.interval()); err != nil {
-			return false, err
+			return "", err
 		}
-		v, err := gate.Analyse(ctx, t)
-		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-				return false, ctxErr
-			}
-			return false, fmt.Errorf("rollout: analysing step %s: %w (the cluster stays at this step)", s.Name(), err)
+		v, failed, err := d.analyseOnce(ctx, p, s, j)
+		if failed != "" || err != nil {
+			return failed, err
 		}
-		rep.Verdicts = append(rep.Verdicts, v)
+		fail := v.Result == Fail
 		switch v.Result {
+		case "": // could not be made; tried again
+			continue
 		case Pass:
 			passes, noData = passes+1, 0
 		case NoData:
 			if noData++; noData >= orDefault(d.NoDataLimit, 5) {
-				noData = 0
-				j.rec.Failures++
+				noData, fail = 0, true // counts as one failed analysis
 			}
-		default:
-			j.rec.Failures++
 		}
-		j.recordVerdict(s, v)
-		if err := j.save(ctx); err != nil {
-			return false, err
-		}
-		d.emit(Event{Kind: Analysed, Step: s, Verdict: &v, Failures: j.rec.Failures})
-		if j.rec.Failures >= orDefault(d.Failures, 1) {
-			return false, nil
+		if failed, err := d.judged(ctx, s, j, v, fail, rep); failed != "" || err != nil {
+			return failed, err
 		}
 	}
-	return true, nil
+	return "", nil
+}
+
+// analyseOnce asks the gate about s. An error it counts in the record: the
+// verdict is then empty, or, at d.ErrorLimit errors in a row, the reason to
+// roll back is returned.
+func (d *Driver) analyseOnce(ctx context.Context, p *Plan, s Step, j *journal) (Verdict, string, error) {
+	gate := d.Gate
+	if gate == nil {
+		gate = GateFunc(func(context.Context, Target) (Verdict, error) { return Verdict{Result: Pass}, nil })
+	}
+	v, err := gate.Analyse(ctx, p.target(s, j.rec.Since))
+	if err == nil {
+		j.rec.Errors = 0
+		return v, "", nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return Verdict{}, "", ctxErr
+	}
+	j.rec.Errors++
+	if serr := j.save(ctx); serr != nil {
+		return Verdict{}, "", serr
+	}
+	d.emit(Event{Kind: Unanalysed, Step: s, Errors: j.rec.Errors, Err: err, Failures: j.rec.Failures})
+	if limit := orDefault(d.ErrorLimit, 3); j.rec.Errors >= limit {
+		return Verdict{}, fmt.Sprintf("after %s that could not be made, the last: %v", count(limit, "analysis", "analyses"), err), nil
+	}
+	return Verdict{}, "", nil
+}
+
+// judged records v, an analysis of s (counted toward d.Failures when
+// fail), and says why the rollout must roll back once the failures reach
+// d.Failures.
+func (d *Driver) judged(ctx context.Context, s Step, j *journal, v Verdict, fail bool, rep *Report) (string, error) {
+	rep.Verdicts = append(rep.Verdicts, v)
+	if fail {
+		j.rec.Failures++
+	}
+	j.recordVerdict(s, v)
+	if err := j.save(ctx); err != nil {
+		return "", err
+	}
+	d.emit(Event{Kind: Analysed, Step: s, Verdict: &v, Failures: j.rec.Failures})
+	if j.rec.Failures >= orDefault(d.Failures, 1) {
+		return failedAnalyses(j.rec.Failures), nil
+	}
+	return "", nil
+}
+
+// bake keeps the candidate promoted at s for the plan's RetireAfter,
+// counted from when the cluster reached s (the record's Since, so a run
+// started again waits only what is left), analysing it every Interval: a
+// failed analysis (or ErrorLimit errors) rolls back while the stable
+// version is still deployed. NoData is no failure here: with the stable
+// version dark, a check relative to it has nothing to compare with.
+func (d *Driver) bake(ctx context.Context, p *Plan, s Step, j *journal, rep *Report) (string, error) {
+	bake := p.strategy.RetireAfter
+	if bake <= 0 {
+		return "", nil
+	}
+	since := j.rec.Since
+	if since.IsZero() {
+		since = d.now()
+	}
+	announced := false
+	for {
+		left := bake - d.now().Sub(since)
+		if left <= 0 {
+			return "", nil
+		}
+		if !announced {
+			d.emit(Event{Kind: Baking, Step: s, Left: left})
+			announced = true
+		}
+		if err := d.sleep(ctx, min(left, d.interval())); err != nil {
+			return "", err
+		}
+		if d.Gate == nil {
+			continue
+		}
+		v, failed, err := d.analyseOnce(ctx, p, s, j)
+		if failed != "" || err != nil {
+			return failed, err
+		}
+		if v.Result == "" || v.Result == NoData {
+			continue
+		}
+		if failed, err := d.judged(ctx, s, j, v, v.Result == Fail, rep); failed != "" || err != nil {
+			return failed, err
+		}
+	}
 }
 
 // approve asks d.Approve about next until it approves (false) or stops

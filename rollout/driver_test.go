@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"strings"
@@ -87,7 +88,17 @@ func liveStep(t *testing.T, c *applytest.Cluster, p *rollout.Plan) string {
 	return p.Steps[i].Name()
 }
 
+// driver runs plans on c with g, its events to events, no sleeps; c acts
+// as a cluster whose Deployment controller finds every Deployment's pods
+// ready as soon as it is stored.
 func driver(c *applytest.Cluster, g rollout.Gate, events *[]string) *rollout.Driver {
+	if c.Default == nil {
+		c.Default = func(u *unstructured.Unstructured) {
+			if u.GetKind() == "Deployment" {
+				_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Available", "status": "True"}}, "status", "conditions")
+			}
+		}
+	}
 	return &rollout.Driver{Client: c, Gate: g, Sleep: noSleep, Progress: func(e rollout.Event) {
 		*events = append(*events, e.String())
 	}}
@@ -212,22 +223,88 @@ func TestDriverNoData(t *testing.T) {
 	}
 }
 
+// TestDriverErrorLimit: analyses that cannot be made are tried again, and
+// ErrorLimit of them in a row roll back (the candidate is not left on
+// traffic it cannot be judged on); fewer, then a pass, go on; the count
+// carries across runs in the record (without it, the negative control, a
+// second run starts counting afresh).
+func TestDriverErrorLimit(t *testing.T) {
+	broken := errors.New("prometheus: connection refused")
+	failing := func(n int) (*int, rollout.Gate) {
+		calls := 0
+		return &calls, rollout.GateFunc(func(ctx context.Context, tg rollout.Target) (rollout.Verdict, error) {
+			if calls++; calls <= n {
+				return rollout.Verdict{}, broken
+			}
+			return rollout.Verdict{Result: rollout.Pass}, nil
+		})
+	}
+	var events []string
+	c := applytest.NewServerSideCluster(nil)
+	calls, g := failing(100)
+	rep, err := driver(c, g, &events).Run(context.Background(), plan(t))
+	if err != nil || rep.Outcome != rollout.RolledBack || *calls != 3 || liveStep(t, c, plan(t)) != "00-baseline" {
+		t.Fatalf("Prometheus gone: %s after %d analyses (%v), cluster at %s; want rolled back after 3", rep.Outcome, *calls, err, liveStep(t, c, plan(t)))
+	}
+	if got := strings.Join(events, "\n"); !strings.Contains(got, "could not analyse 01-canary-10 (2 errors in a row): prometheus: connection refused") ||
+		!strings.Contains(got, "rolling back from 01-canary-10: after 3 analyses that could not be made, the last: prometheus: connection refused") {
+		t.Errorf("events:\n%s", got)
+	}
+	c = applytest.NewServerSideCluster(nil)
+	calls, g = failing(2)
+	if rep, err := driver(c, g, &events).Run(context.Background(), plan(t)); err != nil || rep.Outcome != rollout.Succeeded {
+		t.Errorf("two errors, then passes: %s, %v", rep.Outcome, err)
+	}
+	for _, remember := range []bool{true, false} {
+		c := applytest.NewServerSideCluster(nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		calls, g := failing(100)
+		d := driver(c, g, &events)
+		d.Progress = func(e rollout.Event) {
+			if e.Kind == rollout.Unanalysed && e.Errors == 2 {
+				cancel()
+			}
+		}
+		if _, err := d.Run(ctx, plan(t)); !errors.Is(err, context.Canceled) || *calls != 2 {
+			t.Fatalf("cancelled after %d errors: %v", *calls, err)
+		}
+		if !remember {
+			forget(t, c)
+		}
+		calls, g = failing(1)
+		rep, err := driver(c, g, &events).Run(context.Background(), plan(t))
+		if remember && (err != nil || rep.Outcome != rollout.RolledBack || *calls != 1) {
+			t.Errorf("with the record: %s after %d analyses (%v), want rolled back at the third error in a row", rep.Outcome, *calls, err)
+		}
+		if !remember && rep.Outcome != rollout.Succeeded {
+			t.Errorf("without the record: %s (%v): the negative control does not hold", rep.Outcome, err)
+		}
+	}
+}
+
 func TestDriverResumes(t *testing.T) {
 	p := plan(t)
 	c := applytest.NewCluster()
 	var events []string
-	// The gate fails with an error at canary-50: the run stops there.
+	// The gate fails with an error at canary-50, and a run cancelled
+	// there stops there.
 	broken := errors.New("prometheus: connection refused")
-	calls := 0
 	g := rollout.GateFunc(func(ctx context.Context, tg rollout.Target) (rollout.Verdict, error) {
-		if calls++; tg.Step.Phase == rollout.Canary && tg.Step.Weight == 50 {
+		if tg.Step.Phase == rollout.Canary && tg.Step.Weight == 50 {
 			return rollout.Verdict{}, broken
 		}
 		return rollout.Verdict{Result: rollout.Pass}, nil
 	})
-	rep, err := driver(c, g, &events).Run(context.Background(), p)
-	if !errors.Is(err, broken) || rep.Step.Name() != "02-canary-50" || !strings.Contains(err.Error(), "the cluster stays at this step") {
-		t.Fatalf("want the gate's error at canary-50, got %v at %s", err, rep.Step.Name())
+	ctx0, cancel0 := context.WithCancel(context.Background())
+	d0 := driver(c, g, &events)
+	d0.Progress = func(e rollout.Event) {
+		if e.Kind == rollout.Unanalysed {
+			cancel0()
+		}
+	}
+	rep, err := d0.Run(ctx0, p)
+	if !errors.Is(err, context.Canceled) || rep.Step.Name() != "02-canary-50" {
+		t.Fatalf("want a stop at canary-50, got %v at %s", err, rep.Step.Name())
 	}
 	if got := liveStep(t, c, p); got != "02-canary-50" {
 		t.Errorf("cluster at %s", got)

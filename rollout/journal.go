@@ -132,6 +132,9 @@ func (d *Driver) moveTo(ctx context.Context, opts apply.TransitionOptions, j *jo
 	}
 	moved, err := d.move(ctx, opts, before, step)
 	if moved {
+		if j.rec.At != step.Name() || j.rec.Since.IsZero() {
+			j.rec.Since = d.now().UTC() // a move to where it was changes no weight
+		}
 		j.rec.At, j.rec.Moving = step.Name(), ""
 		if serr := j.save(ctx); serr != nil && err == nil {
 			err = serr
@@ -150,7 +153,9 @@ func (d *Driver) rollBack(ctx context.Context, opts apply.TransitionOptions, p *
 	}
 	took := d.routeOwners(ctx, p, j.manager)
 	d.emit(Event{Kind: RollingBack, Step: from, Failures: j.rec.Failures, Reason: reason, TookFrom: took})
-	opts.Force = true
+	// A rollback always wins, and never waits: it sends the traffic back
+	// to the version that was serving it.
+	opts.Force, opts.WaitAvailable = true, false
 	moved, err := d.moveTo(ctx, opts, j, before, p.Steps[0])
 	if moved {
 		rep.Outcome, rep.Step = RolledBack, p.Steps[0]

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -49,6 +50,13 @@ type Strategy struct {
 	// dark (weight 0). By default it is retired: its routes, then its
 	// subset, then its Deployment are removed.
 	KeepStable bool
+	// RetireAfter is the bake time between promotion and retirement: the
+	// candidate takes all traffic while the stable version stays deployed,
+	// dark, ready to take it back. The driver analyses the candidate every
+	// Interval meanwhile, and a failed analysis rolls back; a run started
+	// again during the bake waits only what is left of it. 0 retires at
+	// once.
+	RetireAfter time.Duration
 	// RetryRolledBack canaries again a candidate that the model's rollout
 	// record says was rolled back. By default a run refuses it until the
 	// candidate changes (its pods' template: image, model, arguments,
@@ -304,6 +312,12 @@ func (p *Plan) check(app mesh.App, s Strategy) (int, []int, field.ErrorList) {
 	errs = append(errs, checkWeights(s)...)
 	if s.ShadowPercent < 0 || s.ShadowPercent > 100 {
 		errs = append(errs, field.Invalid(field.NewPath("shadowPercent"), s.ShadowPercent, "must be from 0 to 100"))
+	}
+	switch {
+	case s.RetireAfter < 0:
+		errs = append(errs, field.Invalid(field.NewPath("retireAfter"), s.RetireAfter.String(), "must not be negative"))
+	case s.RetireAfter > 0 && s.KeepStable:
+		errs = append(errs, field.Invalid(field.NewPath("retireAfter"), s.RetireAfter.String(), "nothing is retired with keepStable"))
 	}
 	if s.Preview != nil && len(s.Preview.Headers) == 0 && s.Preview.URI == nil {
 		errs = append(errs, field.Required(field.NewPath("preview", "headers"), "a preview must match some requests only: a header or a URI"))

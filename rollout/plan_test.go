@@ -202,6 +202,8 @@ func TestPlanErrors(t *testing.T) {
 		{"both ways", fraud(), "fraud", "v2", rollout.Strategy{Steps: []int32{10}, StepWeight: 5}, []string{"stepWeight: Forbidden: give either steps or stepWeight and maxWeight"}},
 		{"max below step", fraud(), "fraud", "v2", rollout.Strategy{StepWeight: 60, MaxWeight: 50}, []string{`maxWeight: invalid value "50": is below the first step (60)`}},
 		{"shadow", fraud(), "fraud", "v2", rollout.Strategy{ShadowPercent: 120}, []string{`shadowPercent: invalid value "120"`}},
+		{"negative bake", fraud(), "fraud", "v2", rollout.Strategy{RetireAfter: -time.Minute}, []string{`retireAfter: invalid value "-1m0s": must not be negative`}},
+		{"bake, nothing retired", fraud(), "fraud", "v2", rollout.Strategy{RetireAfter: time.Minute, KeepStable: true}, []string{`retireAfter: invalid value "1m0s": nothing is retired with keepStable`}},
 		{"preview matching all", fraud(), "fraud", "v2", rollout.Strategy{Preview: &routing.Match{}}, []string{"preview.headers: required"}},
 		{"nothing to weight", fraud(), "fraud", "v1", rollout.Strategy{Stable: "v2"}, nil},
 		{"half-routed rule", pinnedV1, "fraud", "v2", rollout.Strategy{Stable: "v1"}, []string{"models[0].traffic.rules[0].split: invalid value \"v1\": routes to the stable version beside others"}},

@@ -38,8 +38,16 @@ type Record struct {
 	// At is the step the cluster was last moved to; Moving is the step a
 	// move under way goes to (empty when none is).
 	At, Moving string
-	// Failures counts the failed analyses of the rollout, across runs.
+	// Since is when the cluster reached At: an analysis looks no further
+	// back, and the bake time before retirement counts from it.
+	Since time.Time
+	// Failures counts the failed analyses of the rollout, across runs
+	// (a candidate whose pods were not Available in time counts too).
 	Failures int
+	// Errors counts the analyses in a row that could not be made (the
+	// metrics backend unreachable, a query refused), across runs;
+	// Driver.ErrorLimit of them roll the rollout back.
+	Errors int `json:",omitempty"`
 	// Verdicts are the analyses, in order.
 	Verdicts []RecordedVerdict
 	// Outcome is how the rollout ended; empty while it runs.

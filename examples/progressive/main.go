@@ -16,8 +16,11 @@
 // per analysis, and exits 0 when v2 is promoted and v1 retired, 3 when it
 // rolled back (all traffic on v1, v2's Deployment kept for inspection), and
 // 1 on an error (the cluster stays at the step it reached; run it again to
-// resume). It does not wait for Deployments to become available unless
-// -wait is given.
+// resume). It sends the candidate traffic only once its Deployment is
+// Available (-skip-availability for an API server without controllers).
+//
+// -api gateway or -api ambient runs the same rollout on Gateway API
+// HTTPRoutes (the gate then reads the waypoint's reports under ambient).
 package main
 
 import (
@@ -32,7 +35,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/render"
@@ -56,7 +58,10 @@ type options struct {
 	maxP99               time.Duration
 	failures, noData     int
 	minRequests          float64
-	planOnly, wait, show bool
+	errorLimit           int
+	retireAfter          time.Duration
+	api                  string
+	planOnly, skip, show bool
 	retry, status        bool
 }
 
@@ -66,14 +71,17 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.prometheus, "prometheus", "", "the Prometheus HTTP API's address (http://host:9090)")
 	fs.StringVar(&o.steps, "steps", "10,30,50,100", "the candidate's weights in percent, rising; 100 is the promotion")
 	fs.DurationVar(&o.interval, "interval", time.Minute, "time between a step and its analysis, and between analyses")
-	fs.DurationVar(&o.window, "window", time.Minute, "the range of the metrics queries; at most -interval, so that an analysis sees its own step only")
+	fs.DurationVar(&o.window, "window", time.Minute, "the longest range of the metrics queries; an analysis never looks before its step")
 	fs.Float64Var(&o.minSuccess, "min-success", 99, "the candidate's least success rate, in percent (non-5xx)")
 	fs.DurationVar(&o.maxP99, "max-p99", 500*time.Millisecond, "the candidate's greatest 99th-percentile latency")
 	fs.IntVar(&o.failures, "failures", 2, "failed analyses before rolling back")
 	fs.IntVar(&o.noData, "no-data-limit", 5, "analyses in a row with too little traffic before that counts as a failure")
+	fs.IntVar(&o.errorLimit, "error-limit", 3, "analyses in a row that cannot be made (Prometheus unreachable) before rolling back")
+	fs.DurationVar(&o.retireAfter, "retire-after", 0, "bake time between promotion and retiring v1, v2 analysed meanwhile")
+	fs.StringVar(&o.api, "api", "istio", scenarios.APIUsage)
 	fs.Float64Var(&o.minRequests, "min-requests", 10, "requests to the candidate in the window needed to judge it")
 	fs.BoolVar(&o.planOnly, "plan", false, "print the plan and each step's manifests, offline, and exit")
-	fs.BoolVar(&o.wait, "wait", false, "wait for new Deployments to be available before routing to them")
+	fs.BoolVar(&o.skip, "skip-availability", false, "route to new Deployments without waiting for them to be Available (an API server without controllers)")
 	fs.BoolVar(&o.retry, "retry", false, "canary again a candidate the rollout record says was rolled back")
 	fs.BoolVar(&o.status, "status", false, "print the model's rollout record (step, failures, verdicts, outcome) and exit")
 	if err := fs.Parse(args); err != nil {
@@ -103,7 +111,16 @@ func newPlan(o options) (*rollout.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rollout.NewPlan(scenarios.AlgorithmSelector(false, ""), "algo-selector", "v2", rollout.Strategy{Steps: weights, RetryRolledBack: o.retry})
+	app, err := scenarios.Dialect("algorithm-selector", false, o.api)
+	if err != nil {
+		return nil, fmt.Errorf("-api: %w", err)
+	}
+	if o.api != "istio" {
+		// The Gateway API's standard channel has no retries: the mesh's
+		// default retries apply.
+		app.Models[0].Traffic.Rules[0].Retries = nil
+	}
+	return rollout.NewPlan(app, "algo-selector", "v2", rollout.Strategy{Steps: weights, RetryRolledBack: o.retry, RetireAfter: o.retireAfter})
 }
 
 // run returns the exit code.
@@ -126,7 +143,11 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	gate, err := promgate.New(api, promgate.Options{Window: o.window, MinRequests: o.minRequests},
+	reporter := promgate.ReporterDestination
+	if o.api == "ambient" {
+		reporter = promgate.ReporterWaypoint // no sidecars: the waypoint reports
+	}
+	gate, err := promgate.New(api, promgate.Options{Window: o.window, MinRequests: o.minRequests, Reporter: reporter},
 		promgate.SuccessRate(o.minSuccess), promgate.Latency(0.99, o.maxP99))
 	if err != nil {
 		return exitError, err
@@ -136,9 +157,9 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 		return exitError, err
 	}
 	d := rollout.Driver{
-		Client: a, Gate: gate, Interval: o.interval, Failures: o.failures, NoDataLimit: o.noData,
-		Apply:    apply.TransitionOptions{WaitAvailable: o.wait},
-		Progress: func(e rollout.Event) { fmt.Fprintln(w, e) },
+		Client: a, Gate: gate, Interval: o.interval, Failures: o.failures, NoDataLimit: o.noData, ErrorLimit: o.errorLimit,
+		SkipAvailability: o.skip,
+		Progress:         func(e rollout.Event) { fmt.Fprintln(w, e) },
 	}
 	fmt.Fprint(w, plan)
 	rep, err := d.Run(ctx, plan)
