@@ -70,11 +70,15 @@ const (
 	Applied EventKind = "applied"
 	// Analysed: Verdict is the analysis of Step.
 	Analysed EventKind = "analysed"
-	// Held: Driver.Approve held the rollout before Step.
+	// Held: Driver.Approve, or a confirm hook (Reason says which), held
+	// the rollout before Step.
 	Held EventKind = "held"
 	// RollingBack: Step's analyses failed Driver.Failures times, or the
 	// live routes drifted from the record (Reason says which).
 	RollingBack EventKind = "rolling back"
+	// HookFailed: a Rollback or PostRollout hook failed (Reason says
+	// which, and why); the rollout is as it was.
+	HookFailed EventKind = "hook failed"
 	// Restarting: the candidate changed under a rollout the record says is
 	// at Step, and the run starts it over from the baseline (Reason says
 	// what changed).
@@ -133,6 +137,12 @@ func (e Event) String() string {
 		return s
 	case Restarting:
 		return fmt.Sprintf("restarting from %s: %s", e.Step.Name(), e.Reason)
+	case Held:
+		if e.Reason != "" {
+			return fmt.Sprintf("held before %s: %s", e.Step.Name(), e.Reason)
+		}
+	case HookFailed:
+		return fmt.Sprintf("%s at %s: %s", e.Kind, e.Step.Name(), e.Reason)
 	case Unanalysed:
 		return fmt.Sprintf("could not analyse %s (%s in a row): %v", e.Step.Name(), count(e.Errors, "error", "errors"), e.Err)
 	case Baking:
@@ -181,6 +191,9 @@ type Driver struct {
 	Approve func(ctx context.Context, next Step) (Decision, error)
 	// Progress, if set, is told of each step found, applied and analysed.
 	Progress func(Event)
+	// Hooks are called at the phases of every rollout (see HookPhase):
+	// approvals, acceptance tests, load generation, notifications.
+	Hooks []Hook
 	// Apply are the options of every move between steps (apply.Transition):
 	// field manager, Force, WaitTimeout, Workers. A Cache is made for the
 	// run when none is given. WaitAvailable is the driver's to set: see
@@ -280,6 +293,12 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 		rep.Resumed = &p.Steps[at]
 		d.emit(Event{Kind: Resumed, Step: p.Steps[at]})
 	}
+	// A rollout that starts here is confirmed before anything moves.
+	if !r.running && at == 0 {
+		if err := d.confirm(ctx, ConfirmRollout, r, p.Steps[0]); err != nil {
+			return rep, err
+		}
+	}
 	// Bring the cluster exactly to the step: correct drift, finish a move
 	// cut short, prune what an interrupted retirement left.
 	if failed, err := d.advance(ctx, opts, r, live, p.Steps[at], &rep); failed != "" {
@@ -287,40 +306,51 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	} else if err != nil {
 		return rep, err
 	}
+	return d.steps(ctx, opts, p, r, at, &rep)
+}
+
+// steps takes the cluster from step at, where it is, to the plan's end:
+// each step is judged (analysed, or baked before retirement), the move to
+// the next readied (hooks, Approve), and made.
+func (d *Driver) steps(ctx context.Context, opts apply.TransitionOptions, p *Plan, r *journal, at int, rep *Report) (Report, error) {
 	for i := at; ; i++ {
 		s := p.Steps[i]
 		rep.Step = s
 		if i == len(p.Steps)-1 {
 			rep.Outcome = Succeeded
-			return rep, r.end(ctx, Succeeded, "")
+			err := r.end(ctx, Succeeded, "")
+			if err == nil && i > at { // this run finished it
+				c := r.call(p, s)
+				c.Outcome = Succeeded
+				d.tell(ctx, PostRollout, c)
+			}
+			return *rep, err
 		}
 		next := p.Steps[i+1]
 		var failed string
+		var stop bool
 		var err error
 		switch {
 		case s.Analysed():
-			failed, err = d.analyse(ctx, p, s, r, &rep)
+			failed, err = d.analyse(ctx, p, s, r, rep)
 		case next.Phase == Retired:
-			failed, err = d.bake(ctx, p, s, r, &rep)
+			failed, err = d.bake(ctx, p, s, r, rep)
+		}
+		if failed == "" && err == nil {
+			failed, stop, err = d.ready(ctx, s, next, r)
+		}
+		if stop {
+			rep.Outcome = Stopped
+			return *rep, r.end(ctx, Stopped, "stopped by Approve")
+		}
+		if failed == "" && err == nil {
+			failed, err = d.advance(ctx, opts, r, s.Objects, next, rep)
+		}
+		if failed != "" {
+			return d.rollBack(ctx, opts, p, r, s, s.Objects, failed, rep)
 		}
 		if err != nil {
-			return rep, err
-		}
-		if failed != "" {
-			return d.rollBack(ctx, opts, p, r, s, s.Objects, failed, &rep)
-		}
-		if stop, err := d.approve(ctx, next); err != nil || stop {
-			if stop {
-				rep.Outcome = Stopped
-				err = r.end(ctx, Stopped, "stopped by Approve")
-			}
-			return rep, err
-		}
-		if failed, err = d.advance(ctx, opts, r, s.Objects, next, &rep); err != nil {
-			return rep, err
-		}
-		if failed != "" {
-			return d.rollBack(ctx, opts, p, r, s, s.Objects, failed, &rep)
+			return *rep, err
 		}
 	}
 }
@@ -397,8 +427,15 @@ func (p *Plan) target(s Step, since time.Time) Target {
 func (d *Driver) analyse(ctx context.Context, p *Plan, s Step, j *journal, rep *Report) (string, error) {
 	passes, noData := 0, 0
 	for passes < orDefault(d.Passes, 1) {
-		if err := d.sleep(ctx, d.interval()); err != nil {
-			return "", err
+		ok, failed, err := d.rolloutHooks(ctx, s, j, rep)
+		if failed != "" || err != nil {
+			return failed, err
+		}
+		if err := d.sleep(ctx, d.interval()); err != nil || !ok {
+			if err != nil {
+				return "", err
+			}
+			continue
 		}
 		v, failed, err := d.analyseOnce(ctx, p, s, j)
 		if failed != "" || err != nil {
@@ -493,10 +530,14 @@ func (d *Driver) bake(ctx context.Context, p *Plan, s Step, j *journal, rep *Rep
 			d.emit(Event{Kind: Baking, Step: s, Left: left})
 			announced = true
 		}
+		ok, failed, err := d.rolloutHooks(ctx, s, j, rep)
+		if failed != "" || err != nil {
+			return failed, err
+		}
 		if err := d.sleep(ctx, min(left, d.interval())); err != nil {
 			return "", err
 		}
-		if d.Gate == nil {
+		if d.Gate == nil || !ok {
 			continue
 		}
 		v, failed, err := d.analyseOnce(ctx, p, s, j)

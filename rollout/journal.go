@@ -156,9 +156,14 @@ func (d *Driver) rollBack(ctx context.Context, opts apply.TransitionOptions, p *
 	// A rollback always wins, and never waits: it sends the traffic back
 	// to the version that was serving it.
 	opts.Force, opts.WaitAvailable = true, false
+	c := j.call(p, from)
+	c.Reason = reason
+	d.tell(ctx, Rollback, c)
 	moved, err := d.moveTo(ctx, opts, j, before, p.Steps[0])
 	if moved {
 		rep.Outcome, rep.Step = RolledBack, p.Steps[0]
+		c.Outcome, c.Step = RolledBack, p.Steps[0]
+		d.tell(ctx, PostRollout, c)
 	}
 	return *rep, err
 }
