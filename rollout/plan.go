@@ -489,13 +489,30 @@ func (p *Plan) String() string {
 // WriteDir writes each step's objects as canonical YAML into its own
 // directory under dir, named by Step.Name (00-baseline, 01-canary-10, …),
 // one file per object (render.WriteDir), for a GitOps repository to commit
-// one step at a time. It returns the directories in order. If any step
-// fails to be written, what this call wrote is removed.
+// one step at a time. Each step's directory also holds the rollout record
+// at that step (the ConfigMap RecordName(model): the versions, the
+// candidate's digest, the step; the last step's says the rollout
+// succeeded), so the repository and the cluster show where the rollout
+// stands, and a Driver run later resumes from it. It returns the
+// directories in order. If any step fails to be written, what this call
+// wrote is removed.
 func (p *Plan) WriteDir(dir string) ([]string, error) {
+	digest, err := p.candidateDigest()
+	if err != nil {
+		return nil, err
+	}
 	var dirs, files []string
-	for _, s := range p.Steps {
+	for i, s := range p.Steps {
 		d := filepath.Join(dir, s.Name())
-		written, err := render.WriteDir(d, s.Objects)
+		rec := Record{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate, Digest: digest, At: s.Name()}
+		if i == len(p.Steps)-1 {
+			rec.Outcome = Succeeded
+		}
+		cm, err := rec.object()
+		if err != nil {
+			return nil, err
+		}
+		written, err := render.WriteDir(d, append(slices.Clip(s.Objects), cm))
 		if err != nil {
 			// render.WriteDir removed its own files; remove the earlier
 			// steps' files, and their directories if nothing else is there.

@@ -1,16 +1,21 @@
 package rollout_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
 
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
@@ -249,8 +254,20 @@ func TestPlanWriteDir(t *testing.T) {
 	}
 	for i, d := range dirs {
 		files, _ := filepath.Glob(filepath.Join(d, "*.yaml"))
-		if len(files) != len(p.Steps[i].Objects) {
-			t.Errorf("%s: %d files for %d objects", d, len(files), len(p.Steps[i].Objects))
+		if len(files) != len(p.Steps[i].Objects)+1 {
+			t.Errorf("%s: %d files for %d objects and the record", d, len(files), len(p.Steps[i].Objects))
+		}
+		// The record says where the rollout stands at this step.
+		rec, err := recordIn(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rollout.Record{Namespace: "ml", Model: "fraud", Stable: "v1", Candidate: "v2", Digest: rec.Digest, At: p.Steps[i].Name()}
+		if i == len(dirs)-1 {
+			want.Outcome = rollout.Succeeded
+		}
+		if rec.Digest == "" || !reflect.DeepEqual(rec, want) {
+			t.Errorf("%s: record %+v", d, rec)
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(dirs[1], "006-virtualservice-ml-fraud.yaml"))
@@ -302,4 +319,23 @@ func TestStrategyWeightsErrors(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", tc.s, err, tc.want)
 		}
 	}
+}
+
+// recordIn reads the rollout record a step's directory holds.
+func recordIn(dir string) (rollout.Record, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*-configmap-ml-fraud-rollout.yaml"))
+	if len(files) != 1 {
+		return rollout.Record{}, fmt.Errorf("%s: record files %v", dir, files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		return rollout.Record{}, err
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.Unmarshal(b, &cm); err != nil {
+		return rollout.Record{}, err
+	}
+	var rec rollout.Record
+	err = json.Unmarshal([]byte(cm.Data["record.json"]), &rec)
+	return rec, err
 }

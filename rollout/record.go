@@ -40,7 +40,7 @@ type Record struct {
 	At, Moving string
 	// Since is when the cluster reached At: an analysis looks no further
 	// back, and the bake time before retirement counts from it.
-	Since time.Time
+	Since time.Time `json:",omitzero"`
 	// Failures counts the failed analyses of the rollout, across runs
 	// (a candidate whose pods were not Available in time counts too).
 	Failures int
@@ -55,8 +55,9 @@ type Record struct {
 	// Reason says why it ended so: the failed analyses, a drift of the
 	// live routes, a hook.
 	Reason string `json:",omitempty"`
-	// Updated is when the record was last written.
-	Updated time.Time
+	// Updated is when the record was last written (zero in the records
+	// Plan.WriteDir writes).
+	Updated time.Time `json:",omitzero"`
 }
 
 // RecordedVerdict is one analysis as the record keeps it.
