@@ -87,8 +87,7 @@ func (p *Prometheus) start(bin string) error {
 	return fmt.Errorf("prometheus not ready after 30s:\n%s", tail(string(log), 2000))
 }
 
-// Stop stops Prometheus and waits for it to exit; its data stays for
-// Restart.
+// Stop stops Prometheus and waits for it to exit.
 func (p *Prometheus) Stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
@@ -103,11 +102,6 @@ func (p *Prometheus) Stop() {
 		<-done
 	}
 	p.cmd = nil
-}
-
-// Restart starts a stopped Prometheus again on the same address and data.
-func (p *Prometheus) Restart() error {
-	return p.start(filepath.Join(ToolsDir(), "prometheus"))
 }
 
 // Close stops Prometheus and removes its data.

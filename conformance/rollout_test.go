@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -605,24 +602,28 @@ func rolloutRerun(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	}
 }
 
-// rolloutPrometheusGone: Prometheus becomes unreachable mid-canary; after
-// ErrorLimit analyses that cannot be made, the rollout is rolled back
-// instead of leaving v2 its traffic.
+// rolloutPrometheusGone: the Prometheus the gate asks stops mid-canary
+// (its own, so the other cases keep theirs); after ErrorLimit analyses
+// that cannot be made, the rollout is rolled back instead of leaving v2
+// its traffic.
 func rolloutPrometheusGone(t *testing.T, e *rolloutEnv, ns string, d dialect) {
+	prom, err := StartPrometheus(e.exp.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Close()
 	p := rolloutPlan(t, ns, d, rollout.Strategy{})
 	f := e.follow(ns, "algo-selector", d, healthy, healthy)
 	defer f.Stop()
-	target, _ := url.Parse(e.prom.URL)
-	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target)) // Prometheus, as this run reaches it
 	var events []string
 	dr := e.driver(t, p, d, &events)
-	dr.Gate = e.gate(t, d, rolloutWindow, proxy.URL)
+	dr.Gate = e.gate(t, d, rolloutWindow, prom.URL)
 	dr.ErrorLimit = 2
 	check := dr.Progress
 	dr.Progress = func(ev rollout.Event) {
 		check(ev)
 		if ev.Kind == rollout.Applied && ev.Step.Name() == "01-canary-10" {
-			proxy.Close()
+			prom.Stop()
 		}
 	}
 	rep, err := dr.Run(context.Background(), p)
