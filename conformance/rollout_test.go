@@ -482,13 +482,11 @@ func rolloutCancelled(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var events []string
 	dr := e.driver(t, p, d, &events)
-	check := dr.Progress
-	dr.Progress = func(ev rollout.Event) {
-		check(ev)
+	then(dr, func(ev rollout.Event) {
 		if ev.Kind == rollout.Applied && ev.Step.Name() == "02-canary-50" {
 			cancel()
 		}
-	}
+	})
 	if _, err := dr.Run(ctx, p); !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
@@ -510,15 +508,11 @@ func rolloutConflict(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	var events []string
 	dr := e.driver(t, p, d, &events)
 	dr.Failures = 1
-	check := dr.Progress
-	dr.Progress = func(ev rollout.Event) {
+	then(dr, func(ev rollout.Event) {
 		if ev.Kind == rollout.Applied && ev.Step.Name() == "01-canary-10" {
-			check(ev)
 			e.forceWeights(t, ns, d, 80, 20)
-			return
 		}
-		check(ev)
-	}
+	})
 	rep, err := dr.Run(context.Background(), p)
 	all := strings.Join(events, "\n")
 	if err != nil || rep.Outcome != rollout.RolledBack || !strings.Contains(all, "taking the routes' fields from argocd") {
@@ -545,6 +539,15 @@ func rolloutDrift(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	checkEnd(t, e, p, rollout.RolledBack)
 }
 
+// then has dr call on at every event, after the checks of driver.
+func then(dr *rollout.Driver, on func(rollout.Event)) {
+	check := dr.Progress
+	dr.Progress = func(ev rollout.Event) {
+		check(ev)
+		on(ev)
+	}
+}
+
 // stopAfterFirstFailure runs p until its first failed analysis, then
 // stops the run (a SIGTERM).
 func stopAfterFirstFailure(t *testing.T, e *rolloutEnv, p *rollout.Plan, d dialect) {
@@ -552,13 +555,11 @@ func stopAfterFirstFailure(t *testing.T, e *rolloutEnv, p *rollout.Plan, d diale
 	ctx, cancel := context.WithCancel(context.Background())
 	var events []string
 	dr := e.driver(t, p, d, &events)
-	check := dr.Progress
-	dr.Progress = func(ev rollout.Event) {
-		check(ev)
+	then(dr, func(ev rollout.Event) {
 		if ev.Kind == rollout.Analysed && ev.Verdict.Result == rollout.Fail {
 			cancel()
 		}
-	}
+	})
 	if _, err := dr.Run(ctx, p); !errors.Is(err, context.Canceled) {
 		t.Fatalf("want the run stopped after a failure, got %v; events:\n%s", err, strings.Join(events, "\n"))
 	}
@@ -619,13 +620,11 @@ func rolloutPrometheusGone(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	dr := e.driver(t, p, d, &events)
 	dr.Gate = e.gate(t, d, rolloutWindow, prom.URL)
 	dr.ErrorLimit = 2
-	check := dr.Progress
-	dr.Progress = func(ev rollout.Event) {
-		check(ev)
+	then(dr, func(ev rollout.Event) {
 		if ev.Kind == rollout.Applied && ev.Step.Name() == "01-canary-10" {
 			prom.Stop()
 		}
-	}
+	})
 	rep, err := dr.Run(context.Background(), p)
 	all := strings.Join(events, "\n")
 	if err != nil || rep.Outcome != rollout.RolledBack || !strings.Contains(all, "rolling back from 01-canary-10: after 2 analyses that could not be made") ||
@@ -667,17 +666,15 @@ func rolloutUnavailable(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	time.AfterFunc(4*time.Second, func() { f.candidateReady.Store(true) })
 	var events []string
 	dr := e.driver(t, p, d, &events)
-	check := dr.Progress
 	routed := map[string]time.Time{}
-	dr.Progress = func(ev rollout.Event) {
-		check(ev)
+	then(dr, func(ev rollout.Event) {
 		if ev.Kind == rollout.Applied {
 			routed[ev.Step.Name()] = time.Now()
 			if y, err := render.YAML(routesOf(t, e, ns)); err == nil && strings.Contains(string(y), "v2") && f.ready().IsZero() {
 				t.Errorf("after %s a route names v2 before its Deployment is Available", ev.Step.Name())
 			}
 		}
-	}
+	})
 	rep, err := dr.Run(context.Background(), p)
 	if err != nil || rep.Outcome != rollout.Succeeded {
 		t.Fatalf("%s, %v; events:\n%s", rep.Outcome, err, strings.Join(events, "\n"))
@@ -707,10 +704,8 @@ func rolloutBake(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 	defer f.Stop()
 	var events []string
 	dr := e.driver(t, p, d, &events)
-	check := dr.Progress
 	var promoted, retired time.Time
-	dr.Progress = func(ev rollout.Event) {
-		check(ev)
+	then(dr, func(ev rollout.Event) {
 		switch {
 		case ev.Kind == rollout.Applied && ev.Step.Phase == rollout.Promoted:
 			promoted = time.Now()
@@ -719,7 +714,7 @@ func rolloutBake(t *testing.T, e *rolloutEnv, ns string, d dialect) {
 		case ev.Kind == rollout.Analysed && ev.Step.Phase == rollout.Promoted && !has(t, e, ns, "Deployment", "algo-selector-v1"):
 			t.Error("v1 retired during the bake")
 		}
-	}
+	})
 	rep, err := dr.Run(context.Background(), p)
 	if err != nil || rep.Outcome != rollout.Succeeded {
 		t.Fatalf("%s, %v; events:\n%s", rep.Outcome, err, strings.Join(events, "\n"))
