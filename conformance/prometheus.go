@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Prometheus is a Prometheus server on loopback scraping one target every
@@ -31,6 +33,21 @@ type Prometheus struct {
 // StartPrometheus starts Prometheus scraping target (host:port) every
 // second and waits until it is ready.
 func StartPrometheus(target string) (*Prometheus, error) {
+	return StartPrometheusWith(target, PrometheusOptions{})
+}
+
+// PrometheusOptions are a test Prometheus's settings.
+type PrometheusOptions struct {
+	// Interval is the scrape and rule evaluation interval; 0 means a
+	// second.
+	Interval time.Duration
+	// Rules, if set, is a rule file Prometheus loads.
+	Rules []byte
+}
+
+// StartPrometheusWith starts Prometheus scraping target (host:port) with
+// opts and waits until it is ready.
+func StartPrometheusWith(target string, opts PrometheusOptions) (*Prometheus, error) {
 	bin := filepath.Join(ToolsDir(), "prometheus")
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("no prometheus in %s (run internal/tools/install.sh): %w", ToolsDir(), err)
@@ -43,14 +60,24 @@ func StartPrometheus(target string) (*Prometheus, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	iv := model.Duration(opts.Interval).String()
 	config := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
+  scrape_interval: %s
+  evaluation_interval: %s
 scrape_configs:
 - job_name: istio-mesh
   static_configs:
   - targets: [%q]
-`, target)
+`, iv, iv, target)
+	if opts.Rules != nil {
+		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), opts.Rules, 0o644); err != nil {
+			return nil, err
+		}
+		config += "rule_files: [rules.yaml]\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
@@ -269,6 +296,6 @@ func (e *IstioExporter) labels(k exportKey) string {
 	if reporter == "" {
 		reporter = "destination"
 	}
-	return fmt.Sprintf(`reporter=%q,source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`, reporter,
+	return fmt.Sprintf(`reporter=%q,destination_app=%q,source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`, reporter, k.model,
 		k.model+"-"+k.version, k.namespace, k.version, k.model+"."+k.namespace+".svc.cluster.local", k.model)
 }

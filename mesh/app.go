@@ -9,6 +9,7 @@ import (
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
 	"github.com/mlmesh/mlmesh/serving"
+	"github.com/mlmesh/mlmesh/slo"
 )
 
 // ValidationError reports every problem in an App, each with its field path
@@ -221,6 +222,14 @@ type Model struct {
 	// "<namespace>/<host>" ("data/features.data.svc.cluster.local", a
 	// Service of another namespace, say).
 	Reaches []string
+	// SLO is what "healthy" means for the model: its availability and
+	// latency objectives, from which package observe renders recording
+	// rules and burn-rate alerts, and promgate.FromSLO a rollout's checks.
+	// It builds no mesh object. nil declares none.
+	SLO *slo.Objective
+	// VersionSLOs are objectives of single versions, by version name,
+	// in place of SLO for that version.
+	VersionSLOs map[string]slo.Objective
 }
 
 // Access is who may call a model, as AuthorizationPolicies selecting its

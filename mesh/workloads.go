@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -72,6 +74,7 @@ func deriveWorkloads(env *appEnv) (*workloadFamily, field.ErrorList) {
 			}
 		}
 		errs = append(errs, env.ambientModelErrors(i, sm)...)
+		errs = append(errs, objectiveErrors(i, m)...)
 		c, err := serving.Check(sm)
 		if err != nil {
 			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
@@ -151,3 +154,21 @@ func (w *workloadFamily) byName(name string) (int, bool) {
 
 // valid reports whether App.Models[i] passed serving's checks.
 func (w *workloadFamily) valid(i int) bool { return w.checked[i].Model() != nil }
+
+// objectiveErrors are the problems of a model's objectives: each checked
+// (package slo), and each version's named after a version of the model.
+func objectiveErrors(i int, m Model) field.ErrorList {
+	var errs field.ErrorList
+	if m.SLO != nil {
+		errs = append(errs, m.SLO.Check(modelPath(i).Child("slo"))...)
+	}
+	for _, v := range slices.Sorted(maps.Keys(m.VersionSLOs)) {
+		p := modelPath(i).Child("versionSLOs").Key(v)
+		if !slices.ContainsFunc(m.Versions, func(x serving.Version) bool { return x.Name == v }) {
+			errs = append(errs, field.NotFound(p, v))
+			continue
+		}
+		errs = append(errs, m.VersionSLOs[v].Check(p)...)
+	}
+	return errs
+}

@@ -36,6 +36,7 @@ apt_binary() {
   ln -sf "$path" "$bin/$name"
 }
 apt_binary prometheus prometheus
+apt_binary promtool prometheus
 
 etcd_version=$(cd "$here/kube" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 etcd_stamp="$bin/.etcd-$etcd_version"

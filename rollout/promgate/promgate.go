@@ -35,6 +35,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/internal/figure"
 	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/slo"
 )
 
 // NewAPI returns a client of the Prometheus HTTP API at address
@@ -147,6 +148,24 @@ func Latency(quantile float64, max time.Duration) Check {
 			`}[{{.Window}}])) by (le))`,
 		Unit: "ms", Better: LowerIsBetter, Threshold: Bound(float64(max) / float64(time.Millisecond)),
 	}
+}
+
+// FromSLO returns the checks that hold a candidate to a model's
+// objectives (mesh.Model.SLO, or the candidate's own in VersionSLOs), so
+// that the rollout gate, the alerts and the dashboards agree on what
+// healthy means: its success rate at least the availability objective, and
+// its latency at the objective's quantile at most the objective's bound.
+// An analysis judges minutes, not the objective's period: the candidate is
+// held to the objective itself, not to an error budget.
+func FromSLO(o slo.Objective) []Check {
+	var checks []Check
+	if o.Availability > 0 {
+		checks = append(checks, SuccessRate(o.Availability))
+	}
+	if l := o.Latency; l != nil {
+		checks = append(checks, Latency(l.Quantile, l.Bound))
+	}
+	return checks
 }
 
 // Custom is a check of a query of one's own (a model server's time to

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/rollout/promgate"
+	"github.com/mlmesh/mlmesh/slo"
 )
 
 // fakeAPI answers Prometheus's /api/v1/query from a function of the query,
@@ -226,5 +227,17 @@ func TestNewRefuses(t *testing.T) {
 		if err := f(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestFromSLO: a model's objectives are the gate's checks, with the same
+// bounds.
+func TestFromSLO(t *testing.T) {
+	checks := promgate.FromSLO(slo.Objective{Availability: 99.5, Latency: &slo.Latency{Quantile: 0.95, Bound: 250 * time.Millisecond}})
+	if len(checks) != 2 || checks[0].Name != "success-rate" || *checks[0].Threshold != 99.5 || checks[1].Name != "latency-p95" || *checks[1].Threshold != 250 {
+		t.Errorf("checks %+v", checks)
+	}
+	if got := promgate.FromSLO(slo.Objective{Latency: &slo.Latency{Quantile: 0.99, Bound: time.Second}}); len(got) != 1 || got[0].Name != "latency-p99" {
+		t.Errorf("latency only: %+v", got)
 	}
 }

@@ -1,0 +1,267 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/observe"
+	"github.com/mlmesh/mlmesh/slo"
+)
+
+// sloApp is algorithm-selector with objectives: the model's, and v2's own.
+func sloApp(ns string, d dialect) mesh.App {
+	app := dialectApp(ns, d)
+	app.Models[0].SLO = &slo.Objective{Availability: 99, Latency: &slo.Latency{Quantile: 0.99, Bound: 500 * time.Millisecond}}
+	app.Models[0].VersionSLOs = map[string]slo.Objective{"v2": {Availability: 99.5}}
+	return app
+}
+
+// TestRuleFilesPassPromtool: the rule file of every scenario, with
+// objectives on each model, in each dialect, passes promtool check rules
+// (syntax, PromQL, duplicate rules).
+func TestRuleFilesPassPromtool(t *testing.T) {
+	promtool := filepath.Join(ToolsDir(), "promtool")
+	if _, err := os.Stat(promtool); err != nil {
+		t.Fatalf("no promtool (internal/tools/install.sh links Debian's): %v", err)
+	}
+	dir := t.TempDir()
+	var files []string
+	for name := range scenarios.ByName {
+		for _, api := range []string{"istio", "gateway", "ambient"} {
+			app, err := scenarios.Dialect(name, false, api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mesh.Build(app); err != nil {
+				continue // a scenario refused in this dialect (scenarios' own tests say which)
+			}
+			for i := range app.Models {
+				app.Models[i].SLO = &slo.Objective{Availability: 99.9, Latency: &slo.Latency{Quantile: 0.95, Bound: time.Second}}
+			}
+			b, err := observe.RuleFile(app, observe.Options{})
+			if err != nil {
+				t.Fatalf("%s/%s: %v", name, api, err)
+			}
+			f := filepath.Join(dir, name+"-"+api+".yaml")
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
+	}
+	out, err := exec.Command(promtool, append([]string{"check", "rules"}, files...)...).CombinedOutput()
+	if err != nil || strings.Count(string(out), "SUCCESS") != len(files) {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+	t.Logf("%d rule files pass promtool", len(files))
+}
+
+// TestBurnRateAlerts loads the rules in a real Prometheus, windows scaled
+// down 600× (an hour is six seconds), scraping an exporter of Istio's
+// metrics every 200 ms: the recording rules give each version the figures
+// the exporter was told; a failing, slow v1 fires the availability and
+// latency alerts, page and ticket, which resolve once it recovers; a
+// healthy v2 fires none, at any time (the negative control).
+func TestBurnRateAlerts(t *testing.T) {
+	t.Parallel()
+	for _, d := range []dialect{dialects[0], dialects[2]} {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			ns := "observe-" + d.name
+			rules, err := observe.RuleFile(sloApp(ns, d), observe.Options{Scale: 1.0 / 600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp, err := StartIstioExporter()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exp.Close()
+			exp.SetReporter(ns, d.reporter)
+			bad := Traffic{RPS: 50, ErrorRatio: 0.5, Latency: 700 * time.Millisecond}
+			exp.Set(ns, "algo-selector", "v1", bad)
+			exp.Set(ns, "algo-selector", "v2", Traffic{RPS: 50, Latency: 20 * time.Millisecond})
+			prom, err := StartPrometheusWith(exp.Addr, PrometheusOptions{Interval: 200 * time.Millisecond, Rules: rules})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer prom.Close()
+			q := func(query string) map[string]float64 { return promQuery(t, prom.URL, query) }
+			firing := func() map[string]float64 {
+				return q(`ALERTS{alertstate="firing",destination_app="algo-selector"}`)
+			}
+			want := []string{"ModelAvailabilityBudgetBurn/page/v1", "ModelAvailabilityBudgetBurn/ticket/v1", "ModelLatencyBudgetBurn/page/v1", "ModelLatencyBudgetBurn/ticket/v1"}
+			waitUntil(t, 60*time.Second, "every alert of v1 firing", func() bool {
+				f := firing()
+				for k := range f {
+					if strings.HasSuffix(k, "/v2") {
+						t.Fatalf("an alert fired for the healthy v2: %s", k)
+					}
+				}
+				for _, w := range want {
+					if _, ok := f[w]; !ok {
+						return false
+					}
+				}
+				return true
+			})
+			// The recording rules: one series per version, the exporter's
+			// figures (the rate within 10%, ratios within 0.05), once the
+			// window (30m: 3 s here) holds only the exporter's steady
+			// traffic.
+			for _, c := range []struct {
+				rule   string
+				v1, v2 float64
+				tol    float64
+			}{
+				{observe.RequestsRate + "30m", 50, 50, 5},
+				{observe.ErrorRatio + "30m", 0.5, 0, 0.05},
+				{observe.SlowRatio + "30m", 1, 0, 0.05},
+			} {
+				var got map[string]float64
+				waitUntil(t, 20*time.Second, c.rule+" at the exporter's figures", func() bool {
+					got = q(c.rule + `{destination_app="algo-selector"}`)
+					return len(got) == 2 && math.Abs(got["v1"]-c.v1) <= c.tol && math.Abs(got["v2"]-c.v2) <= c.tol
+				})
+				t.Logf("%s: %v", c.rule, got)
+			}
+			// v1 recovers: every alert resolves.
+			exp.Set(ns, "algo-selector", "v1", Traffic{RPS: 50, Latency: 20 * time.Millisecond})
+			waitUntil(t, 90*time.Second, "every alert resolved", func() bool { return len(firing()) == 0 })
+		})
+	}
+}
+
+// promQuery runs an instant query; the result is keyed by the series'
+// destination_version, or for ALERTS by alertname/severity/version.
+func promQuery(t *testing.T, base, query string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string
+		Error  string
+		Data   struct {
+			Result []struct {
+				Metric map[string]string
+				Value  [2]any
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
+		t.Fatalf("query %s: %v %s", query, err, r.Error)
+	}
+	out := map[string]float64{}
+	for _, s := range r.Data.Result {
+		k := s.Metric["destination_version"]
+		if a := s.Metric["alertname"]; a != "" {
+			k = a + "/" + s.Metric["severity"] + "/" + k
+		}
+		var v float64
+		fmt.Sscan(fmt.Sprint(s.Value[1]), &v)
+		out[k] = v
+	}
+	return out
+}
+
+// waitUntil polls cond every 500 ms, failing the test after limit.
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("not after %s: %s", limit, what)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// prometheusRuleCRD is the Prometheus Operator's PrometheusRule CRD from
+// the release whose API module mlmesh builds with (the module proxy serves
+// the operator's repository at the same version).
+func prometheusRuleCRD(t *testing.T) []byte {
+	t.Helper()
+	const api = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring"
+	version, err := moduleVersion(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/prometheus-operator/prometheus-operator@"+version)
+	cmd.Dir = os.TempDir() // outside any module: the download changes no go.mod
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go mod download the operator %s: %v", version, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_prometheusrules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPrometheusRuleApplies: the PrometheusRule applies on the
+// kube-apiserver with the operator's CRD (its schema, strict field
+// validation), twice, the second time changing nothing; mlmesh's
+// unstructured reading of it round-trips.
+func TestPrometheusRuleApplies(t *testing.T) {
+	s := apiServer(t)
+	ctx := context.Background()
+	if err := s.InstallCRDs(ctx, prometheusRuleCRD(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dialects {
+		ns := "slos-" + d.name
+		app := sloApp(ns, d)
+		objs, err := mesh.Build(app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := observe.PrometheusRule(app, observe.Options{RuleLabels: map[string]string{"release": "kube-prometheus-stack"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dynamicClient(s)
+		for round := 1; round <= 2; round++ {
+			res, err := apply.Apply(ctx, c, append(objs, pr), apply.Options{})
+			if err != nil {
+				t.Fatalf("%s, round %d: %v", d.name, round, err)
+			}
+			if changed := res.With(apply.Created, apply.Configured, apply.Applied); round == 2 && len(changed) != 0 {
+				t.Errorf("%s: the second apply changed %v", d.name, changed)
+			}
+		}
+		live, err := c.Get(ctx, pr.GroupVersionKind(), ns, pr.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups, _, _ := unstructured.NestedSlice(live.Object, "spec", "groups")
+		rules, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
+		if len(groups) != 1 || len(rules) != len(pr.Spec.Groups[0].Rules) {
+			t.Errorf("%s: the server holds %d groups, %d rules; want 1, %d", d.name, len(groups), len(rules), len(pr.Spec.Groups[0].Rules))
+		}
+	}
+}

@@ -1,0 +1,10 @@
+// Package observe renders what people look at and what pages them from
+// the App's own description of a model: the objectives a model declares
+// (mesh.Model.SLO, package slo) become Prometheus recording rules of each
+// version's request rate, error ratio and slow-request ratio over the SRE
+// workbook's windows, and multi-window, multi-burn-rate alerts (page: an
+// hour at 14.4× or six hours at 6× the budget's even rate; ticket: a day at
+// 3× or three days at 1×), on Istio's standard metrics as the App's dialect
+// reports them. RuleFile writes them as a plain Prometheus rule file;
+// PrometheusRule as the Prometheus Operator's resource.
+package observe
