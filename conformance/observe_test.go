@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,12 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/observe"
+	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/slo"
 )
 
@@ -264,4 +268,88 @@ func TestPrometheusRuleApplies(t *testing.T) {
 			t.Errorf("%s: the server holds %d groups, %d rules; want 1, %d", d.name, len(groups), len(rules), len(pr.Spec.Groups[0].Rules))
 		}
 	}
+}
+
+// TestRolloutMetrics: a real Prometheus scrapes a program's
+// RolloutCollector during a real rollout (the suite's API server and
+// exporter, the sidecar dialect): the candidate's weight it recorded went
+// 0, 10, 50, 100 in that order, the stable version's the other way, and the
+// rollout ends succeeded with its analyses counted.
+func TestRolloutMetrics(t *testing.T) {
+	e := startRolloutEnv(t)
+	col := observe.NewRolloutCollector()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(col)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	prom, err := StartPrometheusWith(e.exp.Addr, PrometheusOptions{Interval: 250 * time.Millisecond, More: []string{strings.TrimPrefix(srv.URL, "http://")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Close()
+	d := dialects[0]
+	ns := "rollout-metrics"
+	p := rolloutPlan(t, ns, d, rollout.Strategy{})
+	f := e.follow(ns, "algo-selector", d, healthy, healthy)
+	defer f.Stop()
+	var events []string
+	dr := e.driver(t, p, d, &events)
+	dr.Progress = col.Watch(p, dr.Progress)
+	start := time.Now()
+	if rep, err := dr.Run(context.Background(), p); err != nil || rep.Outcome != rollout.Succeeded {
+		t.Fatalf("%s, %v", rep.Outcome, err)
+	}
+	time.Sleep(time.Second) // a last scrape
+	weights := func(version string) []float64 {
+		return promSeries(t, prom.URL, `mlmesh_rollout_weight{namespace="`+ns+`",version="`+version+`"}`, start)
+	}
+	// The baseline lasts a move, and may fall between two scrapes.
+	if got := fmt.Sprint(distinct(weights("v2"))); got != "[0 10 50 100]" && got != "[10 50 100]" {
+		t.Errorf("v2's weight over the rollout: %v, want [0 10 50 100]", got)
+	}
+	if got := fmt.Sprint(distinct(weights("v1"))); got != "[100 90 50 0]" && got != "[90 50 0]" {
+		t.Errorf("v1's weight over the rollout: %v, want [100 90 50 0]", got)
+	}
+	status := promQuery(t, prom.URL, `mlmesh_rollout_status{namespace="`+ns+`",status="succeeded"}`)
+	passes := promQuery(t, prom.URL, `mlmesh_rollout_analyses_total{namespace="`+ns+`",conclusion="pass"}`)
+	if len(status) != 1 || len(passes) != 1 || passes[""] < 2 {
+		t.Errorf("status %v, passes %v", status, passes)
+	}
+}
+
+// promSeries is the values of query's one series from start to now, at
+// Prometheus's own resolution.
+func promSeries(t *testing.T, base, query string, start time.Time) []float64 {
+	t.Helper()
+	u := fmt.Sprintf("%s/api/v1/query_range?query=%s&start=%d&end=%d&step=0.25", base, url.QueryEscape(query), start.Unix(), time.Now().Unix()+1)
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string
+		Data   struct{ Result []struct{ Values [][2]any } }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" || len(r.Data.Result) != 1 {
+		t.Fatalf("query_range %s: %v, %d series", query, err, len(r.Data.Result))
+	}
+	var out []float64
+	for _, v := range r.Data.Result[0].Values {
+		var f float64
+		fmt.Sscan(fmt.Sprint(v[1]), &f)
+		out = append(out, f)
+	}
+	return out
+}
+
+// distinct drops repeats of the value before.
+func distinct(vs []float64) []float64 {
+	var out []float64
+	for _, v := range vs {
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,6 +44,8 @@ type PrometheusOptions struct {
 	Interval time.Duration
 	// Rules, if set, is a rule file Prometheus loads.
 	Rules []byte
+	// More are further targets (host:port) to scrape.
+	More []string
 }
 
 // StartPrometheusWith starts Prometheus scraping target (host:port) with
@@ -70,8 +73,8 @@ func StartPrometheusWith(target string, opts PrometheusOptions) (*Prometheus, er
 scrape_configs:
 - job_name: istio-mesh
   static_configs:
-  - targets: [%q]
-`, iv, iv, target)
+  - targets: [%s]
+`, iv, iv, strings.Join(quoted(append([]string{target}, opts.More...)), ", "))
 	if opts.Rules != nil {
 		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), opts.Rules, 0o644); err != nil {
 			return nil, err
@@ -298,4 +301,12 @@ func (e *IstioExporter) labels(k exportKey) string {
 	}
 	return fmt.Sprintf(`reporter=%q,destination_app=%q,source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`, reporter, k.model,
 		k.model+"-"+k.version, k.namespace, k.version, k.model+"."+k.namespace+".svc.cluster.local", k.model)
+}
+
+func quoted(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }
