@@ -152,7 +152,8 @@ func TestBurnRateAlerts(t *testing.T) {
 }
 
 // promQuery runs an instant query; the result is keyed by the series'
-// destination_version, or for ALERTS by alertname/severity/version.
+// destination_version (or version), or for ALERTS by
+// alertname/severity/version.
 func promQuery(t *testing.T, base, query string) map[string]float64 {
 	t.Helper()
 	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
@@ -176,6 +177,9 @@ func promQuery(t *testing.T, base, query string) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range r.Data.Result {
 		k := s.Metric["destination_version"]
+		if k == "" {
+			k = s.Metric["version"]
+		}
 		if a := s.Metric["alertname"]; a != "" {
 			k = a + "/" + s.Metric["severity"] + "/" + k
 		}
@@ -352,4 +356,123 @@ func distinct(vs []float64) []float64 {
 		}
 	}
 	return out
+}
+
+// TestDashboardQueries runs every query of every panel of two dashboards
+// (algorithm-selector with objectives, behind a gateway, in the sidecar and
+// ambient dialects; the vLLM scenario) through a real Prometheus that
+// scrapes the Istio exporter (mesh and gateway reports, vLLM's metrics),
+// a RolloutCollector and the objectives' rules, with the dashboard's
+// variables set as Grafana would ($version: all): each returns one series
+// per version, and the traffic panels the figures the exporter was told
+// (within 10%, or the histogram bucket the latency falls in). A query that
+// returns nothing fails.
+func TestDashboardQueries(t *testing.T) {
+	t.Parallel()
+	llm := scenarios.LLM(false, "")
+	for _, tc := range []struct {
+		name string
+		app  mesh.App
+		d    dialect
+	}{
+		{"istio", sloApp("dash-istio", dialects[0]), dialects[0]},
+		{"ambient", sloApp("dash-ambient", dialects[2]), dialects[2]},
+		{"vllm", llm, dialects[0]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			app, ns, model := tc.app, tc.app.Namespace.Name, tc.app.Models[0].Name
+			d, panels, err := observe.Dashboard(app, model)
+			if err != nil || d.Uid == nil {
+				t.Fatal(err)
+			}
+			exp, err := StartIstioExporter()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exp.Close()
+			exp.SetReporter(ns, tc.d.reporter)
+			gateway := "istio-ingressgateway"
+			if app.API == mesh.GatewayAPI {
+				gateway = app.Models[0].Expose.Gateway + "-istio"
+			}
+			traffic := map[string]Traffic{"v1": {RPS: 40, ErrorRatio: 0.5, Latency: 700 * time.Millisecond}, "v2": {RPS: 20, Latency: 20 * time.Millisecond}}
+			for v, tr := range traffic {
+				exp.Set(ns, model, v, tr)
+				exp.SetSource(ns, model, v, gateway, tr)
+				exp.SetLLM(ns, model, v, LLMFigures{Running: 3, Waiting: 1, KVCache: 0.4, TokensPerSec: 200, RPS: 10, TTFT: 80 * time.Millisecond, ITL: 20 * time.Millisecond})
+			}
+			col := observe.NewRolloutCollector()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(col)
+			p, err := rollout.NewPlan(app, model, "v2", rollout.Strategy{Steps: []int32{10, 50}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			col.Watch(p, nil)(rollout.Event{Kind: rollout.Applied, Step: p.Steps[1]})
+			srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			defer srv.Close()
+			rules, err := observe.RuleFile(app, observe.Options{Scale: 1.0 / 600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prom, err := StartPrometheusWith(exp.Addr, PrometheusOptions{Interval: 250 * time.Millisecond, Rules: rules, More: []string{strings.TrimPrefix(srv.URL, "http://")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer prom.Close()
+			vars := strings.NewReplacer("$namespace", ns, "$version", ".*", "$__rate_interval", "3s")
+			time.Sleep(8 * time.Second) // the rate window, twice, and the rules' hour (6 s here)
+			for _, panel := range panels {
+				seen := map[string]bool{}
+				for i, q := range panel.Queries {
+					q = vars.Replace(q)
+					var got map[string]float64
+					// An objective's queries hold for its versions only
+					// (v2 has its own): each answers, and together they
+					// cover both versions.
+					want := 2
+					if panel.Row == "Objectives" || strings.HasPrefix(panel.Title, "Rollout step") {
+						want = 1
+					}
+					waitUntil(t, 20*time.Second, fmt.Sprintf("%s / %s, query %d: a series per version", panel.Row, panel.Title, i), func() bool {
+						got = promQuery(t, prom.URL, q)
+						return len(got) >= want
+					})
+					for v := range got {
+						seen[v] = true
+					}
+					check := func(v string, lo, hi float64) {
+						if got[v] < lo || got[v] > hi {
+							t.Errorf("%s / %s: %s %g, want %g to %g\n  %s", panel.Row, panel.Title, v, got[v], lo, hi, q)
+						}
+					}
+					switch {
+					case panel.Title == "Request rate":
+						check("v1", 36, 44)
+						check("v2", 18, 22)
+					case panel.Title == "Success rate":
+						check("v1", 0.45, 0.55)
+						check("v2", 0.99, 1)
+					case panel.Title == "Latency" && i == 2: // p99: in the bucket the latency falls in
+						check("v1", 500, 1000)
+						check("v2", 10, 25)
+					case panel.Title == "Requests running and waiting" && i == 0:
+						check("v1", 3, 3)
+					case panel.Title == "KV-cache use":
+						check("v2", 0.4, 0.4)
+					case panel.Title == "Tokens generated":
+						check("v1", 180, 220)
+					case panel.Title == "Rollout weight":
+						check("v1", 90, 90)
+						check("v2", 10, 10)
+					}
+				}
+				if !seen["v1"] && !strings.HasPrefix(panel.Title, "Rollout step") || panel.Title != "Rollout step" && !seen["v2"] {
+					t.Errorf("%s / %s: series of %v, want v1 and v2", panel.Row, panel.Title, seen)
+				}
+			}
+			t.Logf("%d panels, every query answered", len(panels))
+		})
+	}
 }

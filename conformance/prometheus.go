@@ -178,12 +178,16 @@ type IstioExporter struct {
 	mu        sync.Mutex
 	versions  map[exportKey]*exported
 	reporters map[string]string // by namespace; "destination" when unset
+	llm       map[exportKey]*llmExported
 	srv       *http.Server
 	// Addr is host:port of the /metrics endpoint.
 	Addr string
 }
 
-type exportKey struct{ namespace, model, version string }
+// exportKey is one version's series: as its destination (or waypoint)
+// reports them, or, with source set, as the source workload (a gateway)
+// does.
+type exportKey struct{ namespace, model, version, source string }
 
 type exported struct {
 	Traffic
@@ -224,10 +228,19 @@ func (e *IstioExporter) SetReporter(namespace, reporter string) {
 
 // Set changes what a version receives from now on.
 func (e *IstioExporter) Set(namespace, model, version string, t Traffic) {
+	e.set(exportKey{namespace, model, version, ""}, t)
+}
+
+// SetSource changes what a version receives from the source workload (a
+// gateway: its series are reported as reporter="source").
+func (e *IstioExporter) SetSource(namespace, model, version, source string, t Traffic) {
+	e.set(exportKey{namespace, model, version, source}, t)
+}
+
+func (e *IstioExporter) set(k exportKey, t Traffic) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
-	k := exportKey{namespace, model, version}
 	v := e.versions[k]
 	if v == nil {
 		v = &exported{at: now, buckets: make([]float64, len(istioBuckets))}
@@ -288,6 +301,7 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(&b, "istio_request_duration_milliseconds_sum{%s} %g\n", e.labels(k), v.sumMs)
 		fmt.Fprintf(&b, "istio_request_duration_milliseconds_count{%s} %g\n", e.labels(k), v.countReqs)
 	}
+	e.serveLLM(&b, now)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprint(w, b.String())
 }
@@ -295,11 +309,14 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 // labels are the labels a destination sidecar (or a waypoint) puts on a
 // version's series.
 func (e *IstioExporter) labels(k exportKey) string {
-	reporter := e.reporters[k.namespace]
+	reporter, source := e.reporters[k.namespace], "loadgen"
 	if reporter == "" {
 		reporter = "destination"
 	}
-	return fmt.Sprintf(`reporter=%q,destination_app=%q,source_workload="loadgen",source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`, reporter, k.model,
+	if k.source != "" {
+		reporter, source = "source", k.source
+	}
+	return fmt.Sprintf(`reporter=%q,destination_app=%q,source_workload=%q,source_workload_namespace="clients",destination_workload=%q,destination_workload_namespace=%q,destination_version=%q,destination_service=%q,destination_service_name=%q,request_protocol="http"`, reporter, k.model, source,
 		k.model+"-"+k.version, k.namespace, k.version, k.model+"."+k.namespace+".svc.cluster.local", k.model)
 }
 
@@ -309,4 +326,82 @@ func quoted(ss []string) []string {
 		out[i] = strconv.Quote(s)
 	}
 	return out
+}
+
+// LLMFigures are what a version's LLM server (vLLM) reports, for the
+// exporter: requests running and waiting, KV-cache use (a fraction),
+// tokens generated a second, and the time to first token and between
+// tokens of every request, at RPS requests a second.
+type LLMFigures struct {
+	Running, Waiting, KVCache, TokensPerSec, RPS float64
+	TTFT, ITL                                    time.Duration
+}
+
+type llmExported struct {
+	LLMFigures
+	at               time.Time
+	tokens, requests float64
+	ttftSum, itlSum  float64
+}
+
+// vllmBuckets are bounds of vLLM's latency histograms, in seconds.
+var vllmBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// SetLLM makes the exporter serve vLLM's metrics for a version, as
+// Prometheus would scrape them from its pod (namespace and pod labels, the
+// pod named <model>-<version>-<replica set>-<id>).
+func (e *IstioExporter) SetLLM(namespace, model, version string, f LLMFigures) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.llm == nil {
+		e.llm = map[exportKey]*llmExported{}
+	}
+	k := exportKey{namespace: namespace, model: model, version: version}
+	v := e.llm[k]
+	now := time.Now()
+	if v == nil {
+		v = &llmExported{at: now}
+		e.llm[k] = v
+	}
+	v.advance(now)
+	v.LLMFigures = f
+}
+
+func (v *llmExported) advance(now time.Time) {
+	dt := now.Sub(v.at).Seconds()
+	v.at = now
+	v.tokens += v.TokensPerSec * dt
+	n := v.RPS * dt
+	v.requests += n
+	v.ttftSum += n * v.TTFT.Seconds()
+	v.itlSum += n * v.ITL.Seconds()
+}
+
+func (e *IstioExporter) serveLLM(b *strings.Builder, now time.Time) {
+	keys := make([]exportKey, 0, len(e.llm))
+	for k := range e.llm {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	for _, k := range keys {
+		v := e.llm[k]
+		v.advance(now)
+		l := fmt.Sprintf(`namespace=%q,pod=%q,model_name=%q`, k.namespace, k.model+"-"+k.version+"-7d9f8c6b5-x2x9z", k.model)
+		fmt.Fprintf(b, "vllm:num_requests_running{%s} %g\nvllm:num_requests_waiting{%s} %g\nvllm:kv_cache_usage_perc{%s} %g\nvllm:generation_tokens_total{%s} %g\n",
+			l, v.Running, l, v.Waiting, l, v.KVCache, l, v.tokens)
+		for _, h := range []struct {
+			name string
+			each time.Duration
+			sum  float64
+		}{{"vllm:time_to_first_token_seconds", v.TTFT, v.ttftSum}, {"vllm:inter_token_latency_seconds", v.ITL, v.itlSum}} {
+			for _, le := range vllmBuckets {
+				n := 0.0
+				if h.each.Seconds() <= le {
+					n = v.requests
+				}
+				fmt.Fprintf(b, "%s_bucket{%s,le=\"%g\"} %g\n", h.name, l, le, n)
+			}
+			fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %g\n%s_sum{%s} %g\n%s_count{%s} %g\n", h.name, l, v.requests, h.name, l, h.sum, h.name, l, v.requests)
+		}
+	}
 }

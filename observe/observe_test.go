@@ -1,12 +1,18 @@
 package observe_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -113,5 +119,74 @@ func TestBadObjectives(t *testing.T) {
 		if _, err := mesh.Build(app); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: mesh.Build: %v", tc.name, err)
 		}
+	}
+}
+
+// TestDashboards pins the dashboards of two scenarios (a canary behind a
+// gateway with objectives; vLLM), and holds each to a round trip through
+// the SDK's own types: what mlmesh writes is what Grafana's schema reads.
+func TestDashboards(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	llm := scenarios.LLM(false, "")
+	for _, tc := range []struct {
+		name  string
+		app   mesh.App
+		model string
+		rows  []string
+	}{
+		{"algorithm-selector", objectives(), "algo-selector", []string{"Mesh traffic (as the sidecars report it)", "Gateway traffic (istio-ingressgateway)", "Objectives", "Rollout"}},
+		{"llm", llm, llm.Models[0].Name, []string{"Mesh traffic (as the sidecars report it)", "Gateway traffic (istio-ingressgateway)", "vllm", "Rollout"}},
+	} {
+		d, panels, err := observe.Dashboard(tc.app, tc.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := observe.DashboardJSON(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rendertest.GoldenBytes(t, b, filepath.Join("testdata", tc.name+".dashboard.golden.json"))
+		var back dashboard.Dashboard
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: the SDK does not read the dashboard back: %v", tc.name, err)
+		}
+		again, err := observe.DashboardJSON(back)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Errorf("%s: the dashboard does not round-trip through the SDK's types (%v)", tc.name, err)
+		}
+		var rows []string
+		for _, p := range panels {
+			if !slices.Contains(rows, p.Row) {
+				rows = append(rows, p.Row)
+			}
+			if len(p.Queries) == 0 {
+				t.Errorf("%s: panel %s has no query", tc.name, p.Title)
+			}
+		}
+		if !slices.Equal(rows, tc.rows) {
+			t.Errorf("%s: rows %q, want %q", tc.name, rows, tc.rows)
+		}
+	}
+	if _, _, err := observe.Dashboard(objectives(), "nope"); err == nil {
+		t.Error("a dashboard of a model the App does not have")
+	}
+}
+
+// TestObjects: a ConfigMap per model labelled for Grafana's sidecar, and
+// the PrometheusRule.
+func TestObjects(t *testing.T) {
+	objs, err := observe.Objects(objectives(), observe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GetObjectKind().GroupVersionKind().Kind+" "+o.GetName()+" "+o.GetLabels()[observe.DashboardLabel])
+	}
+	if want := "ConfigMap algo-selector-dashboard 1, PrometheusRule algorithm-selector-slos "; strings.Join(got, ", ") != want {
+		t.Errorf("objects %q, want %q", strings.Join(got, ", "), want)
+	}
+	if _, err := render.YAML(objs); err != nil {
+		t.Error(err)
 	}
 }

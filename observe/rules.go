@@ -245,9 +245,7 @@ func (m modelSLOs) alerts(sli, ratio, version, versions, extra string, budget fl
 			if b.severity != severity {
 				continue
 			}
-			// Ten digits: 14.4 × (1 - 99.9/100) is 0.0144, not its float's
-			// 0.014399999999998414.
-			threshold := strconv.FormatFloat(b.factor*budget, 'g', 10, 64)
+			threshold := decimal(b.factor * budget)
 			conds = append(conds, fmt.Sprintf(`(%s%s{%s} > %s and %s%s{%s} > %s)`,
 				ratio, promDuration(b.long, 1), sel, threshold, ratio, promDuration(b.short, 1), sel, threshold))
 		}
@@ -305,3 +303,7 @@ func PrometheusRule(app mesh.App, opts Options) (*monitoringv1.PrometheusRule, e
 		Spec:       monitoringv1.PrometheusRuleSpec{Groups: groups},
 	}, nil
 }
+
+// decimal writes a budget or threshold to ten digits: 14.4 × (1 - 99.9/100)
+// is 0.0144, not its float's 0.014399999999998414.
+func decimal(f float64) string { return strconv.FormatFloat(f, 'g', 10, 64) }
