@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -44,16 +45,27 @@ type Panel struct {
 // the Prometheus data source, the namespace (the App's by default) and the
 // versions.
 func Dashboard(app mesh.App, model string) (dashboard.Dashboard, []Panel, error) {
-	if _, err := mesh.Build(app); err != nil {
+	if err := app.Validate(); err != nil {
 		return dashboard.Dashboard{}, nil, err
 	}
 	i := slices.IndexFunc(app.Models, func(m mesh.Model) bool { return m.Name == model })
 	if i < 0 {
 		return dashboard.Dashboard{}, nil, fmt.Errorf("observe: the App has no model %q", model)
 	}
-	b := &board{app: app, m: app.Models[i], reporter: reporterOf(app)}
+	return dashboardOf(app, i)
+}
+
+// dashboardOf is the dashboard of a valid App's model i.
+func dashboardOf(app mesh.App, i int) (dashboard.Dashboard, []Panel, error) {
+	return buildDashboard(app, app.Models[i], uid(app.Namespace.Name, app.Models[i].Name))
+}
+
+// buildDashboard builds m's dashboard under the uid given.
+func buildDashboard(app mesh.App, m mesh.Model, id string) (dashboard.Dashboard, []Panel, error) {
+	model := m.Name
+	b := &board{app: app, m: m, reporter: reporterOf(app)}
 	b.d = dashboard.NewDashboardBuilder(model+" ("+app.Namespace.Name+")").
-		Uid(uid(app.Namespace.Name, model)).
+		Uid(id).
 		Tags([]string{"mlmesh", "model"}).
 		Refresh("30s").
 		Time("now-3h", "now").
@@ -190,12 +202,10 @@ func (b *board) gateway() {
 // over its period and the rate it burns at over the last hour and six
 // hours (the recording rules of Rules), by version.
 func (b *board) objectives() {
-	models := objectives(b.app)
-	i := slices.IndexFunc(models, func(m modelSLOs) bool { return m.name == b.m.Name })
-	if i < 0 {
+	m, ok := objectivesOf(b.app, b.m)
+	if !ok {
 		return
 	}
-	m := models[i]
 	b.newRow("Objectives")
 	var left, burn, leftL, burnL []string
 	for _, v := range sortedKeys(m.objectives) {
@@ -306,17 +316,22 @@ const DashboardLabel = "grafana_dashboard"
 
 // Objects returns what an App's observability adds to its stream, for
 // installs with kube-prometheus-stack: a ConfigMap per model holding its
-// dashboard (<model>-dashboard, key <model>.json, labelled for Grafana's
-// sidecar), and the PrometheusRule of the models' objectives, if any. Opt
-// in by appending them to mesh.Build's objects.
+// dashboard (<model>-dashboard, key <model>.json, compact JSON, labelled
+// for Grafana's sidecar), and the PrometheusRule of the models'
+// objectives, if any. Opt in by appending them to mesh.Build's objects.
+//
+// A fleet's models mostly share one shape (runtime, gateway, objectives):
+// each shape's dashboard is built and encoded once, with stand-ins for the
+// model's name and uid, and each model's is those bytes with its own name
+// put in — the bytes Dashboard's encoding has (a test holds them equal).
 func Objects(app mesh.App, opts Options) ([]render.Object, error) {
-	var out []render.Object
+	if err := app.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]render.Object, 0, len(app.Models)+1)
+	shapes := map[string][]byte{}
 	for _, m := range app.Models {
-		d, _, err := Dashboard(app, m.Name)
-		if err != nil {
-			return nil, err
-		}
-		b, err := DashboardJSON(d)
+		b, err := modelJSON(app, m, shapes)
 		if err != nil {
 			return nil, err
 		}
@@ -327,12 +342,59 @@ func Objects(app mesh.App, opts Options) ([]render.Object, error) {
 			Data: map[string]string{m.Name + ".json": string(b)},
 		})
 	}
-	pr, err := PrometheusRule(app, opts)
-	if err != nil {
-		return nil, err
-	}
-	if pr != nil {
+	if pr := prometheusRule(app, opts); pr != nil {
 		out = append(out, pr)
 	}
 	return out, nil
+}
+
+// The stand-ins of a shape's dashboard for a model's name and uid: DNS
+// labels never hold them, and no other part of a dashboard does.
+const (
+	nameToken = "zz-mlmesh-model-zz"
+	uidToken  = "zz-mlmesh-uid-zz"
+)
+
+// modelJSON is m's dashboard as compact JSON, from the dashboard of its
+// shape in shapes (made when missing).
+func modelJSON(app mesh.App, m mesh.Model, shapes map[string][]byte) ([]byte, error) {
+	if strings.Contains(app.Namespace.Name, "zz-mlmesh-") || m.Expose != nil && strings.Contains(m.Expose.Gateway, "zz-mlmesh-") {
+		d, _, err := buildDashboard(app, m, uid(app.Namespace.Name, m.Name)) // a name that holds a stand-in: no shortcut
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(d)
+	}
+	key := shapeKey(m)
+	tmpl, ok := shapes[key]
+	if !ok {
+		stand := m
+		stand.Name = nameToken
+		d, _, err := buildDashboard(app, stand, uidToken)
+		if err != nil {
+			return nil, err
+		}
+		if tmpl, err = json.Marshal(d); err != nil {
+			return nil, err
+		}
+		shapes[key] = tmpl
+	}
+	return bytes.ReplaceAll(bytes.ReplaceAll(tmpl, []byte(uidToken), []byte(uid(app.Namespace.Name, m.Name))), []byte(nameToken), []byte(m.Name)), nil
+}
+
+// shapeKey is what a model's dashboard depends on besides its name.
+func shapeKey(m mesh.Model) string {
+	gateway := ""
+	if m.Expose != nil {
+		gateway = m.Expose.Gateway
+	}
+	var objectives string
+	if m.SLO != nil {
+		objectives = fmt.Sprintf("%+v %+v", *m.SLO, m.SLO.Latency)
+	}
+	for _, v := range sortedKeys(m.VersionSLOs) {
+		o := m.VersionSLOs[v]
+		objectives += fmt.Sprintf(" %s=%+v %+v", v, o, o.Latency)
+	}
+	return m.Runtime.Name + "|" + gateway + "|" + objectives
 }

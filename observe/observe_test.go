@@ -13,6 +13,7 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
@@ -188,5 +189,46 @@ func TestObjects(t *testing.T) {
 	}
 	if _, err := render.YAML(objs); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestObjectsDashboardsAreDashboards: Objects builds each shape's
+// dashboard once and puts each model's name in; the bytes must be those of
+// the model's own Dashboard, for models that share a shape and models that
+// differ only in their objectives, runtime or gateway.
+func TestObjectsDashboardsAreDashboards(t *testing.T) {
+	for _, name := range []string{"multi-model", "llm", "algorithm-selector"} {
+		for _, api := range []string{"istio", "ambient"} {
+			app, err := scenarios.Dialect(name, false, api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if app.Validate() != nil {
+				continue
+			}
+			for i := range app.Models {
+				switch i % 3 { // shapes: none, one objective, another
+				case 1:
+					app.Models[i].SLO = &slo.Objective{Availability: 99.9}
+				case 2:
+					app.Models[i].SLO = &slo.Objective{Availability: 99, Latency: &slo.Latency{Quantile: 0.9, Bound: time.Second}}
+				}
+			}
+			objs, err := observe.Objects(app, observe.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range app.Models {
+				d, _, err := observe.Dashboard(app, m.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := json.Marshal(d)
+				cm := objs[i].(*corev1.ConfigMap)
+				if got := cm.Data[m.Name+".json"]; got != string(want) {
+					t.Errorf("%s/%s: %s's dashboard in Objects differs from Dashboard's", name, api, m.Name)
+				}
+			}
+		}
 	}
 }

@@ -83,39 +83,47 @@ type modelSLOs struct {
 // sidecar, or the waypoint in an ambient namespace. An App mlmesh would
 // not build is refused with the same *mesh.ValidationError.
 func Rules(app mesh.App, opts Options) ([]monitoringv1.RuleGroup, error) {
-	if _, err := mesh.Build(app); err != nil {
+	if err := app.Validate(); err != nil {
 		return nil, err
 	}
+	return rules(app, opts), nil
+}
+
+// rules are the rules of a valid App.
+func rules(app mesh.App, opts Options) []monitoringv1.RuleGroup {
 	scale := opts.Scale
 	if scale <= 0 {
 		scale = 1
 	}
 	models := objectives(app)
 	if len(models) == 0 {
-		return nil, nil
+		return nil
 	}
-	return []monitoringv1.RuleGroup{group(app.Namespace.Name, models, scale)}, nil
+	return []monitoringv1.RuleGroup{group(app.Namespace.Name, models, scale)}
 }
 
 // objectives lists the models of app with objectives.
 func objectives(app mesh.App) []modelSLOs {
-	reporter := "destination"
-	if app.Namespace.Injection == mesh.InjectAmbient {
-		reporter = "waypoint"
-	}
 	var out []modelSLOs
 	for _, m := range app.Models {
-		if m.SLO == nil && len(m.VersionSLOs) == 0 {
-			continue
+		if ms, ok := objectivesOf(app, m); ok {
+			out = append(out, ms)
 		}
-		ms := modelSLOs{namespace: app.Namespace.Name, name: m.Name, reporter: reporter, objectives: map[string]slo.Objective{}}
-		if m.SLO != nil {
-			ms.objectives[""] = *m.SLO
-		}
-		maps.Copy(ms.objectives, m.VersionSLOs)
-		out = append(out, ms)
 	}
 	return out
+}
+
+// objectivesOf are a model's objectives; false when it declares none.
+func objectivesOf(app mesh.App, m mesh.Model) (modelSLOs, bool) {
+	if m.SLO == nil && len(m.VersionSLOs) == 0 {
+		return modelSLOs{}, false
+	}
+	ms := modelSLOs{namespace: app.Namespace.Name, name: m.Name, reporter: reporterOf(app), objectives: map[string]slo.Objective{}}
+	if m.SLO != nil {
+		ms.objectives[""] = *m.SLO
+	}
+	maps.Copy(ms.objectives, m.VersionSLOs)
+	return ms, true
 }
 
 // selector matches the requests to models as their destination (or
@@ -291,9 +299,17 @@ func RuleFile(app mesh.App, opts Options) ([]byte, error) {
 // PrometheusRule, named <namespace>-slos in the App's namespace, or nil
 // when no model declares an objective.
 func PrometheusRule(app mesh.App, opts Options) (*monitoringv1.PrometheusRule, error) {
-	groups, err := Rules(app, opts)
-	if err != nil || len(groups) == 0 {
+	if err := app.Validate(); err != nil {
 		return nil, err
+	}
+	return prometheusRule(app, opts), nil
+}
+
+// prometheusRule is the PrometheusRule of a valid App, or nil.
+func prometheusRule(app mesh.App, opts Options) *monitoringv1.PrometheusRule {
+	groups := rules(app, opts)
+	if len(groups) == 0 {
+		return nil
 	}
 	l := map[string]string{labels.ManagedBy: labels.Manager}
 	maps.Copy(l, opts.RuleLabels)
@@ -301,7 +317,7 @@ func PrometheusRule(app mesh.App, opts Options) (*monitoringv1.PrometheusRule, e
 		TypeMeta:   metav1.TypeMeta{APIVersion: "monitoring.coreos.com/v1", Kind: "PrometheusRule"},
 		ObjectMeta: metav1.ObjectMeta{Name: app.Namespace.Name + "-slos", Namespace: app.Namespace.Name, Labels: l},
 		Spec:       monitoringv1.PrometheusRuleSpec{Groups: groups},
-	}, nil
+	}
 }
 
 // decimal writes a budget or threshold to ten digits: 14.4 × (1 - 99.9/100)

@@ -5,9 +5,12 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/observe"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/slo"
 )
 
 // perModel reports a benchmark's cost per model, for n models an
@@ -68,4 +71,41 @@ func BenchmarkFleet(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkObserve: a fleet's observability beside rendering it, each
+// model with an objective: Render streams the App's YAML; Objects builds
+// each model's dashboard and the rules; ObjectsYAML renders those too.
+// Issue 24's budget: Objects within 2× of Render.
+func BenchmarkObserve(b *testing.B) {
+	app := Fleet(1000)
+	o := slo.Objective{Availability: 99.9, Latency: &slo.Latency{Quantile: 0.99, Bound: 500 * time.Millisecond}}
+	for i := range app.Models {
+		app.Models[i].SLO = &o
+	}
+	b.Run("Render", func(b *testing.B) {
+		perModel(b, 1000, func() {
+			if err := mesh.Render(io.Discard, app); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("Objects", func(b *testing.B) {
+		perModel(b, 1000, func() {
+			if _, err := observe.Objects(app, observe.Options{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("ObjectsYAML", func(b *testing.B) {
+		perModel(b, 1000, func() {
+			objs, err := observe.Objects(app, observe.Options{})
+			if err == nil {
+				err = render.WriteYAML(io.Discard, objs)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
 }
