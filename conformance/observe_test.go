@@ -97,7 +97,9 @@ func TestBurnRateAlerts(t *testing.T) {
 			}
 			defer exp.Close()
 			exp.SetReporter(ns, d.reporter)
-			bad := Traffic{RPS: 50, ErrorRatio: 0.5, Latency: 700 * time.Millisecond}
+			// Under ambient v1 is a gRPC service whose failures are HTTP
+			// 200s with gRPC status 14: they count against its budget too.
+			bad := Traffic{RPS: 50, ErrorRatio: 0.5, Latency: 700 * time.Millisecond, GRPC: d.ambient}
 			exp.Set(ns, "algo-selector", "v1", bad)
 			exp.Set(ns, "algo-selector", "v2", Traffic{RPS: 50, Latency: 20 * time.Millisecond})
 			prom, err := StartPrometheusWith(exp.Addr, PrometheusOptions{Interval: 200 * time.Millisecond, Rules: rules})
@@ -396,7 +398,9 @@ func TestDashboardQueries(t *testing.T) {
 			if app.API == mesh.GatewayAPI {
 				gateway = app.Models[0].Expose.Gateway + "-istio"
 			}
-			traffic := map[string]Traffic{"v1": {RPS: 40, ErrorRatio: 0.5, Latency: 700 * time.Millisecond}, "v2": {RPS: 20, Latency: 20 * time.Millisecond}}
+			// v1 fails half its calls: 503s, or (vllm) gRPC status 14 in
+			// HTTP 200s, which the success rate must count as failures.
+			traffic := map[string]Traffic{"v1": {RPS: 40, ErrorRatio: 0.5, Latency: 700 * time.Millisecond, GRPC: tc.name == "vllm"}, "v2": {RPS: 20, Latency: 20 * time.Millisecond}}
 			for v, tr := range traffic {
 				exp.Set(ns, model, v, tr)
 				exp.SetSource(ns, model, v, gateway, tr)

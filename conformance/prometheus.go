@@ -167,6 +167,9 @@ type Traffic struct {
 	RPS        float64
 	ErrorRatio float64
 	Latency    time.Duration
+	// GRPC makes the requests gRPC calls: the failed share is answered
+	// HTTP 200 with gRPC status 14 (UNAVAILABLE), as a gRPC server fails.
+	GRPC bool
 }
 
 // IstioExporter serves Istio's standard metrics (istio_requests_total and
@@ -284,11 +287,15 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 		v := e.versions[k]
 		v.advance(now)
 		// As a proxy does, a series exists once a request got its code.
+		okCode, failedCode := `response_code="200"`, `response_code="503"`
+		if v.GRPC {
+			okCode, failedCode = `response_code="200",grpc_response_status="0"`, `response_code="200",grpc_response_status="14"`
+		}
 		if v.ok > 0 {
-			fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"200\"} %g\n", e.labels(k), v.ok)
+			fmt.Fprintf(&b, "istio_requests_total{%s,%s} %g\n", e.labels(k), okCode, v.ok)
 		}
 		if v.failed > 0 {
-			fmt.Fprintf(&b, "istio_requests_total{%s,response_code=\"503\"} %g\n", e.labels(k), v.failed)
+			fmt.Fprintf(&b, "istio_requests_total{%s,%s} %g\n", e.labels(k), failedCode, v.failed)
 		}
 	}
 	b.WriteString("# TYPE istio_request_duration_milliseconds histogram\n")
