@@ -24,6 +24,7 @@ import (
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/observe"
 	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/serving"
 	"github.com/mlmesh/mlmesh/slo"
 )
 
@@ -380,6 +381,8 @@ func TestDashboardQueries(t *testing.T) {
 		{"istio", sloApp("dash-istio", dialects[0]), dialects[0]},
 		{"ambient", sloApp("dash-ambient", dialects[2]), dialects[2]},
 		{"vllm", llm, dialects[0]},
+		{"tfserving", scenarios.TFServingCanary(false, ""), dialects[0]},
+		{"triton", triton(), dialects[0]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -405,6 +408,7 @@ func TestDashboardQueries(t *testing.T) {
 				exp.Set(ns, model, v, tr)
 				exp.SetSource(ns, model, v, gateway, tr)
 				exp.SetLLM(ns, model, v, LLMFigures{Running: 3, Waiting: 1, KVCache: 0.4, TokensPerSec: 200, RPS: 10, TTFT: 80 * time.Millisecond, ITL: 20 * time.Millisecond})
+				exp.SetServer(ns, model, v, 10, 4*time.Millisecond, 30*time.Millisecond)
 			}
 			col := observe.NewRolloutCollector()
 			reg := prometheus.NewRegistry()
@@ -467,6 +471,12 @@ func TestDashboardQueries(t *testing.T) {
 						check("v2", 0.4, 0.4)
 					case panel.Title == "Tokens generated":
 						check("v1", 180, 220)
+					case panel.Title == "Queue time":
+						check("v1", 3.9, 4.1)
+					case panel.Title == "Compute time":
+						check("v2", 29.5, 30.5)
+					case panel.Title == "Runtime latency": // 30 ms: in the bucket (10 ms, 50 ms]
+						check("v1", 10, 50)
 					case panel.Title == "Rollout weight":
 						check("v1", 90, 90)
 						check("v2", 10, 10)
@@ -479,4 +489,12 @@ func TestDashboardQueries(t *testing.T) {
 			t.Logf("%d panels, every query answered", len(panels))
 		})
 	}
+}
+
+// triton is the TF Serving canary served by Triton instead.
+func triton() mesh.App {
+	app := scenarios.TFServingCanary(false, "")
+	app.Models[0].Runtime = serving.Triton()
+	app.Models[0].Traffic.Port = 8000
+	return app
 }

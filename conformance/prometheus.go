@@ -182,6 +182,7 @@ type IstioExporter struct {
 	versions  map[exportKey]*exported
 	reporters map[string]string // by namespace; "destination" when unset
 	llm       map[exportKey]*llmExported
+	servers   map[exportKey]*serverExported
 	srv       *http.Server
 	// Addr is host:port of the /metrics endpoint.
 	Addr string
@@ -309,6 +310,7 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(&b, "istio_request_duration_milliseconds_count{%s} %g\n", e.labels(k), v.countReqs)
 	}
 	e.serveLLM(&b, now)
+	e.serveServers(&b, now)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprint(w, b.String())
 }
@@ -372,6 +374,73 @@ func (e *IstioExporter) SetLLM(namespace, model, version string, f LLMFigures) {
 	}
 	v.advance(now)
 	v.LLMFigures = f
+}
+
+// SetServer makes the exporter serve a model server's own metrics for a
+// version, as scraped from its pod: Triton's queue and compute time
+// counters, and TF Serving's request and runtime latency histograms,
+// at RPS requests a second of queue and compute time each.
+func (e *IstioExporter) SetServer(namespace, model, version string, rps float64, queue, compute time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.servers == nil {
+		e.servers = map[exportKey]*serverExported{}
+	}
+	k := exportKey{namespace: namespace, model: model, version: version}
+	v := e.servers[k]
+	now := time.Now()
+	if v == nil {
+		v = &serverExported{at: now}
+		e.servers[k] = v
+	}
+	v.advance(now)
+	v.rps, v.queue, v.compute = rps, queue, compute
+}
+
+type serverExported struct {
+	at                        time.Time
+	rps                       float64
+	queue, compute            time.Duration
+	requests, queueUs, compUs float64
+}
+
+func (v *serverExported) advance(now time.Time) {
+	n := v.rps * now.Sub(v.at).Seconds()
+	v.at = now
+	v.requests += n
+	v.queueUs += n * float64(v.queue.Microseconds())
+	v.compUs += n * float64(v.compute.Microseconds())
+}
+
+// tfBuckets are bounds of TF Serving's latency histograms, in µs.
+var tfBuckets = []float64{1000, 5000, 10000, 50000, 100000, 500000, 1e6}
+
+func (e *IstioExporter) serveServers(b *strings.Builder, now time.Time) {
+	keys := make([]exportKey, 0, len(e.servers))
+	for k := range e.servers {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	for _, k := range keys {
+		v := e.servers[k]
+		v.advance(now)
+		l := fmt.Sprintf(`namespace=%q,pod=%q`, k.namespace, k.model+"-"+k.version+"-7d9f8c6b5-x2x9z")
+		fmt.Fprintf(b, "nv_inference_request_success{%s,model=%q,version=\"1\"} %g\nnv_inference_queue_duration_us{%s,model=%q,version=\"1\"} %g\nnv_inference_compute_infer_duration_us{%s,model=%q,version=\"1\"} %g\n",
+			l, k.model, v.requests, l, k.model, v.queueUs, l, k.model, v.compUs)
+		for _, h := range []struct {
+			name string
+			each time.Duration
+		}{{":tensorflow:serving:request_latency", v.queue + v.compute}, {":tensorflow:serving:runtime_latency", v.compute}} {
+			for _, le := range tfBuckets {
+				n := 0.0
+				if float64(h.each.Microseconds()) <= le {
+					n = v.requests
+				}
+				fmt.Fprintf(b, "%s_bucket{%s,model_name=%q,le=\"%g\"} %g\n", h.name, l, k.model, le, n)
+			}
+			fmt.Fprintf(b, "%s_bucket{%s,model_name=%q,le=\"+Inf\"} %g\n", h.name, l, k.model, v.requests)
+		}
+	}
 }
 
 func (v *llmExported) advance(now time.Time) {

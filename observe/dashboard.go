@@ -82,6 +82,7 @@ func buildDashboard(app mesh.App, m mesh.Model, id string) (dashboard.Dashboard,
 	b.gateway()
 	b.objectives()
 	b.llm()
+	b.server()
 	b.rollout()
 	d, err := b.d.Build()
 	if err != nil {
@@ -289,6 +290,34 @@ var llmMetrics = map[string]llmServer{
 		"vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:generation_tokens_total"},
 	"sglang": {"sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs",
 		"sglang:num_queue_reqs", "sglang:token_usage", "sglang:generation_tokens_total"},
+}
+
+// server adds a model server's own view of its requests, by version:
+// Triton's time in the queue and in compute per request, TF Serving's
+// request and runtime latency at the 99th percentile (from the metric
+// names each exports; microseconds, shown in milliseconds).
+func (b *board) server() {
+	pods := fmt.Sprintf(`namespace="$namespace",pod=~"%s-($version)-[a-z0-9]+-[a-z0-9]+"`, b.m.Name)
+	byVersion := func(agg, expr string) string {
+		return fmt.Sprintf(`%s by (version) (label_replace(%s, "version", "$1", "pod", "%s-(.+)-[a-z0-9]+-[a-z0-9]+"))`, agg, expr, b.m.Name)
+	}
+	switch b.m.Runtime.Name {
+	case "triton":
+		b.newRow("Triton")
+		perRequest := func(metric string) string {
+			return fmt.Sprintf(`%s / %s / 1000`, byVersion("sum", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, metric, pods)),
+				byVersion("sum", fmt.Sprintf(`rate(nv_inference_request_success{%s}[$__rate_interval])`, pods)))
+		}
+		b.panel("Queue time", "ms", "Time a request waits in Triton's queue, on average.", []string{perRequest("nv_inference_queue_duration_us")}, []string{"{{version}}"})
+		b.panel("Compute time", "ms", "Time Triton computes a request's inference, on average.", []string{perRequest("nv_inference_compute_infer_duration_us")}, []string{"{{version}}"})
+	case "tfserving":
+		b.newRow("TF Serving")
+		p99 := func(metric string) string {
+			return fmt.Sprintf(`histogram_quantile(0.99, %s) / 1000`, strings.Replace(byVersion("sum", fmt.Sprintf(`rate(%s_bucket{%s}[$__rate_interval])`, metric, pods)), "sum by (version)", "sum by (version, le)", 1))
+		}
+		b.panel("Request latency", "ms", "TF Serving's request latency at the 99th percentile.", []string{p99(":tensorflow:serving:request_latency")}, []string{"{{version}} p99"})
+		b.panel("Runtime latency", "ms", "TF Serving's time running the model, at the 99th percentile.", []string{p99(":tensorflow:serving:runtime_latency")}, []string{"{{version}} p99"})
+	}
 }
 
 // rollout adds a rollout's weights and step (RolloutCollector).
