@@ -103,7 +103,10 @@ func RepoRoot() string {
 }
 
 // ExampleBundles loads every example's golden files: the examples' own
-// tests prove that each program prints exactly its golden file.
+// tests prove that each program prints exactly its golden file. The
+// observe example's are not mesh bundles (dashboards' ConfigMaps and a
+// PrometheusRule, which TestPrometheusRuleApplies applies with the
+// operator's CRD): they are left out.
 func ExampleBundles() ([]*Bundle, error) {
 	files, err := filepath.Glob(filepath.Join(RepoRoot(), "examples", "*", "testdata", "*.golden.yaml"))
 	if err != nil {
@@ -115,6 +118,9 @@ func ExampleBundles() ([]*Bundle, error) {
 	}
 	var out []*Bundle
 	for _, f := range files {
+		if filepath.Base(filepath.Dir(filepath.Dir(f))) == "observe" {
+			continue
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err

@@ -17,7 +17,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
@@ -234,10 +236,11 @@ func prometheusRuleCRD(t *testing.T) []byte {
 	return b
 }
 
-// TestPrometheusRuleApplies: the PrometheusRule applies on the
+// TestPrometheusRuleApplies: what observe.Objects adds to an App's stream
+// (the dashboards' ConfigMaps, the PrometheusRule) applies on the
 // kube-apiserver with the operator's CRD (its schema, strict field
-// validation), twice, the second time changing nothing; mlmesh's
-// unstructured reading of it round-trips.
+// validation) beside the App, twice, the second time changing nothing;
+// the server holds every rule and every dashboard byte.
 func TestPrometheusRuleApplies(t *testing.T) {
 	s := apiServer(t)
 	ctx := context.Background()
@@ -251,13 +254,18 @@ func TestPrometheusRuleApplies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pr, err := observe.PrometheusRule(app, observe.Options{RuleLabels: map[string]string{"release": "kube-prometheus-stack"}})
+		opts := observe.Options{RuleLabels: map[string]string{"release": "kube-prometheus-stack"}}
+		pr, err := observe.PrometheusRule(app, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra, err := observe.Objects(app, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := dynamicClient(s)
 		for round := 1; round <= 2; round++ {
-			res, err := apply.Apply(ctx, c, append(objs, pr), apply.Options{})
+			res, err := apply.Apply(ctx, c, append(objs, extra...), apply.Options{})
 			if err != nil {
 				t.Fatalf("%s, round %d: %v", d.name, round, err)
 			}
@@ -273,6 +281,14 @@ func TestPrometheusRuleApplies(t *testing.T) {
 		rules, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
 		if len(groups) != 1 || len(rules) != len(pr.Spec.Groups[0].Rules) {
 			t.Errorf("%s: the server holds %d groups, %d rules; want 1, %d", d.name, len(groups), len(rules), len(pr.Spec.Groups[0].Rules))
+		}
+		cm, err := c.Get(ctx, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, "algo-selector-dashboard")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, _, _ := unstructured.NestedString(cm.Object, "data", "algo-selector.json")
+		if want := extra[0].(*corev1.ConfigMap).Data["algo-selector.json"]; held != want || cm.GetLabels()[observe.DashboardLabel] != "1" {
+			t.Errorf("%s: the dashboard's ConfigMap holds %d bytes, labels %v; want %d bytes", d.name, len(held), cm.GetLabels(), len(want))
 		}
 	}
 }
@@ -294,6 +310,11 @@ func TestRolloutMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer prom.Close()
+	// Prometheus scrapes its targets a while after it is ready: the
+	// rollout starts once it has scraped the collector.
+	waitUntil(t, 30*time.Second, "Prometheus scraping the collector", func() bool {
+		return len(promQuery(t, prom.URL, `up{instance="`+strings.TrimPrefix(srv.URL, "http://")+`"} == 1`)) == 1
+	})
 	d := dialects[0]
 	ns := "rollout-metrics"
 	p := rolloutPlan(t, ns, d, rollout.Strategy{})
