@@ -277,11 +277,7 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
-	keys := make([]exportKey, 0, len(e.versions))
-	for k := range e.versions {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	keys := sortedKeys(e.versions)
 	var b strings.Builder
 	b.WriteString("# TYPE istio_requests_total counter\n")
 	for _, k := range keys {
@@ -362,18 +358,34 @@ var vllmBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 func (e *IstioExporter) SetLLM(namespace, model, version string, f LLMFigures) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.llm == nil {
-		e.llm = map[exportKey]*llmExported{}
-	}
-	k := exportKey{namespace: namespace, model: model, version: version}
-	v := e.llm[k]
+	v := advanced(&e.llm, exportKey{namespace: namespace, model: model, version: version}, func(now time.Time) *llmExported { return &llmExported{at: now} })
+	v.LLMFigures = f
+}
+
+// advanced is m's entry for k, made when missing, with its counters
+// advanced to now at the rates it had.
+func advanced[T interface{ advance(time.Time) }](m *map[exportKey]T, k exportKey, mk func(time.Time) T) T {
 	now := time.Now()
-	if v == nil {
-		v = &llmExported{at: now}
-		e.llm[k] = v
+	if *m == nil {
+		*m = map[exportKey]T{}
+	}
+	v, ok := (*m)[k]
+	if !ok {
+		v = mk(now)
+		(*m)[k] = v
 	}
 	v.advance(now)
-	v.LLMFigures = f
+	return v
+}
+
+// sortedKeys are m's keys in a fixed order, for stable output.
+func sortedKeys[T any](m map[exportKey]T) []exportKey {
+	keys := make([]exportKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	return keys
 }
 
 // SetServer makes the exporter serve a model server's own metrics for a
@@ -383,17 +395,7 @@ func (e *IstioExporter) SetLLM(namespace, model, version string, f LLMFigures) {
 func (e *IstioExporter) SetServer(namespace, model, version string, rps float64, queue, compute time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.servers == nil {
-		e.servers = map[exportKey]*serverExported{}
-	}
-	k := exportKey{namespace: namespace, model: model, version: version}
-	v := e.servers[k]
-	now := time.Now()
-	if v == nil {
-		v = &serverExported{at: now}
-		e.servers[k] = v
-	}
-	v.advance(now)
+	v := advanced(&e.servers, exportKey{namespace: namespace, model: model, version: version}, func(now time.Time) *serverExported { return &serverExported{at: now} })
 	v.rps, v.queue, v.compute = rps, queue, compute
 }
 
@@ -416,12 +418,7 @@ func (v *serverExported) advance(now time.Time) {
 var tfBuckets = []float64{1000, 5000, 10000, 50000, 100000, 500000, 1e6}
 
 func (e *IstioExporter) serveServers(b *strings.Builder, now time.Time) {
-	keys := make([]exportKey, 0, len(e.servers))
-	for k := range e.servers {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
-	for _, k := range keys {
+	for _, k := range sortedKeys(e.servers) {
 		v := e.servers[k]
 		v.advance(now)
 		l := fmt.Sprintf(`namespace=%q,pod=%q`, k.namespace, k.model+"-"+k.version+"-7d9f8c6b5-x2x9z")
@@ -454,12 +451,7 @@ func (v *llmExported) advance(now time.Time) {
 }
 
 func (e *IstioExporter) serveLLM(b *strings.Builder, now time.Time) {
-	keys := make([]exportKey, 0, len(e.llm))
-	for k := range e.llm {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
-	for _, k := range keys {
+	for _, k := range sortedKeys(e.llm) {
 		v := e.llm[k]
 		v.advance(now)
 		l := fmt.Sprintf(`namespace=%q,pod=%q,model_name=%q`, k.namespace, k.model+"-"+k.version+"-7d9f8c6b5-x2x9z", k.model)
