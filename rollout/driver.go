@@ -146,7 +146,11 @@ func (e Event) String() string {
 	case Unanalysed:
 		return fmt.Sprintf("could not analyse %s (%s in a row): %v", e.Step.Name(), count(e.Errors, "error", "errors"), e.Err)
 	case Baking:
-		return fmt.Sprintf("baking %s: %s is retired in %s unless an analysis fails", e.Step.Name(), e.Step.plan.Stable, e.Left)
+		stable := "the stable version"
+		if e.Step.plan != nil {
+			stable = e.Step.plan.Stable
+		}
+		return fmt.Sprintf("baking %s: %s is retired in %s unless an analysis fails", e.Step.Name(), stable, e.Left)
 	}
 	return fmt.Sprintf("%s %s (%s)", e.Kind, e.Step.Name(), e.Step)
 }
@@ -399,8 +403,6 @@ func (d *Driver) move(ctx context.Context, opts apply.TransitionOptions, before 
 	return true, ctx.Err()
 }
 
-// analyse analyses step until it passes d.Passes times (true), or the run's
-// failures reach d.Failures (false).
 // candidateAvailable waits, unless d.SkipAvailability, for the candidate's
 // Deployment before a move to a step that sends it traffic (every step
 // but the baseline), whether or not the move changes it: a Deployment the

@@ -399,6 +399,9 @@ func TestEventWords(t *testing.T) {
 	if got := applied.String(); !strings.HasSuffix(got, ": 1 object changed") {
 		t.Errorf("applied: %q", got)
 	}
+	for _, k := range []rollout.EventKind{rollout.Baking, rollout.Held, rollout.HookFailed, rollout.Unanalysed} {
+		_ = rollout.Event{Kind: k}.String() // a zero Step's event reads, and does not panic
+	}
 	back := rollout.Event{Kind: rollout.RollingBack, Step: p.Steps[1], Failures: 1}
 	if got := back.String(); !strings.HasSuffix(got, ": after 1 failed analysis") {
 		t.Errorf("rolling back: %q", got)
