@@ -462,6 +462,9 @@ var rolloutCases = []rolloutCase{
 	// Every request answered 503: no 2xx series at all; a fail at the
 	// first analysis, not "no data".
 	{"only-5xx", outcome(Traffic{RPS: 1, ErrorRatio: 1, Latency: 20 * time.Millisecond}, 1, rollout.RolledBack, "analysed 01-canary-10: fail: success-rate 0% (fail: 0% < 99%")},
+	// A gRPC service failing 5% of its calls with status 14 in HTTP 200s:
+	// the gate counts them as the alerts and dashboards do.
+	{"grpc-errors", outcome(Traffic{RPS: 1, ErrorRatio: 0.05, Latency: 20 * time.Millisecond, GRPC: true}, 2, rollout.RolledBack, "success-rate 95% (fail: 95% < 99%")},
 	{"cancelled", rolloutCancelled},
 	{"conflict", rolloutConflict},
 	{"drift", rolloutDrift},

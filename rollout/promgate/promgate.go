@@ -126,13 +126,14 @@ func (c Check) RelativeToStable(tolerance float64) Check {
 const selector = `reporter="{{.Reporter}}",destination_workload_namespace="{{.Namespace}}",destination_workload="{{.Workload}}"`
 
 // SuccessRate is the share of the candidate's requests not answered with a
-// 5xx status, in percent, at least min.
+// 5xx status (nor, on gRPC, with a status other than OK), in percent, at
+// least min: the failures package observe's alerts and dashboards count.
 func SuccessRate(min float64) Check {
 	return Check{
 		Name: "success-rate",
 		// "or vector(0)": a candidate that answers every request with a 5xx
 		// has no other series at all; its success rate is 0%, not unknown.
-		Query: `(sum(rate(istio_requests_total{` + selector + `,response_code!~"5.."}[{{.Window}}])) or vector(0))` +
+		Query: `(sum(rate(istio_requests_total{` + selector + `,response_code!~"5..",grpc_response_status=~"|0"}[{{.Window}}])) or vector(0))` +
 			` / sum(rate(istio_requests_total{` + selector + `}[{{.Window}}])) * 100`,
 		Unit: "%", Better: HigherIsBetter, Threshold: Bound(min),
 	}

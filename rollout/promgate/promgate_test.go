@@ -124,7 +124,7 @@ func TestQueriesUseIstioLabels(t *testing.T) {
 	}
 	want := []string{
 		`sum(increase(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s]))`,
-		`(sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2",response_code!~"5.."}[30s])) or vector(0)) / sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) * 100`,
+		`(sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2",response_code!~"5..",grpc_response_status=~"|0"}[30s])) or vector(0)) / sum(rate(istio_requests_total{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) * 100`,
 		`histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter="waypoint",destination_workload_namespace="ml",destination_workload="fraud-v2"}[30s])) by (le))`,
 	}
 	if strings.Join(*queries, "\n") != strings.Join(want, "\n") {
