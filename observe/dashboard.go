@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -162,7 +163,7 @@ func (b *board) traffic(sel func(extra string) string) {
 	}
 	b.panel("Request rate", "reqps", "Requests a second, by version.", []string{rate("")}, []string{"{{destination_version}}"})
 	b.panel("Success rate", "percentunit", "The share of requests answered without a 5xx (gRPC: with OK), by version.",
-		[]string{fmt.Sprintf(`(%s or 0 * %s) / %s`, rate(`response_code!~"5..",grpc_response_status=~"|0"`), rate(""), rate(""))}, []string{"{{destination_version}}"})
+		[]string{fmt.Sprintf(`(%s or 0 * %s) / %s`, rate(goodRequests), rate(""), rate(""))}, []string{"{{destination_version}}"})
 	var qs, ls []string
 	for _, q := range [][2]string{{"0.5", "p50"}, {"0.9", "p90"}, {"0.99", "p99"}} {
 		qs = append(qs, fmt.Sprintf(`histogram_quantile(%s, sum by (destination_version, le) (rate(istio_request_duration_milliseconds_bucket{%s}[$__rate_interval])))`, q[0], sel("")))
@@ -209,7 +210,7 @@ func (b *board) objectives() {
 	}
 	b.newRow("Objectives")
 	var left, burn, leftL, burnL []string
-	for _, v := range sortedKeys(m.objectives) {
+	for _, v := range slices.Sorted(maps.Keys(m.objectives)) {
 		o := m.objectives[v]
 		sel := b.istio(b.reporter, m.versionMatcher(v))
 		own := `destination_workload_namespace="$namespace",destination_app="` + b.m.Name + `",destination_version=~"$version"`
@@ -223,7 +224,7 @@ func (b *board) objectives() {
 		}
 		if o.Availability > 0 {
 			budget := decimal(o.ErrorBudget())
-			good := fmt.Sprintf(`sum by (destination_version) (rate(istio_requests_total{%s,response_code!~"5..",grpc_response_status=~"|0"}[%s]))`, sel, period)
+			good := fmt.Sprintf(`sum by (destination_version) (rate(istio_requests_total{%s,%s}[%s]))`, sel, goodRequests, period)
 			all := fmt.Sprintf(`sum by (destination_version) (rate(istio_requests_total{%s}[%s]))`, sel, period)
 			left = append(left, fmt.Sprintf(`1 - (1 - (%s or 0 * %s) / %s) / %s`, good, all, all, budget))
 			leftL = append(leftL, whose+" availability")
@@ -256,15 +257,11 @@ func (b *board) llm() {
 		return
 	}
 	b.newRow(b.m.Runtime.Name)
-	pods := fmt.Sprintf(`namespace="$namespace",pod=~"%s-($version)-[a-z0-9]+-[a-z0-9]+"`, b.m.Name)
-	byVersion := func(agg, expr string) string {
-		return fmt.Sprintf(`%s by (version) (label_replace(%s, "version", "$1", "pod", "%s-(.+)-[a-z0-9]+-[a-z0-9]+"))`, agg, expr, b.m.Name)
-	}
+	pods, byVersion := b.pods(), b.byVersion
 	quantiles := func(metric string) ([]string, []string) {
 		var qs, ls []string
 		for _, q := range [][2]string{{"0.5", "p50"}, {"0.99", "p99"}} {
-			qs = append(qs, fmt.Sprintf(`histogram_quantile(%s, %s)`, q[0], byVersion("sum", fmt.Sprintf(`rate(%s_bucket{%s}[$__rate_interval])`, metric, pods))))
-			qs[len(qs)-1] = strings.Replace(qs[len(qs)-1], "sum by (version)", "sum by (version, le)", 1)
+			qs = append(qs, fmt.Sprintf(`histogram_quantile(%s, %s)`, q[0], byVersion("sum", "version, le", fmt.Sprintf(`rate(%s_bucket{%s}[$__rate_interval])`, metric, pods))))
 			ls = append(ls, "{{version}} "+q[1])
 		}
 		return qs, ls
@@ -274,10 +271,22 @@ func (b *board) llm() {
 	qs, ls = quantiles(names.itl)
 	b.panel("Inter-token latency", "s", "", qs, ls)
 	b.panel("Requests running and waiting", "short", "",
-		[]string{byVersion("sum", fmt.Sprintf(`%s{%s}`, names.running, pods)), byVersion("sum", fmt.Sprintf(`%s{%s}`, names.waiting, pods))},
+		[]string{byVersion("sum", "version", fmt.Sprintf(`%s{%s}`, names.running, pods)), byVersion("sum", "version", fmt.Sprintf(`%s{%s}`, names.waiting, pods))},
 		[]string{"{{version}} running", "{{version}} waiting"})
-	b.panel("KV-cache use", "percentunit", "", []string{byVersion("avg", fmt.Sprintf(`%s{%s}`, names.kvCache, pods))}, []string{"{{version}}"})
-	b.panel("Tokens generated", "short", "Tokens a second.", []string{byVersion("sum", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, names.tokens, pods))}, []string{"{{version}}"})
+	b.panel("KV-cache use", "percentunit", "", []string{byVersion("avg", "version", fmt.Sprintf(`%s{%s}`, names.kvCache, pods))}, []string{"{{version}}"})
+	b.panel("Tokens generated", "short", "Tokens a second.", []string{byVersion("sum", "version", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, names.tokens, pods))}, []string{"{{version}}"})
+}
+
+// pods selects the model's pods of the chosen versions, as Prometheus
+// labels what it scrapes from them: <model>-<version>-<replica set>-<pod>.
+func (b *board) pods() string {
+	return fmt.Sprintf(`namespace="$namespace",pod=~"%s-($version)-[a-z0-9]+-[a-z0-9]+"`, b.m.Name)
+}
+
+// byVersion aggregates expr by the labels of by, after reading a version
+// label from the pod's name.
+func (b *board) byVersion(agg, by, expr string) string {
+	return fmt.Sprintf(`%s by (%s) (label_replace(%s, "version", "$1", "pod", "%s-(.+)-[a-z0-9]+-[a-z0-9]+"))`, agg, by, expr, b.m.Name)
 }
 
 // llmServer are an LLM server's metric names.
@@ -297,23 +306,20 @@ var llmMetrics = map[string]llmServer{
 // request and runtime latency at the 99th percentile (from the metric
 // names each exports; microseconds, shown in milliseconds).
 func (b *board) server() {
-	pods := fmt.Sprintf(`namespace="$namespace",pod=~"%s-($version)-[a-z0-9]+-[a-z0-9]+"`, b.m.Name)
-	byVersion := func(agg, expr string) string {
-		return fmt.Sprintf(`%s by (version) (label_replace(%s, "version", "$1", "pod", "%s-(.+)-[a-z0-9]+-[a-z0-9]+"))`, agg, expr, b.m.Name)
-	}
+	pods, byVersion := b.pods(), b.byVersion
 	switch b.m.Runtime.Name {
 	case "triton":
 		b.newRow("Triton")
 		perRequest := func(metric string) string {
-			return fmt.Sprintf(`%s / %s / 1000`, byVersion("sum", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, metric, pods)),
-				byVersion("sum", fmt.Sprintf(`rate(nv_inference_request_success{%s}[$__rate_interval])`, pods)))
+			return fmt.Sprintf(`%s / %s / 1000`, byVersion("sum", "version", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, metric, pods)),
+				byVersion("sum", "version", fmt.Sprintf(`rate(nv_inference_request_success{%s}[$__rate_interval])`, pods)))
 		}
 		b.panel("Queue time", "ms", "Time a request waits in Triton's queue, on average.", []string{perRequest("nv_inference_queue_duration_us")}, []string{"{{version}}"})
 		b.panel("Compute time", "ms", "Time Triton computes a request's inference, on average.", []string{perRequest("nv_inference_compute_infer_duration_us")}, []string{"{{version}}"})
 	case "tfserving":
 		b.newRow("TF Serving")
 		p99 := func(metric string) string {
-			return fmt.Sprintf(`histogram_quantile(0.99, %s) / 1000`, strings.Replace(byVersion("sum", fmt.Sprintf(`rate(%s_bucket{%s}[$__rate_interval])`, metric, pods)), "sum by (version)", "sum by (version, le)", 1))
+			return fmt.Sprintf(`histogram_quantile(0.99, %s) / 1000`, byVersion("sum", "version, le", fmt.Sprintf(`rate(%s_bucket{%s}[$__rate_interval])`, metric, pods)))
 		}
 		b.panel("Request latency", "ms", "TF Serving's request latency at the 99th percentile.", []string{p99(":tensorflow:serving:request_latency")}, []string{"{{version}} p99"})
 		b.panel("Runtime latency", "ms", "TF Serving's time running the model, at the 99th percentile.", []string{p99(":tensorflow:serving:runtime_latency")}, []string{"{{version}} p99"})
@@ -328,15 +334,6 @@ func (b *board) rollout() {
 		[]string{fmt.Sprintf(`mlmesh_rollout_weight{%s}`, sel)}, []string{"{{version}}"})
 	b.panel("Rollout step", "none", "The step a rollout is at (0: the baseline), and its failed analyses.",
 		[]string{fmt.Sprintf(`mlmesh_rollout_step{%s}`, sel), fmt.Sprintf(`mlmesh_rollout_failed_analyses{%s}`, sel)}, []string{"{{step}}", "failed analyses"})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // DashboardLabel is the label kube-prometheus-stack's Grafana sidecar
@@ -421,7 +418,7 @@ func shapeKey(m mesh.Model) string {
 	if m.SLO != nil {
 		objectives = fmt.Sprintf("%+v %+v", *m.SLO, m.SLO.Latency)
 	}
-	for _, v := range sortedKeys(m.VersionSLOs) {
+	for _, v := range slices.Sorted(maps.Keys(m.VersionSLOs)) {
 		o := m.VersionSLOs[v]
 		objectives += fmt.Sprintf(" %s=%+v %+v", v, o, o.Latency)
 	}

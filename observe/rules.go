@@ -146,6 +146,10 @@ func selector(models []modelSLOs, extra string) string {
 
 const by = "destination_workload_namespace, destination_app, destination_version"
 
+// goodRequests matches the requests that did not fail: no 5xx status, and
+// on gRPC an OK status (HTTP requests have no gRPC status).
+const goodRequests = `response_code!~"5..",grpc_response_status=~"|0"`
+
 // group is the model's rule group.
 func group(namespace string, models []modelSLOs, scale float64) monitoringv1.RuleGroup {
 	g := monitoringv1.RuleGroup{Name: "mlmesh-slo-" + namespace}
@@ -156,7 +160,7 @@ func group(namespace string, models []modelSLOs, scale float64) monitoringv1.Rul
 		g.Rules = append(g.Rules,
 			record(RequestsRate+suffix, fmt.Sprintf(`sum by (%s) (rate(istio_requests_total{%s}[%s]))`, by, all, d)),
 			record(ErrorRatio+suffix, fmt.Sprintf(`1 - ((sum by (%s) (rate(istio_requests_total{%s}[%s])) or (0 * sum by (%s) (rate(istio_requests_total{%s}[%s])))) / sum by (%s) (rate(istio_requests_total{%s}[%s])))`,
-				by, selector(models, `response_code!~"5..",grpc_response_status=~"|0"`), d, by, all, d, by, all, d)))
+				by, selector(models, goodRequests), d, by, all, d, by, all, d)))
 		for _, bound := range latencies(models) {
 			var with []modelSLOs
 			for _, m := range models {
