@@ -176,9 +176,7 @@ func (e *rolloutEnv) control(ctx context.Context, f *follower, ns, model string)
 		if gen >= u.GetGeneration() && u.Object["status"] != nil {
 			continue
 		}
-		_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}}, "status", "conditions")
-		_ = unstructured.SetNestedField(u.Object, u.GetGeneration(), "status", "observedGeneration")
-		_, _ = e.s.Dynamic.Resource(deploymentGVR).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		_ = markAvailable(ctx, e.s, u)
 	}
 }
 
@@ -965,7 +963,7 @@ func TestLocateOnAPIServer(t *testing.T) {
 				}
 				return false
 			}
-			waitFor(t, func() bool { return deploymentExists(ctx, s, ns, "fraud-v2") })
+			waitUntil(t, 30*time.Second, "fraud-v2's Deployment created", func() bool { return deploymentExists(ctx, s, ns, "fraud-v2") })
 			time.Sleep(500 * time.Millisecond)
 			if routeChanged() {
 				t.Fatal("a route names v2 before its Deployment is available")
@@ -1001,22 +999,19 @@ func setAvailable(t *testing.T, s *APIServer, ns, name string) {
 	t.Helper()
 	ctx := context.Background()
 	u, err := s.Dynamic.Resource(deploymentGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = markAvailable(ctx, s, u)
 	}
-	_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}}, "status", "conditions")
-	_ = unstructured.SetNestedField(u.Object, u.GetGeneration(), "status", "observedGeneration")
-	if _, err := s.Dynamic.Resource(deploymentGVR).Namespace(ns).UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after 30 seconds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting")
-		}
-	}
+// markAvailable writes u's status as the Deployment controller does once
+// its pods are ready, through the status subresource.
+func markAvailable(ctx context.Context, s *APIServer, u *unstructured.Unstructured) error {
+	_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}}, "status", "conditions")
+	_ = unstructured.SetNestedField(u.Object, u.GetGeneration(), "status", "observedGeneration")
+	_, err := s.Dynamic.Resource(deploymentGVR).Namespace(u.GetNamespace()).UpdateStatus(ctx, u, metav1.UpdateOptions{})
+	return err
 }
