@@ -19,9 +19,9 @@ import (
 //	mlmesh_rollout_analyses_total{candidate, conclusion}   the analyses, by conclusion
 //	mlmesh_rollout_status{candidate, status}   1 for the rollout's status: running, succeeded, rolled back
 //
-// The weights are the plan's share for the candidate and the stable
-// version; in a preview or shadow step the candidate's is 0 (it is given
-// matching or mirrored requests only).
+// The weights are the step's (rollout.Step.Weights): in a preview or
+// shadow step the candidate's is 0 (it is given matching or mirrored
+// requests only).
 type RolloutCollector struct {
 	mu       sync.Mutex
 	rollouts map[[2]string]*rolloutState
@@ -103,13 +103,10 @@ func (c *RolloutCollector) Collect(ch chan<- prometheus.Metric) {
 	defer c.mu.Unlock()
 	for k, s := range c.rollouts {
 		ns, model := k[0], k[1]
-		candidate := float64(s.step.Weight)
-		if s.step.Phase == rollout.Preview || s.step.Phase == rollout.Shadow || s.step.Phase == rollout.Baseline {
-			candidate = 0
-		}
-		ch <- prometheus.MustNewConstMetric(weightDesc, prometheus.GaugeValue, candidate, ns, model, s.candidate)
-		if s.step.Phase != rollout.Retired {
-			ch <- prometheus.MustNewConstMetric(weightDesc, prometheus.GaugeValue, 100-candidate, ns, model, s.stable)
+		for _, v := range []string{s.stable, s.candidate} {
+			if w, ok := s.step.Weights()[v]; ok {
+				ch <- prometheus.MustNewConstMetric(weightDesc, prometheus.GaugeValue, float64(w), ns, model, v)
+			}
 		}
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(s.step.Index), ns, model, s.step.Name(), string(s.step.Phase))
 		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, float64(s.failures), ns, model)

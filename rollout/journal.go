@@ -134,6 +134,7 @@ func (d *Driver) moveTo(ctx context.Context, opts apply.TransitionOptions, j *jo
 	if moved {
 		if j.rec.At != step.Name() || j.rec.Since.IsZero() {
 			j.rec.Since = d.now().UTC() // a move to where it was changes no weight
+			j.rec.Moves = append(j.rec.Moves, RecordedMove{Step: step.Name(), Time: j.rec.Since, Weights: step.Weights()})
 		}
 		j.rec.At, j.rec.Moving = step.Name(), ""
 		if serr := j.save(ctx); serr != nil && err == nil {

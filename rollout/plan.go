@@ -137,6 +137,25 @@ func (s Step) Name() string {
 	return fmt.Sprintf("%02d-%s", s.Index, s.Phase)
 }
 
+// Weights are the versions' shares of the model's split traffic at the
+// step, in percent: in the baseline, preview and shadow steps the stable
+// version's 100 and the candidate's 0 (it is given matching or mirrored
+// requests only); once retired, the candidate's 100 alone. The zero Step
+// has none.
+func (s Step) Weights() map[string]int32 {
+	p := s.plan
+	if p == nil {
+		return nil
+	}
+	switch s.Phase {
+	case Canary, Promoted:
+		return map[string]int32{p.Candidate: s.Weight, p.Stable: 100 - s.Weight}
+	case Retired:
+		return map[string]int32{p.Candidate: 100}
+	}
+	return map[string]int32{p.Candidate: 0, p.Stable: 100}
+}
+
 // String says what the step routes where: "canary: v2 10%, v1 90%".
 func (s Step) String() string {
 	p := s.plan

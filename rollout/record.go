@@ -48,6 +48,10 @@ type Record struct {
 	// metrics backend unreachable, a query refused), across runs;
 	// Driver.ErrorLimit of them roll the rollout back.
 	Errors int `json:",omitempty"`
+	// Moves are the steps the cluster reached, in order: a rollback's
+	// return to the baseline too. With Verdicts they are the rollout's
+	// history, as a chart draws it (package observe).
+	Moves []RecordedMove `json:",omitempty"`
 	// Verdicts are the analyses, in order.
 	Verdicts []RecordedVerdict
 	// Outcome is how the rollout ended; empty while it runs.
@@ -68,6 +72,16 @@ type RecordedVerdict struct {
 	// Summary is the verdict as the events say it: "fail: success-rate
 	// 80% (fail: 80% < 99% (threshold)), ...".
 	Summary string
+}
+
+// RecordedMove is a step the cluster reached, as the record keeps it.
+type RecordedMove struct {
+	Step string
+	// Time is when the cluster reached it.
+	Time time.Time
+	// Weights are the versions' shares of the model's split traffic at the
+	// step, in percent (Step.Weights).
+	Weights map[string]int32
 }
 
 // RecordName is the name of the ConfigMap that holds a model's rollout

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -239,5 +240,61 @@ func TestRecordRestartsAChangedCandidate(t *testing.T) {
 		if !remember && (restarted || rep.Resumed == nil || rep.Resumed.Name() != "02-canary-50" || rep.Outcome != rollout.Succeeded) {
 			t.Errorf("without the record: %s, resumed at %v (%v); the negative control does not hold; events:\n%s", rep.Outcome, rep.Resumed, err, log)
 		}
+	}
+}
+
+// TestRecordKeepsTheMoves: the record lists each step the cluster reached
+// with its weights, a rollback's return to the baseline too, and the
+// verdicts between them; a resumed run adds to the same history.
+func TestRecordKeepsTheMoves(t *testing.T) {
+	moves := func(rec rollout.Record) string {
+		var out []string
+		for _, m := range rec.Moves {
+			out = append(out, fmt.Sprintf("%s v1=%d v2=%d", m.Step, m.Weights["v1"], m.Weights["v2"]))
+			if m.Time.IsZero() {
+				t.Errorf("move to %s has no time", m.Step)
+			}
+		}
+		return strings.Join(out, "; ")
+	}
+	c := applytest.NewServerSideCluster(nil)
+	var events []string
+	if rep, err := driver(c, &scripted{answers: []rollout.Conclusion{rollout.Pass, rollout.Fail}}, &events).Run(context.Background(), plan(t)); err != nil || rep.Outcome != rollout.RolledBack {
+		t.Fatalf("run: %s %v", rep.Outcome, err)
+	}
+	rec, _, err := rollout.Status(context.Background(), c, "ml", "fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "00-baseline v1=100 v2=0; 01-canary-10 v1=90 v2=10; 02-canary-50 v1=50 v2=50; 00-baseline v1=100 v2=0"
+	if got := moves(rec); got != want || len(rec.Verdicts) != 2 {
+		t.Errorf("moves %q, want %q; %d verdicts", got, want, len(rec.Verdicts))
+	}
+
+	// Promoted and retired, in two runs: the second resumes the history.
+	c = applytest.NewServerSideCluster(nil)
+	d := driver(c, &scripted{}, &events)
+	ctx, stop := context.WithCancel(context.Background())
+	d.Progress = func(e rollout.Event) {
+		if e.Kind == rollout.Analysed {
+			stop()
+		}
+	}
+	if _, err := d.Run(ctx, plan(t)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the first run ended with %v, want it cancelled", err)
+	}
+	if _, err := driver(c, &scripted{}, &events).Run(context.Background(), plan(t)); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err = rollout.Status(context.Background(), c, "ml", "fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "00-baseline v1=100 v2=0; 01-canary-10 v1=90 v2=10; 02-canary-50 v1=50 v2=50; 03-promoted v1=0 v2=100; 04-retired v1=0 v2=100"
+	if got := moves(rec); got != want {
+		t.Errorf("moves %q, want %q", got, want)
+	}
+	if _, kept := rec.Moves[len(rec.Moves)-1].Weights["v1"]; kept {
+		t.Error("the retired step gives v1 a weight")
 	}
 }
