@@ -7,4 +7,11 @@
 // 3× or three days at 1×), on Istio's standard metrics as the App's dialect
 // reports them. RuleFile writes them as a plain Prometheus rule file;
 // PrometheusRule as the Prometheus Operator's resource.
+//
+// Dashboard builds a model's Grafana dashboard with Grafana's Foundation
+// SDK, and Objects adds the dashboards (ConfigMaps for Grafana's sidecar)
+// and the rules to an App's stream. RolloutCollector exports the rollouts
+// a program runs as Prometheus metrics, and RolloutChart draws one rollout
+// from its record — weights, moves and verdicts, with each version's
+// success rate and latency from Prometheus underneath — as an SVG image.
 package observe
