@@ -3,10 +3,15 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,10 +28,12 @@ import (
 	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/observe"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/rollout/promgate"
 	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/slo"
 )
 
 // The rollout tests run a real Prometheus scraping an exporter of Istio's
@@ -434,7 +441,92 @@ func outcome(v2 Traffic, failures int, want rollout.RunOutcome, verdict string) 
 			t.Errorf("outcome %s, want %s with %q; events:\n%s", rep.Outcome, want, verdict, all)
 		}
 		checkEnd(t, e, p, want)
+		checkChart(t, e, p, d, v2)
 	}
+}
+
+// checkChart draws the rollout's chart from its record on the API server
+// and the real Prometheus, and checks its series: the candidate's weights
+// are the steps it reached, every verdict is marked, v1's success rate is
+// 100% and its p99 in the bucket of its latency, and v2's figures are the
+// ones the exporter was told to produce (its success rate within 1.5
+// points, its p99 in its latency's bucket; none at all without traffic).
+// With MLMESH_CHART_DIR set, the SVG is kept there.
+func checkChart(t *testing.T, e *rolloutEnv, p *rollout.Plan, d dialect, v2 Traffic) {
+	t.Helper()
+	ctx := context.Background()
+	rec, _, err := rollout.Status(ctx, dynamicClient(e.s), p.Namespace, p.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := promgate.NewAPI(e.prom.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := observe.NewRolloutChart(rec)
+	c.MinSuccess, c.MaxLatency = 99, 500
+	if err := c.Query(ctx, api, observe.ChartQuery{Reporter: d.reporter, Window: rolloutWindow, Resolution: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	reached := map[float64]bool{}
+	for _, pt := range c.Weights[1].Points {
+		reached[pt.Value] = true
+	}
+	for _, m := range rec.Moves {
+		if !reached[float64(m.Weights["v2"])] {
+			t.Errorf("chart: v2's weights %v miss the move to %s", c.Weights[1].Points, m.Step)
+		}
+	}
+	if len(c.Verdicts) != len(rec.Verdicts) || len(rec.Verdicts) == 0 {
+		t.Errorf("chart: %d verdicts marked, the record has %d", len(c.Verdicts), len(rec.Verdicts))
+	}
+	checkFigures(t, "v1", c.Success[0], c.Latency[0], healthy)
+	checkFigures(t, "v2", c.Success[1], c.Latency[1], v2)
+	var b bytes.Buffer
+	if err := c.WriteSVG(&b); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("MLMESH_CHART_DIR"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, p.Namespace+".svg"), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkFigures checks one version's charted figures against how the
+// exporter was told it answers.
+func checkFigures(t *testing.T, version string, success, latency observe.Series, tr Traffic) {
+	t.Helper()
+	if tr.RPS == 0 {
+		if len(success.Points)+len(latency.Points) > 0 {
+			t.Errorf("chart: %s had no traffic, yet has figures: %v %v", version, success.Points, latency.Points)
+		}
+		return
+	}
+	if len(success.Points) == 0 || len(latency.Points) == 0 {
+		t.Fatalf("chart: no figures of %s: success %v, latency %v", version, success.Points, latency.Points)
+	}
+	if got, want := median(success), 100*(1-tr.ErrorRatio); math.Abs(got-want) > 1.5 {
+		t.Errorf("chart: %s's success rate %.2f%%, want %.2f%% (%v)", version, got, want, success.Points)
+	}
+	ms := float64(tr.Latency) / float64(time.Millisecond)
+	i := sort.SearchFloat64s(slo.IstioBuckets, ms)
+	lo := 0.0
+	if i > 0 {
+		lo = slo.IstioBuckets[i-1]
+	}
+	if got := median(latency); got <= lo || got > slo.IstioBuckets[i] {
+		t.Errorf("chart: %s's p99 %.1f ms, want it in the bucket of %.0f ms, (%g, %g]", version, got, ms, lo, slo.IstioBuckets[i])
+	}
+}
+
+func median(s observe.Series) float64 {
+	v := make([]float64, len(s.Points))
+	for i, p := range s.Points {
+		v[i] = p.Value
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 // checkEnd checks where a rollout that ended as want left the cluster.
@@ -782,9 +874,16 @@ func TestProgressiveExample(t *testing.T) {
 		t.Logf("exit %d:\n%s", code, out.String())
 		return code, out.String()
 	}
-	if code, out := run(Traffic{RPS: 1, ErrorRatio: 0.2, Latency: 20 * time.Millisecond}); code != 3 || !strings.Contains(out, "rolled back: v1 takes all traffic") {
+	charts := os.Getenv("MLMESH_CHART_DIR")
+	if charts == "" {
+		charts = t.TempDir()
+	}
+	rolledBack, promoted := filepath.Join(charts, "progressive-rolled-back.svg"), filepath.Join(charts, "progressive-promoted.svg")
+	if code, out := run(Traffic{RPS: 1, ErrorRatio: 0.2, Latency: 20 * time.Millisecond}, "-chart", rolledBack); code != 3 || !strings.Contains(out, "rolled back: v1 takes all traffic") ||
+		!strings.Contains(out, "chart "+rolledBack+": 3 moves, 1 analyses") || !regexp.MustCompile(`v2: success 80–80% \(\d+ points\)`).MatchString(out) {
 		t.Errorf("a faulty v2: exit %d", code)
 	}
+	svgSays(t, rolledBack, "algorithm-selector/algo-selector: v1 → v2 (rolled back)", "v1", "v2", "analysis: fail", "canary-10", "success rate (%)", "latency p99 (ms)", "gate: 99", "gate: 500")
 	// The record says v2 was rolled back: run again as it is, it is
 	// refused, and -status says why; -retry canaries it again.
 	if code, out := run(healthy); code != 1 || !strings.Contains(out, "was rolled back") {
@@ -793,7 +892,13 @@ func TestProgressiveExample(t *testing.T) {
 	if code, out := run(healthy, "-status"); code != 0 || !strings.Contains(out, "rolled back (after 1 failed analysis)") || !strings.Contains(out, "01-canary-10 fail: success-rate") {
 		t.Errorf("-status after the rollback: exit %d", code)
 	}
-	code, out := run(healthy, "-retry")
+	code, out := run(healthy, "-retry", "-chart", promoted)
+	// The chart of the retried rollout starts with it: none of the
+	// rolled-back run's 80% shows in v2's figures.
+	if !regexp.MustCompile(`v2: success 100–100% \(\d+ points\), p99 2[0-5](\.\d+)?–2[0-5](\.\d+)? ms`).MatchString(out) {
+		t.Errorf("the promoted rollout's chart does not say v2 answered all its requests in about 20 ms")
+	}
+	svgSays(t, promoted, "algorithm-selector/algo-selector: v1 → v2 (succeeded)", "analysis: pass", "canary-10", "canary-50", "promoted", "retired")
 	if code != 0 || !strings.Contains(out, "resumed 00-baseline") || !strings.Contains(out, "promoted: v2 takes all traffic; v1 retired") {
 		t.Errorf("a healthy v2 after the rollback, retried: exit %d", code)
 	}
@@ -814,6 +919,43 @@ func TestProgressiveExample(t *testing.T) {
 	d = dialects[2]
 	if code, out := run(healthy, "-api", "ambient"); code != 0 || !strings.Contains(out, "promoted: v2 takes all traffic; v1 retired") {
 		t.Errorf("-api ambient: exit %d", code)
+	}
+}
+
+// svgSays checks that the SVG image in file parses and has each of texts
+// among its text elements.
+func svgSays(t *testing.T, file string, texts ...string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	found := map[string]bool{}
+	var inText bool
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", file, err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			inText = tok.Name.Local == "text"
+		case xml.CharData:
+			if inText {
+				found[string(tok)] = true
+			}
+		case xml.EndElement:
+			inText = false
+		}
+	}
+	for _, want := range texts {
+		if !found[want] {
+			t.Errorf("%s does not say %q", file, want)
+		}
 	}
 }
 

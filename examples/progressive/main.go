@@ -6,6 +6,8 @@
 //	go run ./examples/progressive -prometheus URL -steps 10,30,50,100 -interval 30s -min-success 99 -max-p99 500ms -failures 2
 //	go run ./examples/progressive -plan     # the steps' manifests, offline
 //	go run ./examples/progressive -status   # the rollout record, and exit
+//	go run ./examples/progressive -prometheus URL -chart rollout.svg   # and draw it when it ends
+//	go run ./examples/progressive -status -chart rollout.svg [-prometheus URL]   # draw the record now
 //
 // It starts from whatever is live in the namespace and what the rollout
 // record (ConfigMap algo-selector-rollout) says: nothing or v1 alone (it
@@ -24,6 +26,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -37,6 +40,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/observe"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/rollout/promgate"
@@ -60,7 +64,7 @@ type options struct {
 	minRequests          float64
 	errorLimit           int
 	retireAfter          time.Duration
-	api                  string
+	api, chart           string
 	planOnly, skip, show bool
 	retry, status        bool
 }
@@ -84,6 +88,7 @@ func parse(args []string) (options, error) {
 	fs.BoolVar(&o.skip, "skip-availability", false, "route to new Deployments without waiting for them to be Available (an API server without controllers)")
 	fs.BoolVar(&o.retry, "retry", false, "canary again a candidate the rollout record says was rolled back")
 	fs.BoolVar(&o.status, "status", false, "print the model's rollout record (step, failures, verdicts, outcome) and exit")
+	fs.StringVar(&o.chart, "chart", "", "write an SVG chart of the rollout to this file when the run ends (with -status: of the record as it is): the weights, steps and verdicts, and with -prometheus each version's success rate and p99 latency")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -137,17 +142,17 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 		return exitPromoted, printPlan(w, plan)
 	}
 	if o.status {
-		return printStatus(ctx, w, plan)
+		code, err := printStatus(ctx, w, plan)
+		if err == nil && o.chart != "" {
+			err = writeChart(ctx, w, o, plan)
+		}
+		return code, err
 	}
 	api, err := promgate.NewAPI(o.prometheus)
 	if err != nil {
 		return exitError, err
 	}
-	reporter := promgate.ReporterDestination
-	if o.api == "ambient" {
-		reporter = promgate.ReporterWaypoint // no sidecars: the waypoint reports
-	}
-	gate, err := promgate.New(api, promgate.Options{Window: o.window, MinRequests: o.minRequests, Reporter: reporter},
+	gate, err := promgate.New(api, promgate.Options{Window: o.window, MinRequests: o.minRequests, Reporter: reporter(o)},
 		promgate.SuccessRate(o.minSuccess), promgate.Latency(0.99, o.maxP99))
 	if err != nil {
 		return exitError, err
@@ -163,6 +168,13 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 	}
 	fmt.Fprint(w, plan)
 	rep, err := d.Run(ctx, plan)
+	if o.chart != "" {
+		// Drawn whatever the outcome: a rollback or a stop is what a
+		// chart is most often wanted for.
+		if cerr := writeChart(context.WithoutCancel(ctx), w, o, plan); cerr != nil {
+			fmt.Fprintln(w, "no chart:", cerr)
+		}
+	}
 	if err != nil {
 		return exitError, fmt.Errorf("%w (the cluster is at step %s; run again to resume)", err, rep.Step.Name())
 	}
@@ -175,6 +187,62 @@ func run(ctx context.Context, w io.Writer, args []string) (int, error) {
 		return exitRolledBack, nil
 	}
 	return exitError, fmt.Errorf("stopped at step %s", rep.Step.Name())
+}
+
+// reporter is the reporter of Istio's metrics the gate reads.
+func reporter(o options) string {
+	if o.api == "ambient" {
+		return promgate.ReporterWaypoint // no sidecars: the waypoint reports
+	}
+	return promgate.ReporterDestination
+}
+
+// writeChart draws the model's rollout record, and with -prometheus each
+// version's figures over its time, to o.chart, and says what it drew.
+func writeChart(ctx context.Context, w io.Writer, o options, p *rollout.Plan) error {
+	a, err := cluster.Client()
+	if err != nil {
+		return err
+	}
+	rec, found, err := rollout.Status(ctx, a, p.Namespace, p.Model)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("no rollout of %s/%s has run", p.Namespace, p.Model)
+	}
+	c := observe.NewRolloutChart(rec)
+	c.MinSuccess, c.MaxLatency = o.minSuccess, float64(o.maxP99)/float64(time.Millisecond)
+	if o.prometheus != "" {
+		api, err := promgate.NewAPI(o.prometheus)
+		if err != nil {
+			return err
+		}
+		if err := c.Query(ctx, api, observe.ChartQuery{Reporter: reporter(o), Window: o.window}); err != nil {
+			return err
+		}
+	}
+	var b bytes.Buffer
+	if err := c.WriteSVG(&b); err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.chart, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "chart %s: %d moves, %d analyses\n", o.chart, len(c.Steps), len(c.Verdicts))
+	for i := range c.Success {
+		fmt.Fprintf(w, "  %s: success %s, p99 %s\n", c.Success[i].Version, span(c.Success[i], "%"), span(c.Latency[i], " ms"))
+	}
+	return nil
+}
+
+// span says a series' least and greatest values, and how many there are.
+func span(s observe.Series, unit string) string {
+	lo, hi, ok := s.Span()
+	if !ok {
+		return "none"
+	}
+	return fmt.Sprintf("%.4g–%.4g%s (%d points)", lo, hi, unit, len(s.Points))
 }
 
 // printStatus writes the model's rollout record.
