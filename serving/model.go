@@ -67,6 +67,49 @@ type Model struct {
 	// (which mlmesh creates) or one of Namespace.ServiceAccounts (which
 	// exist already); any other is refused.
 	ServiceAccountName string
+	// ServedName is the name clients give the model in their requests (the
+	// "model" of an OpenAI-compatible request: --served-model-name), when
+	// it is not Name: "meta-llama/Llama-3.1-8B-Instruct". Only the LLM
+	// servers (vLLM, SGLang: runtimes with LoRA) take another name.
+	ServedName string
+	// Adapters are the LoRA adapters the model's versions load beside the
+	// base model, on the same GPUs, each served under its own name. Only
+	// the LLM servers (vLLM, SGLang) load them.
+	Adapters []Adapter
+}
+
+// Adapter is a LoRA adapter of a model: fine-tuned weights an LLM server
+// loads beside its base model and serves under a name of its own.
+type Adapter struct {
+	// Name is the name clients give it in their requests. Required; unique
+	// among the model's adapters and other than its ServedName.
+	Name string
+	// Source is where the server loads it from: a Hugging Face id or a
+	// path (on a ModelVolume). Required.
+	Source string
+	// Versions are the versions that load it; empty means every version.
+	// A new revision of an adapter is another adapter (its own name) on
+	// the versions that should carry it.
+	Versions []string
+}
+
+// servedName is the name the server serves the model as.
+func (m Model) servedName() string {
+	if m.ServedName != "" {
+		return m.ServedName
+	}
+	return m.Name
+}
+
+// AdaptersOf returns the adapters version loads, in the model's order.
+func (m Model) AdaptersOf(version string) []Adapter {
+	var out []Adapter
+	for _, a := range m.Adapters {
+		if len(a.Versions) == 0 || slices.Contains(a.Versions, version) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Version is one served version of a model.

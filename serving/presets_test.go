@@ -157,3 +157,37 @@ func TestPodValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestAdapters: each version loads the adapters that name it (or name no
+// version), with its server's flags, under the model's served name; a
+// version without adapters gets no LoRA flag at all.
+func TestAdapters(t *testing.T) {
+	for _, tc := range []struct {
+		rt   serving.Runtime
+		want []string
+	}{
+		{serving.VLLM(), []string{
+			"--model=meta-llama/Llama-3.1-8B-Instruct --served-model-name=meta-llama/Llama-3.1-8B-Instruct --host=0.0.0.0 --port=8000 --enable-lora --max-loras=2 --lora-modules support=org/support-lora sql=/models/sql --max-lora-rank=64",
+			"--model=meta-llama/Llama-3.1-8B-Instruct --served-model-name=meta-llama/Llama-3.1-8B-Instruct --host=0.0.0.0 --port=8000 --enable-lora --max-loras=1 --lora-modules support=org/support-lora --max-lora-rank=64",
+			"--model=meta-llama/Llama-3.1-8B-Instruct --served-model-name=meta-llama/Llama-3.1-8B-Instruct --host=0.0.0.0 --port=8000 --max-lora-rank=64",
+		}},
+		{serving.SGLang(), []string{
+			"--model-path=meta-llama/Llama-3.1-8B-Instruct --served-model-name=meta-llama/Llama-3.1-8B-Instruct --host=0.0.0.0 --port=30000 --enable-lora --max-loras-per-batch=2 --lora-paths support=org/support-lora sql=/models/sql --max-lora-rank=64",
+		}},
+	} {
+		m := serving.Model{Name: "llama", Namespace: "ml", Runtime: tc.rt, ServedName: "meta-llama/Llama-3.1-8B-Instruct",
+			Adapters: []serving.Adapter{{Name: "support", Source: "org/support-lora", Versions: []string{"v1", "v2"}}, {Name: "sql", Source: "/models/sql", Versions: []string{"v1"}}}}
+		for _, v := range []string{"v1", "v2", "v3"} {
+			m.Versions = append(m.Versions, serving.Version{Name: v, ModelURI: "meta-llama/Llama-3.1-8B-Instruct", GPUs: 1, Args: []string{"--max-lora-rank=64"}})
+		}
+		deps, err := serving.Deployments(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range deps[:len(tc.want)] {
+			if got := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); got != tc.want[i] {
+				t.Errorf("%s %s:\n got %s\nwant %s", tc.rt.Name, d.Name, got, tc.want[i])
+			}
+		}
+	}
+}

@@ -125,6 +125,9 @@ type Runtime struct {
 	// HubModels says a ModelURI that is not a path ("meta-llama/...") is a
 	// model hub's id, downloaded when the server starts.
 	HubModels bool
+	// LoRA returns the arguments that load adapters (Model.Adapters) beside
+	// the base model; nil means the server loads none.
+	LoRA func(adapters []Adapter) []string
 	// Paths are the prefixes of the request paths the server answers (its
 	// REST API, and its gRPC services as "/package.Service/"), which
 	// mesh holds the paths of authorization rules to; nil means unknown.
@@ -229,10 +232,17 @@ func OpenInference(image string) Runtime {
 // /dev/shm, 30 minutes to load and 2 minutes to finish its requests. Give
 // its versions GPUs; pass further engine flags (--max-model-len,
 // --tensor-parallel-size) in Version.Args.
+//
+// Adapters (Model.Adapters) are loaded with --enable-lora, --max-loras (as
+// many as the version carries, so that a batch may mix them all) and
+// --lora-modules name=source; pass --max-lora-rank in Version.Args for
+// adapters of a rank above vLLM's default of 16.
 func VLLM() Runtime {
-	return llmServer("vllm", "vllm/vllm-openai:v0.11.0", 8000, "--model",
+	r := llmServer("vllm", "vllm/vllm-openai:v0.11.0", 8000, "--model",
 		[]string{"python3", "-m", "vllm.entrypoints.openai.api_server"},
 		"/v1/", "/health", "/metrics", "/version", "/ping", "/tokenize", "/detokenize")
+	r.LoRA = loraArgs("--max-loras", "--lora-modules")
+	return r
 }
 
 // SGLang is SGLang's OpenAI-compatible server (lmsysorg/sglang), the other
@@ -242,10 +252,32 @@ func VLLM() Runtime {
 // it runs as root; here under the secure defaults as user 1000 with HOME
 // on /tmp and HF_HOME on a Version.Cache, with 2Gi of /dev/shm, 30 minutes
 // to load and 2 minutes to finish.
+//
+// Adapters are loaded with --enable-lora, --max-loras-per-batch and
+// --lora-paths name=source.
 func SGLang() Runtime {
-	return llmServer("sglang", "lmsysorg/sglang:v0.5.19-cu129", 30000, "--model-path",
+	r := llmServer("sglang", "lmsysorg/sglang:v0.5.19-cu129", 30000, "--model-path",
 		[]string{"python3", "-m", "sglang.launch_server"},
 		"/v1/", "/health", "/health_generate", "/get_model_info", "/metrics", "/generate")
+	r.LoRA = loraArgs("--max-loras-per-batch", "--lora-paths")
+	return r
+}
+
+// loraArgs loads adapters with the server's flags: how many may share a
+// batch (all of them), and the list of name=source, as one flag followed
+// by its values (both servers take a list after one flag; a repeated flag
+// would keep only its last list).
+func loraArgs(maxFlag, listFlag string) func([]Adapter) []string {
+	return func(adapters []Adapter) []string {
+		if len(adapters) == 0 {
+			return nil
+		}
+		out := []string{"--enable-lora", maxFlag + "=" + strconv.Itoa(len(adapters)), listFlag}
+		for _, a := range adapters {
+			out = append(out, a.Name+"="+a.Source)
+		}
+		return out
+	}
 }
 
 // llmServer is what the OpenAI-compatible LLM servers share: one HTTP
@@ -293,7 +325,7 @@ func Custom(image string, ports ...Port) Runtime {
 func (r Runtime) isZero() bool {
 	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil &&
 		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI && r.Paths == nil && r.StartupTimeout == 0 && r.ShutdownGrace == 0 &&
-		r.SharedMemory.IsZero() && r.CacheEnv == "" && !r.HubModels
+		r.SharedMemory.IsZero() && r.CacheEnv == "" && !r.HubModels && r.LoRA == nil
 }
 
 // probePort returns the port the readiness probe targets.

@@ -64,6 +64,24 @@ func TestValidate(t *testing.T) {
 			m.Versions[0].ModelURI = ""
 		}, nil},
 		{"no name", func(m *serving.Model) { m.Name = "" }, []string{"name: required"}},
+		{"served name on TF Serving", func(m *serving.Model) { m.ServedName = "resnet/1" }, []string{`servedName: invalid value "resnet/1": runtime "tfserving" serves the model under its name`}},
+		{"adapters on TF Serving", func(m *serving.Model) { m.Adapters = []serving.Adapter{{Name: "a", Source: "x"}} }, []string{"adapters: invalid value", "the LLM servers (vllm, sglang) do"}},
+		{"adapter on a missing version", func(m *serving.Model) {
+			m.Runtime, m.Adapters = serving.VLLM(), []serving.Adapter{{Name: "support", Source: "org/support", Versions: []string{"v1", "v9"}}}
+		}, []string{`adapters[0].versions[1]: "v9" not found: the adapter is loaded by versions of the model`}},
+		{"adapter named as the base", func(m *serving.Model) {
+			m.Runtime, m.ServedName = serving.VLLM(), "llama"
+			m.Adapters = []serving.Adapter{{Name: "llama", Source: "org/a"}}
+		}, []string{`adapters[0].name: invalid value "llama": is already the name of servedName`}},
+		{"two adapters of one name", func(m *serving.Model) {
+			m.Runtime = serving.VLLM()
+			m.Adapters = []serving.Adapter{{Name: "a", Source: "org/a"}, {Name: "a", Source: "org/b"}}
+		}, []string{`adapters[1].name: invalid value "a": is already the name of adapters[0].name`}},
+		{"adapter name a server cannot read", func(m *serving.Model) {
+			m.Runtime = serving.VLLM()
+			m.Adapters = []serving.Adapter{{Name: "a=b", Source: "org/a"}, {Name: "a b", Source: "org/a b"}, {Source: ""}}
+		}, []string{`adapters[0].name: invalid value "a=b": may contain only letters, digits and '-', '.', '_', '/', ':' (not '=')`, `adapters[1].name: invalid value "a b": may contain only letters`,
+			`adapters[1].source: invalid value "org/a b": has no whitespace`, "adapters[2].name: required", "adapters[2].source: required"}},
 		{"no versions", func(m *serving.Model) { m.Versions = nil }, []string{"versions: required"}},
 		{"model URI required", func(m *serving.Model) { m.Versions[0].ModelURI = "" }, []string{"versions[0].modelURI: required", `runtime "tfserving"`}},
 		{"duplicate version", func(m *serving.Model) { m.Versions = append(m.Versions, m.Versions[0]) }, []string{`versions[1].name: duplicate value "v1"`}},

@@ -2,6 +2,7 @@ package serving
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,7 @@ func (m Model) validate(root fieldpath.Path) field.ErrorList {
 	errs = append(errs, validateLabels(root.Child("labels"), m.Labels)...)
 	errs = append(errs, m.runtime().validate(root.Child("runtime"))...)
 
+	errs = append(errs, m.validateLLM(root)...)
 	vp := root.Child("versions")
 	if len(m.Versions) == 0 {
 		errs = append(errs, field.Required(vp.Field(), "a model needs at least one version"))
@@ -203,4 +205,72 @@ func validateLabels(p fieldpath.Path, m map[string]string) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// validateLLM checks the served name and the adapters: only a server that
+// loads adapters takes them, names are unique and what clients can send,
+// and every version an adapter names exists.
+func (m Model) validateLLM(root fieldpath.Path) field.ErrorList {
+	var errs field.ErrorList
+	rt := m.runtime()
+	llmOnly := fmt.Sprintf("runtime %q serves the model under its name and loads no adapters; the LLM servers (vllm, sglang) do", rt.Name)
+	if m.ServedName != "" {
+		if rt.LoRA == nil {
+			errs = append(errs, field.Invalid(root.Child("servedName").Field(), m.ServedName, llmOnly))
+		} else if msg := servableName(m.ServedName); msg != "" {
+			errs = append(errs, field.Invalid(root.Child("servedName").Field(), m.ServedName, msg))
+		}
+	}
+	ap := root.Child("adapters")
+	if len(m.Adapters) > 0 && rt.LoRA == nil {
+		return append(errs, field.Invalid(ap.Field(), len(m.Adapters), llmOnly))
+	}
+	seen := map[string]string{m.servedName(): root.Child("servedName").String()}
+	for i, a := range m.Adapters {
+		p := ap.Index(i)
+		switch msg := servableName(a.Name); {
+		case a.Name == "":
+			errs = append(errs, field.Required(p.Child("name").Field(), "the name clients give the adapter"))
+		case msg != "": // no '=' either: the servers read name=source
+			errs = append(errs, field.Invalid(p.Child("name").Field(), a.Name, msg))
+		case seen[a.Name] != "":
+			errs = append(errs, field.Invalid(p.Child("name").Field(), a.Name, "is already the name of "+seen[a.Name]+": each name the server serves is one model"))
+		default:
+			seen[a.Name] = p.Child("name").String()
+		}
+		if a.Source == "" {
+			errs = append(errs, field.Required(p.Child("source").Field(), "where the server loads the adapter from: a Hugging Face id or a path"))
+		} else if strings.ContainsAny(a.Source, " \t\n") {
+			errs = append(errs, field.Invalid(p.Child("source").Field(), a.Source, "has no whitespace"))
+		}
+		versions := map[string]bool{}
+		for j, v := range a.Versions {
+			vp := p.Child("versions").Index(j)
+			switch {
+			case !slices.ContainsFunc(m.Versions, func(x Version) bool { return x.Name == v }):
+				fe := field.NotFound(vp.Field(), v)
+				fe.Detail = "the adapter is loaded by versions of the model"
+				errs = append(errs, fe)
+			case versions[v]:
+				errs = append(errs, field.Duplicate(vp.Field(), v))
+			}
+			versions[v] = true
+		}
+	}
+	return errs
+}
+
+// servableName says what is wrong with a name clients send as the model
+// of a request, or "": at most 253 characters of letters, digits and
+// "-._/:".
+func servableName(s string) string {
+	if len(s) > 253 {
+		return "must be at most 253 characters"
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._/:", r)) {
+			return fmt.Sprintf("may contain only letters, digits and '-', '.', '_', '/', ':' (not %q)", r)
+		}
+	}
+	return ""
 }
