@@ -18,6 +18,7 @@ import (
 	"reflect"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -48,6 +49,8 @@ var Scheme = func() *runtime.Scheme {
 			panic(err) // static registration; cannot fail for these packages
 		}
 	}
+	// Of Istio's v1alpha3 kinds, only the EnvoyFilter (no newer version).
+	s.AddKnownTypes(networkingv1alpha3.SchemeGroupVersion, &networkingv1alpha3.EnvoyFilter{}, &networkingv1alpha3.EnvoyFilterList{})
 	return s
 }()
 

@@ -492,7 +492,14 @@ func (e *encoder) generic(g any, indent int, present bool) (bool, error) {
 			return false, nil
 		}
 		e.dash = false
-		return e.sequence(len(g), indent, func(i int) (bool, error) { return e.generic(g[i], indent, true) })
+		return e.sequence(len(g), indent, func(i int) (bool, error) {
+			if _, nested := g[i].([]any); nested {
+				// A list in a list starts on the next line, under its dash:
+				// at the same indent its items would be the outer list's.
+				return e.generic(g[i], indent+2, true)
+			}
+			return e.generic(g[i], indent, true)
+		})
 	case string:
 		e.scalarSep()
 		e.buf = appendString(e.buf, g)

@@ -49,7 +49,7 @@ func protoPlanFor(md protoreflect.MessageDescriptor) *protoPlan {
 // forms. force names a field written even when it holds its zero value.
 func (e *encoder) message(m protoreflect.Message, indent int, present bool, force protoreflect.Name) (bool, error) {
 	md := m.Descriptor()
-	if wk, ok, err := e.wellKnown(m); ok {
+	if wk, ok, err := e.wellKnown(m, indent, present); ok {
 		return wk, err
 	}
 	plan := protoPlanFor(md)
@@ -172,10 +172,11 @@ func (e *encoder) protoScalar(s *scalarDesc, v protoreflect.Value) (bool, error)
 	return true, e.protoScalarAt(s, p)
 }
 
-// wellKnown writes the well-known types in their JSON forms. It returns
-// ok=false for other messages, and an error when a value has no JSON form
-// (a Timestamp out of range, say): such a field is never dropped.
-func (e *encoder) wellKnown(m protoreflect.Message) (wrote, ok bool, err error) {
+// wellKnown writes the well-known types in their JSON forms, a Struct's
+// or a Value's fields at indent like a message's. It returns ok=false for
+// other messages, and an error when a value has no JSON form (a Timestamp
+// out of range, say): such a field is never dropped.
+func (e *encoder) wellKnown(m protoreflect.Message, indent int, present bool) (wrote, ok bool, err error) {
 	md := m.Descriptor()
 	switch wellKnownTypes[md.FullName()] {
 	case wkDuration:
@@ -194,7 +195,7 @@ func (e *encoder) wellKnown(m protoreflect.Message) (wrote, ok bool, err error) 
 		if err != nil {
 			return false, true, fmt.Errorf("%s: %w", md.FullName(), err)
 		}
-		w, err := e.viaJSON(rawJSON(raw), 0, true)
+		w, err := e.viaJSON(rawJSON(raw), indent, present)
 		return w, true, err
 	}
 	return false, false, nil

@@ -88,7 +88,7 @@ func firstWords(s string) string {
 func TestWellKnownErrorsSurface(t *testing.T) {
 	var e encoder
 	bad := &timestamppb.Timestamp{Seconds: 1 << 62} // past year 9999
-	wrote, ok, err := e.wellKnown(bad.ProtoReflect())
+	wrote, ok, err := e.wellKnown(bad.ProtoReflect(), 0, true)
 	if !ok || err == nil {
 		t.Fatalf("out-of-range Timestamp: wrote %v, handled %v, error %v; want an error", wrote, ok, err)
 	}
@@ -97,7 +97,7 @@ func TestWellKnownErrorsSurface(t *testing.T) {
 	}
 	good := timestamppb.New(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
 	e = encoder{}
-	if wrote, ok, err := e.wellKnown(good.ProtoReflect()); !ok || !wrote || err != nil {
+	if wrote, ok, err := e.wellKnown(good.ProtoReflect(), 0, true); !ok || !wrote || err != nil {
 		t.Fatalf("valid Timestamp: wrote %v, handled %v, error %v", wrote, ok, err)
 	}
 	if got := strings.TrimSpace(string(e.buf)); got != `"2026-11-30T00:00:00Z"` {
