@@ -22,7 +22,7 @@ func TestAmbientEquivalence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := fqdnOnly(onServicePorts(ib, isc))
+		want := usingWaypoint(ab, fqdnOnly(onServicePorts(ib, isc)))
 		if routeCount(want) == 0 {
 			t.Fatal("no routes to compare")
 		}
@@ -105,6 +105,31 @@ func bundlesByName(t *testing.T) map[string]*Bundle {
 	out := map[string]*Bundle{}
 	for _, b := range bundles {
 		out[b.Name] = b
+	}
+	return out
+}
+
+// usingWaypoint keeps, of a route table, the Services that use the
+// waypoint in bundle b (istio.io/use-waypoint): the others (an LLM
+// endpoint's body router, which only its gateway calls) are reached
+// through ztunnel alone, with no routes of the waypoint's.
+func usingWaypoint(b *Bundle, t RouteTable) RouteTable {
+	uses := map[string]bool{}
+	for _, o := range b.Objects {
+		if o.GetKind() == "Service" && o.GetLabels()["istio.io/use-waypoint"] != "" {
+			uses[o.GetName()+"."+o.GetNamespace()+".svc.cluster.local"] = true
+		}
+	}
+	out := RouteTable{}
+	for rc, hosts := range t {
+		for domain, routes := range hosts {
+			if uses[strings.TrimSuffix(domain, ".")] {
+				if out[rc] == nil {
+					out[rc] = map[string][]Route{}
+				}
+				out[rc][domain] = routes
+			}
+		}
 	}
 	return out
 }

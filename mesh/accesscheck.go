@@ -146,14 +146,14 @@ func (g *gatewayFamily) runAs(ns, name string) bool {
 type gatewayRoute struct {
 	model int
 	gw    ingress.Spec
-	port  uint32 // the model's port the gateway calls; 0 if not one
-	via   int    // the exposed model (its expose field), or a front route
-	front bool   // via is an index in App.Routes
+	port  uint32      // the model's port the gateway calls; 0 if not one
+	via   int         // the exposed model (its expose field), or a front route
+	front *field.Path // the front route's (routes[i], endpoints[i]); nil for an exposed model
 }
 
 func (r gatewayRoute) path() *field.Path {
-	if r.front {
-		return routePath(r.via)
+	if r.front != nil {
+		return r.front
 	}
 	return exposePath(r.via)
 }
@@ -175,7 +175,7 @@ func (f *accessFamily) gatewayRoutes(gateways *gatewayFamily, exposure *exposure
 		gateway string
 	}
 	seen := map[key]bool{}
-	add := func(gwName string, via int, front bool, host string, port uint32) {
+	add := func(gwName string, via int, front *field.Path, host string, port uint32) {
 		i, ok := f.workloads.modelOfHost(host)
 		if !ok || f.env.app.Models[i].Access == nil || seen[key{i, gwName}] {
 			return // the first route names it
@@ -191,19 +191,19 @@ func (f *accessFamily) gatewayRoutes(gateways *gatewayFamily, exposure *exposure
 	for _, r := range exposure.routes {
 		m := f.env.app.Models[r.model]
 		routed[r.model] = true
-		add(m.Expose.Gateway, r.model, false, names.ServiceHost(m.Name, f.env.ns), r.spec.Ports[0])
+		add(m.Expose.Gateway, r.model, nil, names.ServiceHost(m.Name, f.env.ns), r.spec.Ports[0])
 		for _, d := range destinations(r.spec.Rules) {
-			add(m.Expose.Gateway, r.model, false, d, 0)
+			add(m.Expose.Gateway, r.model, nil, d, 0)
 		}
 	}
 	for i, m := range f.env.app.Models {
 		if m.Expose != nil && !routed[i] {
-			add(m.Expose.Gateway, i, false, names.ServiceHost(m.Name, f.env.ns), m.Traffic.Port) // its own VirtualService is bound
+			add(m.Expose.Gateway, i, nil, names.ServiceHost(m.Name, f.env.ns), m.Traffic.Port) // its own VirtualService is bound
 		}
 	}
 	for k, spec := range fronts.specs {
 		for _, d := range destinations(spec.Rules) {
-			add(f.env.app.Routes[k].Gateway, k, true, d, 0)
+			add(fronts.sources[k].route.Gateway, k, fronts.sources[k].path, d, 0)
 		}
 	}
 	return out

@@ -35,6 +35,9 @@ type App struct {
 	// a gateway whose rules pick a model, by a header for instance (see
 	// HeaderSelector).
 	Routes []Route
+	// Endpoints are OpenAI-compatible hosts serving several models, routed
+	// by the model each request's body names (see Endpoint).
+	Endpoints []Endpoint
 	// API is the dialect of the routing objects: Istio's own (the zero
 	// value) or Kubernetes' Gateway API.
 	API API
@@ -86,6 +89,45 @@ type Route struct {
 	// Port is the Service port routed to; 0 means each model's first HTTP
 	// inference port (not an Auxiliary one).
 	Port uint32
+}
+
+// Endpoint is one OpenAI-compatible host serving several models and their
+// LoRA adapters, each by the name clients give it in the "model" field of
+// their requests: a model's ServedName (or Name) and its Adapters' names.
+// Requests for a name that no model of the endpoint serves are answered
+// 404 with an OpenAI-style error ({"error": {"code": "model_not_found",
+// ...}}). Endpoints need the Gateway API dialect (api: gateway): the body
+// router runs as a filter on a Gateway of the endpoint's own.
+type Endpoint struct {
+	// Name names the endpoint's objects: its HTTPRoute, and the router's
+	// Deployment, Service, AuthorizationPolicy and EnvoyFilter,
+	// <name>-router. A DNS-1123 label. Required.
+	Name string
+	// Gateway names one of App.Gateways. Required.
+	Gateway string
+	// Host is the public hostname. Required.
+	Host string
+	// Paths are the request paths routed by the body's model, matched
+	// exactly; nil means /v1/chat/completions, /v1/completions and
+	// /v1/embeddings.
+	Paths []string
+	// Models name the App's models the endpoint serves (Model.Name), each
+	// under its served name and its adapters' names. At least one; every
+	// name served at most once across the App's endpoints.
+	Models []string
+	// Router is the body-based router's settings.
+	Router Router
+}
+
+// Router is the body-based router of an endpoint: the Inference
+// Extension's BBR, configured to copy the body's "model" into ModelHeader.
+type Router struct {
+	// Image is the router's image; empty means the Inference Extension's
+	// v1.5.0 release (RouterImage).
+	Image string
+	// Replicas is its replica count; nil means 2, so that a restart does
+	// not stop the endpoint (the filter fails closed).
+	Replicas *int32
 }
 
 // HeaderSelector returns rules that send a request to the model named by

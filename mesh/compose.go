@@ -25,7 +25,11 @@ import (
 //	workloads.go   Service and a Deployment per version  App.Models
 //	routes.go      a model's DestinationRule and mesh VirtualService
 //	exposure.go    a model's VirtualService on a gateway Model.Expose
-//	fronts.go      front VirtualServices                 App.Routes
+//	fronts.go      front VirtualServices                 App.Routes,
+//	               (and each endpoint's route)           App.Endpoints
+//	endpoint.go    an endpoint's body router: its       App.Endpoints
+//	               Deployment, Service, TLS DestinationRule
+//	               and EnvoyFilter on the gateway
 //	inference.go   an InferencePool per version          Model.Inference
 //	identity.go    a model's ServiceAccount              Model.Identity
 //	access.go      a model's AuthorizationPolicies and   Model.Access,
@@ -119,7 +123,8 @@ func compose(a App) (*plan, field.ErrorList) {
 	access, e9 := deriveAccess(env, workloads)
 	tokens, e10 := deriveTokens(env, gateways)
 	scoping, e11 := deriveScoping(env, workloads, egress)
-	errs := slices.Concat(e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11)
+	endpoints, e12 := deriveEndpoints(env, gateways)
+	errs := slices.Concat(e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12)
 
 	// Check what needs the later families. Routes claim their hosts on
 	// gateways in this order, so that the later of two is reported.
@@ -133,7 +138,7 @@ func compose(a App) (*plan, field.ErrorList) {
 	errs = append(errs, scoping.check(routes)...)
 
 	return &plan{
-		families:  []family{namespace, gateways, egress, workloads, routes, exposure, fronts, inference, identity, access, tokens, scoping},
+		families:  []family{namespace, gateways, egress, workloads, routes, exposure, fronts, inference, identity, access, tokens, scoping, endpoints},
 		workloads: workloads,
 	}, errs
 }

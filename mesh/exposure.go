@@ -72,7 +72,7 @@ func (x *exposureFamily) expose(i int, m Model) (routing.Spec, field.ErrorList) 
 	for j, h := range hosts {
 		errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
 	}
-	errs = append(errs, x.gateways.served(xp, gw, hosts, x.env.ns)...)
+	errs = append(errs, x.gateways.served(func(k int) *field.Path { return xp.Child("hosts").Index(k) }, gw, hosts, x.env.ns)...)
 	spec := &x.models.specs[i]
 	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, x.env.ns) {
 		if !x.env.gatewayAPI() {

@@ -20,6 +20,7 @@ type frontFamily struct {
 	env       *appEnv
 	gateways  *gatewayFamily
 	workloads *workloadFamily
+	sources   []frontSource  // App.Routes, then each endpoint's route
 	specs     []routing.Spec // Host empty where the route has no hosts
 	checked   []routing.Checked
 	refs      refs[frontRef]
@@ -28,13 +29,72 @@ type frontFamily struct {
 // frontRef is a front route's VirtualService, or one of its HTTPRoutes.
 type frontRef struct{ route, gatewayRoute int32 }
 
+// frontSource is a front route and where the user wrote it: one of
+// App.Routes, or the route an Endpoint derives (endpointRoute), whose
+// rules were written as the endpoint's models and the models' adapters.
+type frontSource struct {
+	route    Route
+	path     *field.Path // routes[i], endpoints[i]
+	claimant claimant
+	// An endpoint's route: where each rule was written.
+	ruleFrom   []*field.Path
+	isEndpoint bool
+}
+
+func (s frontSource) endpoint() bool { return s.isEndpoint }
+
+// rulePath is where rule k was written.
+func (s frontSource) rulePath(k int) *field.Path {
+	if s.endpoint() {
+		if k < 0 || k >= len(s.ruleFrom) {
+			return s.path.Child("models")
+		}
+		return s.ruleFrom[k]
+	}
+	return indexed(s.path.Child("rules"), k)
+}
+
+// splitPath is where rule k's destinations were written.
+func (s frontSource) splitPath(k int) *field.Path {
+	if s.endpoint() {
+		return s.rulePath(k)
+	}
+	return s.rulePath(k).Child("split")
+}
+
+// destinationPath is where destination d of rule k was written.
+func (s frontSource) destinationPath(k, d int) *field.Path {
+	if s.endpoint() {
+		return s.rulePath(k)
+	}
+	return s.splitPath(k).Index(d)
+}
+
+// hostPath is where host j of the route was written.
+func (s frontSource) hostPath(j int) *field.Path {
+	switch {
+	case s.endpoint():
+		return s.path.Child("host")
+	case j < 0:
+		return s.path.Child("hosts")
+	}
+	return s.path.Child("hosts").Index(j)
+}
+
 func routePath(i int) *field.Path { return field.NewPath("routes").Index(i) }
 
 func deriveFronts(env *appEnv, gateways *gatewayFamily, workloads *workloadFamily) (*frontFamily, field.ErrorList) {
 	var errs field.ErrorList
 	f := &frontFamily{env: env, gateways: gateways, workloads: workloads}
 	for i, r := range env.app.Routes {
-		spec, rerrs := f.frontRoute(routePath(i), r)
+		f.sources = append(f.sources, frontSource{route: r, path: routePath(i), claimant: claimant{"routes", i, "hosts", true}})
+	}
+	for i, e := range env.app.Endpoints {
+		r, from := e.endpointRoute(env, endpointPath(i))
+		f.sources = append(f.sources, frontSource{route: r, path: endpointPath(i), claimant: claimant{"endpoints", i, "host", true}, ruleFrom: from, isEndpoint: true})
+	}
+	for _, src := range f.sources {
+		spec, rerrs := f.frontRoute(src, src.route)
 		errs = append(errs, rerrs...)
 		f.specs = append(f.specs, spec)
 	}
@@ -57,7 +117,7 @@ func (f *frontFamily) check(models *routeFamily, poolHosts []string, claims host
 		}
 		f.checked[i] = c
 		errs = append(errs, f.env.gatewayAPIErrors(spec, func(err error) field.ErrorList { return f.frontErrors(i, err) })...)
-		errs = append(errs, claims.claim(claimant{"routes", i, "hosts", true}, *spec)...)
+		errs = append(errs, claims.claim(f.sources[i].claimant, *spec)...)
 	}
 	return errs
 }
@@ -65,16 +125,19 @@ func (f *frontFamily) check(models *routeFamily, poolHosts []string, claims host
 // frontErrors re-roots the problems of route i's routing.Spec at the
 // fields of App.Routes[i].
 func (f *frontFamily) frontErrors(i int, err error) field.ErrorList {
-	rp := routePath(i)
+	src := f.sources[i]
+	rp := src.path
 	derivedOK := f.env.nsValid && f.gateways.valid
 	errs := rerootRoute(err, rp, derivedOK, func(step string, k int) *field.Path {
 		switch step {
-		case "name", "rules":
+		case "name":
 			return indexed(rp.Child(step), k)
+		case "rules":
+			return src.rulePath(k)
 		case "host":
-			return rp.Child("hosts").Index(0)
+			return src.hostPath(0)
 		case "hosts":
-			return indexed(rp.Child("hosts"), k+1)
+			return src.hostPath(k + 1)
 		case "ports":
 			return rp.Child("port")
 		case "gateways":
@@ -82,13 +145,16 @@ func (f *frontFamily) frontErrors(i int, err error) field.ErrorList {
 		}
 		return nil
 	})
+	if src.endpoint() {
+		return errs
+	}
 	// A rule's one destination to a model became the model's split
 	// (modelSplits): its problems are the destination's the user wrote.
-	for k, rule := range f.env.app.Routes[i].Rules {
+	for k, rule := range src.route.Rules {
 		if len(rule.Split) != 1 {
 			continue
 		}
-		prefix := rp.Child("rules").Index(k).Child("split").String() + "["
+		prefix := src.splitPath(k).String() + "["
 		for _, fe := range errs {
 			if rest, ok := strings.CutPrefix(fe.Field, prefix); ok {
 				if _, after, ok := strings.Cut(rest, "]"); ok {
@@ -122,18 +188,19 @@ func (f *frontFamily) build(k kind, ref int32) (render.Object, error) {
 }
 
 func (f *frontFamily) from(_ kind, ref int32) *field.Path {
-	return routePath(int(f.refs[ref].route)).Child("name")
+	return f.sources[f.refs[ref].route].path.Child("name")
 }
 
 // frontRoute derives the VirtualService spec of an App.Route.
-func (f *frontFamily) frontRoute(rp *field.Path, r Route) (routing.Spec, field.ErrorList) {
+func (f *frontFamily) frontRoute(src frontSource, r Route) (routing.Spec, field.ErrorList) {
+	rp := src.path
 	var errs field.ErrorList
 	spec := routing.Spec{Name: r.Name, Namespace: f.env.ns}
 	if r.Port != 0 {
 		spec.Ports = []uint32{r.Port}
 	}
 	if len(r.Hosts) == 0 {
-		errs = append(errs, field.Required(rp.Child("hosts"), "the public hostnames of the route"))
+		errs = append(errs, field.Required(src.hostPath(-1), "the public hostnames of the route"))
 	} else {
 		spec.Host, spec.Hosts = r.Hosts[0], r.Hosts[1:]
 	}
@@ -141,13 +208,13 @@ func (f *frontFamily) frontRoute(rp *field.Path, r Route) (routing.Spec, field.E
 		errs = append(errs, fe)
 	} else {
 		spec.Gateways = []string{gw.Ref()}
-		errs = append(errs, f.gateways.served(rp, gw, r.Hosts, f.env.ns)...)
+		errs = append(errs, f.gateways.served(src.hostPath, gw, r.Hosts, f.env.ns)...)
 	}
 	portReported := false // Route.Port is reported once, not per destination
 	for i, rule := range r.Rules {
 		rule.Split = append([]routing.Destination(nil), rule.Split...)
 		for k, d := range rule.Split {
-			dp := rp.Child("rules").Index(i).Child("split").Index(k)
+			dp := src.destinationPath(i, k)
 			mi, found := f.workloads.byName(d.Host)
 			if !found {
 				fe := field.NotFound(dp.Child("host"), d.Host)
@@ -199,7 +266,12 @@ func (f *frontFamily) modelSplits(models *routeFamily, route int, rules []routin
 		}
 		split, ok := f.modelSplit(mi, rule.Split[0])
 		if !ok {
-			errs = append(errs, field.Invalid(routePath(route).Child("rules").Index(i).Child("split").Index(0).Child("host"), f.env.app.Routes[route].Rules[i].Split[0].Host,
+			src := f.sources[route]
+			at := src.destinationPath(i, 0)
+			if !src.endpoint() {
+				at = at.Child("host")
+			}
+			errs = append(errs, field.Invalid(at, src.route.Rules[i].Split[0].Host,
 				fmt.Sprintf("model %q routes its requests by conditions (its traffic rules match), which a gateway does not apply and a front route cannot follow (Istio: IST0140): name a version (subset), or publish the model with Expose", f.env.app.Models[mi].Name)))
 			continue
 		}

@@ -60,6 +60,8 @@ func (c claimant) hostPath(k int) *field.Path {
 	switch {
 	case c.child == "hosts":
 		return c.path().Index(k)
+	case c.child == "host": // an endpoint's one host
+		return c.path()
 	case c.hosts:
 		return c.path().Child("hosts").Index(k)
 	}
@@ -223,7 +225,7 @@ func (g *gatewayFamily) lookup(parent *field.Path, name string) (ingress.Spec, *
 // served reports each host, at parent.hosts[k], that gw does not serve.
 // A host that is itself invalid, or a gateway that is, is reported by its
 // own check only.
-func (g *gatewayFamily) served(parent *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
+func (g *gatewayFamily) served(hostPath func(k int) *field.Path, gw ingress.Spec, hosts []string, ns string) field.ErrorList {
 	if !g.valid {
 		return nil
 	}
@@ -233,7 +235,7 @@ func (g *gatewayFamily) served(parent *field.Path, gw ingress.Spec, hosts []stri
 			continue
 		}
 		if !gw.Covers(h, ns) {
-			errs = append(errs, field.Invalid(parent.Child("hosts").Index(k), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
+			errs = append(errs, field.Invalid(hostPath(k), h, fmt.Sprintf("not served by gateway %q, whose servers list hosts %s", gw.Name, strings.Join(gw.Hosts(), ", "))))
 		}
 	}
 	return errs

@@ -136,7 +136,7 @@ func (f *inferenceFamily) check(exposure *exposureFamily, fronts *frontFamily) f
 	}
 	for i, spec := range fronts.specs {
 		for k, rule := range spec.Rules {
-			errs = append(errs, f.splitErrors(routePath(i).Child("rules").Index(k).Child("split"), rule.Split)...)
+			errs = append(errs, f.splitErrors(fronts.sources[i].splitPath(k), rule.Split)...)
 		}
 	}
 	return errs

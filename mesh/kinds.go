@@ -30,6 +30,7 @@ const (
 	kindDestinationRule
 	kindGateway
 	kindGatewayAPIGateway
+	kindEnvoyFilter
 	kindVirtualService
 	kindHTTPRoute
 )
@@ -61,6 +62,7 @@ var kinds = [...]kindInfo{
 	kindDestinationRule:       ranked("networking.istio.io", "DestinationRule"),
 	kindGateway:               ranked("networking.istio.io", "Gateway"),
 	kindGatewayAPIGateway:     ranked("gateway.networking.k8s.io", "Gateway"),
+	kindEnvoyFilter:           ranked("networking.istio.io", "EnvoyFilter"),
 	kindVirtualService:        ranked("networking.istio.io", "VirtualService"),
 	kindHTTPRoute:             ranked("gateway.networking.k8s.io", "HTTPRoute"),
 }

@@ -192,7 +192,7 @@ func (f *tokenFamily) frontsRequireTokens(workloads *workloadFamily, fronts *fro
 	var errs field.ErrorList
 	models := f.env.app.Models
 	for k, spec := range fronts.specs {
-		r := f.env.app.Routes[k]
+		r := fronts.sources[k].route
 		d := slices.Index(f.gateways, r.Gateway)
 		if d < 0 || f.deny[d].Hosts == nil {
 			continue // no requirement on the gateway, or one for every host
@@ -204,7 +204,7 @@ func (f *tokenFamily) frontsRequireTokens(workloads *workloadFamily, fronts *fro
 			}
 			for j, h := range r.Hosts {
 				if !slices.ContainsFunc(f.deny[d].Hosts, func(w string) bool { return check.Covers(w, h) }) {
-					errs = append(errs, field.Invalid(routePath(k).Child("hosts").Index(j), h, fmt.Sprintf(
+					errs = append(errs, field.Invalid(fronts.sources[k].hostPath(j), h, fmt.Sprintf(
 						"routes to models[%d], which requires a token on gateway %q for its own hosts only: this host would let requests in without one", i, r.Gateway)))
 				}
 			}

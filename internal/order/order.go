@@ -42,9 +42,12 @@ var ranks = map[schema.GroupKind]int{
 	{Group: "networking.istio.io", Kind: "DestinationRule"}:       60,
 	{Group: "networking.istio.io", Kind: "Gateway"}:               70,
 	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:         72,
-	{Group: "networking.istio.io", Kind: "VirtualService"}:        80,
-	{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}:       82,
-	{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}:       84,
+	// A filter on a Gateway (an LLM endpoint's body router), before the
+	// routes that match what it writes.
+	{Group: "networking.istio.io", Kind: "EnvoyFilter"}:     76,
+	{Group: "networking.istio.io", Kind: "VirtualService"}:  80,
+	{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}: 82,
+	{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}: 84,
 }
 
 // DenyingPolicy is the rank of an AuthorizationPolicy that denies (action
@@ -134,6 +137,7 @@ var Built = []schema.GroupVersionKind{
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
+	{Group: "networking.istio.io", Version: "v1alpha3", Kind: "EnvoyFilter"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},

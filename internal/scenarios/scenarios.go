@@ -370,6 +370,40 @@ func LLMPools() mesh.App {
 	return a
 }
 
+// LLMEndpoint is one OpenAI-compatible host, llm.example.com, in front of
+// two base models on vLLM and three LoRA adapters, routed by the model
+// each request's body names: "meta-llama/Llama-3.1-8B-Instruct" (model
+// chat: v1 at 90%, v2 at 10%) with adapters "support" (both versions) and
+// "sql" (v2 only); "Qwen/Qwen2.5-7B-Instruct" (model qwen) with adapter
+// "summarize". An unknown model is answered 404. The Gateway API dialect
+// only (the body router is a filter on the endpoint's own Gateway): it is
+// not in ByName.
+func LLMEndpoint() mesh.App {
+	app := LLM(false, mesh.GatewayAPI)
+	app.Gateways[0].Servers[0].Hosts = []string{"chat.example.com", "llm.example.com"}
+	chat := &app.Models[0]
+	chat.ServedName = "meta-llama/Llama-3.1-8B-Instruct"
+	chat.Versions[1].ModelURI = chat.Versions[0].ModelURI // v2: a new engine build, the same weights
+	chat.Versions[1].Image = "vllm/vllm-openai:v0.11.1"
+	chat.Adapters = []serving.Adapter{
+		{Name: "support", Source: "acme/llama-3.1-8b-support-lora"},
+		{Name: "sql", Source: "acme/llama-3.1-8b-sql-lora", Versions: []string{"v2"}},
+	}
+	qwen := app.Models[0]
+	qwen.Model = serving.Model{Name: "qwen", Runtime: serving.VLLM(), ServedName: "Qwen/Qwen2.5-7B-Instruct",
+		Versions: []serving.Version{chat.Versions[0]},
+		Adapters: []serving.Adapter{{Name: "summarize", Source: "acme/qwen2.5-7b-summarize-lora"}}}
+	qwen.Versions[0].ModelURI = "Qwen/Qwen2.5-7B-Instruct"
+	qwen.Traffic = mesh.Traffic{Rules: []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}, Timeout: 5 * time.Minute}}}
+	qwen.Expose = nil
+	app.Models = append(app.Models, qwen)
+	app.Endpoints = []mesh.Endpoint{{
+		Name: "llm", Gateway: "llm-gateway", Host: "llm.example.com",
+		Models: []string{"chat", "qwen"},
+	}}
+	return app
+}
+
 // Print is how an example program ends: it writes app's manifests on
 // stdout with mesh.Render (which validates the App and cross-checks its
 // objects first), or, when err or the App has a problem, says so on

@@ -98,3 +98,20 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointGolden compares LLMEndpoint (examples/llm-endpoint), and the
+// same in an ambient namespace, with their golden files, which the
+// conformance suite checks with the others.
+func TestEndpointGolden(t *testing.T) {
+	for name, app := range map[string]mesh.App{"llm-endpoint": LLMEndpoint(), "llm-endpoint.ambient": Ambient(LLMEndpoint())} {
+		objs, err := mesh.Build(app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := render.WriteYAML(&out, objs); err != nil {
+			t.Fatal(err)
+		}
+		rendertest.GoldenBytes(t, out.Bytes(), filepath.Join("..", "..", "examples", "llm-endpoint", "testdata", name+".golden.yaml"))
+	}
+}
