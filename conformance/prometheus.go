@@ -340,6 +340,18 @@ func quoted(ss []string) []string {
 type LLMFigures struct {
 	Running, Waiting, KVCache, TokensPerSec, RPS float64
 	TTFT, ITL                                    time.Duration
+	// SGLang serves SGLang's metric names instead of vLLM's.
+	SGLang bool
+}
+
+// llmNames are the metric names an LLM server exports, as this exporter
+// writes them (stated here, not taken from the code under test): running,
+// waiting, KV cache, tokens, and the two latency histograms.
+var llmNames = map[bool][6]string{
+	false: {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:generation_tokens_total",
+		"vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds"},
+	true: {"sglang:num_running_reqs", "sglang:num_queue_reqs", "sglang:token_usage", "sglang:generation_tokens_total",
+		"sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds"},
 }
 
 type llmExported struct {
@@ -455,13 +467,14 @@ func (e *IstioExporter) serveLLM(b *strings.Builder, now time.Time) {
 		v := e.llm[k]
 		v.advance(now)
 		l := fmt.Sprintf(`namespace=%q,pod=%q,model_name=%q`, k.namespace, k.model+"-"+k.version+"-7d9f8c6b5-x2x9z", k.model)
-		fmt.Fprintf(b, "vllm:num_requests_running{%s} %g\nvllm:num_requests_waiting{%s} %g\nvllm:kv_cache_usage_perc{%s} %g\nvllm:generation_tokens_total{%s} %g\n",
-			l, v.Running, l, v.Waiting, l, v.KVCache, l, v.tokens)
+		n := llmNames[v.SGLang]
+		fmt.Fprintf(b, "%s{%s} %g\n%s{%s} %g\n%s{%s} %g\n%s{%s} %g\n",
+			n[0], l, v.Running, n[1], l, v.Waiting, n[2], l, v.KVCache, n[3], l, v.tokens)
 		for _, h := range []struct {
 			name string
 			each time.Duration
 			sum  float64
-		}{{"vllm:time_to_first_token_seconds", v.TTFT, v.ttftSum}, {"vllm:inter_token_latency_seconds", v.ITL, v.itlSum}} {
+		}{{n[4], v.TTFT, v.ttftSum}, {n[5], v.ITL, v.itlSum}} {
 			for _, le := range vllmBuckets {
 				n := 0.0
 				if h.each.Seconds() <= le {

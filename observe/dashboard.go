@@ -20,6 +20,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/rollout/promgate"
 )
 
 // Panel is one panel of a model's dashboard as mlmesh built it: its title
@@ -252,7 +253,7 @@ func (b *board) objectives() {
 // vLLM and SGLang export (a version is read from its pods' names,
 // <model>-<version>-<replica set>-<pod>).
 func (b *board) llm() {
-	names, ok := llmMetrics[b.m.Runtime.Name]
+	names, ok := promgate.LLMServerOf(b.m.Runtime.Name) // the names the LLM gates read
 	if !ok {
 		return
 	}
@@ -266,15 +267,15 @@ func (b *board) llm() {
 		}
 		return qs, ls
 	}
-	qs, ls := quantiles(names.ttft)
+	qs, ls := quantiles(names.TTFT)
 	b.panel("Time to first token", "s", "", qs, ls)
-	qs, ls = quantiles(names.itl)
+	qs, ls = quantiles(names.ITL)
 	b.panel("Inter-token latency", "s", "", qs, ls)
 	b.panel("Requests running and waiting", "short", "",
-		[]string{byVersion("sum", "version", fmt.Sprintf(`%s{%s}`, names.running, pods)), byVersion("sum", "version", fmt.Sprintf(`%s{%s}`, names.waiting, pods))},
+		[]string{byVersion("sum", "version", fmt.Sprintf(`%s{%s}`, names.Running, pods)), byVersion("sum", "version", fmt.Sprintf(`%s{%s}`, names.Waiting, pods))},
 		[]string{"{{version}} running", "{{version}} waiting"})
-	b.panel("KV-cache use", "percentunit", "", []string{byVersion("avg", "version", fmt.Sprintf(`%s{%s}`, names.kvCache, pods))}, []string{"{{version}}"})
-	b.panel("Tokens generated", "short", "Tokens a second.", []string{byVersion("sum", "version", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, names.tokens, pods))}, []string{"{{version}}"})
+	b.panel("KV-cache use", "percentunit", "", []string{byVersion("avg", "version", fmt.Sprintf(`%s{%s}`, names.KVCache, pods))}, []string{"{{version}}"})
+	b.panel("Tokens generated", "short", "Tokens a second.", []string{byVersion("sum", "version", fmt.Sprintf(`rate(%s{%s}[$__rate_interval])`, names.Tokens, pods))}, []string{"{{version}}"})
 }
 
 // pods selects the model's pods of the chosen versions, as Prometheus
@@ -287,18 +288,6 @@ func (b *board) pods() string {
 // label from the pod's name.
 func (b *board) byVersion(agg, by, expr string) string {
 	return fmt.Sprintf(`%s by (%s) (label_replace(%s, "version", "$1", "pod", "%s-(.+)-[a-z0-9]+-[a-z0-9]+"))`, agg, by, expr, b.m.Name)
-}
-
-// llmServer are an LLM server's metric names.
-type llmServer struct{ ttft, itl, running, waiting, kvCache, tokens string }
-
-// llmMetrics are the metric names of the LLM servers serving knows, by
-// runtime name: vLLM's (v0.10 on) and SGLang's.
-var llmMetrics = map[string]llmServer{
-	"vllm": {"vllm:time_to_first_token_seconds", "vllm:inter_token_latency_seconds", "vllm:num_requests_running",
-		"vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:generation_tokens_total"},
-	"sglang": {"sglang:time_to_first_token_seconds", "sglang:inter_token_latency_seconds", "sglang:num_running_reqs",
-		"sglang:num_queue_reqs", "sglang:token_usage", "sglang:generation_tokens_total"},
 }
 
 // server adds a model server's own view of its requests, by version:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mlmesh/mlmesh/internal/figure"
+	"github.com/mlmesh/mlmesh/names"
 )
 
 // Conclusion is what an analysis concluded.
@@ -117,3 +118,28 @@ type GateFunc func(ctx context.Context, t Target) (Verdict, error)
 
 // Analyse calls f.
 func (f GateFunc) Analyse(ctx context.Context, t Target) (Verdict, error) { return f(ctx, t) }
+
+// Evaluate analyses a candidate with g on its own, outside a rollout: a
+// registry's "compare v2 with v1 now". t needs Namespace, Model and
+// Candidate, and Stable for checks relative to it; the workloads default
+// to the versions' Deployments (<model>-<version>), and a zero Since lets
+// the gate look back its whole window. The verdict is the gate's, as a
+// rollout would have it.
+func Evaluate(ctx context.Context, g Gate, t Target) (Verdict, error) {
+	var missing []string
+	for _, f := range []struct{ name, value string }{{"Namespace", t.Namespace}, {"Model", t.Model}, {"Candidate", t.Candidate}} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return Verdict{}, fmt.Errorf("rollout: Evaluate: the target has no %s", strings.Join(missing, ", "))
+	}
+	if t.CandidateWorkload == "" {
+		t.CandidateWorkload = names.Deployment(t.Model, t.Candidate)
+	}
+	if t.StableWorkload == "" && t.Stable != "" {
+		t.StableWorkload = names.Deployment(t.Model, t.Stable)
+	}
+	return g.Analyse(ctx, t)
+}

@@ -108,9 +108,38 @@ type Check struct {
 	// Tolerance, if more than 0, also holds the candidate to the stable
 	// version's figure at the same time: at most this fraction worse (0.25:
 	// a latency at most 25% above the stable version's). With Threshold
-	// too, the stricter of the two bounds holds.
+	// too, the stricter of the bounds holds.
 	Tolerance float64
+	// Margin, if more than 0, also holds the candidate to the stable
+	// version's figure at the same time: at most this much worse, in the
+	// check's unit (50 for a time to first token at most 50 ms above the
+	// stable version's). With Threshold or Tolerance too, the strictest of
+	// the bounds holds.
+	Margin float64
+	// Samples, if set, is a PromQL template giving how many samples the
+	// check's figure is made of (the requests a latency histogram
+	// counted), with Query's fields; below MinSamples for the candidate
+	// (or, for a check relative to it, the stable version) the check's
+	// result is rollout.NoData, not a pass or a fail.
+	Samples    string
+	MinSamples float64
 }
+
+// WithinOfStable returns c holding the candidate also to the stable
+// version's figure, at most margin worse (in the check's unit).
+func (c Check) WithinOfStable(margin float64) Check {
+	c.Margin = margin
+	return c
+}
+
+// AtLeast returns c judging only on at least n samples (Samples).
+func (c Check) AtLeast(n float64) Check {
+	c.MinSamples = n
+	return c
+}
+
+// relative reports whether c compares the candidate with the stable version.
+func (c Check) relative() bool { return c.Tolerance > 0 || c.Margin > 0 }
 
 // Bound returns a pointer to v, for Check.Threshold.
 func Bound(v float64) *float64 { return &v }
@@ -180,11 +209,12 @@ const requests = `sum(increase(istio_requests_total{` + selector + `}[{{.Window}
 
 // Gate is a rollout.Gate on Prometheus.
 type Gate struct {
-	api    promv1.API
-	opts   Options
-	checks []Check
-	tmpl   []*template.Template
-	count  *template.Template
+	api     promv1.API
+	opts    Options
+	checks  []Check
+	tmpl    []*template.Template
+	samples []*template.Template // nil where a check has no Samples
+	count   *template.Template
 }
 
 var _ rollout.Gate = (*Gate)(nil)
@@ -218,14 +248,23 @@ func New(api promv1.API, opts Options, checks ...Check) (*Gate, error) {
 		if c.Name == "" {
 			return nil, fmt.Errorf("promgate: check %d has no name", i)
 		}
-		if c.Threshold == nil && c.Tolerance <= 0 {
-			return nil, fmt.Errorf("promgate: check %s holds the candidate to nothing: give it a Threshold or a Tolerance", c.Name)
+		if c.Threshold == nil && !c.relative() {
+			return nil, fmt.Errorf("promgate: check %s holds the candidate to nothing: give it a Threshold, a Tolerance or a Margin", c.Name)
+		}
+		if c.MinSamples > 0 && c.Samples == "" {
+			return nil, fmt.Errorf("promgate: check %s needs %g samples and has no Samples query to count them", c.Name, c.MinSamples)
 		}
 		t, err := template.New(c.Name).Option("missingkey=error").Parse(c.Query)
 		if err != nil {
 			return nil, fmt.Errorf("promgate: check %s: %w", c.Name, err)
 		}
-		g.tmpl = append(g.tmpl, t)
+		var st *template.Template
+		if c.Samples != "" {
+			if st, err = template.New(c.Name + " samples").Option("missingkey=error").Parse(c.Samples); err != nil {
+				return nil, fmt.Errorf("promgate: check %s: Samples: %w", c.Name, err)
+			}
+		}
+		g.tmpl, g.samples = append(g.tmpl, t), append(g.samples, st)
 	}
 	g.count = template.Must(template.New("requests").Parse(requests))
 	return g, nil
@@ -317,8 +356,8 @@ func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, 
 			Detail: fmt.Sprintf("%.0f requests to %s in %s, fewer than the %.0f needed to judge", n, t.CandidateWorkload, model.Duration(w), g.opts.MinRequests)}}), nil
 	}
 	ms := make([]rollout.Measurement, 0, len(g.checks))
-	for i, c := range g.checks {
-		m, err := g.check(ctx, c, g.tmpl[i], t, w, now, n)
+	for i := range g.checks {
+		m, err := g.check(ctx, i, t, w, now, n)
 		if err != nil {
 			return rollout.Verdict{}, err
 		}
@@ -329,9 +368,15 @@ func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, 
 
 // check measures one check of the candidate, which received n requests in
 // the window w: enough to judge it, so a check with no value for it fails
-// (a figure that cannot be read cannot be held to its bound).
-func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target rollout.Target, w time.Duration, now time.Time, n float64) (rollout.Measurement, error) {
+// (a figure that cannot be read cannot be held to its bound). A check of
+// too few samples (Check.MinSamples) is no data.
+func (g *Gate) check(ctx context.Context, i int, target rollout.Target, w time.Duration, now time.Time, n float64) (rollout.Measurement, error) {
+	c, t := g.checks[i], g.tmpl[i]
 	m := rollout.Measurement{Name: c.Name, Unit: c.Unit, Stable: math.NaN()}
+	if short, err := g.tooFewSamples(ctx, i, target, w, now); err != nil || short != "" {
+		m.Value, m.Result, m.Detail = math.NaN(), rollout.NoData, short
+		return m, err
+	}
 	v, _, err := g.query(ctx, t, g.params(target, w, false), now)
 	if err != nil {
 		return m, err
@@ -345,7 +390,7 @@ func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target 
 	if c.Threshold != nil {
 		bound, why = *c.Threshold, "threshold"
 	}
-	if c.Tolerance > 0 {
+	if c.relative() {
 		s, _, err := g.query(ctx, t, g.params(target, w, true), now)
 		if err != nil {
 			return m, err
@@ -355,14 +400,7 @@ func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target 
 			m.Result, m.Detail = rollout.NoData, "no value for the stable version to compare with"
 			return m, nil
 		}
-		rel := s * (1 - c.Tolerance)
-		if c.Better == LowerIsBetter {
-			rel = s * (1 + c.Tolerance)
-		}
-		if math.IsNaN(bound) || c.Better == HigherIsBetter && rel > bound || c.Better == LowerIsBetter && rel < bound {
-			bound = rel
-			why = fmt.Sprintf("the stable version's %s %s %g%%", figure.Format(s, c.Unit), map[Direction]string{HigherIsBetter: "-", LowerIsBetter: "+"}[c.Better], c.Tolerance*100)
-		}
+		bound, why = c.stricter(bound, why, s)
 	}
 	m.Bound = bound
 	pass := v >= bound
@@ -376,4 +414,57 @@ func (g *Gate) check(ctx context.Context, c Check, t *template.Template, target 
 	}
 	m.Detail = fmt.Sprintf("%s %s %s (%s)", figure.Format(v, c.Unit), op, figure.Format(bound, c.Unit), why)
 	return m, nil
+}
+
+// stricter is the stricter of bound and the bounds c's Tolerance and
+// Margin set from the stable version's figure s, and why it holds.
+func (c Check) stricter(bound float64, why string, s float64) (float64, string) {
+	worse := func(by float64) float64 {
+		if c.Better == LowerIsBetter {
+			return s + by
+		}
+		return s - by
+	}
+	sign := map[Direction]string{HigherIsBetter: "-", LowerIsBetter: "+"}[c.Better]
+	tighter := func(b float64) bool {
+		return math.IsNaN(bound) || c.Better == HigherIsBetter && b > bound || c.Better == LowerIsBetter && b < bound
+	}
+	if c.Tolerance > 0 {
+		if b := worse(math.Abs(s) * c.Tolerance); tighter(b) {
+			bound, why = b, fmt.Sprintf("the stable version's %s %s %g%%", figure.Format(s, c.Unit), sign, c.Tolerance*100)
+		}
+	}
+	if c.Margin > 0 {
+		if b := worse(c.Margin); tighter(b) {
+			bound, why = b, fmt.Sprintf("the stable version's %s %s %s", figure.Format(s, c.Unit), sign, figure.Format(c.Margin, c.Unit))
+		}
+	}
+	return bound, why
+}
+
+// tooFewSamples says why check i has too few samples to judge (for the
+// candidate or, relative to it, the stable version), or "".
+func (g *Gate) tooFewSamples(ctx context.Context, i int, target rollout.Target, w time.Duration, now time.Time) (string, error) {
+	c, st := g.checks[i], g.samples[i]
+	if st == nil || c.MinSamples <= 0 {
+		return "", nil
+	}
+	versions := []bool{false}
+	if c.relative() {
+		versions = append(versions, true)
+	}
+	for _, stable := range versions {
+		p := g.params(target, w, stable)
+		k, _, err := g.query(ctx, st, p, now)
+		if err != nil {
+			return "", err
+		}
+		if math.IsNaN(k) {
+			k = 0
+		}
+		if k < c.MinSamples {
+			return fmt.Sprintf("%.0f samples of %s in %s, fewer than the %.0f needed to judge", k, p.Workload, model.Duration(w), c.MinSamples), nil
+		}
+	}
+	return "", nil
 }
