@@ -10,7 +10,10 @@ import (
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extproc "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	headermutation "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
+	jwtfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
 
@@ -88,6 +91,29 @@ func TestLLMEndpointGateway(t *testing.T) {
 				t.Errorf("%s: the check saw nothing wrong", what)
 			}
 		}
+		// Without the filter that removes the clients' headers, a client
+		// without a token schedules itself as premium.
+		objs := build(t, scenarios.LLMEndpoint())
+		for _, o := range objs {
+			if ef, ok := o.(*networkingv1alpha3.EnvoyFilter); ok {
+				ef.Spec.ConfigPatches = ef.Spec.ConfigPatches[1:]
+			}
+		}
+		stream, err := render.YAML(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseBundle("llm-endpoint", stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := NewMesh(t, b, "llm", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := strings.Join(listenerProblems(t, m.Server, m.Gateway), "\n"); !strings.Contains(p, "no token reaches the body router with map[x-gateway-destination-endpoint:10.0.0.9:8000") {
+			t.Errorf("without the header filter, the check says: %s", p)
+		}
 	})
 }
 
@@ -151,6 +177,7 @@ func chainProblems(t *testing.T, l *listener.Listener, h *hcm.HttpConnectionMana
 	if mode := ep.GetProcessingMode(); mode.GetRequestBodyMode() != extproc.ProcessingMode_FULL_DUPLEX_STREAMED || mode.GetResponseHeaderMode() != extproc.ProcessingMode_SKIP {
 		problems = append(problems, fmt.Sprintf("%s: processing mode %v", l.Name, mode))
 	}
+	problems = append(problems, schedulingProblems(t, l, h)...)
 	notFound := false
 	for _, mp := range h.GetLocalReplyConfig().GetMappers() {
 		flags := mp.GetFilter().GetResponseFlagFilter().GetFlags()
@@ -219,4 +246,67 @@ func modelNameOf(m *route.RouteMatch) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// schedulingProblems runs the scheduling headers of requests through the
+// HTTP filters of a gateway chain as Envoy would (the header mutations,
+// then the JWT filter's claim headers, in the chain's order, up to the
+// body router, which reads them): a client's own priority, objective and
+// fairness id never reach the router; a valid token's claims do, its own
+// class whatever the client sent.
+func schedulingProblems(t *testing.T, l *listener.Listener, h *hcm.HttpConnectionManager) []string {
+	client := map[string]string{mesh.ObjectiveHeader: "premium", mesh.FairnessHeader: "me-first", "x-gateway-destination-endpoint": "10.0.0.9:8000",
+		"x-gateway-model-name-rewrite": "sql", mesh.ModelHeader: "support"}
+	var problems []string
+	for _, tc := range []struct {
+		what   string
+		claims map[string]string // nil: no token
+		want   map[string]string
+	}{
+		{"no token", nil, map[string]string{}},
+		{"a batch token", map[string]string{"tier": "batch", "sub": "team-a"}, map[string]string{mesh.ObjectiveHeader: "batch", mesh.FairnessHeader: "team-a"}},
+	} {
+		got := throughFilters(t, h, client, tc.claims)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			problems = append(problems, fmt.Sprintf("%s: a client sending %v with %s reaches the body router with %v, want %v", l.Name, client, tc.what, got, tc.want))
+		}
+	}
+	return problems
+}
+
+// throughFilters is what of headers reaches the body router, after the
+// chain's header mutations and JWT filter (claims: a valid token's; nil:
+// none).
+func throughFilters(t *testing.T, h *hcm.HttpConnectionManager, headers, claims map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range headers {
+		out[k] = v
+	}
+	for _, f := range h.HttpFilters {
+		switch {
+		case f.Name == "envoy.filters.http.ext_proc.bbr":
+			return out
+		case strings.HasPrefix(f.Name, "envoy.filters.http.header_mutation"):
+			m := &headermutation.HeaderMutation{}
+			if err := f.GetTypedConfig().UnmarshalTo(m); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range m.GetMutations().GetRequestMutations() {
+				delete(out, r.GetRemove())
+			}
+		case f.Name == "envoy.filters.http.jwt_authn" && claims != nil:
+			j := &jwtfilter.JwtAuthentication{}
+			if err := f.GetTypedConfig().UnmarshalTo(j); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range j.GetProviders() {
+				for _, c := range p.GetClaimToHeaders() {
+					if v, ok := claims[c.GetClaimName()]; ok {
+						out[c.GetHeaderName()] = v
+					}
+				}
+			}
+		}
+	}
+	return out
 }

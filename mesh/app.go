@@ -117,6 +117,27 @@ type Endpoint struct {
 	Models []string
 	// Router is the body-based router's settings.
 	Router Router
+	// Priority binds the router's scheduling headers (the caller's
+	// objective, its priority class, and its fairness id) to claims of
+	// the caller's token, which the gateway validates (App.GatewayJWT);
+	// nil sends none. Whatever copies of those headers a client sends are
+	// removed at the gateway before the token is read, so no caller picks
+	// its own priority: a request without a valid token is scheduled as
+	// the endpoint picker's default.
+	Priority *EndpointPriority
+}
+
+// EndpointPriority names the claims of a caller's token that set the
+// endpoint picker's headers.
+type EndpointPriority struct {
+	// ObjectiveClaim is the claim whose value names the caller's
+	// InferenceObjective (its priority class): "tier". Copied into
+	// ObjectiveHeader.
+	ObjectiveClaim string
+	// FairnessClaim is the claim whose value is the caller's fairness id
+	// (the flow its requests share): "sub", "tenant". Copied into
+	// FairnessHeader.
+	FairnessClaim string
 }
 
 // Router is the body-based router of an endpoint: the Inference

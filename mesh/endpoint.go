@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	istioapinet "istio.io/api/networking/v1alpha3"
@@ -22,7 +21,6 @@ import (
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
-	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
 )
 
@@ -44,120 +42,12 @@ import (
 // Extension release mlmesh builds against.
 const RouterImage = "registry.k8s.io/gateway-api-inference-extension/bbr:v1.5.0"
 
-// ModelHeader is the header the body-based router writes the request's
-// model into, and the endpoint's routes match.
-const ModelHeader = "x-gateway-model-name"
-
 // routerPort is the router's gRPC port (ext_proc); routerHealthPort its
 // gRPC health port.
 const (
 	routerPort       = 9004
 	routerHealthPort = 9005
 )
-
-// DefaultEndpointPaths are the OpenAI paths an endpoint routes by model
-// when Endpoint.Paths is nil.
-var DefaultEndpointPaths = []string{"/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
-
-func endpointPath(i int) *field.Path { return field.NewPath("endpoints").Index(i) }
-
-func (e Endpoint) paths() []string {
-	if e.Paths == nil {
-		return DefaultEndpointPaths
-	}
-	return e.Paths
-}
-
-// endpointRoute is an endpoint's front route: per model name it serves, a
-// rule matching that name in ModelHeader on each path, sending to the
-// model (its own split) or, for an adapter some versions load, to those
-// versions. ruleFrom is the field each rule was written at.
-func (e Endpoint) endpointRoute(env *appEnv, ep *field.Path) (r Route, ruleFrom []*field.Path) {
-	r = Route{Name: e.Name, Gateway: e.Gateway}
-	if e.Host != "" {
-		r.Hosts = []string{e.Host}
-	}
-	for j, name := range e.Models {
-		mi := slices.IndexFunc(env.app.Models, func(m Model) bool { return m.Name == name })
-		if mi < 0 {
-			continue // reported by the endpoint family
-		}
-		m := env.app.Models[mi]
-		timeout := modelTimeout(m)
-		served := cmpOr(m.ServedName, m.Name)
-		r.Rules = append(r.Rules, e.nameRule(served, []routing.Destination{{Host: m.Name}}, timeout))
-		ruleFrom = append(ruleFrom, ep.Child("models").Index(j))
-		for k, a := range m.Adapters {
-			r.Rules = append(r.Rules, e.nameRule(a.Name, adapterSplit(m, a.Versions), timeout))
-			ruleFrom = append(ruleFrom, modelPath(mi).Child("adapters").Index(k))
-		}
-	}
-	return r, ruleFrom
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// modelTimeout is the timeout of the model's one unconditional rule (a
-// long generation's), which the endpoint's rules for it keep.
-func modelTimeout(m Model) time.Duration {
-	if rules := m.Traffic.Rules; len(rules) == 1 && len(rules[0].Match) == 0 {
-		return rules[0].Timeout
-	}
-	return 0
-}
-
-// nameRule matches requests whose body names name, on the endpoint's paths.
-func (e Endpoint) nameRule(name string, split []routing.Destination, timeout time.Duration) routing.Rule {
-	rule := routing.Rule{Split: split, Timeout: timeout}
-	for _, p := range e.paths() {
-		rule.Match = append(rule.Match, routing.Match{URI: &routing.StringMatch{Kind: routing.MatchExact, Value: p},
-			Headers: map[string]routing.StringMatch{ModelHeader: routing.Exact(name)}})
-	}
-	return rule
-}
-
-// adapterSplit sends an adapter's requests to the versions that load it:
-// the model itself (its own split) when every version does, else those
-// versions, in the shares the model's one unconditional rule gives them,
-// or alike when it gives them none.
-func adapterSplit(m Model, versions []string) []routing.Destination {
-	versions = slices.DeleteFunc(slices.Clone(versions), func(v string) bool { return !m.HasVersion(v) }) // the others are serving's to report
-	if len(versions) == 0 || len(versions) == len(m.Versions) {
-		return []routing.Destination{{Host: m.Name}}
-	}
-	weights := map[string]int32{}
-	var total int32
-	if rules := m.Traffic.Rules; len(rules) == 1 && len(rules[0].Match) == 0 {
-		for _, d := range rules[0].Split {
-			if slices.Contains(versions, d.Subset) {
-				weights[d.Subset] += d.Weight
-				total += d.Weight
-			}
-		}
-	}
-	out := make([]routing.Destination, 0, len(versions))
-	var given int32
-	for i, v := range versions {
-		w := 100 / int32(len(versions))
-		if total > 0 {
-			w = weights[v] * 100 / total
-		}
-		if i == len(versions)-1 {
-			w = 100 - given // the last takes what rounding left
-		}
-		given += w
-		out = append(out, routing.Destination{Host: m.Name, Subset: v, Weight: w})
-	}
-	if len(out) == 1 {
-		out[0].Weight = 0
-	}
-	return out
-}
 
 type endpointFamily struct {
 	env      *appEnv
@@ -203,6 +93,7 @@ func deriveEndpoints(env *appEnv, gateways *gatewayFamily) (*endpointFamily, fie
 		for j, name := range e.Models {
 			errs = append(errs, f.claimNames(servedBy, ep.Child("models").Index(j), name)...)
 		}
+		errs = append(errs, priorityErrors(env, ep, e)...)
 	}
 	return f, errs
 }
@@ -342,6 +233,22 @@ func (f *endpointFamily) envoyFilter(ref int32, e Endpoint, meta metav1.ObjectMe
 	if err != nil {
 		return nil, err
 	}
+	// First of all, before the token is read: no client sets what the
+	// router, the token or the endpoint picker decide.
+	removals := make([]any, len(reservedHeaders))
+	for i, h := range reservedHeaders {
+		removals[i] = map[string]any{"remove": h}
+	}
+	strip, err := structpb.NewStruct(map[string]any{
+		"name": "envoy.filters.http.header_mutation.endpoint",
+		"typed_config": map[string]any{
+			"@type":     "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+			"mutations": map[string]any{"request_mutations": removals},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
 	hcm := &istioapinet.EnvoyFilter_ListenerMatch_FilterMatch{Name: "envoy.filters.network.http_connection_manager"}
 	onGateway := func(sub string) *istioapinet.EnvoyFilter_EnvoyConfigObjectMatch {
 		fm := &istioapinet.EnvoyFilter_ListenerMatch_FilterMatch{Name: hcm.Name}
@@ -358,6 +265,8 @@ func (f *endpointFamily) envoyFilter(ref int32, e Endpoint, meta metav1.ObjectMe
 	// inserted before is in its final place (Istio's IST0151).
 	ef.Spec.Priority = 10
 	ef.Spec.ConfigPatches = []*istioapinet.EnvoyFilter_EnvoyConfigObjectPatch{
+		{ApplyTo: istioapinet.EnvoyFilter_HTTP_FILTER, Match: onGateway(""),
+			Patch: &istioapinet.EnvoyFilter_Patch{Operation: istioapinet.EnvoyFilter_Patch_INSERT_FIRST, Value: strip}},
 		{ApplyTo: istioapinet.EnvoyFilter_HTTP_FILTER, Match: onGateway("envoy.filters.http.router"),
 			Patch: &istioapinet.EnvoyFilter_Patch{Operation: istioapinet.EnvoyFilter_Patch_INSERT_BEFORE, Value: extProc}},
 		{ApplyTo: istioapinet.EnvoyFilter_NETWORK_FILTER, Match: onGateway(""),

@@ -24,7 +24,7 @@ func TestEndpointObjects(t *testing.T) {
 			order = append(order, o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetName())
 		}
 	}
-	want := "AuthorizationPolicy/llm-router Service/llm-router Deployment/llm-router Gateway/llm-gateway EnvoyFilter/llm-router HTTPRoute/llm"
+	want := "RequestAuthentication/llm-llm-gateway AuthorizationPolicy/llm-router Service/llm-router Deployment/llm-router Gateway/llm-gateway EnvoyFilter/llm-router HTTPRoute/llm"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("objects\n got %s\nwant %s", got, want)
 	}
@@ -64,6 +64,10 @@ func TestEndpointValidation(t *testing.T) {
 		{"no router", func(a *mesh.App) { zero := int32(0); a.Endpoints[0].Router.Replicas = &zero },
 			[]string{`endpoints[0].router.replicas: invalid value "0": at least 1`}},
 		{"a bad name", func(a *mesh.App) { a.Endpoints[0].Name = "LLM" }, []string{`endpoints[0].name: invalid value "LLM"`}},
+		{"priority without a token", func(a *mesh.App) { a.GatewayJWT = nil },
+			[]string{`endpoints[0].priority: required: the claims of a token the gateway validates: add gatewayJWT for gateway "llm-gateway"`}},
+		{"priority without a claim", func(a *mesh.App) { a.Endpoints[0].Priority = &mesh.EndpointPriority{} },
+			[]string{"endpoints[0].priority: required: a claim: objectiveClaim, fairnessClaim or both"}},
 		{"adapters on TF Serving", func(a *mesh.App) {
 			a.Models[1].Runtime, a.Models[1].ServedName = serving.TFServing(), ""
 		}, []string{`models[1].adapters: invalid value "1": runtime "tfserving" serves the model under its name and loads no adapters`}},

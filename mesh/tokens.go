@@ -66,9 +66,23 @@ func deriveTokens(env *appEnv, gateways *gatewayFamily) (*tokenFamily, field.Err
 		}
 		errs = append(errs, issuerErrors(gp.Child("jwt"), gj.JWT)...)
 		pods := env.gatewayPods(gw)
-		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: pods.namespace, Selector: pods.selector, Gateway: pods.gateway, JWT: gj.JWT})
+		f.authn = append(f.authn, security.Authentication{Name: gatewayPolicyName(gw), Namespace: pods.namespace, Selector: pods.selector, Gateway: pods.gateway,
+			JWT: withClaimHeaders(gj.JWT, claimHeaders(env.app, gj.Gateway))})
 	}
 	return f, append(errs, f.deriveRequirements(seen)...)
+}
+
+// withClaimHeaders is jwts, each also copying claims into headers (an
+// LLM endpoint's priority headers).
+func withClaimHeaders(jwts []security.JWT, headers []security.ClaimHeader) []security.JWT {
+	if len(headers) == 0 {
+		return jwts
+	}
+	out := slices.Clone(jwts)
+	for i := range out {
+		out[i].ClaimHeaders = append(slices.Clone(out[i].ClaimHeaders), headers...)
+	}
+	return out
 }
 
 // deriveRequirements derives one DENY policy per gateway for the hosts of

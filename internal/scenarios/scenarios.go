@@ -375,9 +375,12 @@ func LLMPools() mesh.App {
 // each request's body names: "meta-llama/Llama-3.1-8B-Instruct" (model
 // chat: v1 at 90%, v2 at 10%) with adapters "support" (both versions) and
 // "sql" (v2 only); "Qwen/Qwen2.5-7B-Instruct" (model qwen) with adapter
-// "summarize". An unknown model is answered 404. The Gateway API dialect
-// only (the body router is a filter on the endpoint's own Gateway): it is
-// not in ByName.
+// "summarize". An unknown model is answered 404. Callers' tokens (issued
+// by https://auth.example.com, validated at the gateway) set their
+// priority class from the claim "tier" and their fairness id from "sub";
+// copies of those headers a client sends are removed. The Gateway API
+// dialect only (the body router is a filter on the endpoint's own
+// Gateway): it is not in ByName.
 func LLMEndpoint() mesh.App {
 	app := LLM(false, mesh.GatewayAPI)
 	app.Gateways[0].Servers[0].Hosts = []string{"chat.example.com", "llm.example.com"}
@@ -397,9 +400,13 @@ func LLMEndpoint() mesh.App {
 	qwen.Traffic = mesh.Traffic{Rules: []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}, Timeout: 5 * time.Minute}}}
 	qwen.Expose = nil
 	app.Models = append(app.Models, qwen)
+	app.GatewayJWT = []mesh.GatewayJWT{{Gateway: "llm-gateway", JWT: []security.JWT{
+		{Issuer: "https://auth.example.com", JWKSURI: "https://auth.example.com/.well-known/jwks.json", Audiences: []string{"llm"}},
+	}}}
 	app.Endpoints = []mesh.Endpoint{{
 		Name: "llm", Gateway: "llm-gateway", Host: "llm.example.com",
-		Models: []string{"chat", "qwen"},
+		Models:   []string{"chat", "qwen"},
+		Priority: &mesh.EndpointPriority{ObjectiveClaim: "tier", FairnessClaim: "sub"},
 	}}
 	return app
 }
