@@ -45,6 +45,9 @@ func NewAmbientMesh(t test.Failer, b *Bundle) (*AmbientMesh, error) {
 	var objs []string
 	services := 0
 	for _, o := range b.Objects {
+		if o.GroupVersionKind().Group == notForIstio {
+			continue
+		}
 		if o.GetKind() == "Service" {
 			// The address the API server gives it, which a waypoint serves.
 			o = o.DeepCopy()

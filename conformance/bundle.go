@@ -88,7 +88,7 @@ func IsIstio(u *unstructured.Unstructured) bool {
 // Gateway API's, the Inference Extension's InferencePool.
 func HasCRD(u *unstructured.Unstructured) bool {
 	g := u.GroupVersionKind().Group
-	return IsIstio(u) || g == "gateway.networking.k8s.io" || g == "inference.networking.k8s.io"
+	return IsIstio(u) || g == "gateway.networking.k8s.io" || g == "inference.networking.k8s.io" || g == notForIstio
 }
 
 // RepoRoot returns the mlmesh repository root, the parent of this module.

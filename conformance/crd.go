@@ -96,7 +96,8 @@ func IstioCRDs() (*CRDs, error) {
 }
 
 // MeshCRDs returns, as one YAML stream, Istio's CRDs, the Gateway API's
-// standard ones and the Inference Extension's InferencePool, at the
+// standard ones and the Inference Extension's (InferencePool and its alpha
+// kinds), at the
 // versions conformance/go.mod requires (those Istio pins).
 func MeshCRDs() ([]byte, error) {
 	path, err := IstioCRDPath()
@@ -115,7 +116,13 @@ func MeshCRDs() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append(append(data, "\n---\n"...), gw...), pool...), nil
+	// The extension's alpha kinds: InferenceModelRewrite (an adapter's
+	// canary), InferenceObjective, InferencePoolImport.
+	alpha, err := moduleCRDs("sigs.k8s.io/gateway-api-inference-extension", "config/crd/bases/inference.networking.x-k8s.io_*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(append(data, "\n---\n"...), gw...), pool...), alpha...), nil
 }
 
 // GatewayAPICRDs returns the standard channel's CRDs of the Gateway API

@@ -14,6 +14,7 @@ import (
 	jwtfilter "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	networkingv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
+	istiogateway "istio.io/istio/pilot/pkg/config/kube/gateway"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
 
@@ -25,12 +26,19 @@ import (
 // The LLM endpoint of scenarios.LLMEndpoint, as the gateway's Envoy gets
 // it from Istio's config generator: which clusters each model name in the
 // body router's header is sent to, in percent.
+// qwen's requests go to its InferencePool, which Istio routes to through
+// the pool's shadow Service.
 var endpointWant = map[string]map[string]uint32{
 	"meta-llama/Llama-3.1-8B-Instruct": {"chat-v1": 90, "chat-v2": 10},
 	"support":                          {"chat-v1": 90, "chat-v2": 10},
 	"sql":                              {"chat-v2": 100},
-	"Qwen/Qwen2.5-7B-Instruct":         {"qwen-v1": 100},
-	"summarize":                        {"qwen-v1": 100},
+	"Qwen/Qwen2.5-7B-Instruct":         {poolShadow("qwen-v1"): 100},
+	"summarize":                        {poolShadow("qwen-v1"): 100},
+}
+
+func poolShadow(pool string) string {
+	s, _ := istiogateway.InferencePoolServiceName(pool)
+	return s
 }
 
 const routerCluster = "outbound|9004||llm-router.llm.svc.cluster.local"

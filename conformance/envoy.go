@@ -240,9 +240,14 @@ func istioObjects(b *Bundle, kind string) []*unstructured.Unstructured {
 // configStrings splits a bundle, without the objects drop names
 // ("Kind/name"), into the YAML documents of its Kubernetes objects and of
 // its Istio objects, as the config generator's fake takes them.
+// notForIstio is the group of the Inference Extension's alpha kinds
+// (InferenceModelRewrite), which the endpoint pickers read and Istio does
+// not: its config generator knows no such kind.
+const notForIstio = "inference.networking.x-k8s.io"
+
 func configStrings(b *Bundle, drop []string) (kube, istio []string, err error) {
 	for _, o := range b.Objects {
-		if slices.Contains(drop, o.GetKind()+"/"+o.GetName()) {
+		if slices.Contains(drop, o.GetKind()+"/"+o.GetName()) || o.GroupVersionKind().Group == notForIstio {
 			continue
 		}
 		y, err := yaml.Marshal(o.Object)

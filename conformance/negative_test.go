@@ -165,6 +165,32 @@ func TestNegativeCRDSchema(t *testing.T) {
 			t.Logf("%s: caught: %v", name, errs.ToAggregate())
 		}
 	}
+	// The Inference Extension's alpha kinds are held to their schemas
+	// too: a rewrite target's weight above the schema's 1,000,000.
+	b, err := ParseBundle("rewrite", []byte(`apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceModelRewrite
+metadata:
+  name: qwen-v1
+  namespace: neg
+spec:
+  poolRef:
+    name: qwen-v1
+  rules:
+  - matches:
+    - model:
+        value: summarize
+    targets:
+    - modelRewrite: summarize-r1
+      weight: 2000000
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := crds.Check(b.Objects[0]); len(errs) == 0 {
+		t.Error("an InferenceModelRewrite weight of 2,000,000: the CRD schema accepted it")
+	} else {
+		t.Logf("rewrite weight: caught: %v", errs.ToAggregate())
+	}
 }
 
 // TestNegativeEnvoy feeds a 60/30 split where 90/10 was meant: the route

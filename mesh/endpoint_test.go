@@ -1,6 +1,7 @@
 package mesh_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -25,6 +26,15 @@ func TestEndpointObjects(t *testing.T) {
 		}
 	}
 	want := "RequestAuthentication/llm-llm-gateway AuthorizationPolicy/llm-router Service/llm-router Deployment/llm-router Gateway/llm-gateway EnvoyFilter/llm-router HTTPRoute/llm"
+	var rewrites []string
+	for _, o := range objs {
+		if o.GetObjectKind().GroupVersionKind().Kind == "InferenceModelRewrite" {
+			rewrites = append(rewrites, o.GetName())
+		}
+	}
+	if fmt.Sprint(rewrites) != "[qwen-v1]" {
+		t.Errorf("rewrites %v, want qwen's pool's alone: chat has no pools, and no revisions", rewrites)
+	}
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("objects\n got %s\nwant %s", got, want)
 	}
@@ -68,6 +78,16 @@ func TestEndpointValidation(t *testing.T) {
 			[]string{`endpoints[0].priority: required: the claims of a token the gateway validates: add gatewayJWT for gateway "llm-gateway"`}},
 		{"priority without a claim", func(a *mesh.App) { a.Endpoints[0].Priority = &mesh.EndpointPriority{} },
 			[]string{"endpoints[0].priority: required: a claim: objectiveClaim, fairnessClaim or both"}},
+		{"revisions without a pool", func(a *mesh.App) { a.Models[1].Inference = nil },
+			[]string{`models[1].adapters[0].revisions: invalid value "2": the split between an adapter's revisions is made by the InferencePool's endpoint picker (an InferenceModelRewrite): needs models[1].inference`}},
+		{"revision weights not adding up", func(a *mesh.App) { a.Models[1].Adapters[0].Revisions[1].Weight = 20 },
+			[]string{`models[1].adapters[0].revisions: invalid value "110": the revisions' weights add up to 100`}},
+		{"one revision", func(a *mesh.App) { a.Models[1].Adapters[0].Revisions = a.Models[1].Adapters[0].Revisions[:1] },
+			[]string{`models[1].adapters[0].revisions: invalid value "1": a canary between revisions needs at least two`}},
+		{"a source and revisions", func(a *mesh.App) { a.Models[1].Adapters[0].Source = "acme/x" },
+			[]string{`models[1].adapters[0].source: invalid value "acme/x": give either source or revisions`}},
+		{"a revision named as an adapter", func(a *mesh.App) { a.Models[1].Adapters[0].Revisions[1].Name = "summarize" },
+			[]string{`models[1].adapters[0].revisions[1].name: invalid value "summarize": is already the name of this model's adapters[0].name`}},
 		{"adapters on TF Serving", func(a *mesh.App) {
 			a.Models[1].Runtime, a.Models[1].ServedName = serving.TFServing(), ""
 		}, []string{`models[1].adapters: invalid value "1": runtime "tfserving" serves the model under its name and loads no adapters`}},

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"slices"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -48,14 +49,23 @@ type inferenceFamily struct {
 
 func inferencePath(i int) *field.Path { return modelPath(i).Child("inference") }
 
-// poolRef is a version's pool.
-type poolRef struct{ model, version int }
+// poolRef is a version's pool, or its InferenceModelRewrite.
+type poolRef struct {
+	model, version int
+	rewrite        bool
+}
 
 func deriveInference(env *appEnv, workloads *workloadFamily) (*inferenceFamily, field.ErrorList) {
 	var errs field.ErrorList
 	f := &inferenceFamily{env: env, workloads: workloads, ports: map[int]int32{}, pick: map[int][]serving.EndpointPicker{}}
 	for i, m := range env.app.Models {
 		if m.Inference == nil {
+			for k, a := range m.Adapters {
+				if len(a.Revisions) > 0 {
+					errs = append(errs, field.Invalid(modelPath(i).Child("adapters").Index(k).Child("revisions"), len(a.Revisions),
+						"the split between an adapter's revisions is made by the InferencePool's endpoint picker (an InferenceModelRewrite): needs models["+strconv.Itoa(i)+"].inference"))
+				}
+			}
 			continue
 		}
 		ip := inferencePath(i)
@@ -194,14 +204,22 @@ func (f *inferenceFamily) objects(add adder) {
 			continue
 		}
 		for k, v := range m.Versions {
-			add(kindInferencePool, f.env.ns, names.Deployment(m.Name, v.Name), f.refs.add(poolRef{i, k}))
+			add(kindInferencePool, f.env.ns, names.Deployment(m.Name, v.Name), f.refs.add(poolRef{i, k, false}))
+			if _, ok := f.workloads.checked[i].ModelRewrite(v.Name); ok {
+				add(kindModelRewrite, f.env.ns, names.Deployment(m.Name, v.Name), f.refs.add(poolRef{i, k, true}))
+			}
 		}
 	}
 }
 
 func (f *inferenceFamily) build(_ kind, ref int32) (render.Object, error) {
 	r := f.refs[ref]
-	return f.workloads.checked[r.model].InferencePool(f.env.app.Models[r.model].Versions[r.version].Name, f.ports[r.model], f.pick[r.model][r.version])
+	version := f.env.app.Models[r.model].Versions[r.version].Name
+	if r.rewrite {
+		rw, _ := f.workloads.checked[r.model].ModelRewrite(version)
+		return rw, nil
+	}
+	return f.workloads.checked[r.model].InferencePool(version, f.ports[r.model], f.pick[r.model][r.version])
 }
 
 func (f *inferenceFamily) from(_ kind, ref int32) *field.Path {

@@ -27,6 +27,7 @@ const (
 	kindBudget
 	kindAutoscaler
 	kindInferencePool
+	kindModelRewrite
 	kindDestinationRule
 	kindGateway
 	kindGatewayAPIGateway
@@ -59,6 +60,7 @@ var kinds = [...]kindInfo{
 	kindBudget:                ranked("policy", "PodDisruptionBudget"),
 	kindAutoscaler:            ranked("autoscaling", "HorizontalPodAutoscaler"),
 	kindInferencePool:         ranked("inference.networking.k8s.io", "InferencePool"),
+	kindModelRewrite:          ranked("inference.networking.x-k8s.io", "InferenceModelRewrite"),
 	kindDestinationRule:       ranked("networking.istio.io", "DestinationRule"),
 	kindGateway:               ranked("networking.istio.io", "Gateway"),
 	kindGatewayAPIGateway:     ranked("gateway.networking.k8s.io", "Gateway"),

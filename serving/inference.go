@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	inferencev1 "sigs.k8s.io/gateway-api-inference-extension/api/v1"
+	inferencev1alpha2 "sigs.k8s.io/gateway-api-inference-extension/apix/v1alpha2"
 
 	"github.com/mlmesh/mlmesh/internal/fielderr"
 	"github.com/mlmesh/mlmesh/internal/fieldpath"
@@ -120,4 +121,35 @@ func inferencePool(m Model, version string, port int32, picker EndpointPicker) *
 		FailureMode: mode,
 	}
 	return p
+}
+
+// ModelRewrite is the InferenceModelRewrite (the Inference Extension's
+// inference.networking.x-k8s.io/v1alpha2, served by its v1.5 endpoint
+// pickers) of a version's pool: for each adapter the version loads in
+// revisions (Adapter.Revisions), the requests naming the adapter are
+// rewritten to its revisions by their weights, on the same pods. It is
+// named as the pool; ok is false when the version has no such adapter.
+func (c Checked) ModelRewrite(version string) (rw *inferencev1alpha2.InferenceModelRewrite, ok bool) {
+	m := *c.m
+	pool := names.Deployment(m.Name, version)
+	rw = &inferencev1alpha2.InferenceModelRewrite{
+		TypeMeta:   metav1.TypeMeta{APIVersion: inferencev1alpha2.GroupVersion.String(), Kind: "InferenceModelRewrite"},
+		ObjectMeta: metav1.ObjectMeta{Name: pool, Namespace: m.namespace(), Labels: versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, pool)},
+		Spec: inferencev1alpha2.InferenceModelRewriteSpec{PoolRef: &inferencev1alpha2.PoolObjectReference{
+			Group: inferencev1alpha2.Group(inferencev1.GroupVersion.Group), Kind: "InferencePool", Name: inferencev1alpha2.ObjectName(pool)}},
+	}
+	for _, a := range m.AdaptersOf(version) {
+		if len(a.Revisions) == 0 {
+			continue
+		}
+		exact := inferencev1alpha2.MatchValidationType("Exact")
+		rule := inferencev1alpha2.InferenceModelRewriteRule{Matches: []inferencev1alpha2.Match{{Model: &inferencev1alpha2.ModelMatch{Type: &exact, Value: a.Name}}}}
+		for _, r := range a.Revisions {
+			if r.Weight > 0 { // a weight of 0 is the API's "unset": left out
+				rule.Targets = append(rule.Targets, inferencev1alpha2.TargetModel{ModelRewrite: r.Name, Weight: r.Weight})
+			}
+		}
+		rw.Spec.Rules = append(rw.Spec.Rules, rule)
+	}
+	return rw, len(rw.Spec.Rules) > 0
 }

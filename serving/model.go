@@ -88,9 +88,29 @@ type Adapter struct {
 	// path (on a ModelVolume). Required.
 	Source string
 	// Versions are the versions that load it; empty means every version.
-	// A new revision of an adapter is another adapter (its own name) on
-	// the versions that should carry it.
 	Versions []string
+	// Revisions, when set instead of Source, are revisions of the adapter
+	// loaded side by side on the same pods (no extra GPU), each under its
+	// own name, and the requests for Name are split between them by their
+	// weights: a canary of the adapter. The split is made by the
+	// InferencePool's endpoint picker (package mesh builds its
+	// InferenceModelRewrite), so the model needs InferencePools.
+	Revisions []AdapterRevision
+}
+
+// AdapterRevision is one revision of an adapter in a canary between
+// revisions (Adapter.Revisions).
+type AdapterRevision struct {
+	// Name is the name the server serves it under ("support-r2"); the
+	// requests for the adapter's Name are rewritten to it. Required;
+	// unique like every name the model serves.
+	Name string
+	// Source is where the server loads it from. Required.
+	Source string
+	// Weight is its share of the adapter's requests, in percent; the
+	// revisions' weights add up to 100. A revision of weight 0 stays
+	// loaded and is given none.
+	Weight int32
 }
 
 // servedName is the name the server serves the model as.

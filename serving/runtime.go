@@ -272,11 +272,16 @@ func loraArgs(maxFlag, listFlag string) func([]Adapter) []string {
 		if len(adapters) == 0 {
 			return nil
 		}
-		out := []string{"--enable-lora", maxFlag + "=" + strconv.Itoa(len(adapters)), listFlag}
+		var loaded []string
 		for _, a := range adapters {
-			out = append(out, a.Name+"="+a.Source)
+			if len(a.Revisions) == 0 {
+				loaded = append(loaded, a.Name+"="+a.Source)
+			}
+			for _, r := range a.Revisions { // each revision under its own name
+				loaded = append(loaded, r.Name+"="+r.Source)
+			}
 		}
-		return out
+		return append([]string{"--enable-lora", maxFlag + "=" + strconv.Itoa(len(loaded)), listFlag}, loaded...)
 	}
 }
 

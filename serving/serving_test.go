@@ -72,11 +72,11 @@ func TestValidate(t *testing.T) {
 		{"adapter named as the base", func(m *serving.Model) {
 			m.Runtime, m.ServedName = serving.VLLM(), "llama"
 			m.Adapters = []serving.Adapter{{Name: "llama", Source: "org/a"}}
-		}, []string{`adapters[0].name: invalid value "llama": is already the name of servedName`}},
+		}, []string{`adapters[0].name: invalid value "llama": is already the name of this model's servedName`}},
 		{"two adapters of one name", func(m *serving.Model) {
 			m.Runtime = serving.VLLM()
 			m.Adapters = []serving.Adapter{{Name: "a", Source: "org/a"}, {Name: "a", Source: "org/b"}}
-		}, []string{`adapters[1].name: invalid value "a": is already the name of adapters[0].name`}},
+		}, []string{`adapters[1].name: invalid value "a": is already the name of this model's adapters[0].name`}},
 		{"adapter name a server cannot read", func(m *serving.Model) {
 			m.Runtime = serving.VLLM()
 			m.Adapters = []serving.Adapter{{Name: "a=b", Source: "org/a"}, {Name: "a b", Source: "org/a b"}, {Source: ""}}

@@ -234,13 +234,18 @@ func (m Model) validateLLM(root fieldpath.Path) field.ErrorList {
 		case msg != "": // no '=' either: the servers read name=source
 			errs = append(errs, field.Invalid(p.Child("name").Field(), a.Name, msg))
 		case seen[a.Name] != "":
-			errs = append(errs, field.Invalid(p.Child("name").Field(), a.Name, "is already the name of "+seen[a.Name]+": each name the server serves is one model"))
+			errs = append(errs, field.Invalid(p.Child("name").Field(), a.Name, "is already the name of this model's "+seen[a.Name]+": each name the server serves is one model"))
 		default:
 			seen[a.Name] = p.Child("name").String()
 		}
-		if a.Source == "" {
+		switch {
+		case len(a.Revisions) > 0 && a.Source != "":
+			errs = append(errs, field.Invalid(p.Child("source").Field(), a.Source, "give either source or revisions: the revisions are loaded from their own sources"))
+		case len(a.Revisions) > 0:
+			errs = append(errs, validateRevisions(p.Child("revisions"), a.Revisions, seen)...)
+		case a.Source == "":
 			errs = append(errs, field.Required(p.Child("source").Field(), "where the server loads the adapter from: a Hugging Face id or a path"))
-		} else if strings.ContainsAny(a.Source, " \t\n") {
+		case strings.ContainsAny(a.Source, " \t\n"):
 			errs = append(errs, field.Invalid(p.Child("source").Field(), a.Source, "has no whitespace"))
 		}
 		versions := map[string]bool{}
@@ -273,4 +278,39 @@ func servableName(s string) string {
 		}
 	}
 	return ""
+}
+
+// validateRevisions checks an adapter's revisions: at least two, each a
+// name the server can serve (claimed in seen) and a source, weights from
+// 0 to 100 adding up to 100.
+func validateRevisions(p fieldpath.Path, revisions []AdapterRevision, seen map[string]string) field.ErrorList {
+	var errs field.ErrorList
+	if len(revisions) < 2 {
+		errs = append(errs, field.Invalid(p.Field(), len(revisions), "a canary between revisions needs at least two; one revision is an adapter's source"))
+	}
+	var total int32
+	for i, r := range revisions {
+		rp := p.Index(i)
+		switch msg := servableName(r.Name); {
+		case r.Name == "":
+			errs = append(errs, field.Required(rp.Child("name").Field(), "the name the server serves the revision under"))
+		case msg != "":
+			errs = append(errs, field.Invalid(rp.Child("name").Field(), r.Name, msg))
+		case seen[r.Name] != "":
+			errs = append(errs, field.Invalid(rp.Child("name").Field(), r.Name, "is already the name of this model's "+seen[r.Name]+": each name the server serves is one model"))
+		default:
+			seen[r.Name] = rp.Child("name").String()
+		}
+		if r.Source == "" || strings.ContainsAny(r.Source, " \t\n") {
+			errs = append(errs, field.Invalid(rp.Child("source").Field(), r.Source, "where the server loads the revision from, without whitespace"))
+		}
+		if r.Weight < 0 || r.Weight > 100 {
+			errs = append(errs, field.Invalid(rp.Child("weight").Field(), r.Weight, "must be from 0 to 100"))
+		}
+		total += r.Weight
+	}
+	if len(revisions) >= 2 && total != 100 {
+		errs = append(errs, field.Invalid(p.Field(), total, "the revisions' weights add up to 100"))
+	}
+	return errs
 }

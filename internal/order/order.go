@@ -39,9 +39,12 @@ var ranks = map[schema.GroupKind]int{
 	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: 54,
 	// A version's pods as a backend, before the routes that send to it.
 	{Group: "inference.networking.k8s.io", Kind: "InferencePool"}: 56,
-	{Group: "networking.istio.io", Kind: "DestinationRule"}:       60,
-	{Group: "networking.istio.io", Kind: "Gateway"}:               70,
-	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:         72,
+	// How a pool's endpoint picker rewrites the model of a request (an
+	// adapter's canary between revisions), once the pool exists.
+	{Group: "inference.networking.x-k8s.io", Kind: "InferenceModelRewrite"}: 57,
+	{Group: "networking.istio.io", Kind: "DestinationRule"}:                 60,
+	{Group: "networking.istio.io", Kind: "Gateway"}:                         70,
+	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:                   72,
 	// A filter on a Gateway (an LLM endpoint's body router), before the
 	// routes that match what it writes.
 	{Group: "networking.istio.io", Kind: "EnvoyFilter"}:     76,
@@ -134,6 +137,7 @@ var Built = []schema.GroupVersionKind{
 	{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"},
 	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
 	{Group: "inference.networking.k8s.io", Version: "v1", Kind: "InferencePool"},
+	{Group: "inference.networking.x-k8s.io", Version: "v1alpha2", Kind: "InferenceModelRewrite"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},

@@ -374,8 +374,10 @@ func LLMPools() mesh.App {
 // two base models on vLLM and three LoRA adapters, routed by the model
 // each request's body names: "meta-llama/Llama-3.1-8B-Instruct" (model
 // chat: v1 at 90%, v2 at 10%) with adapters "support" (both versions) and
-// "sql" (v2 only); "Qwen/Qwen2.5-7B-Instruct" (model qwen) with adapter
-// "summarize". An unknown model is answered 404. Callers' tokens (issued
+// "sql" (v2 only); "Qwen/Qwen2.5-7B-Instruct" (model qwen, through an
+// InferencePool whose endpoint picker the platform deploys) with adapter
+// "summarize" in a canary between two revisions on the same pods, 90/10.
+// An unknown model is answered 404. Callers' tokens (issued
 // by https://auth.example.com, validated at the gateway) set their
 // priority class from the claim "tier" and their fairness id from "sub";
 // copies of those headers a client sends are removed. The Gateway API
@@ -395,7 +397,13 @@ func LLMEndpoint() mesh.App {
 	qwen := app.Models[0]
 	qwen.Model = serving.Model{Name: "qwen", Runtime: serving.VLLM(), ServedName: "Qwen/Qwen2.5-7B-Instruct",
 		Versions: []serving.Version{chat.Versions[0]},
-		Adapters: []serving.Adapter{{Name: "summarize", Source: "acme/qwen2.5-7b-summarize-lora"}}}
+		// A canary of the adapter's second revision, on the same pods: the
+		// pool's endpoint picker rewrites 10% of "summarize" to it.
+		Adapters: []serving.Adapter{{Name: "summarize", Revisions: []serving.AdapterRevision{
+			{Name: "summarize-r1", Source: "acme/qwen2.5-7b-summarize-lora@r1", Weight: 90},
+			{Name: "summarize-r2", Source: "acme/qwen2.5-7b-summarize-lora@r2", Weight: 10},
+		}}}}
+	qwen.Inference = &mesh.Inference{Pickers: map[string]serving.EndpointPicker{"v1": {Service: "qwen-v1-epp"}}}
 	qwen.Versions[0].ModelURI = "Qwen/Qwen2.5-7B-Instruct"
 	qwen.Traffic = mesh.Traffic{Rules: []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}, Timeout: 5 * time.Minute}}}
 	qwen.Expose = nil
