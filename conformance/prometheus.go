@@ -183,6 +183,7 @@ type IstioExporter struct {
 	reporters map[string]string // by namespace; "destination" when unset
 	llm       map[exportKey]*llmExported
 	servers   map[exportKey]*serverExported
+	revisions map[exportKey]*revisionExported
 	srv       *http.Server
 	// Addr is host:port of the /metrics endpoint.
 	Addr string
@@ -307,6 +308,7 @@ func (e *IstioExporter) serve(w http.ResponseWriter, _ *http.Request) {
 	}
 	e.serveLLM(&b, now)
 	e.serveServers(&b, now)
+	e.serveRevisions(&b, now)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	fmt.Fprint(w, b.String())
 }
@@ -475,6 +477,71 @@ func (e *IstioExporter) serveLLM(b *strings.Builder, now time.Time) {
 			each time.Duration
 			sum  float64
 		}{{n[4], v.TTFT, v.ttftSum}, {n[5], v.ITL, v.itlSum}} {
+			for _, le := range vllmBuckets {
+				n := 0.0
+				if h.each.Seconds() <= le {
+					n = v.requests
+				}
+				fmt.Fprintf(b, "%s_bucket{%s,le=\"%g\"} %g\n", h.name, l, le, n)
+			}
+			fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %g\n%s_sum{%s} %g\n%s_count{%s} %g\n", h.name, l, v.requests, h.name, l, h.sum, h.name, l, v.requests)
+		}
+	}
+}
+
+// RevisionFigures are what the Inference Extension's endpoint picker
+// reports of the requests it sends as one revision of an adapter, for the
+// exporter: RPS of them, ErrorRatio failing, each taking TTFT to its first
+// token and Duration in all.
+type RevisionFigures struct {
+	RPS, ErrorRatio float64
+	TTFT, Duration  time.Duration
+}
+
+type revisionExported struct {
+	RevisionFigures
+	adapter              string
+	at                   time.Time
+	requests, errors     float64
+	ttftSum, durationSum float64
+}
+
+func (v *revisionExported) advance(now time.Time) {
+	dt := now.Sub(v.at).Seconds()
+	v.at = now
+	n := v.RPS * dt
+	v.requests += n
+	v.errors += n * v.ErrorRatio
+	v.ttftSum += n * v.TTFT.Seconds()
+	v.durationSum += n * v.Duration.Seconds()
+}
+
+// SetRevision makes the exporter serve the endpoint picker's metrics of
+// the requests for adapter sent as revision, as Prometheus would scrape
+// them from the picker's pod in namespace (the names of the Inference
+// Extension v1.5's picker, stated here: inference_objective_request_total,
+// _error_total, _ttft_seconds and _duration_seconds, by model_name and
+// target_model_name).
+func (e *IstioExporter) SetRevision(namespace, adapter, revision string, f RevisionFigures) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v := advanced(&e.revisions, exportKey{namespace: namespace, model: adapter, version: revision}, func(now time.Time) *revisionExported {
+		return &revisionExported{at: now, adapter: adapter}
+	})
+	v.RevisionFigures = f
+}
+
+func (e *IstioExporter) serveRevisions(b *strings.Builder, now time.Time) {
+	for _, k := range sortedKeys(e.revisions) {
+		v := e.revisions[k]
+		v.advance(now)
+		l := fmt.Sprintf(`namespace=%q,pod="qwen-v1-epp-6c9d8b7f4-k2x8p",model_name=%q,target_model_name=%q`, k.namespace, k.model, k.version)
+		fmt.Fprintf(b, "inference_objective_request_total{%s,priority=\"0\"} %g\ninference_objective_request_error_total{%s,error_code=\"500\"} %g\n", l, v.requests, l, v.errors)
+		for _, h := range []struct {
+			name string
+			each time.Duration
+			sum  float64
+		}{{"inference_objective_request_ttft_seconds", v.TTFT, v.ttftSum}, {"inference_objective_request_duration_seconds", v.Duration, v.durationSum}} {
 			for _, le := range vllmBuckets {
 				n := 0.0
 				if h.each.Seconds() <= le {

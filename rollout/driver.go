@@ -377,7 +377,7 @@ func (d *Driver) advance(ctx context.Context, opts apply.TransitionOptions, j *j
 		if !errors.Is(err, apply.ErrNotAvailable) {
 			return "", err
 		}
-		detail := "Deployment " + p.Namespace + "/" + names.Deployment(p.Model, p.Candidate) + " " + err.Error()
+		detail := "Deployment " + p.Namespace + "/" + p.workloads()[0] + " " + err.Error()
 		if ae := (*apply.Error)(nil); errors.As(err, &ae) {
 			detail = ae.Failed.Object + " " + ae.Failed.Err.Error()
 		}
@@ -413,14 +413,25 @@ func (d *Driver) candidateAvailable(ctx context.Context, opts apply.TransitionOp
 		return nil
 	}
 	p := next.plan
-	return apply.WaitAvailable(ctx, d.Client, p.Namespace, names.Deployment(p.Model, p.Candidate), opts.WaitTimeout)
+	for _, w := range p.workloads() {
+		if err := apply.WaitAvailable(ctx, d.Client, p.Namespace, w, opts.WaitTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // target is what the gate analyses at s: the cluster reached s at the
 // record's Since.
+// For an adapter's plan, both revisions are served by the same pods: the
+// workloads are both the first that loads the adapter.
 func (p *Plan) target(s Step, since time.Time) Target {
-	return Target{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate,
+	t := Target{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate,
 		StableWorkload: names.Deployment(p.Model, p.Stable), CandidateWorkload: names.Deployment(p.Model, p.Candidate), Step: s, Since: since}
+	if w := p.workloads(); p.Adapter != "" && len(w) > 0 {
+		t.StableWorkload, t.CandidateWorkload = w[0], w[0]
+	}
+	return t
 }
 
 // analyse analyses step s until it passes d.Passes times (""), or returns

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/labels"
-	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/render"
 )
 
@@ -42,11 +41,11 @@ func (d *Driver) open(ctx context.Context, p *Plan, manager string) (*journal, e
 	if err != nil {
 		return nil, err
 	}
-	old, found, err := Status(ctx, d.Client, p.Namespace, p.Model)
+	old, found, err := p.status(ctx, d.Client)
 	if err != nil {
 		return nil, err
 	}
-	fresh := Record{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate, Digest: digest}
+	fresh := Record{Namespace: p.Namespace, Model: p.Model, Adapter: p.Adapter, Stable: p.Stable, Candidate: p.Candidate, Digest: digest}
 	j := &journal{d: d, manager: manager, rec: fresh}
 	ended := old.Outcome != "" && old.Outcome != Stopped
 	sameVersions := found && old.Stable == p.Stable && old.Candidate == p.Candidate
@@ -75,7 +74,7 @@ func (j *journal) save(ctx context.Context) error {
 	}
 	_, err = apply.Apply(context.WithoutCancel(ctx), j.d.Client, []render.Object{cm}, apply.Options{FieldManager: j.manager, Force: true})
 	if err != nil {
-		return fmt.Errorf("rollout: writing the rollout record %s/%s: %w", j.rec.Namespace, RecordName(j.rec.Model), err)
+		return fmt.Errorf("rollout: writing the rollout record %s/%s: %w", j.rec.Namespace, j.rec.name(), err)
 	}
 	return nil
 }
@@ -178,7 +177,7 @@ func (d *Driver) routeOwners(ctx context.Context, p *Plan, manager string) []str
 	}
 	var out []string
 	for _, o := range live {
-		if !order.IsRoute(o.GetObjectKind().GroupVersionKind().GroupKind()) || o.GetLabels()[labels.App] != p.Model {
+		if !p.routeKind(o.GetObjectKind().GroupVersionKind().GroupKind()) || o.GetLabels()[labels.App] != p.Model {
 			continue
 		}
 		m, err := meta.Accessor(o)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/mlmesh/mlmesh/internal/labels"
-	"github.com/mlmesh/mlmesh/internal/order"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 )
@@ -62,7 +61,7 @@ func (p *Plan) routes(objs []render.Object) (map[string]any, error) {
 	out := map[string]any{}
 	for _, o := range objs {
 		gvk := o.GetObjectKind().GroupVersionKind()
-		if !order.IsRoute(gvk.GroupKind()) || o.GetNamespace() != p.Namespace || o.GetLabels()[labels.App] != p.Model {
+		if !p.routeKind(gvk.GroupKind()) || o.GetNamespace() != p.Namespace || o.GetLabels()[labels.App] != p.Model {
 			continue
 		}
 		u, err := render.Unstructured(o)
@@ -167,7 +166,7 @@ func (p *Plan) versionsRouted(virtualService bool, spec any) []string {
 			}
 		case string:
 			switch {
-			case virtualService && key == "subset":
+			case virtualService && key == "subset", key == "modelRewrite": // a rewrite's target: a revision
 				out = append(out, x)
 			case !virtualService && backend && key == "name":
 				for _, v := range []string{p.Stable, p.Candidate} {

@@ -205,7 +205,10 @@ func describeMatch(m *routing.Match) string {
 type Plan struct {
 	// Namespace and Model name the model rolled out.
 	Namespace, Model string
-	// Stable and Candidate name its versions.
+	// Adapter names the adapter rolled out, for a canary between its
+	// revisions (NewAdapterPlan); empty for a rollout between versions.
+	Adapter string
+	// Stable and Candidate name its versions (an adapter's: revisions).
 	Stable, Candidate string
 	// Steps are in order: the baseline first, then the preview, shadow and
 	// canary steps that are analysed, then promotion and, unless
@@ -494,7 +497,11 @@ func portOf(split []routing.Destination, subset string) uint32 {
 // String lists the steps, one a line.
 func (p *Plan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollout of %s in %s: %s to %s, %d steps\n", p.Model, p.Namespace, p.Stable, p.Candidate, len(p.Steps))
+	what := p.Model
+	if p.Adapter != "" {
+		what = p.Model + "'s adapter " + p.Adapter
+	}
+	fmt.Fprintf(&b, "rollout of %s in %s: %s to %s, %d steps\n", what, p.Namespace, p.Stable, p.Candidate, len(p.Steps))
 	for _, s := range p.Steps {
 		mark := ""
 		if s.Analysed() {
@@ -523,7 +530,7 @@ func (p *Plan) WriteDir(dir string) ([]string, error) {
 	var dirs, files []string
 	for i, s := range p.Steps {
 		d := filepath.Join(dir, s.Name())
-		rec := Record{Namespace: p.Namespace, Model: p.Model, Stable: p.Stable, Candidate: p.Candidate, Digest: digest, At: s.Name()}
+		rec := Record{Namespace: p.Namespace, Model: p.Model, Adapter: p.Adapter, Stable: p.Stable, Candidate: p.Candidate, Digest: digest, At: s.Name()}
 		if i == len(p.Steps)-1 {
 			rec.Outcome = Succeeded
 		}

@@ -28,7 +28,11 @@ import (
 // again as it is, and a rollout whose record says it failed is never
 // promoted. Status reads it for a registry's UI.
 type Record struct {
-	Namespace, Model  string
+	Namespace, Model string
+	// Adapter is the adapter rolled out, for a canary between its
+	// revisions (NewAdapterPlan; its record is AdapterRecordName's);
+	// Stable and Candidate are then revisions.
+	Adapter           string `json:",omitempty"`
 	Stable, Candidate string
 	// Digest identifies the candidate: a hash of its pods' template
 	// (image, model, arguments, environment, resources), so that a
@@ -98,7 +102,7 @@ func (r *Record) object() (*corev1.ConfigMap, error) {
 	}
 	return &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: RecordName(r.Model), Namespace: r.Namespace,
+		ObjectMeta: metav1.ObjectMeta{Name: r.name(), Namespace: r.Namespace,
 			Labels: map[string]string{labels.App: r.Model, labels.ManagedBy: labels.Manager}},
 		Data: map[string]string{recordKey: string(data)},
 	}, nil
@@ -106,28 +110,52 @@ func (r *Record) object() (*corev1.ConfigMap, error) {
 
 var configMapKind = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 
+// name is the name of the record's ConfigMap.
+func (r *Record) name() string {
+	if r.Adapter != "" {
+		return AdapterRecordName(r.Model, r.Adapter)
+	}
+	return RecordName(r.Model)
+}
+
 // Status reads the record of the rollout of a model: where it stands (the
 // step it is at, a move under way), its failed analyses and verdicts, and
 // how it ended. found is false when the model has no record (no rollout
 // has run).
 func Status(ctx context.Context, c apply.Reader, namespace, model string) (rec Record, found bool, err error) {
-	u, err := c.Get(ctx, configMapKind, namespace, RecordName(model))
+	return readRecord(ctx, c, namespace, RecordName(model))
+}
+
+// readRecord reads the record in ConfigMap name.
+func readRecord(ctx context.Context, c apply.Reader, namespace, name string) (rec Record, found bool, err error) {
+	u, err := c.Get(ctx, configMapKind, namespace, name)
 	if apierrors.IsNotFound(err) {
 		return Record{}, false, nil
 	}
 	if err != nil {
-		return Record{}, false, fmt.Errorf("rollout: reading the record of %s/%s: %w", namespace, model, err)
+		return Record{}, false, fmt.Errorf("rollout: reading the rollout record %s/%s: %w", namespace, name, err)
 	}
 	data, _, _ := unstructured.NestedString(u.Object, "data", recordKey)
 	if err := json.Unmarshal([]byte(data), &rec); err != nil {
-		return Record{}, false, fmt.Errorf("rollout: the record of %s/%s (ConfigMap %s) does not read: %w", namespace, model, RecordName(model), err)
+		return Record{}, false, fmt.Errorf("rollout: the rollout record %s/%s does not read: %w", namespace, name, err)
 	}
 	return rec, true, nil
+}
+
+// status reads the plan's record.
+func (p *Plan) status(ctx context.Context, c apply.Reader) (Record, bool, error) {
+	if p.Adapter != "" {
+		return AdapterStatus(ctx, c, p.Namespace, p.Model, p.Adapter)
+	}
+	return Status(ctx, c, p.Namespace, p.Model)
 }
 
 // candidateDigest is the hash of the candidate's pods' template, as the
 // baseline step builds it.
 func (p *Plan) candidateDigest() (string, error) {
+	if p.Adapter != "" {
+		return p.revisionDigest()
+	}
 	name := names.Deployment(p.Model, p.Candidate)
 	for _, o := range p.Steps[0].Objects {
 		if o.GetObjectKind().GroupVersionKind().Kind != "Deployment" || o.GetName() != name {

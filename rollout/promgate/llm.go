@@ -94,3 +94,53 @@ func (s LLMServer) KVCacheUse(max float64) Check {
 		Unit:  "%", Better: LowerIsBetter, Threshold: Bound(max),
 	}
 }
+
+// An adapter's revisions are served by the same pods, so the servers'
+// figures cannot tell them apart; the endpoint picker's can: it reports
+// each request by the model the client asked for (model_name) and the
+// one it was sent as (target_model_name, a revision after an
+// InferenceModelRewrite). These checks read the Inference Extension v1.5
+// picker's metrics of the candidate revision ({{.Version}}); give the gate
+// RevisionRequests as Options.Requests to count its requests alike.
+
+// RevisionSelector is the label matcher of a revision's requests in the
+// endpoint picker's metrics.
+const RevisionSelector = `namespace="{{.Namespace}}",target_model_name="{{.Version}}"`
+
+// RevisionRequests is the Options.Requests of a gate of an adapter's
+// revisions: the requests the endpoint picker sent as the revision.
+const RevisionRequests = `sum(increase(inference_objective_request_total{` + RevisionSelector + `}[{{.Window}}]))`
+
+// RevisionTimeToFirstToken is the revision's time to first token at
+// quantile, in milliseconds, at most max, from the endpoint picker's
+// histogram (which its latency-predicting scorer records).
+func RevisionTimeToFirstToken(quantile float64, max time.Duration) Check {
+	return revisionLatency("ttft", "inference_objective_request_ttft_seconds", quantile, max)
+}
+
+// RevisionLatency is the revision's request duration at quantile, in
+// milliseconds, at most max, from the endpoint picker's histogram.
+func RevisionLatency(quantile float64, max time.Duration) Check {
+	return revisionLatency("latency", "inference_objective_request_duration_seconds", quantile, max)
+}
+
+func revisionLatency(short, metric string, quantile float64, max time.Duration) Check {
+	q := strconv.FormatFloat(quantile, 'f', -1, 64)
+	return Check{
+		Name:    short + "-p" + strings.TrimPrefix(strconv.FormatFloat(quantile*100, 'f', -1, 64), "0."),
+		Query:   `histogram_quantile(` + q + `, sum(rate(` + metric + `_bucket{` + RevisionSelector + `}[{{.Window}}])) by (le)) * 1000`,
+		Samples: `sum(increase(` + metric + `_count{` + RevisionSelector + `}[{{.Window}}]))`,
+		Unit:    "ms", Better: LowerIsBetter, Threshold: Bound(float64(max) / float64(time.Millisecond)),
+	}
+}
+
+// RevisionSuccessRate is the share of the revision's requests the
+// endpoint picker saw end without an error, in percent, at least min.
+func RevisionSuccessRate(min float64) Check {
+	return Check{
+		Name: "success-rate",
+		Query: `(1 - (sum(rate(inference_objective_request_error_total{` + RevisionSelector + `}[{{.Window}}])) or vector(0))` +
+			` / sum(rate(inference_objective_request_total{` + RevisionSelector + `}[{{.Window}}]))) * 100`,
+		Unit: "%", Better: HigherIsBetter, Threshold: Bound(min),
+	}
+}

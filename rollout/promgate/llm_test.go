@@ -124,3 +124,41 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("a target without a candidate: %v", err)
 	}
 }
+
+// TestRevisionGates: an adapter's revisions are told apart by the
+// endpoint picker's target_model_name, and their requests counted there
+// (Options.Requests), not by the pods they share.
+func TestRevisionGates(t *testing.T) {
+	url, queries := fakeAPI(t, func(q string) (float64, bool) {
+		r2 := strings.Contains(q, `target_model_name="summarize-r2"`)
+		switch {
+		case strings.HasPrefix(q, "sum(increase(inference_objective_request_total"):
+			return 3, r2
+		case strings.Contains(q, "inference_objective_request_ttft_seconds_bucket"):
+			return 235, true
+		}
+		return 0, false
+	})
+	api, err := promgate.NewAPI(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := promgate.New(api, promgate.Options{Requests: promgate.RevisionRequests}, promgate.RevisionTimeToFirstToken(0.9, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := rollout.Target{Namespace: "llm", Model: "qwen", Stable: "summarize-r1", Candidate: "summarize-r2", StableWorkload: "qwen-v1", CandidateWorkload: "qwen-v1"}
+	v, err := g.Analyse(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Result != rollout.NoData || !strings.Contains(v.String(), "3 requests to summarize-r2 in 1m") {
+		t.Errorf("3 requests of the revision: %s", v)
+	}
+	if all := strings.Join(*queries, "\n"); strings.Contains(all, "istio_requests_total") {
+		t.Errorf("the revision's requests were counted by the pods':\n%s", all)
+	}
+	if _, err := promgate.New(api, promgate.Options{Requests: "sum({{.Window"}, promgate.RevisionSuccessRate(99)); err == nil || !strings.Contains(err.Error(), "Options.Requests") {
+		t.Errorf("a Requests template that does not parse: %v", err)
+	}
+}

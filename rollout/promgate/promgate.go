@@ -21,6 +21,7 @@ package promgate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -77,6 +78,11 @@ type Options struct {
 	// the window for its figures to mean something; below it the verdict is
 	// rollout.NoData. 0 means 10.
 	MinRequests float64
+	// Requests is the PromQL template of the candidate's request count,
+	// with a Check's fields; empty counts Istio's reports of requests to
+	// the candidate's workload. RevisionRequests counts an adapter
+	// revision's, which shares its pods with the stable revision.
+	Requests string
 }
 
 // Direction says which way a check's figure is better.
@@ -266,7 +272,11 @@ func New(api promv1.API, opts Options, checks ...Check) (*Gate, error) {
 		}
 		g.tmpl, g.samples = append(g.tmpl, t), append(g.samples, st)
 	}
-	g.count = template.Must(template.New("requests").Parse(requests))
+	count, err := template.New("requests").Option("missingkey=error").Parse(cmp.Or(opts.Requests, requests))
+	if err != nil {
+		return nil, fmt.Errorf("promgate: Options.Requests: %w", err)
+	}
+	g.count = count
 	return g, nil
 }
 
@@ -353,7 +363,7 @@ func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, 
 			n = 0
 		}
 		return rollout.Combine([]rollout.Measurement{{Name: "requests", Value: n, Stable: math.NaN(), Bound: g.opts.MinRequests, Result: rollout.NoData,
-			Detail: fmt.Sprintf("%.0f requests to %s in %s, fewer than the %.0f needed to judge", n, t.CandidateWorkload, model.Duration(w), g.opts.MinRequests)}}), nil
+			Detail: fmt.Sprintf("%.0f requests to %s in %s, fewer than the %.0f needed to judge", n, g.candidateName(t), model.Duration(w), g.opts.MinRequests)}}), nil
 	}
 	ms := make([]rollout.Measurement, 0, len(g.checks))
 	for i := range g.checks {
@@ -364,6 +374,16 @@ func (g *Gate) Analyse(ctx context.Context, t rollout.Target) (rollout.Verdict, 
 		ms = append(ms, m)
 	}
 	return rollout.Combine(ms), nil
+}
+
+// candidateName names the candidate in messages: its workload, or the
+// candidate itself when the requests are counted by another measure (an
+// adapter's revision, on the stable revision's pods).
+func (g *Gate) candidateName(t rollout.Target) string {
+	if g.opts.Requests != "" {
+		return t.Candidate
+	}
+	return t.CandidateWorkload
 }
 
 // check measures one check of the candidate, which received n requests in
