@@ -138,6 +138,22 @@ type EndpointPriority struct {
 	// (the flow its requests share): "sub", "tenant". Copied into
 	// FairnessHeader.
 	FairnessClaim string
+	// Objectives are the priority classes ObjectiveClaim's values name,
+	// built as InferenceObjectives of the endpoint's InferencePool. The
+	// Inference Extension v1.5 names objectives per namespace and gives
+	// each one pool, so they need the endpoint's models to have exactly
+	// one pool; with more, create each pool's objectives yourself.
+	Objectives []EndpointObjective
+}
+
+// EndpointObjective is a priority class of an endpoint's callers.
+type EndpointObjective struct {
+	// Name is the class, as ObjectiveClaim's value names it. A DNS-1123
+	// subdomain. Required.
+	Name string
+	// Priority orders the classes when the pool is saturated: a higher
+	// one is served first, a negative one is shed first.
+	Priority int
 }
 
 // Router is the body-based router of an endpoint: the Inference

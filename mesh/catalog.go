@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
 )
@@ -180,5 +182,36 @@ func priorityErrors(env *appEnv, ep *field.Path, e Endpoint) field.ErrorList {
 	if !slices.ContainsFunc(env.app.GatewayJWT, func(g GatewayJWT) bool { return g.Gateway == e.Gateway }) {
 		errs = append(errs, field.Required(pp, fmt.Sprintf("the claims of a token the gateway validates: add gatewayJWT for gateway %q", e.Gateway)))
 	}
+	op := pp.Child("objectives")
+	seen := map[string]bool{}
+	for i, o := range p.Objectives {
+		for _, msg := range check.DNS1123Subdomain(o.Name) {
+			errs = append(errs, field.Invalid(op.Index(i).Child("name"), o.Name, msg))
+		}
+		if seen[o.Name] {
+			errs = append(errs, field.Duplicate(op.Index(i).Child("name"), o.Name))
+		}
+		seen[o.Name] = true
+	}
+	if len(p.Objectives) > 0 {
+		if pools := endpointPools(env.app, e); len(pools) != 1 {
+			errs = append(errs, field.Invalid(op, len(p.Objectives), fmt.Sprintf(
+				"the endpoint's models have %d InferencePools (%s), and an objective names one pool in its namespace: with exactly one they are built, else create each pool's yourself",
+				len(pools), strings.Join(pools, ", "))))
+		}
+	}
 	return errs
+}
+
+// endpointPools are the InferencePools of an endpoint's models.
+func endpointPools(app App, e Endpoint) []string {
+	var out []string
+	for _, m := range app.Models {
+		if m.Inference != nil && slices.Contains(e.Models, m.Name) {
+			for _, v := range m.Versions {
+				out = append(out, names.Deployment(m.Name, v.Name))
+			}
+		}
+	}
+	return out
 }

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	inferencev1alpha2 "sigs.k8s.io/gateway-api-inference-extension/apix/v1alpha2"
 
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -55,10 +56,11 @@ type endpointFamily struct {
 	refs     refs[endpointRef]
 }
 
-// endpointRef is one of an endpoint's router objects, by kind.
+// endpointRef is one of an endpoint's router objects, by kind, or one of
+// its priority's objectives (objective, for kindObjective).
 type endpointRef struct {
-	endpoint int32
-	kind     kind
+	endpoint, objective int32
+	kind                kind
 }
 
 func deriveEndpoints(env *appEnv, gateways *gatewayFamily) (*endpointFamily, field.ErrorList) {
@@ -128,17 +130,44 @@ func (f *endpointFamily) claimNames(servedBy map[string]string, p *field.Path, m
 func (f *endpointFamily) objects(add adder) {
 	for i, e := range f.env.app.Endpoints {
 		for _, k := range []kind{kindAllowPolicy, kindService, kindDeployment, kindEnvoyFilter} {
-			add(k, f.env.ns, e.Name+"-router", f.refs.add(endpointRef{int32(i), k}))
+			add(k, f.env.ns, e.Name+"-router", f.refs.add(endpointRef{int32(i), 0, k}))
+		}
+		if e.Priority != nil {
+			for j, o := range e.Priority.Objectives {
+				add(kindObjective, f.env.ns, o.Name, f.refs.add(endpointRef{int32(i), int32(j), kindObjective}))
+			}
 		}
 	}
 }
 
-func (f *endpointFamily) from(_ kind, ref int32) *field.Path {
-	return endpointPath(int(f.refs[ref].endpoint)).Child("name")
+func (f *endpointFamily) from(k kind, ref int32) *field.Path {
+	r := f.refs[ref]
+	if k == kindObjective {
+		return endpointPath(int(r.endpoint)).Child("priority", "objectives").Index(int(r.objective)).Child("name")
+	}
+	return endpointPath(int(r.endpoint)).Child("name")
+}
+
+// objective is a priority class as the InferenceObjective of the
+// endpoint's one pool.
+func (f *endpointFamily) objective(e Endpoint, j int32) render.Object {
+	o := e.Priority.Objectives[j]
+	priority := o.Priority
+	return &inferencev1alpha2.InferenceObjective{
+		TypeMeta: metav1.TypeMeta{APIVersion: inferencev1alpha2.GroupVersion.String(), Kind: "InferenceObjective"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: f.env.ns,
+			Labels: map[string]string{labels.App: e.Name + "-router", labels.ManagedBy: labels.Manager}},
+		Spec: inferencev1alpha2.InferenceObjectiveSpec{Priority: &priority,
+			PoolRef: inferencev1alpha2.PoolObjectReference{Group: "inference.networking.k8s.io", Kind: "InferencePool",
+				Name: inferencev1alpha2.ObjectName(endpointPools(f.env.app, e)[0])}},
+	}
 }
 
 func (f *endpointFamily) build(k kind, ref int32) (render.Object, error) {
 	e := f.env.app.Endpoints[f.refs[ref].endpoint]
+	if k == kindObjective {
+		return f.objective(e, f.refs[ref].objective), nil
+	}
 	meta := metav1.ObjectMeta{Name: e.Name + "-router", Namespace: f.env.ns,
 		Labels: map[string]string{labels.App: e.Name + "-router", labels.ManagedBy: labels.Manager}}
 	switch k {

@@ -78,6 +78,14 @@ func TestEndpointValidation(t *testing.T) {
 			[]string{`endpoints[0].priority: required: the claims of a token the gateway validates: add gatewayJWT for gateway "llm-gateway"`}},
 		{"priority without a claim", func(a *mesh.App) { a.Endpoints[0].Priority = &mesh.EndpointPriority{} },
 			[]string{"endpoints[0].priority: required: a claim: objectiveClaim, fairnessClaim or both"}},
+		{"objectives of two pools", func(a *mesh.App) {
+			q := &a.Models[1]
+			q.Versions = append(q.Versions, q.Versions[0])
+			q.Versions[1].Name = "v2"
+			q.Inference.Pickers["v2"] = serving.EndpointPicker{Service: "qwen-v2-epp"}
+		}, []string{`endpoints[0].priority.objectives: invalid value "2": the endpoint's models have 2 InferencePools (qwen-v1, qwen-v2)`}},
+		{"an objective named twice", func(a *mesh.App) { a.Endpoints[0].Priority.Objectives[1].Name = "interactive" },
+			[]string{`endpoints[0].priority.objectives[1].name: duplicate value "interactive"`}},
 		{"revisions without a pool", func(a *mesh.App) { a.Models[1].Inference = nil },
 			[]string{`models[1].adapters[0].revisions: invalid value "2": the split between an adapter's revisions is made by the InferencePool's endpoint picker (an InferenceModelRewrite): needs models[1].inference`}},
 		{"revision weights not adding up", func(a *mesh.App) { a.Models[1].Adapters[0].Revisions[1].Weight = 20 },

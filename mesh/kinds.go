@@ -28,6 +28,7 @@ const (
 	kindAutoscaler
 	kindInferencePool
 	kindModelRewrite
+	kindObjective
 	kindDestinationRule
 	kindGateway
 	kindGatewayAPIGateway
@@ -61,6 +62,7 @@ var kinds = [...]kindInfo{
 	kindAutoscaler:            ranked("autoscaling", "HorizontalPodAutoscaler"),
 	kindInferencePool:         ranked("inference.networking.k8s.io", "InferencePool"),
 	kindModelRewrite:          ranked("inference.networking.x-k8s.io", "InferenceModelRewrite"),
+	kindObjective:             ranked("inference.networking.x-k8s.io", "InferenceObjective"),
 	kindDestinationRule:       ranked("networking.istio.io", "DestinationRule"),
 	kindGateway:               ranked("networking.istio.io", "Gateway"),
 	kindGatewayAPIGateway:     ranked("gateway.networking.k8s.io", "Gateway"),

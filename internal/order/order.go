@@ -42,9 +42,11 @@ var ranks = map[schema.GroupKind]int{
 	// How a pool's endpoint picker rewrites the model of a request (an
 	// adapter's canary between revisions), once the pool exists.
 	{Group: "inference.networking.x-k8s.io", Kind: "InferenceModelRewrite"}: 57,
-	{Group: "networking.istio.io", Kind: "DestinationRule"}:                 60,
-	{Group: "networking.istio.io", Kind: "Gateway"}:                         70,
-	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:                   72,
+	// A pool's priority classes (an LLM endpoint's).
+	{Group: "inference.networking.x-k8s.io", Kind: "InferenceObjective"}: 58,
+	{Group: "networking.istio.io", Kind: "DestinationRule"}:              60,
+	{Group: "networking.istio.io", Kind: "Gateway"}:                      70,
+	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:                72,
 	// A filter on a Gateway (an LLM endpoint's body router), before the
 	// routes that match what it writes.
 	{Group: "networking.istio.io", Kind: "EnvoyFilter"}:     76,
@@ -138,6 +140,7 @@ var Built = []schema.GroupVersionKind{
 	{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"},
 	{Group: "inference.networking.k8s.io", Version: "v1", Kind: "InferencePool"},
 	{Group: "inference.networking.x-k8s.io", Version: "v1alpha2", Kind: "InferenceModelRewrite"},
+	{Group: "inference.networking.x-k8s.io", Version: "v1alpha2", Kind: "InferenceObjective"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "DestinationRule"},
 	{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},

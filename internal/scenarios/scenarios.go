@@ -379,7 +379,8 @@ func LLMPools() mesh.App {
 // "summarize" in a canary between two revisions on the same pods, 90/10.
 // An unknown model is answered 404. Callers' tokens (issued
 // by https://auth.example.com, validated at the gateway) set their
-// priority class from the claim "tier" and their fairness id from "sub";
+// priority class from the claim "tier" (interactive before batch, as
+// InferenceObjectives of qwen's pool) and their fairness id from "sub";
 // copies of those headers a client sends are removed. The Gateway API
 // dialect only (the body router is a filter on the endpoint's own
 // Gateway): it is not in ByName.
@@ -413,8 +414,9 @@ func LLMEndpoint() mesh.App {
 	}}}
 	app.Endpoints = []mesh.Endpoint{{
 		Name: "llm", Gateway: "llm-gateway", Host: "llm.example.com",
-		Models:   []string{"chat", "qwen"},
-		Priority: &mesh.EndpointPriority{ObjectiveClaim: "tier", FairnessClaim: "sub"},
+		Models: []string{"chat", "qwen"},
+		Priority: &mesh.EndpointPriority{ObjectiveClaim: "tier", FairnessClaim: "sub",
+			Objectives: []mesh.EndpointObjective{{Name: "interactive", Priority: 10}, {Name: "batch", Priority: -10}}},
 	}}
 	return app
 }
