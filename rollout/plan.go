@@ -163,9 +163,13 @@ func (s Step) String() string {
 		return "unknown" // the zero Step
 	}
 	c, st := p.Candidate, p.Stable
+	dark := "(deployed, dark)"
+	if p.Adapter != "" {
+		dark = "(loaded, dark)" // a revision on the same pods
+	}
 	switch s.Phase {
 	case Baseline:
-		return fmt.Sprintf("baseline: %s 100%%, %s 0%% (deployed, dark)", st, c)
+		return fmt.Sprintf("baseline: %s 100%%, %s 0%% %s", st, c, dark)
 	case Preview:
 		return fmt.Sprintf("preview: requests matching %s to %s; all others to %s", describeMatch(p.strategy.Preview), c, st)
 	case Shadow:
@@ -173,7 +177,7 @@ func (s Step) String() string {
 	case Canary:
 		return fmt.Sprintf("canary: %s %d%%, %s %d%%", c, s.Weight, st, 100-s.Weight)
 	case Promoted:
-		return fmt.Sprintf("promoted: %s 100%%, %s 0%% (deployed, dark)", c, st)
+		return fmt.Sprintf("promoted: %s 100%%, %s 0%% %s", c, st, dark)
 	}
 	return fmt.Sprintf("retired: %s 100%%; %s's routes, subset and Deployment removed", c, st)
 }
