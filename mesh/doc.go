@@ -40,6 +40,13 @@
 // attached to a model's Service and to Gateways of class istio, a Service
 // per version); gatewayapi.go holds what differs.
 //
+// App.Endpoints are OpenAI-compatible hosts serving several models and
+// their LoRA adapters, routed by the model named in each request's body
+// (the Inference Extension's body router, an ext_proc filter on the
+// endpoint's Gateway), with an OpenAI-style 404 for a model no one serves
+// and the endpoint picker's priority and fairness taken from the caller's
+// token alone (catalog.go, endpoint.go).
+//
 // The package is one file per object family (see compose.go); each derives
 // its objects from the App, checks them, and builds them.
 package mesh
