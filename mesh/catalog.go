@@ -215,3 +215,74 @@ func endpointPools(app App, e Endpoint) []string {
 	}
 	return out
 }
+
+// nameClaims are the names clients send, each with the field that serves
+// it: a name served twice would have two models.
+type nameClaims map[string]string
+
+// claimModel claims the names the App's model of that name serves (its
+// served name, at p, and its adapters'), appRoot prefixing the App's own
+// paths (nil for one App); host, if set, says where the names collide.
+// A model the App does not have is reported only for one App.
+func (c nameClaims) claimModel(app App, appRoot, p *field.Path, model, host string) field.ErrorList {
+	mi := slices.IndexFunc(app.Models, func(m Model) bool { return m.Name == model })
+	if mi < 0 {
+		if appRoot != nil {
+			return nil // the App's own Validate reports it
+		}
+		fe := field.NotFound(p, model)
+		fe.Detail = "an endpoint serves models of the App"
+		return field.ErrorList{fe}
+	}
+	m := app.Models[mi]
+	modelAt := modelPath(mi)
+	if appRoot != nil {
+		modelAt = appRoot.Child("models").Index(mi)
+	}
+	where := ""
+	if host != "" {
+		where = "on host " + host + " "
+	}
+	var errs field.ErrorList
+	claim := func(name string, at *field.Path) {
+		if prev, taken := c[name]; taken {
+			fe := field.Duplicate(at, name)
+			fe.Detail = where + "the name clients send is already served by " + prev + ": a request naming it would have two models"
+			errs = append(errs, fe)
+			return
+		}
+		c[name] = at.String()
+	}
+	claim(cmpOr(m.ServedName, m.Name), p)
+	for k, a := range m.Adapters {
+		claim(a.Name, modelAt.Child("adapters").Index(k).Child("name"))
+	}
+	return errs
+}
+
+// CheckEndpoints checks the endpoints of a set of Apps given together (a
+// platform's teams, each with its own App, on shared hosts): every name
+// clients send on one host is served by one model or adapter only, as the
+// endpoint picker and the body router need. Problems name both fields,
+// rooted at the Apps' indices ("apps[1].endpoints[0].models[0]"). Each App
+// is checked on its own by Validate and Build; this checks what lies
+// between them.
+func CheckEndpoints(apps ...App) error {
+	var errs field.ErrorList
+	byHost := map[string]nameClaims{}
+	for i, a := range apps {
+		ap := field.NewPath("apps").Index(i)
+		for j, e := range a.Endpoints {
+			if byHost[e.Host] == nil {
+				byHost[e.Host] = nameClaims{}
+			}
+			for k, model := range e.Models {
+				errs = append(errs, byHost[e.Host].claimModel(a, ap, ap.Child("endpoints").Index(j).Child("models").Index(k), model, e.Host)...)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Spec: "mesh.App set", Errors: errs}
+}

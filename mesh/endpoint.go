@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -66,7 +65,7 @@ type endpointRef struct {
 func deriveEndpoints(env *appEnv, gateways *gatewayFamily) (*endpointFamily, field.ErrorList) {
 	f := &endpointFamily{env: env}
 	var errs field.ErrorList
-	servedBy := map[string]string{} // a name clients send: the field that serves it
+	served := nameClaims{} // across the App's endpoints
 	for i, e := range env.app.Endpoints {
 		ep := endpointPath(i)
 		if !env.gatewayAPI() {
@@ -93,38 +92,11 @@ func deriveEndpoints(env *appEnv, gateways *gatewayFamily) (*endpointFamily, fie
 			errs = append(errs, field.Invalid(ep.Child("router", "replicas"), *e.Router.Replicas, "at least 1: without a router no request is routed"))
 		}
 		for j, name := range e.Models {
-			errs = append(errs, f.claimNames(servedBy, ep.Child("models").Index(j), name)...)
+			errs = append(errs, served.claimModel(env.app, nil, ep.Child("models").Index(j), name, "")...)
 		}
 		errs = append(errs, priorityErrors(env, ep, e)...)
 	}
 	return f, errs
-}
-
-// claimNames claims the names model serves (its served name and its
-// adapters') for the endpoint field at p; a name served twice is refused
-// with both fields.
-func (f *endpointFamily) claimNames(servedBy map[string]string, p *field.Path, model string) field.ErrorList {
-	mi := slices.IndexFunc(f.env.app.Models, func(m Model) bool { return m.Name == model })
-	if mi < 0 {
-		fe := field.NotFound(p, model)
-		fe.Detail = "an endpoint serves models of the App"
-		return field.ErrorList{fe}
-	}
-	m := f.env.app.Models[mi]
-	var errs field.ErrorList
-	claim := func(name string, at *field.Path) {
-		if prev, taken := servedBy[name]; taken {
-			errs = append(errs, field.Duplicate(at, name))
-			errs[len(errs)-1].Detail = "the name clients send is already served by " + prev + ": a request naming it would have two models"
-			return
-		}
-		servedBy[name] = at.String()
-	}
-	claim(cmpOr(m.ServedName, m.Name), p)
-	for k, a := range m.Adapters {
-		claim(a.Name, modelPath(mi).Child("adapters").Index(k).Child("name"))
-	}
-	return errs
 }
 
 func (f *endpointFamily) objects(add adder) {

@@ -118,3 +118,19 @@ func TestEndpointValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckEndpoints: two teams' Apps on one host may not serve one name;
+// on another host they may. Each problem names both fields.
+func TestCheckEndpoints(t *testing.T) {
+	a, b := scenarios.LLMEndpoint(), scenarios.LLMEndpoint()
+	b.Namespace.Name = "team-b"
+	err := mesh.CheckEndpoints(a, b)
+	want := `apps[1].endpoints[0].models[0]: duplicate value "meta-llama/Llama-3.1-8B-Instruct": on host llm.example.com the name clients send is already served by apps[0].endpoints[0].models[0]`
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `apps[1].models[1].adapters[0].name: duplicate value "summarize"`) {
+		t.Errorf("two Apps serving the same names on one host: %v", err)
+	}
+	b.Endpoints[0].Host = "llm-b.example.com"
+	if err := mesh.CheckEndpoints(a, b); err != nil {
+		t.Errorf("the same names on two hosts: %v", err)
+	}
+}
