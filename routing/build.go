@@ -264,6 +264,13 @@ func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
 				HashKey: &apiv1.LoadBalancerSettings_ConsistentHashLB_UseSourceIp{UseSourceIp: true},
 			}}
 		}
+		if len(lb.Failover) > 0 {
+			loc := &apiv1.LocalityLoadBalancerSetting{Enabled: wrapperspb.Bool(true)}
+			for _, f := range lb.Failover {
+				loc.Failover = append(loc.Failover, &apiv1.LocalityLoadBalancerSetting_Failover{From: f.From, To: f.To})
+			}
+			out.LoadBalancer.LocalityLbSetting = loc
+		}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	apiv1 "istio.io/api/networking/v1"
 
 	"github.com/mlmesh/mlmesh/internal/fielderr/fielderrtest"
@@ -132,6 +133,23 @@ func TestDestinationRule(t *testing.T) {
 	}
 }
 
+// TestLocalityFailover: failover alone (no other policy) turns locality
+// load balancing on with its pairs, beside the outlier detection.
+func TestLocalityFailover(t *testing.T) {
+	s := canary()
+	s.Policy = &routing.TrafficPolicy{OutlierDetection: &routing.OutlierDetection{Consecutive5xxErrors: 5},
+		LoadBalancer: &routing.LoadBalancer{Failover: []routing.LocalityFailover{{From: "eu-west1", To: "us-east1"}}}}
+	dr, err := routing.DestinationRule(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &apiv1.LoadBalancerSettings{LocalityLbSetting: &apiv1.LocalityLoadBalancerSetting{
+		Enabled: wrapperspb.Bool(true), Failover: []*apiv1.LocalityLoadBalancerSetting_Failover{{From: "eu-west1", To: "us-east1"}}}}
+	if diff := cmp.Diff(want, dr.Spec.TrafficPolicy.LoadBalancer, protocmp.Transform()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	rule := func(s *routing.Spec) *routing.Rule { return &s.Rules[0] }
 	for _, tc := range []struct {
@@ -140,6 +158,14 @@ func TestValidate(t *testing.T) {
 		want   []string
 	}{
 		{"valid", func(*routing.Spec) {}, nil},
+		{"failover without outlier detection", func(s *routing.Spec) {
+			s.Policy = &routing.TrafficPolicy{LoadBalancer: &routing.LoadBalancer{Failover: []routing.LocalityFailover{{From: "eu", To: "us"}}}}
+		}, []string{"policy.outlierDetection: required: locality failover needs outlier detection"}},
+		{"failover to itself, twice, unnamed", func(s *routing.Spec) {
+			s.Policy = &routing.TrafficPolicy{OutlierDetection: &routing.OutlierDetection{}, LoadBalancer: &routing.LoadBalancer{
+				Failover: []routing.LocalityFailover{{From: "eu", To: "eu"}, {From: "eu", To: "us"}, {To: "us"}}}}
+		}, []string{`policy.loadBalancer.failover[0].to: invalid value "eu": a region fails over to another`,
+			`policy.loadBalancer.failover[1].from: duplicate value "eu"`, "policy.loadBalancer.failover[2].from: required"}},
 		{"no host", func(s *routing.Spec) { s.Host = "" }, []string{"host: required"}},
 		{"weights not 100", func(s *routing.Spec) { rule(s).Split[1].Weight = 20 }, []string{"rules[0].split: weights sum to 110, want 100"}},
 		{"negative weight", func(s *routing.Spec) { rule(s).Split[0].Weight, rule(s).Split[1].Weight = 110, -10 }, []string{"rules[0].split[1].weight"}},

@@ -333,6 +333,18 @@ type LoadBalancer struct {
 	HashHeader   string
 	HashCookie   *Cookie
 	HashSourceIP bool
+	// Failover sends requests to the pods of the client's own region
+	// while it has healthy ones, and to these regions' when it has not
+	// (Istio's locality failover, across a multi-cluster mesh). It needs
+	// OutlierDetection: Istio fails over only from pods it has ejected.
+	// With it, the one of Simple and the hashes may be left unset.
+	Failover []LocalityFailover
+}
+
+// LocalityFailover is where a region's requests go when it has no
+// healthy pods.
+type LocalityFailover struct {
+	From, To string
 }
 
 // Cookie is the cookie a consistent hash uses; Envoy sets it when absent

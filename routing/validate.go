@@ -485,8 +485,42 @@ func (tp *TrafficPolicy) validate(p fieldpath.Path) field.ErrorList {
 		if lb.HashSourceIP {
 			n++
 		}
-		if n != 1 {
+		if n != 1 && !(n == 0 && len(lb.Failover) > 0) {
 			errs = append(errs, field.Invalid(lp.Field(), field.OmitValueType{}, fmt.Sprintf("exactly one of simple, hashHeader, hashCookie and hashSourceIP, got %d", n)))
+		}
+		errs = append(errs, tp.validateFailover(p)...)
+	}
+	return errs
+}
+
+// validateFailover checks locality failover (the policy at p): regions
+// named, each from a region to another, once each, and the outlier
+// detection Istio needs.
+func (tp *TrafficPolicy) validateFailover(tpp fieldpath.Path) field.ErrorList {
+	fo := tp.LoadBalancer.Failover
+	if len(fo) == 0 {
+		return nil
+	}
+	p := tpp.Child("loadBalancer").Child("failover")
+	var errs field.ErrorList
+	if tp.OutlierDetection == nil {
+		errs = append(errs, field.Required(tpp.Child("outlierDetection").Field(), "locality failover needs outlier detection: Istio fails over only from pods it has ejected"))
+	}
+	from := map[string]bool{}
+	for i, f := range fo {
+		ip := p.Index(i)
+		switch {
+		case f.From == "":
+			errs = append(errs, field.Required(ip.Child("from").Field(), "the region that fails over"))
+		case from[f.From]:
+			errs = append(errs, field.Duplicate(ip.Child("from").Field(), f.From))
+		}
+		from[f.From] = true
+		switch {
+		case f.To == "":
+			errs = append(errs, field.Required(ip.Child("to").Field(), "the region it fails over to"))
+		case f.To == f.From:
+			errs = append(errs, field.Invalid(ip.Child("to").Field(), f.To, "a region fails over to another"))
 		}
 	}
 	return errs
