@@ -103,6 +103,15 @@ var expectations = map[string][]want{
 		{"sidecar", "8000", chat, 0, Route{Match: "prefix=/", Clusters: split(8000, chat, "v1", 90, "v2", 10), Timeout: "5m0s", Retries: ""}},
 		{"gateway", "https.443.https-443.llm-gateway.llm", "chat.example.com", 0, Route{Match: "prefix=/", Clusters: split(8000, chat, "v1", 90, "v2", 10), Timeout: "5m0s", Retries: ""}},
 	},
+	// The endpoint's models inside the mesh, Gateway API routes to each
+	// version's Service (its gateway's routes by model name are
+	// TestLLMEndpointGateway's).
+	"llm-endpoint": {
+		{"sidecar", "8000", chat, 0, Route{Match: "prefix=/", Clusters: map[string]uint32{
+			"outbound|8000||chat-v1.llm.svc.cluster.local": 90, "outbound|8000||chat-v2.llm.svc.cluster.local": 10}, Timeout: "5m0s", Retries: defaultRetries}},
+		{"sidecar", "8000", "qwen.llm.svc.cluster.local", 0, Route{Match: "prefix=/", Clusters: map[string]uint32{
+			"outbound|8000||qwen-v1.llm.svc.cluster.local": 100}, Timeout: "5m0s", Retries: defaultRetries}},
+	},
 	"pulumi-canary": {
 		{"sidecar", "8080", mlm, 0, Route{Match: "prefix=/", Clusters: split(8080, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
 		{"sidecar", "8081", mlm, 0, Route{Match: "prefix=/", Clusters: split(8081, mlm, "v1", 90, "v2", 10), Timeout: noTimeout, Retries: defaultRetries}},
