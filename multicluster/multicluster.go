@@ -1,0 +1,373 @@
+// Package multicluster delivers one App to a fleet of clusters of one Istio
+// multi-cluster mesh (multi-primary, one network or several): it places
+// each model version in the clusters that run it, renders each cluster's
+// objects, and checks the fleet as a whole before anything is applied.
+//
+//	objs, err := multicluster.Build(app, multicluster.Fleet{
+//		Clusters: []multicluster.Cluster{
+//			{Name: "eu-1", Network: "net-eu", Region: "europe-west1"},
+//			{Name: "us-1", Network: "net-us", Region: "us-east1"},
+//			{Name: "canary", Network: "net-us", Region: "us-east1"},
+//		},
+//		Placement: []multicluster.Placement{
+//			{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3}},
+//			{Model: "fraud", Version: "v2", Replicas: map[string]int32{"canary": 1}},
+//		},
+//	})
+//	// objs["eu-1"], objs["us-1"], objs["canary"]: each cluster's, in apply order
+//
+// Every cluster gets the same names in the same namespaces (Istio's
+// namespace sameness): the Namespace, labelled with the cluster's network
+// (topology.istio.io/network), each model's Services, its
+// DestinationRule and routes — the routing and traffic policy every
+// cluster's callers need, since a client's proxy resolves a subset in its
+// own cluster, whatever cluster serves it — and the mesh policy. A
+// version's workloads (Deployment, autoscaler, disruption budget,
+// InferencePool) go only to the clusters it is placed in, with their
+// replica counts; Istio's multi-cluster discovery gives every proxy the
+// endpoints of all clusters. A fleet of several networks also gets, in
+// each cluster, the east-west Gateway (istio-system/cross-network-gateway,
+// on the east-west gateway pods, port 15443, AUTO_PASSTHROUGH) through
+// which the other networks reach its Services.
+package multicluster
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	networkingapi "istio.io/api/networking/v1"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mlmesh/mlmesh"
+	"github.com/mlmesh/mlmesh/internal/check"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
+	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
+)
+
+// ValidationError reports every problem of a fleet, each with its field
+// path: the fleet's ("placement[1].replicas[us-2]") or the App's
+// ("models[0].traffic.rules[0].split[1]").
+type ValidationError = mlmesh.ValidationError
+
+// Fleet is the clusters of one mesh and where each model version runs.
+type Fleet struct {
+	// Clusters are the mesh's clusters, names unique. At least one.
+	Clusters []Cluster
+	// Placement says, per model version, the clusters it runs in. A
+	// version placed nowhere runs nowhere (and may take no traffic).
+	Placement []Placement
+}
+
+// Cluster is one cluster of the mesh.
+type Cluster struct {
+	// Name names the cluster: Istio's cluster id, and the key of Build's
+	// result. A DNS-1123 label. Required.
+	Name string
+	// Network is the cluster's network (topology.istio.io/network): the
+	// clusters of one network reach each other's pods directly, the
+	// others through east-west gateways. Required of every cluster when
+	// the fleet spans more than one network; empty in all for one.
+	Network string
+	// Region and Zone are the cluster's locality, which locality failover
+	// (routing.LoadBalancer.Failover) names.
+	Region, Zone string
+}
+
+// Placement places one version of a model.
+type Placement struct {
+	// Model and Version name them in the App.
+	Model, Version string
+	// Replicas are the version's replicas in each cluster it runs in, by
+	// cluster name; 0 keeps the App's own count (an autoscaled version).
+	Replicas map[string]int32
+}
+
+// NetworkLabel is the label of a cluster's namespace naming its network.
+const NetworkLabel = "topology.istio.io/network"
+
+// EastWestGateway is the name of the Gateway through which the other
+// networks of a multi-network fleet reach a cluster's Services.
+const EastWestGateway = "cross-network-gateway"
+
+// Build checks the App and the fleet as a whole and returns each cluster's
+// objects, in apply order, by cluster name. Nothing is returned if any
+// check fails.
+func Build(app mesh.App, f Fleet) (map[string][]render.Object, error) {
+	if err := f.Validate(app); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]render.Object, len(f.Clusters))
+	multiNetwork := len(f.networks()) > 1
+	for _, c := range f.Clusters {
+		objs, err := mesh.Build(f.clusterApp(app, c))
+		if err != nil {
+			return nil, fmt.Errorf("multicluster: cluster %s: %w", c.Name, err)
+		}
+		objs = f.placed(objs, c)
+		if multiNetwork {
+			objs = append(objs, eastWestGateway())
+			render.Sort(objs)
+		}
+		out[c.Name] = objs
+	}
+	return out, nil
+}
+
+// clusterApp is the App as cluster c runs it: its network on the
+// Namespace, and each version placed in c with its replicas there.
+func (f Fleet) clusterApp(app mesh.App, c Cluster) mesh.App {
+	if c.Network != "" {
+		app.Namespace.Labels = maps.Clone(app.Namespace.Labels)
+		if app.Namespace.Labels == nil {
+			app.Namespace.Labels = map[string]string{}
+		}
+		app.Namespace.Labels[NetworkLabel] = c.Network
+	}
+	app.Models = slices.Clone(app.Models)
+	for i := range app.Models {
+		m := &app.Models[i]
+		m.Versions = slices.Clone(m.Versions)
+		for k := range m.Versions {
+			v := &m.Versions[k]
+			if n := f.replicas(m.Name, v.Name, c.Name); n > 0 {
+				v.Replicas = &n
+			}
+		}
+	}
+	return app
+}
+
+// replicas is a version's replicas in a cluster by the placement: 0 when
+// not placed there, or placed with the App's own count.
+func (f Fleet) replicas(model, version, cluster string) int32 {
+	for _, p := range f.Placement {
+		if p.Model == model && p.Version == version {
+			return p.Replicas[cluster]
+		}
+	}
+	return 0
+}
+
+// runs reports whether a version is placed in a cluster.
+func (f Fleet) runs(model, version, cluster string) bool {
+	for _, p := range f.Placement {
+		if p.Model == model && p.Version == version {
+			_, ok := p.Replicas[cluster]
+			return ok
+		}
+	}
+	return false
+}
+
+// workloadKinds are the kinds of a version's workload, which go only to
+// the clusters it runs in.
+var workloadKinds = map[string]bool{"Deployment": true, "HorizontalPodAutoscaler": true, "PodDisruptionBudget": true,
+	"InferencePool": true, "InferenceModelRewrite": true}
+
+// placed drops from a cluster's objects the workloads of the versions not
+// placed in it.
+func (f Fleet) placed(objs []render.Object, c Cluster) []render.Object {
+	return slices.DeleteFunc(objs, func(o render.Object) bool {
+		l := o.GetLabels()
+		return workloadKinds[o.GetObjectKind().GroupVersionKind().Kind] && l[labels.Version] != "" && !f.runs(l[labels.App], l[labels.Version], c.Name)
+	})
+}
+
+// eastWestGateway exposes a cluster's Services to the other networks, as
+// Istio's multi-network install does.
+func eastWestGateway() *networkingv1.Gateway {
+	g := &networkingv1.Gateway{
+		TypeMeta: metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
+		ObjectMeta: metav1.ObjectMeta{Name: EastWestGateway, Namespace: "istio-system",
+			Labels: map[string]string{labels.ManagedBy: labels.Manager}},
+	}
+	g.Spec.Selector = map[string]string{"istio": "eastwestgateway"}
+	g.Spec.Servers = []*networkingapi.Server{{
+		Port:  &networkingapi.Port{Number: 15443, Name: "tls", Protocol: "TLS"},
+		Hosts: []string{"*.local"},
+		Tls:   &networkingapi.ServerTLSSettings{Mode: networkingapi.ServerTLSSettings_AUTO_PASSTHROUGH},
+	}}
+	return g
+}
+
+// networks are the fleet's networks, sorted.
+func (f Fleet) networks() []string {
+	set := map[string]bool{}
+	for _, c := range f.Clusters {
+		if c.Network != "" {
+			set[c.Network] = true
+		}
+	}
+	out := slices.Collect(maps.Keys(set))
+	sort.Strings(out)
+	return out
+}
+
+// Validate checks the App and the fleet as a whole: the App itself; the
+// clusters (names, networks, regions); each placement's model, version,
+// clusters and replicas; and what needs them both: every version that
+// routes send requests or mirrors to runs in some cluster, and every
+// region a model fails over to has a cluster that runs it.
+func (f Fleet) Validate(app mesh.App) error {
+	var errs field.ErrorList
+	if err := app.Validate(); err != nil {
+		return err
+	}
+	errs = append(errs, f.clusterErrors()...)
+	errs = append(errs, f.placementErrors(app)...)
+	if len(errs) == 0 {
+		errs = append(errs, f.routedErrors(app)...)
+		errs = append(errs, f.failoverErrors(app)...)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Spec: "multicluster.Fleet", Errors: errs}
+}
+
+func (f Fleet) clusterErrors() field.ErrorList {
+	var errs field.ErrorList
+	cp := field.NewPath("clusters")
+	if len(f.Clusters) == 0 {
+		return field.ErrorList{field.Required(cp, "the mesh's clusters")}
+	}
+	seen := map[string]bool{}
+	networks := f.networks()
+	for i, c := range f.Clusters {
+		errs = append(errs, check.Name(fieldpath.New("clusters").Index(i).Child("name"), c.Name)...)
+		if seen[c.Name] {
+			errs = append(errs, field.Duplicate(cp.Index(i).Child("name"), c.Name))
+		}
+		seen[c.Name] = true
+		if c.Network == "" && len(networks) > 0 {
+			errs = append(errs, field.Required(cp.Index(i).Child("network"), fmt.Sprintf("the fleet spans networks (%v): every cluster names its own", networks)))
+		}
+	}
+	return errs
+}
+
+// placementErrors checks each placement against the App and the clusters.
+func (f Fleet) placementErrors(app mesh.App) field.ErrorList {
+	var errs field.ErrorList
+	clusters := map[string]bool{}
+	for _, c := range f.Clusters {
+		clusters[c.Name] = true
+	}
+	seen := map[[2]string]int{}
+	for i, p := range f.Placement {
+		pp := field.NewPath("placement").Index(i)
+		mi := slices.IndexFunc(app.Models, func(m mesh.Model) bool { return m.Name == p.Model })
+		switch {
+		case mi < 0:
+			errs = append(errs, field.NotFound(pp.Child("model"), p.Model))
+		case !app.Models[mi].HasVersion(p.Version):
+			errs = append(errs, field.NotFound(pp.Child("version"), p.Version))
+		}
+		if prev, dup := seen[[2]string{p.Model, p.Version}]; dup {
+			errs = append(errs, field.Invalid(pp, p.Model+"/"+p.Version, fmt.Sprintf("placed already by placement[%d]: one placement a version", prev)))
+		}
+		seen[[2]string{p.Model, p.Version}] = i
+		if len(p.Replicas) == 0 {
+			errs = append(errs, field.Required(pp.Child("replicas"), "the clusters the version runs in"))
+		}
+		for _, c := range slices.Sorted(maps.Keys(p.Replicas)) {
+			switch n := p.Replicas[c]; {
+			case !clusters[c]:
+				fe := field.NotFound(pp.Child("replicas").Key(c), c)
+				fe.Detail = "a cluster of the fleet"
+				errs = append(errs, fe)
+			case n < 0:
+				errs = append(errs, field.Invalid(pp.Child("replicas").Key(c), n, "0 (the App's own count) or more"))
+			}
+		}
+	}
+	return errs
+}
+
+// routedErrors reports a version that a route sends requests or mirrors to
+// while no cluster runs it: in every cluster those requests would fail.
+func (f Fleet) routedErrors(app mesh.App) field.ErrorList {
+	var errs field.ErrorList
+	for i, m := range app.Models {
+		placed := func(v string) bool {
+			return slices.ContainsFunc(f.Clusters, func(c Cluster) bool { return f.runs(m.Name, v, c.Name) })
+		}
+		rp := field.NewPath("models").Index(i).Child("traffic", "rules")
+		for j, r := range m.Traffic.Rules {
+			for k, d := range r.Split {
+				v := d.Subset
+				if len(r.Split) > 1 && d.Weight == 0 || d.Host != "" && d.Host != m.Name {
+					continue // no requests, or another host's
+				}
+				if v == "" && len(m.Versions) == 1 {
+					v = m.Versions[0].Name
+				}
+				if v != "" && !placed(v) {
+					errs = append(errs, field.Invalid(rp.Index(j).Child("split").Index(k), v, "the version runs in no cluster of the fleet (placement), so its requests would fail in every cluster"))
+				}
+			}
+			for k, mr := range r.Mirror {
+				if mr.Subset != "" && (mr.Host == "" || mr.Host == m.Name) && !placed(mr.Subset) {
+					errs = append(errs, field.Invalid(rp.Index(j).Child("mirror").Index(k), mr.Subset, "the version runs in no cluster of the fleet (placement)"))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// failoverErrors reports a region a model fails over to where no cluster
+// runs the model: its requests would fail over to nothing.
+func (f Fleet) failoverErrors(app mesh.App) field.ErrorList {
+	var errs field.ErrorList
+	for i, m := range app.Models {
+		var fo []routing.LocalityFailover
+		if p := m.Traffic.Policy; p != nil && p.LoadBalancer != nil {
+			fo = p.LoadBalancer.Failover
+		}
+		for k, x := range fo {
+			serves := slices.ContainsFunc(f.Clusters, func(c Cluster) bool {
+				return c.Region == x.To && slices.ContainsFunc(m.Versions, func(v serving.Version) bool { return f.runs(m.Name, v.Name, c.Name) })
+			})
+			if !serves {
+				errs = append(errs, field.Invalid(field.NewPath("models").Index(i).Child("traffic", "policy", "loadBalancer", "failover").Index(k).Child("to"), x.To,
+					"no cluster of the region runs the model: its requests would fail over to no pod"))
+			}
+		}
+	}
+	return errs
+}
+
+// WriteDir writes each cluster's objects into its own directory under dir,
+// named by the cluster, one file per object (render.WriteDir), for a
+// GitOps tool to sync each cluster from its directory. It returns the
+// directories, in cluster order. If any cluster's fails to be written,
+// what this call wrote is removed.
+func WriteDir(dir string, objs map[string][]render.Object) ([]string, error) {
+	var dirs, files []string
+	for _, c := range slices.Sorted(maps.Keys(objs)) {
+		d := filepath.Join(dir, c)
+		written, err := render.WriteDir(d, objs[c])
+		if err != nil {
+			for _, f := range files {
+				os.Remove(f)
+			}
+			for _, w := range append(dirs, d) {
+				os.Remove(w)
+			}
+			return nil, fmt.Errorf("multicluster: writing cluster %s: %w", c, err)
+		}
+		dirs, files = append(dirs, d), append(files, written...)
+	}
+	return dirs, nil
+}

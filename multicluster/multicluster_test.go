@@ -1,0 +1,144 @@
+package multicluster_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/multicluster"
+	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/render/rendertest"
+	"github.com/mlmesh/mlmesh/routing"
+)
+
+// kinds lists a cluster's objects as "Kind/name".
+func kinds(objs []render.Object) string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.GetObjectKind().GroupVersionKind().Kind+"/"+o.GetName())
+	}
+	return strings.Join(out, " ")
+}
+
+// TestBuild: each cluster gets the same routing and policy, its network on
+// the Namespace, the east-west Gateway, and the workloads of the versions
+// it runs with their replicas; the bytes are pinned per cluster.
+func TestBuild(t *testing.T) {
+	app, f := scenarios.Fleet()
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"eu-1":   "Namespace/fraud PeerAuthentication/default Service/fraud Deployment/fraud-v1 PodDisruptionBudget/fraud-v1 DestinationRule/fraud Gateway/cross-network-gateway VirtualService/fraud",
+		"us-1":   "Namespace/fraud PeerAuthentication/default Service/fraud Deployment/fraud-v1 PodDisruptionBudget/fraud-v1 DestinationRule/fraud Gateway/cross-network-gateway VirtualService/fraud",
+		"canary": "Namespace/fraud PeerAuthentication/default Service/fraud Deployment/fraud-v2 DestinationRule/fraud Gateway/cross-network-gateway VirtualService/fraud",
+	}
+	for c, w := range want {
+		if got := kinds(objs[c]); got != w {
+			t.Errorf("%s:\n got %s\nwant %s", c, got, w)
+		}
+		rendertest.Golden(t, objs[c], filepath.Join("testdata", c+".golden.yaml"))
+	}
+	// What every cluster shares is the same bytes in each, but the
+	// Namespace's network label.
+	shared := map[string]string{}
+	for c, list := range objs {
+		for _, o := range list {
+			k := o.GetObjectKind().GroupVersionKind().Kind + "/" + o.GetName()
+			y, err := render.MarshalYAML(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if prev, ok := shared[k]; ok && prev != string(y) && k != "Namespace/fraud" && !strings.HasPrefix(k, "Deployment/") && !strings.HasPrefix(k, "PodDisruptionBudget/") {
+				t.Errorf("%s differs in cluster %s", k, c)
+			}
+			shared[k] = string(y)
+		}
+	}
+	ns, _ := render.MarshalYAML(objs["eu-1"][0])
+	if !strings.Contains(string(ns), "topology.istio.io/network: net-eu") {
+		t.Errorf("eu-1's namespace:\n%s", ns)
+	}
+}
+
+// TestOneNetwork: a fleet on one network gets no east-west Gateway and no
+// network label.
+func TestOneNetwork(t *testing.T) {
+	app, f := scenarios.Fleet()
+	for i := range f.Clusters {
+		f.Clusters[i].Network = ""
+	}
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds(objs["us-1"]); strings.Contains(k, "cross-network-gateway") {
+		t.Errorf("one network, yet: %s", k)
+	}
+}
+
+// TestValidate: each bad fleet is refused at its field.
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*mesh.App, *multicluster.Fleet)
+		want   string
+	}{
+		{"a version in an unknown cluster", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[1].Replicas["us-2"] = 1 },
+			`placement[1].replicas[us-2]: "us-2" not found: a cluster of the fleet`},
+		{"a cluster without a network", func(_ *mesh.App, f *multicluster.Fleet) { f.Clusters[2].Network = "" },
+			"clusters[2].network: required: the fleet spans networks ([net-eu net-us]): every cluster names its own"},
+		{"failover to a region with no replicas", func(_ *mesh.App, f *multicluster.Fleet) { f.Clusters[0].Region = "europe-north1" },
+			`models[0].traffic.policy.loadBalancer.failover[1].to: invalid value "europe-west1": no cluster of the region runs the model`},
+		{"a weight to a version placed nowhere", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement = f.Placement[:1] },
+			`models[0].traffic.rules[0].split[1]: invalid value "v2": the version runs in no cluster of the fleet`},
+		{"a version of no model", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[1].Version = "v3" }, `placement[1].version: "v3" not found`},
+		{"a version placed twice", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[1].Version = "v1" }, "placement[1]: invalid value \"fraud/v1\": placed already by placement[0]"},
+		{"two clusters of one name", func(_ *mesh.App, f *multicluster.Fleet) { f.Clusters[2].Name = "us-1" }, `clusters[2].name: duplicate value "us-1"`},
+		{"failover without outlier detection", func(a *mesh.App, _ *multicluster.Fleet) { a.Models[0].Traffic.Policy.OutlierDetection = nil },
+			"models[0].traffic.policy.outlierDetection: required: locality failover needs outlier detection"},
+		{"negative replicas", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[0].Replicas["eu-1"] = -1 }, `placement[0].replicas[eu-1]: invalid value "-1"`},
+		{"no clusters", func(_ *mesh.App, f *multicluster.Fleet) { f.Clusters = nil }, "clusters: required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, f := scenarios.Fleet()
+			tc.mutate(&app, &f)
+			_, err := multicluster.Build(app, f)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v\nwant %q", err, tc.want)
+			}
+		})
+	}
+	// A version with no weight may run nowhere (it is dark everywhere).
+	app, f := scenarios.Fleet()
+	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
+	f.Placement = f.Placement[:1]
+	if _, err := multicluster.Build(app, f); err != nil {
+		t.Errorf("a dark version placed nowhere: %v", err)
+	}
+}
+
+// TestWriteDir: one directory per cluster, one file per object.
+func TestWriteDir(t *testing.T) {
+	app, f := scenarios.Fleet()
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	dirs, err := multicluster.WriteDir(dir, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != 3 || filepath.Base(dirs[0]) != "canary" {
+		t.Errorf("dirs %v", dirs)
+	}
+	files, _ := os.ReadDir(filepath.Join(dir, "eu-1"))
+	if len(files) != len(objs["eu-1"]) {
+		t.Errorf("eu-1: %d files for %d objects", len(files), len(objs["eu-1"]))
+	}
+}
