@@ -240,6 +240,18 @@ func Transition(ctx context.Context, c Client, before, wanted []render.Object, o
 	return run(ctx, c, steps, opts.Options, opts.WaitTimeout)
 }
 
+// Run carries out actions with c, in order, as Transition carries out the
+// whole of PlanTransition's: a caller that coordinates several clusters
+// runs a plan's parts one at a time (package fleet runs every cluster's
+// deletions only once every cluster's routes have moved). Of opts it reads
+// Options and WaitTimeout.
+func Run(ctx context.Context, c Client, actions []Action, opts TransitionOptions) (Result, error) {
+	if opts.WaitTimeout == 0 {
+		opts.WaitTimeout = 5 * time.Minute
+	}
+	return run(ctx, c, actions, opts.Options, opts.WaitTimeout)
+}
+
 // ErrNotAvailable is the error of a wait (TransitionOptions.WaitAvailable)
 // whose Deployment did not report Available within WaitTimeout; an *Error
 // of a Transition unwraps to it.
