@@ -1,13 +1,25 @@
 package conformance
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/apply/applytest"
+	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/routing"
 )
 
 // fleetBundles are each cluster's objects of scenarios.Fleet, as bundles.
@@ -119,4 +131,151 @@ func TestFleetClusters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMultiClusterApply applies the three-cluster fleet to three real
+// kube-apiservers (the suite's own and two more, each with the mesh's
+// CRDs) with multicluster.Apply: concurrently; again with nothing sent (no
+// apply, no delete; a List per kind, no Get); then v2 retired and v1 moved
+// into the canary cluster. After every write to any of them, the fleet is
+// read back from the three servers and checked as its proxies see it
+// (each cluster's own routes, Services and subsets, every cluster's pods):
+// no route ever names what is missing.
+func TestMultiClusterApply(t *testing.T) {
+	ctx := context.Background()
+	servers := map[string]*APIServer{"eu-1": apiServer(t)}
+	for _, c := range []string{"us-1", "canary"} {
+		s, err := StartAPIServer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Stop)
+		crds, err := MeshCRDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = s.InstallCRDs(ictx, crds)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Istio's namespace, as a cluster with Istio installed has it.
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"}}}
+		if _, err := s.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		servers[c] = s
+	}
+	w := &serverWatch{servers: servers, t: t}
+	clients, counters := map[string]apply.Client{}, map[string]*applytest.Counter{}
+	for c, s := range servers {
+		counters[c] = applytest.NewCounter(dynamicClient(s))
+		clients[c] = &watchedClient{Client: counters[c], w: w}
+	}
+	app, f := scenarios.Fleet()
+	app.Namespace.Name = "fleet-fraud"
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := multicluster.Apply(ctx, clients, objs, multicluster.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := w.dangling(t); len(p) > 0 {
+		t.Errorf("after the first apply: %v", p)
+	}
+	before := map[string]applytest.Counts{}
+	for c, n := range counters {
+		before[c] = n.Counts()
+	}
+	if _, err := multicluster.Apply(ctx, clients, objs, multicluster.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for c, n := range counters {
+		got := n.Counts()
+		if got.Applies != before[c].Applies || got.Deletes != before[c].Deletes || got.Gets != before[c].Gets {
+			t.Errorf("%s: re-applying the unchanged fleet sent %d applies, %d deletes and %d gets", c,
+				got.Applies-before[c].Applies, got.Deletes-before[c].Deletes, got.Gets-before[c].Gets)
+		}
+		t.Logf("%s: re-apply: %d lists", c, got.Lists-before[c].Lists)
+	}
+	w.problems, w.on = nil, true
+	app.Models[0].Versions = app.Models[0].Versions[:1]
+	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
+	f.Placement = []multicluster.Placement{{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3, "canary": 1}}}
+	next, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := multicluster.Apply(ctx, clients, next, multicluster.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.problems) > 0 || w.checks == 0 {
+		t.Errorf("during the move (%d checks) a route failed: %v", w.checks, w.problems)
+	}
+	if has(t, &rolloutEnv{s: servers["canary"]}, "fleet-fraud", "Deployment", "fraud-v2") || !has(t, &rolloutEnv{s: servers["canary"]}, "fleet-fraud", "Deployment", "fraud-v1") {
+		t.Error("the canary cluster does not run v1 alone after the move")
+	}
+	t.Logf("the move: %d checks of the three servers, none failed", w.checks)
+}
+
+// serverWatch reads the fleet back from its API servers and checks it.
+type serverWatch struct {
+	t        *testing.T
+	mu       sync.Mutex
+	servers  map[string]*APIServer
+	on       bool
+	checks   int
+	problems []string
+}
+
+func (w *serverWatch) dangling(t *testing.T) []string {
+	var pods []*unstructured.Unstructured
+	live := map[string][]*unstructured.Unstructured{}
+	for c, s := range w.servers {
+		live[c] = liveObjects(t, s, "fleet-fraud")
+		for _, o := range live[c] {
+			if o.GetKind() == "Deployment" {
+				pods = append(pods, o)
+			}
+		}
+	}
+	var out []string
+	for c, objs := range live {
+		own := slices.DeleteFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Deployment" })
+		for _, d := range meshcheck.Dangling(append(own, pods...)) {
+			out = append(out, c+": "+d)
+		}
+	}
+	return out
+}
+
+// watchedClient checks the fleet after each of its writes, one write at a
+// time across the fleet.
+type watchedClient struct {
+	apply.Client
+	w *serverWatch
+}
+
+func (c *watchedClient) after() {
+	if !c.w.on {
+		return
+	}
+	c.w.checks++
+	c.w.problems = append(c.w.problems, c.w.dangling(c.w.t)...)
+}
+
+func (c *watchedClient) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	defer c.after()
+	return c.Client.Apply(ctx, obj, opts)
+}
+
+func (c *watchedClient) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	defer c.after()
+	return c.Client.Delete(ctx, gvk, namespace, name, opts)
 }

@@ -51,7 +51,8 @@ const (
 //  2. then, once every cluster has them, every cluster's routes;
 //  3. then, in every cluster, the DestinationRules as wanted and the
 //     deletion of what mlmesh applied there before and no longer wants
-//     (apply.Managed's, in the App's namespaces), routes first.
+//     (apply.Managed's, in the App's own namespaces: not in istio-system,
+//     which other Apps share), routes first.
 //
 // A failure in a cluster stops what depends on it: no cluster starts a
 // phase until every cluster finished the one before. The error names the
@@ -169,18 +170,16 @@ func (p *clusterPlan) run(ctx context.Context, c apply.Client, phase string, opt
 	return r, err
 }
 
-// readLive lists what mlmesh applied in the namespaces of the cluster's
-// objects.
+// readLive lists what mlmesh applied in the App's own namespaces (those
+// whose Namespace the cluster's objects hold): not in shared ones such as
+// istio-system, where other Apps' objects live too and nothing is pruned.
 func (p *clusterPlan) readLive(ctx context.Context, c apply.Client) ([]render.Object, error) {
 	var out []render.Object
-	seen := map[string]bool{}
 	for _, o := range p.wanted {
-		ns := o.GetNamespace()
-		if ns == "" || seen[ns] {
+		if o.GetObjectKind().GroupVersionKind().Kind != "Namespace" {
 			continue
 		}
-		seen[ns] = true
-		live, err := apply.Managed(ctx, c, ns)
+		live, err := apply.Managed(ctx, c, o.GetName())
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return nil, err
 		}

@@ -160,6 +160,19 @@ func TestApply(t *testing.T) {
 			}
 		}
 	}
+	// What mlmesh applied in istio-system for another App stays: only the
+	// App's own namespaces are pruned.
+	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": "other-app-gateway", "namespace": "istio-system", "labels": map[string]any{"app.kubernetes.io/managed-by": "mlmesh"}}}}
+	if _, err := clusters["eu-1"].Apply(ctx, other, apply.PatchOptions{FieldManager: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := multicluster.Apply(ctx, clients, next, multicluster.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clusters["eu-1"].Get(ctx, other.GroupVersionKind(), "istio-system", "other-app-gateway"); err != nil {
+		t.Errorf("another App's Gateway in istio-system: %v", err)
+	}
 }
 
 // TestApplyStopsAtAFailure: a cluster that fails in the first phase stops
