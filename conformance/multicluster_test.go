@@ -2,7 +2,11 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/apply/applytest"
@@ -278,4 +286,98 @@ func (c *watchedClient) Delete(ctx context.Context, gvk schema.GroupVersionKind,
 	defer c.w.mu.Unlock()
 	defer c.after()
 	return c.Client.Delete(ctx, gvk, namespace, name, opts)
+}
+
+// TestMultiClusterKustomize builds each overlay WriteKustomize writes with
+// kustomize's own Go API (krusty, as kustomize build, Argo CD and Flux
+// run it) and compares what it renders with the cluster's objects: the
+// same set, every object meaning the same (as parsed YAML). The negative
+// control drops an object from the canary overlay: the comparison sees it.
+func TestMultiClusterKustomize(t *testing.T) {
+	app, f := scenarios.Fleet()
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	overlays, err := multicluster.WriteKustomize(dir, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range overlays {
+		c := filepath.Base(o)
+		if d := kustomizeDiff(t, o, objs[c]); d != "" {
+			t.Errorf("%s: kustomize build differs from the cluster's objects: %s", c, d)
+		}
+	}
+	k := filepath.Join(dir, "overlays", "canary", "kustomization.yaml")
+	b, err := os.ReadFile(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if err := os.WriteFile(k, []byte(strings.Join(lines[:len(lines)-1], "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if kustomizeDiff(t, filepath.Dir(k), objs["canary"]) == "" {
+		t.Error("an object dropped from the canary overlay: the comparison saw nothing")
+	}
+}
+
+// kustomizeDiff builds the kustomization in dir with krusty and says how
+// its objects differ from want ("" when they do not).
+func kustomizeDiff(t *testing.T, dir string, want []render.Object) string {
+	t.Helper()
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[r.CurId().String()] = m
+	}
+	var problems []string
+	seen := 0
+	for _, o := range want {
+		y, err := render.MarshalYAML(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := sigsyaml.Unmarshal(y, &m); err != nil {
+			t.Fatal(err)
+		}
+		gvk := o.GetObjectKind().GroupVersionKind()
+		id := resid.NewResIdWithNamespace(resid.NewGvk(gvk.Group, gvk.Version, gvk.Kind), o.GetName(), o.GetNamespace()).String()
+		g, ok := got[id]
+		switch {
+		case !ok:
+			problems = append(problems, "missing "+id)
+		case !reflect.DeepEqual(normalJSON(t, g), normalJSON(t, m)):
+			problems = append(problems, "differs "+id)
+		default:
+			seen++
+		}
+	}
+	if len(got) != len(want) {
+		problems = append(problems, fmt.Sprintf("%d objects built, want %d", len(got), len(want)))
+	}
+	return strings.Join(problems, "; ")
+}
+
+// normalJSON is v through JSON, so that numbers and maps compare alike.
+func normalJSON(t *testing.T, v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

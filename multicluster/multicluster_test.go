@@ -142,3 +142,39 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("eu-1: %d files for %d objects", len(files), len(objs["eu-1"]))
 	}
 }
+
+// TestWriteKustomize: the base holds what every cluster has alike, each
+// overlay the base and the cluster's own; together they are the cluster's
+// objects, each once. (The conformance suite builds the overlays with
+// kustomize itself.)
+func TestWriteKustomize(t *testing.T) {
+	app, f := scenarios.Fleet()
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	overlays, err := multicluster.WriteKustomize(dir, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(overlays) != 3 {
+		t.Fatalf("overlays %v", overlays)
+	}
+	base, err := os.ReadFile(filepath.Join(dir, "base", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := os.ReadFile(filepath.Join(dir, "overlays", "canary", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"virtualservice", "destinationrule", "service-fraud"} {
+		if !strings.Contains(strings.ToLower(string(base)), want) {
+			t.Errorf("the base lists no %s:\n%s", want, base)
+		}
+	}
+	if !strings.Contains(string(k), "- ../../base\n") || !strings.Contains(strings.ToLower(string(k)), "deployment-fraud-fraud-v2") || strings.Contains(strings.ToLower(string(k)), "virtualservice") {
+		t.Errorf("the canary overlay:\n%s", k)
+	}
+}

@@ -8,16 +8,26 @@
 //
 //	go run ./examples/multicluster            # each cluster's stream, one after another
 //	go run ./examples/multicluster -out DIR   # DIR/<cluster>/, one file per object
+//	go run ./examples/multicluster -kustomize DIR   # DIR/base and DIR/overlays/<cluster>
+//	go run ./examples/multicluster -kubeconfigs eu.yaml,us.yaml,canary.yaml   # apply to the three
+//
+// -kubeconfigs applies with multicluster.Apply, make-before-break across
+// the clusters (in the order eu-1, us-1, canary), and prints each
+// cluster's results.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
+	"strings"
 
+	"github.com/mlmesh/mlmesh/apply"
+	"github.com/mlmesh/mlmesh/examples/internal/cluster"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
@@ -26,12 +36,24 @@ import (
 func run(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("multicluster", flag.ContinueOnError)
 	out := fs.String("out", "", "write one directory per cluster under this directory, one file per object")
+	kdir := fs.String("kustomize", "", "write a kustomize base and one overlay per cluster under this directory")
+	kubeconfigs := fs.String("kubeconfigs", "", "apply to the clusters of these kubeconfig files, comma-separated, in the order eu-1, us-1, canary")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	app, f := scenarios.Fleet()
 	objs, err := multicluster.Build(app, f)
 	if err != nil {
+		return err
+	}
+	switch {
+	case *kubeconfigs != "":
+		return applyTo(w, f, objs, strings.Split(*kubeconfigs, ","))
+	case *kdir != "":
+		overlays, err := multicluster.WriteKustomize(*kdir, objs)
+		for _, d := range overlays {
+			fmt.Fprintln(w, d)
+		}
 		return err
 	}
 	if *out != "" {
@@ -48,6 +70,28 @@ func run(w io.Writer, args []string) error {
 		}
 	}
 	return nil
+}
+
+// applyTo applies each cluster's objects to the cluster of its kubeconfig.
+func applyTo(w io.Writer, f multicluster.Fleet, objs map[string][]render.Object, paths []string) error {
+	if len(paths) != len(f.Clusters) {
+		return fmt.Errorf("-kubeconfigs: %d files for %d clusters (%s)", len(paths), len(f.Clusters), "eu-1, us-1, canary")
+	}
+	clients := map[string]apply.Client{}
+	for i, c := range f.Clusters {
+		client, err := cluster.ClientFor(paths[i])
+		if err != nil {
+			return fmt.Errorf("-kubeconfigs: %s: %w", c.Name, err)
+		}
+		clients[c.Name] = client
+	}
+	results, err := multicluster.Apply(context.Background(), clients, objs, multicluster.ApplyOptions{})
+	for _, r := range results {
+		for _, o := range r.Objects {
+			fmt.Fprintf(w, "%s: %s\n", r.Cluster, o)
+		}
+	}
+	return err
 }
 
 func main() {

@@ -31,3 +31,21 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
+
+// TestKustomizeAndKubeconfigs: -kustomize writes the base and an overlay
+// per cluster; -kubeconfigs needs one file per cluster.
+func TestKustomizeAndKubeconfigs(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(&out, []string{"-kustomize", dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"base/kustomization.yaml", "overlays/eu-1/kustomization.yaml", "overlays/canary/kustomization.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := run(&out, []string{"-kubeconfigs", "a.yaml,b.yaml"}); err == nil || !strings.Contains(err.Error(), "2 files for 3 clusters") {
+		t.Errorf("two kubeconfigs: %v", err)
+	}
+}
