@@ -108,12 +108,13 @@ func Build(app mesh.App, f Fleet) (map[string][]render.Object, error) {
 	}
 	out := make(map[string][]render.Object, len(f.Clusters))
 	multiNetwork := len(f.networks()) > 1
+	idx := f.index()
 	for _, c := range f.Clusters {
-		objs, err := mesh.Build(f.clusterApp(app, c))
+		objs, err := mesh.Build(clusterApp(app, c, idx))
 		if err != nil {
 			return nil, fmt.Errorf("multicluster: cluster %s: %w", c.Name, err)
 		}
-		objs = f.placed(objs, c)
+		objs = idx.only(objs, c)
 		if multiNetwork {
 			objs = append(objs, eastWestGateway())
 			render.Sort(objs)
@@ -125,7 +126,7 @@ func Build(app mesh.App, f Fleet) (map[string][]render.Object, error) {
 
 // clusterApp is the App as cluster c runs it: its network on the
 // Namespace, and each version placed in c with its replicas there.
-func (f Fleet) clusterApp(app mesh.App, c Cluster) mesh.App {
+func clusterApp(app mesh.App, c Cluster, idx placed) mesh.App {
 	if c.Network != "" {
 		app.Namespace.Labels = maps.Clone(app.Namespace.Labels)
 		if app.Namespace.Labels == nil {
@@ -139,7 +140,7 @@ func (f Fleet) clusterApp(app mesh.App, c Cluster) mesh.App {
 		m.Versions = slices.Clone(m.Versions)
 		for k := range m.Versions {
 			v := &m.Versions[k]
-			if n := f.replicas(m.Name, v.Name, c.Name); n > 0 {
+			if n := idx.replicas(m.Name, v.Name, c.Name); n > 0 {
 				v.Replicas = &n
 			}
 		}
@@ -147,26 +148,29 @@ func (f Fleet) clusterApp(app mesh.App, c Cluster) mesh.App {
 	return app
 }
 
-// replicas is a version's replicas in a cluster by the placement: 0 when
-// not placed there, or placed with the App's own count.
-func (f Fleet) replicas(model, version, cluster string) int32 {
+// placed is the placement by model and version: the replicas by cluster.
+type placed map[[2]string]map[string]int32
+
+func (f Fleet) index() placed {
+	out := make(placed, len(f.Placement))
 	for _, p := range f.Placement {
-		if p.Model == model && p.Version == version {
-			return p.Replicas[cluster]
+		if _, dup := out[[2]string{p.Model, p.Version}]; !dup { // the first (a second is refused)
+			out[[2]string{p.Model, p.Version}] = p.Replicas
 		}
 	}
-	return 0
+	return out
+}
+
+// replicas is a version's replicas in a cluster: 0 when not placed there,
+// or placed with the App's own count.
+func (x placed) replicas(model, version, cluster string) int32 {
+	return x[[2]string{model, version}][cluster]
 }
 
 // runs reports whether a version is placed in a cluster.
-func (f Fleet) runs(model, version, cluster string) bool {
-	for _, p := range f.Placement {
-		if p.Model == model && p.Version == version {
-			_, ok := p.Replicas[cluster]
-			return ok
-		}
-	}
-	return false
+func (x placed) runs(model, version, cluster string) bool {
+	_, ok := x[[2]string{model, version}][cluster]
+	return ok
 }
 
 // workloadKinds are the kinds of a version's workload, which go only to
@@ -174,12 +178,12 @@ func (f Fleet) runs(model, version, cluster string) bool {
 var workloadKinds = map[string]bool{"Deployment": true, "HorizontalPodAutoscaler": true, "PodDisruptionBudget": true,
 	"InferencePool": true, "InferenceModelRewrite": true}
 
-// placed drops from a cluster's objects the workloads of the versions not
+// only drops from a cluster's objects the workloads of the versions not
 // placed in it.
-func (f Fleet) placed(objs []render.Object, c Cluster) []render.Object {
+func (x placed) only(objs []render.Object, c Cluster) []render.Object {
 	return slices.DeleteFunc(objs, func(o render.Object) bool {
 		l := o.GetLabels()
-		return workloadKinds[o.GetObjectKind().GroupVersionKind().Kind] && l[labels.Version] != "" && !f.runs(l[labels.App], l[labels.Version], c.Name)
+		return workloadKinds[o.GetObjectKind().GroupVersionKind().Kind] && l[labels.Version] != "" && !x.runs(l[labels.App], l[labels.Version], c.Name)
 	})
 }
 
@@ -226,8 +230,9 @@ func (f Fleet) Validate(app mesh.App) error {
 	errs = append(errs, f.clusterErrors()...)
 	errs = append(errs, f.placementErrors(app)...)
 	if len(errs) == 0 {
-		errs = append(errs, f.routedErrors(app)...)
-		errs = append(errs, f.failoverErrors(app)...)
+		idx := f.index()
+		errs = append(errs, f.routedErrors(app, idx)...)
+		errs = append(errs, f.failoverErrors(app, idx)...)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -296,11 +301,11 @@ func (f Fleet) placementErrors(app mesh.App) field.ErrorList {
 
 // routedErrors reports a version that a route sends requests or mirrors to
 // while no cluster runs it: in every cluster those requests would fail.
-func (f Fleet) routedErrors(app mesh.App) field.ErrorList {
+func (f Fleet) routedErrors(app mesh.App, idx placed) field.ErrorList {
 	var errs field.ErrorList
 	for i, m := range app.Models {
 		placed := func(v string) bool {
-			return slices.ContainsFunc(f.Clusters, func(c Cluster) bool { return f.runs(m.Name, v, c.Name) })
+			return slices.ContainsFunc(f.Clusters, func(c Cluster) bool { return idx.runs(m.Name, v, c.Name) })
 		}
 		rp := field.NewPath("models").Index(i).Child("traffic", "rules")
 		for j, r := range m.Traffic.Rules {
@@ -328,7 +333,7 @@ func (f Fleet) routedErrors(app mesh.App) field.ErrorList {
 
 // failoverErrors reports a region a model fails over to where no cluster
 // runs the model: its requests would fail over to nothing.
-func (f Fleet) failoverErrors(app mesh.App) field.ErrorList {
+func (f Fleet) failoverErrors(app mesh.App, idx placed) field.ErrorList {
 	var errs field.ErrorList
 	for i, m := range app.Models {
 		var fo []routing.LocalityFailover
@@ -337,7 +342,7 @@ func (f Fleet) failoverErrors(app mesh.App) field.ErrorList {
 		}
 		for k, x := range fo {
 			serves := slices.ContainsFunc(f.Clusters, func(c Cluster) bool {
-				return c.Region == x.To && slices.ContainsFunc(m.Versions, func(v serving.Version) bool { return f.runs(m.Name, v.Name, c.Name) })
+				return c.Region == x.To && slices.ContainsFunc(m.Versions, func(v serving.Version) bool { return idx.runs(m.Name, v.Name, c.Name) })
 			})
 			if !serves {
 				errs = append(errs, field.Invalid(field.NewPath("models").Index(i).Child("traffic", "policy", "loadBalancer", "failover").Index(k).Child("to"), x.To,

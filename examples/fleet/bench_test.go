@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mlmesh/mlmesh/mesh"
+	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/observe"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/slo"
@@ -108,4 +109,34 @@ func BenchmarkObserve(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkMultiCluster: the 1,000-model fleet placed on 1 and on 10
+// clusters of a mesh (each model's version in every cluster), built per
+// cluster with multicluster.Build: issue 26's budget is 10 clusters within
+// 10.5× one cluster's time and memory (compare ns/model and B/model).
+func BenchmarkMultiCluster(b *testing.B) {
+	app := Fleet(1000)
+	for _, n := range []int{1, 10} {
+		f := multicluster.Fleet{}
+		for c := range n {
+			f.Clusters = append(f.Clusters, multicluster.Cluster{Name: "c" + strconv.Itoa(c), Region: "r" + strconv.Itoa(c%3)})
+		}
+		for _, m := range app.Models {
+			for _, v := range m.Versions {
+				p := multicluster.Placement{Model: m.Name, Version: v.Name, Replicas: map[string]int32{}}
+				for _, c := range f.Clusters {
+					p.Replicas[c.Name] = 0
+				}
+				f.Placement = append(f.Placement, p)
+			}
+		}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			perModel(b, 1000, func() {
+				if _, err := multicluster.Build(app, f); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
 }
