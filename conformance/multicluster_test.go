@@ -27,6 +27,7 @@ import (
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
+	"github.com/mlmesh/mlmesh/rollout"
 	"github.com/mlmesh/mlmesh/routing"
 )
 
@@ -151,30 +152,7 @@ func TestFleetClusters(t *testing.T) {
 // no route ever names what is missing.
 func TestMultiClusterApply(t *testing.T) {
 	ctx := context.Background()
-	servers := map[string]*APIServer{"eu-1": apiServer(t)}
-	for _, c := range []string{"us-1", "canary"} {
-		s, err := StartAPIServer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Stop)
-		crds, err := MeshCRDs()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ictx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err = s.InstallCRDs(ictx, crds)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Istio's namespace, as a cluster with Istio installed has it.
-		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"}}}
-		if _, err := s.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		servers[c] = s
-	}
+	servers := fleetServers(t)
 	w := &serverWatch{servers: servers, t: t}
 	clients, counters := map[string]apply.Client{}, map[string]*applytest.Counter{}
 	for c, s := range servers {
@@ -226,6 +204,39 @@ func TestMultiClusterApply(t *testing.T) {
 		t.Error("the canary cluster does not run v1 alone after the move")
 	}
 	t.Logf("the move: %d checks of the three servers, none failed", w.checks)
+}
+
+// fleetServers are three real kube-apiservers for the fleet's clusters:
+// the suite's own (eu-1) and two more (us-1, canary), each with the mesh's
+// CRDs and istio-system, as clusters with Istio have them. Each test gets
+// its own two.
+func fleetServers(t *testing.T) map[string]*APIServer {
+	t.Helper()
+	ctx := context.Background()
+	servers := map[string]*APIServer{"eu-1": apiServer(t)}
+	for _, c := range []string{"us-1", "canary"} {
+		s, err := StartAPIServer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Stop)
+		crds, err := MeshCRDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = s.InstallCRDs(ictx, crds)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "istio-system"}}}
+		if _, err := s.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		servers[c] = s
+	}
+	return servers
 }
 
 // serverWatch reads the fleet back from its API servers and checks it.
@@ -380,4 +391,69 @@ func normalJSON(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMultiClusterWaves rolls fraud's v2 out on three real kube-apiservers
+// in waves (the canary cluster, then eu-1 and us-1), each cluster's Driver
+// with its own gate (scripted here: the gates on real Prometheus figures
+// are TestRollout's): a healthy v2 is promoted in every cluster; one
+// failing in us-1 is rolled back there, and eu-1 and the canary cluster,
+// which took it, are rolled back too, each record saying why; one failing
+// in the canary cluster is rolled back there and eu-1 and us-1 are never
+// touched.
+func TestMultiClusterWaves(t *testing.T) {
+	servers := fleetServers(t)
+	for i, tc := range []struct {
+		name, failIn string
+		want         map[string]string
+	}{
+		{"healthy", "", map[string]string{"canary": "03-promoted", "eu-1": "03-promoted", "us-1": "03-promoted"}},
+		{"failing-us", "us-1", map[string]string{"canary": "00-baseline", "eu-1": "00-baseline", "us-1": "00-baseline"}},
+		{"failing-canary", "canary", map[string]string{"canary": "00-baseline", "eu-1": "", "us-1": ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := fmt.Sprintf("waves-%d", i)
+			app, f := scenarios.Fleet()
+			app.Namespace.Name = ns
+			app.Models[0].Traffic.Rules[0].Split[0].Weight, app.Models[0].Traffic.Rules[0].Split[1].Weight = 100, 0
+			plans, err := multicluster.NewRolloutPlans(app, f, "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}, KeepStable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			drivers := map[string]*rollout.Driver{}
+			for c, s := range servers {
+				result := rollout.Pass
+				if c == tc.failIn {
+					result = rollout.Fail
+				}
+				drivers[c] = &rollout.Driver{Client: dynamicClient(s), SkipAvailability: true, Sleep: func(context.Context, time.Duration) error { return nil },
+					Gate: rollout.GateFunc(func(context.Context, rollout.Target) (rollout.Verdict, error) {
+						return rollout.Verdict{Result: result}, nil
+					}),
+					Progress: func(e rollout.Event) { t.Logf("%s: %s", c, e) }}
+			}
+			if _, err := (multicluster.Waves{Plans: plans, Drivers: drivers, Waves: [][]string{{"canary"}, {"eu-1", "us-1"}}}).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for c, want := range tc.want {
+				live := make([]render.Object, 0)
+				for _, o := range liveObjects(t, servers[c], ns) {
+					live = append(live, o)
+				}
+				got := ""
+				if at, found, err := plans[c].Locate(live); err == nil && found {
+					got = plans[c].Steps[at].Name()
+				}
+				if got != want {
+					t.Errorf("%s is at %q, want %q (%d live objects)", c, got, want, len(live))
+				}
+			}
+			if tc.failIn == "us-1" {
+				rec, _, err := rollout.Status(context.Background(), dynamicClient(servers["eu-1"]), ns, "fraud")
+				if err != nil || rec.Outcome != rollout.RolledBack || !strings.Contains(rec.Reason, "cluster us-1 rolled back") {
+					t.Errorf("eu-1's record: %s %q %v", rec.Outcome, rec.Reason, err)
+				}
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -313,6 +314,46 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	return d.steps(ctx, opts, p, r, at, &rep)
 }
 
+// RollBack moves the cluster back to the plan's baseline now, from
+// whatever step it is at — after the plan succeeded too, if its stable
+// version is still deployed (Strategy.KeepStable) — and records the
+// rollback with reason, as a failed rollout's: what a coordinator of
+// several clusters does to those that took a candidate when another
+// failed (package multicluster's waves). A rollback always wins: it takes
+// the routes' fields from whichever manager holds them. A record that
+// already says rolled back is left as it is.
+func (d *Driver) RollBack(ctx context.Context, p *Plan, reason string) (Report, error) {
+	if d.Client == nil {
+		return Report{}, errors.New("rollout: the Driver has no Client")
+	}
+	opts := d.Apply
+	if opts.FieldManager == "" {
+		opts.FieldManager = apply.DefaultFieldManager
+	}
+	if rec, found, err := p.status(ctx, d.Client); err != nil {
+		return Report{}, err
+	} else if found && rec.Outcome == RolledBack && rec.Candidate == p.Candidate {
+		return Report{Outcome: RolledBack, Step: p.Steps[0]}, nil
+	}
+	r, err := d.open(ctx, p, opts.FieldManager)
+	if err != nil {
+		return Report{}, err
+	}
+	live, err := apply.Managed(ctx, d.Client, p.Namespace)
+	if err != nil {
+		return Report{}, fmt.Errorf("rollout: reading the live objects: %w", err)
+	}
+	from := p.Steps[0]
+	if at, found, _ := p.Locate(live); found {
+		from = p.Steps[at]
+	}
+	if from.Phase == Retired {
+		return Report{Step: from}, fmt.Errorf("rollout: %s/%s retired %s: there is nothing to roll back to (plan with Strategy.KeepStable)", p.Namespace, p.Model, p.Stable)
+	}
+	rep := Report{Step: from}
+	return d.rollBack(ctx, opts, p, r, from, live, reason, &rep)
+}
+
 // steps takes the cluster from step at, where it is, to the plan's end:
 // each step is judged (analysed, or baked before retirement), the move to
 // the next readied (hooks, Approve), and made.
@@ -414,6 +455,11 @@ func (d *Driver) candidateAvailable(ctx context.Context, opts apply.TransitionOp
 	}
 	p := next.plan
 	for _, w := range p.workloads() {
+		if !slices.ContainsFunc(next.Objects, func(o render.Object) bool {
+			return o.GetName() == w && o.GetObjectKind().GroupVersionKind().Kind == "Deployment"
+		}) {
+			continue // not in this cluster (package multicluster): its pods run elsewhere
+		}
 		if err := apply.WaitAvailable(ctx, d.Client, p.Namespace, w, opts.WaitTimeout); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/internal/labels"
+	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 )
@@ -157,7 +159,17 @@ func (p *Plan) candidateDigest() (string, error) {
 		return p.revisionDigest()
 	}
 	name := names.Deployment(p.Model, p.Candidate)
-	for _, o := range p.Steps[0].Objects {
+	objs := p.Steps[0].Objects
+	if !slices.ContainsFunc(objs, func(o render.Object) bool { return o.GetName() == name }) {
+		// A cluster that does not run the candidate (package
+		// multicluster): its pods are the App's all the same.
+		all, err := mesh.Build(p.Steps[0].App)
+		if err != nil {
+			return "", err
+		}
+		objs = all
+	}
+	for _, o := range objs {
 		if o.GetObjectKind().GroupVersionKind().Kind != "Deployment" || o.GetName() != name {
 			continue
 		}
