@@ -180,6 +180,9 @@ type ChartQuery struct {
 	Resolution time.Duration
 	// LatencyQuantile is the latency drawn; 0 means 0.99.
 	LatencyQuantile float64
+	// Labels are further exact label matchers of the queries, as
+	// promgate.Options.Labels (a global Prometheus's cluster label).
+	Labels map[string]string
 }
 
 // Query fills c.Success and c.Latency with each version's figures over the
@@ -207,15 +210,19 @@ func (c *RolloutChart) Query(ctx context.Context, api promv1.API, q ChartQuery) 
 	}
 	c.LatencyQuantile = q.LatencyQuantile
 	c.Success, c.Latency = nil, nil
+	labels, err := promgate.Matchers(q.Labels)
+	if err != nil {
+		return err
+	}
 	queries := []string{promgate.SuccessRate(0).Query, promgate.Latency(q.LatencyQuantile, 0).Query}
 	for _, w := range c.Weights {
 		var figures [2]Series
 		for i, query := range queries {
-			t, err := template.New("q").Parse(query)
+			t, err := template.New("q").Option("missingkey=error").Parse(query)
 			if err != nil {
 				return err
 			}
-			f := figureQuery{api: api, tmpl: t, q: q, namespace: c.Namespace, model: c.Model, version: w.Version}
+			f := figureQuery{api: api, tmpl: t, q: q, namespace: c.Namespace, model: c.Model, version: w.Version, labels: labels}
 			if figures[i], err = f.over(ctx, c.Start, c.End); err != nil {
 				return fmt.Errorf("observe: querying %s's figures: %w", w.Version, err)
 			}
@@ -231,13 +238,14 @@ type figureQuery struct {
 	tmpl                      *template.Template
 	q                         ChartQuery
 	namespace, model, version string
+	labels                    string // ChartQuery.Labels as matchers
 }
 
 // text is the query with a window.
 func (f figureQuery) text(window time.Duration) (string, error) {
 	var b bytes.Buffer
 	err := f.tmpl.Execute(&b, map[string]string{"Namespace": f.namespace, "Model": f.model, "Version": f.version,
-		"Workload": names.Deployment(f.model, f.version), "Window": model.Duration(window).String(), "Reporter": f.q.Reporter})
+		"Workload": names.Deployment(f.model, f.version), "Window": model.Duration(window).String(), "Reporter": f.q.Reporter, "Labels": f.labels})
 	return b.String(), err
 }
 

@@ -49,7 +49,7 @@ func LLMServerOf(name string) (LLMServer, bool) {
 
 // PodSelector is the label matcher of a version's pods, in a Check's
 // template: the pods of its Deployment, by name.
-const PodSelector = `namespace="{{.Namespace}}",pod=~"{{.Workload}}-[a-z0-9]+-[a-z0-9]+"`
+const PodSelector = `namespace="{{.Namespace}}",pod=~"{{.Workload}}-[a-z0-9]+-[a-z0-9]+"{{.Labels}}`
 
 // TimeToFirstToken is the version's time to first token at quantile, from
 // the server's histogram, in milliseconds, at most max. It counts the
@@ -105,7 +105,7 @@ func (s LLMServer) KVCacheUse(max float64) Check {
 
 // RevisionSelector is the label matcher of a revision's requests in the
 // endpoint picker's metrics.
-const RevisionSelector = `namespace="{{.Namespace}}",target_model_name="{{.Version}}"`
+const RevisionSelector = `namespace="{{.Namespace}}",target_model_name="{{.Version}}"{{.Labels}}`
 
 // RevisionRequests is the Options.Requests of a gate of an adapter's
 // revisions: the requests the endpoint picker sent as the revision.

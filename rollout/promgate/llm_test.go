@@ -82,7 +82,7 @@ func TestLLMQueries(t *testing.T) {
 		check promgate.Check
 		want  string
 	}{
-		{promgate.VLLM.TimeToFirstToken(0.99, time.Second), `histogram_quantile(0.99, sum(rate(vllm:time_to_first_token_seconds_bucket{namespace="{{.Namespace}}",pod=~"{{.Workload}}-[a-z0-9]+-[a-z0-9]+"}[{{.Window}}])) by (le)) * 1000`},
+		{promgate.VLLM.TimeToFirstToken(0.99, time.Second), `histogram_quantile(0.99, sum(rate(vllm:time_to_first_token_seconds_bucket{namespace="{{.Namespace}}",pod=~"{{.Workload}}-[a-z0-9]+-[a-z0-9]+"{{.Labels}}}[{{.Window}}])) by (le)) * 1000`},
 		{promgate.SGLang.InterTokenLatency(0.9, time.Second), `histogram_quantile(0.9, sum(rate(sglang:inter_token_latency_seconds_bucket{`},
 		{promgate.VLLM.QueueDepth(4), `avg(avg_over_time(vllm:num_requests_waiting{`},
 		{promgate.SGLang.QueueDepth(4), `avg(avg_over_time(sglang:num_queue_reqs{`},
@@ -160,5 +160,34 @@ func TestRevisionGates(t *testing.T) {
 	}
 	if _, err := promgate.New(api, promgate.Options{Requests: "sum({{.Window"}, promgate.RevisionSuccessRate(99)); err == nil || !strings.Contains(err.Error(), "Options.Requests") {
 		t.Errorf("a Requests template that does not parse: %v", err)
+	}
+}
+
+// TestLabels: a global Prometheus's cluster label is a matcher of every
+// query of the gate; a name Prometheus would refuse is refused.
+func TestLabels(t *testing.T) {
+	url, queries := fakeAPI(t, llmFigures(300, 280, 100, 100))
+	api, err := promgate.NewAPI(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := promgate.New(api, promgate.Options{Labels: map[string]string{"cluster": "eu-1"}},
+		promgate.SuccessRate(99), promgate.VLLM.TimeToFirstToken(0.9, time.Second).WithinOfStable(50).AtLeast(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Analyse(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range *queries {
+		if strings.Count(q, `,cluster="eu-1"`) != strings.Count(q, "{") {
+			t.Errorf("a query without the cluster: %s", q)
+		}
+	}
+	if len(*queries) < 4 {
+		t.Errorf("%d queries", len(*queries))
+	}
+	if _, err := promgate.New(api, promgate.Options{Labels: map[string]string{"clus-ter": "x"}}, promgate.SuccessRate(99)); err == nil {
+		t.Error("a label name with a dash was accepted")
 	}
 }

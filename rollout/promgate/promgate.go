@@ -24,7 +24,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -78,6 +81,12 @@ type Options struct {
 	// the window for its figures to mean something; below it the verdict is
 	// rollout.NoData. 0 means 10.
 	MinRequests float64
+	// Labels are further label matchers of every query, exact: a global
+	// Prometheus's cluster label ({"cluster": "eu-1"}) that tells the
+	// clusters of a fleet apart (package multicluster's waves, one gate a
+	// cluster). The templates' field .Labels holds them, as
+	// ,name="value",... .
+	Labels map[string]string
 	// Requests is the PromQL template of the candidate's request count,
 	// with a Check's fields; empty counts Istio's reports of requests to
 	// the candidate's workload. RevisionRequests counts an adapter
@@ -158,7 +167,7 @@ func (c Check) RelativeToStable(tolerance float64) Check {
 }
 
 // selector is the label matcher of one version's reports.
-const selector = `reporter="{{.Reporter}}",destination_workload_namespace="{{.Namespace}}",destination_workload="{{.Workload}}"`
+const selector = `reporter="{{.Reporter}}",destination_workload_namespace="{{.Namespace}}",destination_workload="{{.Workload}}"{{.Labels}}`
 
 // SuccessRate is the share of the candidate's requests not answered with a
 // 5xx status (nor, on gRPC, with a status other than OK), in percent, at
@@ -221,6 +230,7 @@ type Gate struct {
 	tmpl    []*template.Template
 	samples []*template.Template // nil where a check has no Samples
 	count   *template.Template
+	labels  string // Options.Labels as matchers
 }
 
 var _ rollout.Gate = (*Gate)(nil)
@@ -249,7 +259,11 @@ func New(api promv1.API, opts Options, checks ...Check) (*Gate, error) {
 	if len(checks) == 0 {
 		return nil, fmt.Errorf("promgate: no checks")
 	}
-	g := &Gate{api: api, opts: opts, checks: checks}
+	labels, err := Matchers(opts.Labels)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gate{api: api, opts: opts, checks: checks, labels: labels}
 	for i, c := range checks {
 		if c.Name == "" {
 			return nil, fmt.Errorf("promgate: check %d has no name", i)
@@ -280,6 +294,23 @@ func New(api promv1.API, opts Options, checks ...Check) (*Gate, error) {
 	return g, nil
 }
 
+// labelName is a label name PromQL takes unquoted.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// Matchers are labels as exact PromQL matchers, each after a comma, in
+// name order: `,cluster="eu-1"`. A name that is not a Prometheus label
+// name is an error.
+func Matchers(labels map[string]string) (string, error) {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if !labelName.MatchString(k) || strings.HasPrefix(k, "__") {
+			return "", fmt.Errorf("promgate: Options.Labels: %q is not a label name", k)
+		}
+		b.WriteString("," + k + "=" + strconv.Quote(labels[k]))
+	}
+	return b.String(), nil
+}
+
 func (g *Gate) now() time.Time {
 	if g.opts.Now != nil {
 		return g.opts.Now()
@@ -290,11 +321,13 @@ func (g *Gate) now() time.Time {
 // params are a query template's fields.
 type params struct {
 	Namespace, Workload, Model, Version, Window, Reporter string
+	// Labels are Options.Labels as matchers: ,name="value",...
+	Labels string
 }
 
 func (g *Gate) params(t rollout.Target, window time.Duration, stable bool) params {
 	p := params{Namespace: t.Namespace, Workload: t.CandidateWorkload, Model: t.Model, Version: t.Candidate,
-		Window: model.Duration(window).String(), Reporter: g.opts.Reporter}
+		Window: model.Duration(window).String(), Reporter: g.opts.Reporter, Labels: g.labels}
 	if stable {
 		p.Workload, p.Version = t.StableWorkload, t.Stable
 	}
