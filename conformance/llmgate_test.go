@@ -47,14 +47,7 @@ func TestLLMGates(t *testing.T) {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for !prom.Up(ctx) {
-		if ctx.Err() != nil {
-			t.Fatal("Prometheus never scraped the exporter")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitScraped(t, prom)
 	time.Sleep(4 * time.Second) // some twenty scrapes
 	api, err := promgate.NewAPI(prom.URL)
 	if err != nil {

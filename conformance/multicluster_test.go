@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,7 +156,7 @@ func TestMultiClusterApply(t *testing.T) {
 	clients, counters := map[string]apply.Client{}, map[string]*applytest.Counter{}
 	for c, s := range servers {
 		counters[c] = applytest.NewCounter(dynamicClient(s))
-		clients[c] = &watchedClient{Client: counters[c], w: w}
+		clients[c] = &applytest.Watched{Client: counters[c], Mu: &w.mu, After: w.after}
 	}
 	app, f := scenarios.Fleet()
 	app.Namespace.Name = "fleet-fraud"
@@ -239,7 +238,8 @@ func fleetServers(t *testing.T) map[string]*APIServer {
 	return servers
 }
 
-// serverWatch reads the fleet back from its API servers and checks it.
+// serverWatch reads the fleet back from its API servers and checks it as
+// its proxies see it, after every write while on.
 type serverWatch struct {
 	t        *testing.T
 	mu       sync.Mutex
@@ -250,53 +250,18 @@ type serverWatch struct {
 }
 
 func (w *serverWatch) dangling(t *testing.T) []string {
-	var pods []*unstructured.Unstructured
 	live := map[string][]*unstructured.Unstructured{}
 	for c, s := range w.servers {
 		live[c] = liveObjects(t, s, "fleet-fraud")
-		for _, o := range live[c] {
-			if o.GetKind() == "Deployment" {
-				pods = append(pods, o)
-			}
-		}
 	}
-	var out []string
-	for c, objs := range live {
-		own := slices.DeleteFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Deployment" })
-		for _, d := range meshcheck.Dangling(append(own, pods...)) {
-			out = append(out, c+": "+d)
-		}
+	return meshcheck.DanglingAcross(live)
+}
+
+func (w *serverWatch) after() {
+	if w.on {
+		w.checks++
+		w.problems = append(w.problems, w.dangling(w.t)...)
 	}
-	return out
-}
-
-// watchedClient checks the fleet after each of its writes, one write at a
-// time across the fleet.
-type watchedClient struct {
-	apply.Client
-	w *serverWatch
-}
-
-func (c *watchedClient) after() {
-	if !c.w.on {
-		return
-	}
-	c.w.checks++
-	c.w.problems = append(c.w.problems, c.w.dangling(c.w.t)...)
-}
-
-func (c *watchedClient) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
-	c.w.mu.Lock()
-	defer c.w.mu.Unlock()
-	defer c.after()
-	return c.Client.Apply(ctx, obj, opts)
-}
-
-func (c *watchedClient) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
-	c.w.mu.Lock()
-	defer c.w.mu.Unlock()
-	defer c.after()
-	return c.Client.Delete(ctx, gvk, namespace, name, opts)
 }
 
 // TestMultiClusterKustomize builds each overlay WriteKustomize writes with

@@ -472,20 +472,8 @@ func (e *IstioExporter) serveLLM(b *strings.Builder, now time.Time) {
 		n := llmNames[v.SGLang]
 		fmt.Fprintf(b, "%s{%s} %g\n%s{%s} %g\n%s{%s} %g\n%s{%s} %g\n",
 			n[0], l, v.Running, n[1], l, v.Waiting, n[2], l, v.KVCache, n[3], l, v.tokens)
-		for _, h := range []struct {
-			name string
-			each time.Duration
-			sum  float64
-		}{{n[4], v.TTFT, v.ttftSum}, {n[5], v.ITL, v.itlSum}} {
-			for _, le := range vllmBuckets {
-				n := 0.0
-				if h.each.Seconds() <= le {
-					n = v.requests
-				}
-				fmt.Fprintf(b, "%s_bucket{%s,le=\"%g\"} %g\n", h.name, l, le, n)
-			}
-			fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %g\n%s_sum{%s} %g\n%s_count{%s} %g\n", h.name, l, v.requests, h.name, l, h.sum, h.name, l, v.requests)
-		}
+		latencyHistogram(b, n[4], l, v.TTFT, v.requests, v.ttftSum)
+		latencyHistogram(b, n[5], l, v.ITL, v.requests, v.itlSum)
 	}
 }
 
@@ -537,19 +525,20 @@ func (e *IstioExporter) serveRevisions(b *strings.Builder, now time.Time) {
 		v.advance(now)
 		l := fmt.Sprintf(`namespace=%q,pod="qwen-v1-epp-6c9d8b7f4-k2x8p",model_name=%q,target_model_name=%q`, k.namespace, k.model, k.version)
 		fmt.Fprintf(b, "inference_objective_request_total{%s,priority=\"0\"} %g\ninference_objective_request_error_total{%s,error_code=\"500\"} %g\n", l, v.requests, l, v.errors)
-		for _, h := range []struct {
-			name string
-			each time.Duration
-			sum  float64
-		}{{"inference_objective_request_ttft_seconds", v.TTFT, v.ttftSum}, {"inference_objective_request_duration_seconds", v.Duration, v.durationSum}} {
-			for _, le := range vllmBuckets {
-				n := 0.0
-				if h.each.Seconds() <= le {
-					n = v.requests
-				}
-				fmt.Fprintf(b, "%s_bucket{%s,le=\"%g\"} %g\n", h.name, l, le, n)
-			}
-			fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %g\n%s_sum{%s} %g\n%s_count{%s} %g\n", h.name, l, v.requests, h.name, l, h.sum, h.name, l, v.requests)
-		}
+		latencyHistogram(b, "inference_objective_request_ttft_seconds", l, v.TTFT, v.requests, v.ttftSum)
+		latencyHistogram(b, "inference_objective_request_duration_seconds", l, v.Duration, v.requests, v.durationSum)
 	}
+}
+
+// latencyHistogram writes a histogram (seconds, vLLM's buckets) of n
+// requests, each taking each, summing sum.
+func latencyHistogram(b *strings.Builder, name, labels string, each time.Duration, n, sum float64) {
+	for _, le := range vllmBuckets {
+		c := 0.0
+		if each.Seconds() <= le {
+			c = n
+		}
+		fmt.Fprintf(b, "%s_bucket{%s,le=\"%g\"} %g\n", name, labels, le, c)
+	}
+	fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %g\n%s_sum{%s} %g\n%s_count{%s} %g\n", name, labels, n, name, labels, sum, name, labels, n)
 }

@@ -92,6 +92,13 @@ func startRolloutEnv(t *testing.T) *rolloutEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(prom.Close)
+	waitScraped(t, prom)
+	return &rolloutEnv{s: s, exp: exp, prom: prom}
+}
+
+// waitScraped waits until prom has scraped its target once.
+func waitScraped(t *testing.T, prom *Prometheus) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for !prom.Up(ctx) {
@@ -100,7 +107,6 @@ func startRolloutEnv(t *testing.T) *rolloutEnv {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return &rolloutEnv{s: s, exp: exp, prom: prom}
 }
 
 // follower is the traffic and the Deployment controller of one model.

@@ -10,26 +10,26 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/multicluster"
+	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 )
 
 // fleetClients are in-memory API servers for the scenario's clusters,
 // each counting its requests; after every write to any of them, the fleet
-// is checked for dangling routes (watch.problems).
+// is checked for routes that would fail (watch.problems).
 func fleetClients() (map[string]apply.Client, map[string]*applytest.Counter, map[string]*applytest.Cluster, *watch) {
 	clients, counters, clusters := map[string]apply.Client{}, map[string]*applytest.Counter{}, map[string]*applytest.Cluster{}
 	w := &watch{clusters: clusters}
 	for _, c := range []string{"eu-1", "us-1", "canary"} {
 		clusters[c] = applytest.NewServerSideCluster(nil)
 		counters[c] = applytest.NewCounter(clusters[c])
-		clients[c] = &watched{Client: counters[c], w: w}
+		clients[c] = &applytest.Watched{Client: counters[c], Mu: &w.mu, After: w.check}
 	}
 	return clients, counters, clusters, w
 }
@@ -41,50 +41,15 @@ type watch struct {
 	problems []string
 }
 
-func (w *watch) check() {
-	w.problems = append(w.problems, dangling(w.clusters)...)
-}
+func (w *watch) check() { w.problems = append(w.problems, dangling(w.clusters)...) }
 
-// watched is a client whose writes are checked, one at a time.
-type watched struct {
-	apply.Client
-	w *watch
-}
-
-func (c *watched) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
-	c.w.mu.Lock()
-	defer c.w.mu.Unlock()
-	defer c.w.check()
-	return c.Client.Apply(ctx, obj, opts)
-}
-
-func (c *watched) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts apply.DeleteOptions) error {
-	c.w.mu.Lock()
-	defer c.w.mu.Unlock()
-	defer c.w.check()
-	return c.Client.Delete(ctx, gvk, namespace, name, opts)
-}
-
-// dangling checks each cluster as its proxies see the mesh: its own
-// routes, Services and subsets, and every cluster's pods.
+// dangling checks each cluster as its proxies see the mesh.
 func dangling(clusters map[string]*applytest.Cluster) []string {
-	var pods []*unstructured.Unstructured
-	for _, c := range clusters {
-		for _, o := range c.Objects() {
-			if o.GetKind() == "Deployment" {
-				pods = append(pods, o)
-			}
-		}
-	}
-	var out []string
+	live := map[string][]*unstructured.Unstructured{}
 	for name, c := range clusters {
-		own := slices.DeleteFunc(c.Objects(), func(o *unstructured.Unstructured) bool { return o.GetKind() == "Deployment" })
-		for _, d := range meshcheck.Dangling(append(own, pods...)) {
-			out = append(out, name+": "+d)
-		}
+		live[name] = c.Objects()
 	}
-	slices.Sort(out)
-	return out
+	return meshcheck.DanglingAcross(live)
 }
 
 // TestApply: the fleet applies to every cluster; applied again it sends
@@ -119,14 +84,7 @@ func TestApply(t *testing.T) {
 		}
 	}
 
-	// v2 retired; v1 now runs in the canary cluster too.
-	app.Models[0].Versions = app.Models[0].Versions[:1]
-	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
-	f.Placement = []multicluster.Placement{{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3, "canary": 1}}}
-	next, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := movedFleet(t)
 	results, err := multicluster.Apply(ctx, clients, next, multicluster.ApplyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -213,13 +171,7 @@ func TestApplyNegativeControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.problems = nil
-	app.Models[0].Versions = app.Models[0].Versions[:1]
-	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
-	f.Placement = []multicluster.Placement{{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3, "canary": 1}}}
-	next, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := movedFleet(t)
 	for _, c := range []string{"canary", "eu-1", "us-1"} {
 		live, err := apply.Managed(ctx, clients[c], "fraud")
 		if err != nil {
@@ -232,4 +184,19 @@ func TestApplyNegativeControl(t *testing.T) {
 	if !slices.ContainsFunc(w.problems, func(p string) bool { return strings.HasPrefix(p, "eu-1: ") && strings.Contains(p, "v2") }) {
 		t.Errorf("cluster by cluster, the watch saw nothing wrong: %v", w.problems)
 	}
+}
+
+// movedFleet is scenarios.Fleet's objects once v2 is retired and v1 runs
+// in the canary cluster too.
+func movedFleet(t *testing.T) map[string][]render.Object {
+	t.Helper()
+	app, f := scenarios.Fleet()
+	app.Models[0].Versions = app.Models[0].Versions[:1]
+	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
+	f.Placement = []multicluster.Placement{{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3, "canary": 1}}}
+	next, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return next
 }

@@ -46,17 +46,7 @@ func NewAdapterPlan(app mesh.App, model, adapter, candidate string, s Strategy) 
 	if len(errs) > 0 {
 		return nil, &ValidationError{Spec: "rollout.Strategy", Errors: errs}
 	}
-	add := func(phase Phase, weight int32) error {
-		step := Step{Index: len(p.Steps), Phase: phase, Weight: weight, plan: p}
-		step.App = p.adapterAt(app, mi, ai, weight)
-		objs, err := mesh.Build(step.App)
-		if err != nil {
-			return fmt.Errorf("rollout: the %s step of %s's adapter %s is not a valid App: %w", phase, model, adapter, err)
-		}
-		step.Objects = objs
-		p.Steps = append(p.Steps, step)
-		return nil
-	}
+	add := func(phase Phase, weight int32) error { return p.add(phase, weight, p.adapterAt(app, mi, ai, weight)) }
 	if err := add(Baseline, 0); err != nil {
 		return nil, err
 	}

@@ -266,21 +266,11 @@ func (d *Driver) Run(ctx context.Context, p *Plan) (Report, error) {
 	if d.Client == nil {
 		return Report{}, errors.New("rollout: the Driver has no Client")
 	}
-	opts := d.Apply // the run's own copy: a Driver may run several plans
-	if opts.Cache == nil {
-		opts.Cache = &apply.Cache{}
-	}
-	if opts.FieldManager == "" {
-		opts.FieldManager = apply.DefaultFieldManager
-	}
+	opts := d.options()
 	opts.WaitAvailable = !d.SkipAvailability
-	r, err := d.open(ctx, p, opts.FieldManager)
+	r, live, err := d.begin(ctx, p, opts)
 	if err != nil {
 		return Report{}, err
-	}
-	live, err := apply.Managed(ctx, d.Client, p.Namespace)
-	if err != nil {
-		return Report{}, fmt.Errorf("rollout: reading the live objects: %w", err)
 	}
 	at, found, lerr := p.Locate(live)
 	if drift := r.drift(p, at, found, lerr); drift != "" {
@@ -326,22 +316,15 @@ func (d *Driver) RollBack(ctx context.Context, p *Plan, reason string) (Report, 
 	if d.Client == nil {
 		return Report{}, errors.New("rollout: the Driver has no Client")
 	}
-	opts := d.Apply
-	if opts.FieldManager == "" {
-		opts.FieldManager = apply.DefaultFieldManager
-	}
+	opts := d.options()
 	if rec, found, err := p.status(ctx, d.Client); err != nil {
 		return Report{}, err
 	} else if found && rec.Outcome == RolledBack && rec.Candidate == p.Candidate {
 		return Report{Outcome: RolledBack, Step: p.Steps[0]}, nil
 	}
-	r, err := d.open(ctx, p, opts.FieldManager)
+	r, live, err := d.begin(ctx, p, opts)
 	if err != nil {
 		return Report{}, err
-	}
-	live, err := apply.Managed(ctx, d.Client, p.Namespace)
-	if err != nil {
-		return Report{}, fmt.Errorf("rollout: reading the live objects: %w", err)
 	}
 	from := p.Steps[0]
 	if at, found, _ := p.Locate(live); found {
@@ -352,6 +335,32 @@ func (d *Driver) RollBack(ctx context.Context, p *Plan, reason string) (Report, 
 	}
 	rep := Report{Step: from}
 	return d.rollBack(ctx, opts, p, r, from, live, reason, &rep)
+}
+
+// options are a run's own copy of the driver's apply options (a Driver
+// may run several plans), with a cache and the field manager set.
+func (d *Driver) options() apply.TransitionOptions {
+	opts := d.Apply
+	if opts.Cache == nil {
+		opts.Cache = &apply.Cache{}
+	}
+	if opts.FieldManager == "" {
+		opts.FieldManager = apply.DefaultFieldManager
+	}
+	return opts
+}
+
+// begin opens the plan's record and reads the live objects.
+func (d *Driver) begin(ctx context.Context, p *Plan, opts apply.TransitionOptions) (*journal, []render.Object, error) {
+	r, err := d.open(ctx, p, opts.FieldManager)
+	if err != nil {
+		return nil, nil, err
+	}
+	live, err := apply.Managed(ctx, d.Client, p.Namespace)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rollout: reading the live objects: %w", err)
+	}
+	return r, live, nil
 }
 
 // steps takes the cluster from step at, where it is, to the plan's end:

@@ -236,15 +236,7 @@ func NewPlan(app mesh.App, model, candidate string, s Strategy) (*Plan, error) {
 		return nil, &ValidationError{Spec: "rollout.Strategy", Errors: errs}
 	}
 	add := func(phase Phase, weight int32) error {
-		step := Step{Index: len(p.Steps), Phase: phase, Weight: weight, plan: p}
-		step.App = p.appAt(app, mi, weighted, phase, weight)
-		objs, err := mesh.Build(step.App)
-		if err != nil {
-			return fmt.Errorf("rollout: the %s step of %s is not a valid App: %w", phase, model, err)
-		}
-		step.Objects = objs
-		p.Steps = append(p.Steps, step)
-		return nil
+		return p.add(phase, weight, p.appAt(app, mi, weighted, phase, weight))
 	}
 	if err := add(Baseline, 0); err != nil {
 		return nil, err
@@ -273,6 +265,22 @@ func NewPlan(app mesh.App, model, candidate string, s Strategy) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// add appends the step of phase and weight whose App is app.
+func (p *Plan) add(phase Phase, weight int32, app mesh.App) error {
+	step := Step{Index: len(p.Steps), Phase: phase, Weight: weight, App: app, plan: p}
+	objs, err := mesh.Build(app)
+	if err != nil {
+		what := p.Model
+		if p.Adapter != "" {
+			what += "'s adapter " + p.Adapter
+		}
+		return fmt.Errorf("rollout: the %s step of %s is not a valid App: %w", phase, what, err)
+	}
+	step.Objects = objs
+	p.Steps = append(p.Steps, step)
+	return nil
 }
 
 // weights returns the canary weights of a valid strategy.

@@ -109,3 +109,33 @@ func Describe(objs []*unstructured.Unstructured) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// DanglingAcross checks the clusters of one multi-cluster mesh as their
+// proxies see it: each cluster's own routes, Services and subsets, with
+// every cluster's Deployments' pods (which multi-cluster discovery gives
+// every proxy). It returns one line per route destination that would
+// fail, prefixed with its cluster, sorted.
+func DanglingAcross(clusters map[string][]*unstructured.Unstructured) []string {
+	var pods []*unstructured.Unstructured
+	for _, objs := range clusters {
+		for _, o := range objs {
+			if o.GetKind() == "Deployment" {
+				pods = append(pods, o)
+			}
+		}
+	}
+	var out []string
+	for c, objs := range clusters {
+		var own []*unstructured.Unstructured
+		for _, o := range objs {
+			if o.GetKind() != "Deployment" {
+				own = append(own, o)
+			}
+		}
+		for _, d := range Dangling(append(own, pods...)) {
+			out = append(out, c+": "+d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
