@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -78,6 +79,10 @@ func deriveEndpoints(env *appEnv, gateways *gatewayFamily) (*endpointFamily, fie
 		if gw.Name != "" && gw.Namespace != env.ns {
 			errs = append(errs, field.Invalid(ep.Child("gateway"), e.Gateway,
 				fmt.Sprintf("the gateway is in namespace %q: the router's filter attaches to a Gateway in the endpoint's namespace, %q", gw.Namespace, env.ns)))
+		}
+		if prev := slices.IndexFunc(env.app.Endpoints[:i], func(o Endpoint) bool { return o.Gateway == e.Gateway }); prev >= 0 && e.Gateway != "" {
+			// Each router's filter runs on every request the gateway takes.
+			errs = append(errs, field.Invalid(ep.Child("gateway"), e.Gateway, fmt.Sprintf("already carries the router of endpoints[%d]: one endpoint a gateway, whose models it lists", prev)))
 		}
 		f.gateways = append(f.gateways, gw)
 		if len(e.Models) == 0 {

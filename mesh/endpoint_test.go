@@ -61,7 +61,8 @@ func TestEndpointValidation(t *testing.T) {
 			e := a.Endpoints[0]
 			e.Name, e.Host, e.Models = "llm2", "chat.example.com", []string{"qwen"}
 			a.Endpoints = append(a.Endpoints, e)
-		}, []string{`endpoints[1].models[0]: duplicate value "Qwen/Qwen2.5-7B-Instruct": the name clients send is already served by endpoints[0].models[1]`}},
+		}, []string{`endpoints[1].models[0]: duplicate value "Qwen/Qwen2.5-7B-Instruct": the name clients send is already served by endpoints[0].models[1]`,
+			`endpoints[1].gateway: invalid value "llm-gateway": already carries the router of endpoints[0]`}},
 		{"an adapter on a missing version", func(a *mesh.App) { a.Models[0].Adapters[1].Versions = []string{"v3"} },
 			[]string{`models[0].adapters[1].versions[0]: "v3" not found`}},
 		{"a host the gateway does not serve", func(a *mesh.App) { a.Endpoints[0].Host = "api.example.com" },
