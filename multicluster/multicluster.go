@@ -285,6 +285,13 @@ func (f Fleet) placementErrors(app mesh.App) field.ErrorList {
 		if len(p.Replicas) == 0 {
 			errs = append(errs, field.Required(pp.Child("replicas"), "the clusters the version runs in"))
 		}
+		autoscaled := false
+		if mi >= 0 {
+			if vi := slices.IndexFunc(app.Models[mi].Versions, func(v serving.Version) bool { return v.Name == p.Version }); vi >= 0 {
+				v := app.Models[mi].Versions[vi]
+				autoscaled = v.Autoscaled || v.Autoscaling != nil
+			}
+		}
 		for _, c := range slices.Sorted(maps.Keys(p.Replicas)) {
 			switch n := p.Replicas[c]; {
 			case !clusters[c]:
@@ -293,6 +300,8 @@ func (f Fleet) placementErrors(app mesh.App) field.ErrorList {
 				errs = append(errs, fe)
 			case n < 0:
 				errs = append(errs, field.Invalid(pp.Child("replicas").Key(c), n, "0 (the App's own count) or more"))
+			case n > 0 && autoscaled:
+				errs = append(errs, field.Invalid(pp.Child("replicas").Key(c), n, "the version is autoscaled: give 0, and its autoscaler sets the count"))
 			}
 		}
 	}

@@ -6,12 +6,16 @@ import (
 	"strings"
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/render/rendertest"
 	"github.com/mlmesh/mlmesh/routing"
+	"github.com/mlmesh/mlmesh/serving"
 )
 
 // kinds lists a cluster's objects as "Kind/name".
@@ -103,6 +107,10 @@ func TestValidate(t *testing.T) {
 			"models[0].traffic.policy.outlierDetection: required: locality failover needs outlier detection"},
 		{"negative replicas", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[0].Replicas["eu-1"] = -1 }, `placement[0].replicas[eu-1]: invalid value "-1"`},
 		{"no clusters", func(_ *mesh.App, f *multicluster.Fleet) { f.Clusters = nil }, "clusters: required"},
+		{"replicas of an autoscaled version", func(a *mesh.App, _ *multicluster.Fleet) {
+			a.Models[0].Versions[0].Replicas = nil
+			a.Models[0].Versions[0].Autoscaling = &serving.Autoscaling{Min: 2, Max: 4, Metrics: []autoscalingv2.MetricSpec{serving.PodsMetric("istio_requests_per_second", resource.MustParse("2"))}}
+		}, `placement[0].replicas[eu-1]: invalid value "3": the version is autoscaled: give 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app, f := scenarios.Fleet()
