@@ -49,8 +49,7 @@ func (e Endpoint) endpointRoute(env *appEnv, ep *field.Path) (r Route, ruleFrom 
 		}
 		m := env.app.Models[mi]
 		timeout := modelTimeout(m)
-		served := cmpOr(m.ServedName, m.Name)
-		r.Rules = append(r.Rules, e.nameRule(served, []routing.Destination{{Host: m.Name}}, timeout))
+		r.Rules = append(r.Rules, e.nameRule(m.Served(), []routing.Destination{{Host: m.Name}}, timeout))
 		ruleFrom = append(ruleFrom, ep.Child("models").Index(j))
 		for k, a := range m.Adapters {
 			r.Rules = append(r.Rules, e.nameRule(a.Name, adapterSplit(m, a.Versions), timeout))
@@ -58,13 +57,6 @@ func (e Endpoint) endpointRoute(env *appEnv, ep *field.Path) (r Route, ruleFrom 
 		}
 	}
 	return r, ruleFrom
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // modelTimeout is the timeout of the model's one unconditional rule (a
@@ -253,7 +245,7 @@ func (c nameClaims) claimModel(app App, appRoot, p *field.Path, model, host stri
 		}
 		c[name] = at.String()
 	}
-	claim(cmpOr(m.ServedName, m.Name), p)
+	claim(m.Served(), p)
 	for k, a := range m.Adapters {
 		claim(a.Name, modelAt.Child("adapters").Index(k).Child("name"))
 	}

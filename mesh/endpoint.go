@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -185,7 +186,7 @@ func (f *endpointFamily) routerDeployment(e Endpoint, meta metav1.ObjectMeta) *a
 					SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 					Containers: []corev1.Container{{
 						Name:  "router",
-						Image: cmpOr(e.Router.Image, RouterImage),
+						Image: cmp.Or(e.Router.Image, RouterImage),
 						Args: []string{"--streaming", "--secure-serving=false", "--plugin",
 							`body-field-to-header:model-name:{"fieldName":"model","headerName":"` + ModelHeader + `"}`},
 						Ports:          []corev1.ContainerPort{{Name: "grpc", ContainerPort: routerPort}, {Name: "health", ContainerPort: routerHealthPort}},

@@ -190,13 +190,13 @@ func containerInto(c, prev *corev1.Container, m Model, rt Runtime, v Version) {
 		c.Command = append(reuseSlice(prev.Command, len(rt.Command)), rt.Command...)
 	}
 	if rt.Args != nil {
-		c.Args = rt.Args(m.servedName(), v.modelURI())
+		c.Args = rt.Args(m.Served(), v.modelURI())
 	}
 	if rt.LoRA != nil {
 		c.Args = append(c.Args, rt.LoRA(m.AdaptersOf(v.Name))...)
 	}
 	c.Args = append(c.Args, v.Args...)
-	c.Env = env(rt, m.servedName(), v)
+	c.Env = env(rt, m.Served(), v)
 	c.ImagePullPolicy = v.ImagePullPolicy
 	c.Resources = resourcesInto(prev.Resources, v)
 	c.SecurityContext = containerSecurityInto(prev.SecurityContext, v)
@@ -216,7 +216,7 @@ func containerInto(c, prev *corev1.Container, m Model, rt Runtime, v Version) {
 		*probe = corev1.Probe{}
 		if rt.ReadinessPath != nil {
 			h := reuse(prevHTTP)
-			*h = corev1.HTTPGetAction{Path: rt.ReadinessPath(m.servedName()), Port: intstr.FromString(pp.ServiceName())}
+			*h = corev1.HTTPGetAction{Path: rt.ReadinessPath(m.Served()), Port: intstr.FromString(pp.ServiceName())}
 			probe.HTTPGet = h
 		} else {
 			t := reuse(prevTCP)

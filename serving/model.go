@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"cmp"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -113,13 +114,9 @@ type AdapterRevision struct {
 	Weight int32
 }
 
-// servedName is the name the server serves the model as.
-func (m Model) servedName() string {
-	if m.ServedName != "" {
-		return m.ServedName
-	}
-	return m.Name
-}
+// Served is the name the server serves the model as, which clients give
+// in their requests: ServedName, or Name.
+func (m Model) Served() string { return cmp.Or(m.ServedName, m.Name) }
 
 // AdaptersOf returns the adapters version loads, in the model's order.
 func (m Model) AdaptersOf(version string) []Adapter {

@@ -225,7 +225,7 @@ func (m Model) validateLLM(root fieldpath.Path) field.ErrorList {
 	if len(m.Adapters) > 0 && rt.LoRA == nil {
 		return append(errs, field.Invalid(ap.Field(), len(m.Adapters), llmOnly))
 	}
-	seen := map[string]string{m.servedName(): root.Child("servedName").String()}
+	seen := map[string]string{m.Served(): root.Child("servedName").String()}
 	for i, a := range m.Adapters {
 		p := ap.Index(i)
 		switch msg := servableName(a.Name); {

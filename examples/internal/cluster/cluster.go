@@ -4,6 +4,7 @@
 package cluster
 
 import (
+	"cmp"
 	"fmt"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -26,17 +27,10 @@ func ClientFor(path string) (*dynamicapply.Client, error) {
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("loading the cluster config (%s): %w", cmpOr(path, "$KUBECONFIG"), err)
+		return nil, fmt.Errorf("loading the cluster config (%s): %w", cmp.Or(path, "$KUBECONFIG"), err)
 	}
 	// client-go's default client-side limit (5 requests a second) would
 	// pace a large App; the API server's priority and fairness still applies.
 	cfg.QPS, cfg.Burst = 100, 200
 	return dynamicapply.NewForConfig(cfg)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
