@@ -33,11 +33,7 @@ import (
 // fleetBundles are each cluster's objects of scenarios.Fleet, as bundles.
 func fleetBundles(t *testing.T) map[string]*Bundle {
 	t.Helper()
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	out := map[string]*Bundle{}
 	for c, list := range objs {
 		y, err := render.YAML(list)
@@ -270,11 +266,7 @@ func (w *serverWatch) after() {
 // same set, every object meaning the same (as parsed YAML). The negative
 // control drops an object from the canary overlay: the comparison sees it.
 func TestMultiClusterKustomize(t *testing.T) {
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	dir := t.TempDir()
 	overlays, err := multicluster.WriteKustomize(dir, objs)
 	if err != nil {
@@ -421,4 +413,14 @@ func TestMultiClusterWaves(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fleetObjects are scenarios.Fleet's objects, by cluster.
+func fleetObjects(t *testing.T) map[string][]render.Object {
+	t.Helper()
+	objs, err := multicluster.Build(scenarios.Fleet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }

@@ -59,11 +59,7 @@ func dangling(clusters map[string]*applytest.Cluster) []string {
 func TestApply(t *testing.T) {
 	ctx := context.Background()
 	clients, counters, clusters, w := fleetClients()
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	if _, err := multicluster.Apply(ctx, clients, objs, multicluster.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +133,9 @@ func TestApply(t *testing.T) {
 // every cluster's routes, and the error names it.
 func TestApplyStopsAtAFailure(t *testing.T) {
 	clients, _, clusters, _ := fleetClients()
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	clusters["canary"].FailOn = 3 // its third apply: in the first phase
-	_, err = multicluster.Apply(context.Background(), clients, objs, multicluster.ApplyOptions{})
+	_, err := multicluster.Apply(context.Background(), clients, objs, multicluster.ApplyOptions{})
 	if err == nil || !strings.Contains(err.Error(), "cluster canary") || !errors.Is(err, applytest.ErrInjected) {
 		t.Fatalf("%v, want the canary cluster named", err)
 	}
@@ -162,11 +154,7 @@ func TestApplyStopsAtAFailure(t *testing.T) {
 func TestApplyNegativeControl(t *testing.T) {
 	ctx := context.Background()
 	clients, _, _, w := fleetClients()
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	if _, err := multicluster.Apply(ctx, clients, objs, multicluster.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -31,11 +31,7 @@ func kinds(objs []render.Object) string {
 // the Namespace, the east-west Gateway, and the workloads of the versions
 // it runs with their replicas; the bytes are pinned per cluster.
 func TestBuild(t *testing.T) {
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	want := map[string]string{
 		"eu-1":   "Namespace/fraud PeerAuthentication/default Service/fraud Deployment/fraud-v1 PodDisruptionBudget/fraud-v1 DestinationRule/fraud Gateway/cross-network-gateway VirtualService/fraud",
 		"us-1":   "Namespace/fraud PeerAuthentication/default Service/fraud Deployment/fraud-v1 PodDisruptionBudget/fraud-v1 DestinationRule/fraud Gateway/cross-network-gateway VirtualService/fraud",
@@ -132,11 +128,7 @@ func TestValidate(t *testing.T) {
 
 // TestWriteDir: one directory per cluster, one file per object.
 func TestWriteDir(t *testing.T) {
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	dir := t.TempDir()
 	dirs, err := multicluster.WriteDir(dir, objs)
 	if err != nil {
@@ -156,11 +148,7 @@ func TestWriteDir(t *testing.T) {
 // objects, each once. (The conformance suite builds the overlays with
 // kustomize itself.)
 func TestWriteKustomize(t *testing.T) {
-	app, f := scenarios.Fleet()
-	objs, err := multicluster.Build(app, f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := fleetObjects(t)
 	dir := t.TempDir()
 	overlays, err := multicluster.WriteKustomize(dir, objs)
 	if err != nil {
@@ -185,4 +173,14 @@ func TestWriteKustomize(t *testing.T) {
 	if !strings.Contains(string(k), "- ../../base\n") || !strings.Contains(strings.ToLower(string(k)), "deployment-fraud-fraud-v2") || strings.Contains(strings.ToLower(string(k)), "virtualservice") {
 		t.Errorf("the canary overlay:\n%s", k)
 	}
+}
+
+// fleetObjects are scenarios.Fleet's objects, by cluster.
+func fleetObjects(t *testing.T) map[string][]render.Object {
+	t.Helper()
+	objs, err := multicluster.Build(scenarios.Fleet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }
