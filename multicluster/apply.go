@@ -58,8 +58,9 @@ const (
 // phase until every cluster finished the one before. The error names the
 // cluster; the results say what each cluster did. Applying again
 // converges. Each phase is an apply.Apply per cluster, so objects already
-// as wanted are skipped, and re-applying an unchanged fleet costs a List
-// per kind and namespace per cluster (with opts.Cache, less).
+// as wanted are skipped: re-applying an unchanged fleet sends nothing, and
+// costs per cluster a List per kind of the App's namespace (what mlmesh
+// applied there, read for pruning) and the Lists of each phase's Apply.
 func Apply(ctx context.Context, clients map[string]apply.Client, objs map[string][]render.Object, opts ApplyOptions) ([]ClusterResult, error) {
 	for _, c := range slices.Sorted(maps.Keys(objs)) {
 		if clients[c] == nil {
