@@ -140,7 +140,7 @@ func TestFleetClusters(t *testing.T) {
 // TestMultiClusterApply applies the three-cluster fleet to three real
 // kube-apiservers (the suite's own and two more, each with the mesh's
 // CRDs) with multicluster.Apply: concurrently; again with nothing sent (no
-// apply, no delete; a List per kind, no Get); then v2 retired and v1 moved
+// apply, no delete, no Get; one List per kind and namespace); then v2 retired and v1 moved
 // into the canary cluster. After every write to any of them, the fleet is
 // read back from the three servers and checked as its proxies see it
 // (each cluster's own routes, Services and subsets, every cluster's pods):
@@ -166,9 +166,9 @@ func TestMultiClusterApply(t *testing.T) {
 	if p := w.dangling(t); len(p) > 0 {
 		t.Errorf("after the first apply: %v", p)
 	}
-	before := map[string]applytest.Counts{}
+	before, listed := map[string]applytest.Counts{}, map[string]map[string]int{}
 	for c, n := range counters {
-		before[c] = n.Counts()
+		before[c], listed[c] = n.Counts(), n.Listed()
 	}
 	if _, err := multicluster.Apply(ctx, clients, objs, multicluster.ApplyOptions{}); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,12 @@ func TestMultiClusterApply(t *testing.T) {
 			t.Errorf("%s: re-applying the unchanged fleet sent %d applies, %d deletes and %d gets", c,
 				got.Applies-before[c].Applies, got.Deletes-before[c].Deletes, got.Gets-before[c].Gets)
 		}
-		t.Logf("%s: re-apply: %d lists", c, got.Lists-before[c].Lists)
+		for k, times := range n.Listed() {
+			if times-listed[c][k] != 1 {
+				t.Errorf("%s: re-applying the unchanged fleet listed %s %d times, want once", c, k, times-listed[c][k])
+			}
+		}
+		t.Logf("%s: re-apply: %d Lists, one per kind and namespace", c, got.Lists-before[c].Lists)
 	}
 	w.problems, w.on = nil, true
 	app.Models[0].Versions = app.Models[0].Versions[:1]

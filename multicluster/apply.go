@@ -58,9 +58,12 @@ const (
 // phase until every cluster finished the one before. The error names the
 // cluster; the results say what each cluster did. Applying again
 // converges. Each phase is an apply.Apply per cluster, so objects already
-// as wanted are skipped: re-applying an unchanged fleet sends nothing, and
-// costs per cluster a List per kind of the App's namespace (what mlmesh
-// applied there, read for pruning) and the Lists of each phase's Apply.
+// as wanted are skipped: re-applying an unchanged fleet sends nothing. Each
+// kind in each namespace is listed once per cluster for the whole call
+// (what the phases and the pruning read is kept current by the writes
+// made through it), so re-applying an unchanged fleet costs, per cluster,
+// one List per kind and namespace and nothing else: the kinds mlmesh
+// builds in the App's namespace, and the Gateway in istio-system.
 func Apply(ctx context.Context, clients map[string]apply.Client, objs map[string][]render.Object, opts ApplyOptions) ([]ClusterResult, error) {
 	for _, c := range slices.Sorted(maps.Keys(objs)) {
 		if clients[c] == nil {
@@ -70,13 +73,13 @@ func Apply(ctx context.Context, clients map[string]apply.Client, objs map[string
 	plans := map[string]*clusterPlan{}
 	results := map[string]*ClusterResult{}
 	for _, c := range slices.Sorted(maps.Keys(objs)) {
-		plans[c] = &clusterPlan{wanted: objs[c]}
+		plans[c] = &clusterPlan{wanted: objs[c], client: &listOnce{Client: clients[c]}}
 		results[c] = &ClusterResult{Cluster: c}
 	}
 	var err error
 	for _, phase := range []string{phaseMake, phaseRoute, phaseBreak} {
 		if err = eachCluster(ctx, opts.Parallel, plans, func(ctx context.Context, c string, p *clusterPlan) error {
-			r, err := p.run(ctx, clients[c], phase, opts.Options)
+			r, err := p.run(ctx, phase, opts.Options)
 			results[c].Objects = append(results[c].Objects, r.Objects...)
 			results[c].Err = err
 			return err
@@ -126,12 +129,14 @@ func eachCluster(ctx context.Context, parallel int, plans map[string]*clusterPla
 type clusterPlan struct {
 	wanted []render.Object
 	live   []render.Object
+	client *listOnce
 }
 
 var destinationRule = schema.GroupKind{Group: "networking.istio.io", Kind: "DestinationRule"}
 
 // run carries out one phase in one cluster.
-func (p *clusterPlan) run(ctx context.Context, c apply.Client, phase string, opts apply.Options) (apply.Result, error) {
+func (p *clusterPlan) run(ctx context.Context, phase string, opts apply.Options) (apply.Result, error) {
+	c := p.client
 	switch phase {
 	case phaseMake:
 		live, err := p.readLive(ctx, c)

@@ -18,6 +18,7 @@ package applytest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"sync"
@@ -385,8 +386,9 @@ type Counter struct {
 	apply.Client
 	ListForbidden bool
 
-	mu sync.Mutex
-	n  Counts
+	mu     sync.Mutex
+	n      Counts
+	listed map[string]int
 }
 
 // NewCounter returns a Counter passing requests on to c.
@@ -397,6 +399,15 @@ func (c *Counter) Counts() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// Listed returns how many times each kind in each namespace was listed,
+// keyed "Kind.group namespace" ("Service default", "Namespace " for a
+// cluster-scoped kind): how a test holds code to one List per kind.
+func (c *Counter) Listed() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.listed)
 }
 
 func (c *Counter) count(f func(*Counts)) {
@@ -428,6 +439,12 @@ func (c *Counter) List(ctx context.Context, gvk schema.GroupVersionKind, namespa
 	if c.ListForbidden {
 		return nil, apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: gvk.Kind}, "", fmt.Errorf("may get, not list"))
 	}
-	c.count(func(n *Counts) { n.Lists++ })
+	c.count(func(n *Counts) {
+		n.Lists++
+		if c.listed == nil {
+			c.listed = map[string]int{}
+		}
+		c.listed[gvk.GroupKind().String()+" "+namespace]++
+	})
 	return c.Client.List(ctx, gvk, namespace, labels)
 }
