@@ -221,7 +221,11 @@ func (f Fleet) networks() []string {
 // clusters (names, networks, regions); each placement's model, version,
 // clusters and replicas; and what needs them both: every version that
 // routes send requests or mirrors to runs in some cluster, and every
-// region a model fails over to has a cluster that runs it.
+// cluster has a path to it (across networks only in Istio's mutual TLS);
+// a model that keeps traffic in its region (locality failover) sends no
+// region's share to a version that runs only elsewhere unless it fails
+// that region over to one that runs it; and every region a model fails
+// over to has a cluster that runs it.
 func (f Fleet) Validate(app mesh.App) error {
 	var errs field.ErrorList
 	if err := app.Validate(); err != nil {
@@ -308,36 +312,115 @@ func (f Fleet) placementErrors(app mesh.App) field.ErrorList {
 	return errs
 }
 
-// routedErrors reports a version that a route sends requests or mirrors to
-// while no cluster runs it: in every cluster those requests would fail.
+// routedVersion is a version of a model that a route sends requests or
+// mirrors to, at the field that says so.
+type routedVersion struct {
+	path    *field.Path
+	version string
+	mirror  bool
+}
+
+// routedVersions are the versions of the model that its routes send
+// requests or mirrors to (not another host's, not a weight of 0).
+func routedVersions(m mesh.Model, rp *field.Path) []routedVersion {
+	var out []routedVersion
+	for j, r := range m.Traffic.Rules {
+		for k, d := range r.Split {
+			v := d.Subset
+			if len(r.Split) > 1 && d.Weight == 0 || d.Host != "" && d.Host != m.Name {
+				continue // no requests, or another host's
+			}
+			if v == "" && len(m.Versions) == 1 {
+				v = m.Versions[0].Name
+			}
+			if v != "" {
+				out = append(out, routedVersion{rp.Index(j).Child("split").Index(k), v, false})
+			}
+		}
+		for k, mr := range r.Mirror {
+			if mr.Subset != "" && (mr.Host == "" || mr.Host == m.Name) {
+				out = append(out, routedVersion{rp.Index(j).Child("mirror").Index(k), mr.Subset, true})
+			}
+		}
+	}
+	return out
+}
+
+// routedErrors reports, for each version that a route sends requests or
+// mirrors to:
+//   - no cluster runs it: in every cluster those requests would fail;
+//   - a network has clusters (which all hold the routes) but none runs it,
+//     and the model's clients do not use Istio's mutual TLS (its traffic
+//     policy's TLS is DISABLE, SIMPLE or MUTUAL): the east-west gateways
+//     pass other networks' requests on by the server name of Istio's
+//     mutual TLS alone (AUTO_PASSTHROUGH), so that network's requests have
+//     no path to its pods;
+//   - the model fails over by locality (routing.LoadBalancer.Failover) and
+//     a region's clusters run the version in none of them, nor does the
+//     model fail that region over to one that does: the model keeps its
+//     traffic in the region but for the failovers it lists, and the split
+//     would send that region's requests elsewhere without one.
 func (f Fleet) routedErrors(app mesh.App, idx placed) field.ErrorList {
 	var errs field.ErrorList
 	for i, m := range app.Models {
-		placed := func(v string) bool {
-			return slices.ContainsFunc(f.Clusters, func(c Cluster) bool { return idx.runs(m.Name, v, c.Name) })
+		where := func(v string, in func(Cluster) bool) bool {
+			return slices.ContainsFunc(f.Clusters, func(c Cluster) bool { return in(c) && idx.runs(m.Name, v, c.Name) })
 		}
-		rp := field.NewPath("models").Index(i).Child("traffic", "rules")
-		for j, r := range m.Traffic.Rules {
-			for k, d := range r.Split {
-				v := d.Subset
-				if len(r.Split) > 1 && d.Weight == 0 || d.Host != "" && d.Host != m.Name {
-					continue // no requests, or another host's
-				}
-				if v == "" && len(m.Versions) == 1 {
-					v = m.Versions[0].Name
-				}
-				if v != "" && !placed(v) {
-					errs = append(errs, field.Invalid(rp.Index(j).Child("split").Index(k), v, "the version runs in no cluster of the fleet (placement), so its requests would fail in every cluster"))
+		for _, rv := range routedVersions(m, field.NewPath("models").Index(i).Child("traffic", "rules")) {
+			if !where(rv.version, func(Cluster) bool { return true }) {
+				errs = append(errs, field.Invalid(rv.path, rv.version, "the version runs in no cluster of the fleet (placement), so its requests would fail in every cluster"))
+				continue
+			}
+			if tls := clientTLS(m); tls != "" && tls != routing.TLSIstioMutual && len(f.networks()) > 1 {
+				for _, n := range f.networks() {
+					if !where(rv.version, func(c Cluster) bool { return c.Network == n }) {
+						errs = append(errs, field.Invalid(rv.path, rv.version, fmt.Sprintf("no cluster of network %s runs the version, and the model's clients use TLS %s (models[%d].traffic.policy.tls): "+
+							"requests cross networks only in Istio's mutual TLS, through the east-west gateways, so network %s's have no path to its pods", n, tls, i, n)))
+					}
 				}
 			}
-			for k, mr := range r.Mirror {
-				if mr.Subset != "" && (mr.Host == "" || mr.Host == m.Name) && !placed(mr.Subset) {
-					errs = append(errs, field.Invalid(rp.Index(j).Child("mirror").Index(k), mr.Subset, "the version runs in no cluster of the fleet (placement)"))
-				}
+			if rv.mirror {
+				continue
+			}
+			for _, region := range f.regionsWithout(m, rv.version, idx) {
+				errs = append(errs, field.Invalid(rv.path, rv.version, fmt.Sprintf("no cluster of region %s runs the version, and the model fails %s over to no region that does "+
+					"(models[%d].traffic.policy.loadBalancer.failover): place it in %s, or fail %s over to a region that runs it", region, region, i, region, region)))
 			}
 		}
 	}
 	return errs
+}
+
+// clientTLS is the TLS mode of the model's clients, "" for Istio's auto
+// mutual TLS.
+func clientTLS(m mesh.Model) routing.TLSMode {
+	if m.Traffic.Policy == nil {
+		return ""
+	}
+	return m.Traffic.Policy.TLS
+}
+
+// regionsWithout are the regions whose clusters run the version in none of
+// them while the model keeps traffic in its region (locality failover) and
+// fails none of them over to a region that runs it.
+func (f Fleet) regionsWithout(m mesh.Model, version string, idx placed) []string {
+	p := m.Traffic.Policy
+	if p == nil || p.LoadBalancer == nil || len(p.LoadBalancer.Failover) == 0 {
+		return nil
+	}
+	runsIn := func(region string) bool {
+		return slices.ContainsFunc(f.Clusters, func(c Cluster) bool { return c.Region == region && idx.runs(m.Name, version, c.Name) })
+	}
+	var out []string
+	for _, c := range f.Clusters {
+		if c.Region == "" || slices.Contains(out, c.Region) || runsIn(c.Region) {
+			continue
+		}
+		if !slices.ContainsFunc(p.LoadBalancer.Failover, func(x routing.LocalityFailover) bool { return x.From == c.Region && runsIn(x.To) }) {
+			out = append(out, c.Region)
+		}
+	}
+	return out
 }
 
 // failoverErrors reports a region a model fails over to where no cluster

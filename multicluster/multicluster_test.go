@@ -96,6 +96,13 @@ func TestValidate(t *testing.T) {
 			`models[0].traffic.policy.loadBalancer.failover[1].to: invalid value "europe-west1": no cluster of the region runs the model`},
 		{"a weight to a version placed nowhere", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement = f.Placement[:1] },
 			`models[0].traffic.rules[0].split[1]: invalid value "v2": the version runs in no cluster of the fleet`},
+		{"a region's share to a version only elsewhere, no failover from it", func(a *mesh.App, _ *multicluster.Fleet) {
+			a.Models[0].Traffic.Policy.LoadBalancer.Failover = a.Models[0].Traffic.Policy.LoadBalancer.Failover[1:] // us-east1 to europe-west1 alone
+		}, `models[0].traffic.rules[0].split[1]: invalid value "v2": no cluster of region europe-west1 runs the version, and the model fails europe-west1 over to no region that does`},
+		{"plain text to a version on another network", func(a *mesh.App, _ *multicluster.Fleet) {
+			a.Namespace.MTLS = mesh.MTLSPermissive
+			a.Models[0].Traffic.Policy.TLS = routing.TLSDisable
+		}, `models[0].traffic.rules[0].split[1]: invalid value "v2": no cluster of network net-eu runs the version, and the model's clients use TLS DISABLE`},
 		{"a version of no model", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[1].Version = "v3" }, `placement[1].version: "v3" not found`},
 		{"a version placed twice", func(_ *mesh.App, f *multicluster.Fleet) { f.Placement[1].Version = "v1" }, "placement[1]: invalid value \"fraud/v1\": placed already by placement[0]"},
 		{"two clusters of one name", func(_ *mesh.App, f *multicluster.Fleet) { f.Clusters[2].Name = "us-1" }, `clusters[2].name: duplicate value "us-1"`},
@@ -117,8 +124,15 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	// A version with no weight may run nowhere (it is dark everywhere).
+	// Istio's mutual TLS crosses networks; a region failed over to
+	// one that runs the version may send its share there.
 	app, f := scenarios.Fleet()
+	app.Models[0].Traffic.Policy.TLS = routing.TLSIstioMutual
+	if _, err := multicluster.Build(app, f); err != nil {
+		t.Errorf("Istio's mutual TLS, failover both ways: %v", err)
+	}
+	// A version with no weight may run nowhere (it is dark everywhere).
+	app, f = scenarios.Fleet()
 	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
 	f.Placement = f.Placement[:1]
 	if _, err := multicluster.Build(app, f); err != nil {
