@@ -17,18 +17,20 @@
 //	// objs["eu-1"], objs["us-1"], objs["canary"]: each cluster's, in apply order
 //
 // Every cluster gets the same names in the same namespaces (Istio's
-// namespace sameness): the Namespace, labelled with the cluster's network
-// (topology.istio.io/network), each model's Services, its
+// namespace sameness): the Namespace, each model's Services, its
 // DestinationRule and routes — the routing and traffic policy every
 // cluster's callers need, since a client's proxy resolves a subset in its
 // own cluster, whatever cluster serves it — and the mesh policy. A
 // version's workloads (Deployment, autoscaler, disruption budget,
 // InferencePool) go only to the clusters it is placed in, with their
 // replica counts; Istio's multi-cluster discovery gives every proxy the
-// endpoints of all clusters. A fleet of several networks also gets, in
-// each cluster, the east-west Gateway (istio-system/cross-network-gateway,
-// on the east-west gateway pods, port 15443, AUTO_PASSTHROUGH) through
-// which the other networks reach its Services.
+// endpoints of all clusters. A fleet of several networks labels each
+// version's pods with their cluster's network (topology.istio.io/network,
+// which Istio reads on a pod before the cluster's own, istio-system's
+// label that the install sets), and gets, in each cluster, the east-west
+// Gateway (istio-system/cross-network-gateway, on the east-west gateway
+// pods, port 15443, AUTO_PASSTHROUGH) through which the other networks
+// reach its Services.
 package multicluster
 
 import (
@@ -41,6 +43,7 @@ import (
 
 	networkingapi "istio.io/api/networking/v1"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -92,7 +95,8 @@ type Placement struct {
 	Replicas map[string]int32
 }
 
-// NetworkLabel is the label of a cluster's namespace naming its network.
+// NetworkLabel is the label naming a pod's network: Istio reads it on a
+// pod first, then on the cluster's istio-system namespace.
 const NetworkLabel = "topology.istio.io/network"
 
 // EastWestGateway is the name of the Gateway through which the other
@@ -116,6 +120,7 @@ func Build(app mesh.App, f Fleet) (map[string][]render.Object, error) {
 		}
 		objs = idx.only(objs, c)
 		if multiNetwork {
+			onNetwork(objs, c.Network)
 			objs = append(objs, eastWestGateway())
 			render.Sort(objs)
 		}
@@ -124,16 +129,21 @@ func Build(app mesh.App, f Fleet) (map[string][]render.Object, error) {
 	return out, nil
 }
 
-// clusterApp is the App as cluster c runs it: its network on the
-// Namespace, and each version placed in c with its replicas there.
-func clusterApp(app mesh.App, c Cluster, idx placed) mesh.App {
-	if c.Network != "" {
-		app.Namespace.Labels = maps.Clone(app.Namespace.Labels)
-		if app.Namespace.Labels == nil {
-			app.Namespace.Labels = map[string]string{}
+// onNetwork labels the pods of the Deployments with their network.
+func onNetwork(objs []render.Object, network string) {
+	for _, o := range objs {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			if d.Spec.Template.Labels == nil {
+				d.Spec.Template.Labels = map[string]string{}
+			}
+			d.Spec.Template.Labels[NetworkLabel] = network
 		}
-		app.Namespace.Labels[NetworkLabel] = c.Network
 	}
+}
+
+// clusterApp is the App as cluster c runs it: each version placed in c
+// with its replicas there.
+func clusterApp(app mesh.App, c Cluster, idx placed) mesh.App {
 	app.Models = slices.Clone(app.Models)
 	for i := range app.Models {
 		m := &app.Models[i]

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -28,7 +29,7 @@ func kinds(objs []render.Object) string {
 }
 
 // TestBuild: each cluster gets the same routing and policy, its network on
-// the Namespace, the east-west Gateway, and the workloads of the versions
+// its pods, the east-west Gateway, and the workloads of the versions
 // it runs with their replicas; the bytes are pinned per cluster.
 func TestBuild(t *testing.T) {
 	objs := fleetObjects(t)
@@ -43,8 +44,7 @@ func TestBuild(t *testing.T) {
 		}
 		rendertest.Golden(t, objs[c], filepath.Join("testdata", c+".golden.yaml"))
 	}
-	// What every cluster shares is the same bytes in each, but the
-	// Namespace's network label.
+	// What every cluster shares is the same bytes in each.
 	shared := map[string]string{}
 	for c, list := range objs {
 		for _, o := range list {
@@ -53,15 +53,20 @@ func TestBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if prev, ok := shared[k]; ok && prev != string(y) && k != "Namespace/fraud" && !strings.HasPrefix(k, "Deployment/") && !strings.HasPrefix(k, "PodDisruptionBudget/") {
+			if prev, ok := shared[k]; ok && prev != string(y) && !strings.HasPrefix(k, "Deployment/") && !strings.HasPrefix(k, "PodDisruptionBudget/") {
 				t.Errorf("%s differs in cluster %s", k, c)
 			}
 			shared[k] = string(y)
 		}
 	}
-	ns, _ := render.MarshalYAML(objs["eu-1"][0])
-	if !strings.Contains(string(ns), "topology.istio.io/network: net-eu") {
-		t.Errorf("eu-1's namespace:\n%s", ns)
+	// Each cluster's pods carry its network, where Istio reads it (the
+	// App's namespace's label it does not read).
+	for c, network := range map[string]string{"eu-1": "net-eu", "canary": "net-us"} {
+		for _, o := range objs[c] {
+			if d, ok := o.(*appsv1.Deployment); ok && d.Spec.Template.Labels[multicluster.NetworkLabel] != network {
+				t.Errorf("%s: %s's pods are on network %q, want %q", c, d.Name, d.Spec.Template.Labels[multicluster.NetworkLabel], network)
+			}
+		}
 	}
 }
 
@@ -78,6 +83,11 @@ func TestOneNetwork(t *testing.T) {
 	}
 	if k := kinds(objs["us-1"]); strings.Contains(k, "cross-network-gateway") {
 		t.Errorf("one network, yet: %s", k)
+	}
+	for _, o := range objs["us-1"] {
+		if d, ok := o.(*appsv1.Deployment); ok && d.Spec.Template.Labels[multicluster.NetworkLabel] != "" {
+			t.Errorf("one network, yet %s's pods are labelled with one", d.Name)
+		}
 	}
 }
 
