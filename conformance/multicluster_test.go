@@ -57,10 +57,9 @@ func fleetBundles(t *testing.T) map[string]*Bundle {
 // runs, IST0173); and in Istio's config generator each
 // cluster's sidecars route fraud's requests 90/10 to the subsets v1 and
 // v2 whatever the cluster runs, with each subset's cluster carrying the
-// outlier detection that locality failover needs. Istio's generator is fed
-// one cluster's configuration at a time: the endpoints other clusters
-// contribute, and the failover priorities Envoy gets from them, are not
-// modelled here.
+// outlier detection that locality failover needs. The endpoints other
+// clusters contribute, and the failover priorities Envoy gets from them,
+// TestFleetFailover checks with all clusters at once.
 func TestFleetClusters(t *testing.T) {
 	crds, err := IstioCRDs()
 	if err != nil {
