@@ -40,9 +40,9 @@ const (
 	phaseBreak = "break" // DestinationRules narrowed, unwanted objects deleted
 )
 
-// Apply applies each cluster's objects (Build's) to its API server in
-// make-before-break order across the whole fleet, concurrently, Parallel
-// clusters at a time:
+// Apply checks each cluster's objects (Build's) as a whole (Check), then
+// applies them to each cluster's API server in make-before-break order
+// across the whole fleet, concurrently, Parallel clusters at a time:
 //
 //  1. in every cluster, everything but the routes: workloads, Services,
 //     policy, and DestinationRules with the union of their live and
@@ -69,6 +69,9 @@ func Apply(ctx context.Context, clients map[string]apply.Client, objs map[string
 		if clients[c] == nil {
 			return nil, fmt.Errorf("multicluster: no client for cluster %s", c)
 		}
+	}
+	if err := Check(objs); err != nil {
+		return nil, err
 	}
 	plans := map[string]*clusterPlan{}
 	results := map[string]*ClusterResult{}

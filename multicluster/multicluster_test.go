@@ -1,15 +1,19 @@
 package multicluster_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/multicluster"
@@ -207,4 +211,50 @@ func fleetObjects(t *testing.T) map[string][]render.Object {
 		t.Fatal(err)
 	}
 	return objs
+}
+
+// TestCheck: the fleet as built passes; a DestinationRule missing in one
+// cluster, or different there, is refused with the cluster and object
+// named, and Apply sends nothing.
+func TestCheck(t *testing.T) {
+	if err := multicluster.Check(fleetObjects(t)); err != nil {
+		t.Fatalf("the fleet as built: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(map[string][]render.Object)
+		want   string
+	}{
+		{"no DestinationRule in eu-1", func(objs map[string][]render.Object) {
+			objs["eu-1"] = slices.DeleteFunc(objs["eu-1"], func(o render.Object) bool { return o.GetObjectKind().GroupVersionKind().Kind == "DestinationRule" })
+		}, "eu-1: VirtualService fraud/fraud http[0] -> fraud.fraud.svc.cluster.local: subset v1 is in no DestinationRule"},
+		{"the clusters disagree on a DestinationRule", func(objs map[string][]render.Object) {
+			for _, o := range objs["us-1"] {
+				if dr, ok := o.(*networkingv1.DestinationRule); ok {
+					dr.Spec.TrafficPolicy = nil
+				}
+			}
+		}, `objects[us-1][DestinationRule fraud/fraud]: invalid value "DestinationRule fraud/fraud": differs from cluster canary's`},
+		{"v2's pods in no cluster", func(objs map[string][]render.Object) {
+			objs["canary"] = slices.DeleteFunc(objs["canary"], func(o render.Object) bool { return o.GetName() == "fraud-v2" })
+		}, "subset v2 selects no Deployment's pods"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := fleetObjects(t)
+			tc.mutate(objs)
+			err := multicluster.Check(objs)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v\nwant %q", err, tc.want)
+			}
+			clients, counters, _, _ := fleetClients()
+			if _, err := multicluster.Apply(context.Background(), clients, objs, multicluster.ApplyOptions{}); err == nil {
+				t.Error("Apply applied them")
+			}
+			for c, n := range counters {
+				if got := n.Counts(); got != (applytest.Counts{}) {
+					t.Errorf("%s: %+v requests", c, got)
+				}
+			}
+		})
+	}
 }

@@ -14,7 +14,11 @@ import (
 )
 
 // Dangling returns one line per route destination that would fail.
-func Dangling(objs []*unstructured.Unstructured) []string {
+func Dangling(objs []*unstructured.Unstructured) []string { return dangling(objs, nil) }
+
+// dangling is Dangling, passing over the destinations whose host foreign
+// reports true of.
+func dangling(objs []*unstructured.Unstructured, foreign func(host string) bool) []string {
 	type svc struct {
 		selector map[string]string
 	}
@@ -71,6 +75,9 @@ func Dangling(objs []*unstructured.Unstructured) []string {
 				dm, _ := d.(map[string]any)
 				host, _, _ := unstructured.NestedString(dm, "destination", "host")
 				subset, _, _ := unstructured.NestedString(dm, "destination", "subset")
+				if foreign != nil && foreign(host) {
+					continue
+				}
 				where := fmt.Sprintf("VirtualService %s/%s http[%d] -> %s", vs.GetNamespace(), vs.GetName(), i, host)
 				s, isSvc := services[host]
 				if !isSvc && !external[host] {
@@ -116,6 +123,31 @@ func Describe(objs []*unstructured.Unstructured) string {
 // every proxy). It returns one line per route destination that would
 // fail, prefixed with its cluster, sorted.
 func DanglingAcross(clusters map[string][]*unstructured.Unstructured) []string {
+	return danglingAcross(clusters, nil)
+}
+
+// DanglingAcrossOwn is DanglingAcross for the objects of one App: the
+// destinations whose host no cluster's objects define (another App's
+// Service, say) are passed over, not reported.
+func DanglingAcrossOwn(clusters map[string][]*unstructured.Unstructured) []string {
+	defined := map[string]bool{}
+	for _, objs := range clusters {
+		for _, o := range objs {
+			switch o.GetKind() {
+			case "Service":
+				defined[o.GetName()+"."+o.GetNamespace()+".svc.cluster.local"] = true
+			case "ServiceEntry":
+				hosts, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "hosts")
+				for _, h := range hosts {
+					defined[h] = true
+				}
+			}
+		}
+	}
+	return danglingAcross(clusters, func(host string) bool { return !defined[host] })
+}
+
+func danglingAcross(clusters map[string][]*unstructured.Unstructured, foreign func(string) bool) []string {
 	var pods []*unstructured.Unstructured
 	for _, objs := range clusters {
 		for _, o := range objs {
@@ -132,7 +164,7 @@ func DanglingAcross(clusters map[string][]*unstructured.Unstructured) []string {
 				own = append(own, o)
 			}
 		}
-		for _, d := range Dangling(append(own, pods...)) {
+		for _, d := range dangling(append(own, pods...), foreign) {
 			out = append(out, c+": "+d)
 		}
 	}
