@@ -27,6 +27,7 @@ import (
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
+	"github.com/mlmesh/mlmesh/rollout/promgate"
 	"github.com/mlmesh/mlmesh/routing"
 )
 
@@ -356,8 +357,8 @@ func normalJSON(t *testing.T, v any) any {
 
 // TestMultiClusterWaves rolls fraud's v2 out on three real kube-apiservers
 // in waves (the canary cluster, then eu-1 and us-1), each cluster's Driver
-// with its own gate (scripted here: the gates on real Prometheus figures
-// are TestRollout's): a healthy v2 is promoted in every cluster; one
+// with its own gate (scripted here; on a real global Prometheus in
+// TestMultiClusterWavesPrometheus): a healthy v2 is promoted in every cluster; one
 // failing in us-1 is rolled back there, and eu-1 and the canary cluster,
 // which took it, are rolled back too, each record saying why; one failing
 // in the canary cluster is rolled back there and eu-1 and us-1 are never
@@ -427,4 +428,108 @@ func fleetObjects(t *testing.T) map[string][]render.Object {
 		t.Fatal(err)
 	}
 	return objs
+}
+
+// TestMultiClusterWavesPrometheus rolls fraud's v2 out in waves (the
+// canary cluster, then eu-1 and us-1) on three real kube-apiservers, each
+// cluster's Driver gated on one global Prometheus — a real one scraping
+// each cluster's Istio metrics with the label cluster="<name>" — through
+// promgate.Options.Labels. v2 answers well in the canary cluster and eu-1
+// but fails half its requests in us-1: the canary wave passes, us-1 fails
+// in the second, and every cluster that took v2 is rolled back, us-1's
+// record naming its failed analysis. The negative control gates without
+// the cluster label: the canary's gate then reads us-1's failures too and
+// rolls the canary back, the other clusters never touched — which is why
+// each cluster's gate names its cluster.
+func TestMultiClusterWavesPrometheus(t *testing.T) {
+	servers := fleetServers(t)
+	exporters, targets := map[string]*IstioExporter{}, map[string]string{}
+	for c := range servers {
+		e, err := StartIstioExporter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		exporters[c], targets[c] = e, e.Addr
+	}
+	prom, err := StartPrometheusWith(exporters["eu-1"].Addr, PrometheusOptions{Clusters: targets})
+	if err != nil {
+		if os.Getenv("MLMESH_REQUIRE_APISERVER") == "" {
+			t.Skipf("no Prometheus: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(prom.Close)
+	waitScraped(t, prom)
+	api, err := promgate.NewAPI(prom.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		name     string
+		labelled bool
+		want     map[string]string
+	}{
+		{"labelled", true, map[string]string{"canary": "00-baseline", "eu-1": "00-baseline", "us-1": "00-baseline"}},
+		{"negative control: one gate for all", false, map[string]string{"canary": "00-baseline", "eu-1": "", "us-1": ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := fmt.Sprintf("waves-prom-%d", i)
+			for c, e := range exporters {
+				failing := 0.0
+				if c == "us-1" {
+					failing = 0.5
+				}
+				e.Set(ns, "fraud", "v1", Traffic{RPS: 50, Latency: 20 * time.Millisecond})
+				e.Set(ns, "fraud", "v2", Traffic{RPS: 20, ErrorRatio: failing, Latency: 20 * time.Millisecond})
+			}
+			app, f := scenarios.Fleet()
+			app.Namespace.Name = ns
+			app.Models[0].Traffic.Rules[0].Split[0].Weight, app.Models[0].Traffic.Rules[0].Split[1].Weight = 100, 0
+			plans, err := multicluster.NewRolloutPlans(app, f, "fraud", "v2", rollout.Strategy{Steps: []int32{50}, KeepStable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			drivers := map[string]*rollout.Driver{}
+			for c, s := range servers {
+				opts := promgate.Options{Window: rolloutWindow, MinRequests: 5}
+				if tc.labelled {
+					opts.Labels = map[string]string{"cluster": c}
+				}
+				g, err := promgate.New(api, opts, promgate.SuccessRate(99))
+				if err != nil {
+					t.Fatal(err)
+				}
+				drivers[c] = &rollout.Driver{Client: dynamicClient(s), Gate: g, Interval: rolloutInterval, Failures: 1, SkipAvailability: true,
+					Progress: func(e rollout.Event) { t.Logf("%s: %s", c, e) }}
+			}
+			if _, err := (multicluster.Waves{Plans: plans, Drivers: drivers, Waves: [][]string{{"canary"}, {"eu-1", "us-1"}}}).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for c, want := range tc.want {
+				var live []render.Object
+				for _, o := range liveObjects(t, servers[c], ns) {
+					live = append(live, o)
+				}
+				got := ""
+				if at, found, err := plans[c].Locate(live); err == nil && found {
+					got = plans[c].Steps[at].Name()
+				}
+				if got != want {
+					t.Errorf("%s is at %q, want %q", c, got, want)
+				}
+			}
+			if tc.labelled {
+				rec, _, err := rollout.Status(context.Background(), dynamicClient(servers["us-1"]), ns, "fraud")
+				if err != nil || rec.Outcome != rollout.RolledBack {
+					t.Errorf("us-1's record: %s %q %v", rec.Outcome, rec.Reason, err)
+				}
+				t.Logf("us-1's record: %s: %s", rec.Outcome, rec.Reason)
+				rec, _, err = rollout.Status(context.Background(), dynamicClient(servers["canary"]), ns, "fraud")
+				if err != nil || rec.Outcome != rollout.RolledBack || !strings.Contains(rec.Reason, "cluster us-1") {
+					t.Errorf("the canary's record: %s %q %v", rec.Outcome, rec.Reason, err)
+				}
+			}
+		})
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +48,9 @@ type PrometheusOptions struct {
 	Rules []byte
 	// More are further targets (host:port) to scrape.
 	More []string
+	// Clusters are further targets by cluster name, each scraped with the
+	// label cluster="<name>": a global Prometheus over several clusters.
+	Clusters map[string]string
 }
 
 // StartPrometheusWith starts Prometheus scraping target (host:port) with
@@ -75,6 +80,9 @@ scrape_configs:
   static_configs:
   - targets: [%s]
 `, iv, iv, strings.Join(quoted(append([]string{target}, opts.More...)), ", "))
+	for _, c := range slices.Sorted(maps.Keys(opts.Clusters)) {
+		config += fmt.Sprintf("  - targets: [%q]\n    labels: {cluster: %q}\n", opts.Clusters[c], c)
+	}
 	if opts.Rules != nil {
 		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), opts.Rules, 0o644); err != nil {
 			return nil, err
