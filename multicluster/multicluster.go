@@ -1,5 +1,6 @@
 // Package multicluster delivers one App to a fleet of clusters of one Istio
-// multi-cluster mesh (multi-primary, one network or several): it places
+// multi-cluster mesh (multi-primary or primary-remote, one network or
+// several): it places
 // each model version in the clusters that run it, renders each cluster's
 // objects, and checks the fleet as a whole before anything is applied.
 //
@@ -84,6 +85,14 @@ type Cluster struct {
 	// Region and Zone are the cluster's locality, which locality failover
 	// (routing.LoadBalancer.Failover) names.
 	Region, Zone string
+	// Primary is Istio's deployment model for the cluster: empty for a
+	// primary cluster, with its own control plane that reads its own
+	// configuration (multi-primary); or the name of the primary cluster
+	// whose control plane runs this remote one (primary-remote). A remote
+	// cluster gets no Istio configuration (routes, DestinationRules,
+	// policy, gateways: its primary's istiod reads them in the primary),
+	// only its Namespace, Services and the workloads placed in it.
+	Primary string
 }
 
 // Placement places one version of a model.
@@ -123,6 +132,9 @@ func Build(app mesh.App, f Fleet) (map[string][]render.Object, error) {
 			onNetwork(objs, c.Network)
 			objs = append(objs, eastWestGateway())
 			render.Sort(objs)
+		}
+		if c.Primary != "" {
+			objs = slices.DeleteFunc(objs, isMeshConfig)
 		}
 		out[c.Name] = objs
 	}
@@ -195,6 +207,17 @@ func (x placed) only(objs []render.Object, c Cluster) []render.Object {
 		l := o.GetLabels()
 		return workloadKinds[o.GetObjectKind().GroupVersionKind().Kind] && l[labels.Version] != "" && !x.runs(l[labels.App], l[labels.Version], c.Name)
 	})
+}
+
+// meshConfigGroups are the API groups of the configuration Istio's control
+// plane reads from its own cluster (its config cluster) alone.
+var meshConfigGroups = map[string]bool{"networking.istio.io": true, "security.istio.io": true, "telemetry.istio.io": true,
+	"extensions.istio.io": true, "gateway.networking.k8s.io": true}
+
+// isMeshConfig reports whether o is configuration a remote cluster's
+// primary reads in the primary.
+func isMeshConfig(o render.Object) bool {
+	return meshConfigGroups[o.GetObjectKind().GroupVersionKind().Group]
 }
 
 // eastWestGateway exposes a cluster's Services to the other networks, as
@@ -270,6 +293,17 @@ func (f Fleet) clusterErrors() field.ErrorList {
 		seen[c.Name] = true
 		if c.Network == "" && len(networks) > 0 {
 			errs = append(errs, field.Required(cp.Index(i).Child("network"), fmt.Sprintf("the fleet spans networks (%v): every cluster names its own", networks)))
+		}
+		if c.Primary == "" {
+			continue
+		}
+		switch p := slices.IndexFunc(f.Clusters, func(x Cluster) bool { return x.Name == c.Primary }); {
+		case p < 0:
+			fe := field.NotFound(cp.Index(i).Child("primary"), c.Primary)
+			fe.Detail = "a primary cluster of the fleet"
+			errs = append(errs, fe)
+		case f.Clusters[p].Primary != "":
+			errs = append(errs, field.Invalid(cp.Index(i).Child("primary"), c.Primary, fmt.Sprintf("a remote cluster itself (its primary is %s): name a primary cluster", f.Clusters[p].Primary)))
 		}
 	}
 	return errs

@@ -258,3 +258,37 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestPrimaryRemote: a remote cluster gets its Namespace, Services and
+// workloads, and no Istio configuration, which its primary holds; a
+// primary that is no cluster, or a remote one, is refused at the field.
+func TestPrimaryRemote(t *testing.T) {
+	app, f := scenarios.Fleet()
+	f.Clusters[2].Primary = "us-1"
+	objs, err := multicluster.Build(app, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kinds(objs["canary"]), "Namespace/fraud Service/fraud Deployment/fraud-v2"; got != want {
+		t.Errorf("the remote cluster:\n got %s\nwant %s", got, want)
+	}
+	if got := kinds(objs["us-1"]); !strings.Contains(got, "DestinationRule/fraud") || !strings.Contains(got, "VirtualService/fraud") {
+		t.Errorf("its primary: %s", got)
+	}
+	if err := multicluster.Check(objs); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	for _, tc := range []struct {
+		primary, want string
+	}{
+		{"us-2", `clusters[2].primary: "us-2" not found: a primary cluster of the fleet`},
+		{"eu-1", `clusters[2].primary: invalid value "eu-1": a remote cluster itself (its primary is us-1)`},
+	} {
+		app, f := scenarios.Fleet()
+		f.Clusters[0].Primary = "us-1"
+		f.Clusters[2].Primary = tc.primary
+		if _, err := multicluster.Build(app, f); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("primary %s: %v\nwant %q", tc.primary, err, tc.want)
+		}
+	}
+}
