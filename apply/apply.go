@@ -268,8 +268,11 @@ func applyOne(ctx context.Context, c Client, lo *liveObjects, o render.Object, o
 	if !lo.cacheable {
 		opts.Cache = nil
 	}
-	if lo.types != nil && opts.Cache != nil {
-		known = verdict{manager: opts.FieldManager, want: sha256.Sum256(y), types: lo.types.TypeConverter}
+	if lo.canCompare() && opts.Cache != nil {
+		known = verdict{manager: opts.FieldManager, want: sha256.Sum256(y), schema: lo.digest}
+		if lo.digest == "" {
+			known.types = lo.types.TypeConverter
+		}
 		if opts.Cache.holds(id, live.Object, known) {
 			r.Outcome, r.Skipped = Unchanged, true
 			return nil
@@ -279,8 +282,9 @@ func applyOne(ctx context.Context, c Client, lo *liveObjects, o render.Object, o
 	if err != nil {
 		return err
 	}
-	if lo.types != nil {
-		if live.exists() && upToDate(lo.types, live, u, opts.FieldManager) {
+	types := lo.converter()
+	if types != nil {
+		if live.exists() && upToDate(types, live, u, opts.FieldManager) {
 			opts.Cache.remember(id, live.Object, known)
 			r.Outcome, r.Skipped = Unchanged, true
 			return nil
@@ -296,7 +300,7 @@ func applyOne(ctx context.Context, c Client, lo *liveObjects, o render.Object, o
 		// What the server stored is, most often, as wanted from now on: a
 		// Cache kept for the next call learns it here, beside the requests
 		// of the other workers, rather than on the next call's path.
-		if opts.Cache != nil && lo.types != nil && got != nil && upToDate(lo.types, unstructuredLive(got), u, opts.FieldManager) {
+		if opts.Cache != nil && types != nil && got != nil && upToDate(types, unstructuredLive(got), u, opts.FieldManager) {
 			opts.Cache.remember(id, got, known)
 		}
 	}

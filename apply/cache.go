@@ -2,6 +2,16 @@ package apply
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,9 +31,14 @@ import (
 //
 // Keep one for the life of a controller, a rollout or any caller that
 // applies the same objects again and again (see Options.Cache): a
-// re-apply then costs its Lists alone. It holds one small entry per object
-// applied, is safe for concurrent use, and its zero value
-// is ready to use.
+// re-apply then costs its Lists alone. A caller that runs as a new process
+// each time (a CI job) keeps it in a file between runs (LoadCache, Save):
+// with a Client that names its schemas by a digest (Schemas.SchemaDigest;
+// the adapters do), a verdict also records the digest it was reached by,
+// holds in the next process as long as the schemas keep it, and the
+// schemas themselves are read only when an object must be compared. It
+// holds one small entry per object applied, is safe for concurrent use,
+// and its zero value is ready to use.
 type Cache struct {
 	mu sync.Mutex
 	m  map[string]verdict
@@ -37,7 +52,11 @@ type verdict struct {
 	resourceVersion string
 	manager         string
 	want            [sha256.Size]byte
-	types           managedfields.TypeConverter
+	// schema is the digest of the server's schemas (Schemas.SchemaDigest)
+	// the verdict was reached by; when the Client names none, types is the
+	// TypeConverter instead, and the verdict holds for its life alone.
+	schema string
+	types  managedfields.TypeConverter
 }
 
 // Len returns how many objects the cache knows.
@@ -85,4 +104,113 @@ func (c *Cache) forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, id)
+}
+
+// cacheFormat names the format of a written Cache; ReadCache refuses any
+// other.
+const cacheFormat = "mlmesh.dev/apply-cache/v1"
+
+type cacheFile struct {
+	Format   string        `json:"format"`
+	Verdicts []cacheRecord `json:"verdicts"`
+}
+
+type cacheRecord struct {
+	Object          string    `json:"object"`
+	UID             types.UID `json:"uid"`
+	ResourceVersion string    `json:"resourceVersion"`
+	Manager         string    `json:"manager"`
+	Want            string    `json:"want"`
+	Schema          string    `json:"schema"`
+}
+
+// WriteTo writes the verdicts that hold beyond this process — those
+// reached with schemas the Client named (Schemas.SchemaDigest) — for
+// ReadCache to read back in another: a CI job that applies the same App
+// on every run keeps them in a file between runs (Save, LoadCache). Each
+// holds exactly as long as in this process: while the live object keeps
+// its UID and resourceVersion, the wanted object hashes the same, the
+// field manager is the same and the server's schemas have the same
+// digest; anything else is compared afresh. The file holds no object's
+// content, only those keys.
+func (c *Cache) WriteTo(w io.Writer) (int64, error) {
+	f := cacheFile{Format: cacheFormat, Verdicts: []cacheRecord{}}
+	if c != nil {
+		c.mu.Lock()
+		for id, v := range c.m {
+			if v.schema != "" && v.types == nil {
+				f.Verdicts = append(f.Verdicts, cacheRecord{Object: id, UID: v.uid, ResourceVersion: v.resourceVersion,
+					Manager: v.manager, Want: hex.EncodeToString(v.want[:]), Schema: v.schema})
+			}
+		}
+		c.mu.Unlock()
+	}
+	slices.SortFunc(f.Verdicts, func(a, b cacheRecord) int { return strings.Compare(a.Object, b.Object) })
+	b, err := json.Marshal(f)
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.Write(append(b, '\n'))
+	return int64(n), err
+}
+
+// ReadCache reads a Cache that WriteTo wrote.
+func ReadCache(r io.Reader) (*Cache, error) {
+	var f cacheFile
+	if err := json.NewDecoder(r).Decode(&f); err != nil {
+		return nil, fmt.Errorf("apply: reading a cache: %w", err)
+	}
+	if f.Format != cacheFormat {
+		return nil, fmt.Errorf("apply: reading a cache: format %q, want %q", f.Format, cacheFormat)
+	}
+	c := &Cache{m: make(map[string]verdict, len(f.Verdicts))}
+	for i, rec := range f.Verdicts {
+		want, err := hex.DecodeString(rec.Want)
+		if err != nil || len(want) != sha256.Size || rec.Object == "" || rec.ResourceVersion == "" || rec.Schema == "" {
+			return nil, fmt.Errorf("apply: reading a cache: verdicts[%d] (%s) is malformed", i, rec.Object)
+		}
+		v := verdict{uid: rec.UID, resourceVersion: rec.ResourceVersion, manager: rec.Manager, schema: rec.Schema}
+		copy(v.want[:], want)
+		c.m[rec.Object] = v
+	}
+	return c, nil
+}
+
+// LoadCache reads the Cache that Save wrote to path; a path with no file
+// yet gives an empty Cache (the first run).
+func LoadCache(path string) (*Cache, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Cache{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := ReadCache(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return c, nil
+}
+
+// Save writes the Cache to path (WriteTo) whole or not at all: into a
+// temporary file beside it, renamed over it once written.
+func (c *Cache) Save(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = c.WriteTo(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("apply: saving the cache to %s: %w", path, err)
+	}
+	return nil
 }

@@ -64,6 +64,16 @@ type Schemas interface {
 	// Options.SendAll). A client without schemas returns ErrNoSchemas (any
 	// error will do), and every object is then sent.
 	TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error)
+	// SchemaDigest names the schemas of the given group-versions as the
+	// server serves them now, by a digest that changes whenever any of them
+	// does (the adapters use the hashes the API server gives its OpenAPI v3
+	// documents: one request). A Cache keys its verdicts by it, rather
+	// than by the TypeConverter, so that they hold in another process with
+	// another Client of the same server (Cache.WriteTo, ReadCache), and the
+	// TypeConverter is then built only when an object must be compared. A
+	// client that cannot name its schemas returns an error (ErrNoSchemas
+	// will do): verdicts are then kept for the TypeConverter's life alone.
+	SchemaDigest(ctx context.Context, gvs []schema.GroupVersion) (string, error)
 }
 
 // ErrNoSchemas is what a Client without the server's schemas returns from

@@ -16,8 +16,8 @@
 // workload and subset before any route sends it traffic, optionally waiting
 // for its pods; a removed one's routes before its subset before its
 // workload); Managed finds what mlmesh applied before in a namespace. A
-// Cache kept between calls remembers which live objects were found as
-// wanted.
+// Cache kept between calls — or between processes, in a file (LoadCache,
+// Save) — remembers which live objects were found as wanted.
 //
 // Everything goes through a Client, one interface composed of a Reader
 // (Get, List), a Writer (Apply, Delete) and Schemas (the API server's

@@ -28,15 +28,21 @@ type liveObjects struct {
 	lists   sync.WaitGroup
 	byID    map[listKey]map[string]liveObject
 	// types, when set, tells whether a listed object is already as wanted
-	// (upToDate); nil sends every object. Set before the workers start.
+	// (upToDate); nil sends every object. Set before the workers start,
+	// or, when digest is, by the first worker that needs it (typesOnce).
 	types     *converter
 	cacheable bool
+	// digest names the server's schemas of the steps' group-versions
+	// (Schemas.SchemaDigest); "" when the Client cannot name them.
+	digest    string
+	typesOnce sync.Once
+	loadTypes func() *converter
 }
 
 // schemas asks the Client for the types of the objects the steps apply, so
 // that objects already as wanted need not be sent. When the schemas cannot
 // be read, every object is sent.
-func (lo *liveObjects) schemas(ctx context.Context, s Schemas, steps []Action) {
+func (lo *liveObjects) schemas(ctx context.Context, s Schemas, steps []Action, cached bool) {
 	seen := map[schema.GroupVersion]bool{}
 	var gvs []schema.GroupVersion
 	for _, st := range steps {
@@ -48,12 +54,43 @@ func (lo *liveObjects) schemas(ctx context.Context, s Schemas, steps []Action) {
 	if len(gvs) == 0 {
 		return
 	}
-	if tc, err := s.TypeConverter(ctx, gvs); err == nil {
-		lo.types = newConverter(tc)
+	load := func() *converter {
+		if tc, err := s.TypeConverter(ctx, gvs); err == nil {
+			return newConverter(tc)
+		}
+		return nil
+	}
+	// With a Cache and schemas the server names, verdicts are keyed by
+	// their digest, and the schemas are read only if an object must be
+	// compared: an unchanged App's verdicts all hold.
+	if cached {
+		if d, err := s.SchemaDigest(ctx, gvs); err == nil && d != "" {
+			lo.digest, lo.cacheable, lo.loadTypes = d, true, load
+			return
+		}
+	}
+	lo.typesOnce.Do(func() {})
+	if lo.types = load(); lo.types != nil {
 		// A Cache keys verdicts by the converter, which must compare.
-		lo.cacheable = reflect.TypeOf(tc).Comparable()
+		lo.cacheable = reflect.TypeOf(lo.types.TypeConverter).Comparable()
 	}
 }
+
+// converter returns the converter of the steps' types, reading the schemas
+// the first time when they were left for later (digest); nil when they
+// cannot be read.
+func (lo *liveObjects) converter() *converter {
+	lo.typesOnce.Do(func() {
+		if lo.loadTypes != nil {
+			lo.types = lo.loadTypes()
+		}
+	})
+	return lo.types
+}
+
+// canCompare reports whether objects can be found as wanted without
+// sending them: by the schemas, or by verdicts keyed by their digest.
+func (lo *liveObjects) canCompare() bool { return lo.digest != "" || lo.types != nil }
 
 type listKey struct {
 	gk        schema.GroupKind

@@ -37,7 +37,7 @@ func run(ctx context.Context, c Client, steps []Action, opts Options, waitTimeou
 	opts.FieldManager = opts.fieldManager()
 	live := newLiveObjects(c)
 	if !opts.SendAll {
-		live.schemas(ctx, c, steps)
+		live.schemas(ctx, c, steps, opts.Cache != nil)
 	}
 	if ctx.Err() == nil {
 		live.prefetch(ctx, steps, opts.workers())

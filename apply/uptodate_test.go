@@ -1,8 +1,12 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -310,5 +314,110 @@ func TestTypedLiveObjects(t *testing.T) {
 				t.Fatalf("after an image change: sent %v (%v)", sentObjects(res), err)
 			}
 		})
+	}
+}
+
+// TestCacheAcrossProcesses: verdicts written by one process (WriteTo) and
+// read by another (ReadCache) skip, with no schema read, exactly the
+// objects neither side changed since; and never a changed one — a live
+// change by another manager, a wanted change, new schemas, another field
+// manager each make the object compared again (and sent when it differs).
+// Verdicts a Client reached without naming its schemas are not written.
+func TestCacheAcrossProcesses(t *testing.T) {
+	objs := stage(t, map[string]int32{"v1": 90, "v2": 10})
+	c := serverSide(nil)
+	c.Cluster.Schema = "schemas-1"
+	first := &apply.Cache{}
+	sent(t, c, objs, apply.Options{Cache: first})
+	// reload is what the next process reads of from; the process's own
+	// Apply then keeps it current (cache = reload(cache), as a CI job
+	// loads, applies and saves on every run).
+	reload := func(from *apply.Cache) *apply.Cache {
+		t.Helper()
+		var b bytes.Buffer
+		if _, err := from.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		got, err := apply.ReadCache(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	cache := reload(first)
+	if cache.Len() != len(objs) {
+		t.Fatalf("read back %d verdicts, want %d", cache.Len(), len(objs))
+	}
+	before := c.Counts()
+	if res, n := sent(t, c, objs, apply.Options{Cache: cache}); n != 0 {
+		t.Fatalf("again, from the file: sent %v", sentObjects(res))
+	}
+	if got := c.Counts().Schemas - before.Schemas; got != 0 {
+		t.Errorf("every verdict held, yet the schemas were read %d times", got)
+	}
+
+	// The live object changes, another manager taking a field mlmesh owns.
+	d := get(t, c, deploymentKind, "fraud-v2")
+	if err := unstructured.SetNestedField(d.Object, int64(3), "spec", "replicas"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Cluster.Update(context.Background(), d, "kubectl-edit"); err != nil {
+		t.Fatal(err)
+	}
+	cache = reload(cache)
+	if res, n := sent(t, c, objs, apply.Options{Cache: cache, Force: true}); n != 1 || sentObjects(res)[0] != "Deployment ml/fraud-v2" {
+		t.Fatalf("a live change: sent %v", sentObjects(res))
+	}
+	// What is wanted changes.
+	moved := stage(t, map[string]int32{"v1": 0, "v2": 100})
+	cache = reload(cache)
+	if res, n := sent(t, c, moved, apply.Options{Cache: cache}); n != 1 || sentObjects(res)[0] != "VirtualService ml/fraud" {
+		t.Fatalf("a wanted change: sent %v", sentObjects(res))
+	}
+	// The server's schemas change: every object is compared again (as
+	// wanted still, so none is sent).
+	before = c.Counts()
+	cache = reload(cache)
+	if res, n := sent(t, c, moved, apply.Options{Cache: cache}); n != 0 || c.Counts().Schemas != before.Schemas {
+		t.Fatalf("unchanged, from the file: sent %v, schemas read %d times", sentObjects(res), c.Counts().Schemas-before.Schemas)
+	}
+	c.Cluster.Schema = "schemas-2"
+	before = c.Counts()
+	cache = reload(cache)
+	if res, n := sent(t, c, moved, apply.Options{Cache: cache}); n != 0 || c.Counts().Schemas == before.Schemas {
+		t.Fatalf("new schemas: sent %v, schemas read %d times: the verdicts were taken as they were", sentObjects(res), c.Counts().Schemas-before.Schemas)
+	}
+	// Another field manager.
+	if res, n := sent(t, c, moved, apply.Options{Cache: reload(cache), FieldManager: "someone-else"}); n != len(moved) {
+		t.Fatalf("as another manager: sent %v, want all %d", sentObjects(res), len(moved))
+	}
+
+	// A Client that names no schemas: its verdicts stay in the process.
+	c.Cluster.Schema = ""
+	mem := &apply.Cache{}
+	sent(t, c, moved, apply.Options{Cache: mem})
+	if mem.Len() == 0 || reload(mem).Len() != 0 {
+		t.Errorf("verdicts by the TypeConverter alone: %d kept, %d written", mem.Len(), reload(mem).Len())
+	}
+
+	// Save and LoadCache: no file yet is an empty Cache; a file is read
+	// back whole; anything else is refused.
+	path := filepath.Join(t.TempDir(), "apply-cache.json")
+	if got, err := apply.LoadCache(path); err != nil || got.Len() != 0 {
+		t.Fatalf("no file yet: %d verdicts, %v", got.Len(), err)
+	}
+	if err := cache.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := apply.LoadCache(path); err != nil || got.Len() != cache.Len() {
+		t.Fatalf("saved and loaded: %d verdicts of %d, %v", got.Len(), cache.Len(), err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("Save left %d files, want 1", len(entries))
+	}
+	for _, bad := range []string{`{"format":"something/v9","verdicts":[]}`, `{"format":"mlmesh.dev/apply-cache/v1","verdicts":[{"object":"x","want":"zz"}]}`, `not json`} {
+		if _, err := apply.ReadCache(strings.NewReader(bad)); err == nil {
+			t.Errorf("read %s", bad)
+		}
 	}
 }

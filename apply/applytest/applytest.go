@@ -48,6 +48,10 @@ type Cluster struct {
 	// OnChange, if set, is called after every change, with the cluster,
 	// one call at a time even when objects are applied concurrently.
 	OnChange func(*Cluster)
+	// Schema, if set, is what SchemaDigest answers: the version of the
+	// server's schemas, to change as a server's schemas change. Empty
+	// answers apply.ErrNoSchemas.
+	Schema string
 	// Default, if set, is called on every object before it is stored, as
 	// the API server sets defaults (of a custom resource's schema, say).
 	Default  func(*unstructured.Unstructured)
@@ -338,6 +342,15 @@ func (c *Cluster) TypeConverter(context.Context, []schema.GroupVersion) (managed
 	return c.types, nil
 }
 
+// SchemaDigest answers Schema, or apply.ErrNoSchemas when it is empty or
+// the Cluster keeps no managed fields.
+func (c *Cluster) SchemaDigest(context.Context, []schema.GroupVersion) (string, error) {
+	if c.types == nil || c.Schema == "" {
+		return "", apply.ErrNoSchemas
+	}
+	return c.Schema, nil
+}
+
 // Objects returns copies of every stored object, sorted by kind, namespace
 // and name.
 func (c *Cluster) Objects() []*unstructured.Unstructured {
@@ -374,8 +387,9 @@ func (c *Cluster) SetAvailable(namespace, name string, available bool) bool {
 	return true
 }
 
-// Counts are the requests a Counter passed on, by verb.
-type Counts struct{ Applies, Gets, Lists, Deletes int }
+// Counts are the requests a Counter passed on, by verb, and how many
+// times it was asked for the server's schemas (TypeConverter).
+type Counts struct{ Applies, Gets, Lists, Deletes, Schemas int }
 
 // Counter wraps a Client and counts the requests it passes on, by verb:
 // how a test holds code to its request budget (one List per kind, nothing
@@ -420,6 +434,12 @@ func (c *Counter) count(f func(*Counts)) {
 func (c *Counter) Apply(ctx context.Context, obj *unstructured.Unstructured, opts apply.PatchOptions) (*unstructured.Unstructured, error) {
 	c.count(func(n *Counts) { n.Applies++ })
 	return c.Client.Apply(ctx, obj, opts)
+}
+
+// TypeConverter counts and passes on.
+func (c *Counter) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (managedfields.TypeConverter, error) {
+	c.count(func(n *Counts) { n.Schemas++ })
+	return c.Client.TypeConverter(ctx, gvs)
 }
 
 // Get counts and passes on.

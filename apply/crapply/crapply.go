@@ -60,6 +60,14 @@ func (a *Client) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (
 	return a.types.TypeConverter(ctx, gvs)
 }
 
+// SchemaDigest implements apply.SchemaDigester: a digest of the API
+// server's current OpenAPI v3 document hashes of gvs (one request), by
+// which an apply.Cache keeps verdicts across processes. Without
+// WithSchemas it answers apply.ErrNoSchemas.
+func (a *Client) SchemaDigest(ctx context.Context, gvs []schema.GroupVersion) (string, error) {
+	return a.types.SchemaDigest(ctx, gvs)
+}
+
 // Apply server-side applies obj with client.Client.Apply. Field
 // validation is strict, as for every apply request through
 // controller-runtime: an unknown field is an error, never dropped.

@@ -71,6 +71,14 @@ func (a *Client) TypeConverter(ctx context.Context, gvs []schema.GroupVersion) (
 	return a.types.TypeConverter(ctx, gvs)
 }
 
+// SchemaDigest implements apply.SchemaDigester: a digest of the API
+// server's current OpenAPI v3 document hashes of gvs (one request), by
+// which an apply.Cache keeps verdicts across processes. Without
+// WithSchemas it answers apply.ErrNoSchemas.
+func (a *Client) SchemaDigest(ctx context.Context, gvs []schema.GroupVersion) (string, error) {
+	return a.types.SchemaDigest(ctx, gvs)
+}
+
 func (a *Client) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {

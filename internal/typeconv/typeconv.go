@@ -7,6 +7,8 @@ package typeconv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,15 +80,56 @@ func (c *Cache) TypeConverter(_ context.Context, gvs []schema.GroupVersion) (man
 	return conv, nil
 }
 
+// SchemaDigest names the schemas of gvs as the API server serves them now:
+// a digest of their OpenAPI v3 documents' addresses, which carry each
+// document's hash (one request, the list of documents). It changes when
+// any of the schemas does — a CRD's new version, a cluster upgrade — and
+// then the documents that changed are read again when next needed, so that
+// TypeConverter compares by the new schemas too. A nil Cache returns
+// ErrNoSchemas.
+func (c *Cache) SchemaDigest(_ context.Context, gvs []schema.GroupVersion) (string, error) {
+	if c == nil {
+		return "", ErrNoSchemas
+	}
+	paths, err := c.client.Paths()
+	if err != nil {
+		return "", fmt.Errorf("listing OpenAPI documents: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	urls := make([]string, 0, len(gvs))
+	for _, gv := range gvs {
+		path := pathOf(gv)
+		doc, ok := paths[path]
+		if !ok {
+			return "", fmt.Errorf("no OpenAPI document for %s", gv)
+		}
+		if old, ok := c.paths[path]; ok && old.ServerRelativeURL() != doc.ServerRelativeURL() {
+			delete(c.schemas, gv)
+			clear(c.converters)
+		}
+		urls = append(urls, doc.ServerRelativeURL())
+	}
+	c.paths = paths
+	sort.Strings(urls)
+	sum := sha256.Sum256([]byte(strings.Join(urls, "\n")))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// pathOf is the path of gv's OpenAPI v3 document.
+func pathOf(gv schema.GroupVersion) string {
+	if gv.Group == "" {
+		return "api/" + gv.Version
+	}
+	return "apis/" + gv.Group + "/" + gv.Version
+}
+
 // read returns the component schemas of gv's OpenAPI v3 document.
 func (c *Cache) read(gv schema.GroupVersion) (map[string]*spec.Schema, error) {
 	if s, ok := c.schemas[gv]; ok {
 		return s, nil
 	}
-	path := "apis/" + gv.Group + "/" + gv.Version
-	if gv.Group == "" {
-		path = "api/" + gv.Version
-	}
+	path := pathOf(gv)
 	doc, ok := c.paths[path]
 	if !ok {
 		// Not listed yet, or not when listed (a CRD's group appears some
