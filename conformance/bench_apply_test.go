@@ -161,6 +161,32 @@ func TestApplyCost(t *testing.T) {
 		return apply.Apply(ctx, kept, fourth, apply.Options{Cache: cache})
 	})
 
+	// A cache file, as a CI job keeps one: a new Client each time, the
+	// verdicts read before and saved after (inside the time).
+	file := filepath.Join(t.TempDir(), "apply-cache.json")
+	withFile := func(objs []render.Object) func() (apply.Result, error) {
+		return func() (apply.Result, error) {
+			cache, err := apply.LoadCache(file)
+			if err != nil {
+				return apply.Result{}, err
+			}
+			res, err := apply.Apply(ctx, fresh(), objs, apply.Options{Cache: cache})
+			if err == nil {
+				err = cache.Save(file)
+			}
+			return res, err
+		}
+	}
+	mlmesh("again, a new Client, filling the cache file", withFile(fourth))
+	mlmesh("again, a new Client and the cache file", func() (apply.Result, error) {
+		defer cpuProfile(t, ".cache-file")()
+		return withFile(fourth)()
+	})
+	weights(&app, 80)
+	mlmesh("one model's weights changed (a new Client and the cache file)", withFile(build(t, app)))
+
+	newProcesses(t, s, n)
+
 	// What Workers buys on the first apply, on a smaller App per setting.
 	for _, w := range []int{1, 2, 4, 8, 16} {
 		objs := build(t, manyModels(fmt.Sprintf("bench-workers-%d", w), 200))
@@ -248,4 +274,71 @@ func cpuProfile(t *testing.T, suffix string) (stop func()) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}
+}
+
+// newProcesses measures what a CI job pays: a new process each time, from
+// a kubeconfig. The anchor fleet of n models (5n+2 objects): kubectl apply
+// --server-side of examples/fleet's YAML, against examples/fleetapply —
+// first, again, again with its cache file (once filling it, then using it),
+// and one model's weights changed with the file. Wall time of each process
+// and the requests the API server counted.
+func newProcesses(t *testing.T, s *APIServer, n int) {
+	t.Helper()
+	kc, err := s.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	for _, prog := range []string{"fleet", "fleetapply"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, prog), "./examples/"+prog)
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", prog, err, out)
+		}
+	}
+	proc := func(who, step string, name string, args ...string) {
+		t.Helper()
+		before := serverRequests(t, s)
+		start := time.Now()
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kc)
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("%s, %s: %v\n%.2000s", who, step, err, out)
+		}
+		t.Logf("new process, %s, %s: %v; requests: %s; %s", who, step, took.Round(10*time.Millisecond), serverRequests(t, s).since(before), strings.TrimSpace(lastLine(string(out))))
+	}
+	models := strconv.Itoa(n)
+	yaml := filepath.Join(t.TempDir(), "fleet.yaml")
+	f, err := os.Create(yaml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := exec.Command(filepath.Join(bin, "fleet"), "-models", models, "-namespace", "bench-proc-kubectl")
+	printed.Stdout = f
+	if err := printed.Run(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	kubectl := filepath.Join(ToolsDir(), "kubectl")
+	proc("kubectl", "create the namespace", kubectl, "create", "namespace", "bench-proc-kubectl")
+	proc("kubectl apply --server-side", "first apply", kubectl, "apply", "--server-side", "--field-manager=kubectl-bench", "-f", yaml)
+	proc("kubectl apply --server-side", "again, nothing changed", kubectl, "apply", "--server-side", "--field-manager=kubectl-bench", "-f", yaml)
+
+	fa, cache := filepath.Join(bin, "fleetapply"), filepath.Join(t.TempDir(), "fleet-cache.json")
+	ns := []string{"-models", models, "-namespace", "bench-proc-mlmesh"}
+	proc("fleetapply", "first apply", fa, ns...)
+	proc("fleetapply", "again, nothing changed", fa, ns...)
+	proc("fleetapply", "again, filling the cache file", fa, append(ns, "-cache", cache)...)
+	for i := range 3 {
+		proc("fleetapply", fmt.Sprintf("again, with the cache file (%d)", i+1), fa, append(ns, "-cache", cache)...)
+	}
+	proc("fleetapply", "one model's weights changed, with the cache file", fa, append(ns, "-cache", cache, "-v2", "50")...)
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -14,79 +14,20 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/mlmesh/mlmesh/egress"
-	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/scenarios"
 	"github.com/mlmesh/mlmesh/mesh"
-	"github.com/mlmesh/mlmesh/routing"
-	"github.com/mlmesh/mlmesh/serving"
 )
 
-// Fleet returns the App of n models.
-func Fleet(n int) mesh.App {
-	two, one := int32(2), int32(1)
-	requests := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("1"),
-		corev1.ResourceMemory: resource.MustParse("2Gi"),
-	}
-	app := mesh.App{
-		Namespace: mesh.Namespace{Name: "models", Existing: true},
-		Gateways: []ingress.Spec{{
-			Name:    "models-gateway",
-			Servers: []ingress.Server{{Port: 80, Name: "http", Hosts: []string{"*"}}},
-		}},
-		Egress: []egress.Spec{{
-			Name:  "model-store-s3",
-			Hosts: []string{"s3.amazonaws.com"},
-			Ports: []egress.Port{{Number: 443, Name: "https", Protocol: egress.TLS}},
-		}},
-		Models: make([]mesh.Model, n),
-	}
-	// What every model shares is made once, as a user writing a fleet
-	// would: mlmesh copies what it changes and never writes to its input.
-	rt := serving.TFServing()
-	traffic := mesh.Traffic{
-		Port: 8501,
-		Rules: []routing.Rule{
-			{
-				Match: []routing.Match{{Headers: map[string]routing.StringMatch{"x-model-version": routing.Exact("v2")}}},
-				Split: []routing.Destination{{Subset: "v2"}},
-			},
-			{Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v2", Weight: 10}}},
-		},
-		Policy: &routing.TrafficPolicy{TLS: routing.TLSIstioMutual},
-	}
-	expose := &mesh.Expose{Gateway: "models-gateway"}
-	for i := range app.Models {
-		name := "model-" + strconv.Itoa(i)
-		app.Models[i] = mesh.Model{
-			Model: serving.Model{
-				Name:    name,
-				Runtime: rt,
-				Sidecar: serving.SidecarInject,
-				Versions: []serving.Version{
-					// The anchors' chart has no disruption budget: the
-					// same objects as Helm's (compare.sh checks it).
-					{Name: "v1", ModelURI: "s3://models/" + name + "/1", Replicas: &two, Resources: corev1.ResourceRequirements{Requests: requests}, Disruption: &serving.Disruption{None: true}},
-					{Name: "v2", ModelURI: "s3://models/" + name + "/2", Replicas: &one, Resources: corev1.ResourceRequirements{Requests: requests}},
-				},
-			},
-			Traffic: traffic,
-			Expose:  expose,
-		}
-	}
-	return app
-}
+// Fleet returns the App of n models: scenarios.AnchorFleet, which the
+// re-apply benchmark (examples/fleetapply) applies too.
+func Fleet(n int) mesh.App { return scenarios.AnchorFleet(n) }
 
 func run(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
 	n := fs.Int("models", 1000, "number of models")
 	api := fs.String("api", "istio", scenarios.APIUsage)
+	ns := fs.String("namespace", "models", "the models' namespace (which exists already)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +47,7 @@ func run(w io.Writer, args []string) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	app := Fleet(*n)
 	app.API = dialect
+	app.Namespace.Name = *ns
 	if ambient {
 		app = scenarios.Ambient(app)
 	}
