@@ -140,6 +140,7 @@ func compose(a App) (*plan, field.ErrorList) {
 	return &plan{
 		families:  []family{namespace, gateways, egress, workloads, routes, exposure, fronts, inference, identity, access, tokens, scoping, endpoints},
 		workloads: workloads,
+		routes:    routes,
 	}, errs
 }
 
@@ -148,7 +149,8 @@ func compose(a App) (*plan, field.ErrorList) {
 // holding all of its objects.
 type plan struct {
 	families  []family
-	workloads *workloadFamily // to build Deployments into reused storage
+	workloads *workloadFamily // to build Services and Deployments into reused storage
+	routes    *routeFamily    // and DestinationRules
 }
 
 // item is one object to build: its identity, the family that builds it and
@@ -209,7 +211,7 @@ func each(a App, yield func(render.Object) error, reuse bool) error {
 	if err != nil {
 		return err
 	}
-	p.workloads.reuse = reuse
+	p.workloads.reuse, p.routes.reuse = reuse, reuse
 	for i := range items {
 		o, err := p.build(&items[i])
 		if err != nil {

@@ -58,7 +58,7 @@ func (r *routeFamily) versionPolicies(i int, add adder) {
 func (r *routeFamily) versionPolicy(i, k int) render.Object {
 	m := r.env.app.Models[i]
 	name := names.Deployment(m.Name, m.Versions[k].Name)
-	dr := r.checked[i].DestinationRule()
+	dr := r.checked[i].DestinationRule(nil)
 	dr.Name = name
 	dr.Spec.Host = names.ServiceHost(name, r.env.ns)
 	dr.Spec.Subsets = nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/labels"
@@ -24,6 +25,11 @@ type routeFamily struct {
 	specs     []routing.Spec    // one per model; bind may bind them to a gateway
 	checked   []routing.Checked // one per model; the zero value where its routes failed their checks
 	refs      refs[routeRef]
+
+	// reuse builds each model's DestinationRule into the last one (dr),
+	// for a renderer that is done with each object when the next is built.
+	reuse bool
+	dr    networkingv1.DestinationRule
 }
 
 // routeRef is one of a model's route objects: its DestinationRule, its
@@ -107,8 +113,10 @@ func (r *routeFamily) build(k kind, ref int32) (render.Object, error) {
 	switch {
 	case k == kindDestinationRule && rf.version >= 0:
 		return r.versionPolicy(int(rf.model), int(rf.version)), nil
+	case k == kindDestinationRule && r.reuse:
+		return modelLabel(c.DestinationRule(&r.dr), name), nil
 	case k == kindDestinationRule:
-		return modelLabel(c.DestinationRule(), name), nil
+		return modelLabel(c.DestinationRule(nil), name), nil
 	case k == kindHTTPRoute:
 		o, err := gatewayAPIRoute(c, rf.route)
 		return modelLabel(o, name), err

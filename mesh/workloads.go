@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mlmesh/mlmesh/internal/check"
@@ -26,10 +27,12 @@ type workloadFamily struct {
 	checked []serving.Checked // one per model; the zero value where invalid
 	index   map[string]int    // a model's name to its first index
 
-	// reuse builds each Deployment into the last one (dep), for a renderer
-	// that is done with each object when the next is built.
+	// reuse builds each model's Service and each Deployment into the last
+	// one (svc, dep), for a renderer that is done with each object when
+	// the next is built.
 	reuse bool
 	dep   appsv1.Deployment
+	svc   corev1.Service
 
 	refs refs[workloadRef]
 }
@@ -121,8 +124,10 @@ func (w *workloadFamily) build(k kind, ref int32) (render.Object, error) {
 	switch {
 	case k == kindService && v >= 0:
 		return w.env.useWaypoint(c.VersionService(v)), nil
+	case k == kindService && w.reuse:
+		return w.env.useWaypoint(c.Service(&w.svc)), nil
 	case k == kindService:
-		return w.env.useWaypoint(c.Service()), nil
+		return w.env.useWaypoint(c.Service(nil)), nil
 	case k == kindBudget:
 		return c.DisruptionBudget(v), nil
 	case k == kindAutoscaler:

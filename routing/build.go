@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -32,16 +33,23 @@ func DestinationRule(s Spec) (*networkingv1.DestinationRule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.DestinationRule(), nil
+	return c.DestinationRule(nil), nil
 }
 
-func (s Spec) meta() metav1.ObjectMeta {
+func (s Spec) meta() metav1.ObjectMeta { return s.metaInto(nil) }
+
+// metaInto is meta with its labels in l, emptied, when l is not nil.
+func (s Spec) metaInto(l map[string]string) metav1.ObjectMeta {
 	ns := s.Namespace
 	if ns == "" {
 		ns = "default"
 	}
-	// Room for a label the caller adds (mesh adds app=<model>).
-	l := make(map[string]string, len(s.Labels)+2)
+	if l == nil {
+		// Room for a label the caller adds (mesh adds app=<model>).
+		l = make(map[string]string, len(s.Labels)+2)
+	} else {
+		clear(l)
+	}
 	for k, v := range s.Labels {
 		l[k] = v
 	}
@@ -181,25 +189,51 @@ func duration(d time.Duration) *durationpb.Duration {
 }
 
 func destinationRule(s Spec) *networkingv1.DestinationRule {
-	dr := &networkingv1.DestinationRule{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
-		ObjectMeta: s.meta(),
-	}
+	dr := new(networkingv1.DestinationRule)
+	destinationRuleInto(dr, s)
+	return dr
+}
+
+// destinationRuleInto builds s's DestinationRule into dr, which is zero or
+// holds an earlier build whose storage (labels, subsets and their label
+// maps) it reuses. It sets every field a build sets and resets the rest of
+// the spec's, leaving dr as a fresh build would:
+// TestDestinationRuleIntoEqualsFresh holds it to that.
+func destinationRuleInto(dr *networkingv1.DestinationRule, s Spec) {
+	prevLabels, prevSubsets := dr.Labels, dr.Spec.Subsets
+	dr.TypeMeta = metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"}
+	dr.ObjectMeta = s.metaInto(prevLabels)
 	dr.Spec.Host = s.Host
 	dr.Spec.ExportTo = append([]string(nil), s.ExportTo...)
-	for _, sub := range s.Subsets {
-		l := sub.Labels
-		if len(l) == 0 {
-			l = map[string]string{labels.Version: sub.Name}
+	dr.Spec.WorkloadSelector = nil
+	dr.Spec.TrafficPolicy = nil
+	subsets := prevSubsets[:0]
+	for i, sub := range s.Subsets {
+		var out *apiv1.Subset
+		var l map[string]string
+		if i < len(prevSubsets) {
+			out, l = prevSubsets[i], prevSubsets[i].Labels // read before subsets[i] is written
+			clear(l)
 		} else {
-			l = labels.Merge(nil, l)
+			out = new(apiv1.Subset)
 		}
-		dr.Spec.Subsets = append(dr.Spec.Subsets, &apiv1.Subset{Name: sub.Name, Labels: l})
+		if l == nil {
+			l = make(map[string]string, max(1, len(sub.Labels)))
+		}
+		if len(sub.Labels) == 0 {
+			l[labels.Version] = sub.Name
+		}
+		maps.Copy(l, sub.Labels)
+		out.Name, out.Labels, out.TrafficPolicy = sub.Name, l, nil
+		subsets = append(subsets, out)
+	}
+	dr.Spec.Subsets = nil
+	if len(subsets) > 0 {
+		dr.Spec.Subsets = subsets
 	}
 	if s.Policy != nil {
 		dr.Spec.TrafficPolicy = s.Policy.proto()
 	}
-	return dr
 }
 
 func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {

@@ -33,8 +33,16 @@ func (c Checked) Spec() *Spec { return c.s }
 func (c Checked) VirtualService() *networkingv1.VirtualService { return virtualService(*c.s) }
 
 // DestinationRule is the Spec's DestinationRule, as DestinationRule builds
-// it.
-func (c Checked) DestinationRule() *networkingv1.DestinationRule { return destinationRule(*c.s) }
+// it, into reuse: nil builds a new one; the result of an earlier call has
+// its storage reused (labels, subsets), and must no longer be in use
+// elsewhere.
+func (c Checked) DestinationRule(reuse *networkingv1.DestinationRule) *networkingv1.DestinationRule {
+	if reuse == nil {
+		return destinationRule(*c.s)
+	}
+	destinationRuleInto(reuse, *c.s)
+	return reuse
+}
 
 // GatewayRoutes are the Spec's Gateway API routes, as GatewayRoutes builds
 // them, once the Spec says nothing the Gateway API dialect cannot

@@ -40,7 +40,7 @@ func Service(m Model) (*corev1.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.Service(), nil
+	return c.Service(nil), nil
 }
 
 func modelLabelsInto(l map[string]string, m Model) map[string]string {
@@ -122,29 +122,48 @@ func selectorLabelsInto(l map[string]string, model, version string) map[string]s
 }
 
 func service(m Model) *corev1.Service {
-	rt := m.runtime()
-	s := &corev1.Service{
+	s := new(corev1.Service)
+	serviceInto(s, m)
+	return s
+}
+
+// serviceInto builds m's Service into s, which is zero or holds an earlier
+// build whose storage (label and selector maps, ports and their
+// appProtocols) it reuses. Every path leaves s as a fresh build would:
+// TestServiceIntoEqualsFresh holds it to that.
+func serviceInto(s *corev1.Service, m Model) {
+	prevLabels, prevSelector, prevPorts := s.Labels, s.Spec.Selector, s.Spec.Ports
+	*s = corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      m.Name,
 			Namespace: m.namespace(),
-			Labels:    modelLabelsInto(make(map[string]string, len(m.Labels)+4), m),
-		},
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{labels.App: m.Name},
+			Labels:    modelLabelsInto(reuseMap(prevLabels, len(m.Labels)+4), m),
 		},
 	}
-	for _, p := range rt.Ports {
-		ap := lower(p.protocol())
-		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{
+	s.Spec.Selector = reuseMap(prevSelector, 1)
+	s.Spec.Selector[labels.App] = m.Name
+	rt := m.runtime()
+	ports := reuseSlice(prevPorts, len(rt.Ports))
+	for i, p := range rt.Ports {
+		var ap *string
+		if i < len(prevPorts) && prevPorts[i].AppProtocol != nil {
+			ap = prevPorts[i].AppProtocol // read before ports[i] is written
+		} else {
+			ap = new(string)
+		}
+		*ap = lower(p.protocol())
+		ports = append(ports, corev1.ServicePort{
 			Name:        p.ServiceName(),
 			Port:        p.Number,
 			TargetPort:  intstr.FromString(p.ServiceName()),
 			Protocol:    corev1.ProtocolTCP,
-			AppProtocol: &ap,
+			AppProtocol: ap,
 		})
 	}
-	return s
+	if len(ports) > 0 {
+		s.Spec.Ports = ports
+	}
 }
 
 // VersionServices validates m and returns a Service per version, named

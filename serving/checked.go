@@ -30,8 +30,16 @@ func Check(m *Model) (Checked, error) {
 // Model is the Model that was checked, nil for the zero value.
 func (c Checked) Model() *Model { return c.m }
 
-// Service is the Model's Service, as Service builds it.
-func (c Checked) Service() *corev1.Service { return service(*c.m) }
+// Service is the Model's Service, as Service builds it, into reuse: nil
+// builds a new Service; the result of an earlier call has its storage
+// reused (maps, ports), and must no longer be in use elsewhere.
+func (c Checked) Service(reuse *corev1.Service) *corev1.Service {
+	if reuse == nil {
+		return service(*c.m)
+	}
+	serviceInto(reuse, *c.m)
+	return reuse
+}
 
 // VersionService is the i-th version's own Service, as VersionServices
 // builds it.

@@ -157,3 +157,31 @@ func deploymentCopy(t *testing.T, m Model) Version {
 	v.Resources = *m.Versions[0].Resources.DeepCopy()
 	return v
 }
+
+// TestServiceIntoEqualsFresh: a Service built into the storage of another
+// model's is the Service built fresh, whatever was there before.
+func TestServiceIntoEqualsFresh(t *testing.T) {
+	models := deploymentVariants()
+	var built []Checked
+	for i := range models {
+		c, err := Check(&models[i])
+		if err != nil {
+			t.Fatalf("%s: %v", models[i].Name, err)
+		}
+		built = append(built, c)
+	}
+	r := rand.New(rand.NewSource(1))
+	var s corev1.Service
+	for n := 0; n < 200; n++ {
+		i := r.Intn(len(built))
+		built[i].Service(&s)
+		if fresh := built[i].Service(nil); !reflect.DeepEqual(&s, fresh) {
+			t.Fatalf("build %d (%s): a Service built into another differs from a fresh one:\n%+v\nwant\n%+v", n, models[i].Name, s, *fresh)
+		}
+	}
+	into := testing.AllocsPerRun(50, func() { built[0].Service(&s) })
+	fresh := testing.AllocsPerRun(50, func() { built[0].Service(nil) })
+	if into >= fresh {
+		t.Errorf("a Service built into another allocates %.0f times, fresh %.0f", into, fresh)
+	}
+}
