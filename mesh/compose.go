@@ -150,7 +150,7 @@ func compose(a App) (*plan, field.ErrorList) {
 type plan struct {
 	families  []family
 	workloads *workloadFamily // to build Services and Deployments into reused storage
-	routes    *routeFamily    // and DestinationRules
+	routes    *routeFamily    // and DestinationRules and VirtualServices
 }
 
 // item is one object to build: its identity, the family that builds it and
@@ -220,6 +220,15 @@ func each(a App, yield func(render.Object) error, reuse bool) error {
 		if err := yield(o); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// reused is p, the storage a family builds into, when reuse is set; nil
+// (build a new object) when not.
+func reused[T any](reuse bool, p *T) *T {
+	if reuse {
+		return p
 	}
 	return nil
 }

@@ -185,7 +185,7 @@ func (x *exposureFamily) build(k kind, ref int32) (render.Object, error) {
 		o, err := gatewayAPIRoute(c, r.gatewayRoute)
 		return modelLabel(o, model), err
 	}
-	return modelLabel(c.VirtualService(), model), nil
+	return modelLabel(c.VirtualService(nil), model), nil
 }
 
 func (x *exposureFamily) from(_ kind, ref int32) *field.Path {

@@ -184,7 +184,7 @@ func (f *frontFamily) build(k kind, ref int32) (render.Object, error) {
 	if k != kindVirtualService {
 		return gatewayAPIRoute(f.checked[r.route], r.gatewayRoute)
 	}
-	return f.checked[r.route].VirtualService(), nil
+	return f.checked[r.route].VirtualService(nil), nil
 }
 
 func (f *frontFamily) from(_ kind, ref int32) *field.Path {

@@ -26,10 +26,11 @@ type routeFamily struct {
 	checked   []routing.Checked // one per model; the zero value where its routes failed their checks
 	refs      refs[routeRef]
 
-	// reuse builds each model's DestinationRule into the last one (dr),
-	// for a renderer that is done with each object when the next is built.
+	// reuse builds each model's DestinationRule and VirtualService into
+	// the last one's storage, for a renderer done with each object by then.
 	reuse bool
 	dr    networkingv1.DestinationRule
+	vs    networkingv1.VirtualService
 }
 
 // routeRef is one of a model's route objects: its DestinationRule, its
@@ -113,15 +114,13 @@ func (r *routeFamily) build(k kind, ref int32) (render.Object, error) {
 	switch {
 	case k == kindDestinationRule && rf.version >= 0:
 		return r.versionPolicy(int(rf.model), int(rf.version)), nil
-	case k == kindDestinationRule && r.reuse:
-		return modelLabel(c.DestinationRule(&r.dr), name), nil
 	case k == kindDestinationRule:
-		return modelLabel(c.DestinationRule(nil), name), nil
+		return modelLabel(c.DestinationRule(reused(r.reuse, &r.dr)), name), nil
 	case k == kindHTTPRoute:
 		o, err := gatewayAPIRoute(c, rf.route)
 		return modelLabel(o, name), err
 	}
-	return modelLabel(c.VirtualService(), name), nil
+	return modelLabel(c.VirtualService(reused(r.reuse, &r.vs)), name), nil
 }
 
 func (r *routeFamily) from(_ kind, ref int32) *field.Path {

@@ -124,19 +124,14 @@ func (w *workloadFamily) build(k kind, ref int32) (render.Object, error) {
 	switch {
 	case k == kindService && v >= 0:
 		return w.env.useWaypoint(c.VersionService(v)), nil
-	case k == kindService && w.reuse:
-		return w.env.useWaypoint(c.Service(&w.svc)), nil
 	case k == kindService:
-		return w.env.useWaypoint(c.Service(nil)), nil
+		return w.env.useWaypoint(c.Service(reused(w.reuse, &w.svc))), nil
 	case k == kindBudget:
 		return c.DisruptionBudget(v), nil
 	case k == kindAutoscaler:
 		return c.Autoscaler(v), nil
 	}
-	if w.reuse {
-		return c.Deployment(v, &w.dep), nil
-	}
-	return c.Deployment(v, nil), nil
+	return c.Deployment(v, reused(w.reuse, &w.dep)), nil
 }
 
 func (w *workloadFamily) from(_ kind, ref int32) *field.Path {

@@ -23,7 +23,7 @@ func VirtualService(s Spec) (*networkingv1.VirtualService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.VirtualService(), nil
+	return c.VirtualService(nil), nil
 }
 
 // DestinationRule validates s and returns its DestinationRule: host Host, one
@@ -58,38 +58,74 @@ func (s Spec) metaInto(l map[string]string) metav1.ObjectMeta {
 }
 
 func virtualService(s Spec) *networkingv1.VirtualService {
-	vs := &networkingv1.VirtualService{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
-		ObjectMeta: s.meta(),
-	}
-	vs.Spec.Hosts = append([]string{s.Host}, s.Hosts...)
-	vs.Spec.Gateways = append([]string(nil), s.Gateways...)
-	vs.Spec.ExportTo = append([]string(nil), s.ExportTo...)
-	for _, r := range s.Rules {
-		switch len(s.Ports) {
-		case 0:
-			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, 0, false))
-		case 1:
-			vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, s.Ports[0], s.MatchPorts))
-		default:
-			for _, p := range s.Ports {
-				vs.Spec.Http = append(vs.Spec.Http, s.httpRoute(r, p, true))
-			}
-		}
-	}
+	vs := new(networkingv1.VirtualService)
+	virtualServiceInto(vs, s)
 	return vs
 }
 
+// virtualServiceInto builds s's VirtualService into vs, which is zero or
+// holds an earlier build whose storage (labels, hosts, HTTP routes with
+// their matches and destinations) it reuses, leaving vs as a fresh build
+// would: TestVirtualServiceIntoEqualsFresh holds it to that.
+func virtualServiceInto(vs *networkingv1.VirtualService, s Spec) {
+	prevLabels, prevHosts, prevHTTP := vs.Labels, vs.Spec.Hosts, vs.Spec.Http
+	vs.TypeMeta = metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"}
+	vs.ObjectMeta = s.metaInto(prevLabels)
+	vs.Spec = apiv1.VirtualService{}
+	vs.Spec.Hosts = append(append(prevHosts[:0], s.Host), s.Hosts...)
+	vs.Spec.Gateways = append([]string(nil), s.Gateways...)
+	vs.Spec.ExportTo = append([]string(nil), s.ExportTo...)
+	http := prevHTTP[:0]
+	add := func(r Rule, port uint32, matchPort bool) {
+		var hr *apiv1.HTTPRoute
+		if k := len(http); k < len(prevHTTP) {
+			hr = prevHTTP[k] // read before http[k] is written
+		}
+		http = append(http, s.httpRouteInto(hr, r, port, matchPort))
+	}
+	for _, r := range s.Rules {
+		switch len(s.Ports) {
+		case 0:
+			add(r, 0, false)
+		case 1:
+			add(r, s.Ports[0], s.MatchPorts)
+		default:
+			for _, p := range s.Ports {
+				add(r, p, true)
+			}
+		}
+	}
+	if len(http) > 0 {
+		vs.Spec.Http = http
+	}
+}
+
 func (s Spec) destination(host, subset string, port, rulePort uint32) *apiv1.Destination {
+	return s.destinationInto(nil, host, subset, port, rulePort)
+}
+
+// destinationInto builds a destination into d (nil: a new one), reusing its
+// port selector.
+func (s Spec) destinationInto(d *apiv1.Destination, host, subset string, port, rulePort uint32) *apiv1.Destination {
 	if host == "" {
 		host = s.Host
 	}
 	if port == 0 {
 		port = rulePort
 	}
-	d := &apiv1.Destination{Host: host, Subset: subset}
+	var ps *apiv1.PortSelector
+	if d == nil {
+		d = new(apiv1.Destination)
+	} else {
+		ps = d.Port
+	}
+	*d = apiv1.Destination{Host: host, Subset: subset}
 	if port != 0 {
-		d.Port = &apiv1.PortSelector{Number: port}
+		if ps == nil {
+			ps = new(apiv1.PortSelector)
+		}
+		*ps = apiv1.PortSelector{Number: port}
+		d.Port = ps
 	}
 	return d
 }
@@ -97,33 +133,98 @@ func (s Spec) destination(host, subset string, port, rulePort uint32) *apiv1.Des
 // httpRoute builds a rule's route for port (0: none). With matchPort, the
 // route only takes requests sent to that port.
 func (s Spec) httpRoute(r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
-	hr := &apiv1.HTTPRoute{Name: r.Name}
-	if matchPort && len(r.Match) == 0 {
-		hr.Match = []*apiv1.HTTPMatchRequest{{Port: port}}
+	return s.httpRouteInto(nil, r, port, matchPort)
+}
+
+// httpRouteInto is httpRoute into hr (nil: a new one), reusing its
+// matches (and their header maps) and its destinations.
+func (s Spec) httpRouteInto(hr *apiv1.HTTPRoute, r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
+	if hr == nil {
+		hr = new(apiv1.HTTPRoute)
 	}
-	for _, m := range r.Match {
-		mr := &apiv1.HTTPMatchRequest{Name: m.Name, Port: m.Port}
+	prevMatch, prevRoute := hr.Match, hr.Route
+	*hr = apiv1.HTTPRoute{Name: r.Name}
+	hr.Match = matchesInto(prevMatch, r.Match, port, matchPort)
+	hr.Route = s.splitInto(prevRoute, r.Split, port)
+	s.ruleActions(hr, r, port)
+	return hr
+}
+
+// matchesInto builds a rule's matches into the storage of prev (its
+// requests and their header maps); nil when there are none.
+func matchesInto(prev []*apiv1.HTTPMatchRequest, matches []Match, port uint32, matchPort bool) []*apiv1.HTTPMatchRequest {
+	out := prev[:0]
+	next := func() (*apiv1.HTTPMatchRequest, map[string]*apiv1.StringMatch) {
+		k := len(out)
+		if k >= len(prev) {
+			return new(apiv1.HTTPMatchRequest), nil
+		}
+		mr := prev[k] // read before out[k] is written
+		h := mr.Headers
+		*mr = apiv1.HTTPMatchRequest{}
+		clear(h)
+		return mr, h
+	}
+	if matchPort && len(matches) == 0 {
+		mr, _ := next()
+		mr.Port = port
+		out = append(out, mr)
+	}
+	for _, m := range matches {
+		mr, h := next()
+		mr.Name, mr.Port = m.Name, m.Port
 		if matchPort {
 			mr.Port = port
 		}
 		if len(m.Headers) > 0 {
-			mr.Headers = make(map[string]*apiv1.StringMatch, len(m.Headers))
-			for h, sm := range m.Headers {
-				mr.Headers[h] = sm.proto()
+			if h == nil {
+				h = make(map[string]*apiv1.StringMatch, len(m.Headers))
 			}
+			for name, sm := range m.Headers {
+				h[name] = sm.proto()
+			}
+			mr.Headers = h
 		}
 		if m.URI != nil {
 			mr.Uri = m.URI.proto()
 		}
-		hr.Match = append(hr.Match, mr)
+		out = append(out, mr)
 	}
-	for _, d := range r.Split {
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// splitInto builds a rule's weighted destinations into the storage of
+// prev; nil when there are none.
+func (s Spec) splitInto(prev []*apiv1.HTTPRouteDestination, split []Destination, port uint32) []*apiv1.HTTPRouteDestination {
+	out := prev[:0]
+	for _, d := range split {
 		w := d.Weight
-		if len(r.Split) == 1 {
+		if len(split) == 1 {
 			w = 100
 		}
-		hr.Route = append(hr.Route, &apiv1.HTTPRouteDestination{Destination: s.destination(d.Host, d.Subset, d.Port, port), Weight: w})
+		var rd *apiv1.HTTPRouteDestination
+		var dest *apiv1.Destination
+		if k := len(out); k < len(prev) {
+			rd, dest = prev[k], prev[k].Destination // read before out[k] is written
+			*rd = apiv1.HTTPRouteDestination{}
+		} else {
+			rd = new(apiv1.HTTPRouteDestination)
+		}
+		rd.Destination, rd.Weight = s.destinationInto(dest, d.Host, d.Subset, d.Port, port), w
+		out = append(out, rd)
 	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// ruleActions sets what a rule does beside its split: mirrors, timeout,
+// header changes, retries, faults.
+func (s Spec) ruleActions(hr *apiv1.HTTPRoute, r Rule, port uint32) {
 	for _, m := range r.Mirror {
 		hr.Mirrors = append(hr.Mirrors, &apiv1.HTTPMirrorPolicy{
 			Destination: s.destination(m.Host, m.Subset, m.Port, port),
@@ -165,7 +266,6 @@ func (s Spec) httpRoute(r Rule, port uint32, matchPort bool) *apiv1.HTTPRoute {
 			}
 		}
 	}
-	return hr
 }
 
 // isGRPC reports whether a routed port serves gRPC.

@@ -29,8 +29,17 @@ func Check(s *Spec) (Checked, error) {
 // Spec is the Spec that was checked, nil for the zero value.
 func (c Checked) Spec() *Spec { return c.s }
 
-// VirtualService is the Spec's VirtualService, as VirtualService builds it.
-func (c Checked) VirtualService() *networkingv1.VirtualService { return virtualService(*c.s) }
+// VirtualService is the Spec's VirtualService, as VirtualService builds
+// it, into reuse: nil builds a new one; the result of an earlier call has
+// its storage reused (labels, hosts, HTTP routes), and must no longer be in
+// use elsewhere.
+func (c Checked) VirtualService(reuse *networkingv1.VirtualService) *networkingv1.VirtualService {
+	if reuse == nil {
+		return virtualService(*c.s)
+	}
+	virtualServiceInto(reuse, *c.s)
+	return reuse
+}
 
 // DestinationRule is the Spec's DestinationRule, as DestinationRule builds
 // it, into reuse: nil builds a new one; the result of an earlier call has
