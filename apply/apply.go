@@ -129,6 +129,18 @@ type Result struct {
 	Objects []ObjectResult
 }
 
+// Sent returns the results of the objects that were sent to the server:
+// all but those found as wanted already (Skipped).
+func (r Result) Sent() []ObjectResult {
+	var out []ObjectResult
+	for _, o := range r.Objects {
+		if !o.Skipped {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // With returns the results with one of the outcomes.
 func (r Result) With(outcomes ...Outcome) []ObjectResult {
 	var out []ObjectResult

@@ -43,10 +43,8 @@ func sent(t *testing.T, c *counting, objs []render.Object, opts apply.Options) (
 // sentObjects are the objects of res that were sent.
 func sentObjects(res apply.Result) []string {
 	var out []string
-	for _, r := range res.Objects {
-		if !r.Skipped {
-			out = append(out, r.Object)
-		}
+	for _, r := range res.Sent() {
+		out = append(out, r.Object)
 	}
 	return out
 }

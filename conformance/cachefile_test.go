@@ -105,10 +105,8 @@ func TestCacheFile(t *testing.T) {
 // sentNames are the objects of res that were sent.
 func sentNames(res apply.Result) []string {
 	var out []string
-	for _, r := range res.Objects {
-		if !r.Skipped {
-			out = append(out, r.Object)
-		}
+	for _, r := range res.Sent() {
+		out = append(out, r.Object)
 	}
 	return out
 }

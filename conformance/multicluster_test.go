@@ -398,16 +398,8 @@ func TestMultiClusterWaves(t *testing.T) {
 				t.Fatal(err)
 			}
 			for c, want := range tc.want {
-				live := make([]render.Object, 0)
-				for _, o := range liveObjects(t, servers[c], ns) {
-					live = append(live, o)
-				}
-				got := ""
-				if at, found, err := plans[c].Locate(live); err == nil && found {
-					got = plans[c].Steps[at].Name()
-				}
-				if got != want {
-					t.Errorf("%s is at %q, want %q (%d live objects)", c, got, want, len(live))
+				if got := stepOf(t, servers[c], ns, plans[c]); got != want {
+					t.Errorf("%s is at %q, want %q", c, got, want)
 				}
 			}
 			if tc.failIn == "us-1" {
@@ -507,15 +499,7 @@ func TestMultiClusterWavesPrometheus(t *testing.T) {
 				t.Fatal(err)
 			}
 			for c, want := range tc.want {
-				var live []render.Object
-				for _, o := range liveObjects(t, servers[c], ns) {
-					live = append(live, o)
-				}
-				got := ""
-				if at, found, err := plans[c].Locate(live); err == nil && found {
-					got = plans[c].Steps[at].Name()
-				}
-				if got != want {
+				if got := stepOf(t, servers[c], ns, plans[c]); got != want {
 					t.Errorf("%s is at %q, want %q", c, got, want)
 				}
 			}
@@ -532,4 +516,18 @@ func TestMultiClusterWavesPrometheus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stepOf is the step of p that the live objects of ns on s are at, "" when
+// none (the rollout never touched the cluster).
+func stepOf(t *testing.T, s *APIServer, ns string, p *rollout.Plan) string {
+	t.Helper()
+	var live []render.Object
+	for _, o := range liveObjects(t, s, ns) {
+		live = append(live, o)
+	}
+	if at, found, err := p.Locate(live); err == nil && found {
+		return p.Steps[at].Name()
+	}
+	return ""
 }

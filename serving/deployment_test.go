@@ -52,15 +52,7 @@ func deploymentVariants() []Model {
 // into one object and requires each to equal the fresh DeploymentOf (deep
 // equality: nil and empty differ too), and the models to be unchanged.
 func TestDeploymentIntoEqualsFresh(t *testing.T) {
-	models := deploymentVariants()
-	var built []Checked
-	for i := range models {
-		c, err := Check(&models[i])
-		if err != nil {
-			t.Fatalf("%s: %v", models[i].Name, err)
-		}
-		built = append(built, c)
-	}
+	models, built := checkedVariants(t)
 	before := deploymentVariants()
 	r := rand.New(rand.NewSource(1))
 	var d appsv1.Deployment
@@ -161,15 +153,7 @@ func deploymentCopy(t *testing.T, m Model) Version {
 // TestServiceIntoEqualsFresh: a Service built into the storage of another
 // model's is the Service built fresh, whatever was there before.
 func TestServiceIntoEqualsFresh(t *testing.T) {
-	models := deploymentVariants()
-	var built []Checked
-	for i := range models {
-		c, err := Check(&models[i])
-		if err != nil {
-			t.Fatalf("%s: %v", models[i].Name, err)
-		}
-		built = append(built, c)
-	}
+	models, built := checkedVariants(t)
 	r := rand.New(rand.NewSource(1))
 	var s corev1.Service
 	for n := 0; n < 200; n++ {
@@ -184,4 +168,19 @@ func TestServiceIntoEqualsFresh(t *testing.T) {
 	if into >= fresh {
 		t.Errorf("a Service built into another allocates %.0f times, fresh %.0f", into, fresh)
 	}
+}
+
+// checkedVariants are deploymentVariants, each checked.
+func checkedVariants(t *testing.T) ([]Model, []Checked) {
+	t.Helper()
+	models := deploymentVariants()
+	built := make([]Checked, len(models))
+	for i := range models {
+		c, err := Check(&models[i])
+		if err != nil {
+			t.Fatalf("%s: %v", models[i].Name, err)
+		}
+		built[i] = c
+	}
+	return models, built
 }

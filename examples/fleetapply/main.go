@@ -65,12 +65,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 			return err
 		}
 	}
-	sent := 0
-	for _, r := range res.Objects {
-		if !r.Skipped {
-			sent++
-		}
-	}
+	sent := len(res.Sent())
 	_, err = fmt.Fprintf(w, "applied %d objects to namespace %s: %d sent, %d as wanted already (%d verdicts kept), in %v\n",
 		len(res.Objects), *ns, sent, len(res.Objects)-sent, opts.Cache.Len(), time.Since(start).Round(time.Millisecond))
 	return err
