@@ -394,14 +394,7 @@ func TestMultiClusterWaves(t *testing.T) {
 					}),
 					Progress: func(e rollout.Event) { t.Logf("%s: %s", c, e) }}
 			}
-			if _, err := (multicluster.Waves{Plans: plans, Drivers: drivers, Waves: [][]string{{"canary"}, {"eu-1", "us-1"}}}).Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			for c, want := range tc.want {
-				if got := stepOf(t, servers[c], ns, plans[c]); got != want {
-					t.Errorf("%s is at %q, want %q", c, got, want)
-				}
-			}
+			runWaves(t, servers, ns, plans, drivers, tc.want)
 			if tc.failIn == "us-1" {
 				rec, _, err := rollout.Status(context.Background(), dynamicClient(servers["eu-1"]), ns, "fraud")
 				if err != nil || rec.Outcome != rollout.RolledBack || !strings.Contains(rec.Reason, "cluster us-1 rolled back") {
@@ -495,14 +488,7 @@ func TestMultiClusterWavesPrometheus(t *testing.T) {
 				drivers[c] = &rollout.Driver{Client: dynamicClient(s), Gate: g, Interval: rolloutInterval, Failures: 1, SkipAvailability: true,
 					Progress: func(e rollout.Event) { t.Logf("%s: %s", c, e) }}
 			}
-			if _, err := (multicluster.Waves{Plans: plans, Drivers: drivers, Waves: [][]string{{"canary"}, {"eu-1", "us-1"}}}).Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			for c, want := range tc.want {
-				if got := stepOf(t, servers[c], ns, plans[c]); got != want {
-					t.Errorf("%s is at %q, want %q", c, got, want)
-				}
-			}
+			runWaves(t, servers, ns, plans, drivers, tc.want)
 			if tc.labelled {
 				rec, _, err := rollout.Status(context.Background(), dynamicClient(servers["us-1"]), ns, "fraud")
 				if err != nil || rec.Outcome != rollout.RolledBack {
@@ -515,6 +501,20 @@ func TestMultiClusterWavesPrometheus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// runWaves rolls the plans out in two waves (the canary cluster, then eu-1
+// and us-1) and checks the step each cluster ends at ("" for untouched).
+func runWaves(t *testing.T, servers map[string]*APIServer, ns string, plans map[string]*rollout.Plan, drivers map[string]*rollout.Driver, want map[string]string) {
+	t.Helper()
+	if _, err := (multicluster.Waves{Plans: plans, Drivers: drivers, Waves: [][]string{{"canary"}, {"eu-1", "us-1"}}}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for c, w := range want {
+		if got := stepOf(t, servers[c], ns, plans[c]); got != w {
+			t.Errorf("%s is at %q, want %q", c, got, w)
+		}
 	}
 }
 
