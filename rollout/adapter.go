@@ -50,12 +50,7 @@ func NewAdapterPlan(app mesh.App, model, adapter, candidate string, s Strategy) 
 	if err := add(Baseline, 0); err != nil {
 		return nil, err
 	}
-	for _, w := range weights(s) {
-		if err := add(Canary, w); err != nil {
-			return nil, err
-		}
-	}
-	if err := add(Promoted, 100); err != nil {
+	if err := addRamp(s, add); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -251,12 +251,7 @@ func NewPlan(app mesh.App, model, candidate string, s Strategy) (*Plan, error) {
 			return nil, err
 		}
 	}
-	for _, w := range weights(s) {
-		if err := add(Canary, w); err != nil {
-			return nil, err
-		}
-	}
-	if err := add(Promoted, 100); err != nil {
+	if err := addRamp(s, add); err != nil {
 		return nil, err
 	}
 	if !s.KeepStable {
@@ -265,6 +260,16 @@ func NewPlan(app mesh.App, model, candidate string, s Strategy) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// addRamp adds the canary steps of s and the promotion.
+func addRamp(s Strategy, add func(Phase, int32) error) error {
+	for _, w := range weights(s) {
+		if err := add(Canary, w); err != nil {
+			return err
+		}
+	}
+	return add(Promoted, 100)
 }
 
 // add appends the step of phase and weight whose App is app.

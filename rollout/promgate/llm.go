@@ -56,21 +56,24 @@ const PodSelector = `namespace="{{.Namespace}}",pod=~"{{.Workload}}-[a-z0-9]+-[a
 // requests the histogram saw as its samples: give it AtLeast(n) to judge
 // only on n of them.
 func (s LLMServer) TimeToFirstToken(quantile float64, max time.Duration) Check {
-	return s.latency("ttft", s.TTFT, quantile, max)
+	return histogramLatency("ttft", s.TTFT, PodSelector, quantile, max)
 }
 
 // InterTokenLatency is the version's time between generated tokens at
 // quantile, in milliseconds, at most max; samples as TimeToFirstToken.
 func (s LLMServer) InterTokenLatency(quantile float64, max time.Duration) Check {
-	return s.latency("itl", s.ITL, quantile, max)
+	return histogramLatency("itl", s.ITL, PodSelector, quantile, max)
 }
 
-func (s LLMServer) latency(short, metric string, quantile float64, max time.Duration) Check {
+// histogramLatency is a seconds histogram's quantile, in milliseconds, at
+// most max, over the series selector picks; its samples are the
+// histogram's count.
+func histogramLatency(short, metric, selector string, quantile float64, max time.Duration) Check {
 	q := strconv.FormatFloat(quantile, 'f', -1, 64)
 	return Check{
 		Name:    short + "-p" + strings.TrimPrefix(strconv.FormatFloat(quantile*100, 'f', -1, 64), "0."),
-		Query:   `histogram_quantile(` + q + `, sum(rate(` + metric + `_bucket{` + PodSelector + `}[{{.Window}}])) by (le)) * 1000`,
-		Samples: `sum(increase(` + metric + `_count{` + PodSelector + `}[{{.Window}}]))`,
+		Query:   `histogram_quantile(` + q + `, sum(rate(` + metric + `_bucket{` + selector + `}[{{.Window}}])) by (le)) * 1000`,
+		Samples: `sum(increase(` + metric + `_count{` + selector + `}[{{.Window}}]))`,
 		Unit:    "ms", Better: LowerIsBetter, Threshold: Bound(float64(max) / float64(time.Millisecond)),
 	}
 }
@@ -115,23 +118,13 @@ const RevisionRequests = `sum(increase(inference_objective_request_total{` + Rev
 // quantile, in milliseconds, at most max, from the endpoint picker's
 // histogram (which its latency-predicting scorer records).
 func RevisionTimeToFirstToken(quantile float64, max time.Duration) Check {
-	return revisionLatency("ttft", "inference_objective_request_ttft_seconds", quantile, max)
+	return histogramLatency("ttft", "inference_objective_request_ttft_seconds", RevisionSelector, quantile, max)
 }
 
 // RevisionLatency is the revision's request duration at quantile, in
 // milliseconds, at most max, from the endpoint picker's histogram.
 func RevisionLatency(quantile float64, max time.Duration) Check {
-	return revisionLatency("latency", "inference_objective_request_duration_seconds", quantile, max)
-}
-
-func revisionLatency(short, metric string, quantile float64, max time.Duration) Check {
-	q := strconv.FormatFloat(quantile, 'f', -1, 64)
-	return Check{
-		Name:    short + "-p" + strings.TrimPrefix(strconv.FormatFloat(quantile*100, 'f', -1, 64), "0."),
-		Query:   `histogram_quantile(` + q + `, sum(rate(` + metric + `_bucket{` + RevisionSelector + `}[{{.Window}}])) by (le)) * 1000`,
-		Samples: `sum(increase(` + metric + `_count{` + RevisionSelector + `}[{{.Window}}]))`,
-		Unit:    "ms", Better: LowerIsBetter, Threshold: Bound(float64(max) / float64(time.Millisecond)),
-	}
+	return histogramLatency("latency", "inference_objective_request_duration_seconds", RevisionSelector, quantile, max)
 }
 
 // RevisionSuccessRate is the share of the revision's requests the
