@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -422,6 +423,40 @@ func (c *Counter) Listed() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.listed)
+}
+
+// Snapshot is what a Counter had counted at one moment (Counter.Snapshot),
+// for UnchangedSince to compare with.
+type Snapshot struct {
+	Counts Counts
+	Listed map[string]int
+}
+
+// Snapshot returns what the Counter has counted so far.
+func (c *Counter) Snapshot() Snapshot { return Snapshot{c.Counts(), c.Listed()} }
+
+// UnchangedSince returns, one line each, the requests since s that
+// re-applying unchanged objects must not make: any apply, delete or get,
+// and any kind and namespace listed other than once. None: the re-apply
+// cost one List per kind and namespace and nothing else.
+func (c *Counter) UnchangedSince(s Snapshot) []string {
+	now := c.Snapshot()
+	var out []string
+	if d := now.Counts.Applies - s.Counts.Applies; d != 0 {
+		out = append(out, fmt.Sprintf("%d applies", d))
+	}
+	if d := now.Counts.Deletes - s.Counts.Deletes; d != 0 {
+		out = append(out, fmt.Sprintf("%d deletes", d))
+	}
+	if d := now.Counts.Gets - s.Counts.Gets; d != 0 {
+		out = append(out, fmt.Sprintf("%d gets", d))
+	}
+	for _, k := range slices.Sorted(maps.Keys(now.Listed)) {
+		if d := now.Listed[k] - s.Listed[k]; d != 1 {
+			out = append(out, fmt.Sprintf("%s listed %d times, want once", k, d))
+		}
+	}
+	return out
 }
 
 func (c *Counter) count(f func(*Counts)) {
