@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -158,6 +159,9 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 				}
 				return e.stringMap(m, indent, present)
 			}
+		}
+		if t == resourceListType {
+			return resourceList
 		}
 		if t.Key().Kind() == reflect.String && classOf(t.Key()) == tcPlain {
 			return compileStringKeyedMap(t)
@@ -317,6 +321,27 @@ func compileStringKeyedMap(t reflect.Type) encFn {
 		}
 		return e.sortedEntries(base, indent, present, func(p unsafe.Pointer) (bool, error) { return elem.fn(e, p, indent+2, false) })
 	}
+}
+
+var resourceListType = reflect.TypeFor[corev1.ResourceList]()
+
+// resourceList writes a ResourceList (a container's requests and limits)
+// without reflection: each quantity as the string it writes, keys sorted.
+func resourceList(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
+	m := *(*corev1.ResourceList)(p)
+	if len(m) == 0 {
+		e.dash = false
+		if present && m != nil {
+			e.buf = append(e.buf, " {}"...)
+			return true, nil
+		}
+		return false, nil
+	}
+	base := len(e.pairs)
+	for k, q := range m { // q is a copy: String caches into its receiver
+		e.pairs = append(e.pairs, kv{string(k), q.String()})
+	}
+	return e.sortedPairs(base, indent, present)
 }
 
 // msgEntry is a map entry being written: its key, and its value's address.

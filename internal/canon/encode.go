@@ -731,6 +731,12 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 	for k, v := range m {
 		e.pairs = append(e.pairs, kv{k, v})
 	}
+	return e.sortedPairs(base, indent, present)
+}
+
+// sortedPairs writes the pairs from e.pairs[base:] as a block map of
+// strings, keys sorted, and takes them off e.pairs.
+func (e *encoder) sortedPairs(base, indent int, present bool) (bool, error) {
 	pairs := e.pairs[base:]
 	sortByKey(pairs, func(p kv) string { return p.k })
 	defer func() { e.pairs = e.pairs[:base] }()

@@ -77,10 +77,27 @@ func plainSafe(s string) bool {
 // quotes a string that did not need it. TestNumberLike holds it to the
 // regular expression it replaces, which is too slow for the hot path.
 func numberLike(s string) bool {
+	underscore := false
+	for i := 0; i < len(s); i++ {
+		if !numberChar[s[i]] {
+			return false // "--port=8500", "1Gi", "v1": no number has an '=', 'G' or 'v'
+		}
+		underscore = underscore || s[i] == '_'
+	}
 	// YAML 1.1 readers (sigs.k8s.io/yaml's) drop every underscore before
 	// they parse a number, wherever it is: "0_X0" reads as hex 0.
-	return numberLikeAsWritten(s) || strings.IndexByte(s, '_') >= 0 && numberLikeAsWritten(strings.ReplaceAll(s, "_", ""))
+	return numberLikeAsWritten(s) || underscore && numberLikeAsWritten(strings.ReplaceAll(s, "_", ""))
 }
+
+// numberChar holds the bytes a number of numberLike's may have: digits,
+// signs, '.', ':', '_', and the letters of hex digits, prefixes, exponents,
+// inf and nan.
+var numberChar = func() (t [256]bool) {
+	for _, c := range []byte("0123456789+-.:_abcdefinoxABCDEFINOX") {
+		t[c] = true
+	}
+	return t
+}()
 
 func numberLikeAsWritten(s string) bool {
 	i := 0
