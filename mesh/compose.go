@@ -128,7 +128,7 @@ func compose(a App) (*plan, field.ErrorList) {
 
 	// Check what needs the later families. Routes claim their hosts on
 	// gateways in this order, so that the later of two is reported.
-	claims := hostClaims{}
+	claims := make(hostClaims, len(a.Models)) // a model bound to a gateway claims a host
 	errs = append(errs, routes.check(gateways.valid, claims)...)
 	errs = append(errs, exposure.check(inference.hosts, claims)...)
 	errs = append(errs, fronts.check(routes, inference.hosts, claims)...)

@@ -87,7 +87,7 @@ func (x *exposureFamily) expose(i int, m Model) (routing.Spec, field.ErrorList) 
 	}
 	port := m.Expose.Port
 	if c := x.workloads.checked[i]; port != 0 && c.Model() != nil {
-		if perrs := modelPort(xp.Child("port"), port, c); len(perrs) > 0 {
+		if perrs := modelPort(fieldpath.At(xp).Child("port"), port, c); len(perrs) > 0 {
 			return routing.Spec{}, append(errs, perrs...)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -232,9 +233,9 @@ func (f *frontFamily) frontRoute(src frontSource, r Route) (routing.Spec, field.
 			if c := f.workloads.checked[mi]; c.Model() != nil {
 				switch {
 				case d.Port != 0:
-					errs = append(errs, modelPort(dp.Child("port"), d.Port, c)...)
+					errs = append(errs, modelPort(fieldpath.At(dp).Child("port"), d.Port, c)...)
 				case r.Port != 0 && !portReported:
-					perrs := modelPort(rp.Child("port"), r.Port, c)
+					perrs := modelPort(fieldpath.At(rp).Child("port"), r.Port, c)
 					errs, portReported = append(errs, perrs...), len(perrs) > 0
 				}
 			}

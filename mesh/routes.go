@@ -8,6 +8,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/internal/labels"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
@@ -50,7 +51,7 @@ func deriveRoutes(env *appEnv, workloads *workloadFamily, egress *egressFamily) 
 			errs = append(errs, field.Required(modelPath(i).Child("traffic", "rules"), fmt.Sprintf("model %q has %d versions: say how traffic is split between them", m.Name, len(m.Versions))))
 		}
 		if c := workloads.checked[i]; m.Traffic.Port != 0 && c.Model() != nil {
-			errs = append(errs, modelPort(modelPath(i).Child("traffic", "port"), m.Traffic.Port, c)...)
+			errs = append(errs, modelPort(fieldpath.New("models").Index(i).Child("traffic").Child("port"), m.Traffic.Port, c)...)
 		}
 		errs = append(errs, checkDestinations(i, spec, workloads, egress)...)
 		r.specs = append(r.specs, spec)
@@ -232,7 +233,7 @@ func routedPorts(m Model, c serving.Checked) (ports, grpc []uint32, others bool)
 
 // modelPort reports a port that is not one of the model's ports (a port out
 // of range is routing's to report).
-func modelPort(path *field.Path, port uint32, c serving.Checked) field.ErrorList {
+func modelPort(path fieldpath.Path, port uint32, c serving.Checked) field.ErrorList {
 	if port > 65535 {
 		return nil // out of range: routing says so
 	}
@@ -243,7 +244,7 @@ func modelPort(path *field.Path, port uint32, c serving.Checked) field.ErrorList
 		}
 		have = append(have, strconv.Itoa(int(c.Port(i).Number)))
 	}
-	return field.ErrorList{field.Invalid(path, port, "not a port of the model's Service: want one of "+strings.Join(have, ", "))}
+	return field.ErrorList{field.Invalid(path.Field(), port, "not a port of the model's Service: want one of "+strings.Join(have, ", "))}
 }
 
 // qualify turns a destination host naming a model of the App by a short

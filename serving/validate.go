@@ -176,7 +176,7 @@ func (r Runtime) validate(p fieldpath.Path) field.ErrorList {
 			continue
 		}
 		n := port.ServiceName()
-		for _, msg := range validation.IsValidPortName(n) {
+		for _, msg := range check.PortName(n) {
 			errs = append(errs, field.Invalid(pp.Child("name").Field(), port.Name, fmt.Sprintf("port name %q: %s", n, msg)))
 		}
 		if names[n] {
@@ -211,6 +211,9 @@ func validateLabels(p fieldpath.Path, m map[string]string) field.ErrorList {
 // loads adapters takes them, names are unique and what clients can send,
 // and every version an adapter names exists.
 func (m Model) validateLLM(root fieldpath.Path) field.ErrorList {
+	if m.ServedName == "" && len(m.Adapters) == 0 {
+		return nil // the common case: nothing of an LLM server's to check
+	}
 	var errs field.ErrorList
 	rt := m.runtime()
 	llmOnly := fmt.Sprintf("runtime %q serves the model under its name and loads no adapters; the LLM servers (vllm, sglang) do", rt.Name)

@@ -69,15 +69,20 @@ func Host(p fieldpath.Path, h string, wildcard, star bool) field.ErrorList {
 	}
 	// Istio's own host rules beyond DNS-1123 (ValidateDNS1123Labels): every
 	// label at most 63 characters, and no all-numeric top-level domain.
-	parts := strings.Split(name, ".")
-	for _, l := range parts {
+	dots := 0
+	for rest := name; ; dots++ {
+		l, after, more := strings.Cut(rest, ".")
 		if len(l) > 63 {
 			errs = append(errs, field.Invalid(p.Field(), h, fmt.Sprintf("each label at most 63 characters; %.20q... has %d", l, len(l))))
 		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 	// Istio checks the labels after the first: "a.123" and "*.123" fail,
 	// "123" alone does not.
-	if tld := parts[len(parts)-1]; (len(parts) > 1 || name != h) && allDigits(tld) {
+	if tld := name[strings.LastIndexByte(name, '.')+1:]; (dots > 0 || name != h) && allDigits(tld) {
 		errs = append(errs, field.Invalid(p.Field(), h, fmt.Sprintf("the top-level domain %q cannot be all-numeric", tld)))
 	}
 	return errs

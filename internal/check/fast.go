@@ -113,3 +113,13 @@ func HTTPHeaderName(s string) []string {
 	}
 	return validation.IsHTTPHeaderName(s)
 }
+
+// PortName is validation.IsValidPortName (an IANA service name): at most
+// 15 lowercase alphanumerics and '-', with a letter, no "--", and no '-'
+// at either end.
+func PortName(s string) []string {
+	if len(s) <= 15 && labelChars(s) && !strings.Contains(s, "--") && strings.ContainsFunc(s, func(r rune) bool { return 'a' <= r && r <= 'z' }) {
+		return nil
+	}
+	return validation.IsValidPortName(s)
+}

@@ -20,6 +20,7 @@ func TestFastChecksAgree(t *testing.T) {
 		{"QualifiedName", QualifiedName, validation.IsQualifiedName},
 		{"LabelValue", LabelValue, validation.IsValidLabelValue},
 		{"HTTPHeaderName", HTTPHeaderName, validation.IsHTTPHeaderName},
+		{"PortName", PortName, validation.IsValidPortName},
 	}
 	alphabet := "ab09Z-._/ :*"
 	r := rand.New(rand.NewSource(1))
@@ -35,7 +36,7 @@ func TestFastChecksAgree(t *testing.T) {
 	for i := range long {
 		long[i] = 'a'
 	}
-	strs = append(strs, string(long[:63]), string(long[:64]), string(long[:253]), string(long[:254]))
+	strs = append(strs, string(long[:15]), string(long[:16]), "a--b", "80", "http-80", string(long[:63]), string(long[:64]), string(long[:253]), string(long[:254]))
 	for _, p := range pairs {
 		for _, s := range strs {
 			if got, want := fmt.Sprint(p.fast(s)), fmt.Sprint(p.slow(s)); got != want {
