@@ -20,9 +20,12 @@ type block struct {
 func (e *encoder) beginBlock(indent int) block {
 	b := block{mark: len(e.buf), indent: indent, inline: e.dash}
 	e.dash = false
-	if b.inline {
+	switch {
+	case b.inline:
 		e.buf = append(e.buf, ' ')
-	} else {
+	case e.top: // a document's own map: its first entry is the first line
+		e.top = false
+	default:
 		e.buf = append(e.buf, '\n')
 	}
 	return b

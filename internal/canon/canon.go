@@ -88,6 +88,8 @@ func Describe(o Object) string {
 func (e *encoder) object(o Object) error {
 	v := reflect.ValueOf(o)
 	mark := len(e.buf)
+	e.top = true
+	defer func() { e.top = false }()
 	var ok bool
 	var err error
 	switch u, isU := o.(*unstructured.Unstructured); {
@@ -108,8 +110,6 @@ func (e *encoder) object(o Object) error {
 		e.buf = e.buf[:mark]
 		return fmt.Errorf("render: %s: nothing to render", Describe(o))
 	}
-	// structValue writes "\n" + entries; a document starts at column 0.
-	e.buf = append(e.buf[:mark], e.buf[mark+1:]...)
 	e.buf = append(e.buf, '\n')
 	return nil
 }

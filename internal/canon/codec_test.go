@@ -383,3 +383,47 @@ func TestRememberedQuoting(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberedKeyOrders writes string maps one after another, as a
+// fleet's objects do: the same keys again (the order remembered), other
+// keys of the same size, and the same keys in new strings. Each must come
+// out sorted, as sorting it alone writes it.
+func TestRememberedKeyOrders(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	pool := []string{"app", "version", "app.kubernetes.io/name", "app.kubernetes.io/instance", "b", "a", "sidecar.istio.io/inject", "z"}
+	var e encoder
+	hits := 0
+	for round := 0; round < 5000; round++ {
+		m := map[string]string{}
+		for _, k := range pool[:2+r.Intn(len(pool)-1)] {
+			if r.Intn(4) > 0 {
+				if r.Intn(3) == 0 {
+					k = string([]byte(k)) // equal keys in other bytes
+				}
+				m[k] = "v" + strconv.Itoa(r.Intn(100))
+			}
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		want := ""
+		for _, k := range keys {
+			want += "\n" + k + ": " + m[k]
+		}
+		if len(m) >= 2 && reflect.DeepEqual(e.orders.keys[len(m)], keys) {
+			hits++
+		}
+		e.buf = e.buf[:0]
+		if _, err := e.stringMap(m, 0, true); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(e.buf); got != want && len(m) > 0 {
+			t.Fatalf("round %d: wrote %q, want %q", round, got, want)
+		}
+	}
+	if hits < 500 {
+		t.Fatalf("only %d maps had their keys remembered: the test does not reach the remembered order", hits)
+	}
+}

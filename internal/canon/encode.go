@@ -42,11 +42,15 @@ type encoder struct {
 	// dash is set while a list item's value is written: a map writes its
 	// first entry on the dash's line ("- key: v").
 	dash bool
+	// top is set while a document is begun: its map starts on the line the
+	// document does, not on the next (object).
+	top bool
 	// keys and pairs are scratch space for sorting map entries.
 	keys       []mapKey
 	pairs      []kv
 	entries    []msgEntry
 	plainCache *plainCache // made on first use
+	orders     keyOrders   // of the string maps written
 	// reflective makes object() take the reflection path instead of the
 	// compiled codecs (codec.go), for the tests that hold one to the other.
 	reflective bool
@@ -724,6 +728,58 @@ func sortByKey[T any](s []T, key func(T) string) {
 	}
 }
 
+// keyOrders remembers, for each size of map up to maxRemembered entries,
+// the sorted keys of the last such map written. The label maps of a fleet
+// repeat their keys from object to object; a map with the remembered keys
+// is put in order by finding each key (mostly a compare of lengths, the
+// keys being the same constants) instead of by comparing keys with each
+// other.
+type keyOrders struct {
+	keys [maxRemembered + 1][]string
+	buf  [maxRemembered]kv // scratch for apply
+}
+
+const maxRemembered = 16
+
+// apply puts pairs in the order remembered for their size and reports
+// whether it could: false, with pairs untouched, when the keys are not the
+// remembered ones.
+func (o *keyOrders) apply(pairs []kv) bool {
+	n := len(pairs)
+	if n < 2 {
+		return true
+	}
+	if n > maxRemembered || len(o.keys[n]) != n {
+		return false
+	}
+	keys := o.keys[n]
+	for _, p := range pairs {
+		j := 0
+		for j < n && keys[j] != p.k {
+			j++
+		}
+		if j == n {
+			return false
+		}
+		o.buf[j] = p
+	}
+	// The n keys of a map are distinct, so each went to its own place.
+	copy(pairs, o.buf[:n])
+	return true
+}
+
+// remember keeps the keys of sorted pairs as their size's order.
+func (o *keyOrders) remember(pairs []kv) {
+	n := len(pairs)
+	if n < 2 || n > maxRemembered {
+		return
+	}
+	o.keys[n] = o.keys[n][:0]
+	for _, p := range pairs {
+		o.keys[n] = append(o.keys[n], p.k)
+	}
+}
+
 // stringMap writes a map[string]string (labels, selectors, annotations)
 // without reflection.
 func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool, error) {
@@ -738,7 +794,10 @@ func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool
 // strings, keys sorted, and takes them off e.pairs.
 func (e *encoder) sortedPairs(base, indent int, present bool) (bool, error) {
 	pairs := e.pairs[base:]
-	sortByKey(pairs, func(p kv) string { return p.k })
+	if !e.orders.apply(pairs) {
+		sortByKey(pairs, func(p kv) string { return p.k })
+		e.orders.remember(pairs)
+	}
 	defer func() { e.pairs = e.pairs[:base] }()
 	b := e.beginBlock(indent)
 	for i := range pairs {
