@@ -159,7 +159,8 @@ type item struct {
 	namespace string
 	name      string
 	ref       int32
-	seq       int32 // order of listing, the last sort key
+	seq       int32  // order of listing, the last sort key
+	key       uint64 // the start of name, for sorting (sortItems)
 	rank      uint16
 	kind      kind
 	family    uint8 // index in plan.families
@@ -268,21 +269,64 @@ func (p *plan) items() []item {
 				seq: int32(len(items)), rank: kinds[k].rank, kind: k, family: uint8(fi)})
 		})
 	}
-	// seq breaks ties (two objects of one name, reported by uniqueObjects),
-	// so the faster unstable sort gives a stable sort's order.
+	sortItems(items)
+	return items
+}
+
+// sortItems sorts items by rank, namespace, name and seq. seq breaks ties
+// (two objects of one name, reported by uniqueObjects), so the faster
+// unstable sort gives a stable sort's order.
+//
+// The names of an App's objects mostly share a prefix ("model-"), which
+// every comparison of two names would read again. Each item's key holds
+// the 8 bytes of its name after the prefix all names share, big-endian, so
+// that most names compare as two integers; only names equal that far are
+// compared whole.
+func sortItems(items []item) {
+	if len(items) == 0 {
+		return
+	}
+	shared := items[0].name
+	for i := range items {
+		n := items[i].name
+		l := 0
+		for l < len(shared) && l < len(n) && shared[l] == n[l] {
+			l++
+		}
+		shared = shared[:l]
+	}
+	for i := range items {
+		items[i].key = nameKey(items[i].name[len(shared):])
+	}
 	slices.SortFunc(items, func(x, y item) int {
 		if x.rank != y.rank {
 			return cmp.Compare(x.rank, y.rank)
 		}
-		if c := strings.Compare(x.namespace, y.namespace); c != 0 {
-			return c
+		if x.namespace != y.namespace {
+			return strings.Compare(x.namespace, y.namespace)
+		}
+		if x.key != y.key {
+			return cmp.Compare(x.key, y.key)
 		}
 		if c := strings.Compare(x.name, y.name); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.seq, y.seq)
 	})
-	return items
+}
+
+// nameKey is the first 8 bytes of s as a big-endian integer, zeros after
+// a shorter s: of two strings, the one with the smaller key sorts first,
+// and equal keys leave the order to the strings.
+func nameKey(s string) uint64 {
+	var k uint64
+	for i := 0; i < 8; i++ {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
 }
 
 // uniqueObjects reports objects that share a kind, namespace and name: one
