@@ -223,11 +223,28 @@ func reservedWord(s string) bool {
 
 const hexDigits = "0123456789abcdef"
 
+// quotedAsIs holds the ASCII bytes appendQuoted writes unescaped.
+var quotedAsIs = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendQuoted appends s double-quoted. Invalid UTF-8 becomes U+FFFD, as
 // encoding/json does.
 func appendQuoted(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// A run of bytes written as they are goes in one append.
+		j := i
+		for j < len(s) && quotedAsIs[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
