@@ -43,7 +43,7 @@ func Service(m Model) (*corev1.Service, error) {
 	return c.Service(nil), nil
 }
 
-func modelLabelsInto(l map[string]string, m Model) map[string]string {
+func modelLabelsInto(l map[string]string, m *Model) map[string]string {
 	for k, v := range m.Labels {
 		l[k] = v
 	}
@@ -54,7 +54,7 @@ func modelLabelsInto(l map[string]string, m Model) map[string]string {
 	return l
 }
 
-func versionLabelsInto(l map[string]string, m Model, version, deployment string) map[string]string {
+func versionLabelsInto(l map[string]string, m *Model, version, deployment string) map[string]string {
 	modelLabelsInto(l, m)
 	l[labels.Version] = version
 	l[labels.VersionK8s] = version
@@ -65,11 +65,11 @@ func versionLabelsInto(l map[string]string, m Model, version, deployment string)
 // PodLabels returns the labels of a version's pods: those of its Deployment and,
 // when the model asks for it, sidecar.istio.io/inject.
 func PodLabels(m Model, version string) map[string]string {
-	return podLabels(m, versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, names.Deployment(m.Name, version)))
+	return podLabels(&m, versionLabelsInto(make(map[string]string, len(m.Labels)+8), &m, version, names.Deployment(m.Name, version)))
 }
 
 // podLabels adds the pod-only labels to a version's labels.
-func podLabels(m Model, versionLabels map[string]string) map[string]string {
+func podLabels(m *Model, versionLabels map[string]string) map[string]string {
 	if v, ok := m.sidecarLabel(); ok {
 		versionLabels[labels.SidecarInject] = v
 	}
@@ -88,7 +88,7 @@ func (m Model) sidecarLabel() (string, bool) {
 
 // podLabel returns the value of one label of a version's pods, as
 // PodLabels would hold it, without building the map.
-func podLabel(m Model, version, key string) (string, bool) {
+func podLabel(m *Model, version, key string) (string, bool) {
 	switch key {
 	case labels.SidecarInject:
 		if v, ok := m.sidecarLabel(); ok {
@@ -123,7 +123,7 @@ func selectorLabelsInto(l map[string]string, model, version string) map[string]s
 
 func service(m Model) *corev1.Service {
 	s := new(corev1.Service)
-	serviceInto(s, m)
+	serviceInto(s, &m)
 	return s
 }
 
@@ -131,7 +131,7 @@ func service(m Model) *corev1.Service {
 // build whose storage (label and selector maps, ports and their
 // appProtocols) it reuses. Every path leaves s as a fresh build would:
 // TestServiceIntoEqualsFresh holds it to that.
-func serviceInto(s *corev1.Service, m Model) {
+func serviceInto(s *corev1.Service, m *Model) {
 	prevLabels, prevSelector, prevPorts := s.Labels, s.Spec.Selector, s.Spec.Ports
 	*s = corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -185,7 +185,7 @@ func versionService(m Model, i int) *corev1.Service {
 	s := service(m)
 	v := m.Versions[i].Name
 	s.Name = names.Deployment(m.Name, v)
-	s.Labels = versionLabelsInto(s.Labels, m, v, s.Name)
+	s.Labels = versionLabelsInto(s.Labels, &m, v, s.Name)
 	s.Spec.Selector = selectorLabelsInto(s.Spec.Selector, m.Name, v)
 	return s
 }

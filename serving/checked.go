@@ -37,7 +37,7 @@ func (c Checked) Service(reuse *corev1.Service) *corev1.Service {
 	if reuse == nil {
 		return service(*c.m)
 	}
-	serviceInto(reuse, *c.m)
+	serviceInto(reuse, c.m)
 	return reuse
 }
 
@@ -53,7 +53,7 @@ func (c Checked) Deployment(i int, reuse *appsv1.Deployment) *appsv1.Deployment 
 	if reuse == nil {
 		reuse = new(appsv1.Deployment)
 	}
-	deploymentInto(reuse, *c.m, c.m.Versions[i])
+	deploymentInto(reuse, c.m, c.m.Versions[i])
 	return reuse
 }
 
@@ -87,7 +87,7 @@ func (c Checked) DisruptionBudget(i int) *policyv1.PodDisruptionBudget {
 
 // PodLabel is the value of one label of a version's pods, as PodLabels
 // holds it, without building the map.
-func (c Checked) PodLabel(version, key string) (string, bool) { return podLabel(*c.m, version, key) }
+func (c Checked) PodLabel(version, key string) (string, bool) { return podLabel(c.m, version, key) }
 
 // NumPorts is how many ports the Model's runtime has.
 func (c Checked) NumPorts() int { return len(c.m.runtime().Ports) }

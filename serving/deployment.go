@@ -35,7 +35,7 @@ func reuse[T any](p *T) *T {
 // deploymentInto builds into d, which is zero or holds an earlier build
 // whose storage it reuses. Every path leaves d as a fresh build would:
 // TestDeploymentIntoEqualsFresh holds it to that.
-func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
+func deploymentInto(d *appsv1.Deployment, m *Model, v Version) {
 	prevLabels, prevPodLabels := d.Labels, d.Spec.Template.Labels
 	prevSelector, prevReplicas := d.Spec.Selector, d.Spec.Replicas
 	prevPodSecurity := d.Spec.Template.Spec.SecurityContext
@@ -106,7 +106,7 @@ func deploymentInto(d *appsv1.Deployment, m Model, v Version) {
 // period for in-flight requests, and the Istio proxy's start and drain.
 // It builds into the storage of the previous build's probe and
 // annotations, when given.
-func podSettings(d *appsv1.Deployment, m Model, rt Runtime, v Version, prevStartup *corev1.Probe, prevAnnotations map[string]string) {
+func podSettings(d *appsv1.Deployment, m *Model, rt *Runtime, v Version, prevStartup *corev1.Probe, prevAnnotations map[string]string) {
 	ps := &d.Spec.Template.Spec
 	c := &ps.Containers[0]
 	ps.Volumes, c.VolumeMounts = v.volumes(rt)
@@ -180,7 +180,7 @@ const ProxyConfigAnnotation = "proxy.istio.io/config"
 
 // containerInto builds the model container into the zero c, reusing the
 // storage of prev.
-func containerInto(c, prev *corev1.Container, m Model, rt Runtime, v Version) {
+func containerInto(c, prev *corev1.Container, m *Model, rt *Runtime, v Version) {
 	c.Name = "model"
 	c.Image = v.Image
 	if c.Image == "" {
@@ -235,7 +235,7 @@ func reuseSlice[T any](s []T, n int) []T {
 	return s[:0]
 }
 
-func env(rt Runtime, model string, v Version) []corev1.EnvVar {
+func env(rt *Runtime, model string, v Version) []corev1.EnvVar {
 	var out []corev1.EnvVar
 	if rt.Env != nil {
 		var given map[string]bool
@@ -295,7 +295,7 @@ func copyResources(dst, src corev1.ResourceList) corev1.ResourceList {
 	return dst
 }
 
-func podSecurityInto(prev *corev1.PodSecurityContext, rt Runtime, v Version) *corev1.PodSecurityContext {
+func podSecurityInto(prev *corev1.PodSecurityContext, rt *Runtime, v Version) *corev1.PodSecurityContext {
 	if v.PodSecurityContext != nil {
 		return v.PodSecurityContext.DeepCopy()
 	}

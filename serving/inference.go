@@ -100,7 +100,7 @@ func inferencePool(m Model, version string, port int32, picker EndpointPicker) *
 	name := names.Deployment(m.Name, version)
 	p := &inferencev1.InferencePool{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "inference.networking.k8s.io/v1", Kind: "InferencePool"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(make(map[string]string, len(m.Labels)+8), &m, version, name)},
 	}
 	p.Spec.Selector.MatchLabels = map[inferencev1.LabelKey]inferencev1.LabelValue{}
 	for k, v := range SelectorLabels(m.Name, version) {
@@ -134,7 +134,7 @@ func (c Checked) ModelRewrite(version string) (rw *inferencev1alpha2.InferenceMo
 	pool := names.Deployment(m.Name, version)
 	rw = &inferencev1alpha2.InferenceModelRewrite{
 		TypeMeta:   metav1.TypeMeta{APIVersion: inferencev1alpha2.GroupVersion.String(), Kind: "InferenceModelRewrite"},
-		ObjectMeta: metav1.ObjectMeta{Name: pool, Namespace: m.namespace(), Labels: versionLabelsInto(make(map[string]string, len(m.Labels)+8), m, version, pool)},
+		ObjectMeta: metav1.ObjectMeta{Name: pool, Namespace: m.namespace(), Labels: versionLabelsInto(make(map[string]string, len(m.Labels)+8), &m, version, pool)},
 		Spec: inferencev1alpha2.InferenceModelRewriteSpec{PoolRef: &inferencev1alpha2.PoolObjectReference{
 			Group: inferencev1alpha2.Group(inferencev1.GroupVersion.Group), Kind: "InferencePool", Name: inferencev1alpha2.ObjectName(pool)}},
 	}

@@ -19,13 +19,13 @@ func TestPodLabelAgreesWithPodLabels(t *testing.T) {
 			m := Model{Name: "bert", Runtime: Triton(), Sidecar: sc, Labels: ul, Versions: []Version{{Name: "v1"}}}
 			want := PodLabels(m, "v1")
 			for k, v := range want {
-				if got, ok := podLabel(m, "v1", k); !ok || got != v {
+				if got, ok := podLabel(&m, "v1", k); !ok || got != v {
 					t.Errorf("sidecar %q, labels %v: podLabel(%q) = %q, %v; PodLabels has %q", sc, ul, k, got, ok, v)
 				}
 			}
 			for _, k := range []string{"absent", "team", labels.SidecarInject} {
 				if _, inMap := want[k]; !inMap {
-					if got, ok := podLabel(m, "v1", k); ok {
+					if got, ok := podLabel(&m, "v1", k); ok {
 						t.Errorf("sidecar %q, labels %v: podLabel(%q) = %q, but PodLabels has no such key", sc, ul, k, got)
 					}
 				}

@@ -215,12 +215,16 @@ func (m Model) namespace() string {
 }
 
 // runtime returns the model's runtime with its default applied.
-func (m Model) runtime() Runtime {
+func (m *Model) runtime() *Runtime {
 	if m.Runtime.isZero() {
-		return TFServing()
+		return &defaultRuntime
 	}
-	return m.Runtime
+	return &m.Runtime
 }
+
+// defaultRuntime is the runtime of a Model that names none. It is shared:
+// nothing writes to a runtime it reads.
+var defaultRuntime = TFServing()
 
 // VersionNames returns the model's version names in the order given.
 func (m Model) VersionNames() []string {

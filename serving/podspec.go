@@ -73,7 +73,7 @@ func (v Version) modelURI() string {
 
 // sharedMemory is the size of /dev/shm, the runtime's default applied;
 // zero means none.
-func (v Version) sharedMemory(rt Runtime) resource.Quantity {
+func (v Version) sharedMemory(rt *Runtime) resource.Quantity {
 	if v.SharedMemory != nil {
 		return *v.SharedMemory
 	}
@@ -82,7 +82,7 @@ func (v Version) sharedMemory(rt Runtime) resource.Quantity {
 
 // startupTimeout is how long the model may take to load; 0 means no
 // startup probe.
-func (v Version) startupTimeout(rt Runtime) time.Duration {
+func (v Version) startupTimeout(rt *Runtime) time.Duration {
 	switch {
 	case v.StartupTimeout < 0:
 		return 0
@@ -94,7 +94,7 @@ func (v Version) startupTimeout(rt Runtime) time.Duration {
 
 // shutdownGrace is how long a terminating pod may finish its requests; 0
 // leaves Kubernetes' 30 seconds.
-func (v Version) shutdownGrace(rt Runtime) time.Duration {
+func (v Version) shutdownGrace(rt *Runtime) time.Duration {
 	if v.ShutdownGrace != 0 {
 		return v.ShutdownGrace
 	}
@@ -103,19 +103,21 @@ func (v Version) shutdownGrace(rt Runtime) time.Duration {
 
 // downloads reports whether the server fetches its model over the network
 // when it starts, which it cannot do before the pod's Istio proxy is ready.
-func (v Version) downloads(rt Runtime) bool { return FetchedAtStart(rt, v.modelURI()) }
+func (v Version) downloads(rt *Runtime) bool { return fetchedAtStart(rt, v.modelURI()) }
 
 // FetchedAtStart reports whether a server of runtime rt fetches the model
 // at uri over the network when it starts: a URI with a scheme (s3://,
 // gs://, https://), or, for a runtime with HubModels, a model hub's id
 // (anything but a path).
-func FetchedAtStart(rt Runtime, uri string) bool {
+func FetchedAtStart(rt Runtime, uri string) bool { return fetchedAtStart(&rt, uri) }
+
+func fetchedAtStart(rt *Runtime, uri string) bool {
 	return strings.Contains(uri, "://") || rt.HubModels && uri != "" && !strings.HasPrefix(uri, "/")
 }
 
 // volumes returns the version's volumes and the model container's mounts,
 // those it asks for by field first, in a fixed order.
-func (v Version) volumes(rt Runtime) ([]corev1.Volume, []corev1.VolumeMount) {
+func (v Version) volumes(rt *Runtime) ([]corev1.Volume, []corev1.VolumeMount) {
 	var vols []corev1.Volume
 	var mounts []corev1.VolumeMount
 	if shm := v.sharedMemory(rt); !shm.IsZero() {
@@ -156,7 +158,7 @@ func (v Version) volumes(rt Runtime) ([]corev1.Volume, []corev1.VolumeMount) {
 	return vols, mounts
 }
 
-func (v Version) validatePod(p fieldpath.Path, rt Runtime) field.ErrorList {
+func (v Version) validatePod(p fieldpath.Path, rt *Runtime) field.ErrorList {
 	var errs field.ErrorList
 	for _, q := range []struct {
 		name string
@@ -199,7 +201,7 @@ func (v Version) validatePod(p fieldpath.Path, rt Runtime) field.ErrorList {
 
 // validateMounts checks that every mount names a volume of the pod, and
 // that no two volumes share a name nor two mounts a path.
-func (v Version) validateMounts(p fieldpath.Path, rt Runtime) field.ErrorList {
+func (v Version) validateMounts(p fieldpath.Path, rt *Runtime) field.ErrorList {
 	var errs field.ErrorList
 	vols, mounts := v.volumes(rt)
 	builtin := len(vols) - len(v.Volumes)

@@ -327,14 +327,14 @@ func Custom(image string, ports ...Port) Runtime {
 	}
 }
 
-func (r Runtime) isZero() bool {
+func (r *Runtime) isZero() bool {
 	return r.Name == "" && r.Image == "" && len(r.Ports) == 0 && r.Args == nil && r.Env == nil && r.ReadinessPath == nil && r.Command == nil &&
 		r.ReadinessPort == "" && r.RunAsUser == 0 && !r.NeedsModelURI && r.Paths == nil && r.StartupTimeout == 0 && r.ShutdownGrace == 0 &&
 		r.SharedMemory.IsZero() && r.CacheEnv == "" && !r.HubModels && r.LoRA == nil
 }
 
 // probePort returns the port the readiness probe targets.
-func (r Runtime) probePort() (Port, bool) {
+func (r *Runtime) probePort() (Port, bool) {
 	for _, p := range r.Ports {
 		if r.ReadinessPort != "" && (p.Name == r.ReadinessPort || p.ServiceName() == r.ReadinessPort) {
 			return p, true

@@ -203,7 +203,7 @@ func horizontalPodAutoscaler(m Model, v Version) *autoscalingv2.HorizontalPodAut
 	name := names.Deployment(m.Name, v.Name)
 	h := &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(map[string]string{}, m, v.Name, name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(map[string]string{}, &m, v.Name, name)},
 	}
 	min := a.min()
 	h.Spec.MinReplicas = &min
@@ -234,7 +234,7 @@ func podDisruptionBudget(m Model, v Version, d *Disruption) *policyv1.PodDisrupt
 	name := names.Deployment(m.Name, v.Name)
 	b := &policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(map[string]string{}, m, v.Name, name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabelsInto(map[string]string{}, &m, v.Name, name)},
 	}
 	b.Spec.Selector = &metav1.LabelSelector{MatchLabels: selectorLabelsInto(map[string]string{}, m.Name, v.Name)}
 	if d.MinAvailable != nil {

@@ -24,7 +24,7 @@ func (m Model) Validate() error {
 
 var reservedLabels = sets.New(labels.App, labels.Version, labels.ManagedBy)
 
-func (m Model) validate(root fieldpath.Path) field.ErrorList {
+func (m *Model) validate(root fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, check.Name(root.Child("name"), m.Name)...)
 	// The Deployment name <model>-<version> must stay a label too; checked per version below.
@@ -57,7 +57,7 @@ func (m Model) validate(root fieldpath.Path) field.ErrorList {
 }
 
 // validateVersion checks one version; seen holds the names of those before.
-func (m Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool) field.ErrorList {
+func (m *Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool) field.ErrorList {
 	var errs field.ErrorList
 	rt := m.runtime()
 	errs = append(errs, check.Name(p.Child("name"), v.Name)...)
@@ -148,7 +148,7 @@ func validateResources(p fieldpath.Path, r corev1.ResourceRequirements) field.Er
 	return check.Sorted(errs)
 }
 
-func (r Runtime) validate(p fieldpath.Path) field.ErrorList {
+func (r *Runtime) validate(p fieldpath.Path) field.ErrorList {
 	var errs field.ErrorList
 	if r.Name == "" {
 		errs = append(errs, field.Required(p.Child("name").Field(), ""))
@@ -210,7 +210,7 @@ func validateLabels(p fieldpath.Path, m map[string]string) field.ErrorList {
 // validateLLM checks the served name and the adapters: only a server that
 // loads adapters takes them, names are unique and what clients can send,
 // and every version an adapter names exists.
-func (m Model) validateLLM(root fieldpath.Path) field.ErrorList {
+func (m *Model) validateLLM(root fieldpath.Path) field.ErrorList {
 	if m.ServedName == "" && len(m.Adapters) == 0 {
 		return nil // the common case: nothing of an LLM server's to check
 	}
