@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -384,46 +385,47 @@ func TestRememberedQuoting(t *testing.T) {
 	}
 }
 
-// TestRememberedKeyOrders writes string maps one after another, as a
-// fleet's objects do: the same keys again (the order remembered), other
-// keys of the same size, and the same keys in new strings. Each must come
-// out sorted, as sorting it alone writes it.
-func TestRememberedKeyOrders(t *testing.T) {
+// TestRememberedKeySets writes string maps one after another, as a
+// fleet's objects do: the same keys again (a remembered set), more sets of
+// one size than are remembered, the same keys in new strings, one key,
+// and keys too long to write. Each must come out as sorting it alone
+// writes it, or fail as it does.
+func TestRememberedKeySets(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	pool := []string{"app", "version", "app.kubernetes.io/name", "app.kubernetes.io/instance", "b", "a", "sidecar.istio.io/inject", "z"}
-	var e encoder
+	long := strings.Repeat("k", maxKey+1)
+	pool := []string{"app", "version", "app.kubernetes.io/name", "app.kubernetes.io/instance", "b", "a", "sidecar.istio.io/inject", "z", "yes", long}
+	var e, fresh encoder
 	hits := 0
-	for round := 0; round < 5000; round++ {
+	for round := 0; round < 20000; round++ {
 		m := map[string]string{}
-		for _, k := range pool[:2+r.Intn(len(pool)-1)] {
-			if r.Intn(4) > 0 {
+		for _, k := range pool[:1+r.Intn(len(pool))] {
+			if r.Intn(4) > 0 && (k != long || r.Intn(20) == 0) {
 				if r.Intn(3) == 0 {
 					k = string([]byte(k)) // equal keys in other bytes
 				}
 				m[k] = "v" + strconv.Itoa(r.Intn(100))
 			}
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		want := ""
-		for _, k := range keys {
-			want += "\n" + k + ": " + m[k]
-		}
-		if len(m) >= 2 && reflect.DeepEqual(e.orders.keys[len(m)], keys) {
+		if ks, _ := e.keySets.lookup(m); ks != nil {
 			hits++
 		}
-		e.buf = e.buf[:0]
-		if _, err := e.stringMap(m, 0, true); err != nil {
-			t.Fatal(err)
-		}
-		if got := string(e.buf); got != want && len(m) > 0 {
-			t.Fatalf("round %d: wrote %q, want %q", round, got, want)
+		e.buf, fresh = e.buf[:0], encoder{}
+		ok, err := e.stringMap(m, 2, true)
+		wantOK, wantErr := fresh.sortedPairsOf(m, 2, true)
+		if ok != wantOK || fmt.Sprint(err) != fmt.Sprint(wantErr) || string(e.buf) != string(fresh.buf) {
+			t.Fatalf("round %d, %d keys: wrote %q (%v, %v), want %q (%v, %v)", round, len(m), e.buf, ok, err, fresh.buf, wantOK, wantErr)
 		}
 	}
-	if hits < 500 {
-		t.Fatalf("only %d maps had their keys remembered: the test does not reach the remembered order", hits)
+	if hits < 2000 {
+		t.Fatalf("only %d maps had their keys remembered: the test does not reach the remembered sets", hits)
 	}
+}
+
+// sortedPairsOf writes m by sorting its entries alone, as stringMap did
+// before it remembered key sets.
+func (e *encoder) sortedPairsOf(m map[string]string, indent int, present bool) (bool, error) {
+	for k, v := range m {
+		e.pairs = append(e.pairs, kv{k, v})
+	}
+	return e.sortedPairs(0, indent, present)
 }

@@ -50,7 +50,7 @@ type encoder struct {
 	pairs      []kv
 	entries    []msgEntry
 	plainCache *plainCache // made on first use
-	orders     keyOrders   // of the string maps written
+	keySets    keySets     // of the string maps written
 	// reflective makes object() take the reflection path instead of the
 	// compiled codecs (codec.go), for the tests that hold one to the other.
 	reflective bool
@@ -728,76 +728,133 @@ func sortByKey[T any](s []T, key func(T) string) {
 	}
 }
 
-// keyOrders remembers, for each size of map up to maxRemembered entries,
-// the sorted keys of the last such map written. The label maps of a fleet
-// repeat their keys from object to object; a map with the remembered keys
-// is put in order by finding each key (mostly a compare of lengths, the
-// keys being the same constants) instead of by comparing keys with each
-// other.
-type keyOrders struct {
-	keys [maxRemembered + 1][]string
-	buf  [maxRemembered]kv // scratch for apply
+// keySets remembers the key sets of the string maps written last: for
+// each size up to maxRemembered, the last keySetWays sets, the most recent
+// first, each with its keys sorted and written out ("key:"). The label
+// maps of a fleet repeat their keys from object to object; a map of the
+// size and keys of a remembered set is written by looking its keys up in
+// order, without iterating it, sorting its keys or writing them again.
+type keySets struct {
+	sets [maxRemembered + 1][keySetWays]keySet
+	vals [maxRemembered]string // the values found by lookup
 }
 
-const maxRemembered = 16
+const (
+	maxRemembered = 16
+	keySetWays    = 4
+)
 
-// apply puts pairs in the order remembered for their size and reports
-// whether it could: false, with pairs untouched, when the keys are not the
-// remembered ones.
-func (o *keyOrders) apply(pairs []kv) bool {
-	n := len(pairs)
-	if n < 2 {
-		return true
-	}
-	if n > maxRemembered || len(o.keys[n]) != n {
-		return false
-	}
-	keys := o.keys[n]
-	for _, p := range pairs {
-		j := 0
-		for j < n && keys[j] != p.k {
-			j++
-		}
-		if j == n {
-			return false
-		}
-		o.buf[j] = p
-	}
-	// The n keys of a map are distinct, so each went to its own place.
-	copy(pairs, o.buf[:n])
-	return true
+type keySet struct {
+	keys []string // sorted
+	enc  [][]byte // each key as written, with its colon
 }
 
-// remember keeps the keys of sorted pairs as their size's order.
-func (o *keyOrders) remember(pairs []kv) {
+// lookup finds the remembered set of m's keys and m's values in its
+// order, or nil. A set of len(m) distinct keys all of which m has is m's
+// keys.
+func (s *keySets) lookup(m map[string]string) (*keySet, []string) {
+	n := len(m)
+	if n == 0 || n > maxRemembered {
+		return nil, nil
+	}
+	ways := &s.sets[n]
+	for w := range ways {
+		ks := &ways[w]
+		if len(ks.keys) != n {
+			return nil, nil // ways are filled in order: no set after an empty one
+		}
+		found := 0
+		for _, k := range ks.keys {
+			v, ok := m[k]
+			if !ok {
+				break
+			}
+			s.vals[found] = v
+			found++
+		}
+		if found == n {
+			if w > 0 { // most recent first
+				hit := *ks
+				copy(ways[1:w+1], ways[:w])
+				ways[0] = hit
+			}
+			return &ways[0], s.vals[:n]
+		}
+	}
+	return nil, nil
+}
+
+// remember keeps the keys of sorted pairs as the most recent set of their
+// size, reusing the storage of the set it drops. Keys too long to write
+// are not remembered (writing them fails).
+func (s *keySets) remember(pairs []kv) {
 	n := len(pairs)
-	if n < 2 || n > maxRemembered {
+	if n == 0 || n > maxRemembered {
 		return
 	}
-	o.keys[n] = o.keys[n][:0]
-	for _, p := range pairs {
-		o.keys[n] = append(o.keys[n], p.k)
+	ways := &s.sets[n]
+	ks := ways[keySetWays-1]
+	copy(ways[1:], ways[:keySetWays-1])
+	ks.keys, ks.enc = ks.keys[:0], ks.enc[:0]
+	for i, p := range pairs {
+		var enc []byte
+		if i < cap(ks.enc) {
+			enc = ks.enc[:i+1][i][:0]
+		}
+		enc = appendKey(enc, p.k)
+		if len(enc) > maxKey+1 {
+			copy(ways[:keySetWays-1], ways[1:]) // back as they were
+			ways[keySetWays-1] = keySet{}
+			return
+		}
+		ks.keys = append(ks.keys, p.k)
+		ks.enc = append(ks.enc, enc)
 	}
+	ways[0] = ks
+}
+
+// appendKey appends k as a map key is written (encoder.key), with its
+// colon, however long.
+func appendKey(b []byte, k string) []byte {
+	b = appendString(b, k)
+	return append(b, ':')
 }
 
 // stringMap writes a map[string]string (labels, selectors, annotations)
-// without reflection.
+// without reflection: as a map of remembered keys (keySets) when it is
+// one, else sorted and remembered.
 func (e *encoder) stringMap(m map[string]string, indent int, present bool) (bool, error) {
+	if ks, vals := e.keySets.lookup(m); ks != nil {
+		b := e.beginBlock(indent)
+		for i := range vals {
+			e.entryKey(&b, ks.enc[i])
+			e.scalarSep()
+			e.str(vals[i])
+			e.endEntry(&b, true, "", nil)
+		}
+		return e.endBlock(&b, present), nil
+	}
 	base := len(e.pairs)
 	for k, v := range m {
 		e.pairs = append(e.pairs, kv{k, v})
 	}
-	return e.sortedPairs(base, indent, present)
+	pairs := e.pairs[base:]
+	sortByKey(pairs, func(p kv) string { return p.k })
+	e.keySets.remember(pairs)
+	return e.writePairs(base, indent, present)
 }
 
 // sortedPairs writes the pairs from e.pairs[base:] as a block map of
 // strings, keys sorted, and takes them off e.pairs.
 func (e *encoder) sortedPairs(base, indent int, present bool) (bool, error) {
+	sortByKey(e.pairs[base:], func(p kv) string { return p.k })
+	return e.writePairs(base, indent, present)
+}
+
+// writePairs writes the pairs from e.pairs[base:], in their order, as a
+// block map of strings, and takes them off e.pairs.
+func (e *encoder) writePairs(base, indent int, present bool) (bool, error) {
 	pairs := e.pairs[base:]
-	if !e.orders.apply(pairs) {
-		sortByKey(pairs, func(p kv) string { return p.k })
-		e.orders.remember(pairs)
-	}
 	defer func() { e.pairs = e.pairs[:base] }()
 	b := e.beginBlock(indent)
 	for i := range pairs {
