@@ -386,6 +386,11 @@ type cfield struct {
 	offsets []uintptr
 	typ     reflect.Type
 	name    string
+	// The common empty fields, left out in the loop itself: skipIfNil
+	// when the first word is nil (a nil pointer, map, interface or slice),
+	// skipIfNoLen when the second is 0 (an empty omitempty string or slice),
+	// skipIfZero32 when 32 bits are 0 (an omitempty int32 or uint32).
+	skipIfNil, skipIfNoLen, skipIfZero32 bool
 }
 
 // locate returns the field's address in the struct at p, or nil when a nil
@@ -460,6 +465,15 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 		if f.fast == reflect.Invalid {
 			cf.elem = compile(cur, fm)
 		}
+		omit := cf.omitEmpty || cf.omitZero
+		switch {
+		case cf.fast == reflect.String && omit, cf.kind == reflect.Slice && cf.omitEmpty:
+			cf.skipIfNoLen = true
+		case (cf.fast == reflect.Int32 || cf.fast == reflect.Uint32) && omit:
+			cf.skipIfZero32 = true
+		case cf.nilable:
+			cf.skipIfNil = true // as isNil: a slice's data, the others' first word
+		}
 		fields = append(fields, cf)
 	}
 	return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
@@ -471,6 +485,12 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 				if fp = f.locate(p); fp == nil {
 					continue
 				}
+			}
+			switch {
+			case f.skipIfNil && *(*unsafe.Pointer)(fp) == nil,
+				f.skipIfNoLen && *(*int)(unsafe.Add(fp, unsafe.Sizeof(uintptr(0)))) == 0,
+				f.skipIfZero32 && *(*uint32)(fp) == 0:
+				continue
 			}
 			if f.fast != reflect.Invalid {
 				e.fastFieldAt(&b, f.key, f.fast, f.omitEmpty || f.omitZero, fp)
