@@ -76,7 +76,7 @@ func deriveEndpoints(env *appEnv, gateways *gatewayFamily) (*endpointFamily, fie
 		errs = append(errs, check.Name(fieldpath.New("endpoints").Index(i).Child("name"), e.Name)...)
 		// The route's problems with the gateway are the front family's;
 		// the filter's policy attachment needs the Gateway beside it.
-		gw, _ := gateways.lookup(ep, e.Gateway)
+		gw, _ := gateways.lookup(fieldpath.At(ep), e.Gateway)
 		if gw.Name != "" && gw.Namespace != env.ns {
 			errs = append(errs, field.Invalid(ep.Child("gateway"), e.Gateway,
 				fmt.Sprintf("the gateway is in namespace %q: the router's filter attaches to a Gateway in the endpoint's namespace, %q", gw.Namespace, env.ns)))

@@ -63,16 +63,16 @@ func deriveExposure(env *appEnv, gateways *gatewayFamily, workloads *workloadFam
 // is bound instead (or nothing can be built).
 func (x *exposureFamily) expose(i int, m Model) (routing.Spec, field.ErrorList) {
 	var errs field.ErrorList
-	xp := exposePath(i)
+	xp := fieldpath.New("models").Index(i).Child("expose") // exposePath(i), made on error
 	gw, fe := x.gateways.lookup(xp, m.Expose.Gateway)
 	if fe != nil {
 		return routing.Spec{}, field.ErrorList{fe}
 	}
 	hosts := m.Expose.Hosts
 	for j, h := range hosts {
-		errs = append(errs, check.Host(fieldpath.At(xp).Child("hosts").Index(j), h, true, false)...)
+		errs = append(errs, check.Host(xp.Child("hosts").Index(j), h, true, false)...)
 	}
-	errs = append(errs, x.gateways.served(func(k int) *field.Path { return xp.Child("hosts").Index(k) }, gw, hosts, x.env.ns)...)
+	errs = append(errs, x.gateways.served(func(k int) *field.Path { return xp.Child("hosts").Index(k).Field() }, gw, hosts, x.env.ns)...)
 	spec := &x.models.specs[i]
 	if m.Traffic.Port != 0 && len(hosts) == 0 && gw.Covers(spec.Host, x.env.ns) {
 		if !x.env.gatewayAPI() {
@@ -87,14 +87,14 @@ func (x *exposureFamily) expose(i int, m Model) (routing.Spec, field.ErrorList) 
 	}
 	port := m.Expose.Port
 	if c := x.workloads.checked[i]; port != 0 && c.Model() != nil {
-		if perrs := modelPort(fieldpath.At(xp).Child("port"), port, c); len(perrs) > 0 {
+		if perrs := modelPort(xp.Child("port"), port, c); len(perrs) > 0 {
 			return routing.Spec{}, append(errs, perrs...)
 		}
 	}
 	if port == 0 {
 		n, ok := serving.ServicePort(x.workloads.model(i), serving.HTTP)
 		if !ok {
-			errs = append(errs, field.Required(xp.Child("port"), "the model has no HTTP port; name the Service port the gateway routes to"))
+			errs = append(errs, field.Required(xp.Child("port").Field(), "the model has no HTTP port; name the Service port the gateway routes to"))
 			return routing.Spec{}, errs
 		}
 		port = uint32(n)

@@ -205,7 +205,7 @@ func (f *frontFamily) frontRoute(src frontSource, r Route) (routing.Spec, field.
 	} else {
 		spec.Host, spec.Hosts = r.Hosts[0], r.Hosts[1:]
 	}
-	if gw, fe := f.gateways.lookup(rp, r.Gateway); fe != nil {
+	if gw, fe := f.gateways.lookup(fieldpath.At(rp), r.Gateway); fe != nil {
 		errs = append(errs, fe)
 	} else {
 		spec.Gateways = []string{gw.Ref()}

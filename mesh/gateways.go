@@ -201,11 +201,11 @@ func (g *gatewayFamily) from(_ kind, ref int32) *field.Path {
 
 // lookup returns the gateway that a route or an exposure names at
 // parent.gateway, or an error that lists the gateways there are.
-func (g *gatewayFamily) lookup(parent *field.Path, name string) (ingress.Spec, *field.Error) {
+func (g *gatewayFamily) lookup(parent fieldpath.Path, name string) (ingress.Spec, *field.Error) {
 	if i, ok := g.index[name]; ok {
 		return g.specs[i], nil
 	}
-	path := parent.Child("gateway")
+	path := parent.Child("gateway").Field()
 	names := make([]string, 0, len(g.index))
 	for n := range g.index {
 		names = append(names, n)

@@ -10,6 +10,7 @@ import (
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/internal/check"
 	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 	"github.com/mlmesh/mlmesh/names"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -50,7 +51,7 @@ func deriveTokens(env *appEnv, gateways *gatewayFamily) (*tokenFamily, field.Err
 	seen := map[string]int{}
 	for k, gj := range env.app.GatewayJWT {
 		gp := gatewayJWTPath(k)
-		gw, fe := gateways.lookup(gp, gj.Gateway)
+		gw, fe := gateways.lookup(fieldpath.At(gp), gj.Gateway)
 		if fe != nil {
 			errs = append(errs, fe)
 			continue
@@ -96,7 +97,7 @@ func (f *tokenFamily) deriveRequirements(configured map[string]int) field.ErrorL
 			continue
 		}
 		xp := exposePath(i)
-		gw, fe := f.gateway.lookup(xp, m.Expose.Gateway)
+		gw, fe := f.gateway.lookup(fieldpath.At(xp), m.Expose.Gateway)
 		if fe != nil {
 			continue // reported by exposure
 		}
@@ -186,7 +187,7 @@ func (f *tokenFamily) check(workloads *workloadFamily, fronts *frontFamily) fiel
 			if m.Expose == nil || m.Expose.RequireJWT || m.Expose.Gateway != f.gateways[k] {
 				continue
 			}
-			gw, _ := f.gateway.lookup(exposePath(i), f.gateways[k])
+			gw, _ := f.gateway.lookup(fieldpath.At(exposePath(i)), f.gateways[k])
 			for _, h := range exposedHosts(m, gw) {
 				if len(d.Hosts) == 0 || slices.ContainsFunc(d.Hosts, func(w string) bool { return check.Covers(w, h) }) {
 					errs = append(errs, field.Invalid(exposePath(i).Child("requireJWT"), false, fmt.Sprintf(
