@@ -386,11 +386,47 @@ type cfield struct {
 	offsets []uintptr
 	typ     reflect.Type
 	name    string
-	// The common empty fields, left out in the loop itself: skipIfNil
-	// when the first word is nil (a nil pointer, map, interface or slice),
-	// skipIfNoLen when the second is 0 (an empty omitempty string or slice),
-	// skipIfZero32 when 32 bits are 0 (an omitempty int32 or uint32).
-	skipIfNil, skipIfNoLen, skipIfZero32 bool
+}
+
+// fieldTest is the first look a struct codec takes at a field, from a
+// small array apart from the fields (most fields of the Kubernetes types
+// are empty, and are left out on it alone): where the field is, and the
+// test that leaves out the common empty ones.
+type fieldTest struct {
+	offset uint32
+	test   emptyTest
+}
+
+// emptyTest leaves out a field whose emptiness one word tells: testNil
+// when its first word is nil (a nil pointer, map, interface or slice, as
+// isNil), testNoLen when its second is 0 (an empty omitempty string or
+// slice), testZero32 when its 32 bits are 0 (an omitempty int32 or
+// uint32). testNone leaves the field to the general tests, testLocate too
+// after finding it through an embedded pointer.
+type emptyTest uint8
+
+const (
+	testNone emptyTest = iota
+	testNil
+	testNoLen
+	testZero32
+	testLocate
+)
+
+// emptyTestOf chooses f's emptyTest.
+func emptyTestOf(f *cfield) emptyTest {
+	omit := f.omitEmpty || f.omitZero
+	switch {
+	case f.offsets != nil:
+		return testLocate
+	case f.fast == reflect.String && omit, f.kind == reflect.Slice && f.omitEmpty:
+		return testNoLen
+	case (f.fast == reflect.Int32 || f.fast == reflect.Uint32) && omit:
+		return testZero32
+	case f.nilable:
+		return testNil
+	}
+	return testNone
 }
 
 // locate returns the field's address in the struct at p, or nil when a nil
@@ -435,6 +471,7 @@ func (f *cfield) isEmpty(p unsafe.Pointer) bool {
 func compileStruct(t reflect.Type, mode structMode) encFn {
 	plan := planFor(t)
 	var fields []cfield
+	var tests []fieldTest // fields[i]'s at tests[i]
 	for i := range plan.fields {
 		f := &plan.fields[i]
 		if mode.skips(f) {
@@ -465,33 +502,32 @@ func compileStruct(t reflect.Type, mode structMode) encFn {
 		if f.fast == reflect.Invalid {
 			cf.elem = compile(cur, fm)
 		}
-		omit := cf.omitEmpty || cf.omitZero
-		switch {
-		case cf.fast == reflect.String && omit, cf.kind == reflect.Slice && cf.omitEmpty:
-			cf.skipIfNoLen = true
-		case (cf.fast == reflect.Int32 || cf.fast == reflect.Uint32) && omit:
-			cf.skipIfZero32 = true
-		case cf.nilable:
-			cf.skipIfNil = true // as isNil: a slice's data, the others' first word
-		}
 		fields = append(fields, cf)
+		tests = append(tests, fieldTest{offset: uint32(cf.offset), test: emptyTestOf(&cf)})
 	}
 	return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
 		b := e.beginBlock(indent)
-		for i := range fields {
-			f := &fields[i]
-			fp := unsafe.Add(p, f.offset)
-			if f.offsets != nil {
-				if fp = f.locate(p); fp == nil {
+		for i, t := range tests {
+			fp := unsafe.Add(p, t.offset)
+			switch t.test {
+			case testNil:
+				if *(*unsafe.Pointer)(fp) == nil {
+					continue
+				}
+			case testNoLen:
+				if *(*int)(unsafe.Add(fp, unsafe.Sizeof(uintptr(0)))) == 0 {
+					continue
+				}
+			case testZero32:
+				if *(*uint32)(fp) == 0 {
+					continue
+				}
+			case testLocate:
+				if fp = fields[i].locate(p); fp == nil {
 					continue
 				}
 			}
-			switch {
-			case f.skipIfNil && *(*unsafe.Pointer)(fp) == nil,
-				f.skipIfNoLen && *(*int)(unsafe.Add(fp, unsafe.Sizeof(uintptr(0)))) == 0,
-				f.skipIfZero32 && *(*uint32)(fp) == 0:
-				continue
-			}
+			f := &fields[i]
 			if f.fast != reflect.Invalid {
 				e.fastFieldAt(&b, f.key, f.fast, f.omitEmpty || f.omitZero, fp)
 				continue
