@@ -300,7 +300,7 @@ func destinationRule(s Spec) *networkingv1.DestinationRule {
 // the spec's, leaving dr as a fresh build would:
 // TestDestinationRuleIntoEqualsFresh holds it to that.
 func destinationRuleInto(dr *networkingv1.DestinationRule, s Spec) {
-	prevLabels, prevSubsets := dr.Labels, dr.Spec.Subsets
+	prevLabels, prevSubsets, prevPolicy := dr.Labels, dr.Spec.Subsets, dr.Spec.TrafficPolicy
 	dr.TypeMeta = metav1.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"}
 	dr.ObjectMeta = s.metaInto(prevLabels)
 	dr.Spec.Host = s.Host
@@ -332,20 +332,31 @@ func destinationRuleInto(dr *networkingv1.DestinationRule, s Spec) {
 		dr.Spec.Subsets = subsets
 	}
 	if s.Policy != nil {
-		dr.Spec.TrafficPolicy = s.Policy.proto()
+		dr.Spec.TrafficPolicy = s.Policy.protoInto(prevPolicy)
 	}
 }
 
-func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy {
-	out := &apiv1.TrafficPolicy{}
+func (tp *TrafficPolicy) proto() *apiv1.TrafficPolicy { return tp.protoInto(nil) }
+
+// protoInto builds the policy into out and the TLS settings it holds (a
+// fleet's policies are mostly TLS), reset, or into new messages when nil.
+func (tp *TrafficPolicy) protoInto(out *apiv1.TrafficPolicy) *apiv1.TrafficPolicy {
+	var tls *apiv1.ClientTLSSettings
+	if out == nil {
+		out = &apiv1.TrafficPolicy{}
+	} else {
+		tls = out.Tls
+		out.Reset()
+	}
 	if tp.TLS != "" {
-		out.Tls = &apiv1.ClientTLSSettings{
-			Mode:              apiv1.ClientTLSSettings_TLSmode(v1alpha3.ClientTLSSettings_TLSmode_value[string(tp.TLS)]),
-			CaCertificates:    tp.CACertificates,
-			ClientCertificate: tp.ClientCertificate,
-			PrivateKey:        tp.PrivateKey,
-			Sni:               tp.SNI,
+		if tls == nil {
+			tls = &apiv1.ClientTLSSettings{}
+		} else {
+			tls.Reset()
 		}
+		tls.Mode = apiv1.ClientTLSSettings_TLSmode(v1alpha3.ClientTLSSettings_TLSmode_value[string(tp.TLS)])
+		tls.CaCertificates, tls.ClientCertificate, tls.PrivateKey, tls.Sni = tp.CACertificates, tp.ClientCertificate, tp.PrivateKey, tp.SNI
+		out.Tls = tls
 	}
 	if c := tp.ConnectionPool; c != nil {
 		out.ConnectionPool = &apiv1.ConnectionPoolSettings{}

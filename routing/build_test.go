@@ -23,6 +23,8 @@ func TestDestinationRuleIntoEqualsFresh(t *testing.T) {
 		{Name: "c", Namespace: "ml", Host: "c.ml.svc.cluster.local", Subsets: []Subset{{Name: "v1"}, {Name: "v2", Labels: map[string]string{"track": "canary"}}, {Name: "v3"}},
 			Policy: &TrafficPolicy{TLS: TLSIstioMutual}},
 		{Name: "d", Namespace: "ml", Host: "d.ml.svc.cluster.local"},
+		{Name: "e", Namespace: "ml", Host: "e.ml.svc.cluster.local", Subsets: []Subset{{Name: "v1"}},
+			Policy: &TrafficPolicy{TLS: TLSSimple, SNI: "e.example.com", CACertificates: "/etc/certs/ca.pem"}},
 	}
 	var checked []Checked
 	for i := range specs {
