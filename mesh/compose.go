@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -159,8 +160,7 @@ type item struct {
 	namespace string
 	name      string
 	ref       int32
-	seq       int32  // order of listing, the last sort key
-	key       uint64 // the start of name, for sorting (sortItems)
+	seq       int32 // order of listing, the last sort key
 	rank      uint16
 	kind      kind
 	family    uint8 // index in plan.families
@@ -277,13 +277,12 @@ func (p *plan) items() []item {
 // (two objects of one name, reported by uniqueObjects), so the faster
 // unstable sort gives a stable sort's order.
 //
-// The names of an App's objects mostly share a prefix ("model-"), which
-// every comparison of two names would read again. Each item's key holds
-// the 8 bytes of its name after the prefix all names share, big-endian, so
-// that most names compare as two integers; only names equal that far are
-// compared whole.
+// It sorts small keys rather than the items: the rank, the namespace's
+// place among the App's namespaces and the first 12 bytes of the name
+// after the prefix all names share ("model-"), as two integers; only names
+// equal that far are compared whole. Then it moves each item to its place.
 func sortItems(items []item) {
-	if len(items) == 0 {
+	if len(items) < 2 {
 		return
 	}
 	shared := items[0].name
@@ -295,24 +294,90 @@ func sortItems(items []item) {
 		}
 		shared = shared[:l]
 	}
-	for i := range items {
-		items[i].key = nameKey(items[i].name[len(shared):])
+	namespaces := namespaceOrder(items)
+	if namespaces == nil {
+		slices.SortFunc(items, func(x, y item) int { return compareItems(&x, &y) })
+		return
 	}
-	slices.SortFunc(items, func(x, y item) int {
-		if x.rank != y.rank {
-			return cmp.Compare(x.rank, y.rank)
+	keys := make([]itemKey, len(items))
+	last, lastAt := "", uint64(0)
+	for i := range items {
+		it := &items[i]
+		if it.namespace != last || i == 0 {
+			last, lastAt = it.namespace, namespaces[it.namespace]
 		}
-		if x.namespace != y.namespace {
-			return strings.Compare(x.namespace, y.namespace)
+		rest := it.name[len(shared):]
+		keys[i] = itemKey{
+			hi: uint64(it.rank)<<48 | lastAt<<32 | nameKey(rest)>>32,
+			lo: nameKey(rest[min(4, len(rest)):]),
+			at: int32(i),
 		}
-		if x.key != y.key {
-			return cmp.Compare(x.key, y.key)
+	}
+	slices.SortFunc(keys, func(a, b itemKey) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
 		}
-		if c := strings.Compare(x.name, y.name); c != 0 {
-			return c
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
 		}
-		return cmp.Compare(x.seq, y.seq)
+		return compareItems(&items[a.at], &items[b.at])
 	})
+	// Move items[keys[k].at] to k, a cycle of the permutation at a time.
+	for k := range keys {
+		if keys[k].at < 0 {
+			continue
+		}
+		held, j := items[k], k
+		for {
+			from := int(keys[j].at)
+			keys[j].at = -1
+			if from == k {
+				items[j] = held
+				break
+			}
+			items[j], j = items[from], from
+		}
+	}
+}
+
+// itemKey is an item's sort key: hi and lo compared as integers first.
+type itemKey struct {
+	hi, lo uint64
+	at     int32 // the item's index
+}
+
+// namespaceOrder numbers the items' namespaces in their sorted order, or
+// returns nil when there are more than the 16 bits of itemKey.hi hold.
+func namespaceOrder(items []item) map[string]uint64 {
+	order := map[string]uint64{}
+	last := ""
+	for i := range items {
+		if ns := items[i].namespace; ns != last || i == 0 {
+			order[ns], last = 0, ns
+		}
+	}
+	if len(order) > 1<<16 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(order))
+	for i, ns := range names {
+		order[ns] = uint64(i)
+	}
+	return order
+}
+
+// compareItems orders items by rank, namespace, name and seq.
+func compareItems(x, y *item) int {
+	if x.rank != y.rank {
+		return cmp.Compare(x.rank, y.rank)
+	}
+	if c := strings.Compare(x.namespace, y.namespace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(x.name, y.name); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.seq, y.seq)
 }
 
 // nameKey is the first 8 bytes of s as a big-endian integer, zeros after
