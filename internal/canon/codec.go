@@ -213,7 +213,7 @@ func (e *encoder) intOrString(is *intstr.IntOrString) {
 	if is.Type == intstr.Int {
 		e.buf = appendInt(e.buf, int64(is.IntVal))
 	} else {
-		e.buf = appendString(e.buf, is.StrVal)
+		e.str(is.StrVal)
 	}
 }
 
