@@ -150,12 +150,7 @@ func compileFn(t reflect.Type, mode structMode) encFn {
 			return func(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
 				m := *(*map[string]string)(p)
 				if len(m) == 0 {
-					e.dash = false
-					if present && m != nil {
-						e.buf = append(e.buf, " {}"...)
-						return true, nil
-					}
-					return false, nil
+					return e.emptyMap(present, m != nil), nil
 				}
 				return e.stringMap(m, indent, present)
 			}
@@ -302,12 +297,7 @@ func compileStringKeyedMap(t reflect.Type) encFn {
 		mv := reflect.NewAt(t, p).Elem()
 		n := mv.Len()
 		if n == 0 {
-			e.dash = false
-			if present && !mv.IsNil() {
-				e.buf = append(e.buf, " {}"...)
-				return true, nil
-			}
-			return false, nil
+			return e.emptyMap(present, !mv.IsNil()), nil
 		}
 		vals := reflect.MakeSlice(sliceType, n, n)
 		key := reflect.New(t.Key()).Elem()
@@ -323,6 +313,18 @@ func compileStringKeyedMap(t reflect.Type) encFn {
 	}
 }
 
+// emptyMap writes the value of an empty map: " {}" when it is present
+// (it came from a non-nil pointer or a set message) and not nil, else
+// nothing, reporting whether it wrote.
+func (e *encoder) emptyMap(present, notNil bool) bool {
+	e.dash = false
+	if present && notNil {
+		e.buf = append(e.buf, " {}"...)
+		return true
+	}
+	return false
+}
+
 var resourceListType = reflect.TypeFor[corev1.ResourceList]()
 
 // resourceList writes a ResourceList (a container's requests and limits)
@@ -330,12 +332,7 @@ var resourceListType = reflect.TypeFor[corev1.ResourceList]()
 func resourceList(e *encoder, p unsafe.Pointer, indent int, present bool) (bool, error) {
 	m := *(*corev1.ResourceList)(p)
 	if len(m) == 0 {
-		e.dash = false
-		if present && m != nil {
-			e.buf = append(e.buf, " {}"...)
-			return true, nil
-		}
-		return false, nil
+		return e.emptyMap(present, m != nil), nil
 	}
 	base := len(e.pairs)
 	for k, q := range m { // q is a copy: String caches into its receiver
