@@ -735,8 +735,8 @@ func sortByKey[T any](s []T, key func(T) string) {
 // size and keys of a remembered set is written by looking its keys up in
 // order, without iterating it, sorting its keys or writing them again.
 type keySets struct {
-	sets [maxRemembered + 1][keySetWays]keySet
-	vals [maxRemembered]string // the values found by lookup
+	sets [maxRemembered + 1]*[keySetWays]keySet // by size, made on first use
+	vals [maxRemembered]string                  // the values found by lookup
 }
 
 const (
@@ -754,10 +754,10 @@ type keySet struct {
 // keys.
 func (s *keySets) lookup(m map[string]string) (*keySet, []string) {
 	n := len(m)
-	if n == 0 || n > maxRemembered {
+	if n == 0 || n > maxRemembered || s.sets[n] == nil {
 		return nil, nil
 	}
-	ways := &s.sets[n]
+	ways := s.sets[n]
 	for w := range ways {
 		ks := &ways[w]
 		if len(ks.keys) != n {
@@ -792,7 +792,10 @@ func (s *keySets) remember(pairs []kv) {
 	if n == 0 || n > maxRemembered {
 		return
 	}
-	ways := &s.sets[n]
+	if s.sets[n] == nil {
+		s.sets[n] = new([keySetWays]keySet)
+	}
+	ways := s.sets[n]
 	ks := ways[keySetWays-1]
 	copy(ways[1:], ways[:keySetWays-1])
 	ks.keys, ks.enc = ks.keys[:0], ks.enc[:0]
