@@ -101,5 +101,7 @@ func (c Checked) Port(i int) Port {
 	return p
 }
 
-// Paths are the path prefixes of the Model's runtime (Runtime.Paths).
+// Paths are the path prefixes of the Model's runtime (Runtime.Paths): the
+// runtime's own slice, shared by every model of the default runtime, to
+// read and not to modify.
 func (c Checked) Paths() []string { return c.m.runtime().Paths }
