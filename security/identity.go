@@ -2,6 +2,7 @@ package security
 
 import (
 	"regexp"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,15 +63,27 @@ type Identity struct {
 }
 
 var (
-	awsRoleARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	// awsRoleARN leaves the role name's length (1 to 512) to validRoleARN: a
+	// {1,512} repetition here would compile into 512 copies of the class at
+	// the start of every program that imports this package.
+	awsRoleARN = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$`)
 	gcpAccount = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$`)
 	uuid       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
+// maxRoleName is the longest IAM role name with its path, in characters.
+const maxRoleName = 512
+
+// validRoleARN reports whether arn is an IAM role's ARN. The name after
+// ":role/" holds no colon, so that is where it begins.
+func validRoleARN(arn string) bool {
+	return awsRoleARN.MatchString(arn) && len(arn)-strings.LastIndex(arn, ":role/")-len(":role/") <= maxRoleName
+}
+
 // Validate reports every problem in id at once, as a *ValidationError, or nil.
 func (id Identity) Validate() error {
 	errs := checkMeta(id.Name, id.Namespace, nil, id.Labels)
-	if id.AWSRoleARN != "" && !awsRoleARN.MatchString(id.AWSRoleARN) {
+	if id.AWSRoleARN != "" && !validRoleARN(id.AWSRoleARN) {
 		errs = append(errs, field.Invalid(fieldpath.New("awsRoleARN").Field(), id.AWSRoleARN, "an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>"))
 	}
 	if id.GCPServiceAccount != "" && !gcpAccount.MatchString(id.GCPServiceAccount) {
