@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/internal/scenarios/regions"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -186,7 +186,7 @@ func fleetBundle(t *testing.T, objs []render.Object) *Bundle {
 // for the sidecar's own and dialled directly, which across networks has no
 // route.
 func TestFleetFailover(t *testing.T) {
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	objs, err := multicluster.Build(app, f)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestFleetFailover(t *testing.T) {
 		"asia-east1": {"asia-east1 1 192.0.2.4:15443", "europe-west1 0 10.1.0.3:8501", "us-east1 2 192.0.2.2:15443"},
 	} {
 		t.Run("europe-west1 fails over to "+to, func(t *testing.T) {
-			app, f := scenarios.Fleet()
+			app, f := regions.Fleet()
 			f.Clusters = append(f.Clusters, multicluster.Cluster{Name: "asia-1", Network: "net-asia", Region: "asia-east1"})
 			f.Placement[0].Replicas["asia-1"] = 1
 			app.Models[0].Traffic.Rules[0].Split = routing.SplitOf(map[string]int32{"v1": 100}) // v2 runs in us-east1 alone
@@ -235,7 +235,7 @@ func TestFleetFailover(t *testing.T) {
 		})
 	}
 	t.Run("negative control: no locality failover", func(t *testing.T) {
-		app, f := scenarios.Fleet()
+		app, f := regions.Fleet()
 		app.Models[0].Traffic.Policy = nil
 		objs, err := multicluster.Build(app, f)
 		if err != nil {

@@ -23,7 +23,7 @@ import (
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
-	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/internal/scenarios/regions"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/rollout"
@@ -31,7 +31,7 @@ import (
 	"github.com/mlmesh/mlmesh/routing"
 )
 
-// fleetBundles are each cluster's objects of scenarios.Fleet, as bundles.
+// fleetBundles are each cluster's objects of regions.Fleet, as bundles.
 func fleetBundles(t *testing.T) map[string]*Bundle {
 	t.Helper()
 	objs := fleetObjects(t)
@@ -154,7 +154,7 @@ func TestMultiClusterApply(t *testing.T) {
 		counters[c] = applytest.NewCounter(dynamicClient(s))
 		clients[c] = &applytest.Watched{Client: counters[c], Mu: &w.mu, After: w.after}
 	}
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	app.Namespace.Name = "fleet-fraud"
 	objs, err := multicluster.Build(app, f)
 	if err != nil {
@@ -368,7 +368,7 @@ func TestMultiClusterWaves(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := fmt.Sprintf("waves-%d", i)
-			app, f := scenarios.Fleet()
+			app, f := regions.Fleet()
 			app.Namespace.Name = ns
 			app.Models[0].Traffic.Rules[0].Split[0].Weight, app.Models[0].Traffic.Rules[0].Split[1].Weight = 100, 0
 			plans, err := multicluster.NewRolloutPlans(app, f, "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}, KeepStable: true})
@@ -398,10 +398,10 @@ func TestMultiClusterWaves(t *testing.T) {
 	}
 }
 
-// fleetObjects are scenarios.Fleet's objects, by cluster.
+// fleetObjects are regions.Fleet's objects, by cluster.
 func fleetObjects(t *testing.T) map[string][]render.Object {
 	t.Helper()
-	objs, err := multicluster.Build(scenarios.Fleet())
+	objs, err := multicluster.Build(regions.Fleet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +461,7 @@ func TestMultiClusterWavesPrometheus(t *testing.T) {
 				e.Set(ns, "fraud", "v1", Traffic{RPS: 50, Latency: 20 * time.Millisecond})
 				e.Set(ns, "fraud", "v2", Traffic{RPS: 20, ErrorRatio: failing, Latency: 20 * time.Millisecond})
 			}
-			app, f := scenarios.Fleet()
+			app, f := regions.Fleet()
 			app.Namespace.Name = ns
 			app.Models[0].Traffic.Rules[0].Split[0].Weight, app.Models[0].Traffic.Rules[0].Split[1].Weight = 100, 0
 			plans, err := multicluster.NewRolloutPlans(app, f, "fraud", "v2", rollout.Strategy{Steps: []int32{50}, KeepStable: true})

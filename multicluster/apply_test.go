@@ -14,7 +14,7 @@ import (
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/apply/applytest"
 	"github.com/mlmesh/mlmesh/internal/meshcheck"
-	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/internal/scenarios/regions"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
@@ -177,11 +177,11 @@ func TestApplyNegativeControl(t *testing.T) {
 	}
 }
 
-// movedFleet is scenarios.Fleet's objects once v2 is retired and v1 runs
+// movedFleet is regions.Fleet's objects once v2 is retired and v1 runs
 // in the canary cluster too.
 func movedFleet(t *testing.T) map[string][]render.Object {
 	t.Helper()
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	app.Models[0].Versions = app.Models[0].Versions[:1]
 	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
 	f.Placement = []multicluster.Placement{{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3, "canary": 1}}}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/mlmesh/mlmesh/apply/applytest"
-	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/internal/scenarios/regions"
 	"github.com/mlmesh/mlmesh/mesh"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
@@ -77,7 +77,7 @@ func TestBuild(t *testing.T) {
 // TestOneNetwork: a fleet on one network gets no east-west Gateway and no
 // network label.
 func TestOneNetwork(t *testing.T) {
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	for i := range f.Clusters {
 		f.Clusters[i].Network = ""
 	}
@@ -130,7 +130,7 @@ func TestValidate(t *testing.T) {
 		}, `placement[0].replicas[eu-1]: invalid value "3": the version is autoscaled: give 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			app, f := scenarios.Fleet()
+			app, f := regions.Fleet()
 			tc.mutate(&app, &f)
 			_, err := multicluster.Build(app, f)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -140,13 +140,13 @@ func TestValidate(t *testing.T) {
 	}
 	// Istio's mutual TLS crosses networks; a region failed over to
 	// one that runs the version may send its share there.
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	app.Models[0].Traffic.Policy.TLS = routing.TLSIstioMutual
 	if _, err := multicluster.Build(app, f); err != nil {
 		t.Errorf("Istio's mutual TLS, failover both ways: %v", err)
 	}
 	// A version with no weight may run nowhere (it is dark everywhere).
-	app, f = scenarios.Fleet()
+	app, f = regions.Fleet()
 	app.Models[0].Traffic.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: "v1"}}}}
 	f.Placement = f.Placement[:1]
 	if _, err := multicluster.Build(app, f); err != nil {
@@ -203,10 +203,10 @@ func TestWriteKustomize(t *testing.T) {
 	}
 }
 
-// fleetObjects are scenarios.Fleet's objects, by cluster.
+// fleetObjects are regions.Fleet's objects, by cluster.
 func fleetObjects(t *testing.T) map[string][]render.Object {
 	t.Helper()
-	objs, err := multicluster.Build(scenarios.Fleet())
+	objs, err := multicluster.Build(regions.Fleet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestCheck(t *testing.T) {
 // workloads, and no Istio configuration, which its primary holds; a
 // primary that is no cluster, or a remote one, is refused at the field.
 func TestPrimaryRemote(t *testing.T) {
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	f.Clusters[2].Primary = "us-1"
 	objs, err := multicluster.Build(app, f)
 	if err != nil {
@@ -284,7 +284,7 @@ func TestPrimaryRemote(t *testing.T) {
 		{"us-2", `clusters[2].primary: "us-2" not found: a primary cluster of the fleet`},
 		{"eu-1", `clusters[2].primary: invalid value "eu-1": a remote cluster itself (its primary is us-1)`},
 	} {
-		app, f := scenarios.Fleet()
+		app, f := regions.Fleet()
 		f.Clusters[0].Primary = "us-1"
 		f.Clusters[2].Primary = tc.primary
 		if _, err := multicluster.Build(app, f); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/apply/applytest"
-	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/internal/scenarios/regions"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/rollout"
 )
@@ -20,7 +20,7 @@ import (
 // v2 deployed, dark, in the canary cluster.
 func waveFleet(t *testing.T) (map[string]*rollout.Plan, map[string]*applytest.Cluster) {
 	t.Helper()
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	app.Models[0].Traffic.Rules[0].Split[0].Weight, app.Models[0].Traffic.Rules[0].Split[1].Weight = 100, 0
 	plans, err := multicluster.NewRolloutPlans(app, f, "fraud", "v2", rollout.Strategy{Steps: []int32{10, 50}, KeepStable: true})
 	if err != nil {
@@ -101,7 +101,7 @@ func TestWaves(t *testing.T) {
 // TestWavesRefuse: several waves of plans that retire the stable version
 // are refused; so is a cluster in two waves.
 func TestWavesRefuse(t *testing.T) {
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	app.Models[0].Traffic.Rules[0].Split[0].Weight, app.Models[0].Traffic.Rules[0].Split[1].Weight = 100, 0
 	plans, err := multicluster.NewRolloutPlans(app, f, "fraud", "v2", rollout.Strategy{Steps: []int32{10}})
 	if err != nil {

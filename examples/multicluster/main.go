@@ -28,7 +28,7 @@ import (
 
 	"github.com/mlmesh/mlmesh/apply"
 	"github.com/mlmesh/mlmesh/examples/internal/cluster"
-	"github.com/mlmesh/mlmesh/internal/scenarios"
+	"github.com/mlmesh/mlmesh/internal/scenarios/regions"
 	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 )
@@ -41,7 +41,7 @@ func run(w io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	app, f := scenarios.Fleet()
+	app, f := regions.Fleet()
 	objs, err := multicluster.Build(app, f)
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 	"github.com/mlmesh/mlmesh/egress"
 	"github.com/mlmesh/mlmesh/ingress"
 	"github.com/mlmesh/mlmesh/mesh"
-	"github.com/mlmesh/mlmesh/multicluster"
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/routing"
 	"github.com/mlmesh/mlmesh/security"
@@ -420,44 +419,6 @@ func LLMEndpoint() mesh.App {
 			Objectives: []mesh.EndpointObjective{{Name: "interactive", Priority: 10}, {Name: "batch", Priority: -10}}},
 	}}
 	return app
-}
-
-// Fleet is the fraud model (TF Serving, v1 stable and v2 at 10%) across
-// three clusters of one mesh on two networks: eu-1 (europe-west1) and
-// us-1 (us-east1) run v1, three replicas each; the canary cluster (in
-// us-east1, on us-1's network) runs v2. Requests stay in their region
-// while it has healthy pods and fail over between the two regions.
-func Fleet() (mesh.App, multicluster.Fleet) {
-	replicas := int32(2)
-	app := mesh.App{
-		Namespace: mesh.Namespace{Name: "fraud", MTLS: mesh.MTLSStrict},
-		Models: []mesh.Model{{
-			Model: serving.Model{Name: "fraud", Versions: []serving.Version{
-				{Name: "v1", ModelURI: "s3://models/fraud/1", Replicas: &replicas},
-				{Name: "v2", ModelURI: "s3://models/fraud/2", Replicas: &replicas},
-			}},
-			Traffic: mesh.Traffic{
-				Rules: []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}},
-				Policy: &routing.TrafficPolicy{
-					OutlierDetection: &routing.OutlierDetection{Consecutive5xxErrors: 5, Interval: 10 * time.Second, BaseEjectionTime: 30 * time.Second},
-					LoadBalancer: &routing.LoadBalancer{Failover: []routing.LocalityFailover{
-						{From: "europe-west1", To: "us-east1"}, {From: "us-east1", To: "europe-west1"},
-					}},
-				},
-			},
-		}},
-	}
-	return app, multicluster.Fleet{
-		Clusters: []multicluster.Cluster{
-			{Name: "eu-1", Network: "net-eu", Region: "europe-west1"},
-			{Name: "us-1", Network: "net-us", Region: "us-east1"},
-			{Name: "canary", Network: "net-us", Region: "us-east1"},
-		},
-		Placement: []multicluster.Placement{
-			{Model: "fraud", Version: "v1", Replicas: map[string]int32{"eu-1": 3, "us-1": 3}},
-			{Model: "fraud", Version: "v2", Replicas: map[string]int32{"canary": 1}},
-		},
-	}
 }
 
 // Print is how an example program ends: it writes app's manifests on
