@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"slices"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -52,6 +53,38 @@ func modelLabelsInto(l map[string]string, m *Model) map[string]string {
 	l[labels.Component] = m.runtime().Name
 	l[labels.ManagedBy] = labels.Manager
 	return l
+}
+
+// modelKeys are the keys of the labels mlmesh puts on a model's objects
+// (modelLabelsInto): they win over Model.Labels.
+var modelKeys = []string{labels.App, labels.Name, labels.Component, labels.ManagedBy}
+
+// versionKeys are the keys of the labels mlmesh puts on a version's
+// objects (versionLabelsInto): they win over Model.Labels.
+var versionKeys = append(slices.Clip(modelKeys), labels.Version, labels.VersionK8s, labels.Instance)
+
+// sidecarKeys are versionKeys and the sidecar label.
+var sidecarKeys = append(slices.Clip(versionKeys), labels.SidecarInject)
+
+// podKeys are the keys mlmesh puts on a version's pods (podLabels):
+// versionKeys and, when the model sets it, the sidecar label.
+func podKeys(m *Model) []string {
+	if _, ok := m.sidecarLabel(); ok {
+		return sidecarKeys
+	}
+	return versionKeys
+}
+
+// distinctLabels is how many labels a map of m's labels holds once keys
+// (mlmesh's, which win) are set in it too.
+func distinctLabels(m *Model, keys ...string) int {
+	n := len(keys)
+	for k := range m.Labels {
+		if !slices.Contains(keys, k) {
+			n++
+		}
+	}
+	return n
 }
 
 func versionLabelsInto(l map[string]string, m *Model, version, deployment string) map[string]string {
@@ -138,11 +171,10 @@ func serviceInto(s *corev1.Service, m *Model) {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      m.Name,
 			Namespace: m.namespace(),
-			Labels:    modelLabelsInto(reuseMap(prevLabels, len(m.Labels)+4), m),
+			Labels:    refill(prevLabels, distinctLabels(m, modelKeys...), func(l map[string]string) { modelLabelsInto(l, m) }),
 		},
 	}
-	s.Spec.Selector = reuseMap(prevSelector, 1)
-	s.Spec.Selector[labels.App] = m.Name
+	s.Spec.Selector = refill(prevSelector, 1, func(l map[string]string) { l[labels.App] = m.Name })
 	rt := m.runtime()
 	ports := reuseSlice(prevPorts, len(rt.Ports))
 	for i, p := range rt.Ports {

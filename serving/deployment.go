@@ -15,13 +15,24 @@ import (
 	"github.com/mlmesh/mlmesh/names"
 )
 
-// reuseMap returns m emptied, or a new map with room for n entries.
-func reuseMap[K comparable, V any](m map[K]V, n int) map[K]V {
-	if m == nil {
-		return make(map[K]V, n)
+// refill returns a map holding the n entries fill writes (n distinct
+// keys), and no others: a new map, or prev, an earlier build's map whose
+// storage it reuses. An earlier build wrote the same keys nearly always,
+// so fill writes over them, and only when entries of it are left over is
+// the map cleared and filled again (clearing first would cost more: clear
+// reseeds the map's hash).
+func refill[M ~map[K]V, K comparable, V any](prev M, n int, fill func(M)) M {
+	if prev == nil {
+		prev = make(M, n)
+		fill(prev)
+		return prev
 	}
-	clear(m)
-	return m
+	fill(prev)
+	if len(prev) != n {
+		clear(prev)
+		fill(prev)
+	}
+	return prev
 }
 
 // reuse returns p, or a new T when p is nil.
@@ -55,16 +66,17 @@ func deploymentInto(d *appsv1.Deployment, m *Model, v Version) {
 
 	rt := m.runtime()
 	name := names.Deployment(m.Name, v.Name)
-	versionLabels := versionLabelsInto(reuseMap(prevLabels, len(m.Labels)+8), m, v.Name, name)
+	versionLabels := refill(prevLabels, distinctLabels(m, versionKeys...), func(l map[string]string) {
+		versionLabelsInto(l, m, v.Name, name)
+	})
 	var pl map[string]string
 	if prevPodLabels == nil {
-		pl = maps.Clone(versionLabels) // a copy of a small map, cheaper than inserts
+		pl = podLabels(m, maps.Clone(versionLabels)) // a copy of a small map, cheaper than inserts
 	} else {
-		clear(prevPodLabels)
-		maps.Copy(prevPodLabels, versionLabels)
-		pl = prevPodLabels
+		pl = refill(prevPodLabels, distinctLabels(m, podKeys(m)...), func(l map[string]string) {
+			podLabels(m, versionLabelsInto(l, m, v.Name, name))
+		})
 	}
-	pl = podLabels(m, pl)
 	if !v.Autoscaled && v.Autoscaling == nil {
 		r := reuse(prevReplicas)
 		*r = 1
@@ -74,7 +86,7 @@ func deploymentInto(d *appsv1.Deployment, m *Model, v Version) {
 		d.Spec.Replicas = r
 	}
 	selector := reuse(prevSelector)
-	*selector = metav1.LabelSelector{MatchLabels: selectorLabelsInto(reuseMap(prevMatch, 2), m.Name, v.Name)}
+	*selector = metav1.LabelSelector{MatchLabels: refill(prevMatch, 2, func(l map[string]string) { selectorLabelsInto(l, m.Name, v.Name) })}
 
 	d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
 	d.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: m.namespace(), Labels: versionLabels}
@@ -86,8 +98,7 @@ func deploymentInto(d *appsv1.Deployment, m *Model, v Version) {
 	ps.Containers = append(prevContainers[:0], corev1.Container{})
 	containerInto(&ps.Containers[0], &prevContainer, m, rt, v)
 	if v.NodeSelector != nil {
-		ps.NodeSelector = reuseMap(prevNodeSelector, len(v.NodeSelector))
-		maps.Copy(ps.NodeSelector, v.NodeSelector)
+		ps.NodeSelector = refill(prevNodeSelector, len(v.NodeSelector), func(l map[string]string) { maps.Copy(l, v.NodeSelector) })
 	}
 	if v.Tolerations != nil {
 		ps.Tolerations = reuseSlice(prevTolerations, len(v.Tolerations))
@@ -125,8 +136,7 @@ func podSettings(d *appsv1.Deployment, m *Model, rt *Runtime, v Version, prevSta
 		return
 	}
 	if cfg := proxyConfig(v.downloads(rt), grace); cfg != "" {
-		d.Spec.Template.Annotations = reuseMap(prevAnnotations, 1)
-		d.Spec.Template.Annotations[ProxyConfigAnnotation] = cfg
+		d.Spec.Template.Annotations = refill(prevAnnotations, 1, func(a map[string]string) { a[ProxyConfigAnnotation] = cfg })
 	}
 }
 
@@ -274,9 +284,10 @@ func resourcesInto(prev corev1.ResourceRequirements, v Version) corev1.ResourceR
 	if v.GPUs > 0 {
 		q := *resource.NewQuantity(v.GPUs, resource.DecimalSI)
 		if r.Limits == nil {
-			r.Limits = reuseMap(prev.Limits, 1)
+			r.Limits = refill(prev.Limits, 1, func(l corev1.ResourceList) { l[GPUResource] = q })
+		} else {
+			r.Limits[GPUResource] = q
 		}
-		r.Limits[GPUResource] = q
 		if r.Requests != nil {
 			r.Requests[GPUResource] = q
 		}
@@ -288,11 +299,11 @@ func copyResources(dst, src corev1.ResourceList) corev1.ResourceList {
 	if src == nil {
 		return nil
 	}
-	dst = reuseMap(dst, len(src))
-	for k, q := range src {
-		dst[k] = q.DeepCopy()
-	}
-	return dst
+	return refill(dst, len(src), func(dst corev1.ResourceList) {
+		for k, q := range src {
+			dst[k] = q.DeepCopy()
+		}
+	})
 }
 
 func podSecurityInto(prev *corev1.PodSecurityContext, rt *Runtime, v Version) *corev1.PodSecurityContext {

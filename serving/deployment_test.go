@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/mlmesh/mlmesh/internal/labels"
 )
 
 // deploymentVariants are models whose Deployments differ in every part
@@ -41,6 +43,11 @@ func deploymentVariants() []Model {
 			{Name: "v2", ModelURI: "gs://m",
 				SecurityContext:    &corev1.SecurityContext{RunAsUser: &user, Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}}},
 				PodSecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, FSGroup: &user}},
+		}},
+		// A label of its own that mlmesh's overrides: its label maps hold
+		// one entry fewer than it has labels and mlmesh has keys.
+		{Name: "named", Runtime: TFServing(), Labels: map[string]string{labels.Name: "mine"}, Sidecar: SidecarInject, Versions: []Version{
+			{Name: "v1", ModelURI: "s3://m/named"},
 		}},
 		{Name: "tcp", Runtime: Custom("example.com/raw:1", Port{Number: 9000, Protocol: TCP}), Versions: []Version{
 			{Name: "v1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{}, Requests: corev1.ResourceList{}}},
