@@ -191,7 +191,22 @@ func TestValidate(t *testing.T) {
 		{"matchPorts without ports", func(s *routing.Spec) { s.MatchPorts = true }, []string{"ports: required", "matchPorts"}},
 		{"gRPC port not routed", func(s *routing.Spec) { s.Ports, s.GRPCPorts = []uint32{8501}, []uint32{8500} }, []string{"grpcPorts[0]", "one of ports"}},
 		{"duplicate subset", func(s *routing.Spec) { s.Subsets[1].Name = "v1" }, []string{`subsets[1].name: duplicate value "v1"`}},
+		{"unknown subset among duplicates", func(s *routing.Spec) {
+			s.Subsets = []routing.Subset{{Name: "v2"}, {Name: "v1"}, {Name: "v1"}}
+			rule(s).Split[1].Subset = "v3"
+		}, []string{`subsets[2].name: duplicate value "v1"`, `rules[0].split[1].subset: "v3" not found: want one of the subsets "v1", "v2"`}},
+		{"duplicate hosts", func(s *routing.Spec) { s.Hosts = []string{"a.example.com", s.Host, "b.example.com", "a.example.com"} }, []string{
+			`hosts[1]: duplicate value "` + host + `"`, `hosts[3]: duplicate value "a.example.com"`}},
+		{"TLS files without SIMPLE or MUTUAL", func(s *routing.Spec) {
+			s.Policy = &routing.TrafficPolicy{TLS: routing.TLSIstioMutual, SNI: "m.example.com", CACertificates: "/ca.pem", PrivateKey: "/key.pem"}
+		}, []string{`policy.caCertificates: Forbidden: only TLS modes SIMPLE and MUTUAL use it, not "ISTIO_MUTUAL"; policy.privateKey: Forbidden: only TLS modes SIMPLE and MUTUAL use it, not "ISTIO_MUTUAL"; policy.sni: Forbidden`}},
+		{"client certificate without MUTUAL", func(s *routing.Spec) {
+			s.Policy = &routing.TrafficPolicy{TLS: routing.TLSSimple, CACertificates: "/ca.pem", ClientCertificate: "/cert.pem", PrivateKey: "/key.pem"}
+		}, []string{`policy.clientCertificate: Forbidden: only MUTUAL TLS presents a client certificate; policy.privateKey: Forbidden`}},
+		{"duplicate port", func(s *routing.Spec) { s.Ports, s.GRPCPorts = []uint32{8500, 8501, 8500}, []uint32{8501} }, []string{`ports[2]: duplicate value "8500"`}},
 		{"wildcard on the mesh", func(s *routing.Spec) { s.Hosts = []string{"*"} }, []string{"hosts[0]", "not allowed for a VirtualService bound to the mesh"}},
+		{"duplicate gateway", func(s *routing.Spec) { s.Gateways = []string{"mesh", "ml/gw", "gw", "ml/gw", "mesh"} }, []string{
+			`gateways[3]: duplicate value "ml/gw"`, `gateways[4]: duplicate value "mesh"`}},
 		{"bad gateway reference", func(s *routing.Spec) { s.Gateways = []string{"a/b/c"} }, []string{"gateways[0]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

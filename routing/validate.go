@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,51 +31,47 @@ func (s Spec) validate() field.ErrorList {
 	// A VirtualService bound only to gateways may answer for a wildcard; its
 	// destinations must then name their hosts.
 	errs = append(errs, check.Host(fieldpath.New("host"), s.Host, !mesh, !mesh)...)
-	hosts := map[string]bool{s.Host: true}
 	for i, h := range s.Hosts {
 		p := fieldpath.New("hosts").Index(i)
 		errs = append(errs, check.Host(p, h, true, !mesh)...)
 		if h == "*" && mesh {
 			errs = append(errs, field.Invalid(p.Field(), h, "the wildcard * is not allowed for a VirtualService bound to the mesh"))
 		}
-		if hosts[h] {
+		// Specs have few hosts, ports and subsets: looking back through
+		// the earlier ones beats a map.
+		if h == s.Host || slices.Contains(s.Hosts[:i], h) {
 			errs = append(errs, field.Duplicate(p.Field(), h))
 		} else if prev := overlapping(h, s.Host, s.Hosts[:i]); prev != "" {
 			errs = append(errs, field.Invalid(p.Field(), h, fmt.Sprintf("overlaps %q, already a host of this VirtualService: Istio refuses hosts that match each other", prev)))
 		}
-		hosts[h] = true
 	}
 	errs = append(errs, validateGateways(s.Gateways)...)
-	seenPorts := map[uint32]bool{}
 	for i, port := range s.Ports {
 		pp := fieldpath.New("ports").Index(i)
 		if port == 0 {
 			errs = append(errs, field.Invalid(pp.Field(), port, "a port number between 1 and 65535"))
 		}
 		errs = append(errs, validPort(pp, port)...)
-		if seenPorts[port] {
+		if slices.Contains(s.Ports[:i], port) {
 			errs = append(errs, field.Duplicate(pp.Field(), port))
 		}
-		seenPorts[port] = true
 	}
 
 	if s.MatchPorts && len(s.Ports) == 0 {
 		errs = append(errs, field.Required(fieldpath.New("ports").Field(), "matchPorts needs the ports to match"))
 	}
 	for i, port := range s.GRPCPorts {
-		if !seenPorts[port] {
+		if !slices.Contains(s.Ports, port) {
 			errs = append(errs, field.Invalid(fieldpath.New("grpcPorts").Index(i).Field(), port, "one of ports"))
 		}
 	}
 
-	subsets := sets.New[string]()
 	for i, sub := range s.Subsets {
 		p := fieldpath.New("subsets").Index(i)
 		errs = append(errs, check.Name(p.Child("name"), sub.Name)...)
-		if subsets.Has(sub.Name) {
+		if s.hasSubset(sub.Name, i) {
 			errs = append(errs, field.Duplicate(p.Child("name").Field(), sub.Name))
 		}
-		subsets.Insert(sub.Name)
 		errs = append(errs, check.Labels(p.Child("labels"), sub.Labels)...)
 	}
 
@@ -87,7 +84,7 @@ func (s Spec) validate() field.ErrorList {
 			errs = append(errs, field.Invalid(p.Child("match").Field(), field.OmitValueType{},
 				fmt.Sprintf("rule %d matches every request, so the %d rule(s) after it are unreachable; only the last rule may have no match", i, len(s.Rules)-1-i)))
 		}
-		errs = append(errs, s.validateRule(p, r, subsets)...)
+		errs = append(errs, s.validateRule(p, r)...)
 	}
 	errs = append(errs, duplicateMatches(s.Rules)...)
 	errs = append(errs, coveredPrefixes(s.Rules)...)
@@ -103,13 +100,11 @@ func (s Spec) validate() field.ErrorList {
 // "namespace/name", and none is listed twice.
 func validateGateways(gateways []string) field.ErrorList {
 	var errs field.ErrorList
-	seenGW := map[string]bool{}
 	for i, g := range gateways {
 		p := fieldpath.New("gateways").Index(i)
-		if seenGW[g] {
+		if slices.Contains(gateways[:i], g) {
 			errs = append(errs, field.Duplicate(p.Field(), g))
 		}
-		seenGW[g] = true
 		if g == "mesh" {
 			continue
 		}
@@ -155,7 +150,7 @@ func validPort(p fieldpath.Path, port uint32) field.ErrorList {
 	return nil
 }
 
-func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) field.ErrorList {
+func (s Spec) validateRule(p fieldpath.Path, r Rule) field.ErrorList {
 	var errs field.ErrorList
 	if r.Name != "" {
 		errs = append(errs, check.Label(p.Child("name"), r.Name)...)
@@ -163,10 +158,10 @@ func (s Spec) validateRule(p fieldpath.Path, r Rule, subsets sets.Set[string]) f
 	for j, m := range r.Match {
 		errs = append(errs, s.validateMatch(p.Child("match").Index(j), m)...)
 	}
-	errs = append(errs, s.validateSplit(p.Child("split"), r.Split, subsets)...)
+	errs = append(errs, s.validateSplit(p.Child("split"), r.Split)...)
 	for k, m := range r.Mirror {
 		mp := p.Child("mirror").Index(k)
-		errs = append(errs, s.validateDest(mp, m.Host, m.Subset, m.Port, subsets)...)
+		errs = append(errs, s.validateDest(mp, m.Host, m.Subset, m.Port)...)
 		errs = append(errs, check.Percent(mp.Child("percent"), m.Percent)...)
 	}
 	errs = append(errs, check.Duration(p.Child("timeout"), r.Timeout)...)
@@ -214,7 +209,7 @@ func (s Spec) validateMatch(mp fieldpath.Path, m Match) field.ErrorList {
 	return errs
 }
 
-func (s Spec) validateSplit(sp fieldpath.Path, split []Destination, subsets sets.Set[string]) field.ErrorList {
+func (s Spec) validateSplit(sp fieldpath.Path, split []Destination) field.ErrorList {
 	var errs field.ErrorList
 	switch len(split) {
 	case 0:
@@ -240,7 +235,7 @@ func (s Spec) validateSplit(sp fieldpath.Path, split []Destination, subsets sets
 		if d.Host == "" && strings.HasPrefix(s.Host, "*") {
 			errs = append(errs, field.Required(dp.Child("host").Field(), "the spec's host is a wildcard, so each destination names its service"))
 		}
-		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port, subsets)...)
+		errs = append(errs, s.validateDest(dp, d.Host, d.Subset, d.Port)...)
 		// Splits are short: comparing with the earlier ones beats a map.
 		for prev, e := range split[:k] {
 			if s.sameDest(d, e) {
@@ -311,7 +306,7 @@ func (s Spec) sameDest(a, b Destination) bool {
 	return ha == hb && a.Subset == b.Subset && a.Port == b.Port
 }
 
-func (s Spec) validateDest(p fieldpath.Path, host, subset string, port uint32, subsets sets.Set[string]) field.ErrorList {
+func (s Spec) validateDest(p fieldpath.Path, host, subset string, port uint32) field.ErrorList {
 	var errs field.ErrorList
 	if host != "" {
 		errs = append(errs, check.Host(p.Child("host"), host, false, false)...)
@@ -319,14 +314,29 @@ func (s Spec) validateDest(p fieldpath.Path, host, subset string, port uint32, s
 	if subset != "" {
 		if msgs := check.DNS1123Label(subset); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(p.Child("subset").Field(), subset, strings.Join(msgs, "; ")))
-		} else if (host == "" || host == s.Host) && !subsets.Has(subset) {
+		} else if (host == "" || host == s.Host) && !s.hasSubset(subset, len(s.Subsets)) {
 			fe := field.NotFound(p.Child("subset").Field(), subset)
-			fe.Detail = "want one of the subsets " + quoted(sets.List(subsets))
+			fe.Detail = "want one of the subsets " + quoted(s.subsetNames())
 			errs = append(errs, fe)
 		}
 	}
 	errs = append(errs, validPort(p.Child("port"), port)...)
 	return errs
+}
+
+// hasSubset reports whether one of the first n subsets is named name.
+func (s Spec) hasSubset(name string, n int) bool {
+	return slices.ContainsFunc(s.Subsets[:n], func(sub Subset) bool { return sub.Name == name })
+}
+
+// subsetNames are the subsets' names, sorted, each once.
+func (s Spec) subsetNames() []string {
+	names := make([]string, len(s.Subsets))
+	for i, sub := range s.Subsets {
+		names[i] = sub.Name
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 func quoted(list []string) string {
@@ -533,12 +543,14 @@ func (tp *TrafficPolicy) validateTLS(p fieldpath.Path) field.ErrorList {
 	tp2 := p.Child("tls")
 	switch tp.TLS {
 	case "", TLSIstioMutual, TLSDisable:
-		for name, v := range map[string]string{"caCertificates": tp.CACertificates, "clientCertificate": tp.ClientCertificate, "privateKey": tp.PrivateKey, "sni": tp.SNI} {
-			if v != "" {
-				errs = append(errs, field.Forbidden(p.Child(name).Field(), fmt.Sprintf("only TLS modes SIMPLE and MUTUAL use it, not %q", tp.TLS)))
+		for _, f := range [...]struct{ name, value string }{
+			{"caCertificates", tp.CACertificates}, {"clientCertificate", tp.ClientCertificate}, {"privateKey", tp.PrivateKey}, {"sni", tp.SNI},
+		} {
+			if f.value != "" {
+				errs = append(errs, field.Forbidden(p.Child(f.name).Field(), fmt.Sprintf("only TLS modes SIMPLE and MUTUAL use it, not %q", tp.TLS)))
 			}
 		}
-		return check.Sorted(errs)
+		return errs
 	case TLSSimple, TLSMutual:
 	default:
 		return field.ErrorList{field.NotSupported(tp2.Field(), tp.TLS, []TLSMode{TLSIstioMutual, TLSDisable, TLSSimple, TLSMutual})}
@@ -554,9 +566,9 @@ func (tp *TrafficPolicy) validateTLS(p fieldpath.Path) field.ErrorList {
 			errs = append(errs, field.Required(p.Child("privateKey").Field(), "MUTUAL TLS presents a client certificate: the file of its key"))
 		}
 	} else {
-		for name, v := range map[string]string{"clientCertificate": tp.ClientCertificate, "privateKey": tp.PrivateKey} {
-			if v != "" {
-				errs = append(errs, field.Forbidden(p.Child(name).Field(), "only MUTUAL TLS presents a client certificate"))
+		for _, f := range [...]struct{ name, value string }{{"clientCertificate", tp.ClientCertificate}, {"privateKey", tp.PrivateKey}} {
+			if f.value != "" {
+				errs = append(errs, field.Forbidden(p.Child(f.name).Field(), "only MUTUAL TLS presents a client certificate"))
 			}
 		}
 	}

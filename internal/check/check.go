@@ -177,6 +177,9 @@ func Sorted(errs field.ErrorList) field.ErrorList {
 // ExportTo checks an exportTo list of an object in namespace: ".", "*" or
 // namespace names, none twice ("." and namespace itself are the same).
 func ExportTo(p fieldpath.Path, list []string, namespace string) field.ErrorList {
+	if len(list) == 0 {
+		return nil
+	}
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for i, ns := range list {
