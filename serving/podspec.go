@@ -205,38 +205,34 @@ func (v Version) validateMounts(p fieldpath.Path, rt *Runtime) field.ErrorList {
 	var errs field.ErrorList
 	vols, mounts := v.volumes(rt)
 	builtin := len(vols) - len(v.Volumes)
-	names := map[string]bool{}
+	// Few volumes and mounts: looking back beats making maps.
 	for k, vol := range vols {
 		if k >= builtin {
 			vp := p.Child("volumes").Index(k - builtin).Child("name")
 			for _, msg := range check.DNS1123Label(vol.Name) {
 				errs = append(errs, field.Invalid(vp.Field(), vol.Name, msg))
 			}
-			if names[vol.Name] {
+			if slices.ContainsFunc(vols[:k], func(w corev1.Volume) bool { return w.Name == vol.Name }) {
 				errs = append(errs, field.Duplicate(vp.Field(), vol.Name))
 			}
 		}
-		names[vol.Name] = true
 	}
-	paths := map[string]bool{}
 	mbuiltin := len(mounts) - len(v.VolumeMounts)
 	for k, m := range mounts {
 		if k < mbuiltin {
-			paths[m.MountPath] = true
 			continue
 		}
 		mp := p.Child("volumeMounts").Index(k - mbuiltin)
-		if !names[m.Name] {
+		if !slices.ContainsFunc(vols, func(w corev1.Volume) bool { return w.Name == m.Name }) {
 			errs = append(errs, field.NotFound(mp.Child("name").Field(), m.Name))
 		}
 		errs = append(errs, checkMountPath(mp.Child("mountPath"), m.MountPath)...)
 		if m.MountPath == "" {
 			errs = append(errs, field.Required(mp.Child("mountPath").Field(), "an absolute path"))
 		}
-		if paths[m.MountPath] {
+		if slices.ContainsFunc(mounts[:k], func(n corev1.VolumeMount) bool { return n.MountPath == m.MountPath }) {
 			errs = append(errs, field.Duplicate(mp.Child("mountPath").Field(), m.MountPath))
 		}
-		paths[m.MountPath] = true
 	}
 	return errs
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/mlmesh/mlmesh/internal/fielderr/fielderrtest"
@@ -93,6 +94,14 @@ func TestValidate(t *testing.T) {
 		{"duplicate env", func(m *serving.Model) {
 			m.Versions[0].Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}
 		}, []string{`versions[0].env[1].name: duplicate value "A"`}},
+		{"requests above limits, negative, badly named", func(m *serving.Model) {
+			m.Versions[0].Resources = corev1.ResourceRequirements{
+				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), "bad name": resource.MustParse("1")},
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("-1Gi")},
+			}
+		}, []string{`versions[0].resources.limits[bad name]: invalid value "bad name": a resource name: `,
+			`versions[0].resources.requests[cpu]: invalid value "2": must be at most the limit, 1`,
+			`versions[0].resources.requests[memory]: invalid value "-1Gi": must be 0 or more`}},
 		{"bad pull policy", func(m *serving.Model) { m.Versions[0].ImagePullPolicy = "Sometimes" }, []string{"versions[0].imagePullPolicy"}},
 		{"port name too long", func(m *serving.Model) {
 			m.Runtime = serving.Custom("img:1", serving.Port{Name: "a-very-long-name", Number: 8080})
@@ -100,6 +109,9 @@ func TestValidate(t *testing.T) {
 		{"duplicate port", func(m *serving.Model) {
 			m.Runtime = serving.Custom("img:1", serving.Port{Number: 8080}, serving.Port{Name: "b", Number: 8080})
 		}, []string{"runtime.ports[1].number: duplicate"}},
+		{"duplicate port name", func(m *serving.Model) {
+			m.Runtime = serving.Custom("img:1", serving.Port{Name: "api", Number: 8080}, serving.Port{Number: 8081, Protocol: "tcp"}, serving.Port{Name: "api", Number: 8082})
+		}, []string{`runtime.ports[2].name: duplicate value "http-api"`}},
 		{"lowercase protocol is not one", func(m *serving.Model) {
 			m.Runtime = serving.Custom("img:1", serving.Port{Number: 8080, Protocol: "grpc"})
 		}, []string{"runtime.ports[0].protocol: unsupported value"}},

@@ -49,23 +49,24 @@ func (m *Model) validate(root fieldpath.Path) field.ErrorList {
 	if len(m.Versions) == 0 {
 		errs = append(errs, field.Required(vp.Field(), "a model needs at least one version"))
 	}
-	seen := map[string]bool{}
-	for i, v := range m.Versions {
-		errs = append(errs, m.validateVersion(vp.Index(i), v, seen)...)
+	for i := range m.Versions {
+		errs = append(errs, m.validateVersion(vp.Index(i), i)...)
 	}
 	return errs
 }
 
-// validateVersion checks one version; seen holds the names of those before.
-func (m *Model) validateVersion(p fieldpath.Path, v Version, seen map[string]bool) field.ErrorList {
+// validateVersion checks version i. A model has few versions, and a
+// version few env vars and ports: looking back through the earlier ones
+// finds a duplicate for less than making a map costs.
+func (m *Model) validateVersion(p fieldpath.Path, i int) field.ErrorList {
 	var errs field.ErrorList
 	rt := m.runtime()
+	v := &m.Versions[i]
 	errs = append(errs, check.Name(p.Child("name"), v.Name)...)
 	if v.Name != "" {
-		if seen[v.Name] {
+		if slices.ContainsFunc(m.Versions[:i], func(w Version) bool { return w.Name == v.Name }) {
 			errs = append(errs, field.Duplicate(p.Child("name").Field(), v.Name))
 		}
-		seen[v.Name] = true
 		if m.Name != "" {
 			if n := len(m.Name) + 1 + len(v.Name); n > validation.DNS1123LabelMaxLength {
 				d := names.Deployment(m.Name, v.Name)
@@ -100,7 +101,6 @@ func (m *Model) validateVersion(p fieldpath.Path, v Version, seen map[string]boo
 		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy").Field(), v.ImagePullPolicy,
 			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
 	}
-	envSeen := map[string]bool{}
 	for j, e := range v.Env {
 		ep := p.Child("env").Index(j).Child("name")
 		if e.Name == "" {
@@ -110,10 +110,9 @@ func (m *Model) validateVersion(p fieldpath.Path, v Version, seen map[string]boo
 		for _, msg := range validation.IsEnvVarName(e.Name) {
 			errs = append(errs, field.Invalid(ep.Field(), e.Name, msg))
 		}
-		if envSeen[e.Name] {
+		if slices.ContainsFunc(v.Env[:j], func(f corev1.EnvVar) bool { return f.Name == e.Name }) {
 			errs = append(errs, field.Duplicate(ep.Field(), e.Name))
 		}
-		envSeen[e.Name] = true
 	}
 	errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
 	errs = append(errs, validateResources(p.Child("resources"), v.Resources)...)
@@ -131,16 +130,17 @@ func validateResources(p fieldpath.Path, r corev1.ResourceRequirements) field.Er
 		rl   corev1.ResourceList
 	}{{"limits", r.Limits}, {"requests", r.Requests}} {
 		for name, q := range list.rl {
-			rp := p.Child(list.name).Key(string(name))
+			// The entry's path, made only for an error.
+			at := func() *field.Path { return p.Child(list.name).Key(string(name)).Field() }
 			for _, msg := range check.QualifiedName(string(name)) {
-				errs = append(errs, field.Invalid(rp.Field(), string(name), "a resource name: "+msg))
+				errs = append(errs, field.Invalid(at(), string(name), "a resource name: "+msg))
 			}
 			if q.Sign() < 0 {
-				errs = append(errs, field.Invalid(rp.Field(), q.String(), "must be 0 or more"))
+				errs = append(errs, field.Invalid(at(), q.String(), "must be 0 or more"))
 			}
 			if list.name == "requests" {
 				if l, ok := r.Limits[name]; ok && q.Cmp(l) > 0 {
-					errs = append(errs, field.Invalid(rp.Field(), q.String(), fmt.Sprintf("must be at most the limit, %s", l.String())))
+					errs = append(errs, field.Invalid(at(), q.String(), fmt.Sprintf("must be at most the limit, %s", l.String())))
 				}
 			}
 		}
@@ -158,20 +158,15 @@ func (r *Runtime) validate(p fieldpath.Path) field.ErrorList {
 	if len(r.Ports) == 0 {
 		errs = append(errs, field.Required(p.Child("ports").Field(), "a model server listens on at least one port"))
 	}
-	names := map[string]bool{}
-	numbers := map[int32]bool{}
 	for i, port := range r.Ports {
 		pp := p.Child("ports").Index(i)
 		for _, msg := range validation.IsValidPortNum(int(port.Number)) {
 			errs = append(errs, field.Invalid(pp.Child("number").Field(), port.Number, msg))
 		}
-		if numbers[port.Number] {
+		if slices.ContainsFunc(r.Ports[:i], func(q Port) bool { return q.Number == port.Number }) {
 			errs = append(errs, field.Duplicate(pp.Child("number").Field(), port.Number))
 		}
-		numbers[port.Number] = true
-		switch port.protocol() {
-		case HTTP, HTTP2, GRPC, TCP:
-		default:
+		if !knownProtocol(port.protocol()) {
 			errs = append(errs, field.NotSupported(pp.Child("protocol").Field(), port.Protocol, []Protocol{HTTP, HTTP2, GRPC, TCP}))
 			continue
 		}
@@ -179,10 +174,9 @@ func (r *Runtime) validate(p fieldpath.Path) field.ErrorList {
 		for _, msg := range check.PortName(n) {
 			errs = append(errs, field.Invalid(pp.Child("name").Field(), port.Name, fmt.Sprintf("port name %q: %s", n, msg)))
 		}
-		if names[n] {
+		if slices.ContainsFunc(r.Ports[:i], func(q Port) bool { return knownProtocol(q.protocol()) && q.ServiceName() == n }) {
 			errs = append(errs, field.Duplicate(pp.Child("name").Field(), n))
 		}
-		names[n] = true
 	}
 	if _, ok := r.probePort(); !ok && len(r.Ports) > 0 {
 		errs = append(errs, field.NotFound(p.Child("readinessPort").Field(), r.ReadinessPort))
@@ -191,6 +185,15 @@ func (r *Runtime) validate(p fieldpath.Path) field.ErrorList {
 		errs = append(errs, field.Invalid(p.Child("runAsUser").Field(), r.RunAsUser, "must be a user id above 0"))
 	}
 	return errs
+}
+
+// knownProtocol reports whether a model server's port may speak p.
+func knownProtocol(p Protocol) bool {
+	switch p {
+	case HTTP, HTTP2, GRPC, TCP:
+		return true
+	}
+	return false
 }
 
 // validateLabels checks a label map; the model's own labels may not set
