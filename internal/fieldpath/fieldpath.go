@@ -42,23 +42,24 @@ func New(name string) Path {
 // At returns the path p, to extend without allocating.
 func At(p *field.Path) Path { return Path{base: p} }
 
-func (p Path) push(kind stepKind, name string, i int) Path {
-	if int(p.n) == maxSteps {
-		p = Path{base: p.Field()}
+// push adds a step to p, in place (its callers' receivers are copies).
+func (p *Path) push(kind stepKind, name string, i int) {
+	if p.n >= maxSteps {
+		*p = Path{base: p.Field()}
 	}
-	p.names[p.n], p.index[p.n], p.kinds[p.n] = name, int32(i), kind
-	p.n++
-	return p
+	n := p.n % maxSteps // < maxSteps already: no bounds checks
+	p.names[n], p.index[n], p.kinds[n] = name, int32(i), kind
+	p.n = n + 1
 }
 
 // Child returns the path of field name of p.
-func (p Path) Child(name string) Path { return p.push(child, name, 0) }
+func (p Path) Child(name string) Path { p.push(child, name, 0); return p }
 
 // Index returns the path of element i of p.
-func (p Path) Index(i int) Path { return p.push(index, "", i) }
+func (p Path) Index(i int) Path { p.push(index, "", i); return p }
 
 // Key returns the path of the map entry k of p.
-func (p Path) Key(k string) Path { return p.push(key, k, 0) }
+func (p Path) Key(k string) Path { p.push(key, k, 0); return p }
 
 // Field returns p as a *field.Path; nil for the zero Path.
 func (p Path) Field() *field.Path {
