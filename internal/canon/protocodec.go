@@ -58,11 +58,13 @@ type mfield struct {
 	// pointer is set for a scalar with explicit presence (a *T field).
 	pointer bool
 	// A oneof member: an interface field at offset holding a *wrapper whose
-	// value is at inner.
-	oneof   bool
-	iface   reflect.Type
-	wrapper reflect.Type
-	inner   uintptr
+	// value is at inner. typeWord is the interface's first word when it
+	// holds a *wrapper: its itab, one per interface and dynamic type (Go's
+	// == on interfaces compares these words first, so the runtime keeps
+	// them unique).
+	oneof    bool
+	inner    uintptr
+	typeWord unsafe.Pointer
 	// always is set for fields written even at their zero value, weight for
 	// the field a weighted list forces, weighted for a list of messages
 	// whose weights are forced when it holds two or more.
@@ -253,7 +255,8 @@ func (c *msgCodec) compileFields(md protoreflect.MessageDescriptor, byNumber map
 			if !ok {
 				return false
 			}
-			f.oneof, f.offset, f.iface, f.wrapper, f.inner, f.goType = true, sf.Offset, sf.Type, w, inner.Offset, inner.Type
+			f.oneof, f.offset, f.inner, f.goType = true, sf.Offset, inner.Offset, inner.Type
+			f.typeWord = (*iface)(iv.Addr().UnsafePointer()).typeWord
 		} else {
 			sf, ok := byNumber[int(fd.Number())]
 			if !ok {
@@ -332,6 +335,9 @@ func (f *mfield) compileValue() bool {
 	return goKindFits(fd.Kind(), gt)
 }
 
+// iface is the layout of an interface value.
+type iface struct{ typeWord, data unsafe.Pointer }
+
 // find returns where the field's value is in the message at p (nil for a
 // nil message or an unset oneof member) and whether the message has it, as
 // protoreflect's Has.
@@ -341,15 +347,11 @@ func (f *mfield) find(p unsafe.Pointer) (unsafe.Pointer, bool) {
 	}
 	fp := unsafe.Add(p, f.offset)
 	if f.oneof {
-		iv := reflect.NewAt(f.iface, fp).Elem()
-		if iv.IsNil() {
-			return nil, false
+		iv := (*iface)(fp)
+		if iv.typeWord != f.typeWord || iv.data == nil {
+			return nil, false // unset, another member, or a nil *wrapper
 		}
-		w := iv.Elem()
-		if w.Type() != f.wrapper || w.IsNil() {
-			return nil, false
-		}
-		return unsafe.Add(w.UnsafePointer(), f.inner), true
+		return unsafe.Add(iv.data, f.inner), true
 	}
 	switch f.card {
 	case cardList:
