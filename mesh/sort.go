@@ -50,15 +50,7 @@ func sortItems(items []item) {
 			at: int32(i),
 		}
 	}
-	slices.SortFunc(keys, func(a, b itemKey) int {
-		if a.hi != b.hi {
-			return cmp.Compare(a.hi, b.hi)
-		}
-		if a.lo != b.lo {
-			return cmp.Compare(a.lo, b.lo)
-		}
-		return compareItems(&items[a.at], &items[b.at])
-	})
+	keys = sortKeys(keys, items)
 	// Move items[keys[k].at] to k, a cycle of the permutation at a time.
 	for k := range keys {
 		if keys[k].at < 0 {
@@ -75,6 +67,75 @@ func sortItems(items []item) {
 			items[j], j = items[from], from
 		}
 	}
+}
+
+// radixMin is the fewest keys sortKeys radix-sorts: below it, the 4,096
+// counters a radix sort begins with cost more than comparing.
+const radixMin = 256
+
+// sortKeys sorts keys by hi, lo and, where both are equal, by the items
+// themselves (compareItems). Many keys (an App of thousands of objects)
+// are radix-sorted: a stable pass per byte of lo then hi, least
+// significant first, skipping the bytes that every key has alike (the
+// rank, the namespace, much of the names); the runs of equal keys it
+// leaves, in the items' order, are then sorted by the items.
+func sortKeys(keys []itemKey, items []item) []itemKey {
+	byItems := func(a, b itemKey) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		return compareItems(&items[a.at], &items[b.at])
+	}
+	if len(keys) < radixMin {
+		slices.SortFunc(keys, byItems)
+		return keys
+	}
+	var counts [16][256]int32 // of byte b of lo (b < 8), of hi (b >= 8)
+	for _, k := range keys {
+		for b := range 8 {
+			counts[b][byte(k.lo>>(8*b))]++
+			counts[8+b][byte(k.hi>>(8*b))]++
+		}
+	}
+	buf := make([]itemKey, len(keys))
+	for b := range counts {
+		c := &counts[b]
+		if int(c[keyByte(&keys[0], b)]) == len(keys) {
+			continue // every key has this byte alike
+		}
+		var sum int32
+		for v := range c {
+			c[v], sum = sum, sum+c[v]
+		}
+		for i := range keys {
+			v := keyByte(&keys[i], b)
+			buf[c[v]] = keys[i]
+			c[v]++
+		}
+		keys, buf = buf, keys
+	}
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].hi == keys[i].hi && keys[j].lo == keys[i].lo {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(keys[i:j], byItems)
+		}
+		i = j
+	}
+	return keys
+}
+
+// keyByte is byte b of k's lo (b < 8) or of its hi (b >= 8).
+func keyByte(k *itemKey, b int) byte {
+	if b < 8 {
+		return byte(k.lo >> (8 * b))
+	}
+	return byte(k.hi >> (8 * (b - 8)))
 }
 
 // itemKey is an item's sort key: hi and lo compared as integers first.
