@@ -71,9 +71,10 @@ func (r *routeFamily) check(gatewaysValid bool, claims hostClaims) field.ErrorLi
 	var errs field.ErrorList
 	wl := r.workloads
 	r.checked = make([]routing.Checked, len(r.specs))
+	var checker routing.Checker // models of one Traffic share its rules and policy
 	for i := range r.specs {
 		spec := &r.specs[i]
-		c, err := routing.Check(spec)
+		c, err := checker.Check(spec)
 		if err != nil {
 			errs = append(errs, r.modelRouteErrors(i, gatewaysValid, err)...)
 		}

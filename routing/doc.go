@@ -21,6 +21,11 @@
 // weight of 0 keeps a version dark and is still written out. Rules are
 // evaluated in order and only the last may match every request.
 //
+// A Spec validated once builds several objects through its Checked value
+// (Check). Many Specs that share their rules and policy — a fleet's models
+// routed alike — are checked by one Checker, which checks what they share
+// once.
+//
 // Retries deserve a decision for inference: with Rule.Retries nil, Istio
 // retries a failed request twice, so an expensive model call may run three
 // times. Set &Retries{} to disable retries, or bound them.

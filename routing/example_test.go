@@ -106,3 +106,37 @@ func ExampleDestinationRule() {
 	//     tls:
 	//       mode: ISTIO_MUTUAL
 }
+
+// Many models routed by one set of rules: a Checker checks the shared
+// rules and policy once, and the rest of each Spec as Check does; rules
+// it found valid are checked again against a Spec of other subsets.
+func ExampleChecker() {
+	rules := []routing.Rule{{Split: []routing.Destination{{Subset: "v1", Weight: 90}, {Subset: "v2", Weight: 10}}}}
+	policy := &routing.TrafficPolicy{TLS: routing.TLSIstioMutual}
+	var checker routing.Checker
+	for _, m := range []struct {
+		name     string
+		versions []string
+	}{{"ranker", []string{"v1", "v2"}}, {"scorer", []string{"v1", "v2"}}, {"embedder", []string{"v1"}}} {
+		spec := routing.Spec{
+			Name:      m.name,
+			Namespace: "models",
+			Host:      m.name + ".models.svc.cluster.local",
+			Rules:     rules,
+			Policy:    policy,
+		}
+		for _, v := range m.versions {
+			spec.Subsets = append(spec.Subsets, routing.Subset{Name: v})
+		}
+		c, err := checker.Check(&spec)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(c.DestinationRule(nil).Name, "checked")
+	}
+	// Output:
+	// ranker checked
+	// scorer checked
+	// invalid routing.Spec: rules[0].split[1].subset: "v2" not found: want one of the subsets "v1"
+}

@@ -1,6 +1,7 @@
 package routing_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -221,5 +222,60 @@ func TestValidate(t *testing.T) {
 				t.Error("VirtualService built an invalid spec")
 			}
 		})
+	}
+}
+
+// TestCheckerAgreesWithCheck checks a sequence of Specs that share their
+// rules and policy with one Checker, and requires of each the errors
+// Check reports: the Checker may skip what it found valid only where the
+// Spec around it would not make it invalid (other subsets, a wildcard
+// host, several ports, a host its destinations name, another policy).
+func TestCheckerAgreesWithCheck(t *testing.T) {
+	split := []routing.Rule{{Split: routing.SplitOf(map[string]int32{"v1": 90, "v2": 10})}}
+	portMatch := []routing.Rule{
+		{Match: []routing.Match{{Port: 8501}}, Split: []routing.Destination{{Subset: "v2"}}},
+		{Split: []routing.Destination{{Subset: "v1"}}},
+	}
+	elsewhere := []routing.Rule{{Split: []routing.Destination{{Host: "b.ml.svc.cluster.local", Subset: "v9"}}}}
+	mtls := &routing.TrafficPolicy{TLS: routing.TLSIstioMutual}
+	badTLS := &routing.TrafficPolicy{TLS: routing.TLSIstioMutual, SNI: "x.example.com"}
+	with := func(f func(s *routing.Spec)) routing.Spec {
+		s := canary()
+		s.Rules, s.Policy = split, mtls
+		f(&s)
+		return s
+	}
+	specs := []routing.Spec{
+		with(func(*routing.Spec) {}),
+		with(func(*routing.Spec) {}),
+		with(func(s *routing.Spec) { s.Name = "other" }),
+		with(func(s *routing.Spec) { s.Subsets = s.Subsets[:1] }),
+		with(func(s *routing.Spec) { s.Subsets = []routing.Subset{{Name: "v1"}, {Name: "v3"}} }),
+		with(func(s *routing.Spec) { s.Host, s.Gateways = "*.example.com", []string{"gw"} }),
+		with(func(*routing.Spec) {}),
+		with(func(s *routing.Spec) { s.Rules = portMatch }),
+		with(func(s *routing.Spec) { s.Rules, s.Ports = portMatch, []uint32{8500, 8501} }),
+		with(func(s *routing.Spec) { s.Rules, s.MatchPorts, s.Ports = portMatch, true, []uint32{8501} }),
+		with(func(s *routing.Spec) { s.Rules, s.Host = elsewhere, "a.ml.svc.cluster.local" }),
+		with(func(s *routing.Spec) { s.Rules, s.Host = elsewhere, "b.ml.svc.cluster.local" }),
+		with(func(s *routing.Spec) { s.Policy = badTLS }),
+		with(func(*routing.Spec) {}),
+		with(func(s *routing.Spec) { s.Policy = badTLS }),
+	}
+	var c routing.Checker
+	invalid := 0
+	for i := range specs {
+		_, want := routing.Check(&specs[i])
+		_, got := c.Check(&specs[i])
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("spec %d: the Checker reports %v, Check %v", i, got, want)
+		}
+		if want != nil {
+			invalid++
+			t.Logf("spec %d: %v", i, want)
+		}
+	}
+	if invalid != 8 {
+		t.Errorf("%d of the specs are invalid, want 8: the sequence no longer tests what it should", invalid)
 	}
 }

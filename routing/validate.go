@@ -18,10 +18,12 @@ import (
 
 // Validate reports every problem in s at once, as a *ValidationError, or nil.
 func (s Spec) Validate() error {
-	return fielderr.New("routing.Spec", s.validate())
+	return fielderr.New("routing.Spec", s.validate(nil))
 }
 
-func (s Spec) validate() field.ErrorList {
+// validate checks s; c, when not nil, skips the rules and the policy it
+// remembers as valid, and remembers them when they are.
+func (s Spec) validate(c *Checker) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, check.Name(fieldpath.New("name"), s.Name)...)
 	if s.Namespace != "" {
@@ -78,6 +80,28 @@ func (s Spec) validate() field.ErrorList {
 	if len(s.Rules) == 0 {
 		errs = append(errs, field.Required(fieldpath.New("rules").Field(), "at least one rule, or nothing is routed"))
 	}
+	if !c.validRules(&s) {
+		rerrs := s.validateRules()
+		errs = append(errs, rerrs...)
+		if len(rerrs) == 0 {
+			c.rememberRules(&s)
+		}
+	}
+	if s.Policy != nil && !c.validPolicy(s.Policy) {
+		perrs := s.Policy.validate(fieldpath.New("policy"))
+		errs = append(errs, perrs...)
+		if len(perrs) == 0 {
+			c.rememberPolicy(s.Policy)
+		}
+	}
+	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo, orDefault(s.Namespace))...)
+	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
+	return errs
+}
+
+// validateRules checks the rules, each alone and together.
+func (s Spec) validateRules() field.ErrorList {
+	var errs field.ErrorList
 	for i, r := range s.Rules {
 		p := fieldpath.New("rules").Index(i)
 		if len(r.Match) == 0 && i < len(s.Rules)-1 {
@@ -88,13 +112,11 @@ func (s Spec) validate() field.ErrorList {
 	}
 	errs = append(errs, duplicateMatches(s.Rules)...)
 	errs = append(errs, coveredPrefixes(s.Rules)...)
-	if s.Policy != nil {
-		errs = append(errs, s.Policy.validate(fieldpath.New("policy"))...)
-	}
-	errs = append(errs, check.ExportTo(fieldpath.New("exportTo"), s.ExportTo, orDefault(s.Namespace))...)
-	errs = append(errs, check.Labels(fieldpath.New("labels"), s.Labels)...)
 	return errs
 }
+
+// multiPort reports whether s routes several ports, each matched apart.
+func (s *Spec) multiPort() bool { return len(s.Ports) > 1 || s.MatchPorts }
 
 // validateGateways checks each gateway is "mesh", a name, or
 // "namespace/name", and none is listed twice.
@@ -186,7 +208,7 @@ func (s Spec) validateMatch(mp fieldpath.Path, m Match) field.ErrorList {
 		errs = append(errs, field.Required(mp.Field(), "a header, URI or port condition; leave match empty to match every request"))
 	}
 	errs = append(errs, validPort(mp.Child("port"), m.Port)...)
-	if m.Port != 0 && (len(s.Ports) > 1 || s.MatchPorts) {
+	if m.Port != 0 && s.multiPort() {
 		errs = append(errs, field.Invalid(mp.Child("port").Field(), m.Port, "the spec routes several ports, so each rule is already matched per port"))
 	}
 	for _, h := range m.headerNames() {
