@@ -51,6 +51,7 @@ func deriveWorkloads(env *appEnv) (*workloadFamily, field.ErrorList) {
 	n := len(env.app.Models)
 	// models is sized once: the checked models point into it.
 	w := &workloadFamily{env: env, index: make(map[string]int, n), models: make([]serving.Model, n), checked: make([]serving.Checked, n)}
+	var checker serving.Checker // models of one runtime and resource lists share them
 	for i, m := range env.app.Models {
 		sm := &w.models[i]
 		*sm = m.Model
@@ -78,7 +79,7 @@ func deriveWorkloads(env *appEnv) (*workloadFamily, field.ErrorList) {
 		}
 		errs = append(errs, env.ambientModelErrors(i, sm)...)
 		errs = append(errs, objectiveErrors(i, m)...)
-		c, err := serving.Check(sm)
+		c, err := checker.Check(sm)
 		if err != nil {
 			errs = append(errs, fielderr.Reroot(modelPath(i), err)...)
 		}

@@ -1,10 +1,15 @@
 package serving
 
 import (
+	"unsafe"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+
+	"github.com/mlmesh/mlmesh/internal/fielderr"
+	"github.com/mlmesh/mlmesh/internal/fieldpath"
 )
 
 // Checked is a Model that passed validation: its objects are built from it
@@ -25,6 +30,75 @@ func Check(m *Model) (Checked, error) {
 		return Checked{}, err
 	}
 	return Checked{m}, nil
+}
+
+// Checker checks Models as Check does, and checks once the runtime and the
+// resource lists that many of them share: a fleet's models are written
+// with one Runtime and one ResourceList of requests. It remembers the last
+// runtime it found valid by what its checks read (its name, the ports
+// slice, the readiness port, the user), and the last resources by their
+// maps; a Model that has them again has the rest of it checked.
+//
+// What it remembers must not change while it is in use, as a Checked
+// Model must not. The zero Checker is ready to use, by one goroutine at a
+// time.
+type Checker struct {
+	runtime          runtimeKey // the last runtime found valid; ports nil: none
+	limits, requests unsafe.Pointer
+}
+
+// runtimeKey is what Runtime.validate reads of a runtime.
+type runtimeKey struct {
+	name, readinessPort string
+	ports               *Port
+	nPorts              int
+	runAsUser           int64
+}
+
+// Check validates the Model m points to as Check does, skipping the
+// runtime and the resources the Checker found valid already, and returns
+// it checked.
+func (c *Checker) Check(m *Model) (Checked, error) {
+	if err := fielderr.New("serving.Model", m.validate(fieldpath.Path{}, c)); err != nil {
+		return Checked{}, err
+	}
+	return Checked{m}, nil
+}
+
+func keyOf(rt *Runtime) runtimeKey {
+	k := runtimeKey{name: rt.Name, readinessPort: rt.ReadinessPort, nPorts: len(rt.Ports), runAsUser: rt.RunAsUser}
+	if len(rt.Ports) > 0 {
+		k.ports = &rt.Ports[0]
+	}
+	return k
+}
+
+// validRuntime reports whether c remembers rt as valid. A nil Checker
+// remembers nothing.
+func (c *Checker) validRuntime(rt *Runtime) bool {
+	return c != nil && c.runtime.ports != nil && c.runtime == keyOf(rt)
+}
+
+// rememberRuntime remembers rt, found valid.
+func (c *Checker) rememberRuntime(rt *Runtime) {
+	if c != nil && len(rt.Ports) > 0 {
+		c.runtime = keyOf(rt)
+	}
+}
+
+// mapID is where the map m is, nil for a nil map.
+func mapID(m corev1.ResourceList) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&m)) }
+
+// validResources reports whether c remembers r's lists as valid.
+func (c *Checker) validResources(r *corev1.ResourceRequirements) bool {
+	return c != nil && (c.limits != nil || c.requests != nil) && c.limits == mapID(r.Limits) && c.requests == mapID(r.Requests)
+}
+
+// rememberResources remembers r's lists, found valid.
+func (c *Checker) rememberResources(r *corev1.ResourceRequirements) {
+	if c != nil {
+		c.limits, c.requests = mapID(r.Limits), mapID(r.Requests)
+	}
 }
 
 // Model is the Model that was checked, nil for the zero value.

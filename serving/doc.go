@@ -34,4 +34,8 @@
 // no privilege escalation, all capabilities dropped, the RuntimeDefault
 // seccomp profile. Version.PodSecurityContext and Version.SecurityContext
 // replace them.
+//
+// A Model validated once builds its objects through its Checked value
+// (Check). Many Models that share their runtime and resource lists — a
+// fleet's — are checked by one Checker, which checks what they share once.
 package serving

@@ -3,6 +3,9 @@ package serving_test
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/mlmesh/mlmesh/render"
 	"github.com/mlmesh/mlmesh/serving"
 )
@@ -141,4 +144,35 @@ func ExampleDeployments() {
 	//       - effect: NoSchedule
 	//         key: nvidia.com/gpu
 	//         operator: Exists
+}
+
+// A fleet of models on one runtime, with one resource request: a Checker
+// checks the runtime and the requests once, and the rest of each Model,
+// and requests of its own, as Check does.
+func ExampleChecker() {
+	rt := serving.TFServing()
+	shared := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	var checker serving.Checker
+	for _, m := range []struct {
+		name     string
+		requests corev1.ResourceList
+	}{
+		{"ranker", shared},
+		{"scorer", shared},
+		{"embedder", corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("-1")}},
+	} {
+		model := serving.Model{Name: m.name, Runtime: rt, Versions: []serving.Version{
+			{Name: "v1", ModelURI: "s3://models/" + m.name, Resources: corev1.ResourceRequirements{Requests: m.requests}},
+		}}
+		c, err := checker.Check(&model)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(c.Deployment(0, nil).Name, "checked")
+	}
+	// Output:
+	// ranker-v1 checked
+	// scorer-v1 checked
+	// invalid serving.Model: versions[0].resources.requests[cpu]: invalid value "-1": must be 0 or more
 }

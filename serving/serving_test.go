@@ -1,6 +1,7 @@
 package serving_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -129,5 +130,57 @@ func TestValidate(t *testing.T) {
 				t.Error("Deployments built an invalid model")
 			}
 		})
+	}
+}
+
+// TestCheckerAgreesWithCheck checks a sequence of Models that share their
+// runtime's ports and their resource lists with one Checker, and requires
+// of each the errors Check reports: the Checker may skip what it found
+// valid only where nothing its checks read has changed.
+func TestCheckerAgreesWithCheck(t *testing.T) {
+	rt := serving.TFServing()
+	requests := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	negative := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("-1")}
+	twice := []serving.Port{{Number: 8500, Protocol: serving.GRPC}, {Number: 8500, Protocol: serving.HTTP}}
+	with := func(f func(m *serving.Model)) serving.Model {
+		m := serving.Model{Name: "m", Runtime: rt, Versions: []serving.Version{
+			{Name: "v1", ModelURI: "s3://m/1", Resources: corev1.ResourceRequirements{Requests: requests}},
+		}}
+		f(&m)
+		return m
+	}
+	models := []serving.Model{
+		with(func(*serving.Model) {}),
+		with(func(m *serving.Model) { m.Name = "other" }),
+		with(func(m *serving.Model) { m.Runtime.Name = "not a label value!" }),
+		with(func(m *serving.Model) { m.Runtime.ReadinessPort = "nope" }),
+		with(func(m *serving.Model) { m.Runtime.RunAsUser = -1 }),
+		with(func(m *serving.Model) { m.Runtime.Ports = append(m.Runtime.Ports[:1:1], m.Runtime.Ports[0]) }),
+		with(func(m *serving.Model) { m.Runtime.Ports = m.Runtime.Ports[:0] }),
+		with(func(m *serving.Model) { m.Runtime.Ports = twice[:1] }),
+		with(func(m *serving.Model) { m.Runtime.Ports = twice }),
+		with(func(*serving.Model) {}),
+		with(func(m *serving.Model) { m.Versions[0].Resources.Requests = negative }),
+		with(func(m *serving.Model) { m.Versions[0].Resources.Limits = negative }),
+		with(func(m *serving.Model) {
+			m.Versions[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}
+		}),
+		with(func(*serving.Model) {}),
+	}
+	var c serving.Checker
+	invalid := 0
+	for i := range models {
+		_, want := serving.Check(&models[i])
+		_, got := c.Check(&models[i])
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("model %d: the Checker reports %v, Check %v", i, got, want)
+		}
+		if want != nil {
+			invalid++
+			t.Logf("model %d: %v", i, want)
+		}
+	}
+	if invalid != 9 {
+		t.Errorf("%d of the models are invalid, want 9: the sequence no longer tests what it should", invalid)
 	}
 }

@@ -19,12 +19,14 @@ import (
 
 // Validate reports every problem in m at once, as a *ValidationError, or nil.
 func (m Model) Validate() error {
-	return fielderr.New("serving.Model", m.validate(fieldpath.Path{}))
+	return fielderr.New("serving.Model", m.validate(fieldpath.Path{}, nil))
 }
 
 var reservedLabels = sets.New(labels.App, labels.Version, labels.ManagedBy)
 
-func (m *Model) validate(root fieldpath.Path) field.ErrorList {
+// validate checks m; c, when not nil, skips the runtime and the resources
+// it remembers as valid, and remembers them when they are.
+func (m *Model) validate(root fieldpath.Path, c *Checker) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, check.Name(root.Child("name"), m.Name)...)
 	// The Deployment name <model>-<version> must stay a label too; checked per version below.
@@ -42,7 +44,13 @@ func (m *Model) validate(root fieldpath.Path) field.ErrorList {
 		}
 	}
 	errs = append(errs, validateLabels(root.Child("labels"), m.Labels)...)
-	errs = append(errs, m.runtime().validate(root.Child("runtime"))...)
+	if rt := m.runtime(); !c.validRuntime(rt) {
+		rerrs := rt.validate(root.Child("runtime"))
+		errs = append(errs, rerrs...)
+		if len(rerrs) == 0 {
+			c.rememberRuntime(rt)
+		}
+	}
 
 	errs = append(errs, m.validateLLM(root)...)
 	vp := root.Child("versions")
@@ -50,7 +58,7 @@ func (m *Model) validate(root fieldpath.Path) field.ErrorList {
 		errs = append(errs, field.Required(vp.Field(), "a model needs at least one version"))
 	}
 	for i := range m.Versions {
-		errs = append(errs, m.validateVersion(vp.Index(i), i)...)
+		errs = append(errs, m.validateVersion(vp.Index(i), i, c)...)
 	}
 	return errs
 }
@@ -58,7 +66,7 @@ func (m *Model) validate(root fieldpath.Path) field.ErrorList {
 // validateVersion checks version i. A model has few versions, and a
 // version few env vars and ports: looking back through the earlier ones
 // finds a duplicate for less than making a map costs.
-func (m *Model) validateVersion(p fieldpath.Path, i int) field.ErrorList {
+func (m *Model) validateVersion(p fieldpath.Path, i int, c *Checker) field.ErrorList {
 	var errs field.ErrorList
 	rt := m.runtime()
 	v := &m.Versions[i]
@@ -115,7 +123,13 @@ func (m *Model) validateVersion(p fieldpath.Path, i int) field.ErrorList {
 		}
 	}
 	errs = append(errs, validateLabels(p.Child("nodeSelector"), v.NodeSelector)...)
-	errs = append(errs, validateResources(p.Child("resources"), v.Resources)...)
+	if !c.validResources(&v.Resources) {
+		rerrs := validateResources(p.Child("resources"), v.Resources)
+		errs = append(errs, rerrs...)
+		if len(rerrs) == 0 {
+			c.rememberResources(&v.Resources)
+		}
+	}
 	errs = append(errs, v.validateScaling(p)...)
 	errs = append(errs, v.validatePod(p, rt)...)
 	return errs
