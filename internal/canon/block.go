@@ -31,13 +31,27 @@ func (e *encoder) beginBlock(indent int) block {
 	return b
 }
 
-// entryKey starts an entry whose key is already encoded, with its colon.
+// entryKey starts an entry whose key is already encoded, with its colon,
+// after keyPad spaces (paddedKey): the indent and the key in one append.
 func (e *encoder) entryKey(b *block, key []byte) {
 	b.entry = len(e.buf)
-	if !b.inline || b.wrote {
-		e.indent(b.indent)
+	switch {
+	case b.inline && !b.wrote: // on the dash's line
+		e.buf = append(e.buf, key[keyPad:]...)
+	case b.indent <= keyPad:
+		e.buf = append(e.buf, key[keyPad-b.indent:]...)
+	default:
+		e.indent(b.indent - keyPad)
+		e.buf = append(e.buf, key...)
 	}
-	e.buf = append(e.buf, key...)
+}
+
+// keyPad is how many spaces an encoded key has before it.
+const keyPad = 32
+
+// paddedKey is k as written, with its colon, after keyPad spaces.
+func paddedKey(k string) []byte {
+	return append(appendString([]byte(spaces[:keyPad]), k), ':')
 }
 
 // entryName starts an entry whose key is a string to encode (a map's).

@@ -1,6 +1,7 @@
 package canon
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand"
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 )
 
 // filler fills values at random: Go structs by reflection, protobuf
@@ -428,4 +430,64 @@ func (e *encoder) sortedPairsOf(m map[string]string, indent int, present bool) (
 		e.pairs = append(e.pairs, kv{k, v})
 	}
 	return e.sortedPairs(0, indent, present)
+}
+
+// deepWidget is a custom resource whose spec nests deeper than the keyPad
+// spaces a key carries: entries past that indent have spaces added.
+type deepWidget struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              nested `json:"spec"`
+}
+
+type nested struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Items  []nested          `json:"items,omitempty"`
+	Child  *nested           `json:"child,omitempty"`
+}
+
+func (w *deepWidget) DeepCopyObject() runtime.Object { c := *w; return &c }
+
+// TestDeepNestingMatchesReference: a spec nested 40 deep (indents to 160
+// spaces, through keys, lists and string maps) means what the reference
+// encoding means, by both paths.
+func TestDeepNestingMatchesReference(t *testing.T) {
+	spec := &nested{Name: "bottom", Labels: map[string]string{"app": "m", "version": "v1"}}
+	for i := 39; i >= 0; i-- {
+		n := &nested{Name: fmt.Sprintf("level-%d", i)}
+		if i%3 == 0 {
+			n.Items = []nested{*spec, {Name: "sibling"}}
+		} else {
+			n.Child = spec
+		}
+		spec = n
+	}
+	w := &deepWidget{TypeMeta: metav1.TypeMeta{APIVersion: "example.com/v1", Kind: "Deep"}, ObjectMeta: metav1.ObjectMeta{Name: "d"}, Spec: *spec}
+	ref, err := yaml.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs any
+	if err := yaml.Unmarshal(ref, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	for _, reflective := range []bool{false, true} {
+		e := encoder{reflective: reflective}
+		if err := e.object(w); err != nil {
+			t.Fatal(err)
+		}
+		var ours any
+		if err := yaml.Unmarshal(e.buf, &ours); err != nil {
+			t.Fatalf("reflective=%v: our YAML does not parse: %v\n%s", reflective, err, e.buf)
+		}
+		if a, b := Normalize(ours, true), Normalize(theirs, false); !reflect.DeepEqual(a, b) {
+			ja, _ := json.MarshalIndent(a, "", "  ")
+			jb, _ := json.MarshalIndent(b, "", "  ")
+			t.Fatalf("reflective=%v differs from the reference (-reference +ours):\n%s", reflective, diffLabelled(string(jb), string(ja), "reference", "ours"))
+		}
+		if !strings.Contains(string(e.buf), "\n"+strings.Repeat(" ", 2*keyPad+2)) {
+			t.Errorf("reflective=%v: no line is indented past twice keyPad; the test no longer reaches that far", reflective)
+		}
+	}
 }

@@ -77,7 +77,7 @@ var (
 // field is one JSON field of a struct type, flattened through embedded structs.
 type field struct {
 	name      string
-	key       []byte // the YAML key followed by ':'
+	key       []byte // the YAML key followed by ':', after keyPad spaces (paddedKey)
 	index     []int
 	omitEmpty bool
 	omitZero  bool
@@ -226,8 +226,7 @@ func typeFields(t reflect.Type) []field {
 					f.omitZero = true
 				}
 			}
-			f.key = appendString(nil, name)
-			f.key = append(f.key, ':')
+			f.key = paddedKey(name)
 			f.fast = fastKind(ft)
 			f.server = serverMetadata[name]
 			if et := derefType(ft); et.Kind() != reflect.Interface {
@@ -805,7 +804,7 @@ func (s *keySets) remember(pairs []kv) {
 			enc = ks.enc[:i+1][i][:0]
 		}
 		enc = appendKey(enc, p.k)
-		if len(enc) > maxKey+1 {
+		if len(enc) > keyPad+maxKey+1 {
 			copy(ways[:keySetWays-1], ways[1:]) // back as they were
 			ways[keySetWays-1] = keySet{}
 			return
@@ -817,8 +816,9 @@ func (s *keySets) remember(pairs []kv) {
 }
 
 // appendKey appends k as a map key is written (encoder.key), with its
-// colon, however long.
+// colon, however long, after keyPad spaces (paddedKey).
 func appendKey(b []byte, k string) []byte {
+	b = append(b, spaces[:keyPad]...)
 	b = appendString(b, k)
 	return append(b, ':')
 }

@@ -34,8 +34,7 @@ func protoPlanFor(md protoreflect.MessageDescriptor) *protoPlan {
 	p := &protoPlan{fields: make([]protoField, fds.Len())}
 	for i := 0; i < fds.Len(); i++ {
 		fd := fds.Get(i)
-		key := appendString(nil, fd.JSONName())
-		p.fields[i] = protoField{fd: fd, key: append(key, ':'), scalar: scalarOf(fd)}
+		p.fields[i] = protoField{fd: fd, key: paddedKey(fd.JSONName()), scalar: scalarOf(fd)}
 		if fd.IsMap() {
 			p.fields[i].value = scalarOf(fd.MapValue())
 		}
