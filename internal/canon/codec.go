@@ -459,7 +459,15 @@ func (f *cfield) isEmpty(p unsafe.Pointer) bool {
 		return (*sliceHeader)(p).len == 0
 	case reflect.Pointer, reflect.Interface:
 		return *(*unsafe.Pointer)(p) == nil
-	case reflect.Map, reflect.Array:
+	case reflect.Map:
+		switch f.typ {
+		case stringMapType: // labels, annotations, selectors: without reflect
+			return len(*(*map[string]string)(p)) == 0
+		case resourceListType:
+			return len(*(*corev1.ResourceList)(p)) == 0
+		}
+		return reflect.NewAt(f.typ, p).Elem().Len() == 0
+	case reflect.Array:
 		return reflect.NewAt(f.typ, p).Elem().Len() == 0
 	}
 	return false
