@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,7 +168,7 @@ func (r *routeFamily) routeSpec(m Model, c serving.Checked) routing.Spec {
 		spec.Rules = []routing.Rule{{Split: []routing.Destination{{Subset: m.Versions[0].Name, Weight: 100}}}}
 		return spec
 	}
-	if !namesHosts(m.Traffic.Rules) {
+	if !slices.ContainsFunc(m.Traffic.Rules, routing.Rule.NamesHost) {
 		spec.Rules = m.Traffic.Rules // nothing to qualify: shared, never written
 		return spec
 	}
@@ -183,24 +184,6 @@ func (r *routeFamily) routeSpec(m Model, c serving.Checked) routing.Spec {
 		spec.Rules = append(spec.Rules, rule)
 	}
 	return spec
-}
-
-// namesHosts reports whether a destination or mirror of the rules names a
-// host.
-func namesHosts(rules []routing.Rule) bool {
-	for _, r := range rules {
-		for _, d := range r.Split {
-			if d.Host != "" {
-				return true
-			}
-		}
-		for _, m := range r.Mirror {
-			if m.Host != "" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // routedPorts returns the Service ports a model's routes cover, those of

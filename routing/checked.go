@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"slices"
 	"strings"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -75,7 +76,7 @@ func (c *Checker) validRules(s *Spec) bool {
 // rememberRules remembers s's rules, found valid. Rules whose destinations
 // name hosts are left out: s.Host decides which subsets they must have.
 func (c *Checker) rememberRules(s *Spec) {
-	if c == nil || len(s.Rules) == 0 || namesHost(s.Rules) {
+	if c == nil || len(s.Rules) == 0 || slices.ContainsFunc(s.Rules, Rule.NamesHost) {
 		return
 	}
 	c.rules, c.nRules = &s.Rules[0], len(s.Rules)
@@ -94,24 +95,6 @@ func (c *Checker) rememberPolicy(tp *TrafficPolicy) {
 	if c != nil {
 		c.policy = tp
 	}
-}
-
-// namesHost reports whether a destination or mirror of the rules names a
-// host.
-func namesHost(rules []Rule) bool {
-	for _, r := range rules {
-		for _, d := range r.Split {
-			if d.Host != "" {
-				return true
-			}
-		}
-		for _, m := range r.Mirror {
-			if m.Host != "" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Spec is the Spec that was checked, nil for the zero value.

@@ -279,3 +279,18 @@ func TestCheckerAgreesWithCheck(t *testing.T) {
 		t.Errorf("%d of the specs are invalid, want 8: the sequence no longer tests what it should", invalid)
 	}
 }
+
+func TestRuleNamesHost(t *testing.T) {
+	for _, tc := range []struct {
+		rule routing.Rule
+		want bool
+	}{
+		{routing.Rule{Split: []routing.Destination{{Subset: "v1"}}, Mirror: []routing.Mirror{{Subset: "v2"}}}, false},
+		{routing.Rule{Split: []routing.Destination{{Subset: "v1"}, {Host: "other", Subset: "v1"}}}, true},
+		{routing.Rule{Split: []routing.Destination{{Subset: "v1"}}, Mirror: []routing.Mirror{{Host: "shadow"}}}, true},
+	} {
+		if got := tc.rule.NamesHost(); got != tc.want {
+			t.Errorf("%+v: NamesHost() = %v, want %v", tc.rule, got, tc.want)
+		}
+	}
+}

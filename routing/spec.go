@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -110,6 +111,13 @@ type Rule struct {
 	// Headers changes the matched requests' headers before they are sent,
 	// and their responses' before they are returned; nil changes none.
 	Headers *HeaderChanges
+}
+
+// NamesHost reports whether a destination or mirror of the rule names a
+// host, rather than sending to a subset of the Spec's own.
+func (r Rule) NamesHost() bool {
+	return slices.ContainsFunc(r.Split, func(d Destination) bool { return d.Host != "" }) ||
+		slices.ContainsFunc(r.Mirror, func(m Mirror) bool { return m.Host != "" })
 }
 
 // HeaderChanges are the header changes of a rule: a VirtualService
