@@ -65,6 +65,7 @@ func (c *Checker) Check(m *Model) (Checked, error) {
 	return Checked{m}, nil
 }
 
+// keyOf is rt's runtimeKey.
 func keyOf(rt *Runtime) runtimeKey {
 	k := runtimeKey{name: rt.Name, readinessPort: rt.ReadinessPort, nPorts: len(rt.Ports), runAsUser: rt.RunAsUser}
 	if len(rt.Ports) > 0 {
